@@ -1,0 +1,17 @@
+//! The catalog compiled into Assure: the 2017 Trust Services Criteria, a library of typical SOC 1
+//! control objectives, and the description criteria a report draft must meet.
+//!
+//! Everything here is static data with typed accessors; nothing reads a file or the clock.
+//! Titles and statements are Assure's own short paraphrases, never the AICPA wording.
+
+#![warn(missing_docs)]
+
+mod description;
+mod objectives;
+mod search;
+mod tsc;
+
+pub use description::{DescriptionElement, DescriptionReport, description_elements};
+pub use objectives::{ObjectiveFamily, ObjectiveTemplate, objective_template, objective_templates};
+pub use search::{CatalogEntry, search};
+pub use tsc::{Category, Criterion, Series, criteria, criterion, series, series_by_id};
