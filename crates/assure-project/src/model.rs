@@ -1,0 +1,861 @@
+//! The typed project model: what `assure.toml` and the project's folders say.
+//!
+//! Every identifier and reference keeps the byte span it was read from, so that validation can point
+//! at a file and line. The model is plain data; loading it from disk lives in `load`.
+
+use std::fmt;
+use std::ops::{Deref, Range};
+
+use assure_catalog::Category;
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer};
+
+/// The index of a source file in the project's [`SourceMap`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub usize);
+
+/// An identifier or a reference to one, with the span it was read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Ref {
+    text: String,
+    span: Range<usize>,
+}
+
+impl Ref {
+    /// Creates a reference that was not read from a file.
+    pub fn new(text: impl Into<String>) -> Ref {
+        Ref {
+            text: text.into(),
+            span: 0..0,
+        }
+    }
+
+    /// Returns the text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Returns the byte span in its file.
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+}
+
+impl Deref for Ref {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ref {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ref, D::Error> {
+        let spanned = toml::Spanned::<String>::deserialize(d)?;
+        let span = spanned.span();
+        Ok(Ref {
+            text: spanned.into_inner().trim().to_string(),
+            span,
+        })
+    }
+}
+
+/// A calendar date read from TOML: a TOML local date (`2026-01-01`) or a string holding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub NaiveDate);
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Toml(toml::value::Datetime),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Toml(dt) => dt.to_string(),
+            Raw::Text(s) => s,
+        };
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map(Date)
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date; write it as YYYY-MM-DD")))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+/// A SOC report the project is scoped for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportKind {
+    /// Controls relevant to user entities' financial reporting.
+    Soc1,
+    /// The Trust Services Criteria.
+    Soc2,
+    /// The general-use summary of a SOC 2.
+    Soc3,
+}
+
+impl ReportKind {
+    /// Returns the identifier used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Soc1 => "soc1",
+            ReportKind::Soc2 => "soc2",
+            ReportKind::Soc3 => "soc3",
+        }
+    }
+
+    /// Returns the name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportKind::Soc1 => "SOC 1",
+            ReportKind::Soc2 => "SOC 2",
+            ReportKind::Soc3 => "SOC 3",
+        }
+    }
+}
+
+/// Type 1 (design at a date) or Type 2 (design and operation over a period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ExamType {
+    /// Design and implementation as of a date.
+    Type1,
+    /// Design and operating effectiveness throughout a period.
+    Type2,
+}
+
+impl ExamType {
+    /// Returns the name a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExamType::Type1 => "Type 1",
+            ExamType::Type2 => "Type 2",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExamType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExamType, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(i64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(1) => Ok(ExamType::Type1),
+            Raw::Int(2) => Ok(ExamType::Type2),
+            Raw::Text(t)
+                if matches!(
+                    t.to_ascii_lowercase().replace([' ', '-', '_'], "").as_str(),
+                    "1" | "type1"
+                ) =>
+            {
+                Ok(ExamType::Type1)
+            }
+            Raw::Text(t)
+                if matches!(
+                    t.to_ascii_lowercase().replace([' ', '-', '_'], "").as_str(),
+                    "2" | "type2"
+                ) =>
+            {
+                Ok(ExamType::Type2)
+            }
+            _ => Err(serde::de::Error::custom("the examination type is 1 or 2")),
+        }
+    }
+}
+
+/// A category as written in a project file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CategoryName(pub Category);
+
+impl<'de> Deserialize<'de> for CategoryName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CategoryName, D::Error> {
+        let text = String::deserialize(d)?;
+        Category::parse(&text).map(CategoryName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown category `{text}`; use security, availability, processing_integrity, confidentiality or privacy"
+            ))
+        })
+    }
+}
+
+/// How often a control operates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Frequency {
+    /// Always on (an automated, configured control).
+    Continuous,
+    /// Each time an event happens (a hire, a change, an incident).
+    PerEvent,
+    /// Each business day.
+    Daily,
+    /// Each week.
+    Weekly,
+    /// Each month.
+    Monthly,
+    /// Each quarter.
+    Quarterly,
+    /// Twice a year.
+    SemiAnnual,
+    /// Once a year.
+    Annual,
+}
+
+impl Frequency {
+    /// Returns the identifier used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Continuous => "continuous",
+            Frequency::PerEvent => "per-event",
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+            Frequency::Monthly => "monthly",
+            Frequency::Quarterly => "quarterly",
+            Frequency::SemiAnnual => "semi-annual",
+            Frequency::Annual => "annual",
+        }
+    }
+}
+
+/// Whether a control is performed by a system or by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Nature {
+    /// Performed by a system.
+    Automated,
+    /// Performed by a person.
+    Manual,
+}
+
+/// Whether a control stops a problem or finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlType {
+    /// Stops the problem from happening.
+    Preventive,
+    /// Finds the problem after it happens.
+    Detective,
+    /// Fixes the problem once found.
+    Corrective,
+}
+
+/// Carve-out or inclusive treatment of a subservice organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Treatment {
+    /// The subservice organization's controls are excluded; the report lists the controls expected of it.
+    CarveOut,
+    /// The subservice organization's controls are described and tested in the report.
+    Inclusive,
+}
+
+/// The whole project.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// The contents of `assure.toml`.
+    pub manifest: Manifest,
+    /// The adopted SOC 1 control objectives.
+    pub objectives: Vec<Objective>,
+    /// The controls.
+    pub controls: Vec<Control>,
+    /// The policies.
+    pub policies: Vec<Policy>,
+    /// The control tests.
+    pub tests: Vec<TestDef>,
+    /// Vendors and subservice organizations.
+    pub vendors: Vec<Vendor>,
+    /// The risk register.
+    pub risks: Vec<Risk>,
+    /// People and their identities.
+    pub people: Vec<Person>,
+    /// Where each file came from, to turn spans into lines.
+    pub sources: SourceMap,
+    /// The line of the `[scope]` table in `assure.toml`, for diagnostics about the scope as a whole.
+    pub scope_line: Option<u32>,
+}
+
+/// The files a project was read from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    path: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceMap {
+    /// Adds a file's relative path and text; returns its id.
+    pub fn add(&mut self, path: &str, text: &str) -> FileId {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        self.files.push(SourceFile {
+            path: path.to_string(),
+            line_starts,
+        });
+        FileId(self.files.len() - 1)
+    }
+
+    /// Returns a file's relative path.
+    pub fn path(&self, file: FileId) -> &str {
+        self.files.get(file.0).map_or("", |f| f.path.as_str())
+    }
+
+    /// Returns the 1-based line of a byte offset, or `None` for spans not read from the file.
+    pub fn line(&self, file: FileId, span: &Range<usize>) -> Option<u32> {
+        if span.end == 0 {
+            return None;
+        }
+        let f = self.files.get(file.0)?;
+        let line = f.line_starts.partition_point(|&s| s <= span.start);
+        u32::try_from(line).ok()
+    }
+}
+
+/// `assure.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The organization.
+    pub organization: Organization,
+    /// The services the organization provides (DC1).
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// The system under examination.
+    #[serde(default)]
+    pub system: System,
+    /// What the examination covers.
+    #[serde(default)]
+    pub scope: Scope,
+    /// Subservice organizations.
+    #[serde(default)]
+    pub subservice: Vec<Subservice>,
+    /// Complementary user entity controls.
+    #[serde(default)]
+    pub cuec: Vec<Cuec>,
+}
+
+/// The organization.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// The name used in reports.
+    pub name: String,
+    /// The legal entity name.
+    #[serde(default)]
+    pub legal_name: Option<String>,
+    /// The public website.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// The industry, in a few words.
+    #[serde(default)]
+    pub industry: Option<String>,
+    /// The head office.
+    #[serde(default)]
+    pub headquarters: Option<String>,
+    /// The person who runs the compliance program.
+    #[serde(default)]
+    pub compliance_lead: Option<Ref>,
+    /// The email domain(s) the workforce uses.
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+}
+
+/// A service the organization provides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The identifier.
+    pub id: Ref,
+    /// The name.
+    pub name: String,
+    /// What the service does for customers.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The system under examination.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct System {
+    /// The system's name.
+    #[serde(default)]
+    pub name: String,
+    /// An overview of the system.
+    #[serde(default)]
+    pub description: String,
+    /// What is inside the system boundary and what is not.
+    #[serde(default)]
+    pub boundaries: String,
+    /// The system components (DC3).
+    #[serde(default)]
+    pub components: Components,
+    /// Principal service commitments and system requirements (DC2).
+    #[serde(default)]
+    pub commitments: Vec<Commitment>,
+    /// SOC 1: how transactions flow through the system.
+    #[serde(default)]
+    pub transaction_flows: Vec<String>,
+    /// SOC 1: how reports for user entities are prepared.
+    #[serde(default)]
+    pub reporting_process: Option<String>,
+    /// Significant changes during the period (DC9).
+    #[serde(default)]
+    pub changes: Vec<SystemChange>,
+    /// Significant incidents (DC4).
+    #[serde(default)]
+    pub incidents: Vec<SystemChange>,
+}
+
+/// The five kinds of system component.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Components {
+    /// Physical and cloud infrastructure.
+    #[serde(default)]
+    pub infrastructure: Vec<String>,
+    /// Applications and system software.
+    #[serde(default)]
+    pub software: Vec<String>,
+    /// Teams and roles.
+    #[serde(default)]
+    pub people: Vec<String>,
+    /// Processes and procedures.
+    #[serde(default)]
+    pub procedures: Vec<String>,
+    /// Data the system handles.
+    #[serde(default)]
+    pub data: Vec<String>,
+}
+
+/// A service commitment or system requirement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commitment {
+    /// The identifier.
+    pub id: Ref,
+    /// `commitment` (to customers) or `requirement` (of the system).
+    #[serde(default = "commitment_kind")]
+    pub kind: String,
+    /// The category it relates to.
+    #[serde(default)]
+    pub category: Option<CategoryName>,
+    /// The text.
+    pub text: String,
+}
+
+fn commitment_kind() -> String {
+    "commitment".to_string()
+}
+
+/// A dated change or incident in the system description.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemChange {
+    /// When it happened.
+    pub date: Date,
+    /// What happened.
+    pub text: String,
+}
+
+/// What the examination covers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// The reports.
+    #[serde(default)]
+    pub reports: Vec<ReportKind>,
+    /// Type 1 or Type 2.
+    #[serde(default, rename = "type")]
+    pub exam_type: Option<ExamType>,
+    /// The SOC 2 categories; security is always included.
+    #[serde(default)]
+    pub categories: Vec<CategoryName>,
+    /// First day of a Type 2 period.
+    #[serde(default)]
+    pub period_start: Option<Spanned<Date>>,
+    /// Last day of a Type 2 period.
+    #[serde(default)]
+    pub period_end: Option<Spanned<Date>>,
+    /// The date of a Type 1 examination.
+    #[serde(default)]
+    pub as_of: Option<Spanned<Date>>,
+    /// Criteria that do not apply to the system, with reasons (DC8).
+    #[serde(default)]
+    pub not_relevant: Vec<NotRelevant>,
+}
+
+/// A value with the span it was read from.
+pub type Spanned<T> = toml::Spanned<T>;
+
+impl Scope {
+    /// Returns the categories in scope, always including security, in report order.
+    pub fn categories(&self) -> Vec<Category> {
+        let mut out = vec![Category::Security];
+        for c in &self.categories {
+            if !out.contains(&c.0) {
+                out.push(c.0);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Returns whether the scope includes a report.
+    pub fn has(&self, report: ReportKind) -> bool {
+        self.reports.contains(&report)
+    }
+}
+
+/// A criterion declared not relevant to the system.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotRelevant {
+    /// The criterion.
+    pub criterion: Ref,
+    /// Why it does not apply.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A subservice organization.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subservice {
+    /// The identifier.
+    pub id: Ref,
+    /// The name.
+    pub name: String,
+    /// The vendor record in `vendors/`.
+    #[serde(default)]
+    pub vendor: Option<Ref>,
+    /// What it does for the organization.
+    #[serde(default)]
+    pub services: String,
+    /// Carve-out or inclusive.
+    pub treatment: Treatment,
+    /// The criteria or objectives whose achievement depends on it.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+    /// The controls expected of it (CSOCs).
+    #[serde(default)]
+    pub csocs: Vec<Csoc>,
+}
+
+/// A complementary subservice organization control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Csoc {
+    /// The identifier.
+    pub id: Ref,
+    /// What the subservice organization is expected to do.
+    pub text: String,
+    /// The criteria it supports.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+}
+
+/// A complementary user entity control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cuec {
+    /// The identifier.
+    pub id: Ref,
+    /// What customers are expected to do.
+    pub text: String,
+    /// The criteria or objectives it supports.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+}
+
+/// An adopted SOC 1 control objective.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    /// The identifier.
+    pub id: Ref,
+    /// A short title.
+    pub title: String,
+    /// The objective, "Controls provide reasonable assurance that ...".
+    pub statement: String,
+    /// The library objective it was adopted from.
+    #[serde(default)]
+    pub from: Option<Ref>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// What evidence a control is expected to produce.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceSpec {
+    /// What it is.
+    pub name: String,
+    /// The canonical evidence table it lands in, when it is data.
+    #[serde(default)]
+    pub table: Option<Ref>,
+}
+
+/// A control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// The identifier.
+    pub id: Ref,
+    /// A short title.
+    pub title: String,
+    /// What is done, by whom, how and how often.
+    #[serde(default)]
+    pub description: String,
+    /// The person accountable for it.
+    #[serde(default)]
+    pub owner: Option<Ref>,
+    /// How often it operates.
+    #[serde(default)]
+    pub frequency: Option<Frequency>,
+    /// Automated or manual.
+    #[serde(default)]
+    pub nature: Option<Nature>,
+    /// Preventive, detective or corrective.
+    #[serde(default)]
+    pub control_type: Option<ControlType>,
+    /// Whether it is a key control.
+    #[serde(default)]
+    pub key: bool,
+    /// The trust services criteria it addresses.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+    /// The SOC 1 objectives it addresses.
+    #[serde(default)]
+    pub objectives: Vec<Ref>,
+    /// The policies that require it.
+    #[serde(default)]
+    pub policies: Vec<Ref>,
+    /// The tests that check it.
+    #[serde(default)]
+    pub tests: Vec<Ref>,
+    /// The vendors it relies on or covers.
+    #[serde(default)]
+    pub vendors: Vec<Ref>,
+    /// The evidence it produces.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceSpec>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// A policy's front matter and body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// The identifier.
+    pub id: Ref,
+    /// The title.
+    pub title: String,
+    /// The person accountable for it.
+    #[serde(default)]
+    pub owner: Option<Ref>,
+    /// The version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Who approved this version.
+    #[serde(default)]
+    pub approved_by: Option<Ref>,
+    /// When this version was approved.
+    #[serde(default)]
+    pub approved_on: Option<Date>,
+    /// How many months between reviews.
+    #[serde(default)]
+    pub review_interval_months: Option<u32>,
+    /// The criteria it supports.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+    /// The people the policy applies to and who must accept it (`all` or a role).
+    #[serde(default)]
+    pub applies_to: Option<String>,
+    /// The Markdown body.
+    #[serde(skip)]
+    pub body: String,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+impl Policy {
+    /// Returns the date the next review is due, when approval date and interval are known.
+    pub fn next_review(&self) -> Option<NaiveDate> {
+        let approved = self.approved_on?.0;
+        let months = self.review_interval_months?;
+        approved.checked_add_months(chrono::Months::new(months))
+    }
+}
+
+/// A control test definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDef {
+    /// The identifier.
+    pub id: Ref,
+    /// The title, named after what it checks.
+    pub title: String,
+    /// The controls it tests.
+    #[serde(default)]
+    pub controls: Vec<Ref>,
+    /// The canonical tables it reads.
+    #[serde(default)]
+    pub tables: Vec<Ref>,
+    /// The criteria it gives evidence for.
+    #[serde(default)]
+    pub criteria: Vec<Ref>,
+    /// Parameters with their defaults.
+    #[serde(default)]
+    pub params: toml::Table,
+    /// The query.
+    #[serde(default)]
+    pub sql: String,
+    /// The documentation.
+    #[serde(default)]
+    pub doc: TestDoc,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// A test's documentation, in the ruff style.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDoc {
+    /// What it checks.
+    #[serde(default)]
+    pub what: String,
+    /// Why it matters.
+    #[serde(default)]
+    pub why: String,
+    /// Example evidence.
+    #[serde(default)]
+    pub example: String,
+    /// How to fix a failure.
+    #[serde(default)]
+    pub remediation: String,
+}
+
+/// A vendor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vendor {
+    /// The identifier.
+    pub id: Ref,
+    /// The name.
+    pub name: String,
+    /// What it provides.
+    #[serde(default)]
+    pub services: String,
+    /// `high`, `medium` or `low`.
+    #[serde(default)]
+    pub criticality: Option<String>,
+    /// Whether its controls are needed to meet the organization's commitments.
+    #[serde(default)]
+    pub subservice: bool,
+    /// The classification of data it holds.
+    #[serde(default)]
+    pub data_access: Option<String>,
+    /// The assurance report it provides (`soc2-type2`, `iso27001`, `none`).
+    #[serde(default)]
+    pub assurance: Option<String>,
+    /// The person who manages the relationship.
+    #[serde(default)]
+    pub owner: Option<Ref>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// A risk in the register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Risk {
+    /// The identifier.
+    pub id: Ref,
+    /// The title.
+    pub title: String,
+    /// What could happen.
+    #[serde(default)]
+    pub description: String,
+    /// 1 (rare) to 5 (almost certain).
+    pub likelihood: u8,
+    /// 1 (negligible) to 5 (severe).
+    pub impact: u8,
+    /// The person who owns the risk.
+    #[serde(default)]
+    pub owner: Option<Ref>,
+    /// `mitigate`, `accept`, `transfer` or `avoid`.
+    pub treatment: String,
+    /// The controls that mitigate it.
+    #[serde(default)]
+    pub controls: Vec<Ref>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// A person and the identities they use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// The identifier used in `owner` fields.
+    pub id: Ref,
+    /// The full name.
+    pub name: String,
+    /// The work email.
+    pub email: String,
+    /// The job title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Other emails and usernames (`github:jdoe`) that belong to the same person.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+impl Project {
+    /// Returns the person an owner reference names: a person id, their email or one of their aliases.
+    pub fn person(&self, reference: &str) -> Option<&Person> {
+        let r = reference.trim();
+        self.people.iter().find(|p| {
+            p.id.as_str() == r || p.email.eq_ignore_ascii_case(r) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(r))
+        })
+    }
+
+    /// Returns the control with an id.
+    pub fn control(&self, id: &str) -> Option<&Control> {
+        self.controls.iter().find(|c| c.id.as_str() == id)
+    }
+
+    /// Returns the policy with an id.
+    pub fn policy(&self, id: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.id.as_str() == id)
+    }
+
+    /// Returns the test with an id.
+    pub fn test(&self, id: &str) -> Option<&TestDef> {
+        self.tests.iter().find(|t| t.id.as_str() == id)
+    }
+}

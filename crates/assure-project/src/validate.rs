@@ -1,0 +1,577 @@
+//! Semantic checks over a loaded project: every reference resolves, every in-scope criterion and
+//! objective is addressed, the scope is coherent. Pure: takes the model, returns diagnostics.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use assure_catalog::{criteria, criterion, objective_template};
+
+use crate::diag::Diagnostic;
+use crate::model::{ExamType, FileId, Project, Ref, ReportKind, Treatment};
+
+/// The canonical evidence tables a test or an evidence spec may name (`design/evidence-tables.md`).
+pub const CANONICAL_TABLES: &[&str] = &[
+    "people",
+    "accounts",
+    "access_requests",
+    "access_reviews",
+    "changes",
+    "vulnerabilities",
+    "assets",
+    "backups",
+    "restore_tests",
+    "trainings",
+    "background_checks",
+    "policy_acceptances",
+    "incidents",
+    "vendors",
+    "risks",
+    "events",
+];
+
+const MANIFEST: FileId = FileId(0);
+
+/// Checks a loaded project and returns every problem found.
+pub fn validate(p: &Project) -> Vec<Diagnostic> {
+    let mut v = Validator { p, out: Vec::new() };
+    v.duplicates();
+    v.scope();
+    v.controls();
+    v.coverage();
+    v.policies();
+    v.tests();
+    v.others();
+    v.out
+}
+
+struct Validator<'a> {
+    p: &'a Project,
+    out: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn at(&self, file: FileId, r: &Ref) -> (String, Option<u32>) {
+        (
+            self.p.sources.path(file).to_string(),
+            self.p.sources.line(file, &r.span()),
+        )
+    }
+
+    fn error(&mut self, code: &'static str, file: FileId, r: &Ref, message: String, hint: &str) {
+        let (path, line) = self.at(file, r);
+        self.out
+            .push(Diagnostic::error(code, &path, line, message).with_hint(hint));
+    }
+
+    fn warn(&mut self, code: &'static str, file: FileId, r: &Ref, message: String, hint: &str) {
+        let (path, line) = self.at(file, r);
+        self.out
+            .push(Diagnostic::warning(code, &path, line, message).with_hint(hint));
+    }
+
+    fn duplicates(&mut self) {
+        let p = self.p;
+        let groups: Vec<(&str, Vec<(FileId, &Ref)>)> = vec![
+            ("control", p.controls.iter().map(|x| (x.file, &x.id)).collect()),
+            ("policy", p.policies.iter().map(|x| (x.file, &x.id)).collect()),
+            ("test", p.tests.iter().map(|x| (x.file, &x.id)).collect()),
+            ("vendor", p.vendors.iter().map(|x| (x.file, &x.id)).collect()),
+            ("risk", p.risks.iter().map(|x| (x.file, &x.id)).collect()),
+            ("person", p.people.iter().map(|x| (x.file, &x.id)).collect()),
+            ("objective", p.objectives.iter().map(|x| (x.file, &x.id)).collect()),
+            (
+                "subservice organization",
+                p.manifest.subservice.iter().map(|x| (MANIFEST, &x.id)).collect(),
+            ),
+            (
+                "user entity control",
+                p.manifest.cuec.iter().map(|x| (MANIFEST, &x.id)).collect(),
+            ),
+            (
+                "commitment",
+                p.manifest
+                    .system
+                    .commitments
+                    .iter()
+                    .map(|x| (MANIFEST, &x.id))
+                    .collect(),
+            ),
+        ];
+        for (kind, items) in groups {
+            let mut seen: BTreeMap<&str, (FileId, &Ref)> = BTreeMap::new();
+            for (file, id) in items {
+                if id.is_empty() {
+                    self.error(
+                        "empty-id",
+                        file,
+                        id,
+                        format!("a {kind} has an empty id"),
+                        "give it a short, stable id",
+                    );
+                    continue;
+                }
+                if let Some((first_file, first)) = seen.get(id.as_str()) {
+                    let (first_path, first_line) = self.at(*first_file, first);
+                    let first_at = first_line.map_or(first_path.clone(), |l| format!("{first_path}:{l}"));
+                    self.error(
+                        "duplicate-id",
+                        file,
+                        id,
+                        format!("{kind} id `{id}` is already used at {first_at}"),
+                        "ids must be unique; rename one of them and update its references",
+                    );
+                } else {
+                    seen.insert(id.as_str(), (file, id));
+                }
+            }
+        }
+    }
+
+    fn scope(&mut self) {
+        let s = &self.p.manifest.scope;
+        let line = self.p.scope_line;
+        let incomplete = |msg: &str, hint: &str| {
+            Diagnostic::error("incomplete-scope", "assure.toml", line, msg.to_string()).with_hint(hint.to_string())
+        };
+        if s.reports.is_empty() {
+            let d = incomplete(
+                "the scope names no report",
+                "set `reports` in `[scope]` to soc1, soc2 and/or soc3, or run `assure scope`",
+            );
+            self.out.push(d);
+        }
+        let Some(exam) = s.exam_type else {
+            let d = incomplete(
+                "the scope does not say Type 1 or Type 2",
+                "set `type = 1` or `type = 2` in `[scope]`",
+            );
+            self.out.push(d);
+            return;
+        };
+        match exam {
+            ExamType::Type2 => match (&s.period_start, &s.period_end) {
+                (Some(start), Some(end)) => {
+                    let (a, b) = (start.get_ref().0, end.get_ref().0);
+                    let line = self.line_of_span(start.span()).or(line);
+                    if a >= b {
+                        self.out.push(
+                            Diagnostic::error(
+                                "invalid-period",
+                                "assure.toml",
+                                line,
+                                format!("the period starts on {} but ends on {}", start.get_ref(), end.get_ref()),
+                            )
+                            .with_hint("`period_start` must come before `period_end`"),
+                        );
+                    } else {
+                        let days = (b - a).num_days() + 1;
+                        if !(89..=366).contains(&days) {
+                            self.out.push(
+                                Diagnostic::warning(
+                                    "unusual-period",
+                                    "assure.toml",
+                                    line,
+                                    format!("the period is {days} days long"),
+                                )
+                                .with_hint(
+                                    "Type 2 periods usually run 3 to 12 months; auditors question anything else",
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => self.out.push(
+                    Diagnostic::error(
+                        "invalid-period",
+                        "assure.toml",
+                        line,
+                        "a Type 2 examination needs a period",
+                    )
+                    .with_hint("set `period_start` and `period_end` (YYYY-MM-DD) in `[scope]`"),
+                ),
+            },
+            ExamType::Type1 => {
+                if s.as_of.is_none() {
+                    self.out.push(
+                        Diagnostic::error(
+                            "invalid-period",
+                            "assure.toml",
+                            line,
+                            "a Type 1 examination needs a date",
+                        )
+                        .with_hint("set `as_of` (YYYY-MM-DD) in `[scope]`"),
+                    );
+                }
+            }
+        }
+        let cats = s.categories();
+        for nr in &s.not_relevant {
+            match criterion(&nr.criterion) {
+                None => self.unknown_criterion(MANIFEST, &nr.criterion, "the scope's not-relevant list"),
+                Some(c) if !cats.contains(&c.category) => self.warn(
+                    "not-relevant-out-of-scope",
+                    MANIFEST,
+                    &nr.criterion,
+                    format!(
+                        "criterion `{}` is declared not relevant but its category is not in scope",
+                        c.id
+                    ),
+                    "remove the entry; only in-scope criteria need a reason",
+                ),
+                Some(_) => {}
+            }
+            if nr.reason.trim().is_empty() {
+                self.error(
+                    "not-relevant-without-reason",
+                    MANIFEST,
+                    &nr.criterion,
+                    format!("criterion `{}` is declared not relevant without a reason", nr.criterion),
+                    "the report must disclose why each criterion does not apply; add `reason`",
+                );
+            }
+        }
+        for sub in &self.p.manifest.subservice {
+            if sub.treatment == Treatment::CarveOut && sub.csocs.is_empty() {
+                self.error(
+                    "carve-out-without-csocs",
+                    MANIFEST,
+                    &sub.id,
+                    format!(
+                        "subservice organization `{}` is carved out but lists no controls expected of it",
+                        sub.id
+                    ),
+                    "add `[[subservice.csocs]]` entries: what the organization relies on it to do",
+                );
+            }
+            if let Some(v) = &sub.vendor
+                && !self.p.vendors.iter().any(|x| x.id.as_str() == v.as_str())
+            {
+                self.unknown(
+                    "unknown-vendor",
+                    MANIFEST,
+                    v,
+                    "vendor",
+                    &format!("subservice organization `{}`", sub.id),
+                );
+            }
+            for c in sub
+                .criteria
+                .iter()
+                .chain(sub.csocs.iter().flat_map(|c| c.criteria.iter()))
+            {
+                self.criterion_or_objective(MANIFEST, c, &format!("subservice organization `{}`", sub.id));
+            }
+        }
+        for cuec in &self.p.manifest.cuec {
+            for c in &cuec.criteria {
+                self.criterion_or_objective(MANIFEST, c, &format!("user entity control `{}`", cuec.id));
+            }
+        }
+        if let Some(lead) = &self.p.manifest.organization.compliance_lead
+            && self.p.person(lead).is_none()
+        {
+            self.unknown(
+                "unknown-owner",
+                MANIFEST,
+                lead,
+                "person",
+                "the organization's compliance lead",
+            );
+        }
+        if s.has(ReportKind::Soc1) && self.p.objectives.is_empty() {
+            self.out.push(
+                Diagnostic::error(
+                    "soc1-without-objectives",
+                    "assure.toml",
+                    line,
+                    "SOC 1 is in scope but no control objectives are defined",
+                )
+                .with_hint(
+                    "adopt objectives in `objectives.toml`; `assure catalog list --objectives` shows the library",
+                ),
+            );
+        }
+    }
+
+    fn line_of_span(&self, span: std::ops::Range<usize>) -> Option<u32> {
+        self.p.sources.line(MANIFEST, &span)
+    }
+
+    fn controls(&mut self) {
+        for c in &self.p.controls {
+            let what = format!("control `{}`", c.id);
+            if c.criteria.is_empty() && c.objectives.is_empty() {
+                self.error(
+                    "control-addresses-nothing",
+                    c.file,
+                    &c.id,
+                    format!("{what} addresses no criterion and no objective"),
+                    "list the `criteria` (such as `CC6.1`) or SOC 1 `objectives` it helps meet, or remove the control",
+                );
+            }
+            for r in &c.criteria {
+                if criterion(r).is_none() {
+                    self.unknown_criterion(c.file, r, &what);
+                }
+            }
+            for r in &c.objectives {
+                self.objective(c.file, r, &what);
+            }
+            match &c.owner {
+                Some(o) if self.p.person(o).is_none() => self.unknown("unknown-owner", c.file, o, "person", &what),
+                Some(_) => {}
+                None => self.warn(
+                    "control-without-owner",
+                    c.file,
+                    &c.id,
+                    format!("{what} has no owner"),
+                    "set `owner` to a person id from `people.toml`; auditors ask who performs each control",
+                ),
+            }
+            for r in &c.policies {
+                if self.p.policy(r).is_none() {
+                    self.unknown("unknown-policy", c.file, r, "policy", &what);
+                }
+            }
+            for r in &c.tests {
+                if self.p.test(r).is_none() {
+                    self.unknown("unknown-test", c.file, r, "test", &what);
+                }
+            }
+            for r in &c.vendors {
+                if !self.p.vendors.iter().any(|v| v.id.as_str() == r.as_str()) {
+                    self.unknown("unknown-vendor", c.file, r, "vendor", &what);
+                }
+            }
+            for e in &c.evidence {
+                if let Some(t) = &e.table {
+                    self.table(c.file, t, &what);
+                }
+            }
+        }
+    }
+
+    fn coverage(&mut self) {
+        let s = &self.p.manifest.scope;
+        let line = self.p.scope_line;
+        if s.has(ReportKind::Soc2) || s.has(ReportKind::Soc3) {
+            let cats = s.categories();
+            let not_relevant: BTreeSet<String> = s
+                .not_relevant
+                .iter()
+                .map(|n| n.criterion.to_ascii_uppercase())
+                .collect();
+            let addressed: BTreeSet<String> = self
+                .p
+                .controls
+                .iter()
+                .flat_map(|c| c.criteria.iter().map(|r| r.to_ascii_uppercase()))
+                .collect();
+            for c in criteria() {
+                if cats.contains(&c.category) && !not_relevant.contains(c.id) && !addressed.contains(c.id) {
+                    self.out.push(
+                        Diagnostic::error(
+                            "criterion-without-control",
+                            "assure.toml",
+                            line,
+                            format!("criterion `{}` ({}) is in scope but no control addresses it", c.id, c.title),
+                            )
+                        .with_hint(format!(
+                            "add `{}` to the `criteria` of a control that meets it, or declare it in `[[scope.not_relevant]]` with a reason",
+                            c.id
+                        )),
+                    );
+                }
+            }
+        }
+        if s.has(ReportKind::Soc1) {
+            let addressed: BTreeSet<&str> = self
+                .p
+                .controls
+                .iter()
+                .flat_map(|c| c.objectives.iter().map(|r| r.as_str()))
+                .collect();
+            for o in &self.p.objectives {
+                if !addressed.contains(o.id.as_str()) {
+                    self.error(
+                        "objective-without-control",
+                        o.file,
+                        &o.id,
+                        format!(
+                            "objective `{}` ({}) is in scope but no control addresses it",
+                            o.id, o.title
+                        ),
+                        "add the objective to the `objectives` of the controls that achieve it",
+                    );
+                }
+            }
+        }
+    }
+
+    fn policies(&mut self) {
+        for p in &self.p.policies {
+            let what = format!("policy `{}`", p.id);
+            match &p.owner {
+                None => self.error(
+                    "policy-without-owner",
+                    p.file,
+                    &p.id,
+                    format!("{what} has no owner"),
+                    "set `owner` in the front matter to the person who keeps it current",
+                ),
+                Some(o) if self.p.person(o).is_none() => self.unknown("unknown-owner", p.file, o, "person", &what),
+                Some(_) => {}
+            }
+            if let Some(a) = &p.approved_by
+                && self.p.person(a).is_none()
+            {
+                self.unknown("unknown-owner", p.file, a, "person", &format!("{what} (approved_by)"));
+            }
+            if p.approved_on.is_none() || p.review_interval_months.is_none() {
+                let missing = match (p.approved_on.is_none(), p.review_interval_months.is_none()) {
+                    (true, true) => "`approved_on` and `review_interval_months`",
+                    (true, false) => "`approved_on`",
+                    _ => "`review_interval_months`",
+                };
+                self.error(
+                    "policy-without-review",
+                    p.file,
+                    &p.id,
+                    format!("{what} has no review date: {missing} missing"),
+                    "auditors check that policies are approved and reviewed on a schedule; set both in the front matter",
+                );
+            }
+            for r in &p.criteria {
+                if criterion(r).is_none() {
+                    self.unknown_criterion(p.file, r, &what);
+                }
+            }
+        }
+    }
+
+    fn tests(&mut self) {
+        for t in &self.p.tests {
+            let what = format!("test `{}`", t.id);
+            for r in &t.controls {
+                if self.p.control(r).is_none() {
+                    self.unknown("unknown-control", t.file, r, "control", &what);
+                }
+            }
+            for r in &t.tables {
+                self.table(t.file, r, &what);
+            }
+            for r in &t.criteria {
+                if criterion(r).is_none() {
+                    self.unknown_criterion(t.file, r, &what);
+                }
+            }
+            if t.sql.trim().is_empty() {
+                self.error(
+                    "test-without-query",
+                    t.file,
+                    &t.id,
+                    format!("{what} has no `sql`"),
+                    "a test is a query over the evidence tables returning `item`, `status` and `reason`",
+                );
+            }
+        }
+    }
+
+    fn others(&mut self) {
+        for v in &self.p.vendors {
+            if let Some(o) = &v.owner
+                && self.p.person(o).is_none()
+            {
+                self.unknown("unknown-owner", v.file, o, "person", &format!("vendor `{}`", v.id));
+            }
+        }
+        for r in &self.p.risks {
+            let what = format!("risk `{}`", r.id);
+            if let Some(o) = &r.owner
+                && self.p.person(o).is_none()
+            {
+                self.unknown("unknown-owner", r.file, o, "person", &what);
+            }
+            for c in &r.controls {
+                if self.p.control(c).is_none() {
+                    self.unknown("unknown-control", r.file, c, "control", &what);
+                }
+            }
+            if !(1..=5).contains(&r.likelihood) || !(1..=5).contains(&r.impact) {
+                self.error(
+                    "invalid-value",
+                    r.file,
+                    &r.id,
+                    format!(
+                        "{what} has likelihood {} and impact {}; both must be 1 to 5",
+                        r.likelihood, r.impact
+                    ),
+                    "score likelihood and impact from 1 (lowest) to 5 (highest)",
+                );
+            }
+        }
+    }
+
+    fn unknown(&mut self, code: &'static str, file: FileId, r: &Ref, kind: &str, what: &str) {
+        let hint = match kind {
+            "person" => "owners name a person by id, email or alias from `people.toml`".to_string(),
+            "policy" => "policy ids are the `id` in the front matter of a file in `policies/`".to_string(),
+            "test" => "test ids are the `id` of a file in `tests/`".to_string(),
+            "vendor" => "vendor ids are the `id` of a file in `vendors/`".to_string(),
+            _ => "control ids are the `id` of a file in `controls/`".to_string(),
+        };
+        self.error(code, file, r, format!("{what} refers to unknown {kind} `{r}`"), &hint);
+    }
+
+    fn unknown_criterion(&mut self, file: FileId, r: &Ref, what: &str) {
+        self.error(
+            "unknown-criterion",
+            file,
+            r,
+            format!("{what} refers to unknown criterion `{r}`"),
+            "criteria are written like `CC6.1` or `A1.2`; `assure catalog list` shows all 61",
+        );
+    }
+
+    fn objective(&mut self, file: FileId, r: &Ref, what: &str) {
+        if self.p.objectives.iter().any(|o| o.id.as_str() == r.as_str()) {
+            return;
+        }
+        let hint = if objective_template(r).is_some() {
+            format!("`{r}` is in the objective library but not adopted; add it to `objectives.toml`")
+        } else {
+            "objectives are defined in `objectives.toml`".to_string()
+        };
+        self.error(
+            "unknown-objective",
+            file,
+            r,
+            format!("{what} refers to unknown objective `{r}`"),
+            &hint,
+        );
+    }
+
+    fn criterion_or_objective(&mut self, file: FileId, r: &Ref, what: &str) {
+        if criterion(r).is_some() || self.p.objectives.iter().any(|o| o.id.as_str() == r.as_str()) {
+            return;
+        }
+        self.error(
+            "unknown-criterion",
+            file,
+            r,
+            format!("{what} refers to unknown criterion or objective `{r}`"),
+            "use a criterion id such as `CC6.4` or the id of an objective in `objectives.toml`",
+        );
+    }
+
+    fn table(&mut self, file: FileId, r: &Ref, what: &str) {
+        if !CANONICAL_TABLES.contains(&r.as_str()) {
+            self.error(
+                "unknown-table",
+                file,
+                r,
+                format!("{what} names unknown evidence table `{r}`"),
+                &format!("the evidence tables are: {}", CANONICAL_TABLES.join(", ")),
+            );
+        }
+    }
+}

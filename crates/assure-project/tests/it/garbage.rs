@@ -1,0 +1,1 @@
+//! Garbage in project files gets a clear diagnostic, never a panic.

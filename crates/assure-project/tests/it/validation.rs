@@ -1,0 +1,1 @@
+//! One fixture and one snapshot per validation error kind.
