@@ -44,6 +44,7 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
     let mut project = Project::default();
     let mut diags = Vec::new();
 
+    let before = diags.len();
     if let Some((file, text)) = read_text(root, "assure.toml", &mut project, &mut diags)? {
         project.scope_line = text
             .lines()
@@ -54,6 +55,7 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
         }
         debug_assert_eq!(file, FileId(0));
     }
+    mark(&mut project, &diags, before, "manifest");
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -74,6 +76,7 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
         risk: Vec<Risk>,
     }
 
+    let before = diags.len();
     if root.join("people.toml").is_file()
         && let Some((file, text)) = read_text(root, "people.toml", &mut project, &mut diags)?
         && let Some(parsed) = parse_toml::<PeopleFile>(&text, "people.toml", &mut diags)
@@ -83,6 +86,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             p
         }));
     }
+    mark(&mut project, &diags, before, "people");
+    let before = diags.len();
     if root.join("objectives.toml").is_file()
         && let Some((file, text)) = read_text(root, "objectives.toml", &mut project, &mut diags)?
         && let Some(parsed) = parse_toml::<ObjectivesFile>(&text, "objectives.toml", &mut diags)
@@ -92,6 +97,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             o
         }));
     }
+    mark(&mut project, &diags, before, "objectives");
+    let before = diags.len();
     for rel in list(root, "controls", "toml", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?
             && let Some(mut c) = parse_toml::<Control>(&text, &rel, &mut diags)
@@ -100,6 +107,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             project.controls.push(c);
         }
     }
+    mark(&mut project, &diags, before, "controls");
+    let before = diags.len();
     for rel in list(root, "tests", "toml", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?
             && let Some(mut t) = parse_toml::<TestDef>(&text, &rel, &mut diags)
@@ -108,6 +117,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             project.tests.push(t);
         }
     }
+    mark(&mut project, &diags, before, "tests");
+    let before = diags.len();
     for rel in list(root, "vendors", "toml", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?
             && let Some(mut v) = parse_toml::<Vendor>(&text, &rel, &mut diags)
@@ -116,6 +127,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             project.vendors.push(v);
         }
     }
+    mark(&mut project, &diags, before, "vendors");
+    let before = diags.len();
     for rel in list(root, "risks", "toml", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?
             && let Some(parsed) = parse_toml::<RisksFile>(&text, &rel, &mut diags)
@@ -126,6 +139,8 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             }));
         }
     }
+    mark(&mut project, &diags, before, "risks");
+    let before = diags.len();
     for rel in list(root, "policies", "md", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?
             && let Some(p) = parse_policy(&text, &rel, file, &mut diags)
@@ -133,7 +148,19 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
             project.policies.push(p);
         }
     }
+    mark(&mut project, &diags, before, "policies");
     Ok((project, diags))
+}
+
+/// Records `kind` as incomplete when an error was reported while loading it.
+fn mark(project: &mut Project, diags: &[Diagnostic], before: usize, kind: &'static str) {
+    if diags
+        .iter()
+        .skip(before)
+        .any(|d| d.severity == crate::diag::Severity::Error)
+    {
+        project.incomplete.insert(kind);
+    }
 }
 
 /// Lists the files with extension `ext` in `root/dir`, sorted, as relative paths; warns about others.
@@ -316,7 +343,7 @@ fn toml_error(e: &toml::de::Error, text: &str, rel: &str, offset: usize) -> Diag
     } else if message.starts_with("missing field") {
         "add the field; every entry of this kind needs it"
     } else {
-        "fix the TOML at this line; `assure validate` re-checks the whole project"
+        "fix the TOML at this line; checks that depend on this file are skipped until it loads"
     };
     Diagnostic::error("invalid-file", rel, line, message).with_hint(hint)
 }

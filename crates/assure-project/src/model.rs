@@ -282,6 +282,10 @@ pub struct Project {
     pub people: Vec<Person>,
     /// Where each file came from, to turn spans into lines.
     pub sources: SourceMap,
+    /// The kinds of file that failed to load (`manifest`, `people`, `objectives`, `controls`,
+    /// `policies`, `tests`, `vendors`, `risks`); checks that depend on them are skipped so one broken
+    /// file does not bury its own error under dozens of follow-on ones.
+    pub incomplete: std::collections::BTreeSet<&'static str>,
     /// The line of the `[scope]` table in `assure.toml`, for diagnostics about the scope as a whole.
     pub scope_line: Option<u32>,
 }

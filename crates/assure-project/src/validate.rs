@@ -34,9 +34,13 @@ const MANIFEST: FileId = FileId(0);
 pub fn validate(p: &Project) -> Vec<Diagnostic> {
     let mut v = Validator { p, out: Vec::new() };
     v.duplicates();
-    v.scope();
+    if !p.incomplete.contains("manifest") {
+        v.scope();
+    }
     v.controls();
-    v.coverage();
+    if !p.incomplete.contains("manifest") && !p.incomplete.contains("controls") {
+        v.coverage();
+    }
     v.policies();
     v.tests();
     v.others();
@@ -277,7 +281,7 @@ impl Validator<'_> {
                 "the organization's compliance lead",
             );
         }
-        if s.has(ReportKind::Soc1) && self.p.objectives.is_empty() {
+        if s.has(ReportKind::Soc1) && self.p.objectives.is_empty() && !self.p.incomplete.contains("objectives") {
             self.out.push(
                 Diagnostic::error(
                     "soc1-without-objectives",
@@ -383,7 +387,7 @@ impl Validator<'_> {
                 }
             }
         }
-        if s.has(ReportKind::Soc1) {
+        if s.has(ReportKind::Soc1) && !self.p.incomplete.contains("objectives") {
             let addressed: BTreeSet<&str> = self
                 .p
                 .controls
@@ -512,6 +516,16 @@ impl Validator<'_> {
     }
 
     fn unknown(&mut self, code: &'static str, file: FileId, r: &Ref, kind: &str, what: &str) {
+        let source = match kind {
+            "person" => "people",
+            "policy" => "policies",
+            "test" => "tests",
+            "vendor" => "vendors",
+            _ => "controls",
+        };
+        if self.p.incomplete.contains(source) {
+            return;
+        }
         let hint = match kind {
             "person" => "owners name a person by id, email or alias from `people.toml`".to_string(),
             "policy" => "policy ids are the `id` in the front matter of a file in `policies/`".to_string(),
@@ -533,7 +547,7 @@ impl Validator<'_> {
     }
 
     fn objective(&mut self, file: FileId, r: &Ref, what: &str) {
-        if self.p.objectives.iter().any(|o| o.id.as_str() == r.as_str()) {
+        if self.p.incomplete.contains("objectives") || self.p.objectives.iter().any(|o| o.id.as_str() == r.as_str()) {
             return;
         }
         let hint = if objective_template(r).is_some() {

@@ -1,5 +1,12 @@
 //! The catalog's one integration-test binary: counts, structure and search.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
 use assure_catalog::{
     Category, DescriptionReport, ObjectiveFamily, criteria, criterion, description_elements, objective_templates,
     search, series,

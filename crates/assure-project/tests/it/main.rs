@@ -1,5 +1,12 @@
 //! The project crate's one integration-test binary.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
 mod garbage;
 mod templates;
 mod validation;
