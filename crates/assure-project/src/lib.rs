@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod diag;
+pub mod edit;
 pub mod init;
 pub mod load;
 pub mod model;

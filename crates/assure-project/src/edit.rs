@@ -1,0 +1,90 @@
+//! Edits to `assure.toml` that keep everything else in the file (comments, order, formatting).
+
+use assure_catalog::Category;
+use chrono::NaiveDate;
+use toml_edit::{Array, DocumentMut, Item, Table, value};
+
+use crate::model::{ExamType, ReportKind};
+
+/// The scope to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeUpdate {
+    /// The reports.
+    pub reports: Vec<ReportKind>,
+    /// Type 1 or 2.
+    pub exam_type: ExamType,
+    /// The SOC 2 categories.
+    pub categories: Vec<Category>,
+    /// The window: a period for Type 2, a date for Type 1.
+    pub window: Window,
+}
+
+/// The examination window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Type 1 date.
+    AsOf(NaiveDate),
+    /// Type 2 period.
+    Period(NaiveDate, NaiveDate),
+}
+
+/// Why `assure.toml` could not be edited.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EditError {
+    /// The file is not valid TOML.
+    #[error("`assure.toml` is not valid TOML: {0}")]
+    Parse(String),
+    /// `scope` exists but is not a table.
+    #[error("`scope` in `assure.toml` is not a table")]
+    NotATable,
+}
+
+fn date(d: NaiveDate) -> Item {
+    match d.format("%Y-%m-%d").to_string().parse::<toml_edit::Datetime>() {
+        Ok(dt) => value(dt),
+        Err(_) => value(d.format("%Y-%m-%d").to_string()),
+    }
+}
+
+/// Returns `text` with its `[scope]` table set to `update`; everything else is kept as it was.
+pub fn write_scope(text: &str, update: &ScopeUpdate) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.message().to_string()))?;
+    if !doc.contains_key("scope") {
+        doc.insert("scope", Item::Table(Table::new()));
+    }
+    let scope = doc
+        .get_mut("scope")
+        .and_then(Item::as_table_mut)
+        .ok_or(EditError::NotATable)?;
+    let mut reports = Array::new();
+    for r in &update.reports {
+        reports.push(r.as_str());
+    }
+    scope.insert("reports", value(reports));
+    scope.insert("type", value(if update.exam_type == ExamType::Type1 { 1 } else { 2 }));
+    let mut cats = Array::new();
+    for c in &update.categories {
+        cats.push(c.as_str());
+    }
+    if update.reports.contains(&ReportKind::Soc2) || update.reports.contains(&ReportKind::Soc3) {
+        scope.insert("categories", value(cats));
+    } else {
+        scope.remove("categories");
+    }
+    match update.window {
+        Window::AsOf(d) => {
+            scope.remove("period_start");
+            scope.remove("period_end");
+            scope.insert("as_of", date(d));
+        }
+        Window::Period(s, e) => {
+            scope.remove("as_of");
+            scope.insert("period_start", date(s));
+            scope.insert("period_end", date(e));
+        }
+    }
+    Ok(doc.to_string())
+}
