@@ -595,6 +595,51 @@ fn fye_on_or_after(d: NaiveDate, (m, day): (u32, u32)) -> NaiveDate {
     if this >= d { this } else { mk(d.year() + 1) }
 }
 
+fn months_between(from: NaiveDate, to: NaiveDate) -> i32 {
+    (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1
+}
+
+/// The start of the customer fiscal year that contains `d`.
+fn fiscal_year_start(d: NaiveDate, fye: (u32, u32)) -> NaiveDate {
+    let end = fye_on_or_after(d, fye);
+    end.checked_sub_months(Months::new(12))
+        .and_then(|x| x.succ_opt())
+        .unwrap_or(d)
+}
+
+/// Proposes a SOC 1 Type 2 period: from `start`, as long as the deadline allows (ending the month
+/// before the report is needed, at most 12 months), overlapping a customer fiscal year by at least
+/// six months. Tries the fiscal year the latest end falls in, then the one before (ending at its
+/// year-end); when neither works, ends six months into that fiscal year and reports it as late.
+/// Returns `(start, end, overlap in months, late)`.
+fn soc1_period(start: NaiveDate, needed: u32, fye: (u32, u32)) -> (NaiveDate, NaiveDate, i32, bool) {
+    let months = needed.saturating_sub(1).clamp(1, 12);
+    let latest = add_months(start, months).pred_opt().unwrap_or(start);
+    let fy = fiscal_year_start(latest, fye);
+    let overlap = months_between(start.max(fy), latest);
+    if overlap >= 6 {
+        return (start, latest, overlap, false);
+    }
+    if let Some(prev_end) = fy.pred_opt() {
+        let prev_start = fiscal_year_start(prev_end, fye);
+        if prev_end >= start {
+            let o = months_between(start.max(prev_start), prev_end);
+            if o >= 6 {
+                return (start.max(prev_start), prev_end, o, false);
+            }
+        }
+    }
+    let from = start.max(fy);
+    let end = add_months(from, 6).pred_opt().unwrap_or(latest);
+    let begin = start.max(
+        add_months(end, 0)
+            .checked_sub_months(Months::new(12))
+            .and_then(|x| x.succ_opt())
+            .unwrap_or(start),
+    );
+    (begin, end, 6, true)
+}
+
 /// Decides the scope from the answers, as of `today`.
 pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
     let problems = problems(a);
@@ -685,7 +730,7 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
 
     let start = first_of_next_month(today);
     let window = if exam_type.value == 1 {
-        let date = first_of_next_month(add_months(start, 1)).pred_opt().unwrap_or(start);
+        let date = first_of_next_month(start).pred_opt().unwrap_or(start);
         Reasoned {
             value: Window::AsOf { date },
             because: vec![(
@@ -699,16 +744,10 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
             .as_deref()
             .and_then(parse_month_day)
             .unwrap_or((12, 31));
-        let end = fye_on_or_after(add_months(start, 6).pred_opt().unwrap_or(start), fye);
-        let twelve_back = add_months(end, 0)
-            .checked_sub_months(Months::new(12))
-            .and_then(|d| d.succ_opt())
-            .unwrap_or(start);
-        let period_start = start.max(twelve_back);
-        let months = (end.year() - period_start.year()) * 12 + end.month() as i32 - period_start.month() as i32 + 1;
-        if months as u32 + 1 > needed {
+        let (period_start, end, overlap, late) = soc1_period(start, needed, fye);
+        if late {
             notes.push(format!(
-                "a period aligned to customers' year-end ends on {end}, later than the report is needed; agree a bridge letter or an earlier, shorter period with the user auditors"
+                "no period that ends in time overlaps a customer fiscal year by six months; the proposed period ends on {end}, after the report is needed, so agree the timing (or a bridge letter) with the user auditors"
             ));
         }
         Reasoned {
@@ -719,7 +758,7 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
             because: vec![(
                 "soc1-period".into(),
                 format!(
-                    "ends at customers' fiscal year-end ({:02}-{:02}) and overlaps their year by {months} months, at least the six user auditors look for",
+                    "overlaps the customers' fiscal year (ending {:02}-{:02}) by {overlap} months, at least the six user auditors look for",
                     fye.0, fye.1
                 ),
             )],

@@ -1,0 +1,209 @@
+//! The gap analysis on every template, on deliberately broken projects, and with operating signals.
+
+use std::path::Path;
+
+use assure_assess::gap::{Signals, TestSignal, assess};
+use assure_assess::render;
+use assure_project::check;
+use assure_project::init::{Template, init};
+use chrono::NaiveDate;
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
+
+fn project(template: Template, dir: &Path) -> assure_project::Project {
+    init(template, dir).unwrap();
+    let checked = check(dir).unwrap();
+    assert!(!checked.has_errors());
+    checked.project
+}
+
+fn summary(a: &assure_assess::gap::Assessment) -> String {
+    let mut s = format!(
+        "overall {:.1}% over {} items, {} gaps\n",
+        a.overall.value * 100.0,
+        a.overall.items,
+        a.gaps.len()
+    );
+    for sc in a.reports.iter().chain(a.categories.iter()) {
+        s.push_str(&format!(
+            "{:<22} {:>6.1}% {:>3} items {:>2} uncovered\n",
+            sc.label,
+            sc.value * 100.0,
+            sc.items,
+            sc.uncovered
+        ));
+    }
+    let mut kinds = std::collections::BTreeMap::new();
+    for g in &a.gaps {
+        *kinds.entry(g.kind).or_insert(0) += 1;
+    }
+    for (k, n) in kinds {
+        s.push_str(&format!("gap {k}: {n}\n"));
+    }
+    s
+}
+
+#[test]
+fn templates_are_nearly_ready_on_design_and_every_item_is_covered() {
+    for t in Template::ALL {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = project(t, &tmp.path().join("p"));
+        let a = assess(&p, as_of(), &Signals::default());
+        assert_eq!(a.overall.uncovered, 0, "{t}");
+        assert!(a.overall.value > 0.9, "{t}: {}", a.overall.value);
+        assert!(!a.operating_inputs);
+        insta::assert_snapshot!(format!("template_{t}"), summary(&a));
+    }
+}
+
+fn gap_lines(p: &assure_project::Project) -> String {
+    let a = assess(p, as_of(), &Signals::default());
+    a.gaps
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {} -> {}\n",
+                g.rank,
+                g.kind,
+                g.subject,
+                g.owner.as_deref().unwrap_or("unassigned")
+            )
+        })
+        .collect()
+}
+
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} lacks `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn broken_project_shows_exactly_the_expected_gaps_most_blocking_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    project(Template::Saas, &dir);
+    // The only control for CC3.3 loses its mapping: the criterion is uncovered.
+    edit(
+        &dir,
+        "controls/RSK-02.toml",
+        "criteria = [\"CC3.3\"]",
+        "criteria = [\"CC3.2\"]",
+    );
+    // A key control loses its owner, another its evidence and the sampling that came with it.
+    edit(&dir, "controls/AC-07.toml", "owner = \"priya.raman\"\n", "");
+    edit(
+        &dir,
+        "controls/GOV-03.toml",
+        "\n[[evidence]]\nname = \"Organization chart export with review sign-off\"\n",
+        "\n",
+    );
+    // A policy is overdue for review.
+    edit(
+        &dir,
+        "policies/physical-security.md",
+        "approved_on = 2026-01-15",
+        "approved_on = 2025-01-15",
+    );
+    let checked = check(&dir).unwrap();
+    let p = checked.project;
+    let lines = gap_lines(&p);
+    let first: Vec<&str> = lines.lines().take(6).collect();
+    insta::assert_snapshot!(first.join("\n"));
+    assert!(
+        lines
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("1 uncovered CC3.3 -> marcus.oyelaran")
+    );
+}
+
+#[test]
+fn not_relevant_criteria_leave_the_score_and_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    project(Template::Saas, &dir);
+    edit(
+        &dir,
+        "assure.toml",
+        "# [[scope.not_relevant]]\n# criterion = \"CC6.4\"\n# reason = \"...\"",
+        "[[scope.not_relevant]]\ncriterion = \"CC6.4\"\nreason = \"No offices or hardware; physical security is carved out to AWS.\"",
+    );
+    let p = check(&dir).unwrap().project;
+    let a = assess(&p, as_of(), &Signals::default());
+    let item = a.items.iter().find(|i| i.id == "CC6.4").unwrap();
+    assert_eq!(item.score, None);
+    assert!(item.not_relevant.as_deref().unwrap().contains("carved out"));
+    assert_eq!(a.overall.items, 37);
+}
+
+#[test]
+fn operating_signals_plug_in_without_rework() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(Template::Saas, &tmp.path().join("p"));
+    let before = assess(&p, as_of(), &Signals::default());
+    let mut signals = Signals::default();
+    signals
+        .tests
+        .insert("terminated-access-removed".into(), TestSignal::Failed { exceptions: 3 });
+    signals
+        .tests
+        .insert("mfa-all-human-accounts".into(), TestSignal::Passed);
+    let after = assess(&p, as_of(), &signals);
+    assert!(after.operating_inputs);
+    let ac06 = |a: &assure_assess::gap::Assessment| a.controls.iter().find(|c| c.id == "AC-06").unwrap().score;
+    assert!(ac06(&after) < ac06(&before));
+    let g = after.gaps.iter().find(|g| g.kind == "test-failing").unwrap();
+    assert_eq!(g.subject, "AC-06");
+    assert!(g.message.contains("terminated-access-removed (3 exceptions)"));
+    // A passing test keeps the control at full marks.
+    let ac01 = after.controls.iter().find(|c| c.id == "AC-01").unwrap();
+    assert!((ac01.score - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn every_format_is_deterministic_and_html_is_self_contained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(Template::Fintech, &tmp.path().join("p"));
+    let a = assess(&p, as_of(), &Signals::default());
+    let b = assess(&p, as_of(), &Signals::default());
+    for f in [render::text, render::markdown, render::html, render::json] {
+        assert_eq!(f(&a), f(&b));
+    }
+    let html = render::html(&a);
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "no network, no script"
+    );
+    assert!(html.contains("Criteria heat map") && html.contains("PMT-RECON"));
+    let json: serde_json::Value = serde_json::from_str(&render::json(&a)).unwrap();
+    assert_eq!(json["organization"], "Ledgerline");
+    assert!(json["formula"].as_str().unwrap().contains("mean"));
+    assert!(render::text(&a).contains("How the score is computed"));
+    assert!(render::markdown(&a).contains("| Report / category | Score |"));
+}
+
+#[test]
+fn as_of_date_moves_policy_reviews_into_overdue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(Template::Saas, &tmp.path().join("p"));
+    let later = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let a = assess(&p, later, &Signals::default());
+    assert!(a.policies.iter().all(|x| x.status == "review-overdue"));
+    assert!(a.gaps.iter().any(|g| g.kind == "policy-not-current"));
+    assert!(a.overall.value < assess(&p, as_of(), &Signals::default()).overall.value);
+}
+
+#[test]
+fn saas_text_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(Template::Saas, &tmp.path().join("p"));
+    let text = render::text(&assess(&p, as_of(), &Signals::default()));
+    let head: Vec<&str> = text.lines().take(12).collect();
+    insta::assert_snapshot!(head.join("\n"));
+}
