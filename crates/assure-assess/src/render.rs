@@ -416,9 +416,9 @@ pub fn html(a: &Assessment) -> String {
         );
     }
     let _ = write!(s, "</tbody></table></section></main>");
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<footer><p>{}</p><p><b>How the score is computed.</b> {}</p></footer></body></html>\n",
+        "<footer><p>{}</p><p><b>How the score is computed.</b> {}</p></footer></body></html>",
         esc(inputs_line(a)),
         esc(a.formula)
     );

@@ -261,7 +261,20 @@ fn show(id: &str, json: bool) -> Result<ExitCode, CliError> {
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let near: Vec<&str> = search(id).iter().take(5).map(|e| e.id()).collect();
+    let mut near: Vec<&str> = search(id).iter().take(5).map(|e| e.id()).collect();
+    if near.is_empty() {
+        // Suggest the neighbours: the criteria of the same series, or objectives with the same prefix.
+        let upper = id.trim().to_ascii_uppercase();
+        let prefix = upper.split(['.', '-']).next().unwrap_or("");
+        near = criteria().iter().filter(|c| c.series == prefix).map(|c| c.id).collect();
+        near.extend(
+            objective_templates()
+                .iter()
+                .filter(|o| o.id.starts_with(&format!("{prefix}-")))
+                .map(|o| o.id),
+        );
+        near.truncate(9);
+    }
     let mut err = CliError::problems(format!("`{id}` is not a criterion, objective or description criterion"));
     err = if near.is_empty() {
         err.with_hint("`assure catalog list` shows the criteria; `assure catalog list --objectives` the objectives")

@@ -51,7 +51,7 @@ enum Command {
         command: catalog_cmd::CatalogCommand,
     },
     /// Decide which examinations the company needs (SOC 1, SOC 2, SOC 3; categories; type; period)
-    Scope(scope_cmd::ScopeArgs),
+    Scope(Box<scope_cmd::ScopeArgs>),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
     Gap {
         /// The project directory
@@ -108,7 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init { template, dir } => cmd_init(template, &dir),
         Command::Validate { dir, json } => cmd_validate(&dir, json),
         Command::Catalog { command } => catalog_cmd::run(command),
-        Command::Scope(args) => scope_cmd::run(args),
+        Command::Scope(args) => scope_cmd::run(*args),
         Command::Gap {
             dir,
             as_of,

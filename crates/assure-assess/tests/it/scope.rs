@@ -52,7 +52,9 @@ fn fired(a: &Answers) -> BTreeSet<String> {
 }
 
 /// `(scenario, answers changed from the base, rules that must fire)`.
-fn scenarios() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>)> {
+type Scenario = (&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>);
+
+fn scenarios() -> Vec<Scenario> {
     vec![
         (
             "plain saas",

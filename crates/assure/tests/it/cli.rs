@@ -1,0 +1,299 @@
+//! Runs the real binary the way a user does.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn assure(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn init_validate_coverage_and_gap_on_the_saas_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["init", "--template", "saas", "acme"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("init", r.stdout);
+    let r = assure(&["validate", "acme"], None, tmp.path());
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("validate_clean", r.stdout);
+    let r = assure(&["catalog", "coverage", "acme"], None, tmp.path());
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("Security                                           33       33        33"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(
+        &["gap", "acme", "--as-of", "2026-11-22", "--format", "json"],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["as_of"], "2026-11-22");
+    let r = assure(
+        &[
+            "gap",
+            "acme",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "html",
+            "-o",
+            "gap.html",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(tmp.path().join("gap.html")).unwrap();
+    let again = assure(
+        &["gap", "acme", "--as-of", "2026-11-22", "--format", "html"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(html, again.stdout, "byte for byte");
+}
+
+#[test]
+fn exit_codes_separate_problems_from_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    // Not a project: could not run.
+    let r = assure(&["validate", "nowhere"], None, tmp.path());
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("not_a_project", r.stderr);
+    // A project with problems.
+    let path = tmp.path().join("p/controls/AC-01.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("criteria = [\"CC6.1\"]", "criteria = [\"CC6.1\", \"CC6.10\"]");
+    std::fs::write(&path, text).unwrap();
+    let r = assure(&["validate", "p"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    insta::assert_snapshot!("validate_problems", r.stdout);
+    let r = assure(&["validate", "p", "--json"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["diagnostics"][0]["code"], "unknown-criterion");
+    assert_eq!(v["diagnostics"][0]["line"], 9);
+    // The gap analysis refuses an invalid project.
+    let r = assure(&["gap", "p"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("run `assure validate p`"), "{}", r.stderr);
+    // init never overwrites.
+    let r = assure(&["init", "p"], None, tmp.path());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("already exists"));
+    // Usage errors are failures too.
+    assert_eq!(assure(&["gap", "p", "--as-of", "yesterday"], None, tmp.path()).code, 2);
+}
+
+#[test]
+fn catalog_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["catalog", "list"], None, tmp.path());
+    assert!(r.stdout.ends_with("61 criteria\n"));
+    let r = assure(
+        &["catalog", "list", "--category", "privacy", "--json"],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 18);
+    let r = assure(&["catalog", "list", "--series", "CC6"], None, tmp.path());
+    assert!(r.stdout.ends_with("8 criteria\n"));
+    insta::assert_snapshot!(
+        "show_cc1_1",
+        assure(&["catalog", "show", "cc1.1"], None, tmp.path()).stdout
+    );
+    insta::assert_snapshot!(
+        "show_objective",
+        assure(&["catalog", "show", "PAY-TAX"], None, tmp.path()).stdout
+    );
+    let r = assure(&["catalog", "show", "CC6.9"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("did you mean"), "{}", r.stderr);
+    let r = assure(&["catalog", "search", "vendor"], None, tmp.path());
+    assert!(r.stdout.starts_with("CC9.2"));
+    let r = assure(&["catalog", "list", "--objectives", "payroll"], None, tmp.path());
+    assert!(r.stdout.contains("PAY-CALC"));
+    let r = assure(&["catalog", "list", "--description"], None, tmp.path());
+    assert!(r.stdout.contains("DC9") && r.stdout.contains("(Type 2 only)"));
+}
+
+const ANSWERS: &str = r#"
+# What the company told its advisor.
+services = ["payroll"]
+affects_financial_reporting = true
+data = ["personal", "payment"]
+requesters = ["user_auditors", "security_teams"]
+commitments = ["processing_accuracy"]
+regulations = ["sox"]
+public_summary = false
+report_needed_in_months = 12
+observation_window_possible = true
+customer_fiscal_year_end = "12-31"
+"#;
+
+#[test]
+fn scope_from_an_answers_file_writes_assure_toml_keeping_comments() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    std::fs::write(tmp.path().join("answers.toml"), ANSWERS).unwrap();
+    let before = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
+    let r = assure(
+        &["scope", "p", "--answers", "answers.toml", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("scope_answers_file", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap(),
+        before,
+        "nothing written without --write"
+    );
+    let r = assure(
+        &[
+            "scope",
+            "p",
+            "--answers",
+            "answers.toml",
+            "--as-of",
+            "2026-11-22",
+            "--write",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
+    assert!(after.contains("reports = [\"soc1\", \"soc2\"]"));
+    assert!(after.contains("categories = [\"security\", \"processing_integrity\"]"));
+    assert!(after.contains("period_start = 2026-12-01") && after.contains("period_end = 2027-10-31"));
+    // Everything but the scope is unchanged, comments included.
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("reports") && !l.starts_with("categories") && !l.starts_with("period_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&before), strip(&after));
+    assert!(after.starts_with("# Assure project: Northwind Analytics."));
+    // JSON answers and JSON output.
+    let json = serde_json::json!({"services": ["saas"], "affects_financial_reporting": false, "data": [], "requesters": ["security_teams"],
+        "commitments": [], "regulations": [], "public_summary": false, "report_needed_in_months": 9, "observation_window_possible": true});
+    std::fs::write(tmp.path().join("a.json"), json.to_string()).unwrap();
+    let r = assure(
+        &["scope", "--answers", "a.json", "--as-of", "2026-11-22", "--json"],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["outcome"], "decided");
+    // A bad answers file names the line.
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        "services = [\"saas\"]\nrequesters = [\"auditors\"]\n",
+    )
+    .unwrap();
+    let r = assure(&["scope", "--answers", "bad.toml"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("line 2"), "{}", r.stderr);
+}
+
+#[test]
+fn scope_with_contradictory_flags_decides_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(
+        &[
+            "scope",
+            "--service",
+            "saas",
+            "--affects-financial-reporting",
+            "no",
+            "--data",
+            "none",
+            "--requester",
+            "user_auditors",
+            "--commitment",
+            "none",
+            "--regulation",
+            "none",
+            "--public-summary",
+            "no",
+            "--needed-in-months",
+            "6",
+            "--window",
+            "yes",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("contradiction (affects_financial_reporting, requesters)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn interactive_scope_with_defaults_going_back_and_confirmation() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    // Answers: services, afr, data, requesters, commitments, then go back and change commitments,
+    // regulations, public summary, needed, window, fiscal year-end; then one bad answer retried; confirm.
+    let input = "saas\nno\nconfidential\n2\nnone\n<\nuptime\n\nyes\nmaybe\n10\n\n\ny\n";
+    let r = assure(
+        &["scope", "p", "--interactive", "--as-of", "2026-11-22"],
+        Some(input),
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("answer with a whole number of months, not `maybe`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Summary"));
+    let after = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
+    assert!(after.contains("reports = [\"soc2\", \"soc3\"]"), "{after}");
+    assert!(after.contains("categories = [\"security\", \"availability\", \"confidentiality\"]"));
+    assert!(after.contains("period_start = 2026-12-01") && after.contains("period_end = 2027-08-31"));
+    // Quitting writes nothing.
+    let before = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
+    let r = assure(&["scope", "p", "--interactive"], Some("payroll\nq\n"), tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("nothing was written"));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap(),
+        before
+    );
+}

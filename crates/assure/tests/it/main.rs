@@ -1,0 +1,9 @@
+//! End-to-end tests of the `assure` binary: wiring, exit codes and the text users see.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+mod cli;
