@@ -246,7 +246,7 @@ main{padding:24px 40px;max-width:1280px}section{background:#fff;border:1px solid
 h2{font-size:18px;margin:0 0 14px}.cards{display:flex;gap:14px;flex-wrap:wrap}.card{border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:160px}
 .card .v{font-size:28px;font-weight:700}.card .l{color:var(--muted);font-size:13px}.bar{height:6px;border-radius:3px;background:#eceff3;margin-top:8px;overflow:hidden}.bar i{display:block;height:100%}
 .heat{display:grid;grid-template-columns:150px 1fr;gap:6px 12px;align-items:center}.heat .s{color:var(--muted);font-size:13px}.tiles{display:flex;flex-wrap:wrap;gap:6px}
-.t{width:64px;height:46px;border-radius:6px;color:#fff;font-size:12px;font-weight:600;display:flex;flex-direction:column;justify-content:center;align-items:center;text-decoration:none}
+.t{min-width:64px;padding:0 7px;height:46px;white-space:nowrap;border-radius:6px;color:#fff;font-size:12px;font-weight:600;display:flex;flex-direction:column;justify-content:center;align-items:center;text-decoration:none}
 .t small{font-weight:400;opacity:.9}.b0{background:var(--b0)}.b1{background:var(--b1)}.b2{background:var(--b2);color:#1d2433}.b3{background:var(--b3);color:#1d2433}.b4{background:var(--b4)}.na{background:var(--na);color:#1d2433}
 .legend{display:flex;gap:12px;margin-top:12px;font-size:12px;color:var(--muted)}.legend span{display:inline-flex;align-items:center;gap:4px}.legend i{width:14px;height:14px;border-radius:3px;display:inline-block}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{color:var(--muted);font-weight:600}

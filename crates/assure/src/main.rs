@@ -210,25 +210,38 @@ fn cmd_validate(dir: &Path, json: bool) -> Result<ExitCode, CliError> {
 
 fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
     let checked = check(dir)?;
-    let errors: Vec<_> = checked
+    // Files that failed to load make the model incomplete: the assessment would be wrong, so stop.
+    // Other validation errors (a criterion with no control, a missing owner) are exactly what the
+    // gap analysis reports, so it runs on them.
+    let unreadable: Vec<_> = checked
         .diagnostics
         .iter()
-        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| matches!(d.code, "invalid-file" | "unreadable-file"))
         .collect();
-    if !errors.is_empty() {
+    if !unreadable.is_empty() {
         let mut text = String::new();
-        for d in &errors {
+        for d in &unreadable {
             text.push_str(&format!("{d}\n\n"));
         }
         eprint!("{text}");
         return Err(CliError::problems(format!(
-            "the project has {} errors; the readiness assessment needs a valid project",
-            errors.len()
+            "{} project file(s) could not be read, so the assessment would be incomplete",
+            unreadable.len()
         ))
         .with_hint(format!(
-            "run `assure validate {}` and fix the errors first",
+            "run `assure validate {}` and fix the files first",
             dir.display()
         )));
+    }
+    let errors = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        eprintln!(
+            "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
+        );
     }
     let a = gap::assess(&checked.project, as_of, &gap::Signals::default());
     let text = match format {

@@ -101,10 +101,23 @@ fn exit_codes_separate_problems_from_failures() {
     assert_eq!(v["valid"], false);
     assert_eq!(v["diagnostics"][0]["code"], "unknown-criterion");
     assert_eq!(v["diagnostics"][0]["line"], 9);
-    // The gap analysis refuses an invalid project.
+    // The gap analysis runs on a project with readiness errors and says so...
+    let r = assure(&["gap", "p", "--as-of", "2026-11-22"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`assure validate` reports 1 error(s)"),
+        "{}",
+        r.stderr
+    );
+    // ...but refuses one whose files cannot be read.
+    std::fs::write(tmp.path().join("p/controls/AC-02.toml"), "id = \"AC-02\"\ntitle = \n").unwrap();
     let r = assure(&["gap", "p"], None, tmp.path());
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("run `assure validate p`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("could not be read") && r.stderr.contains("controls/AC-02.toml:2"),
+        "{}",
+        r.stderr
+    );
     // init never overwrites.
     let r = assure(&["init", "p"], None, tmp.path());
     assert_eq!(r.code, 2);
