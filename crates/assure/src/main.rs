@@ -35,6 +35,9 @@ enum Command {
         template: TemplateArg,
         /// Where to create the project (must not exist or be empty)
         dir: PathBuf,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Load a project and report every problem at once
     Validate {
@@ -105,7 +108,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Init { template, dir } => cmd_init(template, &dir),
+        Command::Init { template, dir, json } => cmd_init(template, &dir, json),
         Command::Validate { dir, json } => cmd_validate(&dir, json),
         Command::Catalog { command } => catalog_cmd::run(command),
         Command::Scope(args) => scope_cmd::run(*args),
@@ -128,13 +131,21 @@ pub fn print(text: &str) -> Result<(), CliError> {
     }
 }
 
-fn cmd_init(template: TemplateArg, dir: &Path) -> Result<ExitCode, CliError> {
+fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, CliError> {
     let template = match template {
         TemplateArg::Saas => Template::Saas,
         TemplateArg::Payroll => Template::Payroll,
         TemplateArg::Fintech => Template::Fintech,
     };
     let s = init(template, dir)?;
+    if json {
+        let v = serde_json::json!({
+            "template": s.template.as_str(), "company": s.company, "dir": dir.display().to_string(),
+            "controls": s.controls, "policies": s.policies, "tests": s.tests, "objectives": s.objectives, "files": s.files,
+        });
+        print(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut text = format!(
         "Created {} ({} template) in {}\n  {} controls, {} policies, {} tests",
         s.company,

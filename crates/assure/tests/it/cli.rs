@@ -118,6 +118,10 @@ fn exit_codes_separate_problems_from_failures() {
         "{}",
         r.stderr
     );
+    let r = assure(&["init", "--template", "payroll", "q", "--json"], None, tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["objectives"], 18);
+    assert!(v["files"].as_array().unwrap().iter().any(|f| f == "objectives.toml"));
     // init never overwrites.
     let r = assure(&["init", "p"], None, tmp.path());
     assert_eq!(r.code, 2);
