@@ -1,0 +1,415 @@
+//! The evidence ledger: an append-only sequence of entries, each hash-chained to the one before and
+//! signed with the project's Ed25519 key, so anyone holding the ledger, the blobs and the public key
+//! can check offline that nothing was altered, removed, reordered or forged.
+//!
+//! This crate does no I/O: it builds entries from drafts, encodes them canonically, and verifies a
+//! ledger's text against a public key and a callback that checks blobs.
+//!
+//! **Format (version 1).** One JSON object per line, fields in a fixed order. `hash` is the BLAKE3 of
+//! the canonical JSON of every other field; `sig` is the Ed25519 signature of
+//! `"assure-ledger-v1:" || hash` (the 32 raw hash bytes). The first entry's `prev` is 64 zeros.
+
+#![warn(missing_docs)]
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// The format version written into every entry.
+pub const FORMAT: u32 = 1;
+const DOMAIN: &[u8] = b"assure-ledger-v1:";
+/// The `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A stored file, named by its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobRef {
+    /// BLAKE3 of the bytes, hex; the storage address.
+    pub blake3: String,
+    /// SHA-256 of the bytes, hex; what an auditor re-checks with `sha256sum`.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The file name it was imported under.
+    pub name: String,
+}
+
+/// What an entry records, before it is chained and signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// What happened: `import`, `add`, `test-run`, ...
+    pub action: String,
+    /// When, as an RFC 3339 UTC instant.
+    pub at: String,
+    /// Who collected it.
+    pub by: String,
+    /// The file, when the entry records one.
+    pub blob: Option<BlobRef>,
+    /// The connector that read it (`canonical-csv`, `okta-users`, ...).
+    pub connector: Option<String>,
+    /// The canonical table it fills.
+    pub table: Option<String>,
+    /// Rows read.
+    pub rows: Option<u64>,
+    /// First day of the period the evidence covers.
+    pub period_start: Option<String>,
+    /// Last day of the period the evidence covers.
+    pub period_end: Option<String>,
+    /// The controls it supports.
+    pub controls: Vec<String>,
+    /// A free-text note.
+    pub note: Option<String>,
+}
+
+/// A chained, signed ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The format version.
+    pub format: u32,
+    /// 1 for the first entry, then consecutive.
+    pub seq: u64,
+    /// The previous entry's hash.
+    pub prev: String,
+    /// What it records.
+    #[serde(flatten)]
+    pub draft: Draft,
+    /// BLAKE3 of the canonical body, hex.
+    pub hash: String,
+    /// Ed25519 signature over the hash, hex.
+    pub sig: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    format: u32,
+    seq: u64,
+    prev: &'a str,
+    #[serde(flatten)]
+    draft: &'a Draft,
+}
+
+fn body_hash(format: u32, seq: u64, prev: &str, draft: &Draft) -> blake3::Hash {
+    let body = Body {
+        format,
+        seq,
+        prev,
+        draft,
+    };
+    // Serializing plain structs of strings, numbers and vectors cannot fail.
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    blake3::hash(&bytes)
+}
+
+fn signed(hash: &blake3::Hash) -> Vec<u8> {
+    let mut msg = DOMAIN.to_vec();
+    msg.extend_from_slice(hash.as_bytes());
+    msg
+}
+
+/// Returns the hex public key of a signing key.
+pub fn public_key_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().to_bytes())
+}
+
+/// Parses a hex public key.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, KeyError> {
+    let bytes: [u8; 32] = hex::decode(text.trim().trim_start_matches("ed25519:"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(KeyError::Malformed)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Malformed)
+}
+
+/// Parses a hex private key (the 32-byte seed).
+pub fn parse_signing_key(text: &str) -> Result<SigningKey, KeyError> {
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(KeyError::Malformed)?;
+    Ok(SigningKey::from_bytes(&bytes))
+}
+
+/// A key that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Not 64 hex digits of a valid key.
+    #[error("the key is not 64 hexadecimal digits of an Ed25519 key")]
+    Malformed,
+}
+
+/// The tip of a ledger: what the next entry chains to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    /// The last sequence number (0 for an empty ledger).
+    pub seq: u64,
+    /// The last hash (`GENESIS` for an empty ledger).
+    pub hash: String,
+}
+
+impl Default for Tip {
+    fn default() -> Tip {
+        Tip {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        }
+    }
+}
+
+/// Chains and signs drafts after `tip`; returns the entries and their JSON lines (each ending in `\n`).
+pub fn seal(tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, String) {
+    let mut prev = tip.hash.clone();
+    let mut seq = tip.seq;
+    let mut entries = Vec::with_capacity(drafts.len());
+    let mut text = String::new();
+    for draft in drafts {
+        seq += 1;
+        let hash = body_hash(FORMAT, seq, &prev, &draft);
+        let sig: Signature = key.sign(&signed(&hash));
+        let entry = Entry {
+            format: FORMAT,
+            seq,
+            prev,
+            draft,
+            hash: hash.to_hex().to_string(),
+            sig: hex::encode(sig.to_bytes()),
+        };
+        text.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+        text.push('\n');
+        prev = entry.hash.clone();
+        entries.push(entry);
+    }
+    (entries, text)
+}
+
+/// Returns the tip of a ledger from its last complete line, or `None` when that line is not an entry.
+pub fn tip_of(last_line: Option<&str>) -> Option<Tip> {
+    match last_line {
+        None => Some(Tip::default()),
+        Some(line) => {
+            let e: Entry = serde_json::from_str(line).ok()?;
+            Some(Tip {
+                seq: e.seq,
+                hash: e.hash,
+            })
+        }
+    }
+}
+
+/// What a blob check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobCheck {
+    /// Present with the recorded hashes and size.
+    Intact,
+    /// Not in the store.
+    Missing,
+    /// Present but different.
+    Altered {
+        /// BLAKE3 of what is stored.
+        blake3: String,
+        /// SHA-256 of what is stored.
+        sha256: String,
+        /// Size of what is stored.
+        size: u64,
+    },
+}
+
+/// One problem found by verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The line of the ledger (1-based).
+    pub line: u64,
+    /// The entry's sequence number, when it could be read.
+    pub seq: Option<u64>,
+    /// A stable code: `malformed`, `noncanonical`, `sequence`, `chain`, `hash`, `signature`, `blob-missing`, `blob-altered`, `truncated`.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "entry {seq} (line {}): {}: {}", self.line, self.code, self.message),
+            None => write!(f, "line {}: {}: {}", self.line, self.code, self.message),
+        }
+    }
+}
+
+/// The result of verifying a ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Entries read.
+    pub entries: u64,
+    /// Blobs re-hashed.
+    pub blobs: u64,
+    /// Bytes re-hashed.
+    pub bytes: u64,
+    /// The hash of the last entry.
+    pub head: Option<String>,
+    /// Every problem, in ledger order.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Returns whether the ledger verified without findings.
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Verifies a ledger: each line parses, sequence numbers run 1, 2, 3, ..., each entry chains to the
+/// previous hash, each hash matches the entry's content, each signature verifies with `key`, and
+/// each blob is intact (checked through `check_blob`, which may do I/O on the caller's side).
+pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRef) -> BlobCheck) -> Report {
+    let mut report = Report::default();
+    let mut expect_seq = 1u64;
+    let mut prev = GENESIS.to_string();
+    let truncated = !text.is_empty() && !text.ends_with('\n');
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let mut find = |seq: Option<u64>, code: &'static str, message: String| {
+            report.findings.push(Finding {
+                line: line_no,
+                seq,
+                code,
+                message,
+            });
+        };
+        let entry: Entry = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(e) => {
+                find(None, "malformed", format!("not a ledger entry ({e})"));
+                expect_seq += 1;
+                continue;
+            }
+        };
+        report.entries += 1;
+        let seq = Some(entry.seq);
+        if serde_json::to_string(&entry).ok().as_deref() != Some(line) {
+            find(
+                seq,
+                "noncanonical",
+                "the line is not in the form Assure wrote (fields added, removed or reformatted)".into(),
+            );
+        }
+        if entry.seq != expect_seq {
+            let message = if entry.seq == expect_seq + 1 {
+                format!("expected entry {expect_seq} here; entry {expect_seq} is missing or out of order")
+            } else if entry.seq > expect_seq {
+                format!(
+                    "expected entry {expect_seq} here; entries {expect_seq} to {} are missing or out of order",
+                    entry.seq - 1
+                )
+            } else {
+                format!(
+                    "expected entry {expect_seq} here; entry {} is repeated or out of order",
+                    entry.seq
+                )
+            };
+            find(seq, "sequence", message);
+        }
+        if entry.prev != prev {
+            find(
+                seq,
+                "chain",
+                "does not chain to the entry before it (its `prev` is not that entry's hash)".into(),
+            );
+        }
+        let actual = body_hash(entry.format, entry.seq, &entry.prev, &entry.draft);
+        if actual.to_hex().as_str() != entry.hash {
+            find(
+                seq,
+                "hash",
+                "content was changed after it was recorded (its hash no longer matches)".into(),
+            );
+        }
+        let sig_ok = hex::decode(&entry.sig)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            .map(|b| Signature::from_bytes(&b))
+            .and_then(|sig| {
+                let h = blake3::Hash::from_hex(&entry.hash).ok()?;
+                key.verify(&signed(&h), &sig).ok()
+            })
+            .is_some();
+        if !sig_ok {
+            find(
+                seq,
+                "signature",
+                "the signature does not verify with the project's public key".into(),
+            );
+        }
+        if let Some(blob) = &entry.draft.blob {
+            report.blobs += 1;
+            report.bytes += blob.size;
+            match check_blob(blob) {
+                BlobCheck::Intact => {}
+                BlobCheck::Missing => find(
+                    seq,
+                    "blob-missing",
+                    format!("file `{}` ({}) is not in the store", blob.name, short(&blob.blake3)),
+                ),
+                BlobCheck::Altered { blake3, sha256, size } => find(
+                    seq,
+                    "blob-altered",
+                    format!(
+                        "file `{}` changed: recorded {} bytes, SHA-256 {}; stored {size} bytes, SHA-256 {} (BLAKE3 {})",
+                        blob.name,
+                        blob.size,
+                        short(&blob.sha256),
+                        short(&sha256),
+                        short(&blake3)
+                    ),
+                ),
+            }
+        }
+        prev = entry.hash.clone();
+        expect_seq = entry.seq.max(expect_seq) + 1;
+        report.head = Some(entry.hash);
+    }
+    if truncated {
+        let line = text.lines().count() as u64;
+        report.findings.push(Finding {
+            line,
+            seq: None,
+            code: "truncated",
+            message: "the last line is incomplete (an interrupted write); it was never acknowledged".into(),
+        });
+    }
+    report
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// Hashes bytes the way the store does: BLAKE3 and SHA-256 in one pass.
+#[derive(Debug, Default, Clone)]
+pub struct Hasher {
+    b3: blake3::Hasher,
+    sha: sha2::Sha256,
+    size: u64,
+}
+
+impl Hasher {
+    /// Adds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest as _;
+        self.b3.update(bytes);
+        self.sha.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    /// Returns `(blake3 hex, sha256 hex, size)`.
+    pub fn finish(self) -> (String, String, u64) {
+        use sha2::Digest as _;
+        (
+            self.b3.finalize().to_hex().to_string(),
+            hex::encode(self.sha.finalize()),
+            self.size,
+        )
+    }
+}

@@ -1,0 +1,171 @@
+//! The ledger's one integration-test binary: verification catches every kind of tampering.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+use assure_ledger::{BlobCheck, BlobRef, Draft, Tip, parse_public_key, public_key_hex, seal, tip_of, verify};
+use ed25519_dalek::SigningKey;
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+fn draft(i: u32) -> Draft {
+    Draft {
+        action: "import".into(),
+        at: format!("2026-11-22T10:00:0{i}Z"),
+        by: "marcus@northwind.example".into(),
+        blob: Some(BlobRef {
+            blake3: format!("{i:064}"),
+            sha256: format!("{:064}", i + 100),
+            size: 100 + u64::from(i),
+            name: format!("file{i}.csv"),
+        }),
+        connector: Some("canonical-csv".into()),
+        table: Some("people".into()),
+        rows: Some(10),
+        period_start: Some("2026-01-01".into()),
+        period_end: Some("2026-12-31".into()),
+        controls: vec!["AC-06".into()],
+        note: None,
+    }
+}
+
+fn ledger(n: u32) -> String {
+    let (_, text) = seal(&Tip::default(), (1..=n).map(draft).collect(), &key(7));
+    text
+}
+
+fn run(text: &str, altered: Option<&str>) -> String {
+    let pk = key(7).verifying_key();
+    let mut check = |b: &BlobRef| match altered {
+        Some(name) if b.name == name => BlobCheck::Altered {
+            blake3: "ff".repeat(32),
+            sha256: "ee".repeat(32),
+            size: b.size,
+        },
+        _ => BlobCheck::Intact,
+    };
+    let report = verify(text, &pk, &mut check);
+    let mut out = format!("{} entries, {} blobs\n", report.entries, report.blobs);
+    for f in &report.findings {
+        out.push_str(&format!("{f}\n"));
+    }
+    out
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+fn join(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn an_intact_ledger_verifies() {
+    assert_eq!(run(&ledger(4), None), "4 entries, 4 blobs\n");
+}
+
+#[test]
+fn appending_continues_the_chain() {
+    let (first, text1) = seal(&Tip::default(), vec![draft(1), draft(2)], &key(7));
+    let tip = tip_of(text1.lines().last()).unwrap();
+    assert_eq!(tip.seq, 2);
+    assert_eq!(tip.hash, first[1].hash);
+    let (_, text2) = seal(&tip, vec![draft(3)], &key(7));
+    assert_eq!(run(&format!("{text1}{text2}"), None), "3 entries, 3 blobs\n");
+}
+
+#[test]
+fn a_flipped_byte_in_a_blob_is_caught() {
+    insta::assert_snapshot!(run(&ledger(3), Some("file2.csv")));
+}
+
+#[test]
+fn an_edited_entry_is_caught() {
+    let mut l = lines(&ledger(3));
+    l[1] = l[1].replace("\"rows\":10", "\"rows\":11");
+    insta::assert_snapshot!(run(&join(&l), None));
+}
+
+#[test]
+fn an_edited_entry_with_a_recomputed_hash_still_fails_its_signature() {
+    // An attacker without the private key re-seals entry 2 with their own key.
+    let good = ledger(3);
+    let tip = tip_of(good.lines().next()).unwrap();
+    let mut d = draft(2);
+    d.table = Some("accounts".into());
+    let (_, forged) = seal(&tip, vec![d], &key(9));
+    let mut l = lines(&good);
+    l[1] = forged.trim_end().to_string();
+    insta::assert_snapshot!(run(&join(&l), None));
+}
+
+#[test]
+fn a_removed_entry_is_caught() {
+    let mut l = lines(&ledger(4));
+    l.remove(1);
+    insta::assert_snapshot!(run(&join(&l), None));
+}
+
+#[test]
+fn reordered_entries_are_caught() {
+    let mut l = lines(&ledger(4));
+    l.swap(1, 2);
+    insta::assert_snapshot!(run(&join(&l), None));
+}
+
+#[test]
+fn a_forged_signature_is_caught() {
+    let mut l = lines(&ledger(2));
+    let sig_at = l[1].find("\"sig\":\"").unwrap() + 7;
+    let replacement = if &l[1][sig_at..sig_at + 1] == "0" { "1" } else { "0" };
+    l[1].replace_range(sig_at..sig_at + 1, replacement);
+    insta::assert_snapshot!(run(&join(&l), None));
+}
+
+#[test]
+fn a_ledger_signed_with_another_key_fails_everywhere() {
+    let (_, text) = seal(&Tip::default(), vec![draft(1), draft(2)], &key(3));
+    let out = run(&text, None);
+    assert_eq!(out.matches(": signature:").count(), 2, "{out}");
+}
+
+#[test]
+fn an_added_field_a_torn_tail_and_garbage_are_caught() {
+    let mut l = lines(&ledger(2));
+    l[0] = l[0].replacen('{', "{\"extra\":1,", 1);
+    let mut text = join(&l);
+    text.push_str("not json\n");
+    text.push_str("{\"format\":1,\"seq\":4");
+    insta::assert_snapshot!(run(&text, None));
+}
+
+#[test]
+fn keys_round_trip_through_hex() {
+    let k = key(5);
+    let pk = parse_public_key(&public_key_hex(&k)).unwrap();
+    assert_eq!(pk, k.verifying_key());
+    assert!(parse_public_key("abc").is_err());
+    assert_eq!(
+        assure_ledger::parse_signing_key(&hex::encode([5u8; 32]))
+            .unwrap()
+            .to_bytes(),
+        k.to_bytes()
+    );
+}
+
+#[test]
+fn the_hasher_matches_known_digests() {
+    let mut h = assure_ledger::Hasher::default();
+    h.update(b"ab");
+    h.update(b"c");
+    let (b3, sha, size) = h.finish();
+    assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(b3, blake3::hash(b"abc").to_hex().to_string());
+    assert_eq!(size, 3);
+}
