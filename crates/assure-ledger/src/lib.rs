@@ -61,6 +61,8 @@ pub struct Draft {
     pub controls: Vec<String>,
     /// A free-text note.
     pub note: Option<String>,
+    /// The id shared by the entries of one import, so an auditor sees what arrived together.
+    pub batch: Option<String>,
 }
 
 /// A chained, signed ledger entry.

@@ -88,3 +88,21 @@ pub fn write_scope(text: &str, update: &ScopeUpdate) -> Result<String, EditError
     }
     Ok(doc.to_string())
 }
+
+/// Returns `text` with `[evidence] public_key` set; everything else is kept as it was.
+pub fn pin_public_key(text: &str, public_key: &str) -> Result<String, EditError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse(e.message().to_string()))?;
+    if !doc.contains_key("evidence") {
+        let mut t = Table::new();
+        t.decor_mut().set_prefix("\n# The public half of the key that signs the evidence ledger. Keep it under git: a changed\n# value means the ledger would be checked against a different key.\n");
+        doc.insert("evidence", Item::Table(t));
+    }
+    let ev = doc
+        .get_mut("evidence")
+        .and_then(Item::as_table_mut)
+        .ok_or(EditError::NotATable)?;
+    ev.insert("public_key", value(public_key));
+    Ok(doc.to_string())
+}

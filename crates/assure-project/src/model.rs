@@ -351,6 +351,18 @@ pub struct Manifest {
     /// Complementary user entity controls.
     #[serde(default)]
     pub cuec: Vec<Cuec>,
+    /// Evidence settings.
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
+}
+
+/// Evidence settings in `assure.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The ledger's Ed25519 public key (hex), pinned so that a replaced key is noticed.
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// The organization.

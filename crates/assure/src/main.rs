@@ -3,6 +3,7 @@
 
 mod catalog_cmd;
 mod error;
+mod evidence_cmd;
 mod prompt;
 mod scope_cmd;
 
@@ -52,6 +53,11 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: catalog_cmd::CatalogCommand,
+    },
+    /// Collect evidence into the signed ledger; list, verify and export it
+    Evidence {
+        #[command(subcommand)]
+        command: evidence_cmd::EvidenceCommand,
     },
     /// Decide which examinations the company needs (SOC 1, SOC 2, SOC 3; categories; type; period)
     Scope(Box<scope_cmd::ScopeArgs>),
@@ -111,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init { template, dir, json } => cmd_init(template, &dir, json),
         Command::Validate { dir, json } => cmd_validate(&dir, json),
         Command::Catalog { command } => catalog_cmd::run(command),
+        Command::Evidence { command } => evidence_cmd::run(command),
         Command::Scope(args) => scope_cmd::run(*args),
         Command::Gap {
             dir,
@@ -138,6 +145,15 @@ fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, C
         TemplateArg::Fintech => Template::Fintech,
     };
     let s = init(template, dir)?;
+    // The ledger key is created with the project; its public half is pinned in assure.toml.
+    let (key, _) = assure_evidence::keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let manifest = dir.join("assure.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", manifest.display())))?;
+    write_atomically(
+        &manifest,
+        &assure_project::edit::pin_public_key(&text, &assure_evidence::keys::public_hex(&key))?,
+    )?;
     if json {
         let v = serde_json::json!({
             "template": s.template.as_str(), "company": s.company, "dir": dir.display().to_string(),

@@ -31,6 +31,7 @@ fn draft(i: u32) -> Draft {
         period_end: Some("2026-12-31".into()),
         controls: vec!["AC-06".into()],
         note: None,
+        batch: Some("b1".into()),
     }
 }
 

@@ -1,0 +1,313 @@
+//! Importing files: detect the connector and table, validate every file completely, and only then
+//! store the blobs and append one ledger entry per file in a single write, so an import is recorded
+//! whole or not at all.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use assure_ledger::{Draft, Entry};
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+
+use crate::read::{self, Format, Problem, column_names, detect_table};
+use crate::sniff::{HEAD_BYTES, sniff};
+use crate::store::{EvidenceStore, StoreError};
+use crate::tables::{Table, table};
+
+/// A file that passed validation and is ready to store.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    /// The path.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The name shown and recorded.
+    pub name: String,
+    /// The connector that read it.
+    pub connector: &'static str,
+    /// How the connector was chosen (`named`, `by content`).
+    pub chosen: &'static str,
+    /// The table it fills.
+    pub table: &'static str,
+    /// Data rows.
+    pub rows: u64,
+    /// Columns kept with an `x_` prefix.
+    pub extra_columns: Vec<String>,
+}
+
+/// What the caller says about an import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Force a table.
+    pub table: Option<String>,
+    /// Force a connector (`canonical-csv`, `canonical-json`, `canonical-ndjson`).
+    pub connector: Option<String>,
+}
+
+/// The connectors this build has.
+pub const CONNECTORS: &[&str] = &["canonical-csv", "canonical-json", "canonical-ndjson"];
+
+/// Expands directories (recursively, sorted, skipping hidden entries) into files.
+pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
+    let mut out = Vec::new();
+    for input in inputs {
+        walk(input, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
+    let label = path.display().to_string();
+    let meta = fs::metadata(path).map_err(|e| Problem {
+        file: label.clone(),
+        row: None,
+        column: None,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = fs::read_dir(path)
+            .map_err(|e| Problem {
+                file: label.clone(),
+                row: None,
+                column: None,
+                message: format!("cannot list: {e}"),
+                hint: None,
+            })?
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            walk(&e, out)?;
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn format_of(connector: &str) -> Option<Format> {
+    match connector {
+        "canonical-csv" => Some(Format::Csv),
+        "canonical-json" => Some(Format::Json),
+        "canonical-ndjson" => Some(Format::Ndjson),
+        _ => None,
+    }
+}
+
+/// Validates every file; returns the plan, or every problem found in every file.
+pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Problem>> {
+    let mut planned = Vec::new();
+    let mut problems = Vec::new();
+    let forced_table = match &opts.table {
+        Some(t) => match table(t) {
+            Some(t) => Some(t),
+            None => {
+                let names: Vec<&str> = crate::tables::TABLES.iter().map(|t| t.name).collect();
+                return Err(vec![Problem {
+                    file: "--table".into(),
+                    row: None,
+                    column: None,
+                    message: format!("unknown table `{t}`"),
+                    hint: Some(format!("the tables are: {}", names.join(", "))),
+                }]);
+            }
+        },
+        None => None,
+    };
+    let forced_format = match &opts.connector {
+        Some(c) => match format_of(c) {
+            Some(f) => Some(f),
+            None => {
+                return Err(vec![Problem {
+                    file: "--connector".into(),
+                    row: None,
+                    column: None,
+                    message: format!("unknown connector `{c}`"),
+                    hint: Some(format!("this build has: {}", CONNECTORS.join(", "))),
+                }]);
+            }
+        },
+        None => None,
+    };
+    for path in files {
+        let name = path.display().to_string();
+        match plan_one(path, &name, forced_table, forced_format) {
+            Ok(p) => planned.push(p),
+            Err(mut ps) => problems.append(&mut ps),
+        }
+    }
+    if problems.is_empty() {
+        Ok(planned)
+    } else {
+        Err(problems)
+    }
+}
+
+fn plan_one(
+    path: &Path,
+    name: &str,
+    forced_table: Option<&'static Table>,
+    forced_format: Option<Format>,
+) -> Result<Planned, Vec<Problem>> {
+    let one = |message: String, hint: Option<String>| {
+        vec![Problem {
+            file: name.to_string(),
+            row: None,
+            column: None,
+            message,
+            hint,
+        }]
+    };
+    let mut file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| one(format!("cannot read: {e}"), None))?;
+    let format = match forced_format {
+        Some(f) => f,
+        None => sniff(path, &head, name).map_err(|p| vec![p])?,
+    };
+    let chosen = if forced_format.is_some() { "named" } else { "by content" };
+    let table = match forced_table {
+        Some(t) => t,
+        None => {
+            let names = column_names(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head), format);
+            detect_table(&names).map_err(|candidates| {
+                if candidates.is_empty() {
+                    one(
+                        "its columns do not match any evidence table".into(),
+                        Some(
+                            "name the table with `--table`; `assure evidence tables` lists each table's columns".into(),
+                        ),
+                    )
+                } else {
+                    one(
+                        format!("its columns fit several tables: {}", candidates.join(", ")),
+                        Some("name the table with `--table`".into()),
+                    )
+                }
+            })?
+        }
+    };
+    let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
+    let outcome = read::read(file, format, table, name);
+    if !outcome.problems.is_empty() {
+        let mut ps = outcome.problems;
+        if outcome.more_problems > 0 {
+            ps.push(Problem {
+                file: name.to_string(),
+                row: None,
+                column: None,
+                message: format!("and {} more problems", outcome.more_problems),
+                hint: None,
+            });
+        }
+        return Err(ps);
+    }
+    if outcome.rows == 0 {
+        return Err(one(
+            "the file has a header but no rows".into(),
+            Some("an empty population is evidence too; add it with `assure evidence add` and a note".into()),
+        ));
+    }
+    Ok(Planned {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        connector: format.connector(),
+        chosen,
+        table: table.name,
+        rows: outcome.rows,
+        extra_columns: outcome.extra_columns,
+    })
+}
+
+/// Who, when, for which period and which controls.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// RFC 3339 UTC instant.
+    pub at: String,
+    /// Who collected it.
+    pub by: String,
+    /// First day covered.
+    pub period_start: Option<String>,
+    /// Last day covered.
+    pub period_end: Option<String>,
+    /// A note.
+    pub note: Option<String>,
+    /// The import's batch id.
+    pub batch: String,
+}
+
+/// Stores the planned files and appends their entries in one write. `controls_for` names the
+/// controls each table supports.
+pub fn commit(
+    store: &dyn EvidenceStore,
+    key: &SigningKey,
+    planned: &[Planned],
+    meta: &Meta,
+    controls_for: &dyn Fn(&str) -> Vec<String>,
+) -> Result<Vec<Entry>, StoreError> {
+    let mut drafts = Vec::with_capacity(planned.len());
+    for p in planned {
+        let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
+            what: "open",
+            path: p.path.clone(),
+            source,
+        })?;
+        let blob = store.put_blob(&mut f, &p.name)?;
+        drafts.push(Draft {
+            action: "import".into(),
+            at: meta.at.clone(),
+            by: meta.by.clone(),
+            blob: Some(blob),
+            connector: Some(p.connector.to_string()),
+            table: Some(p.table.to_string()),
+            rows: Some(p.rows),
+            period_start: meta.period_start.clone(),
+            period_end: meta.period_end.clone(),
+            controls: controls_for(p.table),
+            note: meta.note.clone(),
+            batch: Some(meta.batch.clone()),
+        });
+    }
+    store.append(drafts, key)
+}
+
+/// Adds one file as evidence without reading it as a table (a screenshot, a signed report).
+pub fn add(
+    store: &dyn EvidenceStore,
+    key: &SigningKey,
+    path: &Path,
+    controls: Vec<String>,
+    meta: &Meta,
+) -> Result<Entry, StoreError> {
+    let mut f = File::open(path).map_err(|source| StoreError::Io {
+        what: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let blob = store.put_blob(&mut f, &name)?;
+    let draft = Draft {
+        action: "add".into(),
+        at: meta.at.clone(),
+        by: meta.by.clone(),
+        blob: Some(blob),
+        connector: None,
+        table: None,
+        rows: None,
+        period_start: meta.period_start.clone(),
+        period_end: meta.period_end.clone(),
+        controls,
+        note: meta.note.clone(),
+        batch: Some(meta.batch.clone()),
+    };
+    let mut entries = store.append(vec![draft], key)?;
+    entries.pop().ok_or(StoreError::BrokenTip)
+}

@@ -1,0 +1,569 @@
+//! Reading canonical CSV, JSON and NDJSON into the canonical tables, with validation that names the
+//! file, row and column of every problem. Reading streams: CSV and NDJSON are read record by record.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+
+use chrono::{DateTime, NaiveDate};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::tables::{Column, ColumnType, TABLES, Table};
+
+/// The longest line accepted: a line longer than this is not an export a person made.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// The most problems listed per file; the rest are counted.
+pub const MAX_PROBLEMS: usize = 100;
+
+/// A file format a connector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl Format {
+    /// Returns the connector id for this canonical format.
+    pub fn connector(self) -> &'static str {
+        match self {
+            Format::Csv => "canonical-csv",
+            Format::Json => "canonical-json",
+            Format::Ndjson => "canonical-ndjson",
+        }
+    }
+}
+
+/// One problem in an input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file, as given.
+    pub file: String,
+    /// The line (CSV, NDJSON) or record number (JSON arrays), 1-based.
+    pub row: Option<u64>,
+    /// The column.
+    pub column: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(r) = self.row {
+            write!(f, ", row {r}")?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column `{c}`")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  = hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What reading a file found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Data rows read.
+    pub rows: u64,
+    /// Columns not in the table, kept with an `x_` prefix.
+    pub extra_columns: Vec<String>,
+    /// Problems, at most [`MAX_PROBLEMS`].
+    pub problems: Vec<Problem>,
+    /// Problems beyond those listed.
+    pub more_problems: u64,
+}
+
+struct Sink<'a> {
+    file: &'a str,
+    out: Outcome,
+}
+
+impl Sink<'_> {
+    fn problem(&mut self, row: Option<u64>, column: Option<&str>, message: String, hint: Option<String>) {
+        if self.out.problems.len() < MAX_PROBLEMS {
+            self.out.problems.push(Problem {
+                file: self.file.to_string(),
+                row,
+                column: column.map(str::to_string),
+                message,
+                hint,
+            });
+        } else {
+            self.out.more_problems += 1;
+        }
+    }
+}
+
+/// Normalises a header or key: trimmed, lower-case, spaces and dashes as underscores.
+pub fn normalise_name(name: &str) -> String {
+    name.trim()
+        .trim_start_matches('\u{feff}')
+        .to_lowercase()
+        .replace([' ', '-'], "_")
+}
+
+/// A reader that fails on lines longer than [`MAX_LINE_BYTES`], so one huge line cannot exhaust memory.
+struct LineGuard<R> {
+    inner: R,
+    run: usize,
+    line: u64,
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in buf.iter().take(n) {
+            if b == b'\n' {
+                self.run = 0;
+                self.line += 1;
+            } else {
+                self.run += 1;
+                if self.run > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {} MiB",
+                            self.line + 1,
+                            MAX_LINE_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) {
+    let t = text.trim();
+    let bad = |what: &str| Some(format!("`{}` is not a {what}", truncate(t)));
+    let err = match col.ty {
+        ColumnType::Text | ColumnType::TextList => None,
+        ColumnType::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d").err().and_then(|_| bad("date")),
+        ColumnType::Timestamp => match DateTime::parse_from_rfc3339(t) {
+            Ok(_) => None,
+            Err(_)
+                if chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").is_ok()
+                    || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok() =>
+            {
+                Some(format!("`{t}` has no time zone, so the instant is ambiguous"))
+            }
+            Err(_) => bad("timestamp"),
+        },
+        ColumnType::Bool => match t.to_ascii_lowercase().as_str() {
+            "true" | "false" | "yes" | "no" | "1" | "0" => None,
+            _ => bad("boolean"),
+        },
+        ColumnType::Int => match t.parse::<i64>() {
+            Ok(n) => match col.range {
+                Some((lo, hi)) if n < lo || n > hi => Some(format!("{n} is outside {lo} to {hi}")),
+                _ => None,
+            },
+            Err(_) => bad("whole number"),
+        },
+    };
+    if let Some(message) = err {
+        sink.problem(
+            Some(row),
+            Some(col.name),
+            message,
+            Some(format!("write a {}", col.ty.label())),
+        );
+        return;
+    }
+    if !col.allowed.is_empty() && !col.allowed.contains(&t.to_ascii_lowercase().as_str()) {
+        sink.problem(
+            Some(row),
+            Some(col.name),
+            format!("`{}` is not an allowed value", truncate(t)),
+            Some(format!("use one of: {}", col.allowed.join(", "))),
+        );
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Checks one record given as `(column name, value or None)` pairs against the table; columns in
+/// `absent` were already reported missing from the header and are not reported again per row.
+fn check_record(
+    sink: &mut Sink<'_>,
+    table: &Table,
+    row: u64,
+    absent: &BTreeSet<&str>,
+    get: &dyn Fn(&str) -> Option<String>,
+) {
+    for col in table.columns {
+        match get(col.name) {
+            None => {
+                if col.required && !absent.contains(col.name) {
+                    sink.problem(
+                        Some(row),
+                        Some(col.name),
+                        "required value is missing".into(),
+                        Some(format!("every row needs a value here: {}", col.ty.label())),
+                    );
+                }
+            }
+            Some(v) => check_cell(sink, row, col, &v),
+        }
+    }
+}
+
+fn header_problems(sink: &mut Sink<'_>, table: &Table, names: &[String], row: Option<u64>) {
+    let present: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+    for col in table.columns.iter().filter(|c| c.required) {
+        if !present.contains(col.name) {
+            sink.problem(
+                row,
+                Some(col.name),
+                format!("required column is missing from table `{}`", table.name),
+                Some(format!(
+                    "the `{}` table needs: {}",
+                    table.name,
+                    table
+                        .columns
+                        .iter()
+                        .filter(|c| c.required)
+                        .map(|c| c.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for n in names {
+        if !seen.insert(n.as_str()) {
+            sink.problem(
+                row,
+                Some(n),
+                "column appears twice".into(),
+                Some("remove or rename one of them".into()),
+            );
+        }
+    }
+    sink.out.extra_columns = names
+        .iter()
+        .filter(|n| table.column(n).is_none() && !n.is_empty())
+        .map(|n| format!("x_{n}"))
+        .collect();
+}
+
+/// Reads and validates a canonical file of `format` for `table`. I/O errors and garbage become problems.
+pub fn read(input: impl Read, format: Format, table: &Table, file: &str) -> Outcome {
+    let mut sink = Sink {
+        file,
+        out: Outcome::default(),
+    };
+    let guarded = LineGuard {
+        inner: input,
+        run: 0,
+        line: 0,
+    };
+    match format {
+        Format::Csv => read_csv(&mut sink, guarded, table),
+        Format::Json => read_json(&mut sink, guarded, table),
+        Format::Ndjson => read_ndjson(&mut sink, guarded, table),
+    }
+    sink.out
+}
+
+fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(normalise_name).collect(),
+        Err(e) => {
+            csv_error(sink, &e);
+            return;
+        }
+    };
+    header_problems(sink, table, &headers, Some(1));
+    let absent: BTreeSet<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
+        .map(|c| c.name)
+        .collect();
+    let index: Vec<(usize, &Column)> = headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| table.column(h).map(|c| (i, c)))
+        .collect();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                sink.out.rows += 1;
+                let line = record.position().map_or(sink.out.rows + 1, |p| p.line());
+                let get = |name: &str| {
+                    index
+                        .iter()
+                        .find(|(_, c)| c.name == name)
+                        .and_then(|(i, _)| record.get(*i))
+                        .map(str::to_string)
+                        .filter(|v| !v.trim().is_empty())
+                };
+                check_record(sink, table, line, &absent, &get);
+            }
+            Err(e) => {
+                csv_error(sink, &e);
+                break;
+            }
+        }
+    }
+}
+
+fn csv_error(sink: &mut Sink<'_>, e: &csv::Error) {
+    let row = e.position().map(|p| p.line());
+    let (message, hint) = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => (
+            "text is not valid UTF-8".to_string(),
+            "save the file as UTF-8".to_string(),
+        ),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => (
+            format!("row has {len} fields but the header has {expected_len}"),
+            "check for unquoted commas or a missing field".to_string(),
+        ),
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (
+            format!("{io}"),
+            "split the file or export it again; no export has lines this long".to_string(),
+        ),
+        csv::ErrorKind::Io(io) => (
+            format!("cannot read: {io}"),
+            "check the file is complete and not compressed".to_string(),
+        ),
+        _ => (
+            format!("not valid CSV: {e}"),
+            "export the file again as CSV".to_string(),
+        ),
+    };
+    sink.problem(row, None, message, Some(hint));
+}
+
+fn json_value_text(v: &Value, ty: ColumnType) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) if ty == ColumnType::TextList => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        other => Some(other.to_string()),
+    }
+}
+
+fn check_object(sink: &mut Sink<'_>, table: &Table, row: u64, v: &Value, first: &mut bool) {
+    let Some(obj) = v.as_object() else {
+        sink.problem(
+            Some(row),
+            None,
+            "expected a JSON object for each row".into(),
+            Some("each row is an object of column names to values".into()),
+        );
+        return;
+    };
+    let keys: Vec<(String, &Value)> = obj.iter().map(|(k, v)| (normalise_name(k), v)).collect();
+    if *first {
+        let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        let mut h = Sink {
+            file: sink.file,
+            out: Outcome::default(),
+        };
+        header_problems(&mut h, table, &names, Some(row));
+        // Missing columns are reported per row below; keep only duplicate-key and extra-column findings.
+        sink.out.extra_columns = h.out.extra_columns;
+        *first = false;
+    }
+    sink.out.rows += 1;
+    let get = |name: &str| {
+        let ty = table.column(name).map_or(ColumnType::Text, |c| c.ty);
+        keys.iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| json_value_text(v, ty))
+    };
+    check_record(sink, table, row, &BTreeSet::new(), &get);
+}
+
+fn read_json(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
+    let value: Value = match serde_json::from_reader(BufReader::new(input)) {
+        Ok(v) => v,
+        Err(e) => {
+            sink.problem(
+                None,
+                None,
+                format!("not valid JSON: {e}"),
+                Some("export the file again; it may be truncated".into()),
+            );
+            return;
+        }
+    };
+    let Some(items) = value.as_array() else {
+        sink.problem(
+            None,
+            None,
+            "expected a JSON array of row objects".into(),
+            Some("canonical JSON is `[{...}, {...}]`; use NDJSON for one object per line".into()),
+        );
+        return;
+    };
+    let mut first = true;
+    for (i, item) in items.iter().enumerate() {
+        check_object(sink, table, i as u64 + 1, item, &mut first);
+    }
+}
+
+fn read_ndjson(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
+    let mut first = true;
+    let mut reader = BufReader::new(input);
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                sink.problem(
+                    Some(n + 1),
+                    None,
+                    format!("cannot read: {e}"),
+                    Some("check the file is complete".into()),
+                );
+                break;
+            }
+        }
+        n += 1;
+        let Ok(text) = std::str::from_utf8(&line) else {
+            sink.problem(
+                Some(n),
+                None,
+                "text is not valid UTF-8".into(),
+                Some("save the file as UTF-8".into()),
+            );
+            continue;
+        };
+        let text = text.trim().trim_start_matches('\u{feff}');
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => check_object(sink, table, n, &v, &mut first),
+            Err(e) => sink.problem(
+                Some(n),
+                None,
+                format!("not valid JSON: {e}"),
+                Some("each line must be one complete JSON object".into()),
+            ),
+        }
+    }
+}
+
+/// Picks the canonical table whose required columns all appear in `names`; `Err` lists the
+/// candidates when none or several fit equally well.
+pub fn detect_table(names: &[String]) -> Result<&'static Table, Vec<&'static str>> {
+    let present: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+    let mut fits: Vec<(usize, &Table)> = TABLES
+        .iter()
+        .filter(|t| {
+            t.columns
+                .iter()
+                .filter(|c| c.required)
+                .all(|c| present.contains(c.name))
+        })
+        .map(|t| {
+            (
+                t.columns.iter().filter(|c| present.contains(c.name)).count() * 100 / t.columns.len(),
+                t,
+            )
+        })
+        .collect();
+    fits.sort_by_key(|f| std::cmp::Reverse(f.0));
+    match fits.as_slice() {
+        [(_, t)] => Ok(t),
+        [(a, t), (b, _), ..] if a > b => Ok(t),
+        [] => Err(Vec::new()),
+        many => Err(many.iter().map(|(_, t)| t.name).collect()),
+    }
+}
+
+/// Reads just the column names of a file: the CSV header, or the keys of the first JSON object.
+pub fn column_names(head: &[u8], format: Format) -> Vec<String> {
+    match format {
+        Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(head);
+            rdr.headers()
+                .map(|h| h.iter().map(normalise_name).collect())
+                .unwrap_or_default()
+        }
+        Format::Ndjson => {
+            let first = head
+                .split(|&b| b == b'\n')
+                .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .unwrap_or(&[]);
+            serde_json::from_slice::<Value>(first)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| o.keys().map(|k| normalise_name(k)).collect()))
+                .unwrap_or_default()
+        }
+        Format::Json => {
+            // The head may cut the array short; take the first complete object after `[`.
+            let text = String::from_utf8_lossy(head);
+            let start = text.find('{');
+            let mut depth = 0i32;
+            let mut end = None;
+            let mut in_str = false;
+            let mut esc = false;
+            for (i, ch) in text.char_indices().skip_while(|(i, _)| Some(*i) < start) {
+                match (in_str, esc, ch) {
+                    (true, true, _) => esc = false,
+                    (true, false, '\\') => esc = true,
+                    (true, false, '"') => in_str = false,
+                    (false, _, '"') => in_str = true,
+                    (false, _, '{') => depth += 1,
+                    (false, _, '}') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match (start, end) {
+                (Some(s), Some(e)) => serde_json::from_str::<Value>(text.get(s..=e).unwrap_or(""))
+                    .ok()
+                    .and_then(|v| v.as_object().map(|o| o.keys().map(|k| normalise_name(k)).collect()))
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        }
+    }
+}

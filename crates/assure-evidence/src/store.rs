@@ -1,0 +1,250 @@
+//! The evidence store on the local file system: blobs by content address, an append-only ledger,
+//! and the durability rules (temporary file, fsync, rename; the ledger entry is written last).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use assure_ledger::{BlobCheck, BlobRef, Draft, Entry, Hasher, seal, tip_of};
+use ed25519_dalek::SigningKey;
+
+/// Something the store could not do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A file system operation failed.
+    #[error("cannot {what} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The ledger's last entry cannot be read, so nothing can be chained to it.
+    #[error("the ledger's last entry is unreadable; run `assure evidence verify` to see what is wrong")]
+    BrokenTip,
+}
+
+/// Where evidence lives; implemented on the local disk here, on PostgreSQL and object storage later.
+pub trait EvidenceStore {
+    /// Stores the bytes of `src` under their content address; returns what was stored.
+    fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError>;
+    /// Chains, signs and appends the drafts as one write; either all are recorded or none.
+    fn append(&self, drafts: Vec<Draft>, key: &SigningKey) -> Result<Vec<Entry>, StoreError>;
+    /// Returns the ledger's text.
+    fn ledger(&self) -> Result<String, StoreError>;
+    /// Re-hashes a stored blob and compares it with what the ledger recorded.
+    fn check_blob(&self, blob: &BlobRef) -> BlobCheck;
+    /// Opens a stored blob for reading.
+    fn open_blob(&self, blake3: &str) -> Result<Box<dyn Read>, StoreError>;
+}
+
+/// The store under a project's `.assure/evidence` directory.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Persist the directory entry of a rename; not supported on every platform, so best effort.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl FsStore {
+    /// Opens (creating if needed) the store of the project at `project_root`.
+    pub fn open(project_root: &Path) -> Result<FsStore, StoreError> {
+        let root = project_root.join(".assure").join("evidence");
+        for dir in [root.join("blobs"), root.join("tmp")] {
+            fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        }
+        Ok(FsStore { root })
+    }
+
+    /// Returns the ledger file's path.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.root.join("ledger.jsonl")
+    }
+
+    /// Returns the path of a blob.
+    pub fn blob_path(&self, blake3: &str) -> PathBuf {
+        let (a, b) = blake3.split_at(blake3.len().min(2));
+        self.root.join("blobs").join(a).join(b)
+    }
+}
+
+/// Reads the last complete line of the ledger and cuts off an incomplete one (a write that was
+/// interrupted and never acknowledged). Returns the last line.
+fn tail(file: &mut File, path: &Path) -> Result<Option<String>, StoreError> {
+    let len = file.metadata().map_err(io_err("read", path))?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start)).map_err(io_err("read", path))?;
+        let mut buf = Vec::new();
+        Read::by_ref(file)
+            .take(len - start)
+            .read_to_end(&mut buf)
+            .map_err(io_err("read", path))?;
+        let complete_end = buf.iter().rposition(|&b| b == b'\n');
+        match complete_end {
+            Some(end) => {
+                let keep = start + end as u64 + 1;
+                if keep < len {
+                    file.set_len(keep).map_err(io_err("repair", path))?;
+                    file.sync_all().map_err(io_err("repair", path))?;
+                }
+                let body = buf.get(..end).unwrap_or(&[]);
+                match body.iter().rposition(|&b| b == b'\n') {
+                    Some(p) => {
+                        return Ok(Some(
+                            String::from_utf8_lossy(body.get(p + 1..).unwrap_or(&[])).into_owned(),
+                        ));
+                    }
+                    None if start == 0 => return Ok(Some(String::from_utf8_lossy(body).into_owned())),
+                    None => window *= 4,
+                }
+            }
+            None if start == 0 => {
+                // Only an incomplete first line: nothing was ever acknowledged.
+                file.set_len(0).map_err(io_err("repair", path))?;
+                return Ok(None);
+            }
+            None => window *= 4,
+        }
+    }
+}
+
+impl EvidenceStore for FsStore {
+    fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.root.join("tmp").join(format!("{}-{n}.part", std::process::id()));
+        let result = (|| {
+            let mut out = File::create(&tmp).map_err(io_err("create", &tmp))?;
+            let mut hasher = Hasher::default();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let k = src
+                    .read(&mut buf)
+                    .map_err(io_err("read the input for", Path::new(name)))?;
+                if k == 0 {
+                    break;
+                }
+                let chunk = buf.get(..k).unwrap_or(&[]);
+                hasher.update(chunk);
+                out.write_all(chunk).map_err(io_err("write", &tmp))?;
+            }
+            out.sync_all().map_err(io_err("sync", &tmp))?;
+            let (blake3, sha256, size) = hasher.finish();
+            let dest = self.blob_path(&blake3);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+            }
+            if dest.exists() {
+                fs::remove_file(&tmp).map_err(io_err("remove", &tmp))?;
+            } else {
+                fs::rename(&tmp, &dest).map_err(io_err("store", &dest))?;
+                // Stored evidence is never modified in place; make that the file system's default too.
+                if let Ok(meta) = fs::metadata(&dest) {
+                    let mut perms = meta.permissions();
+                    perms.set_readonly(true);
+                    let _ = fs::set_permissions(&dest, perms);
+                }
+                if let Some(parent) = dest.parent() {
+                    sync_dir(parent);
+                }
+            }
+            Ok(BlobRef {
+                blake3,
+                sha256,
+                size,
+                name: name.to_string(),
+            })
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn append(&self, drafts: Vec<Draft>, key: &SigningKey) -> Result<Vec<Entry>, StoreError> {
+        let path = self.ledger_path();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        file.lock().map_err(io_err("lock", &path))?;
+        let result = (|| {
+            let last = tail(&mut file, &path)?;
+            let tip = tip_of(last.as_deref()).ok_or(StoreError::BrokenTip)?;
+            let (entries, text) = seal(&tip, drafts, key);
+            file.seek(SeekFrom::End(0)).map_err(io_err("write", &path))?;
+            file.write_all(text.as_bytes()).map_err(io_err("write", &path))?;
+            file.sync_data().map_err(io_err("sync", &path))?;
+            Ok(entries)
+        })();
+        let _ = file.unlock();
+        result
+    }
+
+    fn ledger(&self) -> Result<String, StoreError> {
+        let path = self.ledger_path();
+        match fs::read(&path) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(StoreError::Io {
+                what: "read",
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    fn check_blob(&self, blob: &BlobRef) -> BlobCheck {
+        let path = self.blob_path(&blob.blake3);
+        let Ok(mut f) = File::open(&path) else {
+            return BlobCheck::Missing;
+        };
+        let mut hasher = Hasher::default();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => hasher.update(buf.get(..k).unwrap_or(&[])),
+                Err(_) => return BlobCheck::Missing,
+            }
+        }
+        let (blake3, sha256, size) = hasher.finish();
+        if blake3 == blob.blake3 && sha256 == blob.sha256 && size == blob.size {
+            BlobCheck::Intact
+        } else {
+            BlobCheck::Altered { blake3, sha256, size }
+        }
+    }
+
+    fn open_blob(&self, blake3: &str) -> Result<Box<dyn Read>, StoreError> {
+        let path = self.blob_path(blake3);
+        let f = File::open(&path).map_err(io_err("open", &path))?;
+        Ok(Box::new(f))
+    }
+}

@@ -1,0 +1,365 @@
+//! The canonical evidence tables (`design/evidence-tables.md`, version 1): every control test reads
+//! evidence through these, whatever system it came from.
+
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+/// The type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Free text.
+    Text,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A UTC instant, RFC 3339 with an offset.
+    Timestamp,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number.
+    Int,
+    /// A list of text; `;`-separated in CSV.
+    TextList,
+}
+
+impl ColumnType {
+    /// Returns the name used in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Date => "date (YYYY-MM-DD)",
+            ColumnType::Timestamp => "timestamp (RFC 3339 with a time zone, such as 2026-03-01T09:30:00Z)",
+            ColumnType::Bool => "true or false",
+            ColumnType::Int => "whole number",
+            ColumnType::TextList => "list of text separated by `;`",
+        }
+    }
+
+    fn arrow(self) -> DataType {
+        match self {
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int => DataType::Int64,
+            ColumnType::TextList => DataType::List(std::sync::Arc::new(Field::new("item", DataType::Utf8, true))),
+        }
+    }
+}
+
+/// A column of a canonical table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The snake_case name.
+    pub name: &'static str,
+    /// The type.
+    pub ty: ColumnType,
+    /// Whether a value is required.
+    pub required: bool,
+    /// The allowed values, when the column is an enumeration.
+    pub allowed: &'static [&'static str],
+    /// The allowed range, for bounded numbers.
+    pub range: Option<(i64, i64)>,
+}
+
+/// A canonical table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    /// The name.
+    pub name: &'static str,
+    /// What it holds.
+    pub about: &'static str,
+    /// The columns.
+    pub columns: &'static [Column],
+}
+
+impl Table {
+    /// Returns a column by name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Returns the Arrow schema, with the lineage columns every imported row carries.
+    pub fn arrow_schema(&self) -> Schema {
+        let mut fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name, c.ty.arrow(), !c.required))
+            .collect();
+        fields.push(Field::new("_source", DataType::Utf8, false));
+        fields.push(Field::new("_evidence", DataType::Utf8, false));
+        fields.push(Field::new("_row", DataType::Int64, false));
+        Schema::new(fields)
+    }
+}
+
+use ColumnType::{Bool as B, Date as D, Int as I, Text as T, TextList as L, Timestamp as TS};
+
+const fn req(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        required: true,
+        allowed: &[],
+        range: None,
+    }
+}
+const fn opt(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        required: false,
+        allowed: &[],
+        range: None,
+    }
+}
+const fn req_enum(name: &'static str, allowed: &'static [&'static str]) -> Column {
+    Column {
+        name,
+        ty: T,
+        required: true,
+        allowed,
+        range: None,
+    }
+}
+const fn opt_enum(name: &'static str, allowed: &'static [&'static str]) -> Column {
+    Column {
+        name,
+        ty: T,
+        required: false,
+        allowed,
+        range: None,
+    }
+}
+const fn score(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: I,
+        required: true,
+        allowed: &[],
+        range: Some((1, 5)),
+    }
+}
+
+const CLASSIFICATION: &[&str] = &["public", "internal", "confidential", "restricted"];
+
+/// Every canonical table, in the order of the contract.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "people",
+        about: "the workforce roster (HR system)",
+        columns: &[
+            req("person_id", T),
+            req("email", T),
+            req("name", T),
+            opt("title", T),
+            opt("department", T),
+            opt("manager_email", T),
+            req_enum("worker_type", &["employee", "contractor", "intern"]),
+            req("hire_date", D),
+            opt("termination_date", D),
+        ],
+    },
+    Table {
+        name: "accounts",
+        about: "who can log in where (identity provider and each in-scope system)",
+        columns: &[
+            req("system", T),
+            req("account_id", T),
+            opt("email", T),
+            req_enum("kind", &["human", "service"]),
+            opt("role", T),
+            req("privileged", B),
+            opt("mfa_enabled", B),
+            req_enum("status", &["active", "suspended", "deprovisioned"]),
+            req("created_at", TS),
+            opt("deprovisioned_at", TS),
+            opt("last_login_at", TS),
+        ],
+    },
+    Table {
+        name: "access_requests",
+        about: "approvals for granting access",
+        columns: &[
+            req("request_id", T),
+            req("system", T),
+            req("email", T),
+            opt("role", T),
+            req("requested_at", TS),
+            opt("approver_email", T),
+            opt("approved_at", TS),
+            opt("granted_at", TS),
+        ],
+    },
+    Table {
+        name: "access_reviews",
+        about: "periodic user-access reviews",
+        columns: &[
+            req("review_id", T),
+            req("system", T),
+            req("period_start", D),
+            req("period_end", D),
+            req("reviewer_email", T),
+            opt("completed_at", TS),
+            req("accounts_reviewed", I),
+            req("accounts_removed", I),
+        ],
+    },
+    Table {
+        name: "changes",
+        about: "changes to production (code host, CI/CD, change tickets)",
+        columns: &[
+            req("change_id", T),
+            req("system", T),
+            opt("title", T),
+            req("author_email", T),
+            Column {
+                name: "approver_emails",
+                ty: L,
+                required: false,
+                allowed: &[],
+                range: None,
+            },
+            req("created_at", TS),
+            opt("approved_at", TS),
+            opt("merged_at", TS),
+            opt("deployed_at", TS),
+            opt("tests_passed", B),
+            req("emergency", B),
+            opt("ticket_id", T),
+        ],
+    },
+    Table {
+        name: "vulnerabilities",
+        about: "findings from scanners and penetration tests",
+        columns: &[
+            req("finding_id", T),
+            req("asset_id", T),
+            req("source", T),
+            opt("cve", T),
+            req_enum("severity", &["critical", "high", "medium", "low", "info"]),
+            req("detected_at", TS),
+            opt("remediated_at", TS),
+            req_enum("status", &["open", "remediated", "risk_accepted", "false_positive"]),
+        ],
+    },
+    Table {
+        name: "assets",
+        about: "the system inventory",
+        columns: &[
+            req("asset_id", T),
+            req("asset_type", T),
+            req("name", T),
+            opt("owner_email", T),
+            req_enum("environment", &["production", "staging", "corporate"]),
+            opt_enum("data_classification", CLASSIFICATION),
+            opt("encrypted_at_rest", B),
+            opt("backup_enabled", B),
+            opt("logging_enabled", B),
+            opt("internet_facing", B),
+        ],
+    },
+    Table {
+        name: "backups",
+        about: "backup jobs",
+        columns: &[
+            req("asset_id", T),
+            req("started_at", TS),
+            opt("finished_at", TS),
+            req_enum("status", &["success", "failed", "partial"]),
+        ],
+    },
+    Table {
+        name: "restore_tests",
+        about: "recovery exercises",
+        columns: &[
+            req("asset_id", T),
+            req("tested_at", TS),
+            req("succeeded", B),
+            opt("rto_minutes", I),
+        ],
+    },
+    Table {
+        name: "trainings",
+        about: "training completions",
+        columns: &[req("email", T), req("course", T), req("completed_at", TS)],
+    },
+    Table {
+        name: "background_checks",
+        about: "background checks",
+        columns: &[
+            req("email", T),
+            req("completed_at", TS),
+            req_enum("result", &["clear", "consider", "pending"]),
+        ],
+    },
+    Table {
+        name: "policy_acceptances",
+        about: "who accepted which policy version when",
+        columns: &[
+            req("email", T),
+            req("policy_id", T),
+            req("policy_version", T),
+            req("accepted_at", TS),
+        ],
+    },
+    Table {
+        name: "incidents",
+        about: "security and availability incidents",
+        columns: &[
+            req("incident_id", T),
+            req_enum("severity", &["sev1", "sev2", "sev3", "sev4"]),
+            opt_enum("category", &["security", "availability", "privacy", "other"]),
+            req("detected_at", TS),
+            opt("resolved_at", TS),
+            opt("postmortem_at", TS),
+            opt("customer_impact", B),
+        ],
+    },
+    Table {
+        name: "vendors",
+        about: "third parties and subservice organizations",
+        columns: &[
+            req("vendor_id", T),
+            req("name", T),
+            req_enum("criticality", &["high", "medium", "low"]),
+            req("subservice", B),
+            opt_enum("data_access", CLASSIFICATION),
+            opt("soc_report_type", T),
+            opt("soc_report_period_end", D),
+            opt("last_reviewed_at", TS),
+        ],
+    },
+    Table {
+        name: "risks",
+        about: "the risk register",
+        columns: &[
+            req("risk_id", T),
+            req("title", T),
+            score("likelihood"),
+            score("impact"),
+            opt("owner_email", T),
+            req_enum("treatment", &["mitigate", "accept", "transfer", "avoid"]),
+            opt("last_reviewed_at", TS),
+        ],
+    },
+    Table {
+        name: "events",
+        about: "security-relevant log events (cloud audit logs, identity provider logs)",
+        columns: &[
+            req("event_id", T),
+            req("occurred_at", TS),
+            req("source", T),
+            opt("actor", T),
+            req("action", T),
+            req("raw_action", T),
+            opt("target", T),
+            opt_enum("outcome", &["success", "failure"]),
+            opt("mfa", B),
+            opt("source_ip", T),
+        ],
+    },
+];
+
+/// Looks a table up by name.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name.trim())
+}

@@ -1,0 +1,204 @@
+//! One fixture per canonical format, including the ugly real-world cases, and one per kind of bad input.
+
+use std::path::{Path, PathBuf};
+
+use assure_evidence::import::{Options, Planned, plan};
+use assure_evidence::read::Problem;
+use assure_evidence::tables::{TABLES, table};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn ok(name: &str, bytes: &[u8], opts: Options) -> Planned {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), name, bytes);
+    let mut planned = plan(&[p], &opts).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    planned.remove(0)
+}
+
+fn problems(name: &str, bytes: &[u8], opts: Options) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), name, bytes);
+    let errs: Vec<Problem> = plan(&[p], &opts).unwrap_err();
+    errs.iter()
+        .map(|e| format!("{e}\n").replace(&tmp.path().display().to_string(), "[TMP]"))
+        .collect()
+}
+
+const PEOPLE_UGLY: &[u8] = b"\xef\xbb\xbfPerson_ID,Email,Name,Title,Department,Manager Email,Worker-Type,Hire_Date,Termination_Date,Cost Center\r\n\
+E1,ana@northwind.example,\"Ruiz, Ana\",\"Staff Engineer\nPlatform\",Eng,,employee,2025-03-01,,CC-10\r\n\
+E2,bo@northwind.example,Bo Chen,,,,contractor,2026-02-10,2026-08-31,CC-20\r\n";
+
+#[test]
+fn canonical_csv_with_bom_crlf_quoted_newlines_mixed_case_headers_and_extra_columns() {
+    let p = ok("people.csv", PEOPLE_UGLY, Options::default());
+    assert_eq!(
+        (p.connector, p.chosen, p.table, p.rows),
+        ("canonical-csv", "by content", "people", 2)
+    );
+    assert_eq!(p.extra_columns, ["x_cost_center"]);
+}
+
+#[test]
+fn canonical_json_with_mixed_case_keys_and_lists() {
+    let json = br#"[{"Change_ID":"42","System":"api","Author_Email":"ana@x.example","Approver_Emails":["bo@x.example","cy@x.example"],
+      "Created_At":"2026-03-01T10:00:00Z","merged_at":"2026-03-02T10:00:00+02:00","emergency":false,"tests_passed":true}]"#;
+    let p = ok("prs.json", json, Options::default());
+    assert_eq!((p.connector, p.table, p.rows), ("canonical-json", "changes", 1));
+}
+
+#[test]
+fn canonical_ndjson_with_missing_optional_fields_and_blank_lines() {
+    let nd = b"{\"asset_id\":\"db1\",\"asset_type\":\"database\",\"name\":\"orders\",\"environment\":\"production\"}\n\n{\"asset_id\":\"b1\",\"asset_type\":\"bucket\",\"name\":\"exports\",\"environment\":\"production\",\"encrypted_at_rest\":true,\"data_classification\":\"confidential\"}\n";
+    let p = ok("assets.ndjson", nd, Options::default());
+    assert_eq!((p.connector, p.table, p.rows), ("canonical-ndjson", "assets", 2));
+}
+
+#[test]
+fn every_table_has_a_schema_with_lineage_columns() {
+    for t in TABLES {
+        let s = t.arrow_schema();
+        for lineage in ["_source", "_evidence", "_row"] {
+            assert!(s.field_with_name(lineage).is_ok(), "{}", t.name);
+        }
+        assert_eq!(s.fields().len(), t.columns.len() + 3);
+    }
+    assert_eq!(TABLES.len(), 16);
+    assert!(
+        table("changes")
+            .unwrap()
+            .arrow_schema()
+            .field_with_name("approver_emails")
+            .unwrap()
+            .data_type()
+            .is_nested()
+    );
+}
+
+#[test]
+fn bad_values_name_file_row_and_column() {
+    let csv = b"person_id,email,name,worker_type,hire_date,termination_date\nE1,a@x,Ann,staff,2026-13-01,\n,b@x,Bo,employee,2026-01-05,2026-02-30\n";
+    insta::assert_snapshot!(problems("people.csv", csv, Options::default()));
+}
+
+#[test]
+fn timestamps_without_a_zone_are_refused() {
+    let csv = b"email,course,completed_at\na@x,security-awareness,2026-03-01 10:00:00\n";
+    insta::assert_snapshot!(problems("trainings.csv", csv, Options::default()));
+}
+
+#[test]
+fn missing_required_column() {
+    let csv = b"person_id,email,name,hire_date\nE1,a@x,Ann,2026-01-01\n";
+    insta::assert_snapshot!(problems(
+        "people.csv",
+        csv,
+        Options {
+            table: Some("people".into()),
+            connector: None
+        }
+    ));
+}
+
+#[test]
+fn columns_that_fit_no_table() {
+    insta::assert_snapshot!(problems("mystery.csv", b"foo,bar\n1,2\n", Options::default()));
+}
+
+#[test]
+fn ragged_csv_row() {
+    insta::assert_snapshot!(problems(
+        "trainings.csv",
+        b"email,course,completed_at\na@x,sa,2026-01-01T00:00:00Z,extra\n",
+        Options::default()
+    ));
+}
+
+#[test]
+fn truncated_json() {
+    insta::assert_snapshot!(problems("events.json", br#"[{"event_id":"e1","occurred_at":"2026-01-01T00:00:00Z","source":"cloudtrail","action":"x","raw_action":"X"},{"event_id":"#, Options { table: Some("events".into()), connector: None }));
+}
+
+#[test]
+fn malformed_ndjson_line() {
+    let nd = b"{\"email\":\"a@x\",\"course\":\"sa\",\"completed_at\":\"2026-01-01T00:00:00Z\"}\n{\"email\":\"b@x\",\"course\":\n";
+    insta::assert_snapshot!(problems("trainings.ndjson", nd, Options::default()));
+}
+
+#[test]
+fn invalid_utf8_and_utf16() {
+    let latin1 = b"email,course,completed_at\ncaf\xe9@x,sa,2026-01-01T00:00:00Z\n";
+    let mut out = problems("trainings.csv", latin1, Options::default());
+    out.push_str(&problems("utf16.csv", b"\xff\xfee\x00m\x00", Options::default()));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_line_longer_than_the_limit() {
+    let mut csv = b"email,course,completed_at\n".to_vec();
+    csv.extend(std::iter::repeat_n(b'a', 17 * 1024 * 1024));
+    csv.extend(b",sa,2026-01-01T00:00:00Z\n");
+    insta::assert_snapshot!(problems(
+        "trainings.csv",
+        &csv,
+        Options {
+            table: Some("trainings".into()),
+            connector: None
+        }
+    ));
+}
+
+#[test]
+fn files_that_are_not_what_their_extension_says() {
+    let mut out = problems("users.csv", b"{\"a\":1}\n", Options::default());
+    out.push_str(&problems("report.xlsx", b"PK\x03\x04rest-of-zip", Options::default()));
+    out.push_str(&problems("logs.json", b"\x1f\x8b\x08\x00", Options::default()));
+    out.push_str(&problems("data.json", b"email,course\n", Options::default()));
+    out.push_str(&problems("blob.csv", b"a,b\n\x00\x01", Options::default()));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unknown_table_and_connector_are_refused_with_the_choices() {
+    let mut out = problems(
+        "x.csv",
+        b"a\n1\n",
+        Options {
+            table: Some("users".into()),
+            connector: None,
+        },
+    );
+    out.push_str(&problems(
+        "x.csv",
+        b"a\n1\n",
+        Options {
+            table: None,
+            connector: Some("okta".into()),
+        },
+    ));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn one_bad_file_stops_the_whole_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write(tmp.path(), "people.csv", PEOPLE_UGLY);
+    let bad = write(tmp.path(), "bad.csv", b"foo\n1\n");
+    let errs = plan(&[good, bad], &Options::default()).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].file.ends_with("bad.csv"));
+}
+
+#[test]
+fn problems_are_capped_and_counted() {
+    let mut csv = b"email,course,completed_at\n".to_vec();
+    for i in 0..250 {
+        csv.extend(format!("u{i}@x,sa,not-a-time\n").as_bytes());
+    }
+    let out = problems("trainings.csv", &csv, Options::default());
+    assert_eq!(out.matches("is not a timestamp").count(), 100);
+    assert!(out.contains("and 150 more problems"));
+}

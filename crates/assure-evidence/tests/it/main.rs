@@ -1,0 +1,10 @@
+//! The evidence crate's one integration-test binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+mod connectors;
+mod store;

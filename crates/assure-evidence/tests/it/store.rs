@@ -1,0 +1,211 @@
+//! The store: content addressing, atomic appends, torn-tail recovery, concurrency, packages.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use assure_evidence::package::{export, verify_package};
+use assure_evidence::store::{EvidenceStore, FsStore};
+use assure_ledger::{Draft, verify};
+use ed25519_dalek::SigningKey;
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32])
+}
+
+fn draft(store: &FsStore, bytes: &[u8], name: &str) -> Draft {
+    let blob = store.put_blob(&mut &bytes[..], name).unwrap();
+    Draft {
+        action: "add".into(),
+        at: "2026-11-22T12:00:00Z".into(),
+        by: "tester".into(),
+        blob: Some(blob),
+        connector: None,
+        table: None,
+        rows: None,
+        period_start: None,
+        period_end: None,
+        controls: vec!["AC-07".into()],
+        note: None,
+        batch: None,
+    }
+}
+
+fn verify_store(store: &FsStore) -> assure_ledger::Report {
+    let text = store.ledger().unwrap();
+    verify(&text, &key().verifying_key(), &mut |b| store.check_blob(b))
+}
+
+#[test]
+fn blobs_are_stored_once_by_content_with_both_hashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let a = store.put_blob(&mut &b"abc"[..], "a.txt").unwrap();
+    let b = store.put_blob(&mut &b"abc"[..], "b.txt").unwrap();
+    assert_eq!(a.blake3, b.blake3);
+    assert_eq!(
+        a.sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let files: Vec<_> = walk(&tmp.path().join(".assure/evidence/blobs"));
+    assert_eq!(files.len(), 1);
+    assert!(std::fs::metadata(&files[0]).unwrap().permissions().readonly());
+    assert!(
+        walk(&tmp.path().join(".assure/evidence/tmp")).is_empty(),
+        "no temporary files left"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn appends_chain_and_verify_and_a_flipped_byte_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let d1 = draft(&store, b"quarterly review Q1", "q1.pdf");
+    let d2 = draft(&store, b"quarterly review Q2", "q2.pdf");
+    store.append(vec![d1, d2], &key()).unwrap();
+    let d3 = draft(&store, b"quarterly review Q3", "q3.pdf");
+    let e = store.append(vec![d3], &key()).unwrap();
+    assert_eq!(e[0].seq, 3);
+    assert!(verify_store(&store).ok());
+    // Flip one byte of the second blob.
+    let path = store.blob_path(
+        &store
+            .ledger()
+            .unwrap()
+            .lines()
+            .nth(1)
+            .map(|l| serde_json::from_str::<assure_ledger::Entry>(l).unwrap())
+            .unwrap()
+            .draft
+            .blob
+            .unwrap()
+            .blake3,
+    );
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false, reason = "the test plays the attacker")]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[3] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let r = verify_store(&store);
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!((r.findings[0].seq, r.findings[0].code), (Some(2), "blob-altered"));
+    // A missing blob is named too.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(verify_store(&store).findings[0].code, "blob-missing");
+}
+
+#[test]
+fn a_torn_last_line_is_cut_off_by_the_next_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let d = draft(&store, b"x", "x");
+    store.append(vec![d], &key()).unwrap();
+    // Simulate power loss in the middle of a second append.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(store.ledger_path())
+        .unwrap();
+    f.write_all(b"{\"format\":1,\"seq\":2,\"prev\":\"ab").unwrap();
+    drop(f);
+    assert_eq!(verify_store(&store).findings.last().unwrap().code, "truncated");
+    let d = draft(&store, b"y", "y");
+    let e = store.append(vec![d], &key()).unwrap();
+    assert_eq!(e[0].seq, 2);
+    assert!(verify_store(&store).ok());
+}
+
+#[test]
+fn concurrent_appends_never_corrupt_the_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(tmp.path()).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let d = draft(&store, format!("thread {t} item {i}").as_bytes(), &format!("t{t}-{i}"));
+                    store.append(vec![d], &key()).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let r = verify_store(&store);
+    assert!(r.ok(), "{:?}", r.findings);
+    assert_eq!(r.entries, 200);
+}
+
+#[test]
+fn packages_round_trip_and_tampering_inside_them_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let ds = vec![
+        draft(&store, b"evidence one", "one.csv"),
+        draft(&store, b"evidence two", "two.csv"),
+    ];
+    store.append(ds, &key()).unwrap();
+    let pk = hex::encode(key().verifying_key().to_bytes());
+    let pkg = tmp.path().join("pkg.tar");
+    let m = export(&store, "Northwind", &pk, &pkg).unwrap();
+    assert_eq!((m.entries, m.blobs), (2, 2));
+    let (_, r) = verify_package(&pkg, Some(&pk)).unwrap();
+    assert!(r.ok(), "{:?}", r.findings);
+    // The same ledger gives the same package bytes.
+    let again = tmp.path().join("again.tar");
+    export(&store, "Northwind", &pk, &again).unwrap();
+    assert_eq!(std::fs::read(&pkg).unwrap(), std::fs::read(&again).unwrap());
+    // Pinned to another key: refused.
+    let (_, r) = verify_package(&pkg, Some(&"11".repeat(32))).unwrap();
+    assert_eq!(r.findings[0].code, "key-mismatch");
+    // Rebuild the archive with one blob altered and a `../` entry added.
+    let mut archive = tar::Archive::new(std::fs::File::open(&pkg).unwrap());
+    let out = tmp.path().join("tampered.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&out).unwrap());
+    for item in archive.entries().unwrap() {
+        let mut item = item.unwrap();
+        let path = item.path().unwrap().to_path_buf();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut item, &mut bytes).unwrap();
+        if path.to_string_lossy().contains("/blobs/") && bytes == b"evidence one" {
+            bytes = b"evidence 0ne".to_vec();
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_cksum();
+        builder.append_data(&mut h, &path, &bytes[..]).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    let evil = b"gotcha";
+    h.set_size(evil.len() as u64);
+    // `append_data` refuses `..`; write the raw name the way a hostile archiver would.
+    h.as_gnu_mut().unwrap().name[..19].copy_from_slice(b"../../etc/evil.txt\0");
+    h.set_cksum();
+    builder.append(&h, &evil[..]).unwrap();
+    builder.into_inner().unwrap();
+    let (_, r) = verify_package(&out, Some(&pk)).unwrap();
+    let codes: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
+    assert!(codes.contains(&"blob-altered"), "{codes:?}");
+    assert!(codes.contains(&"unexpected-file"), "{codes:?}");
+    assert!(!tmp.path().join("../etc/evil.txt").exists());
+    // Not a package at all.
+    std::fs::write(tmp.path().join("junk.tar"), b"junk").unwrap();
+    assert!(verify_package(&tmp.path().join("junk.tar"), None).is_err());
+}

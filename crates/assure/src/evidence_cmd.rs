@@ -1,0 +1,590 @@
+//! `assure evidence`: import and add files into the signed ledger; list, show, verify, export.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use assure_evidence::import::{self, Meta, Options};
+use assure_evidence::keys;
+use assure_evidence::package;
+use assure_evidence::store::{EvidenceStore, FsStore};
+use assure_evidence::tables::TABLES;
+use assure_ledger::{Entry, Report, parse_public_key, verify};
+use assure_project::{Project, check, edit};
+use clap::Subcommand;
+use ed25519_dalek::SigningKey;
+
+use crate::error::{CliError, PROBLEMS};
+use crate::{print, write_atomically};
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Read exports into the evidence tables and record them in the ledger (all files or none)
+    Import {
+        /// Files or directories to import
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// The evidence table, when it cannot be told from the columns
+        #[arg(long)]
+        table: Option<String>,
+        /// The connector, when it cannot be told from the content
+        #[arg(long)]
+        connector: Option<String>,
+        /// The period the evidence covers, FROM..TO (defaults to the scope's period)
+        #[arg(long)]
+        period: Option<String>,
+        /// A note recorded with each entry
+        #[arg(long)]
+        note: Option<String>,
+        /// Who collected it (defaults to $ASSURE_USER, else $USER)
+        #[arg(long)]
+        by: Option<String>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record any file (a screenshot, a signed report) as evidence for controls
+    Add {
+        /// The file
+        file: PathBuf,
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// A control the file supports (repeatable)
+        #[arg(long = "control", required = true)]
+        controls: Vec<String>,
+        /// The period the evidence covers, FROM..TO
+        #[arg(long)]
+        period: Option<String>,
+        /// A note
+        #[arg(long)]
+        note: Option<String>,
+        /// Who collected it
+        #[arg(long)]
+        by: Option<String>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the ledger's entries
+    List {
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry by sequence number or hash prefix
+    Show {
+        /// Sequence number, or the start of an entry or file hash
+        id: String,
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-hash every file and check the chain and every signature (of the project, or of a package)
+    Verify {
+        /// An exported package to verify offline instead of the project's store
+        package: Option<PathBuf>,
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// The public key the package must be signed with (hex); defaults to the project's pinned key when there is a project
+        #[arg(long)]
+        key: Option<String>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a package (archive, manifest, public key) an auditor verifies offline
+    Export {
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+        /// The package to write (.tar)
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Print the project's public key
+    Key {
+        /// The project
+        #[arg(long, short = 'p', default_value = ".")]
+        project: PathBuf,
+    },
+    /// List the evidence tables and their columns
+    Tables {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+struct Ctx {
+    project: Project,
+    store: FsStore,
+    key: SigningKey,
+    public: String,
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("ASSURE_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn open(dir: &Path, create_key: bool) -> Result<Ctx, CliError> {
+    let checked = check(dir)?;
+    if checked.project.incomplete.contains("manifest") {
+        return Err(CliError::problems("`assure.toml` could not be read")
+            .with_hint(format!("run `assure validate {}`", dir.display())));
+    }
+    let store = FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let pinned = checked.project.manifest.evidence.public_key.clone();
+    let (key, created) = if create_key || keys::key_path(dir).exists() {
+        keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?
+    } else {
+        return Err(CliError::problems("this project has no evidence key yet")
+            .with_hint("import or add evidence first; the key is created then"));
+    };
+    let public = keys::public_hex(&key);
+    match pinned {
+        Some(p) if p.trim().trim_start_matches("ed25519:") != public => {
+            return Err(CliError::problems(
+                "the signing key in `.assure/keys/ledger.key` is not the key pinned in `assure.toml`",
+            )
+            .with_hint("restore the original key file; a different key would make every new entry unverifiable against the pinned one"));
+        }
+        Some(_) => {}
+        None => {
+            let path = dir.join("assure.toml");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", path.display())))?;
+            write_atomically(&path, &edit::pin_public_key(&text, &public)?)?;
+            eprintln!(
+                "{} the ledger key; its public half is now pinned in {} (commit it)",
+                if created { "created" } else { "found" },
+                path.display()
+            );
+        }
+    }
+    Ok(Ctx {
+        project: checked.project,
+        store,
+        key,
+        public,
+    })
+}
+
+fn parse_period(text: Option<&str>, p: &Project) -> Result<(Option<String>, Option<String>), CliError> {
+    if let Some(t) = text {
+        let (a, b) = t.split_once("..").ok_or_else(|| {
+            CliError::problems(format!("`{t}` is not a period"))
+                .with_hint("write FROM..TO, such as 2026-01-01..2026-06-30")
+        })?;
+        let a = crate::parse_date(a).map_err(CliError::problems)?;
+        let b = crate::parse_date(b).map_err(CliError::problems)?;
+        if a > b {
+            return Err(CliError::problems(format!("the period `{t}` ends before it starts")));
+        }
+        return Ok((Some(a.to_string()), Some(b.to_string())));
+    }
+    let s = &p.manifest.scope;
+    let d = |x: &Option<assure_project::model::Spanned<assure_project::model::Date>>| {
+        x.as_ref().map(|v| v.get_ref().to_string())
+    };
+    Ok(match (d(&s.period_start), d(&s.period_end), d(&s.as_of)) {
+        (Some(a), Some(b), _) => (Some(a), Some(b)),
+        (_, _, Some(x)) => (Some(x.clone()), Some(x)),
+        _ => (None, None),
+    })
+}
+
+fn batch_id(at: &str, by: &str, names: &[String]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(at.as_bytes());
+    h.update(by.as_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    for n in names {
+        h.update(n.as_bytes());
+    }
+    h.finalize().to_hex().get(..16).unwrap_or_default().to_string()
+}
+
+fn entries(text: &str) -> Vec<Entry> {
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn json_out<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
+    print(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()))
+}
+
+pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        EvidenceCommand::Import {
+            files,
+            project,
+            table,
+            connector,
+            period,
+            note,
+            by,
+            json,
+        } => {
+            let files = import::expand(&files).map_err(|p| CliError::problems(p.to_string()))?;
+            let opts = Options { table, connector };
+            let planned = match import::plan(&files, &opts) {
+                Ok(p) => p,
+                Err(problems) => {
+                    let mut text = String::new();
+                    for p in &problems {
+                        text.push_str(&format!("{p}\n"));
+                    }
+                    eprint!("{text}");
+                    return Err(CliError::problems(format!(
+                        "{} problem(s) in the input; nothing was imported",
+                        problems.len()
+                    )));
+                }
+            };
+            let ctx = open(&project, true)?;
+            let (ps, pe) = parse_period(period.as_deref(), &ctx.project)?;
+            let at = now();
+            let by = who(by);
+            let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+            let meta = Meta {
+                batch: batch_id(&at, &by, &names),
+                at,
+                by,
+                period_start: ps,
+                period_end: pe,
+                note,
+            };
+            let project_ref = &ctx.project;
+            let controls_for = |t: &str| -> Vec<String> {
+                let mut v: Vec<String> = project_ref
+                    .controls
+                    .iter()
+                    .filter(|c| {
+                        c.evidence
+                            .iter()
+                            .any(|e| e.table.as_ref().is_some_and(|x| x.as_str() == t))
+                    })
+                    .map(|c| c.id.to_string())
+                    .collect();
+                v.sort();
+                v
+            };
+            if !json {
+                for p in &planned {
+                    eprintln!(
+                        "{}: connector {} ({}), table {}, {} rows",
+                        p.name, p.connector, p.chosen, p.table, p.rows
+                    );
+                }
+            }
+            let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            if json {
+                json_out(&serde_json::json!({"batch": meta.batch, "files": planned, "entries": recorded}))?;
+            } else {
+                let rows: u64 = planned.iter().map(|p| p.rows).sum();
+                let (first, last) = (
+                    recorded.first().map_or(0, |e| e.seq),
+                    recorded.last().map_or(0, |e| e.seq),
+                );
+                print(&format!(
+                    "imported {} file(s), {rows} rows, as ledger entries {first}–{last} (batch {})\n",
+                    recorded.len(),
+                    meta.batch
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Add {
+            file,
+            project,
+            controls,
+            period,
+            note,
+            by,
+            json,
+        } => {
+            let ctx = open(&project, true)?;
+            for c in &controls {
+                if ctx.project.control(c).is_none() {
+                    return Err(CliError::problems(format!("unknown control `{c}`"))
+                        .with_hint("control ids are the `id` of a file in `controls/`"));
+                }
+            }
+            let (ps, pe) = parse_period(period.as_deref(), &ctx.project)?;
+            let at = now();
+            let by = who(by);
+            let meta = Meta {
+                batch: batch_id(&at, &by, &[file.display().to_string()]),
+                at,
+                by,
+                period_start: ps,
+                period_end: pe,
+                note,
+            };
+            let e = import::add(&ctx.store, &ctx.key, &file, controls, &meta)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            if json {
+                json_out(&e)?;
+            } else {
+                let b = e.draft.blob.as_ref();
+                print(&format!(
+                    "recorded `{}` ({} bytes, SHA-256 {}) as ledger entry {}\n",
+                    b.map_or("", |b| b.name.as_str()),
+                    b.map_or(0, |b| b.size),
+                    b.map_or("", |b| b.sha256.as_str()),
+                    e.seq
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::List { project, json } => {
+            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
+            check(&project)?;
+            let list = entries(&store.ledger().map_err(|e| CliError::failure(e.to_string()))?);
+            if json {
+                return json_out(&list).map(|()| ExitCode::SUCCESS);
+            }
+            let mut s = format!(
+                "{:>5}  {:<20}  {:<7} {:<18} {:>8}  {:<28} {}\n",
+                "Entry", "Collected", "Action", "Table", "Rows", "File", "Controls"
+            );
+            for e in &list {
+                let d = &e.draft;
+                s.push_str(&format!(
+                    "{:>5}  {:<20}  {:<7} {:<18} {:>8}  {:<28} {}\n",
+                    e.seq,
+                    d.at,
+                    d.action,
+                    d.table.as_deref().unwrap_or("-"),
+                    d.rows.map_or("-".into(), |r| r.to_string()),
+                    d.blob.as_ref().map_or("-".to_string(), |b| b
+                        .name
+                        .chars()
+                        .rev()
+                        .take(28)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect()),
+                    d.controls.join(",")
+                ));
+            }
+            s.push_str(&format!("{} entries\n", list.len()));
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Show { id, project, json } => {
+            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
+            let list = entries(&store.ledger().map_err(|e| CliError::failure(e.to_string()))?);
+            let found = list.iter().find(|e| {
+                id.parse::<u64>().ok() == Some(e.seq)
+                    || (id.len() >= 6
+                        && (e.hash.starts_with(&id)
+                            || e.draft
+                                .blob
+                                .as_ref()
+                                .is_some_and(|b| b.blake3.starts_with(&id) || b.sha256.starts_with(&id))))
+            });
+            let Some(e) = found else {
+                return Err(CliError::problems(format!("no ledger entry `{id}`"))
+                    .with_hint("`assure evidence list` shows the entries"));
+            };
+            if json {
+                return json_out(e).map(|()| ExitCode::SUCCESS);
+            }
+            let d = &e.draft;
+            let mut s = format!("Entry {}\n", e.seq);
+            let mut row = |k: &str, v: String| s.push_str(&format!("  {k:<14} {v}\n"));
+            row("action", d.action.clone());
+            row("collected at", d.at.clone());
+            row("collected by", d.by.clone());
+            if let Some(b) = &d.blob {
+                row("file", b.name.clone());
+                row("size", format!("{} bytes", b.size));
+                row("sha-256", b.sha256.clone());
+                row("blake3", b.blake3.clone());
+            }
+            if let Some(c) = &d.connector {
+                row("connector", c.clone());
+            }
+            if let Some(t) = &d.table {
+                row("table", format!("{t} ({} rows)", d.rows.unwrap_or(0)));
+            }
+            if let (Some(a), Some(b)) = (&d.period_start, &d.period_end) {
+                row("period", format!("{a} to {b}"));
+            }
+            row(
+                "controls",
+                if d.controls.is_empty() {
+                    "-".into()
+                } else {
+                    d.controls.join(", ")
+                },
+            );
+            if let Some(n) = &d.note {
+                row("note", n.clone());
+            }
+            if let Some(b) = &d.batch {
+                row("batch", b.clone());
+            }
+            row("previous", e.prev.clone());
+            row("hash", e.hash.clone());
+            row("signature", e.sig.clone());
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Verify {
+            package: Some(pkg),
+            project,
+            key,
+            json,
+        } => {
+            let pinned = key.or_else(|| {
+                check(&project)
+                    .ok()
+                    .and_then(|c| c.project.manifest.evidence.public_key)
+            });
+            let (manifest, report) =
+                package::verify_package(&pkg, pinned.as_deref()).map_err(|e| CliError::problems(e.to_string()))?;
+            let origin = format!(
+                "package {} ({}), signed by ed25519:{}{}",
+                pkg.display(),
+                manifest.organization,
+                short(&manifest.public_key),
+                if pinned.is_some() {
+                    ", checked against the pinned key"
+                } else {
+                    "; pass --key to check it against a key you trust"
+                }
+            );
+            finish_verify(&origin, &report, json)
+        }
+        EvidenceCommand::Verify {
+            package: None,
+            project,
+            key,
+            json,
+        } => {
+            let checked = check(&project)?;
+            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
+            let pinned = key.or(checked.project.manifest.evidence.public_key).ok_or_else(|| {
+                CliError::problems("no public key is pinned in `assure.toml`")
+                    .with_hint("import evidence first, or pass --key")
+            })?;
+            let vk = parse_public_key(&pinned).map_err(|e| CliError::problems(format!("the pinned key: {e}")))?;
+            let text = store.ledger().map_err(|e| CliError::failure(e.to_string()))?;
+            let report = verify(&text, &vk, &mut |b| store.check_blob(b));
+            finish_verify(
+                &format!(
+                    "ledger of {}, signed by ed25519:{} (pinned in assure.toml)",
+                    project.display(),
+                    short(&pinned)
+                ),
+                &report,
+                json,
+            )
+        }
+        EvidenceCommand::Export { project, output } => {
+            let ctx = open(&project, false)?;
+            let m = package::export(
+                &ctx.store,
+                &ctx.project.manifest.organization.name,
+                &ctx.public,
+                &output,
+            )
+            .map_err(|e| CliError::failure(e.to_string()))?;
+            print(&format!(
+                "wrote {}: {} entries, {} files, head {}\nverify it anywhere with `assure evidence verify {} --key {}`\n",
+                output.display(),
+                m.entries,
+                m.blobs,
+                m.head.as_deref().map_or("-", short),
+                output.display(),
+                ctx.public
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Key { project } => {
+            let ctx = open(&project, true)?;
+            print(&format!("{}\n", ctx.public))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Tables { json } => {
+            if json {
+                let v: Vec<_> = TABLES
+                    .iter()
+                    .map(|t| serde_json::json!({"name": t.name, "about": t.about, "columns": t.columns.iter().map(|c| serde_json::json!({"name": c.name, "type": c.ty.label(), "required": c.required, "allowed": c.allowed})).collect::<Vec<_>>()}))
+                    .collect();
+                return json_out(&v).map(|()| ExitCode::SUCCESS);
+            }
+            let mut s = String::new();
+            for t in TABLES {
+                s.push_str(&format!("{}: {}\n", t.name, t.about));
+                for c in t.columns {
+                    let allowed = if c.allowed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", c.allowed.join(", "))
+                    };
+                    s.push_str(&format!(
+                        "  {:<24} {}{}{}\n",
+                        c.name,
+                        c.ty.label(),
+                        if c.required { "" } else { ", optional" },
+                        allowed
+                    ));
+                }
+            }
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..16).unwrap_or(hex)
+}
+
+fn finish_verify(origin: &str, report: &Report, json: bool) -> Result<ExitCode, CliError> {
+    if json {
+        json_out(&serde_json::json!({"ok": report.ok(), "source": origin, "report": report}))?;
+    } else {
+        let mut s = format!(
+            "{origin}\n{} entries, {} files ({} bytes) re-hashed, head {}\n",
+            report.entries,
+            report.blobs,
+            report.bytes,
+            report.head.as_deref().map_or("-", short)
+        );
+        if report.ok() {
+            s.push_str("OK: no entry or file was altered, removed, reordered or forged\n");
+        } else {
+            for f in &report.findings {
+                s.push_str(&format!("  {f}\n"));
+            }
+            s.push_str(&format!("FAILED: {} problem(s)\n", report.findings.len()));
+        }
+        print(&s)?;
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(PROBLEMS)
+    })
+}
