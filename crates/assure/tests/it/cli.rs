@@ -4,13 +4,13 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn assure(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Run {
+pub fn assure(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
         .args(args)
         .current_dir(cwd)

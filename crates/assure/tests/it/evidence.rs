@@ -1,0 +1,247 @@
+//! Evidence through the binary: import, verify, tamper, export; crashes and concurrent imports.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assure_evidence::store::{EvidenceStore, FsStore};
+use assure_ledger::{Entry, parse_public_key, verify};
+
+use crate::cli::assure;
+
+fn trainings(dir: &Path, files: usize, rows: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in 0..files {
+        let mut s = String::from("email,course,completed_at\n");
+        for r in 0..rows {
+            s.push_str(&format!(
+                "user{r}@northwind.example,security-awareness,2026-0{}-1{}T09:00:00Z\n",
+                1 + f % 9,
+                r % 10
+            ));
+        }
+        std::fs::write(dir.join(format!("trainings-{f:03}.csv")), s).unwrap();
+    }
+}
+
+fn ledger_state(project: &Path) -> (assure_ledger::Report, BTreeMap<String, usize>) {
+    let manifest = std::fs::read_to_string(project.join("assure.toml")).unwrap();
+    let pk = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("public_key = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    let store = FsStore::open(project).unwrap();
+    let text = store.ledger().unwrap();
+    let report = verify(&text, &parse_public_key(&pk).unwrap(), &mut |b| store.check_blob(b));
+    let mut batches = BTreeMap::new();
+    for e in text.lines().filter_map(|l| serde_json::from_str::<Entry>(l).ok()) {
+        *batches.entry(e.draft.batch.unwrap_or_default()).or_insert(0) += 1;
+    }
+    (report, batches)
+}
+
+#[test]
+fn import_verify_tamper_export_and_verify_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 3, 5);
+    let r = assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("connector canonical-csv (by content), table trainings, 5 rows"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .starts_with("imported 3 file(s), 15 rows, as ledger entries 1–3"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(
+        &[
+            "evidence",
+            "add",
+            "-p",
+            "p",
+            "in/trainings-000.csv",
+            "--control",
+            "GOV-07",
+            "--note",
+            "LMS screenshot",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = assure(
+        &[
+            "evidence",
+            "add",
+            "-p",
+            "p",
+            "in/trainings-000.csv",
+            "--control",
+            "NOPE-1",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 1);
+    let r = assure(&["evidence", "list", "-p", "p"], None, tmp.path());
+    assert!(
+        r.stdout.contains("4 entries") && r.stdout.contains("GOV-07"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(&["evidence", "show", "4", "-p", "p"], None, tmp.path());
+    assert!(r.stdout.contains("note           LMS screenshot"), "{}", r.stdout);
+    let r = assure(&["evidence", "verify", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("OK: no entry or file was altered"));
+    // Export, then verify offline from a directory with no project, pinning the key.
+    let key = assure(&["evidence", "key", "-p", "p"], None, tmp.path())
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(key.len(), 64);
+    let r = assure(&["evidence", "export", "-p", "p", "-o", "pkg.tar"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(tmp.path().join("pkg.tar"), elsewhere.path().join("pkg.tar")).unwrap();
+    let r = assure(
+        &["evidence", "verify", "pkg.tar", "--key", &key],
+        None,
+        elsewhere.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = assure(
+        &["evidence", "verify", "pkg.tar", "--key", &"ab".repeat(32)],
+        None,
+        elsewhere.path(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("key-mismatch"));
+    // Edit an entry in place: verify names it.
+    let ledger = tmp.path().join("p/.assure/evidence/ledger.jsonl");
+    let text = std::fs::read_to_string(&ledger)
+        .unwrap()
+        .replacen("\"rows\":5", "\"rows\":6", 1);
+    std::fs::write(&ledger, text).unwrap();
+    let r = assure(&["evidence", "verify", "-p", "p", "--json"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["report"]["findings"][0]["seq"], 1);
+    assert_eq!(v["report"]["findings"][0]["code"], "hash");
+    // A swapped private key is refused before anything is signed with it.
+    std::fs::write(tmp.path().join("p/.assure/keys/ledger.key"), "11".repeat(32)).unwrap();
+    let r = assure(
+        &["evidence", "import", "-p", "p", "in/trainings-001.csv"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not the key pinned"), "{}", r.stderr);
+}
+
+#[test]
+fn a_bad_file_means_nothing_is_imported() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 2, 3);
+    std::fs::write(
+        tmp.path().join("in/zz-broken.csv"),
+        "email,course,completed_at\na@x,sa,yesterday\n",
+    )
+    .unwrap();
+    let r = assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("zz-broken.csv, row 2, column `completed_at`: `yesterday` is not a timestamp"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was imported"));
+    assert!(
+        !tmp.path().join("p/.assure/evidence/ledger.jsonl").exists()
+            || std::fs::read_to_string(tmp.path().join("p/.assure/evidence/ledger.jsonl"))
+                .unwrap()
+                .is_empty()
+    );
+}
+
+#[test]
+fn an_import_killed_at_random_points_is_recorded_whole_or_not_at_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let files = 30;
+    trainings(&tmp.path().join("in"), files, 400);
+    // A deterministic spread of kill times across the import's phases (validate, store, append).
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut killed = 0;
+    for _ in 0..16 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = Duration::from_millis(state % 60);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_assure"))
+            .args(["evidence", "import", "-p", "p", "in"])
+            .current_dir(tmp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let (report, batches) = ledger_state(&tmp.path().join("p"));
+        let torn_only = report.findings.iter().all(|f| f.code == "truncated");
+        assert!(torn_only, "{:?}", report.findings);
+        for (batch, n) in &batches {
+            assert_eq!(*n, files, "batch {batch} has {n} of {files} entries");
+        }
+    }
+    assert!(killed > 0, "no run was interrupted; the test proves nothing");
+    // The store keeps working after the crashes.
+    let r = assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (report, _) = ledger_state(&tmp.path().join("p"));
+    assert!(report.ok(), "{:?}", report.findings);
+}
+
+#[test]
+fn concurrent_imports_from_several_processes_keep_the_ledger_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    for i in 0..4 {
+        trainings(&tmp.path().join(format!("in{i}")), 6, 50);
+    }
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_assure"))
+                .args(["evidence", "import", "-p", "p", &format!("in{i}")])
+                .current_dir(tmp.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (report, batches) = ledger_state(&tmp.path().join("p"));
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.entries, 24);
+    assert_eq!(batches.len(), 4);
+    assert!(batches.values().all(|&n| n == 6));
+}
