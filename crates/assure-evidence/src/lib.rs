@@ -8,6 +8,7 @@
 
 pub mod import;
 pub mod keys;
+pub mod load;
 pub mod package;
 pub mod read;
 pub mod sniff;

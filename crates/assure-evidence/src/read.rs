@@ -84,9 +84,15 @@ pub struct Outcome {
     pub more_problems: u64,
 }
 
+/// Receives each valid row: its line (or record number) and its values in the table's column
+/// order, normalised (trimmed; emails and enumerations lower-cased; booleans `true`/`false`;
+/// timestamps as UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`; lists `;`-separated).
+pub type RowFn<'a> = dyn FnMut(u64, Vec<Option<String>>) + 'a;
+
 struct Sink<'a> {
     file: &'a str,
     out: Outcome,
+    emit: Option<&'a mut RowFn<'a>>,
 }
 
 impl Sink<'_> {
@@ -145,7 +151,30 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
-fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) {
+/// Returns the normalised form of a value that passed validation.
+fn normalise(col: &Column, text: &str) -> String {
+    let t = text.trim();
+    match col.ty {
+        ColumnType::Bool => matches!(t.to_ascii_lowercase().as_str(), "true" | "yes" | "1").to_string(),
+        ColumnType::Timestamp => DateTime::parse_from_rfc3339(t)
+            .map(|d| {
+                d.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| t.to_string()),
+        ColumnType::TextList => t
+            .split(';')
+            .map(|x| x.trim().to_lowercase())
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(";"),
+        _ if !col.allowed.is_empty() || col.name.ends_with("email") => t.to_lowercase(),
+        _ => t.to_string(),
+    }
+}
+
+fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
     let t = text.trim();
     let bad = |what: &str| Some(format!("`{}` is not a {what}", truncate(t)));
     let err = match col.ty {
@@ -180,7 +209,7 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) {
             message,
             Some(format!("write a {}", col.ty.label())),
         );
-        return;
+        return false;
     }
     if !col.allowed.is_empty() && !col.allowed.contains(&t.to_ascii_lowercase().as_str()) {
         sink.problem(
@@ -189,7 +218,9 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) {
             format!("`{}` is not an allowed value", truncate(t)),
             Some(format!("use one of: {}", col.allowed.join(", "))),
         );
+        return false;
     }
+    true
 }
 
 fn truncate(s: &str) -> String {
@@ -209,20 +240,32 @@ fn check_record(
     absent: &BTreeSet<&str>,
     get: &dyn Fn(&str) -> Option<String>,
 ) {
+    let mut values = Vec::with_capacity(table.columns.len());
+    let mut valid = true;
     for col in table.columns {
         match get(col.name) {
             None => {
-                if col.required && !absent.contains(col.name) {
-                    sink.problem(
-                        Some(row),
-                        Some(col.name),
-                        "required value is missing".into(),
-                        Some(format!("every row needs a value here: {}", col.ty.label())),
-                    );
+                if col.required {
+                    valid = false;
+                    if !absent.contains(col.name) {
+                        sink.problem(
+                            Some(row),
+                            Some(col.name),
+                            "required value is missing".into(),
+                            Some(format!("every row needs a value here: {}", col.ty.label())),
+                        );
+                    }
                 }
+                values.push(None);
             }
-            Some(v) => check_cell(sink, row, col, &v),
+            Some(v) => {
+                valid &= check_cell(sink, row, col, &v);
+                values.push(Some(normalise(col, &v)));
+            }
         }
+    }
+    if valid && let Some(emit) = sink.emit.as_mut() {
+        emit(row, values);
     }
 }
 
@@ -268,9 +311,21 @@ fn header_problems(sink: &mut Sink<'_>, table: &Table, names: &[String], row: Op
 
 /// Reads and validates a canonical file of `format` for `table`. I/O errors and garbage become problems.
 pub fn read(input: impl Read, format: Format, table: &Table, file: &str) -> Outcome {
+    read_rows(input, format, table, file, None)
+}
+
+/// Reads a file like [`read`] and hands each valid, normalised row to `emit`.
+pub fn read_rows<'a>(
+    input: impl Read,
+    format: Format,
+    table: &Table,
+    file: &'a str,
+    emit: Option<&'a mut RowFn<'a>>,
+) -> Outcome {
     let mut sink = Sink {
         file,
         out: Outcome::default(),
+        emit,
     };
     let guarded = LineGuard {
         inner: input,
@@ -395,6 +450,7 @@ fn check_object(sink: &mut Sink<'_>, table: &Table, row: u64, v: &Value, first: 
         let mut h = Sink {
             file: sink.file,
             out: Outcome::default(),
+            emit: None,
         };
         header_problems(&mut h, table, &names, Some(row));
         // Missing columns are reported per row below; keep only duplicate-key and extra-column findings.

@@ -1,0 +1,138 @@
+//! Every standard test shipped with the templates, run on the fixture company: exactly which items
+//! fail, and the reason text.
+
+use std::collections::BTreeMap;
+
+use assure_engine::{Param, Run, Status, TestSpec, run};
+use assure_project::init::{Template, render};
+
+use crate::fixture::{tables, window};
+
+fn specs() -> Vec<TestSpec> {
+    let files = render(Template::Fintech).unwrap();
+    let mut out = Vec::new();
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with("tests/")) {
+        let v: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let params = v
+            .get("params")
+            .and_then(|p| p.as_table())
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| {
+                        let p = match v {
+                            toml::Value::Integer(i) => Param::Int(*i),
+                            toml::Value::Float(f) => Param::Float(*f),
+                            toml::Value::Boolean(b) => Param::Bool(*b),
+                            other => Param::Text(other.as_str().unwrap_or_default().to_string()),
+                        };
+                        (k.clone(), p)
+                    })
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .unwrap_or_default();
+        out.push(TestSpec {
+            id: v["id"].as_str().unwrap().to_string(),
+            sql: v["sql"].as_str().unwrap().to_string(),
+            params,
+        });
+    }
+    out
+}
+
+fn run_all() -> Run {
+    run(&tables(), &specs(), &window(), &mut |_, _| {})
+}
+
+fn render_result(run: &Run, id: &str) -> String {
+    if let Some(d) = run.diagnostics.iter().find(|d| d.test == id) {
+        return format!("could not run: {}\n", d.message);
+    }
+    let r = run
+        .results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no result for {id}"));
+    let mut s = format!(
+        "population {}, exceptions {}, not applicable {}\n",
+        r.population, r.failed, r.not_applicable
+    );
+    for i in &r.items {
+        let mark = match i.status {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::NotApplicable => "n/a ",
+        };
+        s.push_str(&format!("{mark} {}: {}\n", i.item, i.reason));
+    }
+    s
+}
+
+#[test]
+fn every_standard_test_runs_without_diagnostics() {
+    let r = run_all();
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(r.results.len(), 29);
+}
+
+macro_rules! standard {
+    ($($name:ident => $id:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                insta::assert_snapshot!(render_result(&run_all(), $id));
+            }
+        )*
+    };
+}
+
+standard! {
+    terminated_access_removed => "terminated-access-removed",
+    orphan_accounts => "orphan-accounts",
+    mfa_all_human_accounts => "mfa-all-human-accounts",
+    mfa_privileged_accounts => "mfa-privileged-accounts",
+    access_approved_before_grant => "access-approved-before-grant",
+    access_reviews_quarterly => "access-reviews-quarterly",
+    changes_peer_approved => "changes-peer-approved",
+    changes_tested_before_merge => "changes-tested-before-merge",
+    emergency_changes_approved_afterwards => "emergency-changes-approved-afterwards",
+    vulnerabilities_critical_high_within_sla => "vulnerabilities-critical-high-within-sla",
+    vulnerabilities_medium_within_sla => "vulnerabilities-medium-within-sla",
+    production_data_assets_backed_up => "production-data-assets-backed-up",
+    restore_tested_annually => "restore-tested-annually",
+    confidential_assets_encrypted => "confidential-assets-encrypted",
+    background_check_timely => "background-check-timely",
+    training_within_30_days_of_hire => "training-within-30-days-of-hire",
+    training_annual => "training-annual",
+    policy_acceptance_current => "policy-acceptance-current",
+    incidents_resolved_with_postmortem => "incidents-resolved-with-postmortem",
+    incidents_have_category => "incidents-have-category",
+    subservice_soc_report_current => "subservice-soc-report-current",
+    vendors_reviewed_annually => "vendors-reviewed-annually",
+    risk_register_reviewed => "risk-register-reviewed",
+    root_account_used => "root-account-used",
+    audit_logging_disabled => "audit-logging-disabled",
+    production_assets_have_logging => "production-assets-have-logging",
+    console_login_without_mfa => "console-login-without-mfa",
+    privileged_accounts_owned => "privileged-accounts-owned",
+}
+
+#[test]
+fn daily_backups_list_each_missing_day() {
+    let r = run_all();
+    let res = r.results.iter().find(|r| r.id == "backups-succeeded-daily").unwrap();
+    // Two stores with backups enabled, every day from 1 January to 30 June (the period ends before the as-of date).
+    assert_eq!(res.population, 2 * 181);
+    let fails: Vec<&str> = res
+        .items
+        .iter()
+        .filter(|i| i.status == Status::Fail)
+        .map(|i| i.reason.as_str())
+        .collect();
+    assert_eq!(
+        fails,
+        [
+            "no successful backup of db-orders on 2026-03-15",
+            "no successful backup of db-orders on 2026-06-30"
+        ]
+    );
+}
