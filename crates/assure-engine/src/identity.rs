@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::convert::TableData;
 
@@ -26,7 +26,7 @@ pub struct Identities {
 }
 
 /// A value that names no known person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unresolved {
     /// The value.
     pub value: String,
@@ -112,6 +112,7 @@ impl Identities {
                             }
                         }
                     }
+                    resolved.sort();
                     resolved.dedup();
                     if let Some(slot) = row.values.get_mut(*i) {
                         *slot = Some(resolved.join(";"));

@@ -8,14 +8,14 @@
 use std::collections::BTreeMap;
 
 use assure_ledger::Entry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::read::{Format, Problem, read_rows};
 use crate::store::{EvidenceStore, StoreError};
 use crate::tables::{Table, table};
 
 /// A recorded file used (or passed over) for a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// The ledger entry.
     pub seq: u64,

@@ -354,6 +354,9 @@ pub struct Manifest {
     /// Evidence settings.
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    /// Per-test parameter overrides: `[test_params.<test-id>]`.
+    #[serde(default)]
+    pub test_params: std::collections::BTreeMap<String, toml::Table>,
 }
 
 /// Evidence settings in `assure.toml`.

@@ -2,10 +2,12 @@
 //! the clock and the terminal, calls the library, and prints; it holds no compliance logic.
 
 mod catalog_cmd;
+mod demo_cmd;
 mod error;
 mod evidence_cmd;
 mod prompt;
 mod scope_cmd;
+mod test_cmd;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create the sample SaaS company with a year of synthetic evidence, import it, test it and assess it
+    Demo(demo_cmd::DemoArgs),
+    /// Write synthetic evidence exports (canonical CSV) for a project, for trials and benchmarks
+    Synth(demo_cmd::SynthArgs),
     /// Load a project and report every problem at once
     Validate {
         /// The project directory
@@ -61,6 +67,8 @@ enum Command {
     },
     /// Decide which examinations the company needs (SOC 1, SOC 2, SOC 3; categories; type; period)
     Scope(Box<scope_cmd::ScopeArgs>),
+    /// Run the control tests over the whole population of the audit window and record the run
+    Test(test_cmd::TestArgs),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
     Gap {
         /// The project directory
@@ -116,9 +124,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Init { template, dir, json } => cmd_init(template, &dir, json),
         Command::Validate { dir, json } => cmd_validate(&dir, json),
+        Command::Demo(args) => demo_cmd::demo(args),
+        Command::Synth(args) => demo_cmd::synth(args),
         Command::Catalog { command } => catalog_cmd::run(command),
         Command::Evidence { command } => evidence_cmd::run(command),
         Command::Scope(args) => scope_cmd::run(*args),
+        Command::Test(args) => test_cmd::run(args),
         Command::Gap {
             dir,
             as_of,
@@ -136,6 +147,23 @@ pub fn print(text: &str) -> Result<(), CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::failure(format!("cannot write output: {e}"))),
     }
+}
+
+pub fn cmd_init_quiet(dir: &Path) -> Result<(), CliError> {
+    init_with_key(Template::Saas, dir).map(|_| ())
+}
+
+fn init_with_key(template: Template, dir: &Path) -> Result<assure_project::init::InitSummary, CliError> {
+    let s = init(template, dir)?;
+    let (key, _) = assure_evidence::keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let manifest = dir.join("assure.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", manifest.display())))?;
+    write_atomically(
+        &manifest,
+        &assure_project::edit::pin_public_key(&text, &assure_evidence::keys::public_hex(&key))?,
+    )?;
+    Ok(s)
 }
 
 fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, CliError> {
@@ -270,7 +298,14 @@ fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path
             "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
         );
     }
-    let a = gap::assess(&checked.project, as_of, &gap::Signals::default());
+    // Operating inputs: the latest recorded test run and evidence freshness, when the project has a ledger.
+    let signals = if dir.join(".assure/evidence/ledger.jsonl").exists() {
+        let store = assure_evidence::store::FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
+        assure_run::signals(&checked.project, &store, as_of).map_err(|e| CliError::failure(e.to_string()))?
+    } else {
+        gap::Signals::default()
+    };
+    let a = gap::assess(&checked.project, as_of, &signals);
     let text = match format {
         GapFormat::Text => render::text(&a),
         GapFormat::Md => render::markdown(&a),

@@ -30,6 +30,11 @@ fn specs() -> Vec<TestSpec> {
                     .collect::<BTreeMap<_, _>>()
             })
             .unwrap_or_default();
+        let mut params = params;
+        if v["id"].as_str() == Some("access-reviews-quarterly") {
+            // The fixture's as-of date is two weeks after the second quarter; a project shortens the grace like this.
+            params.insert("grace_days".into(), Param::Int(10));
+        }
         out.push(TestSpec {
             id: v["id"].as_str().unwrap().to_string(),
             sql: v["sql"].as_str().unwrap().to_string(),

@@ -1,0 +1,268 @@
+//! `assure demo` and `assure synth`: the sample company with a year of synthetic evidence.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use assure_assess::{gap, render};
+use assure_engine::Window;
+use assure_evidence::import::{self, Meta, Options};
+use assure_evidence::keys;
+use assure_evidence::store::FsStore;
+use assure_project::model::ExamType;
+use assure_project::{Project, check};
+use assure_synth::{Config, Named, generate};
+use chrono::NaiveDate;
+use clap::Args;
+
+use crate::error::CliError;
+use crate::{parse_date, print};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to create the sample project
+    #[arg(default_value = "assure-demo")]
+    dir: PathBuf,
+    /// The random seed; the same seed gives the same company and the same exceptions
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// People on the roster
+    #[arg(long, default_value_t = 120)]
+    people: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The project whose people, policies, vendors, risks and period the data follows
+    #[arg(long, short = 'p', default_value = ".")]
+    project: PathBuf,
+    /// Where to write the CSV files
+    #[arg(long, short)]
+    output: PathBuf,
+    /// The random seed
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// People on the roster
+    #[arg(long, default_value_t = 120)]
+    people: usize,
+    /// Merged changes per engineer per week
+    #[arg(long, default_value_t = 1.5)]
+    changes_per_engineer_week: f64,
+    /// Audit-log events per person per day
+    #[arg(long, default_value_t = 0.5)]
+    events_per_person_day: f64,
+    /// Generate up to this date (defaults to the end of the scope's period)
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+}
+
+fn config(p: &Project, seed: u64, people: usize, as_of: Option<NaiveDate>) -> Result<Config, CliError> {
+    let scope = &p.manifest.scope;
+    let (start, end) = match (&scope.period_start, &scope.period_end) {
+        (Some(a), Some(b)) => (a.get_ref().0, b.get_ref().0),
+        _ => {
+            return Err(CliError::problems("the project's scope has no period")
+                .with_hint("set `period_start` and `period_end` in `[scope]`"));
+        }
+    };
+    let domain = p
+        .manifest
+        .organization
+        .email_domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "example.com".into());
+    Ok(Config {
+        seed,
+        people,
+        domain,
+        named: p
+            .people
+            .iter()
+            .map(|x| Named {
+                email: x.email.clone(),
+                name: x.name.clone(),
+                title: x.title.clone().unwrap_or_default(),
+                aliases: x.aliases.clone(),
+            })
+            .collect(),
+        period_start: start,
+        period_end: end,
+        as_of: as_of.unwrap_or(end),
+        policies: p
+            .policies
+            .iter()
+            .filter(|x| x.applies_to.as_deref().unwrap_or("all") == "all")
+            .filter_map(|x| Some((x.id.to_string(), x.version.clone()?, x.approved_on?.0)))
+            .collect(),
+        vendors: p
+            .vendors
+            .iter()
+            .map(|v| {
+                (
+                    v.id.to_string(),
+                    v.name.clone(),
+                    v.criticality.clone().unwrap_or_else(|| "medium".into()),
+                    v.subservice,
+                )
+            })
+            .collect(),
+        risks: p.risks.iter().map(|r| r.id.to_string()).collect(),
+        changes_per_engineer_week: 1.5,
+        events_per_person_day: 0.5,
+        plant: true,
+    })
+}
+
+/// Writes one CSV per table under `out`; returns the files and the planted exceptions.
+fn write_exports(cfg: &Config, out: &Path) -> Result<(Vec<PathBuf>, Vec<assure_synth::Planted>), CliError> {
+    std::fs::create_dir_all(out).map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+    let mut files: BTreeMap<String, File> = BTreeMap::new();
+    let mut error = None;
+    let planted = generate(cfg, &mut |table, chunk| {
+        if error.is_some() {
+            return;
+        }
+        let path = out.join(format!("{table}.csv"));
+        let f = match files.entry(table.to_string()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => match File::create(&path) {
+                Ok(f) => v.insert(f),
+                Err(e) => {
+                    error = Some(format!("cannot create `{}`: {e}", path.display()));
+                    return;
+                }
+            },
+        };
+        if let Err(e) = f.write_all(chunk.as_bytes()) {
+            error = Some(format!("cannot write `{}`: {e}", path.display()));
+        }
+    });
+    if let Some(e) = error {
+        return Err(CliError::failure(e));
+    }
+    let paths = files.keys().map(|t| out.join(format!("{t}.csv"))).collect();
+    let planted_path = out.join("planted.json");
+    std::fs::write(
+        &planted_path,
+        serde_json::to_string_pretty(&planted).unwrap_or_default(),
+    )
+    .map_err(|e| CliError::failure(format!("cannot write `{}`: {e}", planted_path.display())))?;
+    Ok((paths, planted))
+}
+
+pub fn synth(args: SynthArgs) -> Result<ExitCode, CliError> {
+    let checked = check(&args.project)?;
+    let mut cfg = config(&checked.project, args.seed, args.people, args.as_of)?;
+    cfg.changes_per_engineer_week = args.changes_per_engineer_week;
+    cfg.events_per_person_day = args.events_per_person_day;
+    let (files, planted) = write_exports(&cfg, &args.output)?;
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    print(&format!(
+        "wrote {} files ({bytes} bytes) and planted.json ({} planted exceptions) to {}\n",
+        files.len(),
+        planted.len(),
+        args.output.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
+    let dir = &args.dir;
+    let step = |s: &str| eprintln!("==> {s}");
+    step(&format!("creating the sample SaaS company in {}", dir.display()));
+    crate::cmd_init_quiet(dir)?;
+    let checked = check(dir)?;
+    let p = checked.project;
+    let cfg = config(&p, args.seed, args.people, None)?;
+    step(&format!(
+        "generating a year of evidence for {} people (seed {})",
+        cfg.people, cfg.seed
+    ));
+    let exports = dir.join("exports");
+    let (files, planted) = write_exports(&cfg, &exports)?;
+    step(&format!(
+        "importing {} exports through the connectors into the signed ledger",
+        files.len()
+    ));
+    let planned = import::plan(&files, &Options::default()).map_err(|ps| {
+        CliError::failure(format!(
+            "the generated evidence did not validate: {}",
+            ps.first().map(ToString::to_string).unwrap_or_default()
+        ))
+    })?;
+    let store = FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let (key, _) = keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let at = format!("{}T18:00:00Z", cfg.as_of);
+    let controls_for = |t: &str| -> Vec<String> {
+        p.controls
+            .iter()
+            .filter(|c| {
+                c.evidence
+                    .iter()
+                    .any(|e| e.table.as_ref().is_some_and(|x| x.as_str() == t))
+            })
+            .map(|c| c.id.to_string())
+            .collect()
+    };
+    let meta = Meta {
+        at: at.clone(),
+        by: "assure-demo".into(),
+        period_start: Some(cfg.period_start.to_string()),
+        period_end: Some(cfg.period_end.to_string()),
+        note: Some(format!("synthetic evidence, seed {}", cfg.seed)),
+        batch: format!("demo-seed-{}", cfg.seed),
+    };
+    import::commit(&store, &key, &planned, &meta, &controls_for).map_err(|e| CliError::failure(e.to_string()))?;
+    step("running the Type 2 control tests over the whole period");
+    let window = Window {
+        period_start: cfg.period_start,
+        period_end: cfg.period_end,
+        as_of: cfg.as_of,
+    };
+    let (record, entry) = assure_run::run_tests(
+        &p,
+        &store,
+        &key,
+        window,
+        ExamType::Type2,
+        &[],
+        &at,
+        "assure-demo",
+        &mut |_, _, _| {},
+    )
+    .map_err(|e| CliError::failure(e.to_string()))?;
+    step("assessing readiness");
+    let signals = assure_run::signals(&p, &store, cfg.as_of).map_err(|e| CliError::failure(e.to_string()))?;
+    let a = gap::assess(&p, cfg.as_of, &signals);
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(&reports)
+        .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", reports.display())))?;
+    crate::write_atomically(&reports.join("readiness.html"), &render::html(&a))?;
+    crate::write_atomically(&reports.join("readiness.md"), &render::markdown(&a))?;
+    crate::write_atomically(
+        &reports.join("test-results.json"),
+        &serde_json::to_string_pretty(&record).unwrap_or_default(),
+    )?;
+    let exceptions: usize = record.tests.iter().map(|t| t.exceptions).sum();
+    let population: usize = record.tests.iter().map(|t| t.population).sum();
+    print(&format!(
+        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall, written to reports/readiness.html and reports/readiness.md\n\nNext, try:\n  assure test {d} --as-of {}         # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n  assure gap {d} --as-of {} --format html -o gap.html\n",
+        files.len(),
+        record.tests.len(),
+        planted.len(),
+        entry.seq,
+        a.overall.value * 100.0,
+        cfg.as_of,
+        cfg.as_of,
+        org = p.manifest.organization.name,
+        d = dir.display(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,222 @@
+//! `assure test`: run the control tests for the audit window and print what they found.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use assure_engine::Window;
+use assure_evidence::keys;
+use assure_evidence::store::FsStore;
+use assure_project::check;
+use assure_project::model::ExamType;
+use assure_run::{Conclusion, run_tests};
+use chrono::{Months, NaiveDate};
+use clap::Args;
+
+use crate::error::CliError;
+use crate::{parse_date, print, today};
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The project directory
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The period, FROM..TO (defaults to the scope's period)
+    #[arg(long)]
+    period: Option<String>,
+    /// Evaluate as of this date (YYYY-MM-DD); defaults to today or the period's end, whichever is earlier
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// Type 1 (design, one instance by the as-of date) or Type 2 (operation across the period)
+    #[arg(long = "type", value_parser = clap::value_parser!(u8).range(1..=2))]
+    exam_type: Option<u8>,
+    /// Run only this test (repeatable)
+    #[arg(long = "test")]
+    only: Vec<String>,
+    /// Who ran it (defaults to $ASSURE_USER, else $USER)
+    #[arg(long)]
+    by: Option<String>,
+    /// Print machine-readable JSON with every item
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
+    let checked = check(&args.dir)?;
+    if !checked.project.incomplete.is_empty() {
+        return Err(
+            CliError::problems("some project files could not be read").with_hint(format!(
+                "run `assure validate {}` and fix them first",
+                args.dir.display()
+            )),
+        );
+    }
+    let p = &checked.project;
+    let scope = &p.manifest.scope;
+    let exam = match args.exam_type {
+        Some(1) => ExamType::Type1,
+        Some(_) => ExamType::Type2,
+        None => scope.exam_type.unwrap_or(ExamType::Type2),
+    };
+    let (start, end) = match &args.period {
+        Some(t) => {
+            let (a, b) = t.split_once("..").ok_or_else(|| {
+                CliError::problems(format!("`{t}` is not a period"))
+                    .with_hint("write FROM..TO, such as 2026-01-01..2026-06-30")
+            })?;
+            (
+                parse_date(a).map_err(CliError::problems)?,
+                parse_date(b).map_err(CliError::problems)?,
+            )
+        }
+        None => match (&scope.period_start, &scope.period_end, &scope.as_of) {
+            (Some(a), Some(b), _) => (a.get_ref().0, b.get_ref().0),
+            (_, _, Some(d)) => (d.get_ref().0, d.get_ref().0),
+            _ => {
+                return Err(CliError::problems("the scope has no period or date")
+                    .with_hint("set one in `[scope]`, or pass --period"));
+            }
+        },
+    };
+    if start > end {
+        return Err(CliError::problems("the period ends before it starts"));
+    }
+    let as_of = args.as_of.unwrap_or_else(|| today().min(end));
+    let window = match exam {
+        // Type 1 looks for one instance of each control in the three months up to the as-of date.
+        ExamType::Type1 => Window {
+            period_start: as_of
+                .checked_sub_months(Months::new(3))
+                .and_then(|d| d.succ_opt())
+                .unwrap_or(as_of),
+            period_end: as_of,
+            as_of,
+        },
+        ExamType::Type2 => Window {
+            period_start: start,
+            period_end: end,
+            as_of,
+        },
+    };
+    let store = FsStore::open(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let (key, _) = keys::load_or_create(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
+    if let Some(pinned) = &p.manifest.evidence.public_key
+        && pinned.trim() != keys::public_hex(&key)
+    {
+        return Err(CliError::problems(
+            "the signing key in `.assure/keys/ledger.key` is not the key pinned in `assure.toml`",
+        ));
+    }
+    let tty = std::io::stderr().is_terminal() && !args.json;
+    let mut progress = |done: usize, total: usize, id: &str| {
+        if tty {
+            eprint!("\r\x1b[2K running tests [{done}/{total}] {id}");
+        }
+    };
+    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let by = args
+        .by
+        .or_else(|| std::env::var("ASSURE_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let (record, entry) = run_tests(p, &store, &key, window, exam, &args.only, &at, &by, &mut progress)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    if args.json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({"ledger_entry": entry.seq, "run": record}))
+                .unwrap_or_default()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!(
+        "Control tests for {}: Type {}, period {} to {}, as of {}\n",
+        p.manifest.organization.name, record.exam_type, record.period_start, record.period_end, record.as_of
+    );
+    if exam == ExamType::Type1 {
+        s.push_str("Type 1: each test looks for at least one instance of the control in the three months up to the as-of date.\n");
+    }
+    s.push_str(&format!(
+        "Evidence: {} file(s); engine {}\n\n",
+        record.inputs.len(),
+        record.engine
+    ));
+    s.push_str(&format!(
+        "{:<44} {:>10} {:>10} {:>6}  {}\n",
+        "Test", "Population", "Exceptions", "N/A", "Conclusion"
+    ));
+    for t in &record.tests {
+        s.push_str(&format!(
+            "{:<44} {:>10} {:>10} {:>6}  {}\n",
+            t.id,
+            t.population,
+            t.exceptions,
+            t.not_applicable,
+            t.conclusion.label()
+        ));
+    }
+    let failing: Vec<_> = record.controls.iter().filter(|c| c.exceptions > 0).collect();
+    if !failing.is_empty() {
+        s.push_str("\nExceptions by control:\n");
+        for c in failing {
+            let control = p.control(&c.id);
+            let owner = control
+                .and_then(|x| x.owner.as_ref())
+                .and_then(|o| p.person(o))
+                .map_or("no owner".to_string(), |pp| pp.name.clone());
+            s.push_str(&format!(
+                "  {} {} ({owner}): {} exception(s)\n",
+                c.id,
+                control.map_or("", |x| x.title.as_str()),
+                c.exceptions
+            ));
+            for t in record
+                .tests
+                .iter()
+                .filter(|t| c.tests.contains(&t.id) && t.exceptions > 0)
+            {
+                let fails: Vec<_> = t.items.iter().filter(|i| i.status == "fail").collect();
+                for i in fails.iter().take(10) {
+                    s.push_str(&format!("    {}: {} — {}\n", t.id, i.item, i.reason));
+                }
+                if fails.len() > 10 {
+                    s.push_str(&format!("    {}: and {} more (see --json)\n", t.id, fails.len() - 10));
+                }
+            }
+        }
+    }
+    let not_run: Vec<_> = record
+        .tests
+        .iter()
+        .filter(|t| t.conclusion == Conclusion::NotRun)
+        .collect();
+    if !not_run.is_empty() {
+        s.push_str("\nNot run:\n");
+        for t in not_run {
+            s.push_str(&format!("  {}: {}\n", t.id, t.note.as_deref().unwrap_or("")));
+        }
+    }
+    if !record.unresolved.is_empty() {
+        s.push_str("\nIdentities that match no person (reported, not guessed; add them as aliases in people.toml if they are someone's):\n");
+        for u in &record.unresolved {
+            s.push_str(&format!(
+                "  {} in {} ({} rows)\n",
+                u.value,
+                u.seen_in.join(", "),
+                u.rows
+            ));
+        }
+    }
+    let b = entry.draft.blob.as_ref();
+    s.push_str(&format!(
+        "\nRecorded as ledger entry {} (results SHA-256 {}); definitions {}.\n",
+        entry.seq,
+        b.map_or("", |b| b.sha256.as_str()),
+        record.definitions.get(..16).unwrap_or("")
+    ));
+    print(&s)?;
+    Ok(ExitCode::SUCCESS)
+}
