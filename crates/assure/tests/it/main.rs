@@ -7,4 +7,5 @@
 )]
 
 mod cli;
+mod demo;
 mod evidence;

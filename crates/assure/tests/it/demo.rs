@@ -1,0 +1,61 @@
+//! The first five minutes: the demo through the public commands only.
+
+use std::collections::BTreeSet;
+
+use crate::cli::assure;
+
+#[test]
+fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["demo", "d", "--people", "80", "--seed", "11"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Next, try:"), "{}", r.stdout);
+    let planted: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/planted.json")).unwrap()).unwrap();
+    let planted: BTreeSet<(String, String)> =
+        planted.iter().map(|p| (p["test"].as_str().unwrap().to_string(), p["item"].as_str().unwrap().to_string())).collect();
+    assert!(planted.len() >= 20, "{planted:?}");
+
+    // The public test command, run again, finds exactly those exceptions.
+    let r = assure(&["test", "d", "--as-of", "2026-12-31", "--json"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut found = BTreeSet::new();
+    for t in v["run"]["tests"].as_array().unwrap() {
+        assert_ne!(t["conclusion"], "not_run", "{t}");
+        for i in t["items"].as_array().unwrap() {
+            if i["status"] == "fail" {
+                found.insert((t["id"].as_str().unwrap().to_string(), i["item"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    assert_eq!(found, planted);
+    // Every input file of the run is named with its hash, so it can be re-performed.
+    assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 16);
+
+    // The chain of custody holds.
+    let r = assure(&["evidence", "verify", "-p", "d"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // The readiness outputs open and carry the test results.
+    let html = std::fs::read_to_string(tmp.path().join("d/reports/readiness.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("Criteria heat map"));
+    let md = std::fs::read_to_string(tmp.path().join("d/reports/readiness.md")).unwrap();
+    assert!(md.contains("test-failing"), "the gap analysis uses the test results");
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/reports/test-results.json")).unwrap()).unwrap();
+    assert_eq!(results["exam_type"], 2);
+    let r = assure(&["gap", "d", "--as-of", "2026-12-31", "--format", "json"], None, tmp.path());
+    let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(g["operating_inputs"], true);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_company() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["demo", "a", "--people", "40", "--seed", "5"], None, tmp.path());
+    assure(&["demo", "b", "--people", "40", "--seed", "5"], None, tmp.path());
+    for f in ["people.csv", "accounts.csv", "changes.csv", "events.csv", "planted.json"] {
+        let a = std::fs::read(tmp.path().join("a/exports").join(f)).unwrap();
+        let b = std::fs::read(tmp.path().join("b/exports").join(f)).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+}
