@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 /// How the readiness score is computed; shown in every output format.
-pub const FORMULA: &str = "A control scores the share of its checks that are met: six design checks (described, owned, frequency set, backed by a current policy, evidence defined, test or sampling procedure defined) and, once evidence and test results exist, evidence present and fresh for the window and tests passing; checks with no input yet are left out. A criterion or objective scores the mean of its controls, or 0 when no control addresses it. A category scores the mean of its in-scope criteria (criteria declared not relevant are left out); a report scores the mean of every criterion or objective it covers; the overall score is the mean of every in-scope criterion and objective.";
+pub const FORMULA: &str = "A control scores the share of its checks that are met: six design checks (described, owned, frequency set, backed by a current policy, evidence defined, test or sampling procedure defined) and, once evidence and test results exist, evidence present and fresh for the window, every expected occurrence evidenced (periodic manual controls) and tests passing; checks with no input yet are left out. A criterion or objective scores the mean of its controls, or 0 when no control addresses it. A category scores the mean of its in-scope criteria (criteria declared not relevant are left out); a report scores the mean of every criterion or objective it covers; the overall score is the mean of every in-scope criterion and objective.";
 
 /// The result of a control's automated tests, from a test run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct Signals {
     pub tests: BTreeMap<String, TestSignal>,
     /// Evidence status by control id.
     pub evidence: BTreeMap<String, EvidenceSignal>,
+    /// Expected and found occurrences by control id (periodic manual controls).
+    pub occurrences: BTreeMap<String, (usize, usize)>,
 }
 
 /// The status of one check.
@@ -322,6 +324,13 @@ fn control_status(
         },
     );
     // Operating checks, from signals when they exist.
+    if let Some((expected, found)) = signals.occurrences.get(c.id.as_str()) {
+        check(
+            "occurrences",
+            found >= expected,
+            format!("{found} of {expected} expected occurrences in the window have evidence"),
+        );
+    }
     if let Some(e) = signals.evidence.get(c.id.as_str()) {
         check(
             "evidence_fresh",
@@ -572,6 +581,11 @@ pub fn assess(p: &Project, as_of: NaiveDate, signals: &Signals) -> Assessment {
             "described" => (7, "not-described", "describe what is done, by whom, how and how often"),
             "tests_pass" => (8, "test-failing", "investigate the exceptions and fix the control"),
             "evidence_fresh" => (9, "evidence-stale", "collect evidence that covers the window"),
+            "occurrences" => (
+                8,
+                "missing-occurrence",
+                "record evidence for each period in which the control should have operated",
+            ),
             _ => return None,
         })
     };

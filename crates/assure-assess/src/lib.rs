@@ -9,5 +9,7 @@
 
 pub mod coverage;
 pub mod gap;
+pub mod occurrences;
 pub mod render;
+pub mod sampling;
 pub mod scope;

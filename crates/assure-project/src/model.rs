@@ -357,6 +357,10 @@ pub struct Manifest {
     /// Per-test parameter overrides: `[test_params.<test-id>]`.
     #[serde(default)]
     pub test_params: std::collections::BTreeMap<String, toml::Table>,
+    /// Sample sizes by frequency for low, moderate and high risk, overriding Assure's table:
+    /// `[sampling] monthly = [2, 3, 4]`; `per-event-large` is for populations of 250 or more.
+    #[serde(default)]
+    pub sampling: std::collections::BTreeMap<String, [usize; 3]>,
 }
 
 /// Evidence settings in `assure.toml`.
@@ -656,6 +660,9 @@ pub struct Control {
     /// Whether it is a key control.
     #[serde(default)]
     pub key: bool,
+    /// `low`, `moderate` or `high`; drives the sample size (defaults: key controls moderate, others low).
+    #[serde(default)]
+    pub risk: Option<String>,
     /// The trust services criteria it addresses.
     #[serde(default)]
     pub criteria: Vec<Ref>,

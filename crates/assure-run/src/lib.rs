@@ -101,6 +101,21 @@ pub struct ControlOutcome {
     pub conclusion: Conclusion,
 }
 
+/// Expected occurrences of a periodic manual control, and the evidence found for each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlOccurrences {
+    /// The control.
+    pub control: String,
+    /// Its frequency.
+    pub frequency: String,
+    /// Slots expected in the window.
+    pub expected: usize,
+    /// Slots with evidence.
+    pub found: usize,
+    /// Slots without evidence, `start..end`, each an exception.
+    pub missing: Vec<String>,
+}
+
 /// A whole run, as recorded in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -126,6 +141,9 @@ pub struct RunRecord {
     pub tests: Vec<TestOutcome>,
     /// Every tested control.
     pub controls: Vec<ControlOutcome>,
+    /// Expected occurrences of periodic manual controls.
+    #[serde(default)]
+    pub occurrences: Vec<ControlOccurrences>,
 }
 
 /// Why a run could not happen.
@@ -137,7 +155,8 @@ pub enum RunError {
     Store(#[from] StoreError),
 }
 
-fn params_of(table: &toml::Table) -> BTreeMap<String, Param> {
+/// Converts a test's TOML parameters into engine parameters.
+pub fn params_of(table: &toml::Table) -> BTreeMap<String, Param> {
     table
         .iter()
         .map(|(k, v)| {
@@ -358,6 +377,7 @@ pub fn run_tests(
                 .unwrap_or(Conclusion::NotRun),
         })
         .collect();
+    let occurrences = occurrences_of(project, store, &window)?;
     let record = RunRecord {
         format: 1,
         engine: assure_engine::VERSION.to_string(),
@@ -370,6 +390,7 @@ pub fn run_tests(
         unresolved,
         tests,
         controls,
+        occurrences,
     };
     let json = serde_json::to_string_pretty(&record).unwrap_or_default();
     let blob = store.put_blob(&mut json.as_bytes(), &format!("test-run-{}.json", window.as_of))?;
@@ -397,6 +418,65 @@ pub fn run_tests(
     let mut entries = store.append(vec![draft], key)?;
     let entry = entries.pop().ok_or(RunError::Store(StoreError::BrokenTip))?;
     Ok((record, entry))
+}
+
+fn parse_day(t: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(t.get(..10).unwrap_or(""), "%Y-%m-%d").ok()
+}
+
+/// Counts, for every manual control with a periodic frequency, the slots expected in the window and
+/// the evidence recorded for each (entries naming the control whose period lies inside the slot).
+pub fn occurrences_of(
+    project: &Project,
+    store: &dyn EvidenceStore,
+    window: &Window,
+) -> Result<Vec<ControlOccurrences>, StoreError> {
+    use assure_assess::occurrences::{Dated, expected, matched};
+    let text = store.ledger()?;
+    let entries: Vec<Entry> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let mut out = Vec::new();
+    let mut controls: Vec<&assure_project::model::Control> = project
+        .controls
+        .iter()
+        .filter(|c| c.nature == Some(assure_project::model::Nature::Manual))
+        .filter(|c| !matches!(c.frequency, None | Some(Frequency::Continuous | Frequency::PerEvent)))
+        .collect();
+    controls.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    for c in controls {
+        let Some(freq) = c.frequency else { continue };
+        let slots = expected(freq, window.period_start, window.period_end, window.as_of);
+        if slots.is_empty() {
+            continue;
+        }
+        let dated: Vec<Dated> = entries
+            .iter()
+            .filter(|e| e.draft.action != "test-run" && e.draft.controls.iter().any(|x| x == c.id.as_str()))
+            .filter_map(|e| {
+                let start = e
+                    .draft
+                    .period_start
+                    .as_deref()
+                    .and_then(parse_day)
+                    .or_else(|| parse_day(&e.draft.at))?;
+                let end = e.draft.period_end.as_deref().and_then(parse_day).unwrap_or(start);
+                Some(Dated { seq: e.seq, start, end })
+            })
+            .collect();
+        let found = matched(&slots, &dated);
+        let missing: Vec<String> = found
+            .iter()
+            .filter(|o| o.evidence.is_empty())
+            .map(|o| format!("{}..{}", o.slot.start, o.slot.end))
+            .collect();
+        out.push(ControlOccurrences {
+            control: c.id.to_string(),
+            frequency: freq.as_str().to_string(),
+            expected: slots.len(),
+            found: slots.len() - missing.len(),
+            missing,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads the latest recorded test run, if any.
@@ -437,6 +517,9 @@ fn max_age_days(f: Option<Frequency>) -> i64 {
 pub fn signals(project: &Project, store: &dyn EvidenceStore, as_of: NaiveDate) -> Result<Signals, StoreError> {
     let mut s = Signals::default();
     if let Some((_, run)) = latest_run(store)? {
+        for o in &run.occurrences {
+            s.occurrences.insert(o.control.clone(), (o.expected, o.found));
+        }
         for t in &run.tests {
             let sig = match t.conclusion {
                 Conclusion::NoExceptions | Conclusion::Implemented => TestSignal::Passed,
@@ -477,4 +560,197 @@ pub fn signals(project: &Project, store: &dyn EvidenceStore, as_of: NaiveDate) -
         s.evidence.insert(c.id.to_string(), EvidenceSignal { latest, fresh });
     }
     Ok(s)
+}
+
+/// A sample drawn for a control, as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleRecord {
+    /// Format version.
+    pub format: u32,
+    /// The control.
+    pub control: String,
+    /// Its frequency.
+    pub frequency: String,
+    /// The risk used for the size.
+    pub risk: String,
+    /// Where the population came from.
+    pub population_source: String,
+    /// Every population item, sorted.
+    pub population: Vec<String>,
+    /// The sample size.
+    pub size: usize,
+    /// How the size was reached.
+    pub rule: String,
+    /// The seed of the selection.
+    pub seed: u64,
+    /// The items selected by the seed.
+    pub selected: Vec<String>,
+    /// Items an auditor added by hand.
+    pub added: Vec<String>,
+}
+
+/// Why a sample could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SampleError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No such control.
+    #[error("unknown control `{0}`")]
+    UnknownControl(String),
+    /// Nothing to sample from.
+    #[error(
+        "control `{0}` has no population yet: run `assure test`, or record its evidence with `assure evidence add`"
+    )]
+    NoPopulation(String),
+    /// An added item is not in the population.
+    #[error("`{0}` is not in the population; items are listed with --json")]
+    NotInPopulation(String),
+}
+
+/// Draws (and records) a reproducible sample for a control.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is a distinct choice an auditor makes"
+)]
+pub fn sample(
+    project: &Project,
+    store: &dyn EvidenceStore,
+    key: &SigningKey,
+    control: &str,
+    seed: Option<u64>,
+    size: Option<usize>,
+    risk: Option<assure_assess::sampling::Risk>,
+    add: &[String],
+    at: &str,
+    by: &str,
+) -> Result<(SampleRecord, Entry), SampleError> {
+    use assure_assess::sampling::{Risk, SampleTable, sample_size, select};
+    let c = project
+        .control(control)
+        .ok_or_else(|| SampleError::UnknownControl(control.to_string()))?;
+    let mut population = Vec::new();
+    let mut source = String::new();
+    let mut run_hash = String::new();
+    if let Some((entry, run)) = latest_run(store)? {
+        run_hash = entry.hash.clone();
+        for t in run.tests.iter().filter(|t| t.controls.iter().any(|x| x == control)) {
+            population.extend(
+                t.items
+                    .iter()
+                    .filter(|i| i.status != "not_applicable")
+                    .map(|i| format!("{}/{}", t.id, i.item)),
+            );
+        }
+        if !population.is_empty() {
+            source = format!(
+                "items of its tests in the test run recorded as ledger entry {}",
+                entry.seq
+            );
+        }
+    }
+    if population.is_empty() {
+        let text = store.ledger()?;
+        population = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+            .filter(|e| {
+                e.draft.action != "test-run"
+                    && e.draft.action != "sample"
+                    && e.draft.controls.iter().any(|x| x == control)
+            })
+            .map(|e| {
+                format!(
+                    "entry {}: {}",
+                    e.seq,
+                    e.draft.blob.as_ref().map_or("", |b| b.name.as_str())
+                )
+            })
+            .collect();
+        source = "ledger entries recorded for the control".into();
+    }
+    population.sort();
+    population.dedup();
+    if population.is_empty() {
+        return Err(SampleError::NoPopulation(control.to_string()));
+    }
+    for a in add {
+        if !population.contains(a) {
+            return Err(SampleError::NotInPopulation(a.clone()));
+        }
+    }
+    let mut table = SampleTable::default();
+    for (k, v) in &project.manifest.sampling {
+        if k == "per-event-large" {
+            table.large_population = *v;
+        } else {
+            table.sizes.insert(k.clone(), *v);
+        }
+    }
+    let risk = risk
+        .or_else(|| c.risk.as_deref().and_then(Risk::parse))
+        .unwrap_or(if c.key { Risk::Moderate } else { Risk::Low });
+    let freq = c.frequency.unwrap_or(Frequency::PerEvent);
+    let rule = match size {
+        Some(n) => assure_assess::sampling::SizeRule {
+            size: n.min(population.len()),
+            rule: format!("{n} chosen by the auditor"),
+        },
+        None => sample_size(&table, freq, risk, population.len()),
+    };
+    let seed = seed.unwrap_or_else(|| {
+        let mut h = blake3::Hasher::new();
+        h.update(control.as_bytes());
+        h.update(run_hash.as_bytes());
+        for p in &population {
+            h.update(p.as_bytes());
+        }
+        let bytes = h.finalize();
+        u64::from_le_bytes(
+            bytes
+                .as_bytes()
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or([0; 8]),
+        )
+    });
+    let selected = select(&population, rule.size, seed);
+    let record = SampleRecord {
+        format: 1,
+        control: control.to_string(),
+        frequency: freq.as_str().to_string(),
+        risk: format!("{risk:?}").to_lowercase(),
+        population_source: source,
+        population,
+        size: rule.size,
+        rule: rule.rule,
+        seed,
+        selected,
+        added: add.to_vec(),
+    };
+    let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+    let blob = store.put_blob(&mut json.as_bytes(), &format!("sample-{control}.json"))?;
+    let draft = Draft {
+        action: "sample".into(),
+        at: at.to_string(),
+        by: by.to_string(),
+        blob: Some(blob),
+        connector: None,
+        table: None,
+        rows: Some(record.population.len() as u64),
+        period_start: None,
+        period_end: None,
+        controls: vec![control.to_string()],
+        note: Some(format!(
+            "{} of {} items, seed {}",
+            record.selected.len() + record.added.len(),
+            record.population.len(),
+            record.seed
+        )),
+        batch: None,
+    };
+    let mut entries = store.append(vec![draft], key)?;
+    let entry = entries.pop().ok_or(SampleError::Store(StoreError::BrokenTip))?;
+    Ok((record, entry))
 }

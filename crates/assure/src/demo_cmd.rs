@@ -220,6 +220,45 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         batch: format!("demo-seed-{}", cfg.seed),
     };
     import::commit(&store, &key, &planned, &meta, &controls_for).map_err(|e| CliError::failure(e.to_string()))?;
+    step("recording the records of periodic manual controls (minutes, reviews, sign-offs)");
+    let records = exports.join("records");
+    std::fs::create_dir_all(&records)
+        .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", records.display())))?;
+    let mut missing_on_purpose = Vec::new();
+    for c in p
+        .controls
+        .iter()
+        .filter(|c| c.nature == Some(assure_project::model::Nature::Manual))
+    {
+        let Some(freq) = c.frequency else { continue };
+        let slots = assure_assess::occurrences::expected(freq, cfg.period_start, cfg.period_end, cfg.as_of);
+        for (i, slot) in slots.iter().enumerate() {
+            // One quarterly security committee meeting left unrecorded: a missing occurrence.
+            if c.id.as_str() == "GOV-09" && i == 2 {
+                missing_on_purpose.push(format!("{} {}..{}", c.id, slot.start, slot.end));
+                continue;
+            }
+            let path = records.join(format!("{}-{}.md", c.id, slot.start));
+            let text = format!(
+                "# {}: {}\n\nRecord for {} to {}, kept by the control owner.\n",
+                c.id, c.title, slot.start, slot.end
+            );
+            std::fs::write(&path, text)
+                .map_err(|e| CliError::failure(format!("cannot write `{}`: {e}", path.display())))?;
+            let m = Meta {
+                period_start: Some(slot.start.to_string()),
+                period_end: Some(slot.end.to_string()),
+                note: Some("synthetic record".into()),
+                ..meta.clone()
+            };
+            import::add(&store, &key, &path, vec![c.id.to_string()], &m)
+                .map_err(|e| CliError::failure(e.to_string()))?;
+        }
+    }
+    crate::write_atomically(
+        &exports.join("planted-occurrences.json"),
+        &serde_json::to_string_pretty(&missing_on_purpose).unwrap_or_default(),
+    )?;
     step("running the Type 2 control tests over the whole period");
     let window = Window {
         period_start: cfg.period_start,

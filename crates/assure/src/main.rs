@@ -5,7 +5,9 @@ mod catalog_cmd;
 mod demo_cmd;
 mod error;
 mod evidence_cmd;
+mod policy_cmd;
 mod prompt;
+mod sample_cmd;
 mod scope_cmd;
 mod test_cmd;
 
@@ -67,6 +69,13 @@ enum Command {
     },
     /// Decide which examinations the company needs (SOC 1, SOC 2, SOC 3; categories; type; period)
     Scope(Box<scope_cmd::ScopeArgs>),
+    /// List, show and render the policies with their versions and history
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+    /// Draw a reproducible sample of a control's population, as an auditor would
+    Sample(sample_cmd::SampleArgs),
     /// Run the control tests over the whole population of the audit window and record the run
     Test(test_cmd::TestArgs),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
@@ -130,6 +139,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evidence { command } => evidence_cmd::run(command),
         Command::Scope(args) => scope_cmd::run(*args),
         Command::Test(args) => test_cmd::run(args),
+        Command::Sample(args) => sample_cmd::run(args),
+        Command::Policy { command } => policy_cmd::run(command),
         Command::Gap {
             dir,
             as_of,

@@ -39,6 +39,9 @@ pub struct TestArgs {
     /// Print machine-readable JSON with every item
     #[arg(long)]
     json: bool,
+    /// Write each test's SQL with the window and parameters filled in to this directory, and stop (for re-performing a test elsewhere)
+    #[arg(long)]
+    emit_sql: Option<PathBuf>,
 }
 
 pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
@@ -98,6 +101,35 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
             as_of,
         },
     };
+    if let Some(out) = &args.emit_sql {
+        std::fs::create_dir_all(out)
+            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+        for t in p
+            .tests
+            .iter()
+            .filter(|t| args.only.is_empty() || args.only.iter().any(|o| o == t.id.as_str()))
+        {
+            let mut params = t.params.clone();
+            if let Some(over) = p.manifest.test_params.get(t.id.as_str()) {
+                params.extend(over.clone());
+            }
+            let sql = assure_engine::expand(&t.sql, &window, &assure_run::params_of(&params))
+                .map_err(|e| CliError::problems(format!("test `{}`: {e}", t.id)))?;
+            crate::write_atomically(
+                &out.join(format!("{}.sql", t.id)),
+                &format!(
+                    "-- {}: {}\n-- window {} to {}, as of {}\n{sql}\n",
+                    t.id, t.title, window.period_start, window.period_end, window.as_of
+                ),
+            )?;
+        }
+        print(&format!(
+            "wrote the expanded SQL of {} test(s) to {}\n",
+            p.tests.len(),
+            out.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = FsStore::open(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
     let (key, _) = keys::load_or_create(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
     if let Some(pinned) = &p.manifest.evidence.public_key
@@ -186,6 +218,26 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
                     s.push_str(&format!("    {}: and {} more (see --json)\n", t.id, fails.len() - 10));
                 }
             }
+        }
+    }
+    let expected: usize = record.occurrences.iter().map(|o| o.expected).sum();
+    let found: usize = record.occurrences.iter().map(|o| o.found).sum();
+    if expected > 0 {
+        s.push_str(&format!(
+            "\nExpected occurrences of periodic manual controls: {found} of {expected} have evidence across {} controls\n",
+            record.occurrences.len()
+        ));
+        for o in record.occurrences.iter().filter(|o| !o.missing.is_empty()) {
+            let title = p.control(&o.control).map_or("", |c| c.title.as_str());
+            s.push_str(&format!(
+                "  {} {} ({}): {} of {} found; missing {}\n",
+                o.control,
+                title,
+                o.frequency,
+                o.found,
+                o.expected,
+                o.missing.join(", ")
+            ));
         }
     }
     let not_run: Vec<_> = record

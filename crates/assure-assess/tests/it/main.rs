@@ -7,4 +7,5 @@
 )]
 
 mod gap;
+mod sampling;
 mod scope;

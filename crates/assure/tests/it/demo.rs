@@ -10,9 +10,17 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
     let r = assure(&["demo", "d", "--people", "80", "--seed", "11"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Next, try:"), "{}", r.stdout);
-    let planted: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/planted.json")).unwrap()).unwrap();
-    let planted: BTreeSet<(String, String)> =
-        planted.iter().map(|p| (p["test"].as_str().unwrap().to_string(), p["item"].as_str().unwrap().to_string())).collect();
+    let planted: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/planted.json")).unwrap()).unwrap();
+    let planted: BTreeSet<(String, String)> = planted
+        .iter()
+        .map(|p| {
+            (
+                p["test"].as_str().unwrap().to_string(),
+                p["item"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
     assert!(planted.len() >= 20, "{planted:?}");
 
     // The public test command, run again, finds exactly those exceptions.
@@ -24,7 +32,10 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
         assert_ne!(t["conclusion"], "not_run", "{t}");
         for i in t["items"].as_array().unwrap() {
             if i["status"] == "fail" {
-                found.insert((t["id"].as_str().unwrap().to_string(), i["item"].as_str().unwrap().to_string()));
+                found.insert((
+                    t["id"].as_str().unwrap().to_string(),
+                    i["item"].as_str().unwrap().to_string(),
+                ));
             }
         }
     }
@@ -41,9 +52,15 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
     assert!(html.starts_with("<!doctype html>") && html.contains("Criteria heat map"));
     let md = std::fs::read_to_string(tmp.path().join("d/reports/readiness.md")).unwrap();
     assert!(md.contains("test-failing"), "the gap analysis uses the test results");
-    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/reports/test-results.json")).unwrap()).unwrap();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/reports/test-results.json")).unwrap())
+            .unwrap();
     assert_eq!(results["exam_type"], 2);
-    let r = assure(&["gap", "d", "--as-of", "2026-12-31", "--format", "json"], None, tmp.path());
+    let r = assure(
+        &["gap", "d", "--as-of", "2026-12-31", "--format", "json"],
+        None,
+        tmp.path(),
+    );
     let g: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(g["operating_inputs"], true);
 }
@@ -53,7 +70,13 @@ fn the_same_seed_gives_the_same_company() {
     let tmp = tempfile::tempdir().unwrap();
     assure(&["demo", "a", "--people", "40", "--seed", "5"], None, tmp.path());
     assure(&["demo", "b", "--people", "40", "--seed", "5"], None, tmp.path());
-    for f in ["people.csv", "accounts.csv", "changes.csv", "events.csv", "planted.json"] {
+    for f in [
+        "people.csv",
+        "accounts.csv",
+        "changes.csv",
+        "events.csv",
+        "planted.json",
+    ] {
         let a = std::fs::read(tmp.path().join("a/exports").join(f)).unwrap();
         let b = std::fs::read(tmp.path().join("b/exports").join(f)).unwrap();
         assert_eq!(a, b, "{f}");

@@ -1,0 +1,232 @@
+//! `assure policy`: list, show and render the project's policies with their versions and history.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use assure_docs::{Change, facts, html, markdown};
+use assure_project::{Project, check};
+use chrono::NaiveDate;
+use clap::{Subcommand, ValueEnum};
+
+use crate::error::CliError;
+use crate::{parse_date, print, today, write_atomically};
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// List the policies with version, approval, next review and status
+    List {
+        /// The project directory
+        #[arg(long = "project", short = 'p', default_value = ".")]
+        dir: PathBuf,
+        /// Judge review status as of this date (defaults to today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one policy: its facts, statements, controls and change history
+    Show {
+        /// The policy id
+        id: String,
+        /// The project directory
+        #[arg(long = "project", short = 'p', default_value = ".")]
+        dir: PathBuf,
+        /// Judge review status as of this date (defaults to today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render one policy (or all, with --all and -o DIR) as Markdown or HTML with a version table
+    Render {
+        /// The policy id
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// The project directory
+        #[arg(long = "project", short = 'p', default_value = ".")]
+        dir: PathBuf,
+        /// Render every policy into the directory given with -o
+        #[arg(long)]
+        all: bool,
+        /// The format
+        #[arg(long, value_enum, default_value_t = PolicyFormat::Md)]
+        format: PolicyFormat,
+        /// Write to this file (or directory, with --all)
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Judge review status as of this date (defaults to today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyFormat {
+    Md,
+    Html,
+}
+
+/// Reads a policy file's change history from git; empty when the project is not under git.
+fn history(dir: &Path, id: &str) -> Vec<Change> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "log",
+            "--follow",
+            "--date=short",
+            "--format=%h%x09%ad%x09%an%x09%s",
+            "--",
+        ])
+        .arg(format!("policies/{id}.md"))
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    if !out.status.success() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(4, '\t');
+            Some(Change {
+                commit: parts.next()?.into(),
+                date: parts.next()?.into(),
+                author: parts.next()?.into(),
+                summary: parts.next()?.into(),
+            })
+        })
+        .collect()
+}
+
+fn load(dir: &Path) -> Result<Project, CliError> {
+    let checked = check(dir)?;
+    if checked.project.incomplete.contains("policies") {
+        return Err(CliError::problems("some policy files could not be read")
+            .with_hint(format!("run `assure validate {}`", dir.display())));
+    }
+    Ok(checked.project)
+}
+
+pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        PolicyCommand::List { dir, as_of, json } => {
+            let p = load(&dir)?;
+            let as_of = as_of.unwrap_or_else(today);
+            let mut all: Vec<_> = p.policies.iter().map(|x| facts(&p, x, as_of, Vec::new())).collect();
+            all.sort_by(|a, b| a.id.cmp(&b.id));
+            if json {
+                print(&format!("{}\n", serde_json::to_string_pretty(&all).unwrap_or_default()))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut s = format!(
+                "{:<26} {:<8} {:<20} {:<11} {:<11} {:<15} {:>8} {:>10}\n",
+                "Policy", "Version", "Owner", "Approved", "Review due", "Status", "Controls", "Statements"
+            );
+            for f in &all {
+                s.push_str(&format!(
+                    "{:<26} {:<8} {:<20} {:<11} {:<11} {:<15} {:>8} {:>10}\n",
+                    f.id,
+                    f.version,
+                    f.owner,
+                    f.approved_on.map_or("-".into(), |d| d.to_string()),
+                    f.next_review.map_or("-".into(), |d| d.to_string()),
+                    f.status,
+                    f.controls.len(),
+                    f.statements.len()
+                ));
+            }
+            s.push_str(&format!("{} policies, status as of {as_of}\n", all.len()));
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Show { id, dir, as_of, json } => {
+            let p = load(&dir)?;
+            let policy = p.policy(&id).ok_or_else(|| {
+                CliError::problems(format!("no policy `{id}`")).with_hint("`assure policy list` shows them")
+            })?;
+            let f = facts(&p, policy, as_of.unwrap_or_else(today), history(&dir, &id));
+            if json {
+                print(&format!("{}\n", serde_json::to_string_pretty(&f).unwrap_or_default()))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut s = format!("{}  {}\n\n", f.id, f.title);
+            for (k, v) in [
+                ("version", f.version.clone()),
+                ("owner", f.owner.clone()),
+                ("approved by", f.approved_by.clone()),
+                ("approved on", f.approved_on.map_or("-".into(), |d| d.to_string())),
+                ("next review", f.next_review.map_or("-".into(), |d| d.to_string())),
+                ("status", f.status.clone()),
+                ("applies to", f.applies_to.clone()),
+                ("criteria", f.criteria.join(", ")),
+            ] {
+                s.push_str(&format!("  {k:<12} {v}\n"));
+            }
+            s.push_str(&format!("\nStatements ({}):\n", f.statements.len()));
+            for st in &f.statements {
+                s.push_str(&format!("  {:<6} {}\n", st.id, st.text));
+            }
+            s.push_str(&format!("\nControls that carry it out ({}):\n", f.controls.len()));
+            for (cid, title) in &f.controls {
+                s.push_str(&format!("  {cid:<8} {title}\n"));
+            }
+            s.push_str("\nChange history:\n");
+            if f.history.is_empty() {
+                s.push_str("  none in git (the project is not a git repository, or the file is not committed)\n");
+            }
+            for c in &f.history {
+                s.push_str(&format!("  {} {} {}: {}\n", c.date, c.commit, c.author, c.summary));
+            }
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Render {
+            id,
+            dir,
+            all,
+            format,
+            output,
+            as_of,
+        } => {
+            let p = load(&dir)?;
+            let as_of = as_of.unwrap_or_else(today);
+            let render = |policy: &assure_project::model::Policy| {
+                let f = facts(&p, policy, as_of, history(&dir, policy.id.as_str()));
+                match format {
+                    PolicyFormat::Md => markdown(&f, &policy.body),
+                    PolicyFormat::Html => html(&f, &policy.body),
+                }
+            };
+            let ext = match format {
+                PolicyFormat::Md => "md",
+                PolicyFormat::Html => "html",
+            };
+            if all {
+                let out = output.ok_or_else(|| CliError::problems("--all needs -o DIR"))?;
+                std::fs::create_dir_all(&out)
+                    .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+                for policy in &p.policies {
+                    write_atomically(&out.join(format!("{}.{ext}", policy.id)), &render(policy))?;
+                }
+                print(&format!(
+                    "rendered {} policies into {}\n",
+                    p.policies.len(),
+                    out.display()
+                ))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let id = id.unwrap_or_default();
+            let policy = p.policy(&id).ok_or_else(|| {
+                CliError::problems(format!("no policy `{id}`")).with_hint("`assure policy list` shows them")
+            })?;
+            let text = render(policy);
+            match output {
+                Some(path) => write_atomically(&path, &text)?,
+                None => print(&text)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

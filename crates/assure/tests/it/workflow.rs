@@ -1,0 +1,124 @@
+//! Policies, sampling and expected occurrences through the binary.
+
+use crate::cli::assure;
+
+#[test]
+fn policies_list_show_and_render() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let r = assure(&["policy", "list", "-p", "p", "--as-of", "2026-11-22"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("19 policies"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches(" current ").count(), 19, "{}", r.stdout);
+    let r = assure(
+        &["policy", "show", "access-control", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
+    insta::assert_snapshot!("policy_show", r.stdout);
+    let r = assure(
+        &[
+            "policy",
+            "render",
+            "access-control",
+            "-p",
+            "p",
+            "--format",
+            "html",
+            "--as-of",
+            "2026-11-22",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert!(
+        r.stdout.starts_with("<!doctype html>") && r.stdout.contains("Version history") && r.stdout.contains("<table>")
+    );
+    assert!(!r.stdout.contains("<script"));
+    let r = assure(
+        &["policy", "render", "--all", "-p", "p", "--format", "md", "-o", "rendered"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(tmp.path().join("rendered")).unwrap().count(), 19);
+    let md = std::fs::read_to_string(tmp.path().join("rendered/incident-response.md")).unwrap();
+    assert!(
+        md.contains("| Approved by | Dana Whitfield |") && md.contains("IR-6."),
+        "{md}"
+    );
+    // A year later every review is overdue.
+    let r = assure(&["policy", "list", "-p", "p", "--as-of", "2027-06-01"], None, tmp.path());
+    assert_eq!(r.stdout.matches("review overdue").count(), 19);
+    let r = assure(&["policy", "show", "nope", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn samples_are_reproducible_and_recorded_and_occurrences_are_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["demo", "d", "--people", "60", "--seed", "3"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A per-event control sampled from its test's population.
+    let a = assure(
+        &["sample", "d", "--control", "AC-06", "--seed", "42", "--json"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let b = assure(
+        &["sample", "d", "--control", "AC-06", "--seed", "42", "--json"],
+        None,
+        tmp.path(),
+    );
+    let (va, vb): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&a.stdout).unwrap(),
+        serde_json::from_str(&b.stdout).unwrap(),
+    );
+    assert_eq!(va["sample"]["selected"], vb["sample"]["selected"]);
+    assert_ne!(va["ledger_entry"], vb["ledger_entry"], "each draw is recorded");
+    let pop = va["sample"]["population"].as_array().unwrap().len();
+    let sel = va["sample"]["selected"].as_array().unwrap().len();
+    assert!(sel <= pop && sel > 0);
+    // A quarterly manual control sampled from its recorded evidence.
+    let r = assure(&["sample", "d", "--control", "GOV-09"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("quarterly control") && r.stdout.contains("ledger entries recorded for the control"),
+        "{}",
+        r.stdout
+    );
+    // Adding an item that is not in the population is refused.
+    let r = assure(
+        &["sample", "d", "--control", "AC-06", "--add", "nothing"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 1);
+    // The run counts expected occurrences; the only one missing is the one the demo left out.
+    let r = assure(&["test", "d", "--as-of", "2026-12-31", "--json"], None, tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let missing: Vec<String> = v["run"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| {
+            o["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |m| format!("{} {}", o["control"].as_str().unwrap(), m.as_str().unwrap()))
+        })
+        .collect();
+    let planted: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/planted-occurrences.json")).unwrap())
+            .unwrap();
+    assert_eq!(missing, planted);
+    let text = assure(&["test", "d", "--as-of", "2026-12-31"], None, tmp.path()).stdout;
+    assert!(
+        text.contains(
+            "GOV-09 Security committee meets quarterly (quarterly): 3 of 4 found; missing 2026-07-01..2026-09-30"
+        ),
+        "{text}"
+    );
+}
