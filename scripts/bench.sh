@@ -4,13 +4,13 @@
 #
 #   scripts/bench.sh [PEOPLE] [EVENTS_PER_PERSON_PER_DAY]
 #
-# Defaults: 20,000 people and 2 events per person per day over the SaaS template's 12-month period
-# (about 14.6 million events). The full target scale of the issue (50,000 people, 20 million events)
+# Defaults: 20,000 people and 0.5 events per person per day over the SaaS template's 12-month period
+# (about 3.6 million events and 1.3 million changes). The full target scale of the issue (50,000 people, 20 million events)
 # is `scripts/bench.sh 50000 1.1`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEOPLE="${1:-20000}"
-EVENTS="${2:-2}"
+EVENTS="${2:-0.5}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --release -q --bin assure
 bin="$CARGO_TARGET_DIR/release/assure"

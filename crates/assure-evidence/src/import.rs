@@ -45,7 +45,29 @@ pub struct Options {
 }
 
 /// The connectors this build has.
-pub const CONNECTORS: &[&str] = &["canonical-csv", "canonical-json", "canonical-ndjson"];
+pub const CONNECTORS: &[&str] = &[
+    "canonical-csv",
+    "canonical-json",
+    "canonical-ndjson",
+    "cloudtrail",
+    "okta-system-log",
+    "trivy-json",
+    "github-pulls",
+];
+
+/// Opens a file, transparently decompressing gzip.
+pub fn open_decoded(path: &Path) -> std::io::Result<Box<dyn Read>> {
+    let mut f = File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic)?;
+    drop(f);
+    let f = File::open(path)?;
+    if n == 2 && crate::vendor::is_gzip(&magic) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(f)))
+    } else {
+        Ok(Box::new(f))
+    }
+}
 
 /// Expands directories (recursively, sorted, skipping hidden entries) into files.
 pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
@@ -118,6 +140,7 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
         None => None,
     };
     let forced_format = match &opts.connector {
+        Some(c) if crate::vendor::vendor(c).is_some() => None,
         Some(c) => match format_of(c) {
             Some(f) => Some(f),
             None => {
@@ -132,9 +155,14 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
         },
         None => None,
     };
+    let forced_vendor = opts.connector.as_deref().and_then(crate::vendor::vendor);
     for path in files {
         let name = path.display().to_string();
-        match plan_one(path, &name, forced_table, forced_format) {
+        let result = match forced_vendor {
+            Some(v) => plan_vendor(path, &name, v, "named"),
+            None => plan_one(path, &name, forced_table, forced_format),
+        };
+        match result {
             Ok(p) => planned.push(p),
             Err(mut ps) => problems.append(&mut ps),
         }
@@ -144,6 +172,43 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     } else {
         Err(problems)
     }
+}
+
+fn plan_vendor(
+    path: &Path,
+    name: &str,
+    v: &'static crate::vendor::Vendor,
+    chosen: &'static str,
+) -> Result<Planned, Vec<Problem>> {
+    let one = |message: String, hint: Option<String>| {
+        vec![Problem {
+            file: name.to_string(),
+            row: None,
+            column: None,
+            message,
+            hint,
+        }]
+    };
+    let input = open_decoded(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
+    let outcome = crate::vendor::read_vendor(v, input, name, None);
+    if !outcome.problems.is_empty() {
+        return Err(outcome.problems);
+    }
+    if outcome.rows == 0 {
+        return Err(one(
+            format!("no {} records in the file", v.table),
+            Some(format!("check that this is one of: {}", v.about)),
+        ));
+    }
+    Ok(Planned {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        connector: v.id,
+        chosen,
+        table: v.table,
+        rows: outcome.rows,
+        extra_columns: Vec::new(),
+    })
 }
 
 fn plan_one(
@@ -167,6 +232,19 @@ fn plan_one(
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(|e| one(format!("cannot read: {e}"), None))?;
+    if forced_format.is_none() && forced_table.is_none() {
+        // A vendor format, possibly gzipped, is recognised from its first bytes.
+        let decoded = if crate::vendor::is_gzip(&head) {
+            let mut d = Vec::new();
+            let _ = open_decoded(path).and_then(|r| r.take(HEAD_BYTES as u64).read_to_end(&mut d));
+            d
+        } else {
+            head.clone()
+        };
+        if let Some(v) = crate::vendor::detect(&decoded) {
+            return plan_vendor(path, name, v, "by content");
+        }
+    }
     let format = match forced_format {
         Some(f) => f,
         None => sniff(path, &head, name).map_err(|p| vec![p])?,

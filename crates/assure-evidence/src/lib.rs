@@ -14,3 +14,4 @@ pub mod read;
 pub mod sniff;
 pub mod store;
 pub mod tables;
+pub mod vendor;

@@ -541,6 +541,27 @@ fn read_ndjson(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
     }
 }
 
+/// Validates records a vendor connector mapped onto `table` (column name to value) and hands each
+/// valid row to `emit`, exactly as for canonical files.
+pub fn read_mapped<'a>(
+    table: &Table,
+    file: &'a str,
+    emit: Option<&'a mut RowFn<'a>>,
+    records: Vec<(u64, std::collections::BTreeMap<&'static str, Option<String>>)>,
+) -> Outcome {
+    let mut sink = Sink {
+        file,
+        out: Outcome::default(),
+        emit,
+    };
+    for (row, rec) in records {
+        sink.out.rows += 1;
+        let get = |name: &str| rec.get(name).cloned().flatten().filter(|v| !v.trim().is_empty());
+        check_record(&mut sink, table, row, &BTreeSet::new(), &get);
+    }
+    sink.out
+}
+
 /// Picks the canonical table whose required columns all appear in `names`; `Err` lists the
 /// candidates when none or several fit equally well.
 pub fn detect_table(names: &[String]) -> Result<&'static Table, Vec<&'static str>> {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use assure_assess::gap::{EvidenceSignal, Signals, TestSignal};
 use assure_engine::{Identities, Param, Row, TableData, TestSpec, Unresolved, Window, project_policies};
-use assure_evidence::load::{Source, load};
+use assure_evidence::load::Source;
 use assure_evidence::store::{EvidenceStore, StoreError};
 use assure_evidence::tables::TABLES;
 use assure_ledger::{Draft, Entry};
@@ -207,19 +207,27 @@ pub fn run_tests(
     by: &str,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(RunRecord, Entry), RunError> {
-    let loaded = load(store)?;
+    // Read only the tables the selected tests need (and the roster, for identities).
+    let mut wanted: BTreeSet<&str> = project
+        .tests
+        .iter()
+        .filter(|t| only.is_empty() || only.iter().any(|o| o == t.id.as_str()))
+        .flat_map(|t| t.tables.iter().map(|r| r.as_str()))
+        .collect();
+    wanted.insert("people");
+    let mut loaded = assure_evidence::load::load_only(store, Some(&wanted))?;
     let mut tables: Vec<TableData> = TABLES
         .iter()
         .map(|t| {
             let mut d = TableData::for_table(t);
-            if let Some(l) = loaded.tables.get(t.name) {
+            if let Some(l) = loaded.tables.remove(t.name) {
                 d.rows = l
                     .rows
-                    .iter()
+                    .into_iter()
                     .map(|r| Row {
-                        values: r.values.clone(),
-                        source: r.source.clone(),
-                        evidence: r.evidence.clone(),
+                        values: r.values,
+                        source: r.source,
+                        evidence: r.evidence,
                         row: r.row,
                     })
                     .collect();
@@ -339,14 +347,19 @@ pub fn run_tests(
             items: r
                 .items
                 .iter()
-                .map(|i| ItemRecord {
-                    item: i.item.clone(),
-                    status: serde_json::to_value(i.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    reason: i.reason.clone(),
-                    attributes: i.attributes.clone(),
+                .map(|i| {
+                    // Passing items are recorded by id only; exceptions and exclusions keep their
+                    // reason and attributes. Re-running with the same inputs gives the rest.
+                    let pass = i.status == assure_engine::Status::Pass;
+                    ItemRecord {
+                        item: i.item.clone(),
+                        status: serde_json::to_value(i.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        reason: if pass { String::new() } else { i.reason.clone() },
+                        attributes: if pass { Vec::new() } else { i.attributes.clone() },
+                    }
                 })
                 .collect(),
             ..base

@@ -8,3 +8,4 @@
 
 mod connectors;
 mod store;
+mod vendors;

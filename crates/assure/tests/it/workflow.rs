@@ -6,7 +6,11 @@ use crate::cli::assure;
 fn policies_list_show_and_render() {
     let tmp = tempfile::tempdir().unwrap();
     assure(&["init", "p"], None, tmp.path());
-    let r = assure(&["policy", "list", "-p", "p", "--as-of", "2026-11-22"], None, tmp.path());
+    let r = assure(
+        &["policy", "list", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("19 policies"), "{}", r.stdout);
     assert_eq!(r.stdout.matches(" current ").count(), 19, "{}", r.stdout);
@@ -36,7 +40,9 @@ fn policies_list_show_and_render() {
     );
     assert!(!r.stdout.contains("<script"));
     let r = assure(
-        &["policy", "render", "--all", "-p", "p", "--format", "md", "-o", "rendered"],
+        &[
+            "policy", "render", "--all", "-p", "p", "--format", "md", "-o", "rendered",
+        ],
         None,
         tmp.path(),
     );
@@ -48,7 +54,11 @@ fn policies_list_show_and_render() {
         "{md}"
     );
     // A year later every review is overdue.
-    let r = assure(&["policy", "list", "-p", "p", "--as-of", "2027-06-01"], None, tmp.path());
+    let r = assure(
+        &["policy", "list", "-p", "p", "--as-of", "2027-06-01"],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.stdout.matches("review overdue").count(), 19);
     let r = assure(&["policy", "show", "nope", "-p", "p"], None, tmp.path());
     assert_eq!(r.code, 1);

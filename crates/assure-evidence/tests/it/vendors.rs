@@ -1,0 +1,176 @@
+//! Vendor connectors on fixtures that follow each vendor's documented fields, read through the same
+//! import and load path as a real export.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use assure_evidence::import::{Meta, Options, commit, plan};
+use assure_evidence::load::load;
+use assure_evidence::store::FsStore;
+use ed25519_dalek::SigningKey;
+
+const CLOUDTRAIL: &str = r#"{"Records": [
+ {"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"123456789012","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},
+  "eventTime":"2026-03-08T02:13:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1",
+  "sourceIPAddress":"198.51.100.23","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"3fcfb2b8-0001"},
+ {"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"ana-admin","arn":"arn:aws:iam::123456789012:user/ana-admin"},
+  "eventTime":"2026-03-09T23:40:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","sourceIPAddress":"203.0.113.9",
+  "requestParameters":{"name":"org-trail"},"eventID":"3fcfb2b8-0002"},
+ {"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/Deployer/ci","sessionContext":{"sessionIssuer":{"userName":"Deployer"}}},
+  "eventTime":"2026-03-10T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","errorCode":"AccessDenied","sourceIPAddress":"10.0.0.4",
+  "resources":[{"ARN":"arn:aws:s3:::exports","type":"AWS::S3::Bucket"}],"eventID":"3fcfb2b8-0003"}
+]}"#;
+
+const OKTA: &str = r#"[
+ {"uuid":"dc9fd3c0-598c-11ef-8478-2b7584bf8d5a","published":"2026-02-01T10:00:00.123Z","eventType":"user.session.start","version":"0","severity":"INFO",
+  "displayMessage":"User login to Okta","actor":{"id":"00u1","type":"User","alternateId":"ana@acme.example","displayName":"Ana"},
+  "client":{"ipAddress":"203.0.113.5"},"outcome":{"result":"SUCCESS"},"target":[]},
+ {"uuid":"dc9fd3c0-598c-11ef-8478-2b7584bf8d5b","published":"2026-02-02T11:00:00Z","eventType":"user.account.privilege.grant","version":"0","severity":"INFO",
+  "actor":{"id":"00u2","type":"User","alternateId":"bo@acme.example"},"client":{"ipAddress":"203.0.113.6"},"outcome":{"result":"SUCCESS"},
+  "target":[{"id":"00u3","type":"User","alternateId":"cy@acme.example"}]}
+]"#;
+
+const TRIVY: &str = r#"{"SchemaVersion":2,"CreatedAt":"2026-04-01T06:00:00.000000Z","ArtifactName":"registry.example/api:1.4.2","ArtifactType":"container_image",
+ "Results":[{"Target":"registry.example/api:1.4.2 (debian 12.5)","Class":"os-pkgs","Type":"debian","Vulnerabilities":[
+  {"VulnerabilityID":"CVE-2026-1111","PkgName":"openssl","InstalledVersion":"3.0.11","FixedVersion":"3.0.13","Severity":"CRITICAL"},
+  {"VulnerabilityID":"CVE-2026-2222","PkgName":"zlib","InstalledVersion":"1.2.13","Severity":"UNKNOWN"}]},
+  {"Target":"app/package-lock.json","Class":"lang-pkgs","Type":"npm"}]}"#;
+
+const GITHUB: &str = r#"[
+ {"number":101,"title":"Add audit export","user":{"login":"ana-gh"},"created_at":"2026-05-01T09:00:00Z","merged_at":"2026-05-02T10:00:00Z",
+  "html_url":"https://github.com/acme/api/pull/101","labels":[],"base":{"repo":{"full_name":"acme/api"}},
+  "reviews":[{"user":{"login":"bo-gh"},"state":"APPROVED","submitted_at":"2026-05-02T09:00:00Z"},{"user":{"login":"cy-gh"},"state":"COMMENTED","submitted_at":"2026-05-02T09:30:00Z"}]},
+ {"number":102,"title":"Hotfix","user":{"login":"bo-gh"},"created_at":"2026-05-03T22:00:00Z","merged_at":"2026-05-03T22:10:00Z",
+  "html_url":"https://github.com/acme/api/pull/102","labels":[{"name":"emergency"}],"base":{"repo":{"full_name":"acme/api"}},
+  "reviews":[{"user":{"login":"ana-gh"},"state":"APPROVED","submitted_at":"2026-05-05T09:00:00Z"}]},
+ {"number":103,"title":"Abandoned","user":{"login":"cy-gh"},"created_at":"2026-05-04T09:00:00Z","merged_at":null,
+  "html_url":"https://github.com/acme/api/pull/103","labels":[],"base":{"repo":{"full_name":"acme/api"}},"reviews":[]}
+]"#;
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Imports the files and returns the loaded rows of `table`, each as `column=value` text.
+fn import_and_load(files: &[PathBuf], table: &str) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let planned = plan(files, &Options::default()).unwrap_or_else(|e| panic!("{e:?}"));
+    let key = SigningKey::from_bytes(&[1; 32]);
+    commit(
+        &store,
+        &key,
+        &planned,
+        &Meta {
+            at: "2026-06-01T00:00:00Z".into(),
+            by: "t".into(),
+            batch: "b".into(),
+            ..Meta::default()
+        },
+        &|_| Vec::new(),
+    )
+    .unwrap();
+    let loaded = load(&store).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let t = &loaded.tables[table];
+    t.rows
+        .iter()
+        .map(|r| {
+            t.table
+                .columns
+                .iter()
+                .zip(&r.values)
+                .filter_map(|(c, v)| v.as_ref().map(|v| format!("{}={v}", c.name)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn cloudtrail_gzipped_files_in_a_directory_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/03/08/a.json.gz",
+        &gz(CLOUDTRAIL.as_bytes()),
+    );
+    let files = assure_evidence::import::expand(&[tmp.path().join("AWSLogs")]).unwrap();
+    let planned = plan(&files, &Options::default()).unwrap();
+    assert_eq!(
+        (
+            planned[0].connector,
+            planned[0].chosen,
+            planned[0].table,
+            planned[0].rows
+        ),
+        ("cloudtrail", "by content", "events", 3)
+    );
+    insta::assert_snapshot!(import_and_load(&files, "events").join("\n"));
+}
+
+#[test]
+fn okta_system_log_as_json_and_ndjson() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = write(tmp.path(), "okta.json", OKTA.as_bytes());
+    let events: Vec<serde_json::Value> = serde_json::from_str(OKTA).unwrap();
+    let nd: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let b = write(tmp.path(), "okta-2.ndjson", nd.as_bytes());
+    let planned = plan(&[a.clone(), b], &Options::default()).unwrap();
+    assert!(planned.iter().all(|p| p.connector == "okta-system-log"));
+    insta::assert_snapshot!(import_and_load(&[a], "events").join("\n"));
+}
+
+#[test]
+fn trivy_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "trivy.json", TRIVY.as_bytes());
+    insta::assert_snapshot!(import_and_load(&[f], "vulnerabilities").join("\n"));
+}
+
+#[test]
+fn github_pull_requests_with_reviews() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "pulls.json", GITHUB.as_bytes());
+    // The unmerged pull request is not a change; the approval given after a merge does not count.
+    insta::assert_snapshot!(import_and_load(&[f], "changes").join("\n"));
+}
+
+#[test]
+fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = gz(CLOUDTRAIL.as_bytes());
+    let f = write(tmp.path(), "cut.json.gz", &full[..full.len() / 2]);
+    let errs = plan(
+        &[f],
+        &Options {
+            table: None,
+            connector: Some("cloudtrail".into()),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        errs[0].message.starts_with("cannot read") || errs[0].message.starts_with("not valid JSON"),
+        "{errs:?}"
+    );
+    assert!(errs[0].file.ends_with("cut.json.gz"));
+    let g = write(tmp.path(), "trivy.json", TRIVY.as_bytes());
+    let errs = plan(
+        &[g],
+        &Options {
+            table: None,
+            connector: Some("cloudtrail".into()),
+        },
+    )
+    .unwrap_err();
+    assert!(errs[0].message.contains("`Records`"), "{errs:?}");
+}
