@@ -46,6 +46,7 @@ E5,ed@acme.example,Ed,employee,2026-06-20,
 E6,fay@acme.example,Fay,intern,2026-03-01,
 E7,gus@acme.example,Gus,employee,2026-06-29,2026-06-30
 E8,hal@acme.example,Hal,employee,2022-01-01,
+E9,ivy@acme.example,Ivy,employee,2024-09-01,2026-05-14
 ";
 
 const ACCOUNTS: &str = "system,account_id,email,kind,role,privileged,mfa_enabled,status,created_at,deprovisioned_at
@@ -61,6 +62,7 @@ aws-prod,deploy-bot,,service,deployer,true,,active,2024-02-01T09:00:00Z,
 github,bo-gh,,human,write,false,true,active,2026-02-03T09:00:00Z,
 okta,00u8,hal@acme.example,human,engineer,false,true,active,2022-01-01T09:00:00Z,
 okta,00u6,fay@acme.example,human,intern,false,true,active,2026-03-01T09:00:00Z,
+okta,00u10,ivy@acme.example,human,engineer,false,true,deprovisioned,2024-09-01T09:00:00Z,2026-05-15T21:30:00-05:00
 ";
 
 const ACCESS_REQUESTS: &str = "request_id,system,email,role,requested_at,approver_email,approved_at,granted_at
@@ -229,6 +231,7 @@ pub fn tables() -> Vec<TableData> {
         ("fay@acme.example", vec![]),
         ("gus@acme.example", vec![]),
         ("hal@acme.example", vec![]),
+        ("ivy@acme.example", vec![]),
     ] {
         ids.add(email, &aliases);
     }
