@@ -129,44 +129,9 @@ pub fn load_only(
             });
             continue;
         };
-        if let Some(v) = crate::vendor::vendor(&src.connector) {
-            let mut head = [0u8; 2];
-            let gz = store
-                .open_blob(&src.blake3)?
-                .read(&mut head)
-                .map(|n| n == 2 && crate::vendor::is_gzip(&head))
-                .unwrap_or(false);
-            let reader = store.open_blob(&src.blake3)?;
-            let reader: Box<dyn Read> = if gz {
-                Box::new(flate2::read::MultiGzDecoder::new(reader))
-            } else {
-                reader
-            };
-            let mut rows = Vec::new();
-            let (connector, evidence) = (src.connector.clone(), src.blake3.clone());
-            let mut emit = |line: u64, values: Vec<Option<String>>| {
-                rows.push(LoadedRow {
-                    values,
-                    source: connector.clone(),
-                    evidence: evidence.clone(),
-                    row: line,
-                });
-            };
-            let name = src.name.clone();
-            let outcome = crate::vendor::read_vendor(v, reader, &name, Some(&mut emit));
-            out.problems.extend(outcome.problems);
-            out.tables
-                .entry(src.table.clone())
-                .or_insert_with(|| LoadedTable {
-                    table: def,
-                    rows: Vec::new(),
-                })
-                .rows
-                .extend(rows);
-            out.sources.push(src);
-            continue;
-        }
-        let Some(format) = format_of(&src.connector) else {
+        let vendor = crate::vendor::vendor(&src.connector);
+        let format = format_of(&src.connector);
+        if vendor.is_none() && format.is_none() {
             out.problems.push(Problem {
                 file: src.name.clone(),
                 row: None,
@@ -178,8 +143,18 @@ pub fn load_only(
                 hint: Some("use the Assure version that imported it".into()),
             });
             continue;
-        };
-        let reader = store.open_blob(&src.blake3)?;
+        }
+        let mut reader = store.open_blob(&src.blake3)?;
+        if vendor.is_some() {
+            let mut head = [0u8; 2];
+            let gz = store
+                .open_blob(&src.blake3)?
+                .read(&mut head)
+                .is_ok_and(|n| n == 2 && crate::vendor::is_gzip(&head));
+            if gz {
+                reader = Box::new(flate2::read::MultiGzDecoder::new(reader));
+            }
+        }
         let mut rows = Vec::new();
         let (connector, evidence) = (src.connector.clone(), src.blake3.clone());
         let mut emit = |line: u64, values: Vec<Option<String>>| {
@@ -191,7 +166,11 @@ pub fn load_only(
             });
         };
         let name = src.name.clone();
-        let outcome = read_rows(reader, format, def, &name, Some(&mut emit));
+        let outcome = match (vendor, format) {
+            (Some(v), _) => crate::vendor::read_vendor(v, reader, &name, Some(&mut emit)),
+            (None, Some(f)) => read_rows(reader, f, def, &name, Some(&mut emit)),
+            (None, None) => continue,
+        };
         out.problems.extend(outcome.problems);
         out.tables
             .entry(src.table.clone())

@@ -132,11 +132,13 @@ struct Ctx {
     public: String,
 }
 
-fn now() -> String {
+/// Returns the current instant as recorded in the ledger; the CLI's one reading of the wall clock for records.
+pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn who(by: Option<String>) -> String {
+/// Returns who is acting: `--by`, else `$ASSURE_USER`, else `$USER`.
+pub fn who(by: Option<String>) -> String {
     by.or_else(|| std::env::var("ASSURE_USER").ok())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into())

@@ -183,16 +183,8 @@ fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, C
         TemplateArg::Payroll => Template::Payroll,
         TemplateArg::Fintech => Template::Fintech,
     };
-    let s = init(template, dir)?;
     // The ledger key is created with the project; its public half is pinned in assure.toml.
-    let (key, _) = assure_evidence::keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let manifest = dir.join("assure.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", manifest.display())))?;
-    write_atomically(
-        &manifest,
-        &assure_project::edit::pin_public_key(&text, &assure_evidence::keys::public_hex(&key))?,
-    )?;
+    let s = init_with_key(template, dir)?;
     if json {
         let v = serde_json::json!({
             "template": s.template.as_str(), "company": s.company, "dir": dir.display().to_string(),

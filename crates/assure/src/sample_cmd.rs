@@ -51,12 +51,8 @@ pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
         };
     let store = FsStore::open(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
     let (key, _) = keys::load_or_create(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let by = args
-        .by
-        .or_else(|| std::env::var("ASSURE_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
+    let at = crate::evidence_cmd::now();
+    let by = crate::evidence_cmd::who(args.by);
     let (record, entry) = assure_run::sample(
         &checked.project,
         &store,

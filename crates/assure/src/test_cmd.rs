@@ -145,12 +145,8 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
             eprint!("\r\x1b[2K running tests [{done}/{total}] {id}");
         }
     };
-    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let by = args
-        .by
-        .or_else(|| std::env::var("ASSURE_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
+    let at = crate::evidence_cmd::now();
+    let by = crate::evidence_cmd::who(args.by);
     let (record, entry) = run_tests(p, &store, &key, window, exam, &args.only, &at, &by, &mut progress)
         .map_err(|e| CliError::failure(e.to_string()))?;
     if tty {
