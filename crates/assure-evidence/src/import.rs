@@ -53,6 +53,9 @@ pub const CONNECTORS: &[&str] = &[
     "okta-system-log",
     "trivy-json",
     "github-pulls",
+    "okta-users",
+    "sarif",
+    "git-log",
 ];
 
 /// Opens a file, transparently decompressing gzip.
@@ -87,7 +90,9 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
         message: format!("cannot read: {e}"),
         hint: None,
     })?;
-    if meta.is_dir() {
+    if meta.is_dir() && path.join(".git").exists() {
+        out.push(git_log(path)?);
+    } else if meta.is_dir() {
         let mut entries: Vec<PathBuf> = fs::read_dir(path)
             .map_err(|e| Problem {
                 file: label.clone(),
@@ -109,6 +114,49 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// Records a git repository's merge history as a text file the `git-log` connector reads; the file
+/// (not the repository) is what the ledger stores.
+fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
+    let label = repo.display().to_string();
+    let fail = |message: String| Problem {
+        file: label.clone(),
+        row: None,
+        column: None,
+        message,
+        hint: Some("check that `git` is installed and the directory is a repository with commits".into()),
+    };
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(crate::vendor::GIT_LOG_ARGS)
+        .output()
+        .map_err(|e| fail(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(fail(format!(
+            "git log failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let name = repo
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "repository".into());
+    let dir = std::env::temp_dir().join(format!(
+        "assure-git-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
+    let path = dir.join(format!("{name}.gitlog"));
+    let mut text = format!("{} {name}\n", crate::vendor::GIT_LOG_HEADER).into_bytes();
+    text.extend_from_slice(&out.stdout);
+    fs::write(&path, text).map_err(|e| fail(format!("cannot write a temporary file: {e}")))?;
+    Ok(path)
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn format_of(connector: &str) -> Option<Format> {
     match connector {

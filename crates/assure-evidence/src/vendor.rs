@@ -5,6 +5,9 @@
 //! - `okta-system-log`: Okta System Log events (API JSON array or NDJSON) → `events`
 //! - `trivy-json`: Trivy JSON reports (`SchemaVersion` 2) → `vulnerabilities`
 //! - `github-pulls`: GitHub pull requests (REST JSON array, each with its `reviews`) → `changes`
+//! - `okta-users`: Okta user exports with the API's fields (`id`, `status`, `profile.login`, ...) → `accounts`
+//! - `sarif`: SARIF 2.1.0 results (code scanners) → `vulnerabilities`
+//! - `git-log`: a local repository's merge commits and their review trailers → `changes`
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,6 +50,21 @@ pub const VENDORS: &[Vendor] = &[
         table: "changes",
         about: "GitHub pull requests with their reviews (REST API JSON)",
     },
+    Vendor {
+        id: "okta-users",
+        table: "accounts",
+        about: "Okta user exports (CSV with the API's user fields)",
+    },
+    Vendor {
+        id: "sarif",
+        table: "vulnerabilities",
+        about: "SARIF 2.1.0 scanner results",
+    },
+    Vendor {
+        id: "git-log",
+        table: "changes",
+        about: "a local git repository's merge history, with review trailers",
+    },
 ];
 
 /// The largest vendor file read, after decompression.
@@ -72,6 +90,16 @@ pub fn detect(head: &[u8]) -> Option<&'static Vendor> {
     }
     if has("merged_at") && has("user") && (has("number") || has("html_url")) {
         return vendor("github-pulls");
+    }
+    if (has("$schema") && text.contains("sarif")) || (has("runs") && has("tool") && has("results")) {
+        return vendor("sarif");
+    }
+    if text.starts_with(GIT_LOG_HEADER) {
+        return vendor("git-log");
+    }
+    let header = text.lines().next().unwrap_or("").to_ascii_lowercase();
+    if header.contains("profile.login") && header.contains("status") {
+        return vendor("okta-users");
     }
     None
 }
@@ -283,6 +311,187 @@ fn github_record(pr: &Value) -> Record {
     m
 }
 
+fn okta_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| format!("not valid CSV: {e}"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (id, status, created, changed, last) = (
+        col("id"),
+        col("status"),
+        col("created"),
+        col("statusChanged"),
+        col("lastLogin"),
+    );
+    let (login, email) = (col("profile.login"), col("profile.email"));
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| format!("not valid CSV: {e}"))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |i: Option<usize>| {
+            i.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let raw_status = get(status).unwrap_or_default().to_ascii_uppercase();
+        // Okta's lifecycle states; staged and provisioned users cannot sign in yet.
+        let canonical = match raw_status.as_str() {
+            "DEPROVISIONED" => "deprovisioned",
+            "SUSPENDED" | "STAGED" | "PROVISIONED" => "suspended",
+            "" => "",
+            _ => "active",
+        };
+        let mut m = Record::new();
+        m.insert("system", Some("okta".into()));
+        m.insert("account_id", get(id).or_else(|| get(login)));
+        m.insert("email", get(email).or_else(|| get(login)));
+        m.insert("kind", Some("human".into()));
+        m.insert("role", None);
+        // The user list does not say who is an administrator; admin roles come from another export.
+        m.insert("privileged", Some("false".into()));
+        m.insert("mfa_enabled", None);
+        m.insert("status", (!canonical.is_empty()).then(|| canonical.to_string()));
+        m.insert("created_at", get(created));
+        m.insert(
+            "deprovisioned_at",
+            if canonical == "deprovisioned" {
+                get(changed)
+            } else {
+                None
+            },
+        );
+        m.insert("last_login_at", get(last));
+        out.push((line, m));
+    }
+    Ok(out)
+}
+
+fn sarif_severity(score: Option<f64>, level: Option<&str>) -> &'static str {
+    match (score, level) {
+        (Some(s), _) if s >= 9.0 => "critical",
+        (Some(s), _) if s >= 7.0 => "high",
+        (Some(s), _) if s >= 4.0 => "medium",
+        (Some(s), _) if s > 0.0 => "low",
+        (_, Some("error")) => "high",
+        (_, Some("warning")) => "medium",
+        (_, Some("note")) => "low",
+        _ => "info",
+    }
+}
+
+fn sarif_records(doc: &Value) -> Vec<Record> {
+    let mut out = Vec::new();
+    for run in doc.get("runs").and_then(Value::as_array).into_iter().flatten() {
+        let tool = s(run, &["tool", "driver", "name"])
+            .unwrap_or_else(|| "sarif".into())
+            .to_lowercase();
+        let when = run
+            .get("invocations")
+            .and_then(|i| i.get(0))
+            .and_then(|i| s(i, &["endTimeUtc"]).or_else(|| s(i, &["startTimeUtc"])));
+        let rules: BTreeMap<String, &Value> = run
+            .get("tool")
+            .and_then(|t| t.get("driver"))
+            .and_then(|d| d.get("rules"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| Some((s(r, &["id"])?, r)))
+            .collect();
+        for r in run.get("results").and_then(Value::as_array).into_iter().flatten() {
+            let rule = s(r, &["ruleId"]).unwrap_or_default();
+            let loc = r
+                .get("locations")
+                .and_then(|l| l.get(0))
+                .and_then(|l| l.get("physicalLocation"));
+            let uri = loc.and_then(|l| s(l, &["artifactLocation", "uri"])).unwrap_or_default();
+            let line = loc.and_then(|l| s(l, &["region", "startLine"])).unwrap_or_default();
+            // GitHub code scanning's `security-severity` (CVSS-like) when the rule has one, else the level.
+            let score = rules
+                .get(&rule)
+                .and_then(|x| s(x, &["properties", "security-severity"]))
+                .and_then(|x| x.parse::<f64>().ok());
+            let level =
+                s(r, &["level"]).or_else(|| rules.get(&rule).and_then(|x| s(x, &["defaultConfiguration", "level"])));
+            let mut m = Record::new();
+            m.insert("finding_id", Some(format!("{tool}:{rule}:{uri}:{line}")));
+            m.insert("asset_id", (!uri.is_empty()).then(|| uri.clone()));
+            m.insert("source", Some(tool.clone()));
+            m.insert("cve", Some(rule.clone()).filter(|x| x.starts_with("CVE-")));
+            m.insert("severity", Some(sarif_severity(score, level.as_deref()).to_string()));
+            m.insert("detected_at", when.clone());
+            m.insert("remediated_at", None);
+            m.insert("status", Some("open".into()));
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// The first line of the text `assure evidence import` records from `git log`.
+pub const GIT_LOG_HEADER: &str = "assure-git-log v1";
+
+/// The `git log` arguments whose output the `git-log` connector reads: merge commits with author,
+/// dates and the full message (for `Reviewed-by:` and similar trailers).
+pub const GIT_LOG_ARGS: [&str; 3] = ["log", "--merges", "--format=%x1e%H%x1f%ae%x1f%aI%x1f%cI%x1f%s%x1f%b"];
+
+fn git_records(text: &str, repo: &str) -> Vec<(u64, Record)> {
+    let mut out = Vec::new();
+    for (i, chunk) in text.split('\u{1e}').skip(1).enumerate() {
+        let f: Vec<&str> = chunk.splitn(6, '\u{1f}').collect();
+        let field = |n: usize| f.get(n).map(|x| x.trim()).filter(|x| !x.is_empty()).map(str::to_string);
+        let body = f.get(5).copied().unwrap_or("");
+        let mut approvers = Vec::new();
+        for line in body.lines() {
+            let l = line.trim();
+            let lower = l.to_ascii_lowercase();
+            let value = ["reviewed-by:", "approved-by:", "reviewers:"]
+                .iter()
+                .find_map(|p| lower.starts_with(p).then(|| l.get(p.len()..).unwrap_or("").trim()));
+            if let Some(v) = value {
+                for who in v.split(',') {
+                    // `Name <email>`, a bare email, or a login.
+                    let who = who.trim();
+                    let email = who
+                        .split_once('<')
+                        .and_then(|(_, r)| r.split_once('>'))
+                        .map_or(who, |(e, _)| e)
+                        .trim();
+                    if !email.is_empty() {
+                        approvers.push(email.to_string());
+                    }
+                }
+            }
+        }
+        approvers.sort();
+        approvers.dedup();
+        let subject = field(4).unwrap_or_default();
+        let mut m = Record::new();
+        m.insert("change_id", field(0).map(|h| h.chars().take(12).collect()));
+        m.insert("system", Some(repo.to_string()));
+        m.insert("title", Some(subject.clone()).filter(|x| !x.is_empty()));
+        m.insert("author_email", field(1));
+        m.insert("approver_emails", Some(approvers.join(";")).filter(|x| !x.is_empty()));
+        m.insert("created_at", field(2));
+        m.insert("approved_at", None);
+        m.insert("merged_at", field(3));
+        m.insert("deployed_at", None);
+        m.insert("tests_passed", None);
+        m.insert(
+            "emergency",
+            Some(subject.to_ascii_lowercase().contains("emergency").to_string()),
+        );
+        m.insert("ticket_id", None);
+        out.push((i as u64 + 1, m));
+    }
+    out
+}
+
 /// Reads a vendor file (already decompressed) and validates every mapped record.
 pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option<&'a mut RowFn<'a>>) -> Outcome {
     let Some(t): Option<&Table> = table(v.table) else {
@@ -316,6 +525,19 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
         );
     }
     let records: Vec<(u64, Record)> = match v.id {
+        "okta-users" => match okta_user_records(&text) {
+            Ok(r) => r,
+            Err(e) => return problem(e, "export the users again as CSV"),
+        },
+        "git-log" => {
+            let repo = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix(GIT_LOG_HEADER))
+                .map_or("", str::trim)
+                .to_string();
+            git_records(&text, if repo.is_empty() { "git" } else { &repo })
+        }
         "okta-system-log" if !text.trim_start().starts_with('[') => {
             let mut out = Vec::new();
             for (i, line) in text.lines().enumerate() {
@@ -364,6 +586,11 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
                     .flatten()
                     .enumerate()
                     .map(|(i, e)| (i as u64 + 1, okta_record(e)))
+                    .collect(),
+                "sarif" => sarif_records(&value)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| (i as u64 + 1, r))
                     .collect(),
                 "trivy-json" => trivy_records(&value)
                     .into_iter()

@@ -174,3 +174,101 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
     .unwrap_err();
     assert!(errs[0].message.contains("`Records`"), "{errs:?}");
 }
+
+const OKTA_USERS: &str = "\u{feff}id,status,created,activated,statusChanged,lastLogin,lastUpdated,passwordChanged,profile.login,profile.email,profile.firstName,profile.lastName\r\n\
+00u1a2b3c4,ACTIVE,2024-01-10T09:00:00.000Z,2024-01-10T09:05:00.000Z,2024-01-10T09:05:00.000Z,2026-11-20T08:15:00.000Z,2026-11-20T08:15:00.000Z,2026-06-01T10:00:00.000Z,ana@acme.example,ana@acme.example,Ana,Ruiz\r\n\
+00u9z8y7x6,DEPROVISIONED,2023-05-01T09:00:00.000Z,2023-05-01T09:05:00.000Z,2026-04-17T09:00:00.000Z,2026-04-14T17:00:00.000Z,2026-04-17T09:00:00.000Z,,di@acme.example,di@acme.example,Di,\"Okafor, Jr.\"\r\n\
+00u5t4s3r2,STAGED,2026-11-01T09:00:00.000Z,,,,2026-11-01T09:00:00.000Z,,new.hire@acme.example,new.hire@acme.example,New,Hire\r\n";
+
+const SARIF: &str = r#"{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL","rules":[
+ {"id":"js/sql-injection","properties":{"security-severity":"8.8"}},{"id":"js/unused-local-variable","defaultConfiguration":{"level":"note"}}]}},
+ "invocations":[{"executionSuccessful":true,"endTimeUtc":"2026-05-01T12:00:00Z"}],
+ "results":[{"ruleId":"js/sql-injection","level":"error","locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/db.js"},"region":{"startLine":42}}}]},
+  {"ruleId":"js/unused-local-variable","locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/util.js"},"region":{"startLine":7}}}]}]}]}"#;
+
+#[test]
+fn okta_user_export_with_bom_crlf_quotes_and_lifecycle_states() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "okta-users.csv", OKTA_USERS.as_bytes());
+    insta::assert_snapshot!(import_and_load(&[f], "accounts").join("\n"));
+}
+
+#[test]
+fn sarif_results_with_security_severity_and_levels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "codeql.sarif", SARIF.as_bytes());
+    insta::assert_snapshot!(import_and_load(&[f], "vulnerabilities").join("\n"));
+}
+
+#[test]
+fn a_git_repository_s_merges_and_review_trailers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("api");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2026-03-02T10:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-03-02T11:00:00Z")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.email=ana@acme.example",
+        "-c",
+        "user.name=Ana",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "root",
+    ]);
+    for (branch, author, trailer) in [
+        ("feature", "bo@acme.example", "Reviewed-by: Ana <ana@acme.example>"),
+        ("selfie", "cy@acme.example", "Reviewed-by: cy@acme.example"),
+    ] {
+        git(&["checkout", "-q", "-b", branch]);
+        git(&[
+            "-c",
+            &format!("user.email={author}"),
+            "-c",
+            "user.name=X",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("work on {branch}"),
+        ]);
+        git(&["checkout", "-q", "main"]);
+        git(&[
+            "-c",
+            &format!("user.email={author}"),
+            "-c",
+            "user.name=X",
+            "merge",
+            "-q",
+            "--no-ff",
+            branch,
+            "-m",
+            &format!("Merge {branch}\n\n{trailer}"),
+        ]);
+    }
+    let files = assure_evidence::import::expand(&[repo]).unwrap();
+    assert!(files[0].to_string_lossy().ends_with("api.gitlog"));
+    let rows = import_and_load(&files, "changes");
+    let text: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.split(' ')
+                .filter(|f| !f.starts_with("change_id="))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    insta::assert_snapshot!(text.join("\n"));
+}
