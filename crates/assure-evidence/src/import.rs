@@ -33,6 +33,9 @@ pub struct Planned {
     pub rows: u64,
     /// Columns kept with an `x_` prefix.
     pub extra_columns: Vec<String>,
+    /// For a mapped connector (`hr-roster`), the mapping used, recorded with the entry.
+    #[serde(skip)]
+    pub mapping: Option<String>,
 }
 
 /// What the caller says about an import.
@@ -42,6 +45,8 @@ pub struct Options {
     pub table: Option<String>,
     /// Force a connector (`canonical-csv`, `canonical-json`, `canonical-ndjson`).
     pub connector: Option<String>,
+    /// The project's HR roster mapping, when it has one.
+    pub hr_roster: Option<crate::vendor::HrMapping>,
 }
 
 /// The connectors this build has.
@@ -54,8 +59,10 @@ pub const CONNECTORS: &[&str] = &[
     "trivy-json",
     "github-pulls",
     "okta-users",
+    "google-workspace-users",
     "sarif",
     "git-log",
+    "hr-roster",
 ];
 
 /// Opens a file, transparently decompressing gzip.
@@ -206,9 +213,30 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     let forced_vendor = opts.connector.as_deref().and_then(crate::vendor::vendor);
     for path in files {
         let name = path.display().to_string();
-        let result = match forced_vendor {
-            Some(v) => plan_vendor(path, &name, v, "named"),
-            None => plan_one(path, &name, forced_table, forced_format),
+        let hr = opts.hr_roster.as_ref().filter(|m| {
+            opts.connector.as_deref() == Some("hr-roster")
+                || (opts.connector.is_none() && opts.table.is_none() && first_line(path).is_some_and(|l| m.fits(&l)))
+        });
+        let result = match (hr, forced_vendor) {
+            (Some(m), _) => plan_hr(
+                path,
+                &name,
+                m,
+                if opts.connector.is_some() {
+                    "named"
+                } else {
+                    "by its columns (the project's HR roster mapping)"
+                },
+            ),
+            (None, Some(v)) => plan_vendor(path, &name, v, "named"),
+            (None, None) if opts.connector.as_deref() == Some("hr-roster") => Err(vec![Problem {
+                file: name.clone(),
+                row: None,
+                column: None,
+                message: "the `hr-roster` connector needs a mapping".into(),
+                hint: Some("add `[connectors.hr_roster]` to assure.toml (see README)".into()),
+            }]),
+            (None, None) => plan_one(path, &name, forced_table, forced_format),
         };
         match result {
             Ok(p) => planned.push(p),
@@ -220,6 +248,45 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     } else {
         Err(problems)
     }
+}
+
+fn first_line(path: &Path) -> Option<String> {
+    let mut f = File::open(path).ok()?;
+    let mut head = vec![0u8; 8192];
+    let n = f.read(&mut head).ok()?;
+    let text = String::from_utf8_lossy(head.get(..n)?).into_owned();
+    text.lines().next().map(str::to_string)
+}
+
+fn plan_hr(
+    path: &Path,
+    name: &str,
+    m: &crate::vendor::HrMapping,
+    chosen: &'static str,
+) -> Result<Planned, Vec<Problem>> {
+    let f = File::open(path).map_err(|e| {
+        vec![Problem {
+            file: name.to_string(),
+            row: None,
+            column: None,
+            message: format!("cannot open: {e}"),
+            hint: None,
+        }]
+    })?;
+    let outcome = crate::vendor::read_hr(m, f, name, None);
+    if !outcome.problems.is_empty() {
+        return Err(outcome.problems);
+    }
+    Ok(Planned {
+        path: path.to_path_buf(),
+        name: name.to_string(),
+        connector: "hr-roster",
+        chosen,
+        table: "people",
+        rows: outcome.rows,
+        extra_columns: Vec::new(),
+        mapping: serde_json::to_string(m).ok(),
+    })
 }
 
 fn plan_vendor(
@@ -256,6 +323,7 @@ fn plan_vendor(
         table: v.table,
         rows: outcome.rows,
         extra_columns: Vec::new(),
+        mapping: None,
     })
 }
 
@@ -348,6 +416,7 @@ fn plan_one(
         table: table.name,
         rows: outcome.rows,
         extra_columns: outcome.extra_columns,
+        mapping: None,
     })
 }
 
@@ -396,7 +465,13 @@ pub fn commit(
             period_start: meta.period_start.clone(),
             period_end: meta.period_end.clone(),
             controls: controls_for(p.table),
-            note: meta.note.clone(),
+            note: match &p.mapping {
+                Some(m) => Some(format!(
+                    "{}column mapping: {m}",
+                    meta.note.as_ref().map(|n| format!("{n}; ")).unwrap_or_default()
+                )),
+                None => meta.note.clone(),
+            },
             batch: Some(meta.batch.clone()),
         });
     }

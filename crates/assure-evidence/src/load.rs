@@ -129,6 +129,49 @@ pub fn load_only(
             });
             continue;
         };
+        if src.connector == "hr-roster" {
+            // The mapping used at import travels with the entry, so the rows read back are the rows imported.
+            let mapping = e
+                .draft
+                .note
+                .as_deref()
+                .and_then(|n| n.split_once("column mapping: "))
+                .and_then(|(_, m)| serde_json::from_str::<crate::vendor::HrMapping>(m).ok());
+            let Some(mapping) = mapping else {
+                out.problems.push(Problem {
+                    file: src.name.clone(),
+                    row: None,
+                    column: None,
+                    message: format!("entry {} has no readable column mapping", src.seq),
+                    hint: None,
+                });
+                continue;
+            };
+            let reader = store.open_blob(&src.blake3)?;
+            let mut rows = Vec::new();
+            let (connector, evidence) = (src.connector.clone(), src.blake3.clone());
+            let mut emit = |line: u64, values: Vec<Option<String>>| {
+                rows.push(LoadedRow {
+                    values,
+                    source: connector.clone(),
+                    evidence: evidence.clone(),
+                    row: line,
+                });
+            };
+            let name = src.name.clone();
+            let outcome = crate::vendor::read_hr(&mapping, reader, &name, Some(&mut emit));
+            out.problems.extend(outcome.problems);
+            out.tables
+                .entry(src.table.clone())
+                .or_insert_with(|| LoadedTable {
+                    table: def,
+                    rows: Vec::new(),
+                })
+                .rows
+                .extend(rows);
+            out.sources.push(src);
+            continue;
+        }
         let vendor = crate::vendor::vendor(&src.connector);
         let format = format_of(&src.connector);
         if vendor.is_none() && format.is_none() {

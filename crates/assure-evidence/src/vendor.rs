@@ -6,6 +6,7 @@
 //! - `trivy-json`: Trivy JSON reports (`SchemaVersion` 2) → `vulnerabilities`
 //! - `github-pulls`: GitHub pull requests (REST JSON array, each with its `reviews`) → `changes`
 //! - `okta-users`: Okta user exports with the API's fields (`id`, `status`, `profile.login`, ...) → `accounts`
+//! - `google-workspace-users`: Google Workspace users with the Directory API's fields → `accounts`
 //! - `sarif`: SARIF 2.1.0 results (code scanners) → `vulnerabilities`
 //! - `git-log`: a local repository's merge commits and their review trailers → `changes`
 
@@ -56,6 +57,11 @@ pub const VENDORS: &[Vendor] = &[
         about: "Okta user exports (CSV with the API's user fields)",
     },
     Vendor {
+        id: "google-workspace-users",
+        table: "accounts",
+        about: "Google Workspace users as the Directory API lists them (CSV, such as `gam print users`)",
+    },
+    Vendor {
         id: "sarif",
         table: "vulnerabilities",
         about: "SARIF 2.1.0 scanner results",
@@ -100,6 +106,9 @@ pub fn detect(head: &[u8]) -> Option<&'static Vendor> {
     let header = text.lines().next().unwrap_or("").to_ascii_lowercase();
     if header.contains("profile.login") && header.contains("status") {
         return vendor("okta-users");
+    }
+    if header.contains("primaryemail") && (header.contains("isenrolledin2sv") || header.contains("suspended")) {
+        return vendor("google-workspace-users");
     }
     None
 }
@@ -433,6 +442,55 @@ fn sarif_records(doc: &Value) -> Vec<Record> {
     out
 }
 
+fn google_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| format!("not valid CSV: {e}"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (email, id, suspended, archived, admin, enrolled, created, last) = (
+        col("primaryemail"),
+        col("id"),
+        col("suspended"),
+        col("archived"),
+        col("isadmin"),
+        col("isenrolledin2sv"),
+        col("creationtime"),
+        col("lastlogintime"),
+    );
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| format!("not valid CSV: {e}"))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |i: Option<usize>| {
+            i.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let yes = |i: Option<usize>| get(i).map(|v| v.eq_ignore_ascii_case("true"));
+        let inactive = yes(suspended).unwrap_or(false) || yes(archived).unwrap_or(false);
+        let mut m = Record::new();
+        m.insert("system", Some("google-workspace".into()));
+        m.insert("account_id", get(id).or_else(|| get(email)));
+        m.insert("email", get(email));
+        m.insert("kind", Some("human".into()));
+        m.insert("role", yes(admin).filter(|a| *a).map(|_| "super-admin".to_string()));
+        m.insert("privileged", Some(yes(admin).unwrap_or(false).to_string()));
+        m.insert("mfa_enabled", yes(enrolled).map(|b| b.to_string()));
+        m.insert("status", Some(if inactive { "suspended" } else { "active" }.into()));
+        m.insert("created_at", get(created));
+        m.insert("deprovisioned_at", None);
+        // The Directory API reports 1970-01-01 for users who never signed in.
+        m.insert("last_login_at", get(last).filter(|t| !t.starts_with("1970-01-01")));
+        out.push((line, m));
+    }
+    Ok(out)
+}
+
 /// The first line of the text `assure evidence import` records from `git log`.
 pub const GIT_LOG_HEADER: &str = "assure-git-log v1";
 
@@ -529,6 +587,10 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
             Ok(r) => r,
             Err(e) => return problem(e, "export the users again as CSV"),
         },
+        "google-workspace-users" => match google_user_records(&text) {
+            Ok(r) => r,
+            Err(e) => return problem(e, "export the users again as CSV"),
+        },
         "git-log" => {
             let repo = text
                 .lines()
@@ -615,5 +677,134 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
             }
         }
     };
+    read_mapped(t, file, emit, records)
+}
+
+/// How an HR system's roster export maps onto the `people` table, from `[connectors.hr_roster]`
+/// in `assure.toml`: canonical column to the export's header, the date format, and how the
+/// export's employment types read as `employee`, `contractor` or `intern`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HrMapping {
+    /// Canonical column (`person_id`, `email`, ...) to the export's header.
+    pub columns: BTreeMap<String, String>,
+    /// The `strftime` format of dates in the export (default `%Y-%m-%d`).
+    pub date_format: Option<String>,
+    /// The export's worker types (any case) to `employee`, `contractor` or `intern`.
+    pub worker_types: BTreeMap<String, String>,
+}
+
+impl HrMapping {
+    /// Returns whether a CSV header line carries every mapped column.
+    pub fn fits(&self, header_line: &str) -> bool {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(header_line.as_bytes());
+        let Some(Ok(rec)) = rdr.records().next() else {
+            return false;
+        };
+        let names: Vec<String> = rec
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect();
+        !self.columns.is_empty()
+            && self
+                .columns
+                .values()
+                .all(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
+    }
+}
+
+/// Reads an HR roster export through its mapping and validates every row as `people`.
+pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: Option<&'a mut RowFn<'a>>) -> Outcome {
+    let Some(t) = table("people") else {
+        return Outcome::default();
+    };
+    let problem = |message: String, row: Option<u64>, column: Option<String>, hint: &str| Outcome {
+        problems: vec![Problem {
+            file: file.to_string(),
+            row,
+            column,
+            message,
+            hint: Some(hint.to_string()),
+        }],
+        ..Outcome::default()
+    };
+    let mut rdr = csv::ReaderBuilder::new().from_reader(input);
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h
+            .iter()
+            .map(|x| x.trim().trim_start_matches('\u{feff}').to_string())
+            .collect(),
+        Err(e) => {
+            return problem(
+                format!("not valid CSV: {e}"),
+                Some(1),
+                None,
+                "export the roster again as CSV",
+            );
+        }
+    };
+    let index: BTreeMap<&str, usize> = mapping
+        .columns
+        .iter()
+        .filter_map(|(canon, h)| {
+            headers
+                .iter()
+                .position(|x| x.eq_ignore_ascii_case(h))
+                .map(|i| (canon.as_str(), i))
+        })
+        .collect();
+    for (canon, h) in &mapping.columns {
+        if !index.contains_key(canon.as_str()) {
+            return problem(
+                format!("the mapped column `{h}` (for `{canon}`) is not in the export"),
+                Some(1),
+                Some(h.clone()),
+                "fix `[connectors.hr_roster]` in assure.toml or the export",
+            );
+        }
+    }
+    let fmt = mapping.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+    let mut records = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                return problem(
+                    format!("not valid CSV: {e}"),
+                    e.position().map(|p| p.line()),
+                    None,
+                    "check for unquoted commas",
+                );
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line());
+        let mut m = Record::new();
+        for c in t.columns {
+            let raw = index
+                .get(c.name)
+                .and_then(|&i| rec.get(i))
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            let value = match (c.name, raw) {
+                (_, None) => None,
+                ("hire_date" | "termination_date", Some(v)) => Some(
+                    chrono::NaiveDate::parse_from_str(v, &fmt)
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|_| v.to_string()),
+                ),
+                ("worker_type", Some(v)) => Some(
+                    mapping
+                        .worker_types
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(v))
+                        .map_or_else(|| v.to_ascii_lowercase(), |(_, w)| w.clone()),
+                ),
+                (_, Some(v)) => Some(v.to_string()),
+            };
+            m.insert(c.name, value);
+        }
+        records.push((line, m));
+    }
     read_mapped(t, file, emit, records)
 }

@@ -357,10 +357,36 @@ pub struct Manifest {
     /// Per-test parameter overrides: `[test_params.<test-id>]`.
     #[serde(default)]
     pub test_params: std::collections::BTreeMap<String, toml::Table>,
+    /// Settings for connectors that need them.
+    #[serde(default)]
+    pub connectors: ConnectorsConfig,
     /// Sample sizes by frequency for low, moderate and high risk, overriding Assure's table:
     /// `[sampling] monthly = [2, 3, 4]`; `per-event-large` is for populations of 250 or more.
     #[serde(default)]
     pub sampling: std::collections::BTreeMap<String, [usize; 3]>,
+}
+
+/// Connector settings in `assure.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorsConfig {
+    /// How the HR system's roster export maps onto the `people` table.
+    #[serde(default)]
+    pub hr_roster: Option<HrRosterConfig>,
+}
+
+/// `[connectors.hr_roster]`: the roster export's headers for each `people` column.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HrRosterConfig {
+    /// `people` column to the export's header.
+    pub columns: std::collections::BTreeMap<String, String>,
+    /// The `strftime` format of the export's dates (default `%Y-%m-%d`).
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// The export's worker types to `employee`, `contractor` or `intern`.
+    #[serde(default)]
+    pub worker_types: std::collections::BTreeMap<String, String>,
 }
 
 /// Evidence settings in `assure.toml`.

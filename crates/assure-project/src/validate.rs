@@ -281,6 +281,59 @@ impl Validator<'_> {
                 "the organization's compliance lead",
             );
         }
+        if let Some(hr) = &self.p.manifest.connectors.hr_roster {
+            const PEOPLE: [&str; 9] = [
+                "person_id",
+                "email",
+                "name",
+                "title",
+                "department",
+                "manager_email",
+                "worker_type",
+                "hire_date",
+                "termination_date",
+            ];
+            for k in hr.columns.keys().filter(|k| !PEOPLE.contains(&k.as_str())) {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("`[connectors.hr_roster.columns]` maps `{k}`, which is not a column of `people`"),
+                    )
+                    .with_hint(format!("the columns are: {}", PEOPLE.join(", "))),
+                );
+            }
+            for k in ["person_id", "email", "name", "worker_type", "hire_date"]
+                .iter()
+                .filter(|k| !hr.columns.contains_key(**k))
+            {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("`[connectors.hr_roster.columns]` does not map the required column `{k}`"),
+                    )
+                    .with_hint("name the roster export's header for it"),
+                );
+            }
+            for v in hr
+                .worker_types
+                .values()
+                .filter(|v| !["employee", "contractor", "intern"].contains(&v.as_str()))
+            {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("`[connectors.hr_roster.worker_types]` maps to `{v}`"),
+                    )
+                    .with_hint("map each of the export's types to employee, contractor or intern"),
+                );
+            }
+        }
         if s.has(ReportKind::Soc1) && self.p.objectives.is_empty() && !self.p.incomplete.contains("objectives") {
             self.out.push(
                 Diagnostic::error(

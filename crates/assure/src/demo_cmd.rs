@@ -191,7 +191,14 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         "importing {} exports through the connectors into the signed ledger",
         files.len()
     ));
-    let planned = import::plan(&files, &Options::default()).map_err(|ps| {
+    let planned = import::plan(
+        &files,
+        &Options {
+            hr_roster: crate::evidence_cmd::hr_mapping(&p),
+            ..Options::default()
+        },
+    )
+    .map_err(|ps| {
         CliError::failure(format!(
             "the generated evidence did not validate: {}",
             ps.first().map(ToString::to_string).unwrap_or_default()

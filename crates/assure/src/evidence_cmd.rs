@@ -132,6 +132,19 @@ struct Ctx {
     public: String,
 }
 
+/// Returns the project's HR roster mapping for the connector, if it has one.
+pub fn hr_mapping(p: &Project) -> Option<assure_evidence::vendor::HrMapping> {
+    p.manifest
+        .connectors
+        .hr_roster
+        .as_ref()
+        .map(|h| assure_evidence::vendor::HrMapping {
+            columns: h.columns.clone(),
+            date_format: h.date_format.clone(),
+            worker_types: h.worker_types.clone(),
+        })
+}
+
 /// Returns the current instant as recorded in the ledger; the CLI's one reading of the wall clock for records.
 pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -243,7 +256,12 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             json,
         } => {
             let files = import::expand(&files).map_err(|p| CliError::problems(p.to_string()))?;
-            let opts = Options { table, connector };
+            let hr_roster = check(&project).ok().and_then(|c| hr_mapping(&c.project));
+            let opts = Options {
+                table,
+                connector,
+                hr_roster,
+            };
             let planned = match import::plan(&files, &opts) {
                 Ok(p) => p,
                 Err(problems) => {

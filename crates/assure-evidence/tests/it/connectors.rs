@@ -98,7 +98,8 @@ fn missing_required_column() {
         csv,
         Options {
             table: Some("people".into()),
-            connector: None
+            connector: None,
+            hr_roster: None
         }
     ));
 }
@@ -119,7 +120,7 @@ fn ragged_csv_row() {
 
 #[test]
 fn truncated_json() {
-    insta::assert_snapshot!(problems("events.json", br#"[{"event_id":"e1","occurred_at":"2026-01-01T00:00:00Z","source":"cloudtrail","action":"x","raw_action":"X"},{"event_id":"#, Options { table: Some("events".into()), connector: None }));
+    insta::assert_snapshot!(problems("events.json", br#"[{"event_id":"e1","occurred_at":"2026-01-01T00:00:00Z","source":"cloudtrail","action":"x","raw_action":"X"},{"event_id":"#, Options { table: Some("events".into()), connector: None, hr_roster: None }));
 }
 
 #[test]
@@ -146,7 +147,8 @@ fn a_line_longer_than_the_limit() {
         &csv,
         Options {
             table: Some("trainings".into()),
-            connector: None
+            connector: None,
+            hr_roster: None
         }
     ));
 }
@@ -169,6 +171,7 @@ fn unknown_table_and_connector_are_refused_with_the_choices() {
         Options {
             table: Some("users".into()),
             connector: None,
+            hr_roster: None,
         },
     );
     out.push_str(&problems(
@@ -177,6 +180,7 @@ fn unknown_table_and_connector_are_refused_with_the_choices() {
         Options {
             table: None,
             connector: Some("okta".into()),
+            hr_roster: None,
         },
     ));
     insta::assert_snapshot!(out);

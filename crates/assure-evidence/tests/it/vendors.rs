@@ -155,6 +155,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
         &Options {
             table: None,
             connector: Some("cloudtrail".into()),
+            hr_roster: None,
         },
     )
     .unwrap_err();
@@ -169,6 +170,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
         &Options {
             table: None,
             connector: Some("cloudtrail".into()),
+            hr_roster: None,
         },
     )
     .unwrap_err();
@@ -271,4 +273,15 @@ fn a_git_repository_s_merges_and_review_trailers() {
         })
         .collect();
     insta::assert_snapshot!(text.join("\n"));
+}
+
+#[test]
+fn google_workspace_users_from_the_directory_api() {
+    let csv = "primaryEmail,id,creationTime,isAdmin,isEnrolledIn2Sv,lastLoginTime,suspended,archived\n\
+ana@acme.example,1001,2024-01-10T09:00:00.000Z,True,True,2026-11-20T08:00:00.000Z,False,False\n\
+bo@acme.example,1002,2026-02-02T09:00:00.000Z,False,False,1970-01-01T00:00:00.000Z,False,False\n\
+di@acme.example,1003,2023-05-01T09:00:00.000Z,False,True,2026-04-14T17:00:00.000Z,True,False\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "gam-users.csv", csv.as_bytes());
+    insta::assert_snapshot!(import_and_load(&[f], "accounts").join("\n"));
 }

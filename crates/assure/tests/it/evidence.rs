@@ -245,3 +245,42 @@ fn concurrent_imports_from_several_processes_keep_the_ledger_whole() {
     assert_eq!(batches.len(), 4);
     assert!(batches.values().all(|&n| n == 6));
 }
+
+#[test]
+fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[connectors.hr_roster]\ndate_format = \"%m/%d/%Y\"\n\n[connectors.hr_roster.columns]\nperson_id = \"Employee ID\"\nemail = \"Work Email\"\nname = \"Full Name\"\nworker_type = \"Employment Type\"\nhire_date = \"Start Date\"\ntermination_date = \"Last Day\"\n\n[connectors.hr_roster.worker_types]\n\"Full-Time\" = \"employee\"\n\"Contractor\" = \"contractor\"\n",
+    );
+    std::fs::write(&manifest, &text).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    std::fs::write(
+        tmp.path().join("roster.csv"),
+        "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day,Cost Center\n1001,Ana Ruiz,Ana@Acme.example,Full-Time,01/10/2024,,CC1\n1002,Bo Chen,bo@acme.example,Contractor,02/02/2026,08/31/2026,CC2\n",
+    )
+    .unwrap();
+    let r = assure(&["evidence", "import", "-p", "p", "roster.csv"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("connector hr-roster (by its columns (the project's HR roster mapping)), table people, 2 rows"),
+        "{}",
+        r.stderr
+    );
+    // The mapping is recorded with the entry, so the rows can be read back the same way later.
+    let r = assure(&["evidence", "show", "1", "-p", "p"], None, tmp.path());
+    assert!(r.stdout.contains("column mapping: {\"columns\""), "{}", r.stdout);
+    // A bad date in the roster names its row and column.
+    std::fs::write(tmp.path().join("bad.csv"), "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day\n1003,Cy,cy@acme.example,Full-Time,2026-13-45,\n").unwrap();
+    let r = assure(&["evidence", "import", "-p", "p", "bad.csv"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("bad.csv, row 2, column `hire_date`: `2026-13-45` is not a date"),
+        "{}",
+        r.stderr
+    );
+}
