@@ -49,6 +49,25 @@ pub struct Options {
     pub hr_roster: Option<crate::vendor::HrMapping>,
 }
 
+static BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Returns how many input bytes this process has read for validation and storage so far; a
+/// terminal front end polls it to show progress, rate and time left without a callback.
+pub fn bytes_processed() -> u64 {
+    BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A reader that adds what it reads to [`bytes_processed`].
+struct Counting<R>(R);
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// The connectors this build has.
 pub const CONNECTORS: &[&str] = &[
     "canonical-csv",
@@ -273,7 +292,7 @@ fn plan_hr(
             hint: None,
         }]
     })?;
-    let outcome = crate::vendor::read_hr(m, f, name, None);
+    let outcome = crate::vendor::read_hr(m, Counting(f), name, None);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -305,7 +324,7 @@ fn plan_vendor(
         }]
     };
     let input = open_decoded(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = crate::vendor::read_vendor(v, input, name, None);
+    let outcome = crate::vendor::read_vendor(v, Counting(input), name, None);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -388,7 +407,7 @@ fn plan_one(
         }
     };
     let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = read::read(file, format, table, name);
+    let outcome = read::read(Counting(file), format, table, name);
     if !outcome.problems.is_empty() {
         let mut ps = outcome.problems;
         if outcome.more_problems > 0 {
@@ -453,7 +472,7 @@ pub fn commit(
             path: p.path.clone(),
             source,
         })?;
-        let blob = store.put_blob(&mut f, &p.name)?;
+        let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
         drafts.push(Draft {
             action: "import".into(),
             at: meta.at.clone(),

@@ -132,6 +132,57 @@ struct Ctx {
     public: String,
 }
 
+/// A progress line on standard error, redrawn five times a second from the library's byte counter
+/// with the rate and the time left; removed when dropped.
+struct Progress {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(total: u64) -> Progress {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let base = import::bytes_processed();
+        let started = std::time::Instant::now();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let done = import::bytes_processed().saturating_sub(base).min(total);
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let rate = done as f64 / secs;
+                let left = if rate > 0.0 { (total - done) as f64 / rate } else { 0.0 };
+                eprint!(
+                    "\r\x1b[2K importing: {:.0} of {:.0} MB ({:.0} %), {:.1} MB/s, about {:.0} s left",
+                    done as f64 / 1e6,
+                    total as f64 / 1e6,
+                    if total > 0 {
+                        done as f64 * 100.0 / total as f64
+                    } else {
+                        100.0
+                    },
+                    rate / 1e6,
+                    left
+                );
+            }
+            eprint!("\r\x1b[2K");
+        });
+        Progress {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Returns the project's HR roster mapping for the connector, if it has one.
 pub fn hr_mapping(p: &Project) -> Option<assure_evidence::vendor::HrMapping> {
     p.manifest
@@ -262,6 +313,15 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                 connector,
                 hr_roster,
             };
+            // Validation reads every byte once and storing reads it again: progress counts both.
+            let total: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum::<u64>()
+                * 2;
+            let progress =
+                (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
             let planned = match import::plan(&files, &opts) {
                 Ok(p) => p,
                 Err(problems) => {
@@ -312,8 +372,9 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                     );
                 }
             }
-            let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for)
-                .map_err(|e| CliError::failure(e.to_string()))?;
+            let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for);
+            drop(progress);
+            let recorded = recorded.map_err(|e| CliError::failure(e.to_string()))?;
             if json {
                 json_out(&serde_json::json!({"batch": meta.batch, "files": planned, "entries": recorded}))?;
             } else {
