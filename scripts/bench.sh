@@ -49,3 +49,30 @@ print(f"ratio   assure / duckdb end to end, same tests = {sub_s/(d['load_s'] + d
 diff = [(t, c['fail'], ours[t]['exceptions']) for t, c in d['counts'].items() if t in ours and c['fail'] != ours[t]['exceptions']]
 print("oracle  exceptions per test agree with DuckDB" if not diff else "oracle  differences (DuckDB sees raw identities; Assure resolves aliases first): " + "; ".join(f"{t}: duckdb {a}, assure {b}" for t, a, b in diff))
 PY
+
+# CloudTrail: a log tree of gzipped JSON files, as AWS delivers it.
+CT_FILES="${CT_FILES:-200}"
+CT_PER_FILE="${CT_PER_FILE:-5000}"
+records=$(python3 scripts/bench_cloudtrail.py "$work/cloudtrail" "$CT_FILES" "$CT_PER_FILE")
+gz_bytes=$(find "$work/cloudtrail" -name '*.json.gz' -print0 | xargs -0 cat | wc -c)
+raw_bytes=$(find "$work/cloudtrail" -name '*.json.gz' -print0 | xargs -0 zcat | wc -c)
+"$bin" init --template saas "$work/ct" >/dev/null
+t0=$(now); find "$work/cloudtrail" -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null; t1=$(now); zcat_s=$(echo "$t1 - $t0" | bc)
+t0=$(now); "$bin" evidence import -p "$work/ct" "$work/cloudtrail" >/dev/null 2>&1; t1=$(now); ct_s=$(echo "$t1 - $t0" | bc)
+t0=$(now); python3 -c "
+import duckdb, sys
+con = duckdb.connect()
+con.execute('SET preserve_insertion_order=false')
+n = con.execute(\"SELECT count(*) FROM (SELECT unnest(Records) FROM read_json('$work/cloudtrail/**/*.json.gz', format='auto', maximum_object_size=268435456, columns={'Records': 'JSON[]'}))\").fetchone()[0]
+assert n == $records, n
+"; t1=$(now); ddb_s=$(echo "$t1 - $t0" | bc)
+python3 - "$records" "$gz_bytes" "$raw_bytes" "$zcat_s" "$ct_s" "$ddb_s" "$CT_FILES" <<'PY'
+import sys
+records, gz, raw = map(int, sys.argv[1:4]); zcat_s, ct_s, ddb_s = map(float, sys.argv[4:7]); files = sys.argv[7]
+mb = raw / 1e6
+print(f"cloudtrail: {files} gzipped files, {records} records, {gz/1e6:.1f} MB compressed, {mb:.1f} MB of JSON")
+print(f"ingest  zcat > /dev/null         {zcat_s:8.2f} s  {mb/zcat_s:9.1f} MB/s")
+print(f"ingest  assure evidence import   {ct_s:8.2f} s  {mb/ct_s:9.1f} MB/s  {records/ct_s:12.0f} records/s  (decompress, map, validate, hash, store, sign)")
+print(f"ingest  duckdb read_json + unnest {ddb_s:7.2f} s  {mb/ddb_s:9.1f} MB/s  {records/ddb_s:12.0f} records/s")
+print(f"ratio   assure / duckdb = {ct_s/ddb_s:.2f}x")
+PY

@@ -46,7 +46,9 @@ pub struct Options {
     /// Force a connector (`canonical-csv`, `canonical-json`, `canonical-ndjson`).
     pub connector: Option<String>,
     /// The project's HR roster mapping, when it has one.
-    pub hr_roster: Option<crate::vendor::HrMapping>,
+    pub hr_roster: Option<crate::vendor::Mapping>,
+    /// The project's Jira export mapping, when it has one.
+    pub jira: Option<crate::vendor::Mapping>,
 }
 
 static BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -82,6 +84,7 @@ pub const CONNECTORS: &[&str] = &[
     "sarif",
     "git-log",
     "hr-roster",
+    "jira",
 ];
 
 /// Opens a file, transparently decompressing gzip.
@@ -232,28 +235,35 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     let forced_vendor = opts.connector.as_deref().and_then(crate::vendor::vendor);
     for path in files {
         let name = path.display().to_string();
-        let hr = opts.hr_roster.as_ref().filter(|m| {
-            opts.connector.as_deref() == Some("hr-roster")
+        let fits = |id: &str, m: &crate::vendor::Mapping| {
+            opts.connector.as_deref() == Some(id)
                 || (opts.connector.is_none() && opts.table.is_none() && first_line(path).is_some_and(|l| m.fits(&l)))
-        });
-        let result = match (hr, forced_vendor) {
-            (Some(m), _) => plan_hr(
+        };
+        let mapped = opts
+            .hr_roster
+            .as_ref()
+            .filter(|m| fits("hr-roster", m))
+            .map(|m| (m, "hr-roster"))
+            .or_else(|| opts.jira.as_ref().filter(|m| fits("jira", m)).map(|m| (m, "jira")));
+        let result = match (mapped, forced_vendor) {
+            (Some((m, id)), _) => plan_mapped(
                 path,
                 &name,
                 m,
+                id,
                 if opts.connector.is_some() {
                     "named"
                 } else {
-                    "by its columns (the project's HR roster mapping)"
+                    "by its columns (the project's mapping)"
                 },
             ),
             (None, Some(v)) => plan_vendor(path, &name, v, "named"),
-            (None, None) if opts.connector.as_deref() == Some("hr-roster") => Err(vec![Problem {
+            (None, None) if matches!(opts.connector.as_deref(), Some("hr-roster" | "jira")) => Err(vec![Problem {
                 file: name.clone(),
                 row: None,
                 column: None,
-                message: "the `hr-roster` connector needs a mapping".into(),
-                hint: Some("add `[connectors.hr_roster]` to assure.toml (see README)".into()),
+                message: "this connector needs a column mapping".into(),
+                hint: Some("add `[connectors.hr_roster]` or `[connectors.jira]` to assure.toml (see README)".into()),
             }]),
             (None, None) => plan_one(path, &name, forced_table, forced_format),
         };
@@ -277,12 +287,28 @@ fn first_line(path: &Path) -> Option<String> {
     text.lines().next().map(str::to_string)
 }
 
-fn plan_hr(
+fn plan_mapped(
     path: &Path,
     name: &str,
-    m: &crate::vendor::HrMapping,
+    m: &crate::vendor::Mapping,
+    connector: &'static str,
     chosen: &'static str,
 ) -> Result<Planned, Vec<Problem>> {
+    let default_table = if connector == "jira" {
+        "access_requests"
+    } else {
+        "people"
+    };
+    let table_name = m.table.clone().unwrap_or_else(|| default_table.to_string());
+    let Some(table) = crate::tables::TABLES.iter().find(|t| t.name == table_name) else {
+        return Err(vec![Problem {
+            file: name.to_string(),
+            row: None,
+            column: None,
+            message: format!("the `{connector}` mapping names unknown table `{table_name}`"),
+            hint: Some("use one of the tables `assure evidence tables` lists".into()),
+        }]);
+    };
     let f = File::open(path).map_err(|e| {
         vec![Problem {
             file: name.to_string(),
@@ -292,16 +318,16 @@ fn plan_hr(
             hint: None,
         }]
     })?;
-    let outcome = crate::vendor::read_hr(m, Counting(f), name, None);
+    let outcome = crate::vendor::read_with_mapping(m, default_table, Counting(f), name, None);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
     Ok(Planned {
         path: path.to_path_buf(),
         name: name.to_string(),
-        connector: "hr-roster",
+        connector,
         chosen,
-        table: "people",
+        table: table.name,
         rows: outcome.rows,
         extra_columns: Vec::new(),
         mapping: serde_json::to_string(m).ok(),

@@ -129,14 +129,14 @@ pub fn load_only(
             });
             continue;
         };
-        if src.connector == "hr-roster" {
+        if src.connector == "hr-roster" || src.connector == "jira" {
             // The mapping used at import travels with the entry, so the rows read back are the rows imported.
             let mapping = e
                 .draft
                 .note
                 .as_deref()
                 .and_then(|n| n.split_once("column mapping: "))
-                .and_then(|(_, m)| serde_json::from_str::<crate::vendor::HrMapping>(m).ok());
+                .and_then(|(_, m)| serde_json::from_str::<crate::vendor::Mapping>(m).ok());
             let Some(mapping) = mapping else {
                 out.problems.push(Problem {
                     file: src.name.clone(),
@@ -159,7 +159,17 @@ pub fn load_only(
                 });
             };
             let name = src.name.clone();
-            let outcome = crate::vendor::read_hr(&mapping, reader, &name, Some(&mut emit));
+            let outcome = crate::vendor::read_with_mapping(
+                &mapping,
+                if src.connector == "jira" {
+                    "access_requests"
+                } else {
+                    "people"
+                },
+                reader,
+                &name,
+                Some(&mut emit),
+            );
             out.problems.extend(outcome.problems);
             out.tables
                 .entry(src.table.clone())

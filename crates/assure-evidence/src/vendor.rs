@@ -680,20 +680,31 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
     read_mapped(t, file, emit, records)
 }
 
-/// How an HR system's roster export maps onto the `people` table, from `[connectors.hr_roster]`
-/// in `assure.toml`: canonical column to the export's header, the date format, and how the
-/// export's employment types read as `employee`, `contractor` or `intern`.
+/// How an export maps onto a canonical table, from `[connectors.hr_roster]` or `[connectors.jira]`
+/// in `assure.toml`: the table, each canonical column's header in the export, the formats of
+/// dates and times, and how the export's values read as the table's allowed values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HrMapping {
-    /// Canonical column (`person_id`, `email`, ...) to the export's header.
+pub struct Mapping {
+    /// The canonical table (defaults to `people` for an HR roster, `access_requests` for Jira).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Canonical column to the export's header.
     pub columns: BTreeMap<String, String>,
-    /// The `strftime` format of dates in the export (default `%Y-%m-%d`).
+    /// The `strftime` format of dates (default `%Y-%m-%d`).
+    #[serde(default)]
     pub date_format: Option<String>,
-    /// The export's worker types (any case) to `employee`, `contractor` or `intern`.
-    pub worker_types: BTreeMap<String, String>,
+    /// The `strftime` format of times without a zone, such as Jira's `%d/%b/%y %l:%M %p`; RFC 3339 otherwise.
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    /// The offset of zone-less times, such as `-05:00` (default `+00:00`).
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+    /// Per column, the export's values (any case) to the table's values.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-impl HrMapping {
+impl Mapping {
     /// Returns whether a CSV header line carries every mapped column.
     pub fn fits(&self, header_line: &str) -> bool {
         let mut rdr = csv::ReaderBuilder::new()
@@ -714,11 +725,26 @@ impl HrMapping {
     }
 }
 
-/// Reads an HR roster export through its mapping and validates every row as `people`.
-pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: Option<&'a mut RowFn<'a>>) -> Outcome {
-    let Some(t) = table("people") else {
-        return Outcome::default();
-    };
+fn with_offset(naive: chrono::NaiveDateTime, offset: &str) -> Option<String> {
+    let fixed: chrono::FixedOffset = offset.parse().ok().or_else(|| chrono::FixedOffset::east_opt(0))?;
+    let local = naive.and_local_timezone(fixed).single()?;
+    Some(
+        local
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    )
+}
+
+/// Reads a CSV export through a mapping and validates every row against the mapped table.
+pub fn read_with_mapping<'a>(
+    mapping: &Mapping,
+    default_table: &str,
+    input: impl Read,
+    file: &'a str,
+    emit: Option<&'a mut RowFn<'a>>,
+) -> Outcome {
+    let name = mapping.table.clone().unwrap_or_else(|| default_table.to_string());
     let problem = |message: String, row: Option<u64>, column: Option<String>, hint: &str| Outcome {
         problems: vec![Problem {
             file: file.to_string(),
@@ -728,6 +754,14 @@ pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: O
             hint: Some(hint.to_string()),
         }],
         ..Outcome::default()
+    };
+    let Some(t) = table(&name) else {
+        return problem(
+            format!("the mapping names unknown table `{name}`"),
+            None,
+            None,
+            "use one of the tables `assure evidence tables` lists",
+        );
     };
     let mut rdr = csv::ReaderBuilder::new().from_reader(input);
     let headers: Vec<String> = match rdr.headers() {
@@ -740,7 +774,7 @@ pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: O
                 format!("not valid CSV: {e}"),
                 Some(1),
                 None,
-                "export the roster again as CSV",
+                "export the file again as CSV",
             );
         }
     };
@@ -760,11 +794,12 @@ pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: O
                 format!("the mapped column `{h}` (for `{canon}`) is not in the export"),
                 Some(1),
                 Some(h.clone()),
-                "fix `[connectors.hr_roster]` in assure.toml or the export",
+                "fix the mapping in assure.toml or the export",
             );
         }
     }
-    let fmt = mapping.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+    let date_fmt = mapping.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
+    let offset = mapping.utc_offset.clone().unwrap_or_else(|| "+00:00".into());
     let mut records = Vec::new();
     for rec in rdr.records() {
         let rec = match rec {
@@ -786,22 +821,31 @@ pub fn read_hr<'a>(mapping: &HrMapping, input: impl Read, file: &'a str, emit: O
                 .and_then(|&i| rec.get(i))
                 .map(str::trim)
                 .filter(|v| !v.is_empty());
-            let value = match (c.name, raw) {
-                (_, None) => None,
-                ("hire_date" | "termination_date", Some(v)) => Some(
-                    chrono::NaiveDate::parse_from_str(v, &fmt)
+            let value = raw.map(|v| {
+                let v = mapping
+                    .values
+                    .get(c.name)
+                    .and_then(|vals| {
+                        vals.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(v))
+                            .map(|(_, w)| w.clone())
+                    })
+                    .unwrap_or_else(|| v.to_string());
+                match c.ty {
+                    crate::tables::ColumnType::Date => chrono::NaiveDate::parse_from_str(&v, &date_fmt)
                         .map(|d| d.to_string())
-                        .unwrap_or_else(|_| v.to_string()),
-                ),
-                ("worker_type", Some(v)) => Some(
-                    mapping
-                        .worker_types
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(v))
-                        .map_or_else(|| v.to_ascii_lowercase(), |(_, w)| w.clone()),
-                ),
-                (_, Some(v)) => Some(v.to_string()),
-            };
+                        .unwrap_or(v),
+                    crate::tables::ColumnType::Timestamp => match &mapping.timestamp_format {
+                        Some(f) => chrono::NaiveDateTime::parse_from_str(&v, f)
+                            .ok()
+                            .and_then(|n| with_offset(n, &offset))
+                            .unwrap_or(v),
+                        None => v,
+                    },
+                    _ if !c.allowed.is_empty() => v.to_ascii_lowercase(),
+                    _ => v,
+                }
+            });
             m.insert(c.name, value);
         }
         records.push((line, m));

@@ -372,21 +372,36 @@ pub struct Manifest {
 pub struct ConnectorsConfig {
     /// How the HR system's roster export maps onto the `people` table.
     #[serde(default)]
-    pub hr_roster: Option<HrRosterConfig>,
+    pub hr_roster: Option<MappingConfig>,
+    /// How a Jira CSV export maps onto a table (`access_requests` by default, or `changes`).
+    #[serde(default)]
+    pub jira: Option<MappingConfig>,
 }
 
-/// `[connectors.hr_roster]`: the roster export's headers for each `people` column.
+/// `[connectors.hr_roster]` or `[connectors.jira]`: the export's header for each canonical column.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HrRosterConfig {
-    /// `people` column to the export's header.
+pub struct MappingConfig {
+    /// The canonical table (defaults: `people` for the roster, `access_requests` for Jira).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Canonical column to the export's header.
     pub columns: std::collections::BTreeMap<String, String>,
     /// The `strftime` format of the export's dates (default `%Y-%m-%d`).
     #[serde(default)]
     pub date_format: Option<String>,
-    /// The export's worker types to `employee`, `contractor` or `intern`.
+    /// The `strftime` format of zone-less times (Jira's default export: `%d/%b/%y %l:%M %p`).
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    /// The offset of zone-less times, such as `-05:00` (default `+00:00`).
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+    /// The roster's worker types to `employee`, `contractor` or `intern`.
     #[serde(default)]
     pub worker_types: std::collections::BTreeMap<String, String>,
+    /// Per column, the export's values to the table's values.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// Evidence settings in `assure.toml`.

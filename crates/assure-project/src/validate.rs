@@ -281,6 +281,20 @@ impl Validator<'_> {
                 "the organization's compliance lead",
             );
         }
+        if let Some(j) = &self.p.manifest.connectors.jira
+            && let Some(t) = &j.table
+            && !CANONICAL_TABLES.contains(&t.as_str())
+        {
+            self.out.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "assure.toml",
+                    None,
+                    format!("`[connectors.jira]` names unknown table `{t}`"),
+                )
+                .with_hint(format!("the tables are: {}", CANONICAL_TABLES.join(", "))),
+            );
+        }
         if let Some(hr) = &self.p.manifest.connectors.hr_roster {
             const PEOPLE: [&str; 9] = [
                 "person_id",

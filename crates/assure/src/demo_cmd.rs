@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use assure_assess::{gap, render};
 use assure_engine::Window;
-use assure_evidence::import::{self, Meta, Options};
+use assure_evidence::import::{self, Meta};
 use assure_evidence::keys;
 use assure_evidence::store::FsStore;
 use assure_project::model::ExamType;
@@ -191,14 +191,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         "importing {} exports through the connectors into the signed ledger",
         files.len()
     ));
-    let planned = import::plan(
-        &files,
-        &Options {
-            hr_roster: crate::evidence_cmd::hr_mapping(&p),
-            ..Options::default()
-        },
-    )
-    .map_err(|ps| {
+    let planned = import::plan(&files, &crate::evidence_cmd::mapped_options(&p)).map_err(|ps| {
         CliError::failure(format!(
             "the generated evidence did not validate: {}",
             ps.first().map(ToString::to_string).unwrap_or_default()

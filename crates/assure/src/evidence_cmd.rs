@@ -183,17 +183,32 @@ impl Drop for Progress {
     }
 }
 
-/// Returns the project's HR roster mapping for the connector, if it has one.
-pub fn hr_mapping(p: &Project) -> Option<assure_evidence::vendor::HrMapping> {
-    p.manifest
-        .connectors
-        .hr_roster
-        .as_ref()
-        .map(|h| assure_evidence::vendor::HrMapping {
-            columns: h.columns.clone(),
-            date_format: h.date_format.clone(),
-            worker_types: h.worker_types.clone(),
-        })
+/// Converts a project mapping into the connector's mapping; `worker_types` are the values of `worker_type`.
+fn to_mapping(c: &assure_project::model::MappingConfig) -> assure_evidence::vendor::Mapping {
+    let mut values = c.values.clone();
+    if !c.worker_types.is_empty() {
+        values
+            .entry("worker_type".into())
+            .or_default()
+            .extend(c.worker_types.clone());
+    }
+    assure_evidence::vendor::Mapping {
+        table: c.table.clone(),
+        columns: c.columns.clone(),
+        date_format: c.date_format.clone(),
+        timestamp_format: c.timestamp_format.clone(),
+        utc_offset: c.utc_offset.clone(),
+        values,
+    }
+}
+
+/// Returns the import options that carry the project's column mappings.
+pub fn mapped_options(p: &Project) -> Options {
+    Options {
+        hr_roster: p.manifest.connectors.hr_roster.as_ref().map(to_mapping),
+        jira: p.manifest.connectors.jira.as_ref().map(to_mapping),
+        ..Options::default()
+    }
 }
 
 /// Returns the current instant as recorded in the ledger; the CLI's one reading of the wall clock for records.
@@ -307,11 +322,14 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             json,
         } => {
             let files = import::expand(&files).map_err(|p| CliError::problems(p.to_string()))?;
-            let hr_roster = check(&project).ok().and_then(|c| hr_mapping(&c.project));
+            let mapped = check(&project)
+                .ok()
+                .map(|c| mapped_options(&c.project))
+                .unwrap_or_default();
             let opts = Options {
                 table,
                 connector,
-                hr_roster,
+                ..mapped
             };
             // Validation reads every byte once and storing reads it again: progress counts both.
             let total: u64 = files

@@ -99,7 +99,8 @@ fn missing_required_column() {
         Options {
             table: Some("people".into()),
             connector: None,
-            hr_roster: None
+            hr_roster: None,
+            jira: None,
         }
     ));
 }
@@ -120,7 +121,7 @@ fn ragged_csv_row() {
 
 #[test]
 fn truncated_json() {
-    insta::assert_snapshot!(problems("events.json", br#"[{"event_id":"e1","occurred_at":"2026-01-01T00:00:00Z","source":"cloudtrail","action":"x","raw_action":"X"},{"event_id":"#, Options { table: Some("events".into()), connector: None, hr_roster: None }));
+    insta::assert_snapshot!(problems("events.json", br#"[{"event_id":"e1","occurred_at":"2026-01-01T00:00:00Z","source":"cloudtrail","action":"x","raw_action":"X"},{"event_id":"#, Options { table: Some("events".into()), connector: None, hr_roster: None, jira: None }));
 }
 
 #[test]
@@ -148,7 +149,8 @@ fn a_line_longer_than_the_limit() {
         Options {
             table: Some("trainings".into()),
             connector: None,
-            hr_roster: None
+            hr_roster: None,
+            jira: None,
         }
     ));
 }
@@ -172,6 +174,7 @@ fn unknown_table_and_connector_are_refused_with_the_choices() {
             table: Some("users".into()),
             connector: None,
             hr_roster: None,
+            jira: None,
         },
     );
     out.push_str(&problems(
@@ -181,6 +184,7 @@ fn unknown_table_and_connector_are_refused_with_the_choices() {
             table: None,
             connector: Some("okta".into()),
             hr_roster: None,
+            jira: None,
         },
     ));
     insta::assert_snapshot!(out);

@@ -156,6 +156,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
             table: None,
             connector: Some("cloudtrail".into()),
             hr_roster: None,
+            jira: None,
         },
     )
     .unwrap_err();
@@ -171,6 +172,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
             table: None,
             connector: Some("cloudtrail".into()),
             hr_roster: None,
+            jira: None,
         },
     )
     .unwrap_err();

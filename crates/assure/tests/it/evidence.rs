@@ -266,7 +266,7 @@ fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("connector hr-roster (by its columns (the project's HR roster mapping)), table people, 2 rows"),
+            .contains("connector hr-roster (by its columns (the project's mapping)), table people, 2 rows"),
         "{}",
         r.stderr
     );
@@ -283,4 +283,54 @@ fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_jira_export_is_read_through_its_mapping_with_local_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[connectors.jira]\ntable = \"access_requests\"\ntimestamp_format = \"%d/%b/%y %l:%M %p\"\nutc_offset = \"-05:00\"\n\n[connectors.jira.columns]\nrequest_id = \"Issue key\"\nsystem = \"Custom field (System)\"\nemail = \"Custom field (Requested For)\"\nrequested_at = \"Created\"\napprover_email = \"Custom field (Approver)\"\napproved_at = \"Custom field (Approved At)\"\ngranted_at = \"Resolved\"\n",
+    );
+    std::fs::write(&manifest, &text).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    std::fs::write(
+        tmp.path().join("jira.csv"),
+        "Summary,Issue key,Issue id,Issue Type,Status,Created,Resolved,Custom field (System),Custom field (Requested For),Custom field (Approver),Custom field (Approved At)\n\
+Access to AWS,IT-101,10101,Access Request,Done,02/Feb/26 9:15 AM,02/Feb/26 4:40 PM,aws-prod,bo@acme.example,ana@acme.example,02/Feb/26 11:05 AM\n\
+GitHub write,IT-102,10102,Access Request,Done,03/Feb/26 10:00 PM,04/Feb/26 8:00 AM,github,cy@acme.example,,\n",
+    )
+    .unwrap();
+    let r = assure(&["evidence", "import", "-p", "p", "jira.csv"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("connector jira (by its columns (the project's mapping)), table access_requests, 2 rows"),
+        "{}",
+        r.stderr
+    );
+    // Local times become UTC instants: 10:00 PM at -05:00 is 03:00 the next day.
+    let r = assure(
+        &[
+            "test",
+            "p",
+            "--period",
+            "2026-01-01..2026-06-30",
+            "--as-of",
+            "2026-06-30",
+            "--test",
+            "access-approved-before-grant",
+            "--json",
+        ],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let items = &v["run"]["tests"][0]["items"];
+    assert_eq!(items[0]["item"], "IT-101");
+    assert_eq!(items[0]["status"], "pass");
+    assert_eq!(items[1]["status"], "fail");
+    assert_eq!(items[1]["reason"], "access request has no recorded approval");
 }
