@@ -272,7 +272,11 @@ fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
     );
     // The mapping is recorded with the entry, so the rows can be read back the same way later.
     let r = assure(&["evidence", "show", "1", "-p", "p"], None, tmp.path());
-    assert!(r.stdout.contains("column mapping: {\"columns\""), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("column mapping: {") && r.stdout.contains("\"person_id\":\"Employee ID\""),
+        "{}",
+        r.stdout
+    );
     // A bad date in the roster names its row and column.
     std::fs::write(tmp.path().join("bad.csv"), "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day\n1003,Cy,cy@acme.example,Full-Time,2026-13-45,\n").unwrap();
     let r = assure(&["evidence", "import", "-p", "p", "bad.csv"], None, tmp.path());
