@@ -505,12 +505,24 @@ fn git_records(text: &str, repo: &str) -> Vec<(u64, Record)> {
         let field = |n: usize| f.get(n).map(|x| x.trim()).filter(|x| !x.is_empty()).map(str::to_string);
         let body = f.get(5).copied().unwrap_or("");
         let mut approvers = Vec::new();
+        let mut coauthors = Vec::new();
         for line in body.lines() {
             let l = line.trim();
             let lower = l.to_ascii_lowercase();
-            let value = ["reviewed-by:", "approved-by:", "reviewers:"]
+            // A co-author wrote the change too, so their review is not independent; `Signed-off-by`
+            // certifies origin, not review, and is not an approval.
+            let (value, list) = match ["reviewed-by:", "approved-by:", "reviewers:"]
                 .iter()
-                .find_map(|p| lower.starts_with(p).then(|| l.get(p.len()..).unwrap_or("").trim()));
+                .find_map(|p| lower.starts_with(p).then(|| l.get(p.len()..).unwrap_or("").trim()))
+            {
+                Some(v) => (Some(v), &mut approvers),
+                None => (
+                    lower
+                        .starts_with("co-authored-by:")
+                        .then(|| l.get(15..).unwrap_or("").trim()),
+                    &mut coauthors,
+                ),
+            };
             if let Some(v) = value {
                 for who in v.split(',') {
                     // `Name <email>`, a bare email, or a login.
@@ -521,11 +533,12 @@ fn git_records(text: &str, repo: &str) -> Vec<(u64, Record)> {
                         .map_or(who, |(e, _)| e)
                         .trim();
                     if !email.is_empty() {
-                        approvers.push(email.to_string());
+                        list.push(email.to_string());
                     }
                 }
             }
         }
+        approvers.retain(|a| !coauthors.iter().any(|c| c.eq_ignore_ascii_case(a)));
         approvers.sort();
         approvers.dedup();
         let subject = field(4).unwrap_or_default();

@@ -235,6 +235,11 @@ fn a_git_repository_s_merges_and_review_trailers() {
     for (branch, author, trailer) in [
         ("feature", "bo@acme.example", "Reviewed-by: Ana <ana@acme.example>"),
         ("selfie", "cy@acme.example", "Reviewed-by: cy@acme.example"),
+        (
+            "pair",
+            "di@acme.example",
+            "Co-authored-by: Ed <ed@acme.example>\nReviewed-by: Ed <ed@acme.example>",
+        ),
     ] {
         git(&["checkout", "-q", "-b", branch]);
         git(&[
