@@ -75,6 +75,7 @@ pub const CONNECTORS: &[&str] = &[
     "canonical-csv",
     "canonical-json",
     "canonical-ndjson",
+    "canonical-xlsx",
     "cloudtrail",
     "okta-system-log",
     "trivy-json",
@@ -192,6 +193,7 @@ fn format_of(connector: &str) -> Option<Format> {
         "canonical-csv" => Some(Format::Csv),
         "canonical-json" => Some(Format::Json),
         "canonical-ndjson" => Some(Format::Ndjson),
+        "canonical-xlsx" => Some(Format::Xlsx),
         _ => None,
     }
 }
@@ -414,7 +416,16 @@ fn plan_one(
     let table = match forced_table {
         Some(t) => t,
         None => {
-            let names = column_names(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head), format);
+            let names = if format == Format::Xlsx {
+                let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}"), None))?;
+                crate::read::xlsx_rows(&bytes)
+                    .map_err(|e| one(e, Some("save the sheet again as XLSX, or export it as CSV".into())))?
+                    .first()
+                    .map(|r| r.iter().map(|h| crate::read::normalise_name(h)).collect())
+                    .unwrap_or_default()
+            } else {
+                column_names(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head), format)
+            };
             detect_table(&names).map_err(|candidates| {
                 if candidates.is_empty() {
                     one(

@@ -74,6 +74,7 @@ fn format_of(connector: &str) -> Option<Format> {
         "canonical-csv" => Some(Format::Csv),
         "canonical-json" => Some(Format::Json),
         "canonical-ndjson" => Some(Format::Ndjson),
+        "canonical-xlsx" => Some(Format::Xlsx),
         _ => None,
     }
 }

@@ -26,6 +26,8 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// An Excel workbook (XLSX): the first worksheet, with a header row.
+    Xlsx,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
             Format::Csv => "canonical-csv",
             Format::Json => "canonical-json",
             Format::Ndjson => "canonical-ndjson",
+            Format::Xlsx => "canonical-xlsx",
         }
     }
 }
@@ -336,6 +339,7 @@ pub fn read_rows<'a>(
         Format::Csv => read_csv(&mut sink, guarded, table),
         Format::Json => read_json(&mut sink, guarded, table),
         Format::Ndjson => read_ndjson(&mut sink, guarded, table),
+        Format::Xlsx => read_xlsx(&mut sink, guarded, table),
     }
     sink.out
 }
@@ -562,6 +566,156 @@ pub fn read_mapped<'a>(
     sink.out
 }
 
+/// The largest workbook read.
+pub const MAX_XLSX_BYTES: u64 = 64 * 1024 * 1024;
+/// The most a workbook may expand to when decompressed: a guard against compression bombs.
+pub const MAX_XLSX_EXPANDED: u64 = 512 * 1024 * 1024;
+
+/// Reads the first worksheet of a workbook as rows of text, refusing workbooks that are too large
+/// or would expand too far.
+pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    if bytes.len() as u64 > MAX_XLSX_BYTES {
+        return Err(format!(
+            "the workbook is larger than {} MiB",
+            MAX_XLSX_BYTES / (1024 * 1024)
+        ));
+    }
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+    let mut expanded = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        let name = entry.name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+        if name.contains("..") || name.starts_with('/') {
+            return Err(format!(
+                "the workbook contains a part named `{name}`, which escapes the archive"
+            ));
+        }
+        expanded = expanded.saturating_add(entry.size());
+    }
+    let bomb = |n: u64| {
+        format!(
+            "the workbook expands to {} MiB or more, beyond {} MiB; it is probably a compression bomb",
+            n / (1024 * 1024),
+            MAX_XLSX_EXPANDED / (1024 * 1024)
+        )
+    };
+    if expanded > MAX_XLSX_EXPANDED {
+        return Err(bomb(expanded));
+    }
+    // The sizes in the directory can lie: count what the parts really expand to, with a cap.
+    let mut actual = 0u64;
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        let n = std::io::copy(
+            &mut (&mut part).take(MAX_XLSX_EXPANDED + 1 - actual),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        actual += n;
+        if actual > MAX_XLSX_EXPANDED {
+            return Err(bomb(actual));
+        }
+    }
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+    let first = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| "the workbook has no worksheet".to_string())?;
+    let range = wb
+        .worksheet_range(&first)
+        .map_err(|e| format!("cannot read worksheet `{first}` ({e})"))?;
+    let text = |c: &Data| -> String {
+        match c {
+            Data::Empty => String::new(),
+            Data::String(s) => s.clone(),
+            Data::Bool(b) => b.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            Data::Float(f) => f.to_string(),
+            Data::DateTime(d) => match d.as_datetime() {
+                // Excel stores no time zone; a cell with a time of day is read as UTC.
+                Some(dt) if dt.time() == chrono::NaiveTime::MIN => dt.date().to_string(),
+                Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                None => d.to_string(),
+            },
+            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Error(e) => format!("#ERROR {e:?}"),
+        }
+    };
+    Ok(range.rows().map(|r| r.iter().map(text).collect()).collect())
+}
+
+fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
+    let mut bytes = Vec::new();
+    if let Err(e) = input.by_ref().take(MAX_XLSX_BYTES + 1).read_to_end(&mut bytes) {
+        sink.problem(
+            None,
+            None,
+            format!("cannot read: {e}"),
+            Some("check the file is complete".into()),
+        );
+        return;
+    }
+    let rows = match xlsx_rows(&bytes) {
+        Ok(r) => r,
+        Err(message) => {
+            sink.problem(
+                None,
+                None,
+                message,
+                Some("save the sheet again as XLSX, or export it as CSV".into()),
+            );
+            return;
+        }
+    };
+    let mut it = rows.into_iter();
+    let headers: Vec<String> = it
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| normalise_name(h))
+        .collect();
+    header_problems(sink, table, &headers, Some(1));
+    let absent: BTreeSet<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
+        .map(|c| c.name)
+        .collect();
+    for (i, row) in it.enumerate() {
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if let Some(bad) = row.iter().position(|c| c.starts_with("#ERROR")) {
+            sink.problem(
+                Some(i as u64 + 2),
+                headers.get(bad).map(String::as_str),
+                "the cell holds a spreadsheet error".into(),
+                Some("fix the formula or replace it with its value".into()),
+            );
+            continue;
+        }
+        sink.out.rows += 1;
+        let get = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|p| row.get(p))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        check_record(sink, table, i as u64 + 2, &absent, &get);
+    }
+}
+
 /// Picks the canonical table whose required columns all appear in `names`; `Err` lists the
 /// candidates when none or several fit equally well.
 pub fn detect_table(names: &[String]) -> Result<&'static Table, Vec<&'static str>> {
@@ -593,6 +747,8 @@ pub fn detect_table(names: &[String]) -> Result<&'static Table, Vec<&'static str
 /// Reads just the column names of a file: the CSV header, or the keys of the first JSON object.
 pub fn column_names(head: &[u8], format: Format) -> Vec<String> {
     match format {
+        // A workbook's header needs the whole file; the importer reads it with `xlsx_rows`.
+        Format::Xlsx => Vec::new(),
         Format::Csv => {
             let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(head);
             rdr.headers()

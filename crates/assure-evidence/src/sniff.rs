@@ -24,10 +24,13 @@ pub fn sniff(path: &Path, head: &[u8], file: &str) -> Result<Format, Problem> {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
+    if head.starts_with(b"PK\x03\x04") && ext == "xlsx" {
+        return Ok(Format::Xlsx);
+    }
     if head.starts_with(b"PK\x03\x04") {
         return Err(problem(
             file,
-            "this is a ZIP container (such as XLSX), which this connector does not read".into(),
+            "this is a ZIP container that is not named `.xlsx`; only XLSX workbooks are read".into(),
             "export the sheet as CSV",
         ));
     }

@@ -292,3 +292,70 @@ di@acme.example,1003,2023-05-01T09:00:00.000Z,False,True,2026-04-14T17:00:00.000
     let f = write(tmp.path(), "gam-users.csv", csv.as_bytes());
     insta::assert_snapshot!(import_and_load(&[f], "accounts").join("\n"));
 }
+
+#[test]
+fn canonical_xlsx_with_real_dates_and_a_compression_bomb_refused() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("people.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in [
+        "Person ID",
+        "Email",
+        "Name",
+        "Worker Type",
+        "Hire Date",
+        "Termination Date",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_number(1, 0, 1001.0).unwrap();
+    ws.write_string(1, 1, "ana@acme.example").unwrap();
+    ws.write_string(1, 2, "Ana").unwrap();
+    ws.write_string(1, 3, "Employee").unwrap();
+    ws.write_datetime_with_format(1, 4, ExcelDateTime::from_ymd(2024, 1, 10).unwrap(), &date)
+        .unwrap();
+    ws.write_number(2, 0, 1002.0).unwrap();
+    ws.write_string(2, 1, "bo@acme.example").unwrap();
+    ws.write_string(2, 2, "Bo").unwrap();
+    ws.write_string(2, 3, "contractor").unwrap();
+    ws.write_datetime_with_format(2, 4, ExcelDateTime::from_ymd(2026, 2, 2).unwrap(), &date)
+        .unwrap();
+    ws.write_datetime_with_format(2, 5, ExcelDateTime::from_ymd(2026, 8, 31).unwrap(), &date)
+        .unwrap();
+    wb.save(&path).unwrap();
+    let planned = plan(std::slice::from_ref(&path), &Options::default()).unwrap();
+    assert_eq!(
+        (planned[0].connector, planned[0].table, planned[0].rows),
+        ("canonical-xlsx", "people", 2)
+    );
+    insta::assert_snapshot!(import_and_load(&[path], "people").join("\n"));
+
+    // A zip that expands far beyond the limit is refused before it is decompressed.
+    let bomb = tmp.path().join("bomb.xlsx");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        z.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..600 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    let errs = plan(
+        &[bomb],
+        &Options {
+            table: Some("people".into()),
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(errs[0].message.contains("compression bomb"), "{errs:?}");
+}
