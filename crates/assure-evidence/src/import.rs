@@ -76,6 +76,7 @@ pub const CONNECTORS: &[&str] = &[
     "canonical-json",
     "canonical-ndjson",
     "canonical-xlsx",
+    "canonical-parquet",
     "cloudtrail",
     "okta-system-log",
     "trivy-json",
@@ -194,6 +195,7 @@ fn format_of(connector: &str) -> Option<Format> {
         "canonical-json" => Some(Format::Json),
         "canonical-ndjson" => Some(Format::Ndjson),
         "canonical-xlsx" => Some(Format::Xlsx),
+        "canonical-parquet" => Some(Format::Parquet),
         _ => None,
     }
 }
@@ -416,7 +418,11 @@ fn plan_one(
     let table = match forced_table {
         Some(t) => t,
         None => {
-            let names = if format == Format::Xlsx {
+            let names = if format == Format::Parquet {
+                let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}"), None))?;
+                crate::read::parquet_columns(bytes)
+                    .map_err(|e| one(e, Some("write the file again; it may be truncated".into())))?
+            } else if format == Format::Xlsx {
                 let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}"), None))?;
                 crate::read::xlsx_rows(&bytes)
                     .map_err(|e| one(e, Some("save the sheet again as XLSX, or export it as CSV".into())))?

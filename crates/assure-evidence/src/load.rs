@@ -75,6 +75,7 @@ fn format_of(connector: &str) -> Option<Format> {
         "canonical-json" => Some(Format::Json),
         "canonical-ndjson" => Some(Format::Ndjson),
         "canonical-xlsx" => Some(Format::Xlsx),
+        "canonical-parquet" => Some(Format::Parquet),
         _ => None,
     }
 }

@@ -28,6 +28,8 @@ pub enum Format {
     Ndjson,
     /// An Excel workbook (XLSX): the first worksheet, with a header row.
     Xlsx,
+    /// An Apache Parquet file.
+    Parquet,
 }
 
 impl Format {
@@ -38,6 +40,7 @@ impl Format {
             Format::Json => "canonical-json",
             Format::Ndjson => "canonical-ndjson",
             Format::Xlsx => "canonical-xlsx",
+            Format::Parquet => "canonical-parquet",
         }
     }
 }
@@ -340,6 +343,7 @@ pub fn read_rows<'a>(
         Format::Json => read_json(&mut sink, guarded, table),
         Format::Ndjson => read_ndjson(&mut sink, guarded, table),
         Format::Xlsx => read_xlsx(&mut sink, guarded, table),
+        Format::Parquet => read_parquet(&mut sink, guarded, table),
     }
     sink.out
 }
@@ -566,6 +570,148 @@ pub fn read_mapped<'a>(
     sink.out
 }
 
+/// The largest Parquet file read (it is read whole: its directory is at the end).
+pub const MAX_PARQUET_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Reads a Parquet file's column names from its footer.
+pub fn parquet_columns(bytes: Vec<u8>) -> Result<Vec<String>, String> {
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| format!("not a readable Parquet file ({e})"))?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| normalise_name(f.name()))
+        .collect())
+}
+
+/// Reads a whole binary file (one that must be seen entire to be read), at most `max` bytes and one
+/// more so the caller can tell it was too large.
+fn read_capped(sink: &mut Sink<'_>, input: &mut impl Read, max: u64) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    match input.take(max + 1).read_to_end(&mut buf) {
+        Ok(_) => Some(buf),
+        Err(e) => {
+            sink.problem(
+                None,
+                None,
+                format!("cannot read: {e}"),
+                Some("check the file is complete".into()),
+            );
+            None
+        }
+    }
+}
+
+fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
+    use arrow::datatypes::DataType;
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let Some(buf) = read_capped(sink, &mut input, MAX_PARQUET_BYTES) else {
+        return;
+    };
+    if buf.len() as u64 > MAX_PARQUET_BYTES {
+        sink.problem(
+            None,
+            None,
+            format!("the file is larger than {} MiB", MAX_PARQUET_BYTES / (1024 * 1024)),
+            Some("split it into smaller files".into()),
+        );
+        return;
+    }
+    let reader = match parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(buf))
+        .and_then(|b| b.with_batch_size(8192).build())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            sink.problem(
+                None,
+                None,
+                format!("not a readable Parquet file ({e})"),
+                Some("write it again; it may be truncated".into()),
+            );
+            return;
+        }
+    };
+    let headers: Vec<String> = arrow::record_batch::RecordBatchReader::schema(&reader)
+        .fields()
+        .iter()
+        .map(|f| normalise_name(f.name()))
+        .collect();
+    header_problems(sink, table, &headers, None);
+    let absent: BTreeSet<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
+        .map(|c| c.name)
+        .collect();
+    let opts = FormatOptions::default().with_null("");
+    let mut row = 0u64;
+    for batch in reader {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                sink.problem(
+                    Some(row + 1),
+                    None,
+                    format!("cannot read a row group ({e})"),
+                    Some("write the file again".into()),
+                );
+                return;
+            }
+        };
+        // A zoned timestamp stores UTC instants; drop the zone name so it formats as UTC without a
+        // time-zone database (the `Z` is added below).
+        let columns: Vec<arrow::array::ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Timestamp(unit, Some(_)) => c
+                    .to_data()
+                    .into_builder()
+                    .data_type(DataType::Timestamp(*unit, None))
+                    .build()
+                    .map(arrow::array::make_array)
+                    .unwrap_or_else(|_| c.clone()),
+                _ => c.clone(),
+            })
+            .collect();
+        let mut fmts = Vec::with_capacity(columns.len());
+        for c in &columns {
+            match ArrayFormatter::try_new(c.as_ref(), &opts) {
+                Ok(f) => fmts.push(f),
+                Err(e) => {
+                    sink.problem(None, None, format!("a column cannot be read as text ({e})"), None);
+                    return;
+                }
+            }
+        }
+        let types: Vec<DataType> = columns.iter().map(|c| c.data_type().clone()).collect();
+        for r in 0..batch.num_rows() {
+            row += 1;
+            sink.out.rows += 1;
+            let get = |name: &str| -> Option<String> {
+                let i = headers.iter().position(|h| h == name)?;
+                let text = fmts.get(i)?.value(r).to_string();
+                if text.is_empty() {
+                    return None;
+                }
+                Some(match types.get(i) {
+                    // Parquet timestamps without a zone are UTC by convention.
+                    Some(DataType::Timestamp(_, None)) => format!("{text}Z"),
+                    Some(DataType::List(_) | DataType::LargeList(_)) => text
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .split(", ")
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    _ => text,
+                })
+            };
+            check_record(sink, table, row, &absent, &get);
+        }
+    }
+}
+
 /// The largest workbook read.
 pub const MAX_XLSX_BYTES: u64 = 64 * 1024 * 1024;
 /// The most a workbook may expand to when decompressed: a guard against compression bombs.
@@ -654,16 +800,9 @@ pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
 }
 
 fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
-    let mut bytes = Vec::new();
-    if let Err(e) = input.by_ref().take(MAX_XLSX_BYTES + 1).read_to_end(&mut bytes) {
-        sink.problem(
-            None,
-            None,
-            format!("cannot read: {e}"),
-            Some("check the file is complete".into()),
-        );
+    let Some(bytes) = read_capped(sink, &mut input, MAX_XLSX_BYTES) else {
         return;
-    }
+    };
     let rows = match xlsx_rows(&bytes) {
         Ok(r) => r,
         Err(message) => {
@@ -748,7 +887,7 @@ pub fn detect_table(names: &[String]) -> Result<&'static Table, Vec<&'static str
 pub fn column_names(head: &[u8], format: Format) -> Vec<String> {
     match format {
         // A workbook's header needs the whole file; the importer reads it with `xlsx_rows`.
-        Format::Xlsx => Vec::new(),
+        Format::Xlsx | Format::Parquet => Vec::new(),
         Format::Csv => {
             let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(head);
             rdr.headers()

@@ -42,11 +42,7 @@ pub fn sniff(path: &Path, head: &[u8], file: &str) -> Result<Format, Problem> {
         ));
     }
     if head.starts_with(b"PAR1") {
-        return Err(problem(
-            file,
-            "this is a Parquet file, which this connector does not read".into(),
-            "export it as CSV or NDJSON",
-        ));
+        return Ok(Format::Parquet);
     }
     if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
         return Err(problem(file, "this file is UTF-16 text".into(), "save it as UTF-8"));

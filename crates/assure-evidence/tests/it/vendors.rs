@@ -359,3 +359,95 @@ fn canonical_xlsx_with_real_dates_and_a_compression_bomb_refused() {
     .unwrap_err();
     assert!(errs[0].message.contains("compression bomb"), "{errs:?}");
 }
+
+/// Writes an `accounts` file the way a warehouse export or pandas would: typed columns, a zoned and
+/// a zone-less timestamp, booleans, nulls and a column the table does not know.
+fn accounts_parquet(bad_kind: bool) -> Vec<u8> {
+    use arrow::array::{ArrayRef, BooleanArray, StringArray, TimestampMicrosecondArray};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("System", Arc::new(StringArray::from(vec!["okta", "aws"]))),
+        ("account_id", Arc::new(StringArray::from(vec!["00u1", "ci-deployer"]))),
+        (
+            "email",
+            Arc::new(StringArray::from(vec![Some("ana@acme.example"), None])),
+        ),
+        (
+            "kind",
+            Arc::new(StringArray::from(vec![
+                "human",
+                if bad_kind { "robot" } else { "service" },
+            ])),
+        ),
+        ("privileged", Arc::new(BooleanArray::from(vec![true, false]))),
+        ("mfa_enabled", Arc::new(BooleanArray::from(vec![Some(true), None]))),
+        ("status", Arc::new(StringArray::from(vec!["active", "active"]))),
+        (
+            "created_at",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![1_767_225_600_000_000, 1_767_312_000_000_000])
+                    .with_timezone("UTC"),
+            ),
+        ),
+        (
+            "last_login_at",
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(1_780_000_000_000_000), None])),
+        ),
+        ("cost_centre", Arc::new(StringArray::from(vec!["R&D", "Ops"]))),
+    ];
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    let mut out = Vec::new();
+    // Zstandard, as Polars and DuckDB users commonly write.
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
+}
+
+#[test]
+fn canonical_parquet_with_typed_columns_and_nulls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = write(tmp.path(), "accounts.parquet", &accounts_parquet(false));
+    let planned = plan(std::slice::from_ref(&f), &Options::default()).unwrap();
+    let p = &planned[0];
+    assert_eq!((p.connector, p.table, p.rows), ("canonical-parquet", "accounts", 2));
+    insta::assert_snapshot!(import_and_load(&[f], "accounts").join("\n"), @"
+    system=okta account_id=00u1 email=ana@acme.example kind=human privileged=true mfa_enabled=true status=active created_at=2026-01-01T00:00:00.000000Z last_login_at=2026-05-28T20:26:40.000000Z
+    system=aws account_id=ci-deployer kind=service privileged=false status=active created_at=2026-01-02T00:00:00.000000Z
+    ");
+}
+
+/// Writes a file, plans its import and returns the problems as a user sees them.
+fn refused(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let f = write(dir, name, bytes);
+    plan(&[f], &Options::default())
+        .unwrap_err()
+        .iter()
+        .map(|e| format!("{e}\n").replace(&dir.display().to_string(), "[TMP]"))
+        .collect()
+}
+
+#[test]
+fn parquet_values_are_checked_like_any_other_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = refused(tmp.path(), "accounts.parquet", &accounts_parquet(true));
+    insta::assert_snapshot!(text, @"
+    [TMP]/accounts.parquet, row 2, column `kind`: `robot` is not an allowed value
+      = hint: use one of: human, service
+    ");
+}
+
+#[test]
+fn a_truncated_parquet_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = accounts_parquet(false);
+    let text = refused(tmp.path(), "accounts.parquet", &bytes[..bytes.len() - 20]);
+    insta::assert_snapshot!(text, @"
+    [TMP]/accounts.parquet: not a readable Parquet file (Parquet error: Invalid Parquet file. Corrupt footer)
+      = hint: write the file again; it may be truncated
+    ");
+}
