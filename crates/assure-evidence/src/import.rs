@@ -209,13 +209,11 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
             Some(t) => Some(t),
             None => {
                 let names: Vec<&str> = crate::tables::TABLES.iter().map(|t| t.name).collect();
-                return Err(vec![Problem {
-                    file: "--table".into(),
-                    row: None,
-                    column: None,
-                    message: format!("unknown table `{t}`"),
-                    hint: Some(format!("the tables are: {}", names.join(", "))),
-                }]);
+                return Err(vec![flag_problem(
+                    "--table",
+                    format!("unknown table `{t}`"),
+                    format!("the tables are: {}", names.join(", ")),
+                )]);
             }
         },
         None => None,
@@ -225,13 +223,11 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
         Some(c) => match format_of(c) {
             Some(f) => Some(f),
             None => {
-                return Err(vec![Problem {
-                    file: "--connector".into(),
-                    row: None,
-                    column: None,
-                    message: format!("unknown connector `{c}`"),
-                    hint: Some(format!("this build has: {}", CONNECTORS.join(", "))),
-                }]);
+                return Err(vec![flag_problem(
+                    "--connector",
+                    format!("unknown connector `{c}`"),
+                    format!("this build has: {}", CONNECTORS.join(", ")),
+                )]);
             }
         },
         None => None,
@@ -573,4 +569,15 @@ pub fn add(
     };
     let mut entries = store.append(vec![draft], key)?;
     entries.pop().ok_or(StoreError::BrokenTip)
+}
+
+/// A problem with a command-line option rather than a file.
+fn flag_problem(flag: &str, message: String, hint: String) -> Problem {
+    Problem {
+        file: flag.into(),
+        row: None,
+        column: None,
+        message,
+        hint: Some(hint),
+    }
 }
