@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::diag::Diagnostic;
-use crate::model::{Control, FileId, Manifest, Objective, Person, Policy, Project, Risk, TestDef, Vendor};
+use crate::model::{Control, FileId, Manifest, Objective, Person, Policy, Project, Response, Risk, TestDef, Vendor};
 
 /// The largest project file Assure reads: project files are hand-edited text, never bulk data.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -71,6 +71,12 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
+    struct ResponsesFile {
+        #[serde(default)]
+        response: Vec<Response>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct RisksFile {
         #[serde(default)]
         risk: Vec<Risk>,
@@ -98,6 +104,17 @@ pub fn load(root: &Path) -> Result<(Project, Vec<Diagnostic>), LoadError> {
         }));
     }
     mark(&mut project, &diags, before, "objectives");
+    let before = diags.len();
+    if root.join("responses.toml").is_file()
+        && let Some((file, text)) = read_text(root, "responses.toml", &mut project, &mut diags)?
+        && let Some(parsed) = parse_toml::<ResponsesFile>(&text, "responses.toml", &mut diags)
+    {
+        project.responses.extend(parsed.response.into_iter().map(|mut r| {
+            r.file = file;
+            r
+        }));
+    }
+    mark(&mut project, &diags, before, "responses");
     let before = diags.len();
     for rel in list(root, "controls", "toml", &mut diags)? {
         if let Some((file, text)) = read_text(root, &rel, &mut project, &mut diags)?

@@ -280,6 +280,8 @@ pub struct Project {
     pub risks: Vec<Risk>,
     /// People and their identities.
     pub people: Vec<Person>,
+    /// Management's responses to exceptions (`responses.toml`), for Section V of a report.
+    pub responses: Vec<Response>,
     /// Where each file came from, to turn spans into lines.
     pub sources: SourceMap,
     /// The kinds of file that failed to load (`manifest`, `people`, `objectives`, `controls`,
@@ -876,6 +878,25 @@ pub struct Risk {
     /// The controls that mitigate it.
     #[serde(default)]
     pub controls: Vec<Ref>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+/// Management's response to the exceptions of a test or a control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// The test or control whose exceptions it answers.
+    pub subject: Ref,
+    /// Cause, remediation and what changed, in management's words.
+    pub text: String,
+    /// Who owns the remediation.
+    #[serde(default)]
+    pub owner: Option<Ref>,
+    /// When the remediation was complete.
+    #[serde(default)]
+    pub remediated_on: Option<Date>,
     /// The file it was read from.
     #[serde(skip)]
     pub file: FileId,

@@ -44,6 +44,7 @@ pub fn validate(p: &Project) -> Vec<Diagnostic> {
     v.policies();
     v.tests();
     v.others();
+    v.responses();
     v.out
 }
 
@@ -577,6 +578,39 @@ impl Validator<'_> {
                         r.likelihood, r.impact
                     ),
                     "score likelihood and impact from 1 (lowest) to 5 (highest)",
+                );
+            }
+        }
+    }
+
+    fn responses(&mut self) {
+        for r in &self.p.responses {
+            let what = format!("response to `{}`", r.subject);
+            if let Some(o) = &r.owner
+                && self.p.person(o).is_none()
+            {
+                self.unknown("unknown-owner", r.file, o, "person", &what);
+            }
+            if self.p.test(r.subject.as_str()).is_none()
+                && self.p.control(r.subject.as_str()).is_none()
+                && !self.p.incomplete.contains("tests")
+                && !self.p.incomplete.contains("controls")
+            {
+                self.error(
+                    "unknown-subject",
+                    r.file,
+                    &r.subject,
+                    format!("{what}: `{}` is neither a test nor a control", r.subject),
+                    "`subject` names the test (tests/) or control (controls/) whose exceptions the response answers",
+                );
+            }
+            if r.text.trim().is_empty() {
+                self.error(
+                    "empty-response",
+                    r.file,
+                    &r.subject,
+                    format!("{what} has no text"),
+                    "say what caused the exceptions, what was done about them and when",
                 );
             }
         }

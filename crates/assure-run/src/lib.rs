@@ -513,6 +513,33 @@ pub fn latest_run(store: &dyn EvidenceStore) -> Result<Option<(Entry, RunRecord)
     Ok(serde_json::from_slice::<RunRecord>(&bytes).ok().map(|r| (entry, r)))
 }
 
+/// Reads the latest sample drawn for each control, sorted by control.
+pub fn latest_samples(store: &dyn EvidenceStore) -> Result<Vec<SampleRecord>, StoreError> {
+    let text = store.ledger()?;
+    let mut latest: BTreeMap<String, Entry> = BTreeMap::new();
+    for e in text.lines().filter_map(|l| serde_json::from_str::<Entry>(l).ok()) {
+        if e.draft.action == "sample"
+            && let Some(c) = e.draft.controls.first()
+        {
+            latest.insert(c.clone(), e);
+        }
+    }
+    let mut out = Vec::new();
+    for e in latest.values() {
+        let Some(blob) = &e.draft.blob else { continue };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut store.open_blob(&blob.blake3)?, &mut bytes).map_err(|source| StoreError::Io {
+            what: "read",
+            path: blob.name.clone().into(),
+            source,
+        })?;
+        if let Ok(r) = serde_json::from_slice::<SampleRecord>(&bytes) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
 fn max_age_days(f: Option<Frequency>) -> i64 {
     match f {
         Some(Frequency::Daily) => 2,

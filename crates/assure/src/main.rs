@@ -7,6 +7,7 @@ mod error;
 mod evidence_cmd;
 mod policy_cmd;
 mod prompt;
+mod report_cmd;
 mod sample_cmd;
 mod scope_cmd;
 mod test_cmd;
@@ -15,7 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use assure_assess::{coverage, gap, render};
+use assure_assess::{coverage, render};
 use assure_project::init::{Template, init};
 use assure_project::{Severity, check};
 use chrono::NaiveDate;
@@ -78,6 +79,8 @@ enum Command {
     Sample(sample_cmd::SampleArgs),
     /// Run the control tests over the whole population of the audit window and record the run
     Test(test_cmd::TestArgs),
+    /// Draft a report: SOC 2, SOC 1, SOC 3, readiness, bridge letter or control matrix (PDF, HTML, XLSX, OSCAL)
+    Report(report_cmd::ReportArgs),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
     Gap {
         /// The project directory
@@ -147,6 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             format,
             output,
         } => cmd_gap(&dir, as_of.unwrap_or_else(today), format, output.as_deref()),
+        Command::Report(args) => report_cmd::run(args),
     }
 }
 
@@ -267,48 +271,7 @@ fn cmd_validate(dir: &Path, json: bool) -> Result<ExitCode, CliError> {
 }
 
 fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
-    let checked = check(dir)?;
-    // Files that failed to load make the model incomplete: the assessment would be wrong, so stop.
-    // Other validation errors (a criterion with no control, a missing owner) are exactly what the
-    // gap analysis reports, so it runs on them.
-    let unreadable: Vec<_> = checked
-        .diagnostics
-        .iter()
-        .filter(|d| matches!(d.code, "invalid-file" | "unreadable-file"))
-        .collect();
-    if !unreadable.is_empty() {
-        let mut text = String::new();
-        for d in &unreadable {
-            text.push_str(&format!("{d}\n\n"));
-        }
-        eprint!("{text}");
-        return Err(CliError::problems(format!(
-            "{} project file(s) could not be read, so the assessment would be incomplete",
-            unreadable.len()
-        ))
-        .with_hint(format!(
-            "run `assure validate {}` and fix the files first",
-            dir.display()
-        )));
-    }
-    let errors = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        eprintln!(
-            "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
-        );
-    }
-    // Operating inputs: the latest recorded test run and evidence freshness, when the project has a ledger.
-    let signals = if dir.join(".assure/evidence/ledger.jsonl").exists() {
-        let store = assure_evidence::store::FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
-        assure_run::signals(&checked.project, &store, as_of).map_err(|e| CliError::failure(e.to_string()))?
-    } else {
-        gap::Signals::default()
-    };
-    let a = gap::assess(&checked.project, as_of, &signals);
+    let a = report_cmd::gather(dir, as_of)?.assessment;
     let text = match format {
         GapFormat::Text => render::text(&a),
         GapFormat::Md => render::markdown(&a),
@@ -330,7 +293,7 @@ fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path
 }
 
 /// Writes a file through a temporary file and a rename, so readers never see half of it.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), CliError> {
     let tmp = path.with_extension(format!("assure-tmp-{}", std::process::id()));
     let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {

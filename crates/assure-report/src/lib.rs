@@ -1,0 +1,226 @@
+//! Report drafts: SOC 2 (Type 1 and 2), SOC 1, SOC 3, the readiness report, a bridge letter, the
+//! control matrix with the request list, and policies, all built as one [`doc::Document`] model.
+//!
+//! Pure: every function takes the project, the assessment, the recorded test run, samples and
+//! ledger entries, and an explicit as-of date; nothing here reads a disk or a clock. The PDF
+//! renderer (`assure-pdf`), the XLSX writer (`assure-xlsx`) and the OSCAL writer (`assure-oscal`)
+//! are separate crates that read what this one builds.
+//!
+//! A required element the project lacks is never left out silently: it becomes a visible
+//! [`doc::Block::Gap`] where it belongs and is listed on the cover ([`doc::Document::missing`]).
+
+#![warn(missing_docs)]
+
+pub mod doc;
+pub mod matrix;
+mod other;
+pub mod policy;
+mod soc;
+
+use std::collections::BTreeMap;
+
+use assure_assess::gap::Assessment;
+use assure_ledger::Entry;
+use assure_project::Project;
+use assure_project::model::{Control, ExamType};
+use assure_run::{RunRecord, SampleRecord};
+use chrono::NaiveDate;
+
+pub use other::{bridge, readiness};
+pub use soc::{soc1, soc2, soc3};
+
+/// Everything a report is drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The gap assessment as of the same date.
+    pub assessment: &'a Assessment,
+    /// The latest recorded test run and its ledger sequence number, if any.
+    pub run: Option<(u64, &'a RunRecord)>,
+    /// The latest sample drawn per control.
+    pub samples: &'a [SampleRecord],
+    /// Every ledger entry (imports, runs, samples).
+    pub ledger: &'a [Entry],
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+/// Why a report cannot be drafted at all (as opposed to a draft with visible gaps).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportError {
+    /// The input makes no sense for this report.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A date as a reader writes it: `31 December 2026`.
+pub fn long_date(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn org(&self) -> &'a str {
+        &self.project.manifest.organization.name
+    }
+
+    pub(crate) fn legal_name(&self) -> &'a str {
+        let o = &self.project.manifest.organization;
+        o.legal_name.as_deref().unwrap_or(&o.name)
+    }
+
+    pub(crate) fn exam_type(&self) -> Option<ExamType> {
+        self.project.manifest.scope.exam_type
+    }
+
+    pub(crate) fn period(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let s = &self.project.manifest.scope;
+        (
+            s.period_start.as_ref().map(|d| d.get_ref().0),
+            s.period_end.as_ref().map(|d| d.get_ref().0),
+        )
+    }
+
+    /// `1 January 2026 to 31 December 2026`, or `as of 31 December 2026` for Type 1.
+    pub(crate) fn period_text(&self) -> String {
+        let (start, end) = self.period();
+        match (self.exam_type(), start, end) {
+            (Some(ExamType::Type2), Some(s), Some(e)) => format!("{} to {}", long_date(s), long_date(e)),
+            (Some(ExamType::Type1), _, Some(e)) => format!("as of {}", long_date(e)),
+            (_, _, Some(e)) => format!("as of {}", long_date(e)),
+            _ => format!("as of {} (no period in the scope)", long_date(self.as_of)),
+        }
+    }
+
+    pub(crate) fn person_name(&self, r: Option<&assure_project::model::Ref>) -> String {
+        match r {
+            Some(r) => self
+                .project
+                .person(r.as_str())
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| r.as_str().to_string()),
+            None => String::new(),
+        }
+    }
+
+    pub(crate) fn person_title(&self, r: Option<&assure_project::model::Ref>) -> String {
+        r.and_then(|r| self.project.person(r.as_str()))
+            .and_then(|p| p.title.clone())
+            .unwrap_or_default()
+    }
+
+    /// Controls by id, sorted.
+    pub(crate) fn controls_for(&self, pred: impl Fn(&Control) -> bool) -> Vec<&'a Control> {
+        let mut v: Vec<&Control> = self.project.controls.iter().filter(|c| pred(c)).collect();
+        v.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        v
+    }
+
+    /// The run's tests by id.
+    pub(crate) fn tests_of(&self, control: &str) -> Vec<&'a assure_run::TestOutcome> {
+        match self.run {
+            Some((_, r)) => r.tests.iter().filter(|t| t.controls.iter().any(|c| c == control)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    pub(crate) fn sample_of(&self, control: &str) -> Option<&'a SampleRecord> {
+        self.samples.iter().find(|s| s.control == control)
+    }
+
+    pub(crate) fn occurrences_of(&self, control: &str) -> Option<&'a assure_run::ControlOccurrences> {
+        self.run
+            .and_then(|(_, r)| r.occurrences.iter().find(|o| o.control == control))
+    }
+
+    /// Ledger imports per control: (latest date, sequence numbers).
+    pub(crate) fn imports_by_control(&self) -> BTreeMap<&'a str, Vec<&'a Entry>> {
+        let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+        for e in self.ledger {
+            if e.draft.action == "test-run" || e.draft.action == "sample" {
+                continue;
+            }
+            for c in &e.draft.controls {
+                m.entry(c.as_str()).or_default().push(e);
+            }
+        }
+        m
+    }
+
+    /// Ledger imports per table.
+    pub(crate) fn imports_by_table(&self) -> BTreeMap<&'a str, Vec<&'a Entry>> {
+        let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+        for e in self.ledger {
+            if let Some(t) = &e.draft.table
+                && e.draft.action != "test-run"
+                && e.draft.action != "sample"
+            {
+                m.entry(t.as_str()).or_default().push(e);
+            }
+        }
+        m
+    }
+}
+
+/// The result a control shows in Section IV and the matrix: (result, exceptions).
+pub fn control_result(inp: &Inputs<'_>, control: &str) -> (String, usize) {
+    let tests = inp.tests_of(control);
+    let mut exceptions: usize = tests.iter().map(|t| t.exceptions).sum();
+    let missing = inp.occurrences_of(control).map(|o| o.missing.len()).unwrap_or(0);
+    exceptions += missing;
+    let ran = tests.iter().any(|t| t.population > 0);
+    let label = if inp.run.is_none() {
+        "not tested: no test run recorded".to_string()
+    } else if exceptions > 0 {
+        "exceptions noted".to_string()
+    } else if ran || inp.occurrences_of(control).is_some_and(|o| o.expected > 0) {
+        if inp.exam_type() == Some(ExamType::Type1) {
+            "implemented".to_string()
+        } else {
+            "no exceptions noted".to_string()
+        }
+    } else if !tests.is_empty() {
+        tests
+            .iter()
+            .map(|t| t.conclusion.label())
+            .next()
+            .unwrap_or("not tested")
+            .to_string()
+    } else if inp.sample_of(control).is_some() {
+        "sample selected; inspection by the service auditor".to_string()
+    } else {
+        "no automated test: inspection by the service auditor".to_string()
+    };
+    (label, exceptions)
+}
+
+/// The test procedures for a control as a reader sees them.
+pub fn procedures(inp: &Inputs<'_>, control: &Control) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &control.tests {
+        if let Some(def) = inp.project.test(t.as_str()) {
+            let what = if def.doc.what.trim().is_empty() {
+                def.title.clone()
+            } else {
+                def.doc.what.trim().to_string()
+            };
+            out.push(format!("{}: {}", def.id.as_str(), what));
+        }
+    }
+    if let Some(o) = inp.occurrences_of(control.id.as_str()) {
+        out.push(format!(
+            "Inspected the evidence recorded for each {} occurrence in the period ({} expected).",
+            o.frequency, o.expected
+        ));
+    }
+    if let Some(s) = inp.sample_of(control.id.as_str()) {
+        out.push(format!(
+            "Selected {} of {} items ({}; seed {}) for inspection.",
+            s.selected.len() + s.added.len(),
+            s.population.len(),
+            s.rule,
+            s.seed
+        ));
+    }
+    out
+}

@@ -1,0 +1,913 @@
+//! The SOC 2, SOC 1 and SOC 3 drafts.
+
+use assure_catalog::{Category, criteria, description_elements};
+use assure_project::model::{ExamType, ReportKind, Treatment};
+
+use crate::doc::{Block, Document};
+use crate::{Inputs, ReportError, control_result, long_date, procedures};
+
+/// Exceptions listed per test in the PDF; the rest are in the control matrix workbook.
+const EXCEPTIONS_SHOWN: usize = 25;
+
+fn new_doc(inp: &Inputs<'_>, kind: &str, title: String, subtitle: String, header: String) -> Document {
+    Document {
+        kind: kind.to_string(),
+        title,
+        subtitle,
+        organization: inp.org().to_string(),
+        header,
+        as_of: inp.as_of.to_string(),
+        notice: format!(
+            "Draft prepared by {} management with Assure as of {}. Not an auditor's report.",
+            inp.org(),
+            long_date(inp.as_of)
+        ),
+        cover: Vec::new(),
+        missing: Vec::new(),
+        outline: true,
+        blocks: Vec::new(),
+    }
+}
+
+fn type_label(inp: &Inputs<'_>) -> &'static str {
+    match inp.exam_type() {
+        Some(ExamType::Type1) => "Type 1",
+        Some(ExamType::Type2) => "Type 2",
+        None => "type not chosen",
+    }
+}
+
+fn is_type2(inp: &Inputs<'_>) -> bool {
+    inp.exam_type() == Some(ExamType::Type2)
+}
+
+fn cover(inp: &Inputs<'_>, d: &mut Document, report: &str) {
+    let s = &inp.project.manifest.scope;
+    d.cover = vec![
+        ("Service organization".into(), inp.legal_name().to_string()),
+        ("System".into(), inp.project.manifest.system.name.clone()),
+        ("Report".into(), format!("{report} {}", type_label(inp))),
+        ("Period".into(), inp.period_text()),
+        (
+            "Categories".into(),
+            s.categories().iter().map(|c| c.label()).collect::<Vec<_>>().join(", "),
+        ),
+        ("As of".into(), long_date(inp.as_of)),
+    ];
+    if let Some((seq, r)) = inp.run {
+        d.cover.push((
+            "Test run".into(),
+            format!("ledger entry {seq}, {} tests, as of {}", r.tests.len(), long_date(r.as_of)),
+        ));
+    }
+}
+
+fn scope_gaps(inp: &Inputs<'_>, d: &mut Document) {
+    let (start, end) = inp.period();
+    if inp.exam_type().is_none() {
+        d.gap(
+            "Scope",
+            "The examination type (Type 1 or Type 2) is not chosen.",
+            "Run `assure scope` or set `type` under [scope] in assure.toml.",
+        );
+    }
+    if end.is_none() || (is_type2(inp) && start.is_none()) {
+        d.gap(
+            "Scope",
+            "The report period is not set.",
+            "Set `period_start` and `period_end` under [scope] in assure.toml.",
+        );
+    }
+}
+
+fn opinion_placeholder(d: &mut Document, what: &str) {
+    d.blocks.push(Block::Placeholder {
+        title: "Reserved for the independent service auditor's report".into(),
+        text: format!(
+            "The service auditor writes this section after completing the examination: their opinion on {what}. Assure never drafts an opinion, and this draft must not be read as one."
+        ),
+    });
+}
+
+fn signature(inp: &Inputs<'_>, d: &mut Document) {
+    let lead = inp.project.manifest.organization.compliance_lead.as_ref();
+    let name = inp.person_name(lead);
+    let title = inp.person_title(lead);
+    d.blocks.push(Block::Placeholder {
+        title: "Signature".into(),
+        text: if name.is_empty() {
+            format!("Signed for {} by an officer of the company, with name, title and date.", inp.legal_name())
+        } else {
+            format!("{name}{}{}, for {}. Date: ____________", if title.is_empty() { "" } else { ", " }, title, inp.legal_name())
+        },
+    });
+}
+
+fn categories_text(inp: &Inputs<'_>) -> String {
+    let cats: Vec<&str> = inp.project.manifest.scope.categories().iter().map(|c| c.label()).collect();
+    match cats.len() {
+        0 | 1 => cats.join(""),
+        n => format!("{} and {}", cats[..n - 1].join(", "), cats[n - 1]).to_lowercase(),
+    }
+    .to_lowercase()
+}
+
+fn subservice_sentence(inp: &Inputs<'_>) -> Option<String> {
+    let carve: Vec<&str> = inp
+        .project
+        .manifest
+        .subservice
+        .iter()
+        .filter(|s| s.treatment == Treatment::CarveOut)
+        .map(|s| s.name.as_str())
+        .collect();
+    (!carve.is_empty()).then(|| {
+        format!(
+            "The description excludes the controls of {} (carve-out method); it sets out the controls management expects {} to operate, which the criteria rely on.",
+            carve.join(", "),
+            if carve.len() == 1 { "that subservice organization" } else { "those subservice organizations" }
+        )
+    })
+}
+
+/// The SOC 2 draft, Type 1 or Type 2 as the scope says.
+pub fn soc2(inp: &Inputs<'_>) -> Result<Document, ReportError> {
+    let t = type_label(inp);
+    let mut d = new_doc(
+        inp,
+        "soc2",
+        format!("SOC 2 {t} report (draft)"),
+        format!(
+            "Controls at a service organization relevant to {} for the {} system",
+            categories_text(inp),
+            inp.project.manifest.system.name
+        ),
+        format!("SOC 2 {t} · {}", inp.period_text()),
+    );
+    cover(inp, &mut d, "SOC 2");
+    scope_gaps(inp, &mut d);
+    if !inp.project.manifest.scope.has(ReportKind::Soc2) {
+        d.note("The project's scope does not list a SOC 2 report; this draft shows what one would contain.");
+    }
+
+    d.h(1, "Section I: Independent service auditor's report");
+    opinion_placeholder(
+        &mut d,
+        if is_type2(inp) {
+            "whether the description is fairly presented and the controls were suitably designed and operated effectively throughout the period"
+        } else {
+            "whether the description is fairly presented and the controls were suitably designed as of the date"
+        },
+    );
+
+    d.h(1, format!("Section II: Assertion of {} management", inp.org()));
+    assertion(inp, &mut d, "soc2");
+
+    d.h(1, format!("Section III: Description of the {} system", inp.project.manifest.system.name));
+    describe_soc2(inp, &mut d);
+
+    d.h(1, "Section IV: Criteria, controls, tests and results");
+    section_iv(inp, &mut d, Framework::Soc2);
+
+    d.h(1, "Section V: Other information provided by management");
+    section_v(inp, &mut d);
+    Ok(d)
+}
+
+/// The SOC 1 draft: the company's control objectives in place of criteria.
+pub fn soc1(inp: &Inputs<'_>) -> Result<Document, ReportError> {
+    let t = type_label(inp);
+    let mut d = new_doc(
+        inp,
+        "soc1",
+        format!("SOC 1 {t} report (draft)"),
+        format!(
+            "Controls at a service organization relevant to user entities' internal control over financial reporting: the {} system",
+            inp.project.manifest.system.name
+        ),
+        format!("SOC 1 {t} · {}", inp.period_text()),
+    );
+    cover(inp, &mut d, "SOC 1");
+    d.cover.retain(|(k, _)| k != "Categories");
+    scope_gaps(inp, &mut d);
+    if !inp.project.manifest.scope.has(ReportKind::Soc1) {
+        d.note("The project's scope does not list a SOC 1 report; this draft shows what one would contain.");
+    }
+    d.h(1, "Section I: Independent service auditor's report");
+    opinion_placeholder(
+        &mut d,
+        "whether the description is fairly presented and the controls were suitably designed (and, for Type 2, operated effectively) to achieve the stated control objectives",
+    );
+    d.h(1, format!("Section II: Assertion of {} management", inp.org()));
+    assertion(inp, &mut d, "soc1");
+    d.h(1, format!("Section III: Description of the {} system", inp.project.manifest.system.name));
+    describe_soc1(inp, &mut d);
+    d.h(1, "Section IV: Control objectives, controls, tests and results");
+    section_iv(inp, &mut d, Framework::Soc1);
+    d.h(1, "Section V: Other information provided by management");
+    section_v(inp, &mut d);
+    Ok(d)
+}
+
+/// The SOC 3 general-use report: no tests and no detailed description.
+pub fn soc3(inp: &Inputs<'_>) -> Result<Document, ReportError> {
+    let mut d = new_doc(
+        inp,
+        "soc3",
+        "SOC 3 report (draft)".into(),
+        format!(
+            "A general-use report on controls relevant to {} for the {} system",
+            categories_text(inp),
+            inp.project.manifest.system.name
+        ),
+        format!("SOC 3 · {}", inp.period_text()),
+    );
+    cover(inp, &mut d, "SOC 3");
+    d.cover.retain(|(k, _)| k != "Report" && k != "Test run");
+    scope_gaps(inp, &mut d);
+    if inp.exam_type() == Some(ExamType::Type1) {
+        d.gap(
+            "Scope",
+            "A SOC 3 report covers how controls operated over a period, and the scope is Type 1.",
+            "Choose Type 2 in the scope before issuing a SOC 3 report.",
+        );
+    }
+    d.h(1, "Independent service auditor's report");
+    opinion_placeholder(
+        &mut d,
+        "whether management's assertion that the controls were effective throughout the period is fairly stated",
+    );
+    d.h(1, format!("Assertion of {} management", inp.org()));
+    assertion(inp, &mut d, "soc3");
+    d.h(1, "Attachment A: The system and its boundaries");
+    let sys = &inp.project.manifest.system;
+    services(inp, &mut d, "DC1");
+    d.h(2, "The system");
+    if sys.description.trim().is_empty() {
+        d.gap("DC3", "The system is not described.", "Write `description` under [system] in assure.toml.");
+    } else {
+        d.p(sys.description.trim());
+    }
+    d.h(2, "Boundaries");
+    if sys.boundaries.trim().is_empty() {
+        d.gap("DC3", "The system boundaries are not stated.", "Write `boundaries` under [system] in assure.toml.");
+    } else {
+        d.p(sys.boundaries.trim());
+    }
+    let comps = &sys.components;
+    let mut rows = Vec::new();
+    for (name, list) in [
+        ("Infrastructure", &comps.infrastructure),
+        ("Software", &comps.software),
+        ("People", &comps.people),
+        ("Procedures", &comps.procedures),
+        ("Data", &comps.data),
+    ] {
+        if !list.is_empty() {
+            rows.push(vec![name.to_string(), list.join("; ")]);
+        }
+    }
+    if !rows.is_empty() {
+        d.h(2, "Components, in summary");
+        d.table(&["Component", "What it comprises"], &[1, 4], rows);
+    }
+    d.h(1, "Attachment B: Principal service commitments and system requirements");
+    commitments(inp, &mut d, "DC2");
+    Ok(d)
+}
+
+fn assertion(inp: &Inputs<'_>, d: &mut Document, kind: &str) {
+    let sys = &inp.project.manifest.system.name;
+    let period = inp.period_text();
+    let (criteria_words, subject) = if kind == "soc1" {
+        (
+            "the control objectives stated in the description".to_string(),
+            "user entities and their auditors, who use it when assessing the risks of material misstatement of the user entities' financial statements".to_string(),
+        )
+    } else {
+        (
+            format!("the trust services criteria for {}", categories_text(inp)),
+            "user entities, business partners and others who understand the system well enough to use it".to_string(),
+        )
+    };
+    d.p(format!(
+        "We have prepared the accompanying description of the {sys} system ({period}) for {subject}."
+    ));
+    let mut claims = vec![format!(
+        "The description presents the {sys} system that was designed and implemented {period}, in accordance with the description criteria."
+    )];
+    if is_type2(inp) {
+        claims.push(format!(
+            "The controls stated in the description were suitably designed throughout the period {period} to provide reasonable assurance that {criteria_words} would be met (achieved, for control objectives), if the controls operated as described and, where applicable, subservice organizations and user entities applied the complementary controls assumed in the design."
+        ));
+        claims.push(format!(
+            "The controls stated in the description operated effectively throughout the period {period} to provide reasonable assurance that {criteria_words} were met."
+        ));
+    } else {
+        claims.push(format!(
+            "The controls stated in the description were suitably designed {period} to provide reasonable assurance that {criteria_words} would be met, if the controls operated as described and the complementary controls assumed in the design were applied."
+        ));
+    }
+    if kind == "soc3" {
+        claims = vec![format!(
+            "The controls within the {sys} system were effective throughout the period {period} to provide reasonable assurance that the principal service commitments and system requirements were achieved based on {criteria_words}."
+        )];
+    }
+    d.p("We confirm, to the best of our knowledge and belief, that:");
+    d.blocks.push(Block::Numbered { items: claims });
+    if let Some(s) = subservice_sentence(inp) {
+        d.p(s);
+    }
+    if !inp.project.manifest.cuec.is_empty() && kind != "soc3" {
+        d.p("The description also states the controls that user entities are expected to operate; the criteria can be met only if they do.");
+    }
+    if let Some((_, r)) = inp.run
+        && kind != "soc3"
+    {
+        let exc: usize = r.tests.iter().map(|t| t.exceptions).sum();
+        if exc > 0 {
+            d.note(format!(
+                "Before signing: the latest test run noted {exc} exceptions (Section IV). Management and the service auditor decide whether any of them means a criterion or objective was not met, which would change these statements."
+            ));
+        }
+    }
+    signature(inp, d);
+}
+
+fn services(inp: &Inputs<'_>, d: &mut Document, element: &str) {
+    d.h(2, "Services provided");
+    let sv = &inp.project.manifest.services;
+    if sv.is_empty() {
+        d.gap(element, "No services are described.", "Add [[services]] entries to assure.toml.");
+    } else {
+        for s in sv {
+            d.h(3, s.name.clone());
+            if s.description.trim().is_empty() {
+                d.gap(element, format!("Service `{}` has no description.", s.id.as_str()), "Add its `description`.");
+            } else {
+                d.p(s.description.trim());
+            }
+        }
+    }
+}
+
+fn commitments(inp: &Inputs<'_>, d: &mut Document, element: &str) {
+    let cs = &inp.project.manifest.system.commitments;
+    if cs.is_empty() {
+        d.gap(
+            element,
+            "No service commitments or system requirements are stated.",
+            "Add [[system.commitments]] entries (kind = \"commitment\" or \"requirement\") to assure.toml.",
+        );
+        return;
+    }
+    let rows = cs
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.as_str().to_string(),
+                if c.kind == "requirement" { "System requirement".into() } else { "Commitment".into() },
+                c.category.map(|k| k.0.label().to_string()).unwrap_or_default(),
+                c.text.clone(),
+            ]
+        })
+        .collect();
+    d.table(&["ID", "Kind", "Category", "Statement"], &[1, 2, 2, 7], rows);
+}
+
+fn components(inp: &Inputs<'_>, d: &mut Document, element: &str) {
+    let sys = &inp.project.manifest.system;
+    if !sys.description.trim().is_empty() {
+        d.p(sys.description.trim());
+    }
+    let c = &sys.components;
+    for (name, list) in [
+        ("Infrastructure", &c.infrastructure),
+        ("Software", &c.software),
+        ("People", &c.people),
+        ("Procedures", &c.procedures),
+        ("Data", &c.data),
+    ] {
+        d.h(3, name);
+        if list.is_empty() {
+            d.gap(
+                element,
+                format!("The {} component is not described.", name.to_lowercase()),
+                format!("List it under [system.components] `{}` in assure.toml.", name.to_lowercase()),
+            );
+        } else {
+            d.bullets(list.clone());
+        }
+    }
+    d.h(3, "Boundaries of the system");
+    if sys.boundaries.trim().is_empty() {
+        d.gap(element, "The boundaries of the system are not stated.", "Write `boundaries` under [system].");
+    } else {
+        d.p(sys.boundaries.trim());
+    }
+}
+
+fn in_period(inp: &Inputs<'_>, date: chrono::NaiveDate) -> bool {
+    let (start, end) = inp.period();
+    let end = end.unwrap_or(inp.as_of);
+    let start = if is_type2(inp) { start.unwrap_or(end) } else { chrono::NaiveDate::MIN };
+    date >= start && date <= end
+}
+
+fn incidents(inp: &Inputs<'_>, d: &mut Document) {
+    let list: Vec<_> = inp
+        .project
+        .manifest
+        .system
+        .incidents
+        .iter()
+        .filter(|i| in_period(inp, i.date.0))
+        .collect();
+    if list.is_empty() {
+        d.p(format!(
+            "No significant system incidents are recorded in the project {}.",
+            if is_type2(inp) { "for the period" } else { "as of the date" }
+        ));
+        d.note("Management confirms this before issue; record any under [[system.incidents]] with date and text (nature, timing, effect, resolution).");
+    } else {
+        d.table(
+            &["Date", "Nature, effect and resolution"],
+            &[1, 5],
+            list.iter().map(|i| vec![i.date.0.to_string(), i.text.clone()]).collect(),
+        );
+    }
+}
+
+fn cuecs(inp: &Inputs<'_>, d: &mut Document, element: &str) {
+    let list = &inp.project.manifest.cuec;
+    if list.is_empty() {
+        d.gap(
+            element,
+            "No complementary user entity controls are stated.",
+            "Add [[cuec]] entries to assure.toml (what customers must do, and the criteria it supports).",
+        );
+    } else {
+        d.p("The controls were designed assuming user entities operate the following controls.");
+        d.table(
+            &["ID", "Control expected of user entities", "Criteria"],
+            &[1, 6, 2],
+            list.iter()
+                .map(|c| vec![c.id.as_str().into(), c.text.clone(), join_refs(&c.criteria)])
+                .collect(),
+        );
+    }
+}
+
+fn join_refs(r: &[assure_project::model::Ref]) -> String {
+    r.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn subservice(inp: &Inputs<'_>, d: &mut Document, element: &str) {
+    let list = &inp.project.manifest.subservice;
+    if list.is_empty() {
+        d.p("The project lists no subservice organizations.");
+        return;
+    }
+    for s in list {
+        let treat = match s.treatment {
+            Treatment::CarveOut => "carve-out: its controls are excluded from this description",
+            Treatment::Inclusive => "inclusive: its relevant controls are described and tested here",
+        };
+        d.h(3, s.name.clone());
+        d.blocks.push(Block::Fields {
+            rows: vec![
+                ("Services".into(), s.services.clone()),
+                ("Treatment".into(), treat.into()),
+                ("Criteria relying on it".into(), join_refs(&s.criteria)),
+            ],
+        });
+        if s.csocs.is_empty() {
+            if s.treatment == Treatment::CarveOut {
+                d.gap(
+                    element,
+                    format!("The carve-out subservice organization {} has no expected controls listed.", s.name),
+                    "Add [[subservice.csocs]] entries for the controls you rely on it to operate.",
+                );
+            }
+        } else {
+            d.table(
+                &["ID", "Control expected of the subservice organization", "Criteria"],
+                &[1, 6, 2],
+                s.csocs
+                    .iter()
+                    .map(|c| vec![c.id.as_str().into(), c.text.clone(), join_refs(&c.criteria)])
+                    .collect(),
+            );
+        }
+    }
+}
+
+fn changes(inp: &Inputs<'_>, d: &mut Document) {
+    let list: Vec<_> = inp
+        .project
+        .manifest
+        .system
+        .changes
+        .iter()
+        .filter(|c| in_period(inp, c.date.0))
+        .collect();
+    if list.is_empty() {
+        d.p("No significant changes to the system or its controls are recorded for the period.");
+    } else {
+        d.table(
+            &["Date", "Change"],
+            &[1, 5],
+            list.iter().map(|c| vec![c.date.0.to_string(), c.text.clone()]).collect(),
+        );
+    }
+}
+
+fn element_title(id: &str) -> String {
+    description_elements()
+        .iter()
+        .find(|e| e.id == id)
+        .map(|e| format!("{id}. {}", e.title))
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn describe_soc2(inp: &Inputs<'_>, d: &mut Document) {
+    d.p("This description is organized by the description criteria; each heading names the element it covers.");
+    d.h(2, element_title("DC1"));
+    services(inp, d, "DC1");
+    d.h(2, element_title("DC2"));
+    commitments(inp, d, "DC2");
+    d.h(2, element_title("DC3"));
+    components(inp, d, "DC3");
+    d.h(2, element_title("DC4"));
+    incidents(inp, d);
+    d.h(2, element_title("DC5"));
+    criteria_and_controls(inp, d);
+    d.h(2, element_title("DC6"));
+    cuecs(inp, d, "DC6");
+    d.h(2, element_title("DC7"));
+    subservice(inp, d, "DC7");
+    d.h(2, element_title("DC8"));
+    not_relevant(inp, d);
+    d.h(2, element_title("DC9"));
+    if is_type2(inp) {
+        changes(inp, d);
+    } else {
+        d.p("Not required for a Type 1 report, which describes the system as of a date.");
+    }
+    other_aspects(inp, d);
+}
+
+fn not_relevant(inp: &Inputs<'_>, d: &mut Document) {
+    let list = &inp.project.manifest.scope.not_relevant;
+    if list.is_empty() {
+        d.p("Every criterion in the categories in scope is relevant to the system.");
+        return;
+    }
+    let mut rows = Vec::new();
+    for n in list {
+        if n.reason.trim().is_empty() {
+            d.gap(
+                "DC8",
+                format!("Criterion {} is marked not relevant without a reason.", n.criterion.as_str()),
+                "Add `reason` to its [[scope.not_relevant]] entry.",
+            );
+        }
+        let title = assure_catalog::criterion(n.criterion.as_str()).map(|c| c.title).unwrap_or("");
+        rows.push(vec![n.criterion.as_str().to_string(), title.to_string(), n.reason.clone()]);
+    }
+    d.table(&["Criterion", "Subject", "Why it is not relevant"], &[1, 3, 5], rows);
+}
+
+fn criteria_and_controls(inp: &Inputs<'_>, d: &mut Document) {
+    let cats = inp.project.manifest.scope.categories();
+    let nr: Vec<&str> = inp.project.manifest.scope.not_relevant.iter().map(|n| n.criterion.as_str()).collect();
+    d.p(format!(
+        "The criteria for {} apply. Each is listed with the controls designed to meet it; Section IV describes each control.",
+        categories_text(inp)
+    ));
+    for cat in Category::ALL.iter().filter(|c| cats.contains(c)) {
+        let mut rows = Vec::new();
+        for cr in criteria().iter().filter(|c| c.category == *cat) {
+            let controls = inp.controls_for(|c| c.criteria.iter().any(|r| r.as_str() == cr.id));
+            let text = if nr.contains(&cr.id) {
+                "not relevant (see DC8)".to_string()
+            } else if controls.is_empty() {
+                d.missing.push(crate::doc::Missing {
+                    element: "DC5".into(),
+                    text: format!("Criterion {} has no control.", cr.id),
+                    fix: "Map a control to it in controls/, or mark it not relevant with a reason.".into(),
+                });
+                "MISSING: no control is mapped to this criterion".to_string()
+            } else {
+                controls.iter().map(|c| format!("{} {}", c.id.as_str(), c.title)).collect::<Vec<_>>().join("; ")
+            };
+            rows.push(vec![cr.id.to_string(), cr.title.to_string(), text]);
+        }
+        d.h(3, format!("{} criteria", cat.label()));
+        d.table(&["Criterion", "Subject", "Controls"], &[1, 3, 6], rows);
+    }
+}
+
+fn other_aspects(inp: &Inputs<'_>, d: &mut Document) {
+    d.h(2, "Control environment, risk assessment, communication and monitoring");
+    let p = inp.project;
+    let coso = inp.controls_for(|c| {
+        c.criteria
+            .iter()
+            .any(|r| ["CC1.", "CC2.", "CC3.", "CC4.", "CC5."].iter().any(|s| r.as_str().starts_with(s)))
+    });
+    d.p(format!(
+        "{} controls address the control environment, communication, risk assessment, monitoring and control activities (CC1 to CC5). {} policies set the rules the controls carry out; {} risks are recorded in the risk register and {} vendors in the vendor inventory.",
+        coso.len(),
+        p.policies.len(),
+        p.risks.len(),
+        p.vendors.len()
+    ));
+    let mut risks: Vec<_> = p.risks.iter().collect();
+    risks.sort_by(|a, b| {
+        (u16::from(b.likelihood) * u16::from(b.impact))
+            .cmp(&(u16::from(a.likelihood) * u16::from(a.impact)))
+            .then(a.id.as_str().cmp(b.id.as_str()))
+    });
+    if !risks.is_empty() {
+        d.h(3, "Highest-rated risks");
+        d.table(
+            &["Risk", "Title", "Likelihood × impact", "Treatment", "Controls"],
+            &[1, 4, 2, 2, 3],
+            risks
+                .iter()
+                .take(10)
+                .map(|r| {
+                    vec![
+                        r.id.as_str().into(),
+                        r.title.clone(),
+                        format!("{} × {} = {}", r.likelihood, r.impact, u16::from(r.likelihood) * u16::from(r.impact)),
+                        r.treatment.clone(),
+                        join_refs(&r.controls),
+                    ]
+                })
+                .collect(),
+        );
+    }
+}
+
+fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
+    let sys = &inp.project.manifest.system;
+    d.p("This description is organized by the elements a SOC 1 description must contain; each heading names the element it covers.");
+    d.h(2, element_title("SOC1-SERVICES"));
+    services(inp, d, "SOC1-SERVICES");
+    d.h(2, element_title("SOC1-TXN"));
+    if sys.transaction_flows.is_empty() {
+        d.gap(
+            "SOC1-TXN",
+            "How transactions are initiated, authorized, recorded, processed, corrected and reported is not described.",
+            "Add `transaction_flows` under [system] in assure.toml, one entry per class of transactions.",
+        );
+    } else {
+        d.bullets(sys.transaction_flows.clone());
+    }
+    d.h(2, element_title("SOC1-RECORDS"));
+    if sys.components.data.is_empty() {
+        d.gap("SOC1-RECORDS", "The records and data involved are not listed.", "List them under [system.components] `data`.");
+    } else {
+        d.bullets(sys.components.data.clone());
+    }
+    d.h(2, element_title("SOC1-EVENTS"));
+    if sys.components.procedures.is_empty() {
+        d.gap(
+            "SOC1-EVENTS",
+            "The procedures for significant events other than transactions are not described.",
+            "List them under [system.components] `procedures`.",
+        );
+    } else {
+        d.bullets(sys.components.procedures.clone());
+    }
+    d.h(2, element_title("SOC1-REPORTING"));
+    match sys.reporting_process.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => d.p(t),
+        _ => d.gap(
+            "SOC1-REPORTING",
+            "The process used to prepare reports for user entities is not described.",
+            "Write `reporting_process` under [system] in assure.toml.",
+        ),
+    }
+    d.h(2, element_title("SOC1-OBJECTIVES"));
+    if inp.project.objectives.is_empty() {
+        d.gap(
+            "SOC1-OBJECTIVES",
+            "No control objectives are stated.",
+            "Add objectives to objectives.toml (`assure catalog list --objectives` shows a library to start from).",
+        );
+    } else {
+        let mut objs: Vec<_> = inp.project.objectives.iter().collect();
+        objs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        let mut rows = Vec::new();
+        for o in objs {
+            let controls = inp.controls_for(|c| c.objectives.iter().any(|r| r.as_str() == o.id.as_str()));
+            let text = if controls.is_empty() {
+                d.missing.push(crate::doc::Missing {
+                    element: "SOC1-OBJECTIVES".into(),
+                    text: format!("Objective {} has no control.", o.id.as_str()),
+                    fix: "Map a control to it in controls/.".into(),
+                });
+                "MISSING: no control is mapped to this objective".to_string()
+            } else {
+                controls.iter().map(|c| format!("{} {}", c.id.as_str(), c.title)).collect::<Vec<_>>().join("; ")
+            };
+            rows.push(vec![o.id.as_str().into(), format!("{}: {}", o.title, o.statement), text]);
+        }
+        d.table(&["Objective", "Control objective", "Controls"], &[1, 5, 5], rows);
+    }
+    d.h(2, element_title("SOC1-CUEC"));
+    cuecs(inp, d, "SOC1-CUEC");
+    d.h(2, element_title("SOC1-SUBSERVICE"));
+    subservice(inp, d, "SOC1-SUBSERVICE");
+    d.h(2, element_title("SOC1-COSO"));
+    other_aspects(inp, d);
+    d.h(2, element_title("SOC1-CHANGES"));
+    if is_type2(inp) {
+        changes(inp, d);
+    } else {
+        d.p("Not required for a Type 1 report, which describes the system as of a date.");
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framework {
+    Soc2,
+    Soc1,
+}
+
+fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
+    let type2 = is_type2(inp);
+    if type2 {
+        d.p("For each control: what it does, the tests Assure performed over the whole population of the period, the population and sample sizes, and the result. The service auditor performs and documents their own tests; these results are management's evidence, which the auditor may re-perform from the signed ledger.");
+    } else {
+        d.p("For each control: what it does, who owns it and how often it operates. A Type 1 report covers design and implementation as of a date, so operating results are not reported.");
+    }
+    if type2 && inp.run.is_none() {
+        d.gap(
+            "Section IV",
+            "No test run is recorded, so no tests or results can be reported.",
+            "Import the period's evidence and run `assure test`.",
+        );
+    }
+    let mut groups: Vec<(String, Vec<&assure_project::model::Control>)> = Vec::new();
+    match fw {
+        Framework::Soc2 => {
+            let cats = inp.project.manifest.scope.categories();
+            for s in assure_catalog::series() {
+                if !criteria().iter().any(|c| c.series == s.id && cats.contains(&c.category)) {
+                    continue;
+                }
+                let controls = inp.controls_for(|c| {
+                    c.criteria.iter().any(|r| {
+                        assure_catalog::criterion(r.as_str()).is_some_and(|cr| cr.series == s.id)
+                    })
+                });
+                groups.push((format!("{}: {}", s.id, s.name), controls));
+            }
+        }
+        Framework::Soc1 => {
+            let mut objs: Vec<_> = inp.project.objectives.iter().collect();
+            objs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            for o in objs {
+                let controls = inp.controls_for(|c| c.objectives.iter().any(|r| r.as_str() == o.id.as_str()));
+                groups.push((format!("{}: {}", o.id.as_str(), o.statement), controls));
+            }
+        }
+    }
+    for (title, controls) in groups {
+        d.h(2, title);
+        if controls.is_empty() {
+            d.p("No controls are mapped here.");
+            continue;
+        }
+        let rows = controls
+            .iter()
+            .map(|c| {
+                let owner = inp.person_name(c.owner.as_ref());
+                let freq = c.frequency.map(|f| f.as_str().replace('_', " ")).unwrap_or_default();
+                let desc = if c.description.trim().is_empty() { c.title.clone() } else { c.description.trim().to_string() };
+                if type2 {
+                    let (result, exc) = control_result(inp, c.id.as_str());
+                    let tests = inp.tests_of(c.id.as_str());
+                    let population: usize = tests.iter().map(|t| t.population).sum::<usize>()
+                        + inp.occurrences_of(c.id.as_str()).map(|o| o.expected).unwrap_or(0);
+                    let sample = inp
+                        .sample_of(c.id.as_str())
+                        .map(|s| (s.selected.len() + s.added.len()).to_string())
+                        .unwrap_or_else(|| if population > 0 { "all".into() } else { String::new() });
+                    let procs = procedures(inp, c);
+                    vec![
+                        c.id.as_str().to_string(),
+                        format!("{desc} (owner: {owner}; {freq})"),
+                        if procs.is_empty() { "Inspection by the service auditor".into() } else { procs.join(" ") },
+                        if population > 0 { population.to_string() } else { String::new() },
+                        sample,
+                        if exc > 0 { format!("{result} ({exc})") } else { result },
+                    ]
+                } else {
+                    vec![c.id.as_str().to_string(), desc, owner, freq]
+                }
+            })
+            .collect();
+        if type2 {
+            d.table(
+                &["Control", "Control activity", "Tests performed", "Population", "Sample", "Result"],
+                &[2, 6, 6, 2, 2, 3],
+                rows,
+            );
+        } else {
+            d.table(&["Control", "Control activity", "Owner", "Frequency"], &[2, 9, 3, 2], rows);
+        }
+    }
+    if type2 && let Some((seq, r)) = inp.run {
+        d.h(2, "Exceptions noted");
+        let with: Vec<_> = r.tests.iter().filter(|t| t.exceptions > 0).collect();
+        let occ: Vec<_> = r.occurrences.iter().filter(|o| !o.missing.is_empty()).collect();
+        if with.is_empty() && occ.is_empty() {
+            d.p(format!("The test run recorded as ledger entry {seq} noted no exceptions."));
+        }
+        for t in with {
+            d.h(3, format!("{} {}: {} of {} items", t.id, t.title, t.exceptions, t.population));
+            let fails: Vec<_> = t.items.iter().filter(|i| i.status == "fail").collect();
+            d.table(
+                &["Item", "Why it is an exception"],
+                &[2, 5],
+                fails
+                    .iter()
+                    .take(EXCEPTIONS_SHOWN)
+                    .map(|i| vec![i.item.clone(), i.reason.clone()])
+                    .collect(),
+            );
+            if fails.len() > EXCEPTIONS_SHOWN {
+                d.note(format!(
+                    "{} further exceptions are listed in the control matrix workbook (`assure report matrix --format xlsx`).",
+                    fails.len() - EXCEPTIONS_SHOWN
+                ));
+            }
+        }
+        for o in occ {
+            d.h(3, format!("{}: {} of {} {} occurrences without evidence", o.control, o.missing.len(), o.expected, o.frequency));
+            d.bullets(o.missing.clone());
+        }
+        if !r.unresolved.is_empty() {
+            d.note(format!(
+                "{} identities in the evidence matched nobody in people.toml; the items that carry them were tested as recorded.",
+                r.unresolved.len()
+            ));
+        }
+    }
+}
+
+fn section_v(inp: &Inputs<'_>, d: &mut Document) {
+    d.p("This section is information from management that the service auditor's opinion does not cover.");
+    d.h(2, "Management's responses to exceptions");
+    let Some((_, r)) = inp.run else {
+        d.p("No test run is recorded, so there are no exceptions to respond to yet.");
+        return;
+    };
+    let mut subjects: Vec<(String, String)> = r
+        .tests
+        .iter()
+        .filter(|t| t.exceptions > 0)
+        .map(|t| (t.id.clone(), format!("{} ({} exceptions)", t.title, t.exceptions)))
+        .collect();
+    subjects.extend(
+        r.occurrences
+            .iter()
+            .filter(|o| !o.missing.is_empty())
+            .map(|o| (o.control.clone(), format!("missing {} occurrences of {}", o.frequency, o.control))),
+    );
+    if subjects.is_empty() {
+        d.p("The latest test run noted no exceptions.");
+        return;
+    }
+    for (id, what) in subjects {
+        let responses: Vec<_> = inp
+            .project
+            .responses
+            .iter()
+            .filter(|x| x.subject.as_str() == id)
+            .collect();
+        d.h(3, format!("{id}: {what}"));
+        if responses.is_empty() {
+            d.gap(
+                "Section V",
+                format!("Management has not responded to the exceptions of {id}."),
+                format!("Add a [[response]] with subject = \"{id}\" to responses.toml: cause, remediation and date."),
+            );
+        }
+        for resp in responses {
+            let mut rows = vec![("Response".to_string(), resp.text.trim().to_string())];
+            if let Some(o) = &resp.owner {
+                rows.push(("Owner".into(), inp.person_name(Some(o))));
+            }
+            if let Some(dt) = resp.remediated_on {
+                rows.push(("Remediated on".into(), long_date(dt.0)));
+            }
+            d.blocks.push(Block::Fields { rows });
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! `assure report`: drafts as PDF, HTML, XLSX or OSCAL, from the same library calls as `gap`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use assure_assess::gap::{self, Assessment};
+use assure_ledger::Entry;
+use assure_project::{Project, Severity, check};
+use assure_report::{Inputs, doc::Document};
+use assure_run::{RunRecord, SampleRecord};
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+use crate::error::CliError;
+use crate::{parse_date, today, write_atomically};
+
+/// The kinds of report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    /// SOC 2 Type 1 or Type 2 draft, Sections I to V
+    Soc2,
+    /// SOC 1 draft with the company's control objectives
+    Soc1,
+    /// SOC 3 general-use summary
+    Soc3,
+    /// The readiness (gap) report
+    Readiness,
+    /// A bridge letter from the period's end to --to
+    Bridge,
+    /// The control matrix, request list and per-test populations
+    Matrix,
+}
+
+impl ReportKind {
+    fn name(self) -> &'static str {
+        match self {
+            ReportKind::Soc2 => "soc2",
+            ReportKind::Soc1 => "soc1",
+            ReportKind::Soc3 => "soc3",
+            ReportKind::Readiness => "readiness",
+            ReportKind::Bridge => "bridge",
+            ReportKind::Matrix => "matrix",
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// PDF, laid out in-process with fonts embedded
+    Pdf,
+    /// One self-contained HTML page
+    Html,
+    /// An Excel workbook (the control matrix)
+    Xlsx,
+    /// OSCAL 1.1 JSON documents (catalog, component definition, SSP, assessment results) into a directory
+    Oscal,
+    /// The document model as JSON
+    Json,
+}
+
+impl ReportFormat {
+    fn ext(self) -> &'static str {
+        match self {
+            ReportFormat::Pdf => "pdf",
+            ReportFormat::Html => "html",
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Oscal => "oscal",
+            ReportFormat::Json => "json",
+        }
+    }
+}
+
+/// Arguments of `assure report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which report
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// The project directory
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The output format (default: xlsx for the matrix, pdf otherwise)
+    #[arg(long, short, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Where to write (a directory for OSCAL); default: reports/KIND.EXT in the project
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The as-of date (YYYY-MM-DD); defaults to today
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// For a bridge letter: the last day it covers (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<NaiveDate>,
+}
+
+/// What every report and the gap analysis are computed from.
+pub struct Gathered {
+    /// The project.
+    pub project: Project,
+    /// The assessment.
+    pub assessment: Assessment,
+    /// Ledger entries.
+    pub ledger: Vec<Entry>,
+    /// Latest run.
+    pub run: Option<(u64, RunRecord)>,
+    /// Latest sample per control.
+    pub samples: Vec<SampleRecord>,
+}
+
+impl Gathered {
+    /// The report inputs.
+    pub fn inputs(&self, as_of: NaiveDate) -> Inputs<'_> {
+        Inputs {
+            project: &self.project,
+            assessment: &self.assessment,
+            run: self.run.as_ref().map(|(s, r)| (*s, r)),
+            samples: &self.samples,
+            ledger: &self.ledger,
+            as_of,
+        }
+    }
+}
+
+/// Loads the project (refusing files that cannot be read), the ledger, the latest run and samples,
+/// and assesses readiness as of `as_of`.
+pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
+    let checked = check(dir)?;
+    let unreadable: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, "invalid-file" | "unreadable-file"))
+        .collect();
+    if !unreadable.is_empty() {
+        let mut text = String::new();
+        for d in &unreadable {
+            text.push_str(&format!("{d}\n\n"));
+        }
+        eprint!("{text}");
+        return Err(CliError::problems(format!(
+            "{} project file(s) could not be read, so the assessment would be incomplete",
+            unreadable.len()
+        ))
+        .with_hint(format!("run `assure validate {}` and fix the files first", dir.display())));
+    }
+    let errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    if errors > 0 {
+        eprintln!(
+            "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
+        );
+    }
+    let mut ledger = Vec::new();
+    let mut run = None;
+    let mut samples: Vec<SampleRecord> = Vec::new();
+    let signals = if dir.join(".assure/evidence/ledger.jsonl").exists() {
+        let store = assure_evidence::store::FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
+        let text = assure_evidence::store::EvidenceStore::ledger(&store).map_err(|e| CliError::failure(e.to_string()))?;
+        ledger = text.lines().filter_map(|l| serde_json::from_str::<Entry>(l).ok()).collect();
+        run = assure_run::latest_run(&store)
+            .map_err(|e| CliError::failure(e.to_string()))?
+            .map(|(e, r)| (e.seq, r));
+        samples = assure_run::latest_samples(&store).map_err(|e| CliError::failure(e.to_string()))?;
+        assure_run::signals(&checked.project, &store, as_of).map_err(|e| CliError::failure(e.to_string()))?
+    } else {
+        gap::Signals::default()
+    };
+    let assessment = gap::assess(&checked.project, as_of, &signals);
+    Ok(Gathered {
+        project: checked.project,
+        assessment,
+        ledger,
+        run,
+        samples,
+    })
+}
+
+fn document(kind: ReportKind, inp: &Inputs<'_>, to: Option<NaiveDate>) -> Result<Document, CliError> {
+    let r = match kind {
+        ReportKind::Soc2 => assure_report::soc2(inp),
+        ReportKind::Soc1 => assure_report::soc1(inp),
+        ReportKind::Soc3 => assure_report::soc3(inp),
+        ReportKind::Readiness => assure_report::readiness(inp),
+        ReportKind::Bridge => {
+            let Some(to) = to else {
+                return Err(CliError::problems("a bridge letter needs the last day it covers")
+                    .with_hint("add --to YYYY-MM-DD (for example the user entity's year end)"));
+            };
+            assure_report::bridge(inp, to)
+        }
+        ReportKind::Matrix => {
+            let m = assure_report::matrix::matrix(inp);
+            Ok(assure_report::matrix::document(&m, inp))
+        }
+    };
+    r.map_err(|e| CliError::problems(e.to_string()))
+}
+
+/// Runs `assure report`.
+pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
+    let as_of = args.as_of.unwrap_or_else(today);
+    let format = args.format.unwrap_or(if args.kind == ReportKind::Matrix {
+        ReportFormat::Xlsx
+    } else {
+        ReportFormat::Pdf
+    });
+    let out = args.output.clone().unwrap_or_else(|| {
+        let name = if format == ReportFormat::Oscal {
+            "oscal".to_string()
+        } else {
+            format!("{}.{}", args.kind.name(), format.ext())
+        };
+        args.dir.join("reports").join(name)
+    });
+    let g = gather(&args.dir, as_of)?;
+    let inp = g.inputs(as_of);
+    let started = Instant::now();
+    let summary = write_report(args.kind, format, &inp, args.to, &out)?;
+    eprintln!("wrote {} ({summary}) in {:.2} s", out.display(), started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes one report in one format; returns a short summary for the terminal.
+pub fn write_report(
+    kind: ReportKind,
+    format: ReportFormat,
+    inp: &Inputs<'_>,
+    to: Option<NaiveDate>,
+    out: &Path,
+) -> Result<String, CliError> {
+    if let Some(parent) = out.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", parent.display())))?;
+    }
+    match format {
+        ReportFormat::Xlsx => {
+            if !matches!(kind, ReportKind::Matrix | ReportKind::Soc2 | ReportKind::Soc1) {
+                return Err(CliError::problems(format!("the {} report has no XLSX form", kind.name()))
+                    .with_hint("use --format pdf or html; the workbook is `assure report matrix --format xlsx`"));
+            }
+            let m = assure_report::matrix::matrix(inp);
+            let bytes = assure_xlsx::write(&m).map_err(|e| CliError::failure(e.to_string()))?;
+            write_atomically(out, &bytes)?;
+            Ok(format!("{} sheets, {} bytes", m.sheets.len(), bytes.len()))
+        }
+        ReportFormat::Oscal => {
+            let framework = match kind {
+                ReportKind::Soc2 | ReportKind::Matrix => assure_oscal::Framework::Soc2,
+                ReportKind::Soc1 => assure_oscal::Framework::Soc1,
+                _ => {
+                    return Err(CliError::problems(format!("the {} report has no OSCAL form", kind.name()))
+                        .with_hint("OSCAL documents come from `assure report soc2 --format oscal` or `soc1`"));
+                }
+            };
+            let docs = assure_oscal::documents(inp, framework).map_err(|e| CliError::problems(e.to_string()))?;
+            std::fs::create_dir_all(out)
+                .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+            for (name, value) in &docs {
+                let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
+                write_atomically(&out.join(name), text.as_bytes())?;
+            }
+            Ok(format!(
+                "{}",
+                docs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        }
+        ReportFormat::Pdf | ReportFormat::Html | ReportFormat::Json => {
+            let d = document(kind, inp, to)?;
+            let missing = d.missing.len();
+            let note = if missing > 0 {
+                format!("; {missing} required element(s) missing, listed on the cover")
+            } else {
+                String::new()
+            };
+            match format {
+                ReportFormat::Pdf => {
+                    let ident = format!("assure/{}/{}/{}", d.organization, d.kind, d.as_of);
+                    let r = assure_pdf::render(&d, &ident).map_err(|e| CliError::failure(e.to_string()))?;
+                    write_atomically(out, &r.bytes)?;
+                    Ok(format!("{} pages{note}", r.pages))
+                }
+                ReportFormat::Html => {
+                    write_atomically(out, assure_report::doc::html(&d).as_bytes())?;
+                    Ok(format!("HTML{note}"))
+                }
+                _ => {
+                    let text = serde_json::to_string_pretty(&d).unwrap_or_default() + "\n";
+                    write_atomically(out, text.as_bytes())?;
+                    Ok(format!("JSON{note}"))
+                }
+            }
+        }
+    }
+}
