@@ -54,6 +54,11 @@ pub enum ReportError {
     Invalid(String),
 }
 
+/// `1 exception`, `2 exceptions`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
 /// A date as a reader writes it: `31 December 2026`.
 pub fn long_date(d: NaiveDate) -> String {
     d.format("%-d %B %Y").to_string()

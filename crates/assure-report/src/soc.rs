@@ -872,7 +872,7 @@ fn section_v(inp: &Inputs<'_>, d: &mut Document) {
         .tests
         .iter()
         .filter(|t| t.exceptions > 0)
-        .map(|t| (t.id.clone(), format!("{} ({} exceptions)", t.title, t.exceptions)))
+        .map(|t| (t.id.clone(), format!("{} ({})", t.title, crate::plural(t.exceptions, "exception"))))
         .collect();
     subjects.extend(
         r.occurrences

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use assure_assess::{gap, render};
+use assure_assess::render;
 use assure_engine::Window;
 use assure_evidence::import::{self, Meta};
 use assure_evidence::keys;
@@ -277,31 +277,95 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         &mut |_, _, _| {},
     )
     .map_err(|e| CliError::failure(e.to_string()))?;
-    step("assessing readiness");
-    let signals = assure_run::signals(&p, &store, cfg.as_of).map_err(|e| CliError::failure(e.to_string()))?;
-    let a = gap::assess(&p, cfg.as_of, &signals);
+    step("writing management's responses to the planted exceptions (responses.toml)");
+    crate::write_atomically(&dir.join("responses.toml"), responses(&p, &record, &planted, &missing_on_purpose))?;
+    step("assessing readiness and drafting the reports");
+    let g = crate::report_cmd::gather(dir, cfg.as_of)?;
+    let a = &g.assessment;
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports)
         .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", reports.display())))?;
-    crate::write_atomically(&reports.join("readiness.html"), &render::html(&a))?;
-    crate::write_atomically(&reports.join("readiness.md"), &render::markdown(&a))?;
+    crate::write_atomically(&reports.join("readiness.html"), render::html(a))?;
+    crate::write_atomically(&reports.join("readiness.md"), render::markdown(a))?;
     crate::write_atomically(
         &reports.join("test-results.json"),
-        &serde_json::to_string_pretty(&record).unwrap_or_default(),
+        serde_json::to_string_pretty(&record).unwrap_or_default(),
     )?;
+    let inp = g.inputs(cfg.as_of);
+    use crate::report_cmd::{ReportFormat as F, ReportKind as K, write_report};
+    let mut written = Vec::new();
+    for (kind, format, name) in [
+        (K::Soc2, F::Pdf, "soc2-type2.pdf"),
+        (K::Soc3, F::Pdf, "soc3.pdf"),
+        (K::Readiness, F::Pdf, "readiness.pdf"),
+        (K::Matrix, F::Xlsx, "control-matrix.xlsx"),
+        (K::Soc2, F::Oscal, "oscal"),
+    ] {
+        let out = reports.join(name);
+        let summary = write_report(kind, format, &inp, None, &out)?;
+        written.push(format!("  reports/{name:<22} {summary}"));
+    }
     let exceptions: usize = record.tests.iter().map(|t| t.exceptions).sum();
     let population: usize = record.tests.iter().map(|t| t.population).sum();
     print(&format!(
-        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall, written to reports/readiness.html and reports/readiness.md\n\nNext, try:\n  assure test {d} --as-of {}         # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n  assure gap {d} --as-of {} --format html -o gap.html\n",
+        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall (reports/readiness.html, .md, .pdf)\n{}\n\nNext, try:\n  assure test {d} --as-of {}         # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n  assure report soc2 {d} --as-of {} --format html -o soc2.html   # the draft as one web page\n",
         files.len(),
         record.tests.len(),
         planted.len(),
         entry.seq,
         a.overall.value * 100.0,
+        written.join("\n"),
         cfg.as_of,
         cfg.as_of,
         org = p.manifest.organization.name,
         d = dir.display(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Management's responses for the sample company: one per test or control with exceptions, naming
+/// what was planted, as a company would after investigating them.
+fn responses(
+    p: &assure_project::Project,
+    record: &assure_run::RunRecord,
+    planted: &[assure_synth::Planted],
+    missing: &[String],
+) -> String {
+    let mut out = String::from(
+        "# Management's responses to exceptions, printed in Section V of the report drafts.\n# Written by `assure demo` for the sample company; edit them like any project file.\n",
+    );
+    for t in record.tests.iter().filter(|t| t.exceptions > 0) {
+        let mut whats: Vec<&str> = planted.iter().filter(|x| x.test == t.id).map(|x| x.what).collect();
+        whats.sort_unstable();
+        whats.dedup();
+        let owner = t
+            .controls
+            .first()
+            .and_then(|c| p.control(c))
+            .and_then(|c| c.owner.as_ref())
+            .map(|o| o.to_string());
+        let cause = if whats.is_empty() {
+            String::from("each was investigated")
+        } else {
+            whats.join("; ")
+        };
+        out.push_str(&format!(
+            "\n[[response]]\nsubject = \"{}\"\ntext = \"\"\"\nThe control owner investigated the {} the test found ({cause}). Each item was corrected, the people involved were reminded of the procedure, and the test was added to the weekly compliance review so a recurrence is caught within days.\n\"\"\"\n{}",
+            t.id,
+            assure_report::plural(t.exceptions, "exception"),
+            owner.map(|o| format!("owner = \"{o}\"\n")).unwrap_or_default()
+        ));
+    }
+    for o in record.occurrences.iter().filter(|o| !o.missing.is_empty()) {
+        let owner = p.control(&o.control).and_then(|c| c.owner.as_ref()).map(|x| x.to_string());
+        out.push_str(&format!(
+            "\n[[response]]\nsubject = \"{}\"\ntext = \"\"\"\nThe {} record of this control for {} was not filed ({} missing in all). The owner now files each record within five business days, and the compliance lead checks each quarter that every record is on file.\n\"\"\"\n{}",
+            o.control,
+            o.frequency,
+            o.missing.join(", "),
+            missing.len(),
+            owner.map(|x| format!("owner = \"{x}\"\n")).unwrap_or_default()
+        ));
+    }
+    out
 }
