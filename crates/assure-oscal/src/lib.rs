@@ -56,7 +56,14 @@ impl Ctx<'_> {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let x = hex(&b);
-        format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &x[0..8],
+            &x[8..12],
+            &x[12..16],
+            &x[16..20],
+            &x[20..32]
+        )
     }
 
     fn metadata(&self, title: String) -> Value {
@@ -80,12 +87,16 @@ impl Ctx<'_> {
         match self.fw {
             Framework::Soc2 => {
                 let cats = p.manifest.scope.categories();
-                let nr: Vec<&str> = p.manifest.scope.not_relevant.iter().map(|n| n.criterion.as_str()).collect();
+                let nr = p.manifest.scope.not_relevant_ids();
                 criteria()
                     .iter()
                     .filter(|c| cats.contains(&c.category) && !nr.contains(&c.id))
                     .map(|c| {
-                        let controls = sorted(p.controls.iter().filter(|x| x.criteria.iter().any(|r| r.as_str() == c.id)));
+                        let controls = sorted(
+                            p.controls
+                                .iter()
+                                .filter(|x| x.criteria.iter().any(|r| r.as_str() == c.id)),
+                        );
                         (token(c.id), c.id.to_string(), c.title.to_string(), controls)
                     })
                     .collect()
@@ -95,9 +106,17 @@ impl Ctx<'_> {
                 objs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
                 objs.into_iter()
                     .map(|o| {
-                        let controls =
-                            sorted(p.controls.iter().filter(|x| x.objectives.iter().any(|r| r.as_str() == o.id.as_str())));
-                        (token(o.id.as_str()), o.id.as_str().to_string(), o.statement.clone(), controls)
+                        let controls = sorted(
+                            p.controls
+                                .iter()
+                                .filter(|x| x.objectives.iter().any(|r| r.as_str() == o.id.as_str())),
+                        );
+                        (
+                            token(o.id.as_str()),
+                            o.id.as_str().to_string(),
+                            o.statement.clone(),
+                            controls,
+                        )
                     })
                     .collect()
             }
@@ -119,7 +138,13 @@ fn hex(b: &[u8]) -> String {
 pub fn token(id: &str) -> String {
     let mut t: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if !t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         t.insert(0, '_');
@@ -182,7 +207,10 @@ fn catalog(c: &Ctx<'_>) -> Value {
                     })
                 })
                 .collect();
-            ("Trust services criteria in scope (titles paraphrased by Assure)".into(), groups)
+            (
+                "Trust services criteria in scope (titles paraphrased by Assure)".into(),
+                groups,
+            )
         }
         Framework::Soc1 => {
             let controls: Vec<Value> = c
@@ -253,7 +281,11 @@ fn describe_controls(controls: &[&assure_project::model::Control]) -> String {
     controls
         .iter()
         .map(|x| {
-            let d = if x.description.trim().is_empty() { &x.title } else { x.description.trim() };
+            let d = if x.description.trim().is_empty() {
+                &x.title
+            } else {
+                x.description.trim()
+            };
             format!("{}: {}", x.id.as_str(), d)
         })
         .collect::<Vec<_>>()
@@ -336,7 +368,9 @@ fn ssp(c: &Ctx<'_>) -> Value {
     let sys = &p.manifest.system;
     let system_uuid = c.uuid("component/system");
     let info: Vec<Value> = if sys.components.data.is_empty() {
-        vec![json!({"uuid": c.uuid("info/none"), "title": "Data", "description": "The project does not list the data the system holds."})]
+        vec![
+            json!({"uuid": c.uuid("info/none"), "title": "Data", "description": "The project does not list the data the system holds."}),
+        ]
     } else {
         sys.components
             .data
@@ -435,7 +469,11 @@ fn window(c: &Ctx<'_>) -> (NaiveDate, NaiveDate) {
 }
 
 fn reviewed_controls(c: &Ctx<'_>) -> Value {
-    let ids: Vec<Value> = c.requirements().into_iter().map(|r| json!({"control-id": r.0})).collect();
+    let ids: Vec<Value> = c
+        .requirements()
+        .into_iter()
+        .map(|r| json!({"control-id": r.0}))
+        .collect();
     json!({"control-selections": [{"include-controls": ids}]})
 }
 
@@ -447,7 +485,11 @@ fn assessment_plan(c: &Ctx<'_>) -> Value {
     let activities: Vec<Value> = tests
         .iter()
         .map(|t| {
-            let what = if t.doc.what.trim().is_empty() { t.title.clone() } else { t.doc.what.trim().to_string() };
+            let what = if t.doc.what.trim().is_empty() {
+                t.title.clone()
+            } else {
+                t.doc.what.trim().to_string()
+            };
             let mut a = json!({
                 "uuid": c.uuid(&format!("activity/{}", t.id.as_str())),
                 "title": t.title,
@@ -507,7 +549,10 @@ fn assessment_results(c: &Ctx<'_>) -> Value {
         run.tests.iter().map(|t| t.population).sum::<usize>(),
         run.as_of
     ));
-    result["props"] = json!([prop("ledger-entry", seq.to_string()), prop("definitions-blake3", run.definitions.clone())]);
+    result["props"] = json!([
+        prop("ledger-entry", seq.to_string()),
+        prop("definitions-blake3", run.definitions.clone())
+    ]);
     let collected = stamp(run.as_of, false);
     let evidence: Vec<Value> = run
         .inputs
@@ -556,9 +601,7 @@ fn assessment_results(c: &Ctx<'_>) -> Value {
     for (id, label, _, controls) in c.requirements() {
         let tested: Vec<_> = controls
             .iter()
-            .filter(|x| {
-                !x.tests.is_empty() || run.occurrences.iter().any(|o| o.control == x.id.as_str())
-            })
+            .filter(|x| !x.tests.is_empty() || run.occurrences.iter().any(|o| o.control == x.id.as_str()))
             .collect();
         if tested.is_empty() {
             continue;
@@ -574,7 +617,8 @@ fn assessment_results(c: &Ctx<'_>) -> Value {
                 }
             }
             if run.occurrences.iter().any(|o| o.control == x.id.as_str()) {
-                related.push(json!({"observation-uuid": c.uuid(&format!("observation/occurrences/{}", x.id.as_str()))}));
+                related
+                    .push(json!({"observation-uuid": c.uuid(&format!("observation/occurrences/{}", x.id.as_str()))}));
             }
         }
         related.sort_by_key(|v| v.to_string());

@@ -9,9 +9,9 @@
 use std::sync::OnceLock;
 
 use typst::foundations::{Dict, IntoValue, Smart};
-use typst_layout::PagedDocument;
 use typst_as_lib::TypstEngine;
 use typst_as_lib::typst_kit_options::TypstKitFontOptions;
+use typst_layout::PagedDocument;
 
 const TEMPLATE: &str = include_str!("../templates/report.typ");
 
@@ -40,7 +40,11 @@ fn engine() -> &'static TypstEngine<typst_as_lib::TypstTemplateMainFile> {
     ENGINE.get_or_init(|| {
         TypstEngine::builder()
             .main_file(TEMPLATE)
-            .search_fonts_with(TypstKitFontOptions::default().include_system_fonts(false).include_embedded_fonts(true))
+            .search_fonts_with(
+                TypstKitFontOptions::default()
+                    .include_system_fonts(false)
+                    .include_embedded_fonts(true),
+            )
             .build()
     })
 }
@@ -60,9 +64,8 @@ pub fn render<T: serde::Serialize>(doc: &T, ident: &str) -> Result<Rendered, Pdf
         timestamp: None,
         ..Default::default()
     };
-    let bytes = typst_pdf::pdf(&compiled, &options).map_err(|e| {
-        PdfError::Layout(e.iter().map(|d| d.message.to_string()).collect::<Vec<_>>().join("; "))
-    })?;
+    let bytes = typst_pdf::pdf(&compiled, &options)
+        .map_err(|e| PdfError::Layout(e.iter().map(|d| d.message.to_string()).collect::<Vec<_>>().join("; ")))?;
     Ok(Rendered {
         pages: compiled.pages().len(),
         bytes,
@@ -75,7 +78,15 @@ fn describe(e: &typst_as_lib::TypstAsLibError) -> String {
             .iter()
             .map(|d| {
                 let hints = d.hints.iter().map(|h| h.v.to_string()).collect::<Vec<_>>().join("; ");
-                format!("{}{}", d.message, if hints.is_empty() { String::new() } else { format!(" ({hints})") })
+                format!(
+                    "{}{}",
+                    d.message,
+                    if hints.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({hints})")
+                    }
+                )
             })
             .collect::<Vec<_>>()
             .join("; "),

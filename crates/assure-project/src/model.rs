@@ -581,6 +581,11 @@ impl Scope {
         out
     }
 
+    /// The criteria marked not relevant.
+    pub fn not_relevant_ids(&self) -> Vec<&str> {
+        self.not_relevant.iter().map(|n| n.criterion.as_str()).collect()
+    }
+
     /// Returns whether the scope includes a report.
     pub fn has(&self, report: ReportKind) -> bool {
         self.reports.contains(&report)

@@ -228,7 +228,12 @@ pub fn html(d: &Document) -> String {
             if d.missing.len() == 1 { "" } else { "s" }
         ));
         for m in &d.missing {
-            o.push_str(&format!("<li><b>{}</b>: {} {}</li>", esc(&m.element), esc(&m.text), esc(&m.fix)));
+            o.push_str(&format!(
+                "<li><b>{}</b>: {} {}</li>",
+                esc(&m.element),
+                esc(&m.text),
+                esc(&m.fix)
+            ));
         }
         o.push_str("</ul></div>");
     }
@@ -251,7 +256,11 @@ pub fn html(d: &Document) -> String {
             Block::Para { text } => o.push_str(&format!("<p>{}</p>\n", esc(text))),
             Block::Note { text } => o.push_str(&format!("<p class=\"note\">{}</p>\n", esc(text))),
             Block::Bullets { items } | Block::Numbered { items } => {
-                let tag = if matches!(b, Block::Numbered { .. }) { "ol" } else { "ul" };
+                let tag = if matches!(b, Block::Numbered { .. }) {
+                    "ol"
+                } else {
+                    "ul"
+                };
                 o.push_str(&format!("<{tag}>"));
                 for it in items {
                     o.push_str(&format!("<li>{}</li>", esc(it)));
@@ -293,6 +302,9 @@ pub fn html(d: &Document) -> String {
             )),
         }
     }
-    o.push_str(&format!("<footer class=\"note\">{}</footer>\n</body></html>\n", esc(&d.notice)));
+    o.push_str(&format!(
+        "<footer class=\"note\">{}</footer>\n</body></html>\n",
+        esc(&d.notice)
+    ));
     o
 }

@@ -56,7 +56,11 @@ pub enum ReportError {
 
 /// `1 exception`, `2 exceptions`.
 pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// A date as a reader writes it: `31 December 2026`.
@@ -124,7 +128,11 @@ impl<'a> Inputs<'a> {
     /// The run's tests by id.
     pub(crate) fn tests_of(&self, control: &str) -> Vec<&'a assure_run::TestOutcome> {
         match self.run {
-            Some((_, r)) => r.tests.iter().filter(|t| t.controls.iter().any(|c| c == control)).collect(),
+            Some((_, r)) => r
+                .tests
+                .iter()
+                .filter(|t| t.controls.iter().any(|c| c == control))
+                .collect(),
             None => Vec::new(),
         }
     }

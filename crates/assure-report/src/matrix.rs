@@ -73,7 +73,13 @@ pub struct Matrix {
 fn sheet_name(base: &str, used: &mut BTreeSet<String>) -> String {
     let clean: String = base
         .chars()
-        .map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') { '-' } else { c })
+        .map(|c| {
+            if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') {
+                '-'
+            } else {
+                c
+            }
+        })
         .take(31)
         .collect();
     let mut name = clean.clone();
@@ -96,7 +102,10 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     let mut used = BTreeSet::new();
     let mut sheets = Vec::new();
     let run_text = match inp.run {
-        Some((seq, r)) => format!("ledger entry {seq} (period {} to {}, as of {})", r.period_start, r.period_end, r.as_of),
+        Some((seq, r)) => format!(
+            "ledger entry {seq} (period {} to {}, as of {})",
+            r.period_start, r.period_end, r.as_of
+        ),
         None => "none recorded: run `assure test`".into(),
     };
     let preface = vec![
@@ -124,7 +133,9 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
             t(inp.person_name(c.owner.as_ref())),
             t(c.frequency.map(|f| f.as_str().to_string()).unwrap_or_default()),
             t(c.nature.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default()),
-            t(c.control_type.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default()),
+            t(c.control_type
+                .map(|x| format!("{x:?}").to_lowercase())
+                .unwrap_or_default()),
             t(if c.key { "yes" } else { "no" }),
             t(procedures(inp, c).join("\n")),
             if population > 0 { n(population) } else { Cell::Empty },
@@ -141,8 +152,20 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
         name: sheet_name("Control matrix", &mut used),
         preface: preface.clone(),
         headers: [
-            "Control", "Title", "Criteria", "Objectives", "Owner", "Frequency", "Nature", "Type", "Key",
-            "Test procedure", "Population", "Sample", "Result", "Exceptions",
+            "Control",
+            "Title",
+            "Criteria",
+            "Objectives",
+            "Owner",
+            "Frequency",
+            "Nature",
+            "Type",
+            "Key",
+            "Test procedure",
+            "Population",
+            "Sample",
+            "Result",
+            "Exceptions",
         ]
         .map(String::from)
         .to_vec(),
@@ -155,7 +178,12 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     let cats = p.manifest.scope.categories();
     for cr in assure_catalog::criteria().iter().filter(|c| cats.contains(&c.category)) {
         let mapped = inp.controls_for(|c| c.criteria.iter().any(|r| r.as_str() == cr.id));
-        let nr = p.manifest.scope.not_relevant.iter().find(|n| n.criterion.as_str() == cr.id);
+        let nr = p
+            .manifest
+            .scope
+            .not_relevant
+            .iter()
+            .find(|n| n.criterion.as_str() == cr.id);
         if mapped.is_empty() {
             rows.push(vec![
                 t("SOC 2"),
@@ -169,7 +197,13 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
             ]);
         }
         for c in mapped {
-            rows.push(vec![t("SOC 2"), t(cr.id), t(cr.title), t(c.id.as_str()), t(c.title.clone())]);
+            rows.push(vec![
+                t("SOC 2"),
+                t(cr.id),
+                t(cr.title),
+                t(c.id.as_str()),
+                t(c.title.clone()),
+            ]);
         }
     }
     let mut objs: Vec<_> = p.objectives.iter().collect();
@@ -177,16 +211,36 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     for o in objs {
         let mapped = inp.controls_for(|c| c.objectives.iter().any(|r| r.as_str() == o.id.as_str()));
         if mapped.is_empty() {
-            rows.push(vec![t("SOC 1"), t(o.id.as_str()), t(o.statement.clone()), Cell::Empty, t("no control")]);
+            rows.push(vec![
+                t("SOC 1"),
+                t(o.id.as_str()),
+                t(o.statement.clone()),
+                Cell::Empty,
+                t("no control"),
+            ]);
         }
         for c in mapped {
-            rows.push(vec![t("SOC 1"), t(o.id.as_str()), t(o.statement.clone()), t(c.id.as_str()), t(c.title.clone())]);
+            rows.push(vec![
+                t("SOC 1"),
+                t(o.id.as_str()),
+                t(o.statement.clone()),
+                t(c.id.as_str()),
+                t(c.title.clone()),
+            ]);
         }
     }
     sheets.push(Sheet {
         name: sheet_name("Criteria map", &mut used),
         preface: preface.clone(),
-        headers: ["Framework", "Criterion or objective", "Subject", "Control", "Control title"].map(String::from).to_vec(),
+        headers: [
+            "Framework",
+            "Criterion or objective",
+            "Subject",
+            "Control",
+            "Control title",
+        ]
+        .map(String::from)
+        .to_vec(),
         widths: vec![10, 12, 50, 10, 50],
         rows,
     });
@@ -214,7 +268,12 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
                 .map(|i| {
                     let mut row = vec![t(i.item.clone()), t(i.status.clone()), t(i.reason.clone())];
                     for k in &keys {
-                        let v = i.attributes.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str()).unwrap_or("");
+                        let v = i
+                            .attributes
+                            .iter()
+                            .find(|(a, _)| a == k)
+                            .map(|(_, v)| v.as_str())
+                            .unwrap_or("");
                         row.push(match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
                             Ok(d) => Cell::Date(d),
                             Err(_) => t(v),
@@ -254,10 +313,14 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
 fn requests(inp: &Inputs<'_>, used: &mut BTreeSet<String>, mut preface: Vec<(String, String)>) -> Sheet {
     let p = inp.project;
     let (_, end) = inp.period();
-    let due = end.unwrap_or(inp.as_of).checked_add_days(Days::new(PBC_DAYS_AFTER_PERIOD));
+    let due = end
+        .unwrap_or(inp.as_of)
+        .checked_add_days(Days::new(PBC_DAYS_AFTER_PERIOD));
     preface.push((
         "Due dates".into(),
-        format!("{PBC_DAYS_AFTER_PERIOD} days after the period's end; status from the evidence ledger as of the as-of date"),
+        format!(
+            "{PBC_DAYS_AFTER_PERIOD} days after the period's end; status from the evidence ledger as of the as-of date"
+        ),
     ));
     let by_control = inp.imports_by_control();
     let by_table = inp.imports_by_table();
@@ -288,7 +351,8 @@ fn requests(inp: &Inputs<'_>, used: &mut BTreeSet<String>, mut preface: Vec<(Str
             t(received.map(|(_, r)| r).unwrap_or_default()),
         ]);
     };
-    let date_of = |e: &assure_ledger::Entry| NaiveDate::parse_from_str(e.draft.at.get(..10).unwrap_or(""), "%Y-%m-%d").ok();
+    let date_of =
+        |e: &assure_ledger::Entry| NaiveDate::parse_from_str(e.draft.at.get(..10).unwrap_or(""), "%Y-%m-%d").ok();
     let mut controls: Vec<_> = p.controls.iter().collect();
     controls.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     for c in controls {
@@ -297,7 +361,10 @@ fn requests(inp: &Inputs<'_>, used: &mut BTreeSet<String>, mut preface: Vec<(Str
                 Some(tb) => by_table.get(tb.as_str()).cloned().unwrap_or_default(),
                 None => by_control.get(c.id.as_str()).cloned().unwrap_or_default(),
             };
-            let entries: Vec<_> = entries.into_iter().filter(|e| date_of(e).is_some_and(|d| d <= inp.as_of)).collect();
+            let entries: Vec<_> = entries
+                .into_iter()
+                .filter(|e| date_of(e).is_some_and(|d| d <= inp.as_of))
+                .collect();
             let received = entries.iter().filter_map(|e| date_of(e)).max().map(|d| {
                 let seqs: Vec<String> = entries.iter().map(|e| e.seq.to_string()).collect();
                 (d, format!("ledger {}", seqs.join(", ")))
@@ -339,7 +406,16 @@ fn requests(inp: &Inputs<'_>, used: &mut BTreeSet<String>, mut preface: Vec<(Str
         name: sheet_name("Request list", used),
         preface,
         headers: [
-            "Request", "Kind", "What is requested", "Control", "Criteria", "Owner", "Due", "Status", "Received", "Evidence",
+            "Request",
+            "Kind",
+            "What is requested",
+            "Control",
+            "Criteria",
+            "Owner",
+            "Due",
+            "Status",
+            "Received",
+            "Evidence",
         ]
         .map(String::from)
         .to_vec(),
@@ -357,7 +433,10 @@ pub fn document(m: &Matrix, inp: &Inputs<'_>) -> Document {
         organization: inp.org().to_string(),
         header: format!("Control matrix · {}", inp.period_text()),
         as_of: inp.as_of.to_string(),
-        notice: format!("Prepared with Assure as of {}. Populations per test are in the XLSX workbook.", long_date(inp.as_of)),
+        notice: format!(
+            "Prepared with Assure as of {}. Populations per test are in the XLSX workbook.",
+            long_date(inp.as_of)
+        ),
         cover: m.sheets.first().map(|s| s.preface.clone()).unwrap_or_default(),
         missing: Vec::new(),
         outline: true,
@@ -365,16 +444,32 @@ pub fn document(m: &Matrix, inp: &Inputs<'_>) -> Document {
     };
     for s in m.sheets.iter().take(3) {
         d.h(1, s.name.clone());
-        let keep: Vec<usize> = if s.headers.len() > 10 { vec![0, 1, 2, 4, 5, 10, 11, 12, 13] } else { (0..s.headers.len()).collect() };
-        let cols: Vec<&str> = keep.iter().filter_map(|i| s.headers.get(*i).map(String::as_str)).collect();
+        let keep: Vec<usize> = if s.headers.len() > 10 {
+            vec![0, 1, 2, 4, 5, 10, 11, 12, 13]
+        } else {
+            (0..s.headers.len()).collect()
+        };
+        let cols: Vec<&str> = keep
+            .iter()
+            .filter_map(|i| s.headers.get(*i).map(String::as_str))
+            .collect();
         let widths: Vec<u8> = keep
             .iter()
-            .map(|i| s.widths.get(*i).map(|w| u8::try_from((*w / 5).clamp(1, 12)).unwrap_or(1)).unwrap_or(1))
+            .map(|i| {
+                s.widths
+                    .get(*i)
+                    .map(|w| u8::try_from((*w / 5).clamp(1, 12)).unwrap_or(1))
+                    .unwrap_or(1)
+            })
             .collect();
         let rows = s
             .rows
             .iter()
-            .map(|r| keep.iter().map(|i| r.get(*i).map(Cell::text).unwrap_or_default()).collect())
+            .map(|r| {
+                keep.iter()
+                    .map(|i| r.get(*i).map(Cell::text).unwrap_or_default())
+                    .collect()
+            })
             .collect();
         d.table(&cols, &widths, rows);
     }

@@ -20,10 +20,16 @@ pub fn readiness(inp: &Inputs<'_>) -> Result<Document, ReportError> {
         organization: inp.org().to_string(),
         header: format!("Readiness · as of {}", long_date(inp.as_of)),
         as_of: inp.as_of.to_string(),
-        notice: format!("Prepared with Assure as of {}. An internal working document, not an audit opinion.", long_date(inp.as_of)),
+        notice: format!(
+            "Prepared with Assure as of {}. An internal working document, not an audit opinion.",
+            long_date(inp.as_of)
+        ),
         cover: vec![
             ("Reports in scope".into(), a.reports_in_scope.join(", ")),
-            ("Examination".into(), a.exam_type.unwrap_or("type not chosen").to_string()),
+            (
+                "Examination".into(),
+                a.exam_type.unwrap_or("type not chosen").to_string(),
+            ),
             ("Period".into(), a.window.clone().unwrap_or_else(|| "not set".into())),
             ("Overall readiness".into(), pct(a.overall.value)),
             (
@@ -40,11 +46,25 @@ pub fn readiness(inp: &Inputs<'_>) -> Result<Document, ReportError> {
         blocks: Vec::new(),
     };
     d.h(1, "Summary");
-    let mut rows = vec![vec!["Overall".into(), a.overall.items.to_string(), a.overall.uncovered.to_string(), pct(a.overall.value)]];
+    let mut rows = vec![vec![
+        "Overall".into(),
+        a.overall.items.to_string(),
+        a.overall.uncovered.to_string(),
+        pct(a.overall.value),
+    ]];
     for s in a.reports.iter().chain(&a.categories) {
-        rows.push(vec![s.label.clone(), s.items.to_string(), s.uncovered.to_string(), pct(s.value)]);
+        rows.push(vec![
+            s.label.clone(),
+            s.items.to_string(),
+            s.uncovered.to_string(),
+            pct(s.value),
+        ]);
     }
-    d.table(&["Scope", "Items", "Without a control", "Readiness"], &[4, 1, 2, 2], rows);
+    d.table(
+        &["Scope", "Items", "Without a control", "Readiness"],
+        &[4, 1, 2, 2],
+        rows,
+    );
     d.note(a.formula);
     d.h(1, "Gaps, most blocking first");
     if a.gaps.is_empty() {
@@ -165,7 +185,11 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
     let reports = if inp.assessment.reports_in_scope.is_empty() {
         report.to_string()
     } else {
-        format!("{} {}", inp.assessment.reports_in_scope.join(" and "), inp.assessment.exam_type.unwrap_or(""))
+        format!(
+            "{} {}",
+            inp.assessment.reports_in_scope.join(" and "),
+            inp.assessment.exam_type.unwrap_or("")
+        )
     };
     let mut d = Document {
         kind: "bridge".into(),
@@ -215,13 +239,23 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
         d.p("We are not aware of any significant change to the system or its controls during the bridge period.");
     } else {
         d.p("During the bridge period the following significant changes were made to the system or its controls:");
-        d.bullets(changes.iter().map(|c| format!("{}: {}", long_date(c.date.0), c.text)).collect());
+        d.bullets(
+            changes
+                .iter()
+                .map(|c| format!("{}: {}", long_date(c.date.0), c.text))
+                .collect(),
+        );
     }
     if incidents.is_empty() {
         d.p("We are not aware of any significant incident, or any deficiency in the design or operation of the controls described in the report, during the bridge period.");
     } else {
         d.p("During the bridge period the following significant incidents occurred:");
-        d.bullets(incidents.iter().map(|c| format!("{}: {}", long_date(c.date.0), c.text)).collect());
+        d.bullets(
+            incidents
+                .iter()
+                .map(|c| format!("{}: {}", long_date(c.date.0), c.text))
+                .collect(),
+        );
     }
     if let Some((seq, r)) = inp.run
         && r.period_end > end

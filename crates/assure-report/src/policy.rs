@@ -11,16 +11,29 @@ pub fn document(f: &Facts, body: &str) -> Document {
     let mut d = Document {
         kind: "policy".into(),
         title: f.title.clone(),
-        subtitle: format!("{} · version {}", f.id, if f.version.is_empty() { "not set" } else { &f.version }),
+        subtitle: format!(
+            "{} · version {}",
+            f.id,
+            if f.version.is_empty() { "not set" } else { &f.version }
+        ),
         organization: f.organization.clone(),
         header: format!("{} · version {}", f.title, f.version),
         as_of: String::new(),
-        notice: format!("{} policy {} version {}; status: {}.", f.organization, f.id, f.version, f.status),
+        notice: format!(
+            "{} policy {} version {}; status: {}.",
+            f.organization, f.id, f.version, f.status
+        ),
         cover: vec![
             ("Owner".into(), f.owner.clone()),
             ("Approved by".into(), f.approved_by.clone()),
-            ("Approved on".into(), f.approved_on.map(long_date).unwrap_or_else(|| "not approved".into())),
-            ("Next review".into(), f.next_review.map(long_date).unwrap_or_else(|| "not set".into())),
+            (
+                "Approved on".into(),
+                f.approved_on.map(long_date).unwrap_or_else(|| "not approved".into()),
+            ),
+            (
+                "Next review".into(),
+                f.next_review.map(long_date).unwrap_or_else(|| "not set".into()),
+            ),
             ("Status".into(), f.status.clone()),
             ("Applies to".into(), f.applies_to.clone()),
             ("Criteria supported".into(), f.criteria.join(", ")),
@@ -47,7 +60,14 @@ pub fn document(f: &Facts, body: &str) -> Document {
             &[2, 3, 6, 2],
             f.history
                 .iter()
-                .map(|c| vec![c.date.clone(), c.author.clone(), c.summary.clone(), c.commit.chars().take(10).collect()])
+                .map(|c| {
+                    vec![
+                        c.date.clone(),
+                        c.author.clone(),
+                        c.summary.clone(),
+                        c.commit.chars().take(10).collect(),
+                    ]
+                })
                 .collect(),
         );
     }
@@ -118,11 +138,7 @@ fn markdown_blocks(body: &str, out: &mut Vec<Block>) {
                     out.push(Block::Table { columns, widths, rows });
                 }
             }
-            Event::Start(Tag::Paragraph) => {
-                if list.is_empty() {
-                    text.clear();
-                }
-            }
+            Event::Start(Tag::Paragraph) if list.is_empty() => text.clear(),
             Event::End(TagEnd::Paragraph) => {
                 if list.is_empty() {
                     let t = std::mem::take(&mut text).trim().to_string();

@@ -57,7 +57,11 @@ fn cover(inp: &Inputs<'_>, d: &mut Document, report: &str) {
     if let Some((seq, r)) = inp.run {
         d.cover.push((
             "Test run".into(),
-            format!("ledger entry {seq}, {} tests, as of {}", r.tests.len(), long_date(r.as_of)),
+            format!(
+                "ledger entry {seq}, {} tests, as of {}",
+                r.tests.len(),
+                long_date(r.as_of)
+            ),
         ));
     }
 }
@@ -96,15 +100,30 @@ fn signature(inp: &Inputs<'_>, d: &mut Document) {
     d.blocks.push(Block::Placeholder {
         title: "Signature".into(),
         text: if name.is_empty() {
-            format!("Signed for {} by an officer of the company, with name, title and date.", inp.legal_name())
+            format!(
+                "Signed for {} by an officer of the company, with name, title and date.",
+                inp.legal_name()
+            )
         } else {
-            format!("{name}{}{}, for {}. Date: ____________", if title.is_empty() { "" } else { ", " }, title, inp.legal_name())
+            format!(
+                "{name}{}{}, for {}. Date: ____________",
+                if title.is_empty() { "" } else { ", " },
+                title,
+                inp.legal_name()
+            )
         },
     });
 }
 
 fn categories_text(inp: &Inputs<'_>) -> String {
-    let cats: Vec<&str> = inp.project.manifest.scope.categories().iter().map(|c| c.label()).collect();
+    let cats: Vec<&str> = inp
+        .project
+        .manifest
+        .scope
+        .categories()
+        .iter()
+        .map(|c| c.label())
+        .collect();
     match cats.len() {
         0 | 1 => cats.join(""),
         n => format!("{} and {}", cats[..n - 1].join(", "), cats[n - 1]).to_lowercase(),
@@ -163,7 +182,13 @@ pub fn soc2(inp: &Inputs<'_>) -> Result<Document, ReportError> {
     d.h(1, format!("Section II: Assertion of {} management", inp.org()));
     assertion(inp, &mut d, "soc2");
 
-    d.h(1, format!("Section III: Description of the {} system", inp.project.manifest.system.name));
+    d.h(
+        1,
+        format!(
+            "Section III: Description of the {} system",
+            inp.project.manifest.system.name
+        ),
+    );
     describe_soc2(inp, &mut d);
 
     d.h(1, "Section IV: Criteria, controls, tests and results");
@@ -200,7 +225,13 @@ pub fn soc1(inp: &Inputs<'_>) -> Result<Document, ReportError> {
     );
     d.h(1, format!("Section II: Assertion of {} management", inp.org()));
     assertion(inp, &mut d, "soc1");
-    d.h(1, format!("Section III: Description of the {} system", inp.project.manifest.system.name));
+    d.h(
+        1,
+        format!(
+            "Section III: Description of the {} system",
+            inp.project.manifest.system.name
+        ),
+    );
     describe_soc1(inp, &mut d);
     d.h(1, "Section IV: Control objectives, controls, tests and results");
     section_iv(inp, &mut d, Framework::Soc1);
@@ -244,13 +275,21 @@ pub fn soc3(inp: &Inputs<'_>) -> Result<Document, ReportError> {
     services(inp, &mut d, "DC1");
     d.h(2, "The system");
     if sys.description.trim().is_empty() {
-        d.gap("DC3", "The system is not described.", "Write `description` under [system] in assure.toml.");
+        d.gap(
+            "DC3",
+            "The system is not described.",
+            "Write `description` under [system] in assure.toml.",
+        );
     } else {
         d.p(sys.description.trim());
     }
     d.h(2, "Boundaries");
     if sys.boundaries.trim().is_empty() {
-        d.gap("DC3", "The system boundaries are not stated.", "Write `boundaries` under [system] in assure.toml.");
+        d.gap(
+            "DC3",
+            "The system boundaries are not stated.",
+            "Write `boundaries` under [system] in assure.toml.",
+        );
     } else {
         d.p(sys.boundaries.trim());
     }
@@ -338,12 +377,20 @@ fn services(inp: &Inputs<'_>, d: &mut Document, element: &str) {
     d.h(2, "Services provided");
     let sv = &inp.project.manifest.services;
     if sv.is_empty() {
-        d.gap(element, "No services are described.", "Add [[services]] entries to assure.toml.");
+        d.gap(
+            element,
+            "No services are described.",
+            "Add [[services]] entries to assure.toml.",
+        );
     } else {
         for s in sv {
             d.h(3, s.name.clone());
             if s.description.trim().is_empty() {
-                d.gap(element, format!("Service `{}` has no description.", s.id.as_str()), "Add its `description`.");
+                d.gap(
+                    element,
+                    format!("Service `{}` has no description.", s.id.as_str()),
+                    "Add its `description`.",
+                );
             } else {
                 d.p(s.description.trim());
             }
@@ -366,7 +413,11 @@ fn commitments(inp: &Inputs<'_>, d: &mut Document, element: &str) {
         .map(|c| {
             vec![
                 c.id.as_str().to_string(),
-                if c.kind == "requirement" { "System requirement".into() } else { "Commitment".into() },
+                if c.kind == "requirement" {
+                    "System requirement".into()
+                } else {
+                    "Commitment".into()
+                },
                 c.category.map(|k| k.0.label().to_string()).unwrap_or_default(),
                 c.text.clone(),
             ]
@@ -393,7 +444,10 @@ fn components(inp: &Inputs<'_>, d: &mut Document, element: &str) {
             d.gap(
                 element,
                 format!("The {} component is not described.", name.to_lowercase()),
-                format!("List it under [system.components] `{}` in assure.toml.", name.to_lowercase()),
+                format!(
+                    "List it under [system.components] `{}` in assure.toml.",
+                    name.to_lowercase()
+                ),
             );
         } else {
             d.bullets(list.clone());
@@ -401,7 +455,11 @@ fn components(inp: &Inputs<'_>, d: &mut Document, element: &str) {
     }
     d.h(3, "Boundaries of the system");
     if sys.boundaries.trim().is_empty() {
-        d.gap(element, "The boundaries of the system are not stated.", "Write `boundaries` under [system].");
+        d.gap(
+            element,
+            "The boundaries of the system are not stated.",
+            "Write `boundaries` under [system].",
+        );
     } else {
         d.p(sys.boundaries.trim());
     }
@@ -410,7 +468,11 @@ fn components(inp: &Inputs<'_>, d: &mut Document, element: &str) {
 fn in_period(inp: &Inputs<'_>, date: chrono::NaiveDate) -> bool {
     let (start, end) = inp.period();
     let end = end.unwrap_or(inp.as_of);
-    let start = if is_type2(inp) { start.unwrap_or(end) } else { chrono::NaiveDate::MIN };
+    let start = if is_type2(inp) {
+        start.unwrap_or(end)
+    } else {
+        chrono::NaiveDate::MIN
+    };
     date >= start && date <= end
 }
 
@@ -426,14 +488,20 @@ fn incidents(inp: &Inputs<'_>, d: &mut Document) {
     if list.is_empty() {
         d.p(format!(
             "No significant system incidents are recorded in the project {}.",
-            if is_type2(inp) { "for the period" } else { "as of the date" }
+            if is_type2(inp) {
+                "for the period"
+            } else {
+                "as of the date"
+            }
         ));
         d.note("Management confirms this before issue; record any under [[system.incidents]] with date and text (nature, timing, effect, resolution).");
     } else {
         d.table(
             &["Date", "Nature, effect and resolution"],
             &[1, 5],
-            list.iter().map(|i| vec![i.date.0.to_string(), i.text.clone()]).collect(),
+            list.iter()
+                .map(|i| vec![i.date.0.to_string(), i.text.clone()])
+                .collect(),
         );
     }
 }
@@ -485,7 +553,10 @@ fn subservice(inp: &Inputs<'_>, d: &mut Document, element: &str) {
             if s.treatment == Treatment::CarveOut {
                 d.gap(
                     element,
-                    format!("The carve-out subservice organization {} has no expected controls listed.", s.name),
+                    format!(
+                        "The carve-out subservice organization {} has no expected controls listed.",
+                        s.name
+                    ),
                     "Add [[subservice.csocs]] entries for the controls you rely on it to operate.",
                 );
             }
@@ -517,7 +588,9 @@ fn changes(inp: &Inputs<'_>, d: &mut Document) {
         d.table(
             &["Date", "Change"],
             &[1, 5],
-            list.iter().map(|c| vec![c.date.0.to_string(), c.text.clone()]).collect(),
+            list.iter()
+                .map(|c| vec![c.date.0.to_string(), c.text.clone()])
+                .collect(),
         );
     }
 }
@@ -568,19 +641,28 @@ fn not_relevant(inp: &Inputs<'_>, d: &mut Document) {
         if n.reason.trim().is_empty() {
             d.gap(
                 "DC8",
-                format!("Criterion {} is marked not relevant without a reason.", n.criterion.as_str()),
+                format!(
+                    "Criterion {} is marked not relevant without a reason.",
+                    n.criterion.as_str()
+                ),
                 "Add `reason` to its [[scope.not_relevant]] entry.",
             );
         }
-        let title = assure_catalog::criterion(n.criterion.as_str()).map(|c| c.title).unwrap_or("");
-        rows.push(vec![n.criterion.as_str().to_string(), title.to_string(), n.reason.clone()]);
+        let title = assure_catalog::criterion(n.criterion.as_str())
+            .map(|c| c.title)
+            .unwrap_or("");
+        rows.push(vec![
+            n.criterion.as_str().to_string(),
+            title.to_string(),
+            n.reason.clone(),
+        ]);
     }
     d.table(&["Criterion", "Subject", "Why it is not relevant"], &[1, 3, 5], rows);
 }
 
 fn criteria_and_controls(inp: &Inputs<'_>, d: &mut Document) {
     let cats = inp.project.manifest.scope.categories();
-    let nr: Vec<&str> = inp.project.manifest.scope.not_relevant.iter().map(|n| n.criterion.as_str()).collect();
+    let nr = inp.project.manifest.scope.not_relevant_ids();
     d.p(format!(
         "The criteria for {} apply. Each is listed with the controls designed to meet it; Section IV describes each control.",
         categories_text(inp)
@@ -599,7 +681,11 @@ fn criteria_and_controls(inp: &Inputs<'_>, d: &mut Document) {
                 });
                 "MISSING: no control is mapped to this criterion".to_string()
             } else {
-                controls.iter().map(|c| format!("{} {}", c.id.as_str(), c.title)).collect::<Vec<_>>().join("; ")
+                controls
+                    .iter()
+                    .map(|c| format!("{} {}", c.id.as_str(), c.title))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
             rows.push(vec![cr.id.to_string(), cr.title.to_string(), text]);
         }
@@ -612,9 +698,11 @@ fn other_aspects(inp: &Inputs<'_>, d: &mut Document) {
     d.h(2, "Control environment, risk assessment, communication and monitoring");
     let p = inp.project;
     let coso = inp.controls_for(|c| {
-        c.criteria
-            .iter()
-            .any(|r| ["CC1.", "CC2.", "CC3.", "CC4.", "CC5."].iter().any(|s| r.as_str().starts_with(s)))
+        c.criteria.iter().any(|r| {
+            ["CC1.", "CC2.", "CC3.", "CC4.", "CC5."]
+                .iter()
+                .any(|s| r.as_str().starts_with(s))
+        })
     });
     d.p(format!(
         "{} controls address the control environment, communication, risk assessment, monitoring and control activities (CC1 to CC5). {} policies set the rules the controls carry out; {} risks are recorded in the risk register and {} vendors in the vendor inventory.",
@@ -641,7 +729,12 @@ fn other_aspects(inp: &Inputs<'_>, d: &mut Document) {
                     vec![
                         r.id.as_str().into(),
                         r.title.clone(),
-                        format!("{} × {} = {}", r.likelihood, r.impact, u16::from(r.likelihood) * u16::from(r.impact)),
+                        format!(
+                            "{} × {} = {}",
+                            r.likelihood,
+                            r.impact,
+                            u16::from(r.likelihood) * u16::from(r.impact)
+                        ),
                         r.treatment.clone(),
                         join_refs(&r.controls),
                     ]
@@ -668,7 +761,11 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
     }
     d.h(2, element_title("SOC1-RECORDS"));
     if sys.components.data.is_empty() {
-        d.gap("SOC1-RECORDS", "The records and data involved are not listed.", "List them under [system.components] `data`.");
+        d.gap(
+            "SOC1-RECORDS",
+            "The records and data involved are not listed.",
+            "List them under [system.components] `data`.",
+        );
     } else {
         d.bullets(sys.components.data.clone());
     }
@@ -712,9 +809,17 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
                 });
                 "MISSING: no control is mapped to this objective".to_string()
             } else {
-                controls.iter().map(|c| format!("{} {}", c.id.as_str(), c.title)).collect::<Vec<_>>().join("; ")
+                controls
+                    .iter()
+                    .map(|c| format!("{} {}", c.id.as_str(), c.title))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
-            rows.push(vec![o.id.as_str().into(), format!("{}: {}", o.title, o.statement), text]);
+            rows.push(vec![
+                o.id.as_str().into(),
+                format!("{}: {}", o.title, o.statement),
+                text,
+            ]);
         }
         d.table(&["Objective", "Control objective", "Controls"], &[1, 5, 5], rows);
     }
@@ -757,13 +862,16 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
         Framework::Soc2 => {
             let cats = inp.project.manifest.scope.categories();
             for s in assure_catalog::series() {
-                if !criteria().iter().any(|c| c.series == s.id && cats.contains(&c.category)) {
+                if !criteria()
+                    .iter()
+                    .any(|c| c.series == s.id && cats.contains(&c.category))
+                {
                     continue;
                 }
                 let controls = inp.controls_for(|c| {
-                    c.criteria.iter().any(|r| {
-                        assure_catalog::criterion(r.as_str()).is_some_and(|cr| cr.series == s.id)
-                    })
+                    c.criteria
+                        .iter()
+                        .any(|r| assure_catalog::criterion(r.as_str()).is_some_and(|cr| cr.series == s.id))
                 });
                 groups.push((format!("{}: {}", s.id, s.name), controls));
             }
@@ -788,7 +896,11 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             .map(|c| {
                 let owner = inp.person_name(c.owner.as_ref());
                 let freq = c.frequency.map(|f| f.as_str().replace('_', " ")).unwrap_or_default();
-                let desc = if c.description.trim().is_empty() { c.title.clone() } else { c.description.trim().to_string() };
+                let desc = if c.description.trim().is_empty() {
+                    c.title.clone()
+                } else {
+                    c.description.trim().to_string()
+                };
                 if type2 {
                     let (result, exc) = control_result(inp, c.id.as_str());
                     let tests = inp.tests_of(c.id.as_str());
@@ -802,8 +914,16 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
                     vec![
                         c.id.as_str().to_string(),
                         format!("{desc} (owner: {owner}; {freq})"),
-                        if procs.is_empty() { "Inspection by the service auditor".into() } else { procs.join(" ") },
-                        if population > 0 { population.to_string() } else { String::new() },
+                        if procs.is_empty() {
+                            "Inspection by the service auditor".into()
+                        } else {
+                            procs.join(" ")
+                        },
+                        if population > 0 {
+                            population.to_string()
+                        } else {
+                            String::new()
+                        },
                         sample,
                         if exc > 0 { format!("{result} ({exc})") } else { result },
                     ]
@@ -814,12 +934,23 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             .collect();
         if type2 {
             d.table(
-                &["Control", "Control activity", "Tests performed", "Population", "Sample", "Result"],
+                &[
+                    "Control",
+                    "Control activity",
+                    "Tests performed",
+                    "Population",
+                    "Sample",
+                    "Result",
+                ],
                 &[2, 6, 6, 2, 2, 3],
                 rows,
             );
         } else {
-            d.table(&["Control", "Control activity", "Owner", "Frequency"], &[2, 9, 3, 2], rows);
+            d.table(
+                &["Control", "Control activity", "Owner", "Frequency"],
+                &[2, 9, 3, 2],
+                rows,
+            );
         }
     }
     if type2 && let Some((seq, r)) = inp.run {
@@ -827,10 +958,15 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
         let with: Vec<_> = r.tests.iter().filter(|t| t.exceptions > 0).collect();
         let occ: Vec<_> = r.occurrences.iter().filter(|o| !o.missing.is_empty()).collect();
         if with.is_empty() && occ.is_empty() {
-            d.p(format!("The test run recorded as ledger entry {seq} noted no exceptions."));
+            d.p(format!(
+                "The test run recorded as ledger entry {seq} noted no exceptions."
+            ));
         }
         for t in with {
-            d.h(3, format!("{} {}: {} of {} items", t.id, t.title, t.exceptions, t.population));
+            d.h(
+                3,
+                format!("{} {}: {} of {} items", t.id, t.title, t.exceptions, t.population),
+            );
             let fails: Vec<_> = t.items.iter().filter(|i| i.status == "fail").collect();
             d.table(
                 &["Item", "Why it is an exception"],
@@ -849,7 +985,16 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             }
         }
         for o in occ {
-            d.h(3, format!("{}: {} of {} {} occurrences without evidence", o.control, o.missing.len(), o.expected, o.frequency));
+            d.h(
+                3,
+                format!(
+                    "{}: {} of {} {} occurrences without evidence",
+                    o.control,
+                    o.missing.len(),
+                    o.expected,
+                    o.frequency
+                ),
+            );
             d.bullets(o.missing.clone());
         }
         if !r.unresolved.is_empty() {
@@ -872,14 +1017,19 @@ fn section_v(inp: &Inputs<'_>, d: &mut Document) {
         .tests
         .iter()
         .filter(|t| t.exceptions > 0)
-        .map(|t| (t.id.clone(), format!("{} ({})", t.title, crate::plural(t.exceptions, "exception"))))
+        .map(|t| {
+            (
+                t.id.clone(),
+                format!("{} ({})", t.title, crate::plural(t.exceptions, "exception")),
+            )
+        })
         .collect();
-    subjects.extend(
-        r.occurrences
-            .iter()
-            .filter(|o| !o.missing.is_empty())
-            .map(|o| (o.control.clone(), format!("missing {} occurrences of {}", o.frequency, o.control))),
-    );
+    subjects.extend(r.occurrences.iter().filter(|o| !o.missing.is_empty()).map(|o| {
+        (
+            o.control.clone(),
+            format!("missing {} occurrences of {}", o.frequency, o.control),
+        )
+    }));
     if subjects.is_empty() {
         d.p("The latest test run noted no exceptions.");
         return;

@@ -528,10 +528,12 @@ pub fn latest_samples(store: &dyn EvidenceStore) -> Result<Vec<SampleRecord>, St
     for e in latest.values() {
         let Some(blob) = &e.draft.blob else { continue };
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut store.open_blob(&blob.blake3)?, &mut bytes).map_err(|source| StoreError::Io {
-            what: "read",
-            path: blob.name.clone().into(),
-            source,
+        std::io::Read::read_to_end(&mut store.open_blob(&blob.blake3)?, &mut bytes).map_err(|source| {
+            StoreError::Io {
+                what: "read",
+                path: blob.name.clone().into(),
+                source,
+            }
         })?;
         if let Ok(r) = serde_json::from_slice::<SampleRecord>(&bytes) {
             out.push(r);

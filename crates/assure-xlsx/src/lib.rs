@@ -54,7 +54,10 @@ pub fn write(m: &Matrix) -> Result<Vec<u8>, XlsxWriteError> {
         .set_text_wrap()
         .set_align(FormatAlign::Top);
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let date = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Top).set_align(FormatAlign::Left);
+    let date = Format::new()
+        .set_num_format("yyyy-mm-dd")
+        .set_align(FormatAlign::Top)
+        .set_align(FormatAlign::Left);
     let number = Format::new().set_align(FormatAlign::Top);
     for sheet in &m.sheets {
         let ws = wb.add_worksheet();
@@ -101,7 +104,10 @@ pub fn write(m: &Matrix) -> Result<Vec<u8>, XlsxWriteError> {
             ws.write_string(
                 y,
                 0,
-                format!("{} more rows do not fit in a worksheet; the full population is in the ledger's test run", sheet.rows.len() - rows.len()),
+                format!(
+                    "{} more rows do not fit in a worksheet; the full population is in the ledger's test run",
+                    sheet.rows.len() - rows.len()
+                ),
             )?;
         }
         let last_col = u16::try_from(sheet.headers.len().saturating_sub(1)).unwrap_or(0);

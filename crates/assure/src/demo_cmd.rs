@@ -257,7 +257,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     }
     crate::write_atomically(
         &exports.join("planted-occurrences.json"),
-        &serde_json::to_string_pretty(&missing_on_purpose).unwrap_or_default(),
+        serde_json::to_string_pretty(&missing_on_purpose).unwrap_or_default(),
     )?;
     step("running the Type 2 control tests over the whole period");
     let window = Window {
@@ -278,7 +278,10 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     )
     .map_err(|e| CliError::failure(e.to_string()))?;
     step("writing management's responses to the planted exceptions (responses.toml)");
-    crate::write_atomically(&dir.join("responses.toml"), responses(&p, &record, &planted, &missing_on_purpose))?;
+    crate::write_atomically(
+        &dir.join("responses.toml"),
+        responses(&p, &record, &planted, &missing_on_purpose),
+    )?;
     step("assessing readiness and drafting the reports");
     let g = crate::report_cmd::gather(dir, cfg.as_of)?;
     let a = &g.assessment;
@@ -357,7 +360,10 @@ fn responses(
         ));
     }
     for o in record.occurrences.iter().filter(|o| !o.missing.is_empty()) {
-        let owner = p.control(&o.control).and_then(|c| c.owner.as_ref()).map(|x| x.to_string());
+        let owner = p
+            .control(&o.control)
+            .and_then(|c| c.owner.as_ref())
+            .map(|x| x.to_string());
         out.push_str(&format!(
             "\n[[response]]\nsubject = \"{}\"\ntext = \"\"\"\nThe {} record of this control for {} was not filed ({} missing in all). The owner now files each record within five business days, and the compliance lead checks each quarter that every record is on file.\n\"\"\"\n{}",
             o.control,

@@ -208,7 +208,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
                 std::fs::create_dir_all(&out)
                     .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
                 for policy in &p.policies {
-                    write_atomically(&out.join(format!("{}.{ext}", policy.id)), &render(policy))?;
+                    write_atomically(&out.join(format!("{}.{ext}", policy.id)), render(policy))?;
                 }
                 print(&format!(
                     "rendered {} policies into {}\n",

@@ -142,9 +142,16 @@ pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
             "{} project file(s) could not be read, so the assessment would be incomplete",
             unreadable.len()
         ))
-        .with_hint(format!("run `assure validate {}` and fix the files first", dir.display())));
+        .with_hint(format!(
+            "run `assure validate {}` and fix the files first",
+            dir.display()
+        )));
     }
-    let errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     if errors > 0 {
         eprintln!(
             "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
@@ -155,8 +162,12 @@ pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
     let mut samples: Vec<SampleRecord> = Vec::new();
     let signals = if dir.join(".assure/evidence/ledger.jsonl").exists() {
         let store = assure_evidence::store::FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
-        let text = assure_evidence::store::EvidenceStore::ledger(&store).map_err(|e| CliError::failure(e.to_string()))?;
-        ledger = text.lines().filter_map(|l| serde_json::from_str::<Entry>(l).ok()).collect();
+        let text =
+            assure_evidence::store::EvidenceStore::ledger(&store).map_err(|e| CliError::failure(e.to_string()))?;
+        ledger = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+            .collect();
         run = assure_run::latest_run(&store)
             .map_err(|e| CliError::failure(e.to_string()))?
             .map(|(e, r)| (e.seq, r));
@@ -216,7 +227,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
     let inp = g.inputs(as_of);
     let started = Instant::now();
     let summary = write_report(args.kind, format, &inp, args.to, &out)?;
-    eprintln!("wrote {} ({summary}) in {:.2} s", out.display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} ({summary}) in {:.2} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -237,8 +252,10 @@ pub fn write_report(
     match format {
         ReportFormat::Xlsx => {
             if !matches!(kind, ReportKind::Matrix | ReportKind::Soc2 | ReportKind::Soc1) {
-                return Err(CliError::problems(format!("the {} report has no XLSX form", kind.name()))
-                    .with_hint("use --format pdf or html; the workbook is `assure report matrix --format xlsx`"));
+                return Err(
+                    CliError::problems(format!("the {} report has no XLSX form", kind.name()))
+                        .with_hint("use --format pdf or html; the workbook is `assure report matrix --format xlsx`"),
+                );
             }
             let m = assure_report::matrix::matrix(inp);
             let bytes = assure_xlsx::write(&m).map_err(|e| CliError::failure(e.to_string()))?;
@@ -250,8 +267,10 @@ pub fn write_report(
                 ReportKind::Soc2 | ReportKind::Matrix => assure_oscal::Framework::Soc2,
                 ReportKind::Soc1 => assure_oscal::Framework::Soc1,
                 _ => {
-                    return Err(CliError::problems(format!("the {} report has no OSCAL form", kind.name()))
-                        .with_hint("OSCAL documents come from `assure report soc2 --format oscal` or `soc1`"));
+                    return Err(
+                        CliError::problems(format!("the {} report has no OSCAL form", kind.name()))
+                            .with_hint("OSCAL documents come from `assure report soc2 --format oscal` or `soc1`"),
+                    );
                 }
             };
             let docs = assure_oscal::documents(inp, framework).map_err(|e| CliError::problems(e.to_string()))?;
@@ -261,10 +280,12 @@ pub fn write_report(
                 let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
                 write_atomically(&out.join(name), text.as_bytes())?;
             }
-            Ok(format!(
-                "{}",
-                docs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            ))
+            Ok(docs
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                .to_string())
         }
         ReportFormat::Pdf | ReportFormat::Html | ReportFormat::Json => {
             let d = document(kind, inp, to)?;

@@ -117,7 +117,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::problems(format!("test `{}`: {e}", t.id)))?;
             crate::write_atomically(
                 &out.join(format!("{}.sql", t.id)),
-                &format!(
+                format!(
                     "-- {}: {}\n-- window {} to {}, as of {}\n{sql}\n",
                     t.id, t.title, window.period_start, window.period_end, window.as_of
                 ),

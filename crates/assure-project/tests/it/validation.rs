@@ -362,3 +362,37 @@ fn every_problem_is_reported_at_once_in_a_stable_order() {
     });
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn response_to_an_unknown_subject() {
+    insta::assert_snapshot!(run(|f| add(
+        f,
+        "responses.toml",
+        "[[response]]\nsubject = \"t9\"\ntext = \"Fixed.\"\nowner = \"pat\"\n"
+    )), @r"
+    error[unknown-subject]: response to `t9`: `t9` is neither a test nor a control
+      --> responses.toml:2
+      = hint: `subject` names the test (tests/) or control (controls/) whose exceptions the response answers
+    ");
+}
+
+#[test]
+fn response_without_text() {
+    insta::assert_snapshot!(run(|f| add(f, "responses.toml", "[[response]]\nsubject = \"t1\"\ntext = \"  \"\n")), @r"
+    error[empty-response]: response to `t1` has no text
+      --> responses.toml:2
+      = hint: say what caused the exceptions, what was done about them and when
+    ");
+}
+
+#[test]
+fn response_to_a_control_by_a_known_owner_is_clean() {
+    assert_eq!(
+        run(|f| add(
+            f,
+            "responses.toml",
+            "[[response]]\nsubject = \"C-1\"\ntext = \"Fixed.\"\nowner = \"pat\"\nremediated_on = 2026-07-15\n"
+        )),
+        ""
+    );
+}

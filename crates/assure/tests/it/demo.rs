@@ -47,6 +47,39 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
     let r = assure(&["evidence", "verify", "-p", "d"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stdout);
 
+    // Every report file opens with an independent reader and carries the run's results.
+    let reports = tmp.path().join("d/reports");
+    let soc2 = crate::reports::pdf_text(&reports.join("soc2-type2.pdf"));
+    assert!(!soc2.contains("This draft lacks"), "the demo's draft is complete");
+    assert!(soc2.contains("Exceptions noted"));
+    for (test, _) in &planted {
+        assert!(soc2.contains(test.as_str()), "the SOC 2 draft does not name {test}");
+    }
+    assert!(soc2.contains("Management's responses to exceptions"));
+    assert!(crate::reports::pdf_text(&reports.join("soc3.pdf")).contains("SOC 3 report"));
+    assert!(crate::reports::pdf_text(&reports.join("readiness.pdf")).contains("Readiness assessment"));
+    let x = crate::reports::xlsx(&reports.join("control-matrix.xlsx"));
+    let sheets: Vec<&str> = x["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let tests: BTreeSet<&str> = planted.iter().map(|(t, _)| t.as_str()).collect();
+    for t in &tests {
+        let name: String = t.chars().take(31).collect();
+        assert!(sheets.contains(&name.as_str()), "no sheet for {t}: {sheets:?}");
+    }
+    crate::reports::oscal_valid(&reports.join("oscal"));
+    let ar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("oscal/assessment-results.json")).unwrap()).unwrap();
+    let findings = ar["assessment-results"]["results"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["target"]["status"]["state"] == "not-satisfied")
+    );
+
     // The readiness outputs open and carry the test results.
     let html = std::fs::read_to_string(tmp.path().join("d/reports/readiness.html")).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.contains("Criteria heat map"));

@@ -1,0 +1,219 @@
+//! `assure report`: every kind for every `init` template, read back by independent readers
+//! (pdftotext from poppler, openpyxl, compliance-trestle). `.ci/run` installs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::assure;
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
+}
+
+fn run_tool(program: &str, args: &[&str], hint: &str) -> (i32, String) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{program}` ({e}); {hint}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The text of a PDF as pdftotext extracts it.
+pub fn pdf_text(path: &Path) -> String {
+    let (code, text) = run_tool(
+        "pdftotext",
+        &[path.to_str().unwrap(), "-"],
+        "install poppler-utils (`.ci/run` does)",
+    );
+    assert_eq!(code, 0, "pdftotext could not read {}: {text}", path.display());
+    // pdftotext breaks lines where the layout does; compare on single spaces.
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What openpyxl reads from a workbook.
+pub fn xlsx(path: &Path) -> serde_json::Value {
+    let script = scripts().join("check-xlsx.py");
+    let (code, text) = run_tool(
+        "python3",
+        &[script.to_str().unwrap(), path.to_str().unwrap()],
+        "install python3 with openpyxl (`.ci/run` does)",
+    );
+    assert_eq!(code, 0, "openpyxl could not read {}: {text}", path.display());
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Validates every OSCAL document in a directory with compliance-trestle.
+pub fn oscal_valid(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    let script = scripts().join("check-oscal.py");
+    let mut args = vec![script.to_str().unwrap().to_string()];
+    args.extend(files.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, text) = run_tool("python3", &args, "install compliance-trestle (`.ci/run` does)");
+    assert_eq!(code, 0, "OSCAL documents in {} are not valid:\n{text}", dir.display());
+    files
+        .iter()
+        .map(|f| Path::new(f).file_name().unwrap().to_str().unwrap().to_string())
+        .collect()
+}
+
+fn report(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--as-of", "2026-11-22"]);
+    let r = assure(&all, None, dir);
+    assert_eq!(r.code, 0, "assure {all:?}: {}", r.stderr);
+    r.stderr
+}
+
+#[test]
+fn every_report_kind_renders_for_every_template_and_reads_back() {
+    for template in ["saas", "payroll", "fintech"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        assert_eq!(assure(&["init", "--template", template, "p"], None, d).code, 0);
+
+        report(d, &["soc2", "p", "-o", "soc2.pdf"]);
+        let t = pdf_text(&d.join("soc2.pdf"));
+        for s in [
+            "Section I: Independent service auditor's report",
+            "Section II: Assertion of",
+            "Section III: Description of the",
+            "Section IV: Criteria, controls, tests and results",
+            "Section V: Other information provided by management",
+            "Reserved for the independent service auditor's report",
+            "DC1. The kinds of services",
+            "DC5. The applicable criteria",
+            "DC9. Significant changes",
+            "Contents",
+            "Page 2 of",
+        ] {
+            assert!(t.contains(s), "{template}: SOC 2 PDF lacks `{s}`");
+        }
+        // No run yet: the draft says so on the cover instead of leaving Section IV silently empty.
+        assert!(t.contains("This draft lacks"), "{template}");
+        assert!(t.contains("No test run is recorded"), "{template}");
+
+        report(d, &["soc1", "p", "-o", "soc1.pdf"]);
+        let t = pdf_text(&d.join("soc1.pdf"));
+        assert!(t.contains("SOC1-TXN. How transactions are initiated"), "{template}");
+        assert!(
+            t.contains("Section IV: Control objectives, controls, tests and results"),
+            "{template}"
+        );
+        if template == "saas" {
+            assert!(
+                t.contains("Missing: SOC1-OBJECTIVES"),
+                "the SaaS company states no objectives"
+            );
+        }
+
+        report(d, &["soc3", "p", "-o", "soc3.pdf"]);
+        let t = pdf_text(&d.join("soc3.pdf"));
+        assert!(
+            t.contains("Attachment B: Principal service commitments and system requirements"),
+            "{template}"
+        );
+        assert!(
+            !t.contains("Tests performed"),
+            "{template}: a SOC 3 report has no tests"
+        );
+
+        report(d, &["readiness", "p", "-o", "readiness.pdf"]);
+        let t = pdf_text(&d.join("readiness.pdf"));
+        assert!(
+            t.contains("Gaps, most blocking first") && t.contains("Plan by owner"),
+            "{template}"
+        );
+
+        report(d, &["bridge", "p", "--to", "2027-03-31", "-o", "bridge.pdf"]);
+        let t = pdf_text(&d.join("bridge.pdf"));
+        assert!(t.contains("Bridge letter") && t.contains("31 March 2027"), "{template}");
+
+        report(d, &["matrix", "p", "-o", "matrix.xlsx"]);
+        let x = xlsx(&d.join("matrix.xlsx"));
+        assert_eq!(
+            x["sheets"],
+            serde_json::json!(["Control matrix", "Criteria map", "Request list"])
+        );
+        let m = &x["detail"]["Control matrix"];
+        assert_eq!(m["headers"][0], "Control");
+        assert_eq!(m["headers"][13], "Exceptions");
+        assert_eq!(m["freeze"], "A8", "header row frozen");
+        assert_eq!(m["filter"].as_str().unwrap().split(':').next(), Some("A7"));
+        assert_eq!(m["formulas"], false);
+        let r = &x["detail"]["Request list"];
+        assert_eq!(r["first_types"][6], "datetime", "due dates are real dates");
+        report(d, &["matrix", "p", "--format", "pdf", "-o", "matrix.pdf"]);
+        assert!(pdf_text(&d.join("matrix.pdf")).contains("Request list"));
+
+        report(d, &["soc2", "p", "--format", "oscal", "-o", "oscal2"]);
+        let files = oscal_valid(&d.join("oscal2"));
+        assert_eq!(
+            files,
+            [
+                "assessment-plan.json",
+                "assessment-results.json",
+                "catalog.json",
+                "component-definition.json",
+                "profile.json",
+                "ssp.json"
+            ]
+        );
+        if template != "saas" {
+            report(d, &["soc1", "p", "--format", "oscal", "-o", "oscal1"]);
+            oscal_valid(&d.join("oscal1"));
+        }
+    }
+}
+
+#[test]
+fn reports_are_byte_identical_for_the_same_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    assert_eq!(assure(&["init", "--template", "payroll", "p"], None, d).code, 0);
+    for (args, a, b) in [
+        (["soc1", "p", "--format", "pdf"], "a.pdf", "b.pdf"),
+        (["matrix", "p", "--format", "xlsx"], "a.xlsx", "b.xlsx"),
+    ] {
+        report(d, &[args[0], args[1], args[2], args[3], "-o", a]);
+        report(d, &[args[0], args[1], args[2], args[3], "-o", b]);
+        assert_eq!(
+            std::fs::read(d.join(a)).unwrap(),
+            std::fs::read(d.join(b)).unwrap(),
+            "{a}"
+        );
+    }
+}
+
+#[test]
+fn report_refusals_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    assert_eq!(assure(&["init", "--template", "saas", "p"], None, d).code, 0);
+    let cases = [
+        vec!["report", "bridge", "p"],
+        vec!["report", "bridge", "p", "--to", "2026-06-30"],
+        vec!["report", "soc3", "p", "--format", "xlsx"],
+        vec!["report", "readiness", "p", "--format", "oscal"],
+        vec!["report", "soc1", "p", "--format", "oscal"],
+    ];
+    let mut out = String::new();
+    for args in cases {
+        let r = assure(&args, None, d);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        out.push_str(&format!("$ assure {}\n{}\n", args.join(" "), r.stderr.trim_end()));
+    }
+    insta::assert_snapshot!(out);
+}
