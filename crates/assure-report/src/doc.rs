@@ -28,6 +28,8 @@ pub struct Document {
     pub missing: Vec<Missing>,
     /// Whether a table of contents follows the cover.
     pub outline: bool,
+    /// Whether each level-1 heading starts a new page (reports: yes; policies and letters: no).
+    pub breaks: bool,
     /// The body.
     pub blocks: Vec<Block>,
 }

@@ -440,6 +440,7 @@ pub fn document(m: &Matrix, inp: &Inputs<'_>) -> Document {
         cover: m.sheets.first().map(|s| s.preface.clone()).unwrap_or_default(),
         missing: Vec::new(),
         outline: true,
+        breaks: true,
         blocks: Vec::new(),
     };
     for s in m.sheets.iter().take(3) {

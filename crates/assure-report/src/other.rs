@@ -43,6 +43,7 @@ pub fn readiness(inp: &Inputs<'_>) -> Result<Document, ReportError> {
         ],
         missing: Vec::new(),
         outline: true,
+        breaks: true,
         blocks: Vec::new(),
     };
     d.h(1, "Summary");
@@ -205,6 +206,7 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
         cover: Vec::new(),
         missing: Vec::new(),
         outline: false,
+        breaks: false,
         blocks: Vec::new(),
     };
     d.p(long_date(inp.as_of));

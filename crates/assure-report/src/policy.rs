@@ -40,9 +40,14 @@ pub fn document(f: &Facts, body: &str) -> Document {
         ],
         missing: Vec::new(),
         outline: false,
+        breaks: false,
         blocks: Vec::new(),
     };
     markdown_blocks(body, &mut d.blocks);
+    // The title is on the cover already.
+    if matches!(d.blocks.first(), Some(Block::Heading { text, .. }) if *text == f.title) {
+        d.blocks.remove(0);
+    }
     if !f.controls.is_empty() {
         d.h(1, "Controls that carry out this policy");
         d.table(

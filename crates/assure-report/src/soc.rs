@@ -25,6 +25,7 @@ fn new_doc(inp: &Inputs<'_>, kind: &str, title: String, subtitle: String, header
         cover: Vec::new(),
         missing: Vec::new(),
         outline: true,
+        breaks: true,
         blocks: Vec::new(),
     }
 }

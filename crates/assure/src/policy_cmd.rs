@@ -39,7 +39,7 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Render one policy (or all, with --all and -o DIR) as Markdown or HTML with a version table
+    /// Render one policy (or all, with --all and -o DIR) as Markdown, HTML or PDF with a version table
     Render {
         /// The policy id
         #[arg(required_unless_present = "all")]
@@ -62,10 +62,12 @@ pub enum PolicyCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyFormat {
     Md,
     Html,
+    /// PDF through the same renderer as the reports, with the version table
+    Pdf,
 }
 
 /// Reads a policy file's change history from git; empty when the project is not under git.
@@ -192,23 +194,31 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
         } => {
             let p = load(&dir)?;
             let as_of = as_of.unwrap_or_else(today);
-            let render = |policy: &assure_project::model::Policy| {
+            let render = |policy: &assure_project::model::Policy| -> Result<Vec<u8>, CliError> {
                 let f = facts(&p, policy, as_of, history(&dir, policy.id.as_str()));
-                match format {
-                    PolicyFormat::Md => markdown(&f, &policy.body),
-                    PolicyFormat::Html => html(&f, &policy.body),
-                }
+                Ok(match format {
+                    PolicyFormat::Md => markdown(&f, &policy.body).into_bytes(),
+                    PolicyFormat::Html => html(&f, &policy.body).into_bytes(),
+                    PolicyFormat::Pdf => {
+                        let d = assure_report::policy::document(&f, &policy.body);
+                        let ident = format!("assure/{}/policy/{}/{}", f.organization, f.id, f.version);
+                        assure_pdf::render(&d, &ident)
+                            .map_err(|e| CliError::failure(e.to_string()))?
+                            .bytes
+                    }
+                })
             };
             let ext = match format {
                 PolicyFormat::Md => "md",
                 PolicyFormat::Html => "html",
+                PolicyFormat::Pdf => "pdf",
             };
             if all {
                 let out = output.ok_or_else(|| CliError::problems("--all needs -o DIR"))?;
                 std::fs::create_dir_all(&out)
                     .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
                 for policy in &p.policies {
-                    write_atomically(&out.join(format!("{}.{ext}", policy.id)), render(policy))?;
+                    write_atomically(&out.join(format!("{}.{ext}", policy.id)), render(policy)?)?;
                 }
                 print(&format!(
                     "rendered {} policies into {}\n",
@@ -221,10 +231,13 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
             let policy = p.policy(&id).ok_or_else(|| {
                 CliError::problems(format!("no policy `{id}`")).with_hint("`assure policy list` shows them")
             })?;
-            let text = render(policy);
+            let bytes = render(policy)?;
             match output {
-                Some(path) => write_atomically(&path, &text)?,
-                None => print(&text)?,
+                Some(path) => write_atomically(&path, &bytes)?,
+                None if format == PolicyFormat::Pdf => {
+                    return Err(CliError::problems("a PDF is not written to the terminal").with_hint("add -o FILE.pdf"));
+                }
+                None => print(&String::from_utf8_lossy(&bytes))?,
             }
             Ok(ExitCode::SUCCESS)
         }

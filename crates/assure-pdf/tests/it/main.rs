@@ -25,6 +25,7 @@ fn doc(rows: usize) -> Document {
             fix: "Add [[cuec]] entries.".into(),
         }],
         outline: true,
+        breaks: true,
         blocks: vec![
             Block::Heading {
                 level: 1,
