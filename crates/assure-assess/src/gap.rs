@@ -632,6 +632,24 @@ pub fn assess(p: &Project, as_of: NaiveDate, signals: &Signals) -> Assessment {
                 action: "review the policy, record the new approval and version".into(),
             });
         }
+        if pol.controls > 0
+            && let Some(policy) = p.policy(&pol.id)
+        {
+            for st in assure_project::model::statements(&policy.body) {
+                let enforced = policy.statements.get(&st.id).is_some_and(|l| !l.controls.is_empty());
+                if !enforced {
+                    gaps.push(Gap {
+                        rank: 10,
+                        kind: "statement-without-control",
+                        subject: format!("{} {}", pol.id, st.id),
+                        key: false,
+                        owner: owner.clone(),
+                        message: format!("statement {} of policy {} names no control that enforces it", st.id, pol.id),
+                        action: "list the controls that carry it out under [statements] in the policy's front matter, or add a control".into(),
+                    });
+                }
+            }
+        }
         if pol.controls == 0 {
             gaps.push(Gap {
                 rank: 10,

@@ -13,49 +13,7 @@ use chrono::NaiveDate;
 use pulldown_cmark::{Event, Options, Parser, html};
 use serde::Serialize;
 
-/// One numbered statement of a policy (`3. AC-3. Passwords are ...`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Statement {
-    /// The statement id (`AC-3`).
-    pub id: String,
-    /// Its text.
-    pub text: String,
-    /// Its line in the policy body.
-    pub line: usize,
-}
-
-/// Parses the numbered statements of a policy body: list items whose text starts with an id such
-/// as `AC-3.` (letters, a dash, a number, a full stop).
-pub fn statements(body: &str) -> Vec<Statement> {
-    let mut out = Vec::new();
-    for (i, line) in body.lines().enumerate() {
-        let t = line.trim_start();
-        let Some(rest) = t
-            .split_once(". ")
-            .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-            .map(|(_, r)| r)
-        else {
-            continue;
-        };
-        let Some((id, text)) = rest.split_once(". ") else {
-            continue;
-        };
-        let valid = id.split_once('-').is_some_and(|(a, b)| {
-            !a.is_empty()
-                && a.chars().all(|c| c.is_ascii_uppercase())
-                && !b.is_empty()
-                && b.chars().all(|c| c.is_ascii_digit())
-        });
-        if valid {
-            out.push(Statement {
-                id: id.to_string(),
-                text: text.trim().to_string(),
-                line: i + 1,
-            });
-        }
-    }
-    out
-}
+pub use assure_project::model::{Statement, statements};
 
 /// One change in a policy's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,6 +57,8 @@ pub struct Facts {
     pub controls: Vec<(String, String)>,
     /// Its statements.
     pub statements: Vec<Statement>,
+    /// The controls and tests that enforce each statement, in statement order.
+    pub enforcement: Vec<Enforcement>,
     /// Its change history, newest first.
     pub history: Vec<Change>,
 }
@@ -125,6 +85,31 @@ pub fn facts(p: &Project, policy: &Policy, as_of: NaiveDate, history: Vec<Change
         .map(|c| (c.id.to_string(), c.title.clone()))
         .collect();
     controls.sort();
+    let numbered = statements(&policy.body);
+    let enforcement = numbered
+        .iter()
+        .map(|st| {
+            let links = policy.statements.get(&st.id);
+            let ctrl: Vec<String> = links
+                .map(|l| l.controls.iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default();
+            let mut tests: Vec<String> = links
+                .map(|l| l.tests.iter().map(|t| t.to_string()).collect())
+                .unwrap_or_default();
+            for c in &ctrl {
+                if let Some(control) = p.control(c) {
+                    tests.extend(control.tests.iter().map(|t| t.to_string()));
+                }
+            }
+            tests.sort();
+            tests.dedup();
+            Enforcement {
+                statement: st.id.clone(),
+                controls: ctrl,
+                tests,
+            }
+        })
+        .collect();
     Facts {
         organization: p.manifest.organization.name.clone(),
         id: policy.id.to_string(),
@@ -138,13 +123,25 @@ pub fn facts(p: &Project, policy: &Policy, as_of: NaiveDate, history: Vec<Change
         applies_to: policy.applies_to.clone().unwrap_or_else(|| "all".into()),
         criteria: policy.criteria.iter().map(|c| c.to_string()).collect(),
         controls,
-        statements: statements(&policy.body),
+        statements: numbered,
+        enforcement,
         history,
     }
 }
 
 fn date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "—".to_string(), |d| d.to_string())
+}
+
+/// The controls and tests that enforce one numbered statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enforcement {
+    /// The statement id.
+    pub statement: String,
+    /// Controls named for it in the front matter.
+    pub controls: Vec<String>,
+    /// Tests named for it, and the tests of its controls.
+    pub tests: Vec<String>,
 }
 
 /// Renders a policy as Markdown with a document-control table and its version history.
@@ -173,6 +170,19 @@ pub fn markdown(f: &Facts, body: &str) -> String {
         body
     };
     let _ = writeln!(s, "{}\n", body.trim());
+    if !f.enforcement.is_empty() {
+        let _ = writeln!(s, "## How each statement is enforced\n");
+        let _ = writeln!(s, "| Statement | Controls | Tests |\n|---|---|---|");
+        for e in &f.enforcement {
+            let controls = if e.controls.is_empty() {
+                "none named".to_string()
+            } else {
+                e.controls.join(", ")
+            };
+            let _ = writeln!(s, "| {} | {} | {} |", e.statement, controls, e.tests.join(", "));
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "## Version history\n");
     if f.history.is_empty() {
         let _ = writeln!(

@@ -155,6 +155,14 @@ struct PolicyHead {
     title: String,
     owner: String,
     applies_to: String,
+    #[serde(default)]
+    statements: BTreeMap<String, LibraryLinks>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LibraryLinks {
+    #[serde(default)]
+    controls: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,7 +339,13 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
         files.insert(format!("controls/{}.toml", bp.id), s);
     }
 
-    // Policies: every library policy, adapted to the company.
+    // Policies: every library policy, adapted to the company. Statement links keep only the
+    // controls this template has; a statement left with none is a gap the analysis reports.
+    let present: BTreeSet<String> = files
+        .keys()
+        .filter_map(|k| k.strip_prefix("controls/").and_then(|r| r.strip_suffix(".toml")))
+        .map(String::from)
+        .collect();
     for (path, text) in library_dir("policies/") {
         let rest = text
             .strip_prefix("+++\n")
@@ -366,6 +380,18 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
         s.push_str("review_interval_months = 12\n");
         s.push_str(&format!("applies_to = {}\n", q(&head.applies_to)));
         s.push_str(&format!("criteria = {}\n", list(&crit)));
+        let numbered = crate::model::statements(&body);
+        if !numbered.is_empty() {
+            s.push_str("\n# The controls that enforce each numbered statement below.\n[statements]\n");
+            for st in &numbered {
+                let links: Vec<String> = head
+                    .statements
+                    .get(&st.id)
+                    .map(|l| l.controls.iter().filter(|c| present.contains(*c)).cloned().collect())
+                    .unwrap_or_default();
+                s.push_str(&format!("{} = {{ controls = {} }}\n", st.id, list(&links)));
+            }
+        }
         s.push_str("+++\n");
         s.push_str(&format!("# {}\n\n", head.title));
         s.push_str(body.trim_end());

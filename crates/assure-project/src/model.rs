@@ -763,6 +763,9 @@ pub struct Policy {
     /// The people the policy applies to and who must accept it (`all` or a role).
     #[serde(default)]
     pub applies_to: Option<String>,
+    /// Which controls and tests enforce each numbered statement, by statement id.
+    #[serde(default)]
+    pub statements: std::collections::BTreeMap<String, StatementLinks>,
     /// The Markdown body.
     #[serde(skip)]
     pub body: String,
@@ -886,6 +889,62 @@ pub struct Risk {
     /// The file it was read from.
     #[serde(skip)]
     pub file: FileId,
+}
+
+/// One numbered statement of a policy (`3. AC-3. Passwords are ...`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    /// The statement id (`AC-3`).
+    pub id: String,
+    /// Its text.
+    pub text: String,
+    /// Its line in the policy body.
+    pub line: usize,
+}
+
+/// Parses the numbered statements of a policy body: list items whose text starts with an id such
+/// as `AC-3.` (letters, a dash, a number, a full stop).
+pub fn statements(body: &str) -> Vec<Statement> {
+    let mut out = Vec::new();
+    for (i, line) in body.lines().enumerate() {
+        let t = line.trim_start();
+        let Some(rest) = t
+            .split_once(". ")
+            .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            .map(|(_, r)| r)
+        else {
+            continue;
+        };
+        let Some((id, text)) = rest.split_once(". ") else {
+            continue;
+        };
+        let valid = id.split_once('-').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && a.chars().all(|c| c.is_ascii_uppercase())
+                && !b.is_empty()
+                && b.chars().all(|c| c.is_ascii_digit())
+        });
+        if valid {
+            out.push(Statement {
+                id: id.to_string(),
+                text: text.trim().to_string(),
+                line: i + 1,
+            });
+        }
+    }
+    out
+}
+
+/// The controls and tests that enforce one numbered policy statement (front matter `[statements]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementLinks {
+    /// Controls that carry the statement out.
+    #[serde(default)]
+    pub controls: Vec<Ref>,
+    /// Tests that check it, beyond those of its controls.
+    #[serde(default)]
+    pub tests: Vec<Ref>,
 }
 
 /// Management's response to the exceptions of a test or a control.

@@ -517,6 +517,29 @@ impl Validator<'_> {
                     self.unknown_criterion(p.file, r, &what);
                 }
             }
+            let numbered: Vec<String> = crate::model::statements(&p.body).into_iter().map(|s| s.id).collect();
+            for (id, links) in &p.statements {
+                let at = format!("{what}, statement {id}");
+                if !numbered.contains(id) {
+                    self.error(
+                        "unknown-statement",
+                        p.file,
+                        &p.id,
+                        format!("{at}: the policy has no numbered statement `{id}`"),
+                        "keys of [statements] are statement ids from the body, written as `1. AC-1. ...`",
+                    );
+                }
+                for c in &links.controls {
+                    if self.p.control(c).is_none() {
+                        self.unknown("unknown-control", p.file, c, "control", &at);
+                    }
+                }
+                for t in &links.tests {
+                    if self.p.test(t).is_none() {
+                        self.unknown("unknown-test", p.file, t, "test", &at);
+                    }
+                }
+            }
         }
     }
 

@@ -48,6 +48,27 @@ pub fn document(f: &Facts, body: &str) -> Document {
     if matches!(d.blocks.first(), Some(Block::Heading { text, .. }) if *text == f.title) {
         d.blocks.remove(0);
     }
+    if !f.enforcement.is_empty() {
+        d.h(1, "How each statement is enforced");
+        d.table(
+            &["Statement", "Controls", "Tests"],
+            &[1, 2, 4],
+            f.enforcement
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.statement.clone(),
+                        if e.controls.is_empty() {
+                            "none named".into()
+                        } else {
+                            e.controls.join(", ")
+                        },
+                        e.tests.join(", "),
+                    ]
+                })
+                .collect(),
+        );
+    }
     if !f.controls.is_empty() {
         d.h(1, "Controls that carry out this policy");
         d.table(

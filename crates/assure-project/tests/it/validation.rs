@@ -396,3 +396,16 @@ fn response_to_a_control_by_a_known_owner_is_clean() {
         ""
     );
 }
+
+#[test]
+fn statement_links_name_a_missing_statement_and_an_unknown_control() {
+    insta::assert_snapshot!(run(|f| {
+        replace(
+            f,
+            "policies/pol.md",
+            "review_interval_months = 12\n",
+            "review_interval_months = 12\n[statements]\nPO-1 = { controls = [\"C-1\"], tests = [\"t1\"] }\nPO-2 = { controls = [\"C-9\"] }\n",
+        );
+        replace(f, "policies/pol.md", "1. Do the thing.", "1. PO-1. Do the thing.");
+    }));
+}
