@@ -11,5 +11,6 @@ pub mod coverage;
 pub mod gap;
 pub mod occurrences;
 pub mod render;
+pub mod results;
 pub mod sampling;
 pub mod scope;

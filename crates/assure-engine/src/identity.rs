@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
 use crate::convert::TableData;
 
 /// Columns that name a person.
@@ -25,16 +23,7 @@ pub struct Identities {
     map: BTreeMap<String, String>,
 }
 
-/// A value that names no known person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unresolved {
-    /// The value.
-    pub value: String,
-    /// Where it was seen, as `table.column`.
-    pub seen_in: Vec<String>,
-    /// How many rows.
-    pub rows: usize,
-}
+pub use assure_assess::results::Unresolved;
 
 fn strip_plus(email: &str) -> Option<String> {
     let (local, domain) = email.split_once('@')?;

@@ -9,30 +9,12 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use assure_ledger::Entry;
-use serde::{Deserialize, Serialize};
 
 use crate::read::{Format, Problem, read_rows};
 use crate::store::{EvidenceStore, StoreError};
 use crate::tables::{Table, table};
 
-/// A recorded file used (or passed over) for a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    /// The ledger entry.
-    pub seq: u64,
-    /// The table.
-    pub table: String,
-    /// The file name.
-    pub name: String,
-    /// Its BLAKE3.
-    pub blake3: String,
-    /// Its SHA-256.
-    pub sha256: String,
-    /// The connector.
-    pub connector: String,
-    /// Rows read.
-    pub rows: u64,
-}
+pub use assure_assess::results::Source;
 
 /// One loaded row: values in the table's column order, and its lineage.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,10 +20,10 @@ mod soc;
 use std::collections::BTreeMap;
 
 use assure_assess::gap::Assessment;
+use assure_assess::results::{RunRecord, SampleRecord};
 use assure_ledger::Entry;
 use assure_project::Project;
 use assure_project::model::{Control, ExamType};
-use assure_run::{RunRecord, SampleRecord};
 use chrono::NaiveDate;
 
 pub use other::{bridge, readiness};
@@ -126,7 +126,7 @@ impl<'a> Inputs<'a> {
     }
 
     /// The run's tests by id.
-    pub(crate) fn tests_of(&self, control: &str) -> Vec<&'a assure_run::TestOutcome> {
+    pub(crate) fn tests_of(&self, control: &str) -> Vec<&'a assure_assess::results::TestOutcome> {
         match self.run {
             Some((_, r)) => r
                 .tests
@@ -141,7 +141,7 @@ impl<'a> Inputs<'a> {
         self.samples.iter().find(|s| s.control == control)
     }
 
-    pub(crate) fn occurrences_of(&self, control: &str) -> Option<&'a assure_run::ControlOccurrences> {
+    pub(crate) fn occurrences_of(&self, control: &str) -> Option<&'a assure_assess::results::ControlOccurrences> {
         self.run
             .and_then(|(_, r)| r.occurrences.iter().find(|o| o.control == control))
     }

@@ -1,0 +1,188 @@
+//! What a test run and a sample record: the results every report, the web application and the
+//! gap analysis read. Plain data, serialized into the ledger's blobs; no I/O.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A recorded file used (or passed over) for a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The ledger entry.
+    pub seq: u64,
+    /// The table.
+    pub table: String,
+    /// The file name.
+    pub name: String,
+    /// Its BLAKE3.
+    pub blake3: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// The connector.
+    pub connector: String,
+    /// Rows read.
+    pub rows: u64,
+}
+
+/// A value that names no known person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unresolved {
+    /// The value.
+    pub value: String,
+    /// Where it was seen, as `table.column`.
+    pub seen_in: Vec<String>,
+    /// How many rows.
+    pub rows: usize,
+}
+
+/// The conclusion for one test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    /// Type 2: every item passed.
+    NoExceptions,
+    /// Type 2: at least one item failed.
+    Exceptions,
+    /// Type 1: at least one item shows the control in place.
+    Implemented,
+    /// Type 1: no item shows the control in place.
+    NotShown,
+    /// The population is empty, so nothing can be concluded.
+    NoPopulation,
+    /// The test could not run.
+    NotRun,
+}
+
+impl Conclusion {
+    /// Returns the words a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Conclusion::NoExceptions => "no exceptions",
+            Conclusion::Exceptions => "exceptions noted",
+            Conclusion::Implemented => "implemented",
+            Conclusion::NotShown => "not shown",
+            Conclusion::NoPopulation => "no population",
+            Conclusion::NotRun => "not run",
+        }
+    }
+}
+
+/// One item as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    /// The item.
+    pub item: String,
+    /// `pass`, `fail`, `not_applicable`.
+    pub status: String,
+    /// Why.
+    pub reason: String,
+    /// Further columns.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// One test's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// The test id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The controls it tests.
+    pub controls: Vec<String>,
+    /// Items in the population.
+    pub population: usize,
+    /// Exceptions.
+    pub exceptions: usize,
+    /// Items not applicable.
+    pub not_applicable: usize,
+    /// The conclusion.
+    pub conclusion: Conclusion,
+    /// Why it did not run, when it did not.
+    pub note: Option<String>,
+    /// Every item.
+    pub items: Vec<ItemRecord>,
+}
+
+/// The conclusion for a control, from its tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlOutcome {
+    /// The control.
+    pub id: String,
+    /// Its tests.
+    pub tests: Vec<String>,
+    /// Exceptions across its tests.
+    pub exceptions: usize,
+    /// The combined conclusion: the worst of its tests'.
+    pub conclusion: Conclusion,
+}
+
+/// Expected occurrences of a periodic manual control, and the evidence found for each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlOccurrences {
+    /// The control.
+    pub control: String,
+    /// Its frequency.
+    pub frequency: String,
+    /// Slots expected in the window.
+    pub expected: usize,
+    /// Slots with evidence.
+    pub found: usize,
+    /// Slots without evidence, `start..end`, each an exception.
+    pub missing: Vec<String>,
+}
+
+/// A whole run, as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Format version.
+    pub format: u32,
+    /// The engine version.
+    pub engine: String,
+    /// Type 1 or 2.
+    pub exam_type: u8,
+    /// First day of the period.
+    pub period_start: NaiveDate,
+    /// Last day of the period.
+    pub period_end: NaiveDate,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+    /// BLAKE3 of the test definitions (ids, SQL and parameters).
+    pub definitions: String,
+    /// The evidence files used, with their hashes.
+    pub inputs: Vec<Source>,
+    /// Identities that matched nobody.
+    pub unresolved: Vec<Unresolved>,
+    /// Every test.
+    pub tests: Vec<TestOutcome>,
+    /// Every tested control.
+    pub controls: Vec<ControlOutcome>,
+    /// Expected occurrences of periodic manual controls.
+    #[serde(default)]
+    pub occurrences: Vec<ControlOccurrences>,
+}
+
+/// A sample drawn for a control, as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleRecord {
+    /// Format version.
+    pub format: u32,
+    /// The control.
+    pub control: String,
+    /// Its frequency.
+    pub frequency: String,
+    /// The risk used for the size.
+    pub risk: String,
+    /// Where the population came from.
+    pub population_source: String,
+    /// Every population item, sorted.
+    pub population: Vec<String>,
+    /// The sample size.
+    pub size: usize,
+    /// How the size was reached.
+    pub rule: String,
+    /// The seed of the selection.
+    pub seed: u64,
+    /// The items selected by the seed.
+    pub selected: Vec<String>,
+    /// Items an auditor added by hand.
+    pub added: Vec<String>,
+}
