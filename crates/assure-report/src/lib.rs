@@ -125,8 +125,8 @@ impl<'a> Inputs<'a> {
         v
     }
 
-    /// The run's tests by id.
-    pub(crate) fn tests_of(&self, control: &str) -> Vec<&'a assure_assess::results::TestOutcome> {
+    /// The latest run's tests of a control.
+    pub fn tests_of(&self, control: &str) -> Vec<&'a assure_assess::results::TestOutcome> {
         match self.run {
             Some((_, r)) => r
                 .tests

@@ -41,6 +41,19 @@ impl CliError {
         self
     }
 
+    /// The message and hint as one line, for the web application.
+    pub fn text(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} ({h})", self.message),
+            None => self.message.clone(),
+        }
+    }
+
+    /// Whether the input (not Assure) is at fault.
+    pub fn is_problem(&self) -> bool {
+        self.problems
+    }
+
     /// Prints the error and returns the exit code.
     pub fn report(&self) -> ExitCode {
         eprintln!("error: {}", self.message);

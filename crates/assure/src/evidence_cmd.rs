@@ -125,11 +125,11 @@ pub enum EvidenceCommand {
     },
 }
 
-struct Ctx {
-    project: Project,
-    store: FsStore,
-    key: SigningKey,
-    public: String,
+pub(crate) struct Ctx {
+    pub(crate) project: Project,
+    pub(crate) store: FsStore,
+    pub(crate) key: SigningKey,
+    pub(crate) public: String,
 }
 
 /// A progress line on standard error, redrawn five times a second from the library's byte counter
@@ -223,7 +223,7 @@ pub fn who(by: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn open(dir: &Path, create_key: bool) -> Result<Ctx, CliError> {
+pub(crate) fn open(dir: &Path, create_key: bool) -> Result<Ctx, CliError> {
     let checked = check(dir)?;
     if checked.project.incomplete.contains("manifest") {
         return Err(CliError::problems("`assure.toml` could not be read")

@@ -10,6 +10,7 @@ mod prompt;
 mod report_cmd;
 mod sample_cmd;
 mod scope_cmd;
+mod serve_cmd;
 mod test_cmd;
 
 use std::io::Write as _;
@@ -81,6 +82,8 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Draft a report: SOC 2, SOC 1, SOC 3, readiness, bridge letter or control matrix (PDF, HTML, XLSX, OSCAL)
     Report(report_cmd::ReportArgs),
+    /// Serve the web application and JSON API for a project (SQLite by default, or PostgreSQL)
+    Serve(serve_cmd::ServeArgs),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
     Gap {
         /// The project directory
@@ -151,6 +154,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             output,
         } => cmd_gap(&dir, as_of.unwrap_or_else(today), format, output.as_deref()),
         Command::Report(args) => report_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     }
 }
 

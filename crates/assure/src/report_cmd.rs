@@ -126,6 +126,11 @@ impl Gathered {
 /// Loads the project (refusing files that cannot be read), the ledger, the latest run and samples,
 /// and assesses readiness as of `as_of`.
 pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
+    gather_with(dir, as_of, false)
+}
+
+/// [`gather`], optionally without the note about validation errors (the server loads often).
+pub fn gather_with(dir: &Path, as_of: NaiveDate, quiet: bool) -> Result<Gathered, CliError> {
     let checked = check(dir)?;
     let unreadable: Vec<_> = checked
         .diagnostics
@@ -152,7 +157,7 @@ pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    if errors > 0 {
+    if errors > 0 && !quiet {
         eprintln!(
             "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
         );

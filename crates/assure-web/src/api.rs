@@ -1,0 +1,451 @@
+//! The JSON API, described by an OpenAPI document generated from these handlers
+//! (`/api/openapi.json`). Authentication: `Authorization: Bearer TOKEN` (tokens from the API tokens
+//! page) or the browser session, in which case changes also need the `x-csrf-token` header.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::authz::{Action, Role};
+use crate::db::{AuditLine, Request as PbcRequest};
+use crate::{AppError, Session, Shared, Snapshot, new_id, now_micros};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// An API error: the same kinds as the pages, as JSON.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        ApiError(e)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> ApiError {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.json()
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A short title.
+    pub error: String,
+    /// What went wrong and what to do.
+    pub detail: String,
+    /// The request id, for the server's log.
+    pub request_id: String,
+}
+
+/// A score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreView {
+    /// What it scores.
+    pub label: String,
+    /// Criteria or objectives counted.
+    pub items: usize,
+    /// Items without a control.
+    pub uncovered: usize,
+    /// The score, 0 to 1.
+    pub value: f64,
+}
+
+/// The dashboard in figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Summary {
+    /// The organization.
+    pub organization: String,
+    /// The as-of date.
+    pub as_of: String,
+    /// Overall readiness.
+    pub overall: ScoreView,
+    /// Per report and category.
+    pub scores: Vec<ScoreView>,
+    /// Tests with exceptions in the latest run (visible to the caller).
+    pub failing_tests: usize,
+    /// Requests not yet accepted.
+    pub open_requests: usize,
+    /// The ledger entry of the latest test run.
+    pub run: Option<u64>,
+}
+
+/// A control.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ControlView {
+    /// Identifier.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Owner's person id.
+    pub owner: Option<String>,
+    /// Frequency.
+    pub frequency: Option<String>,
+    /// Criteria it maps to.
+    pub criteria: Vec<String>,
+    /// SOC 1 objectives it maps to.
+    pub objectives: Vec<String>,
+    /// Readiness score, 0 to 1.
+    pub readiness: Option<f64>,
+    /// Result from the latest run.
+    pub result: String,
+    /// Exceptions from the latest run.
+    pub exceptions: usize,
+}
+
+/// A test's outcome in the latest run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestView {
+    /// Identifier.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Controls it tests.
+    pub controls: Vec<String>,
+    /// Items in the population.
+    pub population: usize,
+    /// Exceptions.
+    pub exceptions: usize,
+    /// The conclusion.
+    pub conclusion: String,
+}
+
+/// A ledger entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceView {
+    /// Sequence number.
+    pub seq: u64,
+    /// What was recorded (`import`, `add`, `test-run`, `sample`).
+    pub action: String,
+    /// File name.
+    pub file: Option<String>,
+    /// SHA-256 of the file.
+    pub sha256: Option<String>,
+    /// Evidence table.
+    pub table: Option<String>,
+    /// Controls it is evidence for.
+    pub controls: Vec<String>,
+    /// When it was recorded.
+    pub at: String,
+    /// By whom.
+    pub by: String,
+}
+
+/// A new request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewRequest {
+    /// What is requested (1 to 300 characters).
+    pub title: String,
+    /// Details.
+    #[serde(default)]
+    pub detail: String,
+    /// The control it concerns.
+    #[serde(default)]
+    pub control: Option<String>,
+    /// Due date, YYYY-MM-DD.
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+async fn session(state: &Shared, headers: &HeaderMap) -> Result<Session, ApiError> {
+    state.session(headers).await?.ok_or(ApiError(AppError::Unauthorized))
+}
+
+fn check_header_csrf(state: &Shared, s: &Session, headers: &HeaderMap) -> Result<(), ApiError> {
+    let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    Ok(state.check_csrf(s, sent)?)
+}
+
+fn control_view(snap: &Snapshot, c: &assure_project::model::Control) -> ControlView {
+    let (result, exceptions) = assure_report::control_result(&snap.inputs(), c.id.as_str());
+    ControlView {
+        id: c.id.to_string(),
+        title: c.title.clone(),
+        owner: c.owner.as_ref().map(|o| o.to_string()),
+        frequency: c.frequency.map(|f| f.as_str().to_string()),
+        criteria: c.criteria.iter().map(|r| r.to_string()).collect(),
+        objectives: c.objectives.iter().map(|r| r.to_string()).collect(),
+        readiness: snap
+            .assessment
+            .controls
+            .iter()
+            .find(|x| x.id == c.id.as_str())
+            .map(|x| x.score),
+        result,
+        exceptions,
+    }
+}
+
+fn score(s: &assure_assess::gap::Score) -> ScoreView {
+    ScoreView {
+        label: s.label.clone(),
+        items: s.items,
+        uncovered: s.uncovered,
+        value: s.value,
+    }
+}
+
+/// Readiness, failing tests and open requests.
+#[utoipa::path(get, path = "/api/v1/summary", tag = "dashboard", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Summary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn summary(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Summary>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let role = state.authorize(&s, &snap, Action::ReadDashboard, &[])?;
+    let a = &snap.assessment;
+    let failing = snap
+        .run
+        .as_ref()
+        .map(|(_, r)| {
+            r.tests
+                .iter()
+                .filter(|t| t.exceptions > 0)
+                .filter(|t| role != Role::ControlOwner || t.controls.iter().any(|c| snap.owns(&s.user, c)))
+                .count()
+        })
+        .unwrap_or(0);
+    let open = state
+        .db
+        .requests()
+        .await?
+        .iter()
+        .filter(|r| r.status != "accepted")
+        .count();
+    Ok(Json(Summary {
+        organization: a.organization.clone(),
+        as_of: snap.as_of.to_string(),
+        overall: score(&a.overall),
+        scores: a.reports.iter().chain(&a.categories).map(score).collect(),
+        failing_tests: failing,
+        open_requests: open,
+        run: snap.run.as_ref().map(|(s, _)| *s),
+    }))
+}
+
+/// The controls the caller may see.
+#[utoipa::path(get, path = "/api/v1/controls", tag = "controls", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = [ControlView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn controls(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<ControlView>>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let role = state.authorize(&s, &snap, Action::ReadControls, &[])?;
+    let mut list: Vec<_> = snap
+        .project
+        .controls
+        .iter()
+        .filter(|c| role != Role::ControlOwner || snap.owns(&s.user, c.id.as_str()))
+        .map(|c| control_view(&snap, c))
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Json(list))
+}
+
+/// One control.
+#[utoipa::path(get, path = "/api/v1/controls/{id}", tag = "controls", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "Control id")),
+    responses((status = 200, body = ControlView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn control(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ControlView>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let c = snap
+        .project
+        .control(&id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))?;
+    state.authorize(&s, &snap, Action::ReadControls, &[c.id.as_str()])?;
+    Ok(Json(control_view(&snap, c)))
+}
+
+/// The latest run's tests.
+#[utoipa::path(get, path = "/api/v1/tests", tag = "tests", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = [TestView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn tests(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<TestView>>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let role = state.authorize(&s, &snap, Action::ReadTests, &[])?;
+    let list = snap
+        .run
+        .as_ref()
+        .map(|(_, r)| {
+            r.tests
+                .iter()
+                .filter(|t| role != Role::ControlOwner || t.controls.iter().any(|c| snap.owns(&s.user, c)))
+                .map(|t| TestView {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    controls: t.controls.clone(),
+                    population: t.population,
+                    exceptions: t.exceptions,
+                    conclusion: t.conclusion.label().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(list))
+}
+
+/// The ledger's entries the caller may see.
+#[utoipa::path(get, path = "/api/v1/evidence", tag = "evidence", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = [EvidenceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn evidence(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<EvidenceView>>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let role = state.authorize(&s, &snap, Action::ReadEvidence, &[])?;
+    Ok(Json(
+        snap.ledger
+            .iter()
+            .filter(|e| role != Role::ControlOwner || e.draft.controls.iter().any(|c| snap.owns(&s.user, c)))
+            .map(|e| EvidenceView {
+                seq: e.seq,
+                action: e.draft.action.clone(),
+                file: e.draft.blob.as_ref().map(|b| b.name.clone()),
+                sha256: e.draft.blob.as_ref().map(|b| b.sha256.clone()),
+                table: e.draft.table.clone(),
+                controls: e.draft.controls.clone(),
+                at: e.draft.at.clone(),
+                by: e.draft.by.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// The auditor's requests the caller may see.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = [PbcRequest]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn requests(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<PbcRequest>>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    let role = state.authorize(&s, &snap, Action::ReadRequests, &[])?;
+    Ok(Json(
+        state
+            .db
+            .requests()
+            .await?
+            .into_iter()
+            .filter(|r| role != Role::ControlOwner || r.assignee.as_deref() == Some(&s.user.id))
+            .collect(),
+    ))
+}
+
+/// Raises a request.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = []), ("session" = [])),
+    request_body = NewRequest,
+    responses((status = 201, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn raise(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<NewRequest>, JsonRejection>,
+) -> ApiResult<Response> {
+    let s = session(&state, &headers).await?;
+    check_header_csrf(&state, &s, &headers)?;
+    let snap = state.snapshot().await?;
+    state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
+    let Json(n) =
+        body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
+    let form = crate::pages::RequestForm::from_api(&n);
+    let errors = crate::pages::check_request(&snap, &form);
+    if let Some((field, m)) = errors.iter().next() {
+        return Err(AppError::BadRequest(format!("{field}: {m}")).into());
+    }
+    let now = now_micros();
+    let r = state
+        .db
+        .create_request(&PbcRequest {
+            id: new_id(),
+            number: 0,
+            title: n.title.trim().to_string(),
+            detail: n.detail.trim().to_string(),
+            control: n
+                .control
+                .clone()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty()),
+            status: "open".into(),
+            assignee: None,
+            due: n.due.clone().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
+            created_by: s.user.id.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .map_err(AppError::from)?;
+    state
+        .audit(
+            Some(&s.user),
+            "raised a request",
+            &format!("request:{}", r.id),
+            &format!("PBC-{}: {}", r.number, r.title),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+/// The audit log, newest first (at most 1,000 lines).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = [AuditLine]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<AuditLine>>> {
+    let s = session(&state, &headers).await?;
+    let snap = state.snapshot().await?;
+    state.authorize(&s, &snap, Action::ReadAudit, &[])?;
+    Ok(Json(state.db.audit_log(None, 1000).await?))
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::COOKIE))),
+        );
+    }
+}
+
+/// The OpenAPI description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Assure API", description = "Readiness, controls, tests, evidence, requests and the audit log of an Assure project."),
+    paths(summary, controls, control, tests, evidence, requests, raise, audit),
+    components(schemas(Summary, ScoreView, ControlView, TestView, EvidenceView, NewRequest, PbcRequest, AuditLine, ErrorBody)),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The API's routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/summary", get(summary))
+        .route("/api/v1/controls", get(controls))
+        .route("/api/v1/controls/{id}", get(control))
+        .route("/api/v1/tests", get(tests))
+        .route("/api/v1/evidence", get(evidence))
+        .route("/api/v1/requests", get(requests).post(raise))
+        .route("/api/v1/audit", get(audit))
+        .fallback(|| async { ApiError(AppError::NotFound("There is no API route at this address.".into())) })
+}

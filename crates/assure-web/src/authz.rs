@@ -1,0 +1,180 @@
+//! Who may do what: one decision function, called by every route before it touches data.
+//!
+//! Roles are fixed; a control owner's rights are further limited to the controls they own (the
+//! `owner` of the control names their person in `people.toml`). Denial is the default: an action
+//! not listed for a role is refused.
+
+use crate::db::User;
+
+/// A role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, including accounts.
+    Admin,
+    /// Runs the program: everything but accounts.
+    ComplianceManager,
+    /// Sees and updates the controls they own.
+    ControlOwner,
+    /// Reads everything in scope, comments, selects samples, raises requests; never changes evidence.
+    Auditor,
+    /// Reads the dashboard, controls, tests and policies; accepts policies.
+    Viewer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::ComplianceManager,
+        Role::ControlOwner,
+        Role::Auditor,
+        Role::Viewer,
+    ];
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "admin" => Role::Admin,
+            "compliance_manager" => Role::ComplianceManager,
+            "control_owner" => Role::ControlOwner,
+            "auditor" => Role::Auditor,
+            "viewer" => Role::Viewer,
+            _ => return None,
+        })
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::ComplianceManager => "compliance_manager",
+            Role::ControlOwner => "control_owner",
+            Role::Auditor => "auditor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Administrator",
+            Role::ComplianceManager => "Compliance manager",
+            Role::ControlOwner => "Control owner",
+            Role::Auditor => "Auditor",
+            Role::Viewer => "Viewer",
+        }
+    }
+}
+
+/// An action a route performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// The dashboard and summary.
+    ReadDashboard,
+    /// Controls (owners: their own).
+    ReadControls,
+    /// Test results (owners: of their controls).
+    ReadTests,
+    /// The evidence ledger (owners: of their controls).
+    ReadEvidence,
+    /// Download an evidence file.
+    DownloadEvidence,
+    /// Add evidence to the ledger.
+    UploadEvidence,
+    /// The request list (owners: assigned to them).
+    ReadRequests,
+    /// Raise a request.
+    RaiseRequest,
+    /// Change a request's status, assignee or due date.
+    UpdateRequest,
+    /// Comment on a control, test or request.
+    Comment,
+    /// Draw a sample of a control's population.
+    SelectSample,
+    /// Read policies.
+    ReadPolicies,
+    /// Accept a policy as the signed-in person.
+    AcceptPolicy,
+    /// Read the audit log.
+    ReadAudit,
+    /// Create accounts and set roles.
+    ManageUsers,
+    /// Create one's own API tokens.
+    ManageOwnTokens,
+}
+
+/// Whether a role may perform an action at all (before ownership limits).
+pub fn role_allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    match role {
+        Role::Admin => true,
+        Role::ComplianceManager => action != ManageUsers,
+        Role::ControlOwner => matches!(
+            action,
+            ReadDashboard
+                | ReadControls
+                | ReadTests
+                | ReadEvidence
+                | DownloadEvidence
+                | UploadEvidence
+                | ReadRequests
+                | UpdateRequest
+                | Comment
+                | ReadPolicies
+                | AcceptPolicy
+                | ManageOwnTokens
+        ),
+        Role::Auditor => matches!(
+            action,
+            ReadDashboard
+                | ReadControls
+                | ReadTests
+                | ReadEvidence
+                | DownloadEvidence
+                | ReadRequests
+                | RaiseRequest
+                | UpdateRequest
+                | Comment
+                | SelectSample
+                | ReadPolicies
+                | ReadAudit
+                | ManageOwnTokens
+        ),
+        Role::Viewer => matches!(
+            action,
+            ReadDashboard | ReadControls | ReadTests | ReadPolicies | AcceptPolicy
+        ),
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// What to tell the person.
+    pub reason: String,
+}
+
+/// The one authorization check. `controls` are the controls the action touches (empty when none);
+/// `owns` says whether the signed-in person owns a control.
+pub fn authorize(user: &User, action: Action, controls: &[&str], owns: &dyn Fn(&str) -> bool) -> Result<Role, Denied> {
+    let Some(role) = Role::parse(&user.role) else {
+        return Err(Denied {
+            reason: format!("the account has an unknown role `{}`", user.role),
+        });
+    };
+    if !role_allows(role, action) {
+        return Err(Denied {
+            reason: format!("a {} cannot do this", role.label().to_lowercase()),
+        });
+    }
+    if role == Role::ControlOwner
+        && !controls.is_empty()
+        && !matches!(action, Action::ReadPolicies | Action::AcceptPolicy)
+        && !controls.iter().any(|c| owns(c))
+    {
+        return Err(Denied {
+            reason: "this belongs to a control you do not own".into(),
+        });
+    }
+    Ok(role)
+}

@@ -1,0 +1,528 @@
+//! The web application's database: SQLite by default, PostgreSQL for shared servers, through one
+//! code path (sqlx's `Any` driver, `$n` placeholders, portable TEXT and BIGINT columns) and one
+//! versioned migration directory per engine.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+/// A connection pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The pool.
+    pub pool: AnyPool,
+    /// `sqlite` or `postgres`.
+    pub engine: &'static str,
+}
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL names an engine we do not support.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    Url(String),
+    /// The database refused.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct User {
+    /// Identifier.
+    pub id: String,
+    /// Sign-in email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role: admin, compliance_manager, control_owner, auditor, viewer.
+    pub role: String,
+    /// The person in `people.toml` this account is (owners see the controls of that person).
+    pub person: Option<String>,
+}
+
+/// An auditor's request (PBC item).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Request {
+    /// Identifier.
+    pub id: String,
+    /// Its number, `PBC-<number>` for people.
+    pub number: i64,
+    /// What is requested.
+    pub title: String,
+    /// Details.
+    pub detail: String,
+    /// The control it concerns.
+    pub control: Option<String>,
+    /// open, submitted, accepted, rejected.
+    pub status: String,
+    /// The account it is assigned to.
+    pub assignee: Option<String>,
+    /// Due date, YYYY-MM-DD.
+    pub due: Option<String>,
+    /// Who raised it.
+    pub created_by: String,
+    /// When it was raised (microseconds since 1970, UTC).
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A comment on a control, request or test.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Comment {
+    /// Identifier.
+    pub id: String,
+    /// `control:ID`, `request:ID` or `test:ID`.
+    pub subject: String,
+    /// Author's account.
+    pub user_id: String,
+    /// Author's name.
+    pub author: String,
+    /// Text.
+    pub body: String,
+    /// When (microseconds since 1970, UTC).
+    pub created_at: i64,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditLine {
+    /// When (microseconds since 1970, UTC).
+    pub at: i64,
+    /// Who (account email), if signed in.
+    pub who: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// To what.
+    pub subject: String,
+    /// Details.
+    pub detail: String,
+    /// The HTTP request it came from.
+    pub request_id: String,
+}
+
+/// A line to append to the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    /// Identifier.
+    pub id: &'a str,
+    /// When (microseconds since 1970, UTC).
+    pub at: i64,
+    /// The account, if signed in.
+    pub user_id: Option<&'a str>,
+    /// What was done.
+    pub action: &'a str,
+    /// To what.
+    pub subject: &'a str,
+    /// Details.
+    pub detail: &'a str,
+    /// The HTTP request.
+    pub request_id: &'a str,
+}
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            "sqlite"
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            "postgres"
+        } else {
+            return Err(DbError::Url(url.to_string()));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == "sqlite" { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == "sqlite" {
+                        // WAL lets readers run beside the writer; wait instead of failing when busy.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        match engine {
+            "sqlite" => SQLITE.run(&pool).await?,
+            _ => POSTGRES.run(&pool).await?,
+        }
+        Ok(Db { pool, engine })
+    }
+
+    /// How many accounts exist.
+    pub async fn user_count(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get::<i64, _>("n")?)
+    }
+
+    /// Creates an account.
+    pub async fn create_user(&self, u: &User, password_hash: &str, now: i64) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO users (id, email, name, role, person, password_hash, failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(&u.role)
+        .bind(&u.person)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn user_of(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+        Ok(User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            role: row.try_get("role")?,
+            person: row.try_get("person")?,
+        })
+    }
+
+    /// Every account, by email.
+    pub async fn users(&self) -> Result<Vec<User>, DbError> {
+        let rows = sqlx::query("SELECT id, email, name, role, person FROM users ORDER BY email")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Db::user_of).collect::<Result<_, _>>()?)
+    }
+
+    /// An account with its password hash and lockout state, by email.
+    pub async fn login_record(&self, email: &str) -> Result<Option<(User, String, i64, i64)>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, email, name, role, person, password_hash, failed_logins, locked_until FROM users WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((
+                Db::user_of(&r)?,
+                r.try_get("password_hash")?,
+                r.try_get("failed_logins")?,
+                r.try_get("locked_until")?,
+            ))),
+        }
+    }
+
+    /// Records a failed sign-in; locks the account for `lock_micros` after `max_failures`.
+    pub async fn login_failed(
+        &self,
+        user_id: &str,
+        now: i64,
+        max_failures: i64,
+        lock_micros: i64,
+    ) -> Result<bool, DbError> {
+        let row =
+            sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let n: i64 = row.try_get("failed_logins")?;
+        if n >= max_failures {
+            sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(now + lock_micros)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Clears failures after a successful sign-in.
+    pub async fn login_succeeded(&self, user_id: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a session.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The account and CSRF token of a live session.
+    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(User, String)>, DbError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.name, u.role, u.person, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((Db::user_of(&r)?, r.try_get("csrf")?))),
+        }
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores an API token.
+    pub async fn create_token(
+        &self,
+        id: &str,
+        user_id: &str,
+        name: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, 0)")
+            .bind(id)
+            .bind(user_id)
+            .bind(name)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The account an API token belongs to.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>, DbError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.name, u.role, u.person FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Db::user_of(&r)).transpose().map_err(DbError::from)
+    }
+
+    /// A user's tokens: (id, name, created, last used).
+    pub async fn tokens(&self, user_id: &str) -> Result<Vec<(String, String, i64, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("name")?,
+                    r.try_get("created_at")?,
+                    r.try_get("last_used_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Creates a request, numbering it after the highest so far.
+    pub async fn create_request(&self, r: &Request) -> Result<Request, DbError> {
+        for _ in 0..5 {
+            let next: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) + 1 AS n FROM requests")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+            let res = sqlx::query(
+                "INSERT INTO requests (id, number, title, detail, control, status, assignee, due, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&r.id)
+            .bind(next)
+            .bind(&r.title)
+            .bind(&r.detail)
+            .bind(&r.control)
+            .bind(&r.status)
+            .bind(&r.assignee)
+            .bind(&r.due)
+            .bind(&r.created_by)
+            .bind(r.created_at)
+            .bind(r.updated_at)
+            .execute(&self.pool)
+            .await;
+            match res {
+                Ok(_) => {
+                    return Ok(Request {
+                        number: next,
+                        ..r.clone()
+                    });
+                }
+                // Another request took the number at the same moment: take the next one.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DbError::Sql(sqlx::Error::Protocol(
+            "could not number the request".into(),
+        )))
+    }
+
+    fn request_of(r: &sqlx::any::AnyRow) -> Result<Request, sqlx::Error> {
+        Ok(Request {
+            id: r.try_get("id")?,
+            number: r.try_get("number")?,
+            title: r.try_get("title")?,
+            detail: r.try_get("detail")?,
+            control: r.try_get("control")?,
+            status: r.try_get("status")?,
+            assignee: r.try_get("assignee")?,
+            due: r.try_get("due")?,
+            created_by: r.try_get("created_by")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+
+    /// Every request, newest number first.
+    pub async fn requests(&self) -> Result<Vec<Request>, DbError> {
+        let rows = sqlx::query("SELECT * FROM requests ORDER BY number DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(Db::request_of).collect::<Result<_, _>>()?)
+    }
+
+    /// One request.
+    pub async fn request(&self, id: &str) -> Result<Option<Request>, DbError> {
+        let row = sqlx::query("SELECT * FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Db::request_of(&r)).transpose().map_err(DbError::from)
+    }
+
+    /// Changes a request's status, assignee and due date.
+    pub async fn update_request(
+        &self,
+        id: &str,
+        status: &str,
+        assignee: Option<&str>,
+        due: Option<&str>,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE requests SET status = $1, assignee = $2, due = $3, updated_at = $4 WHERE id = $5")
+            .bind(status)
+            .bind(assignee)
+            .bind(due)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a comment.
+    pub async fn add_comment(
+        &self,
+        id: &str,
+        subject: &str,
+        user_id: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO comments (id, subject, user_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(subject)
+            .bind(user_id)
+            .bind(body)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The comments on a subject, oldest first.
+    pub async fn comments(&self, subject: &str) -> Result<Vec<Comment>, DbError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.subject, c.user_id, u.name AS author, c.body, c.created_at FROM comments c JOIN users u ON u.id = c.user_id WHERE c.subject = $1 ORDER BY c.created_at, c.id",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Comment {
+                    id: r.try_get("id")?,
+                    subject: r.try_get("subject")?,
+                    user_id: r.try_get("user_id")?,
+                    author: r.try_get("author")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(&self, e: &NewAudit<'_>) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO audit_log (id, at, user_id, action, subject, detail, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(e.id)
+            .bind(e.at)
+            .bind(e.user_id)
+            .bind(e.action)
+            .bind(e.subject)
+            .bind(e.detail)
+            .bind(e.request_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first, optionally for one subject prefix.
+    pub async fn audit_log(&self, subject_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditLine>, DbError> {
+        let rows = sqlx::query(
+            "SELECT a.at, u.email AS who, a.action, a.subject, a.detail, a.request_id FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE ($1 = '' OR a.subject LIKE $2) ORDER BY a.at DESC, a.id DESC LIMIT $3",
+        )
+        .bind(subject_prefix.unwrap_or(""))
+        .bind(format!("{}%", subject_prefix.unwrap_or("")))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditLine {
+                    at: r.try_get("at")?,
+                    who: r.try_get("who")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                    request_id: r.try_get("request_id")?,
+                })
+            })
+            .collect()
+    }
+}

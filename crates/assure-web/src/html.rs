@@ -1,0 +1,111 @@
+//! HTML building blocks: escaping, the page layout and the stylesheet. No JavaScript is needed to
+//! use the application; everything is a link or a form.
+
+use crate::db::User;
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The stylesheet, served at `/assets/app.css`.
+pub const CSS: &str = r#":root{--ink:#1d2433;--muted:#5b6478;--line:#dde3ec;--brand:#1d4e89;--bg:#f6f8fb;--ok:#1d6b3a;--okbg:#dcf2e3;--bad:#8a1c12;--badbg:#fde2e0;--warn:#7a5200;--warnbg:#fff3cd}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
+a{color:var(--brand)}header.top{background:#fff;border-bottom:1px solid var(--line);display:flex;align-items:center;gap:1.5rem;padding:.6rem 1.5rem;flex-wrap:wrap}
+header.top .brand{font-weight:700;color:var(--brand);text-decoration:none;font-size:1.1rem}header.top nav a{margin-right:1rem;text-decoration:none;color:var(--ink)}
+header.top nav a.on{color:var(--brand);font-weight:600;border-bottom:2px solid var(--brand)}header.top .me{margin-left:auto;color:var(--muted);font-size:.9rem}
+header.top .me form{display:inline}main{max-width:76rem;margin:1.5rem auto;padding:0 1.5rem}h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem}
+.big{font-size:2rem;font-weight:700}.muted{color:var(--muted)}table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid var(--line);padding:.45rem .6rem;text-align:left;vertical-align:top}
+th{background:#eef2f8;font-weight:600;font-size:.9rem}.bar{background:#e9edf3;border-radius:4px;height:.6rem;overflow:hidden}.bar span{display:block;height:100%;background:var(--brand)}
+.pill{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;font-weight:600}.ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}.warn{background:var(--warnbg);color:var(--warn)}
+.heat{display:grid;grid-template-columns:repeat(auto-fill,minmax(4.6rem,1fr));gap:.3rem}.heat a{display:block;padding:.35rem;border-radius:5px;text-align:center;font-size:.8rem;text-decoration:none;color:#fff}
+form.inline{display:inline}label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #b8c2d0;border-radius:5px;width:100%;max-width:32rem;background:#fff}
+textarea{min-height:5rem}button{font:inherit;background:var(--brand);color:#fff;border:0;border-radius:5px;padding:.45rem 1rem;cursor:pointer;margin-top:.6rem}button.link{background:none;color:var(--brand);padding:0;margin:0}
+.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
+.comment{border-left:3px solid var(--line);padding:.2rem .8rem;margin:.6rem 0}.prose{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.5rem}
+footer{max-width:76rem;margin:2rem auto;padding:0 1.5rem;color:var(--muted);font-size:.8rem}"#;
+
+/// A score as a coloured pill.
+pub fn score_pill(v: f64) -> String {
+    let class = if v >= 0.9 {
+        "ok"
+    } else if v >= 0.6 {
+        "warn"
+    } else {
+        "bad"
+    };
+    format!("<span class=\"pill {class}\">{:.0} %</span>", v * 100.0)
+}
+
+/// The colour of a heat-map cell for a score.
+pub fn heat_colour(v: Option<f64>) -> &'static str {
+    match v {
+        None => "#8a94a6",
+        Some(v) if v >= 0.95 => "#1d6b3a",
+        Some(v) if v >= 0.85 => "#4b8f3a",
+        Some(v) if v >= 0.7 => "#b7791f",
+        Some(_) => "#b23b2e",
+    }
+}
+
+/// A whole page: header with navigation for the signed-in person, then the body.
+pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) -> String {
+    let mut nav = String::new();
+    let mut me = String::new();
+    if let Some((u, csrf)) = user {
+        let role = crate::authz::Role::parse(&u.role);
+        let mut items = vec![("/", "Dashboard"), ("/controls", "Controls"), ("/tests", "Tests")];
+        let can = |a| role.is_some_and(|r| crate::authz::role_allows(r, a));
+        if can(crate::authz::Action::ReadEvidence) {
+            items.push(("/evidence", "Evidence"));
+        }
+        if can(crate::authz::Action::ReadRequests) {
+            items.push(("/requests", "Requests"));
+        }
+        items.push(("/policies", "Policies"));
+        if can(crate::authz::Action::ReadAudit) {
+            items.push(("/audit", "Audit log"));
+        }
+        if can(crate::authz::Action::ManageUsers) {
+            items.push(("/users", "Users"));
+        }
+        for (href, label) in items {
+            let on = if href == active { " class=\"on\"" } else { "" };
+            nav.push_str(&format!("<a href=\"{href}\"{on}>{label}</a>"));
+        }
+        me = format!(
+            "<span class=\"me\">{} · {} · <a href=\"/tokens\">API tokens</a> · <form class=\"inline\" method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button class=\"link\" type=\"submit\">Sign out</button></form></span>",
+            esc(&u.name),
+            role.map(|r| r.label()).unwrap_or("unknown role"),
+            esc(csrf)
+        );
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Assure</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><header class=\"top\"><a class=\"brand\" href=\"/\">Assure</a><nav>{nav}</nav>{me}</header><main>{body}</main><footer>Assure · every figure here can be re-performed from the project's signed ledger.</footer></body></html>\n",
+        esc(title)
+    )
+}
+
+/// A hidden CSRF field.
+pub fn csrf_field(csrf: &str) -> String {
+    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(csrf))
+}
+
+/// A date-time from microseconds since 1970 as `2026-12-31 18:00 UTC`.
+pub fn when(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

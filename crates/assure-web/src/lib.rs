@@ -1,0 +1,683 @@
+//! The web application and JSON API (`assure serve`): accounts with Argon2id passwords, sessions
+//! in HttpOnly SameSite cookies with CSRF tokens on every form, API tokens, login rate limiting
+//! and lockout, five roles checked by one function on every route, and pages for the dashboard,
+//! controls, evidence, tests, requests, policies and the audit log.
+//!
+//! The server is a thin adapter: everything about the project (loading it, assessing it, importing
+//! evidence into the signed ledger, drawing samples) goes through the [`Backend`] trait, which the
+//! `assure` binary implements with the same library calls as its commands. Its own state (accounts,
+//! sessions, requests, comments, the audit log) is in SQLite or PostgreSQL ([`db`]).
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod authz;
+pub mod db;
+pub mod html;
+pub mod pages;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assure_assess::gap::Assessment;
+use assure_assess::results::{RunRecord, SampleRecord};
+use assure_ledger::Entry;
+use assure_project::Project;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::authz::{Action, Denied, Role};
+use crate::db::{Db, User};
+
+/// Everything drawn from the project as of a date: what every page reads.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The project.
+    pub project: Project,
+    /// The gap assessment.
+    pub assessment: Assessment,
+    /// The latest test run and its ledger entry.
+    pub run: Option<(u64, RunRecord)>,
+    /// The latest sample per control.
+    pub samples: Vec<SampleRecord>,
+    /// Every ledger entry.
+    pub ledger: Vec<Entry>,
+    /// Policy acceptances recorded as evidence.
+    pub acceptances: Vec<Acceptance>,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+/// One recorded acceptance of a policy version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Acceptance {
+    /// Who (email).
+    pub email: String,
+    /// The policy.
+    pub policy_id: String,
+    /// The version accepted.
+    pub policy_version: String,
+    /// When (RFC 3339, UTC).
+    pub accepted_at: String,
+}
+
+impl Snapshot {
+    /// The report inputs over this snapshot.
+    pub fn inputs(&self) -> assure_report::Inputs<'_> {
+        assure_report::Inputs {
+            project: &self.project,
+            assessment: &self.assessment,
+            run: self.run.as_ref().map(|(s, r)| (*s, r)),
+            samples: &self.samples,
+            ledger: &self.ledger,
+            as_of: self.as_of,
+        }
+    }
+
+    /// Whether the person linked to an account owns a control.
+    pub fn owns(&self, user: &User, control: &str) -> bool {
+        let Some(person) = &user.person else { return false };
+        let Some(me) = self.project.person(person) else {
+            return false;
+        };
+        self.project
+            .control(control)
+            .and_then(|c| c.owner.as_ref())
+            .and_then(|o| self.project.person(o.as_str()))
+            .is_some_and(|p| p.id.as_str() == me.id.as_str())
+    }
+}
+
+/// What an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// An export that goes through the connectors into an evidence table.
+    Export,
+    /// A record (minutes, a screenshot, a signed report) kept as-is for a control.
+    Record,
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The file name as sent.
+    pub file_name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The controls it is evidence for.
+    pub controls: Vec<String>,
+    /// Export or record.
+    pub kind: UploadKind,
+    /// Who uploaded it (account email).
+    pub by: String,
+}
+
+/// A failure of the backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The input was refused; the message says what and what to do.
+    #[error("{0}")]
+    Invalid(String),
+    /// Assure could not do it (disk, ledger).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The result of verifying the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Verified {
+    /// Whether every entry and file checked out.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: usize,
+    /// What was found.
+    pub message: String,
+}
+
+/// The project-side operations the server needs; implemented by the `assure` binary.
+pub trait Backend: Send + Sync + 'static {
+    /// Loads the project, the ledger, the latest run and samples, and assesses readiness.
+    fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError>;
+    /// Records an uploaded file in the signed ledger; nothing is stored if it is refused.
+    fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError>;
+    /// Records that a person accepted a policy version, as evidence in the ledger.
+    fn accept_policy(&self, email: &str, policy: &str, version: &str) -> Result<Entry, BackendError>;
+    /// Verifies the ledger and every file it names.
+    fn verify(&self) -> Result<Verified, BackendError>;
+    /// The bytes of a stored file, by BLAKE3.
+    fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError>;
+    /// Draws and records a sample of a control's population.
+    fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
+    /// Today's date (the as-of date of pages).
+    fn today(&self) -> NaiveDate;
+}
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The largest upload accepted, in bytes.
+    pub max_upload: usize,
+    /// The one-time code that lets the first administrator be created, when there are no accounts.
+    pub setup_code: Option<String>,
+    /// How long a session lasts.
+    pub session_hours: i64,
+    /// Failed sign-ins before an account is locked.
+    pub max_failures: i64,
+    /// How long a locked account stays locked, in minutes.
+    pub lock_minutes: i64,
+    /// Sign-in attempts allowed per address per window.
+    pub attempts_per_window: u32,
+    /// The rate-limit window.
+    pub window: Duration,
+    /// How long a snapshot of the project is reused.
+    pub snapshot_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_upload: 64 * 1024 * 1024,
+            setup_code: None,
+            session_hours: 12,
+            max_failures: 5,
+            lock_minutes: 15,
+            attempts_per_window: 20,
+            window: Duration::from_secs(300),
+            snapshot_ttl: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The shared state of the server.
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The project side.
+    pub backend: Arc<dyn Backend>,
+    /// Settings.
+    pub settings: Settings,
+    snapshot: tokio::sync::Mutex<Option<(Instant, Arc<Snapshot>)>>,
+    attempts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared state.
+pub type Shared = Arc<AppState>;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served (for logs and error pages).
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "none".into())
+}
+
+/// Microseconds since 1970, UTC: the only clock the server reads.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A random identifier (128 bits, hex).
+pub fn new_id() -> String {
+    random_hex(16)
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    // The operating system's generator; if it fails there is no safe fallback.
+    if getrandom::fill(&mut b).is_err() {
+        b.iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = (now_micros() >> (i % 8)) as u8 ^ (i as u8));
+    }
+    hex::encode(b)
+}
+
+/// SHA-256 of a secret token, hex: what the database keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An error a page or API call ends with.
+#[derive(Debug)]
+pub enum AppError {
+    /// Not signed in: pages redirect to the sign-in page.
+    SignIn,
+    /// Not signed in, on the API.
+    Unauthorized,
+    /// Signed in but not allowed.
+    Forbidden(String),
+    /// No such thing.
+    NotFound(String),
+    /// The request is malformed.
+    BadRequest(String),
+    /// The body is too large.
+    TooLarge(String),
+    /// Too many attempts.
+    TooMany(String),
+    /// Something broke; logged with the request id, never shown.
+    Internal(String),
+}
+
+impl From<db::DbError> for AppError {
+    fn from(e: db::DbError) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<BackendError> for AppError {
+    fn from(e: BackendError) -> AppError {
+        match e {
+            BackendError::Invalid(m) => AppError::BadRequest(m),
+            BackendError::Failed(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(d: Denied) -> AppError {
+        AppError::Forbidden(d.reason)
+    }
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            AppError::SignIn | AppError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "Sign in first", "Sign in to continue.".into())
+            }
+            AppError::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                format!("You cannot do this: {m}."),
+            ),
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m.clone()),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m.clone()),
+            AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "Too large", m.clone()),
+            AppError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m.clone()),
+            AppError::Internal(m) => {
+                eprintln!("assure serve: request {} failed: {m}", request_id());
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    format!(
+                        "Assure could not complete this request. It has been logged as request {}; give this id to your administrator.",
+                        request_id()
+                    ),
+                )
+            }
+        }
+    }
+
+    /// The error as JSON, for the API.
+    pub fn json(self) -> Response {
+        if matches!(self, AppError::SignIn) {
+            return AppError::Unauthorized.json();
+        }
+        let (status, title, detail) = self.parts();
+        let body = serde_json::json!({ "error": title, "detail": detail, "request_id": request_id() });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, AppError::SignIn) {
+            return Redirect::to("/login").into_response();
+        }
+        let (status, title, detail) = self.parts();
+        let body = format!(
+            "<h1>{}</h1><div class=\"card\"><p>{}</p><p><a href=\"/\">Back to the dashboard</a></p></div>",
+            html::esc(title),
+            html::esc(&detail)
+        );
+        (status, Html(html::page(title, None, "", &body))).into_response()
+    }
+}
+
+/// The signed-in account of a request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account.
+    pub user: User,
+    /// The session's CSRF token (absent for API tokens).
+    pub csrf: Option<String>,
+}
+
+impl Session {
+    /// The CSRF token for forms.
+    pub fn csrf(&self) -> &str {
+        self.csrf.as_deref().unwrap_or("")
+    }
+}
+
+/// The session cookie's name.
+pub const COOKIE: &str = "assure_session";
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl AppState {
+    /// Creates the state.
+    pub fn new(db: Db, backend: Arc<dyn Backend>, settings: Settings) -> Shared {
+        Arc::new(AppState {
+            db,
+            backend,
+            settings,
+            snapshot: tokio::sync::Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The signed-in account, from the session cookie or a bearer token.
+    pub async fn session(&self, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
+        if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+            && let Some(token) = auth.strip_prefix("Bearer ")
+        {
+            return Ok(self
+                .db
+                .token_user(&token_hash(token.trim()))
+                .await?
+                .map(|user| Session { user, csrf: None }));
+        }
+        let Some(token) = cookie_token(headers) else {
+            return Ok(None);
+        };
+        Ok(self
+            .db
+            .session(&token_hash(&token), now_micros())
+            .await?
+            .map(|(user, csrf)| Session { user, csrf: Some(csrf) }))
+    }
+
+    /// The signed-in account, or sign in first.
+    pub async fn require(&self, headers: &HeaderMap) -> Result<Session, AppError> {
+        self.session(headers).await?.ok_or(AppError::SignIn)
+    }
+
+    /// The project as of today, reused for a few seconds and dropped after every change.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, AppError> {
+        let mut guard = self.snapshot.lock().await;
+        if let Some((at, s)) = guard.as_ref()
+            && at.elapsed() < self.settings.snapshot_ttl
+            && s.as_of == self.backend.today()
+        {
+            return Ok(s.clone());
+        }
+        let backend = self.backend.clone();
+        let today = backend.today();
+        let s = tokio::task::spawn_blocking(move || backend.snapshot(today))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let s = Arc::new(s);
+        *guard = Some((Instant::now(), s.clone()));
+        Ok(s)
+    }
+
+    /// Drops the cached snapshot after a change to the ledger.
+    pub async fn invalidate(&self) {
+        *self.snapshot.lock().await = None;
+    }
+
+    /// Checks an action for the signed-in account against the snapshot's ownership.
+    pub fn authorize(&self, s: &Session, snap: &Snapshot, action: Action, controls: &[&str]) -> Result<Role, AppError> {
+        Ok(authz::authorize(&s.user, action, controls, &|c| snap.owns(&s.user, c))?)
+    }
+
+    /// Checks the CSRF token of a form against the session.
+    pub fn check_csrf(&self, s: &Session, sent: &str) -> Result<(), AppError> {
+        match &s.csrf {
+            // API tokens carry no cookie, so there is nothing to forge.
+            None => Ok(()),
+            Some(expected) if constant_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
+            Some(_) => Err(AppError::Forbidden(
+                "the form was stale or did not come from this site; reload the page and try again".into(),
+            )),
+        }
+    }
+
+    /// Records a change in the audit log.
+    pub async fn audit(&self, who: Option<&User>, action: &str, subject: &str, detail: &str) -> Result<(), AppError> {
+        let (id, rid) = (new_id(), request_id());
+        self.db
+            .audit(&db::NewAudit {
+                id: &id,
+                at: now_micros(),
+                user_id: who.map(|u| u.id.as_str()),
+                action,
+                subject,
+                detail,
+                request_id: &rid,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a sign-in attempt from an address; refuses beyond the limit.
+    pub fn count_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
+        let mut map = self
+            .attempts
+            .lock()
+            .map_err(|_| AppError::Internal("rate limiter poisoned".into()))?;
+        let now = Instant::now();
+        let e = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) > self.settings.window {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        if e.1 > self.settings.attempts_per_window {
+            let wait = self.settings.window.saturating_sub(now.duration_since(e.0)).as_secs() / 60 + 1;
+            return Err(AppError::TooMany(format!(
+                "Too many sign-in attempts from this address. Try again in {wait} minute{}.",
+                if wait == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Starts a session for an account: the cookie to set.
+pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue, AppError> {
+    let token = random_hex(32);
+    let csrf = random_hex(16);
+    let now = now_micros();
+    let expires = now + state.settings.session_hours * 3_600_000_000;
+    state
+        .db
+        .create_session(&token_hash(&token), &user.id, &csrf, now, expires)
+        .await?;
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        state.settings.session_hours * 3600
+    ))
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Creates an API token for an account; returns the token, shown once.
+pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<String, AppError> {
+    let token = format!("assure_{}", random_hex(24));
+    state
+        .db
+        .create_token(&new_id(), &user.id, name, &token_hash(&token), now_micros())
+        .await?;
+    Ok(token)
+}
+
+/// Creates an account (used by setup, the users page and `assure serve`'s first-run options).
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    name: &str,
+    role: Role,
+    person: Option<&str>,
+    password: &str,
+) -> Result<User, AppError> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 200 {
+        return Err(AppError::BadRequest(format!("`{email}` is not an email address")));
+    }
+    if password.chars().count() < 12 {
+        return Err(AppError::BadRequest(
+            "the password must have at least 12 characters".into(),
+        ));
+    }
+    let user = User {
+        id: new_id(),
+        email,
+        name: name.trim().to_string(),
+        role: role.as_str().to_string(),
+        person: person.map(str::to_string).filter(|p| !p.is_empty()),
+    };
+    let hash = hash_password(password)?;
+    db.create_user(&user, &hash, now_micros()).await.map_err(|e| match e {
+        db::DbError::Sql(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            AppError::BadRequest(format!("an account for {} already exists", user.email))
+        }
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+async fn request_ids(req: Request, next: Next) -> Response {
+    let id = random_hex(8);
+    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    resp
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        html::CSS,
+    )
+}
+
+async fn health(State(state): State<Shared>) -> Result<&'static str, AppError> {
+    state.db.user_count().await?;
+    Ok("ok\n")
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("There is no page at this address.".into())
+}
+
+/// The client address of a request, when the server knows it.
+pub fn client_ip(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
+    info.map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// The whole application.
+pub fn router(state: Shared) -> Router {
+    let max_upload = state.settings.max_upload;
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/setup", get(pages::setup_form).post(pages::setup))
+        .route("/controls", get(pages::controls))
+        .route("/controls/{id}", get(pages::control))
+        .route("/controls/{id}/comments", post(pages::control_comment))
+        .route("/controls/{id}/sample", post(pages::control_sample))
+        .route(
+            "/evidence",
+            get(pages::evidence)
+                .post(pages::upload)
+                .layer(DefaultBodyLimit::max(max_upload + 64 * 1024)),
+        )
+        .route("/evidence/verify", post(pages::verify))
+        .route("/evidence/{seq}/download", get(pages::download))
+        .route("/tests", get(pages::tests))
+        .route("/tests/{id}", get(pages::test))
+        .route("/requests", get(pages::requests).post(pages::raise_request))
+        .route("/requests/{id}", get(pages::request).post(pages::update_request))
+        .route("/requests/{id}/comments", post(pages::request_comment))
+        .route("/policies", get(pages::policies))
+        .route("/policies/{id}", get(pages::policy))
+        .route("/policies/{id}/accept", post(pages::accept))
+        .route("/audit", get(pages::audit))
+        .route("/users", get(pages::users).post(pages::add_user))
+        .route("/tokens", get(pages::tokens).post(pages::add_token))
+        .route("/assets/app.css", get(css))
+        .route("/healthz", get(health))
+        .merge(api::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_ids))
+        .with_state(state)
+}
+
+/// Serves until interrupted (Ctrl-C).
+pub async fn serve(state: Shared, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
