@@ -1,0 +1,208 @@
+// Browser tests of `assure serve`: a newcomer signs in and reads the dashboard, an administrator
+// adds people and uploads evidence, an auditor reads and comments but cannot change evidence, and
+// a control owner sees only their own controls. Headless Debian Chromium, driven by Playwright.
+//
+//   ASSURE_BIN=target/debug/assure node run.mjs [SCREENSHOT_DIR]
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const bin = process.env.ASSURE_BIN;
+if (!bin) throw new Error("set ASSURE_BIN to the assure binary");
+const shots = process.argv[2] || null;
+if (shots) mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), "assure-browser-"));
+const project = join(work, "demo");
+execFileSync(bin, ["demo", project, "--people", "60"], { stdio: "ignore" });
+
+const port = 18000 + Math.floor(Math.random() * 1000);
+const base = `http://127.0.0.1:${port}`;
+const admin = { email: "admin@northwind.example", password: "correct-horse-battery-staple" };
+const server = spawn(bin, ["serve", project, "--listen", `127.0.0.1:${port}`, "--max-upload-mb", "1"], {
+  env: { ...process.env, ASSURE_ADMIN_EMAIL: admin.email, ASSURE_ADMIN_PASSWORD: admin.password, ASSURE_ADMIN_NAME: "Ada Admin" },
+  stdio: ["ignore", "ignore", "pipe"],
+});
+let serverLog = "";
+server.stderr.on("data", (d) => (serverLog += d));
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let failures = 0;
+async function check(name, fn) {
+  try { await fn(); console.log(`ok   ${name}`); }
+  catch (e) { failures++; console.log(`FAIL ${name}\n     ${String(e.message || e).split("\n").join("\n     ")}`); }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+async function signIn(user) {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill("#email", user.email);
+  await page.fill("#password", user.password);
+  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
+  return { ctx, page };
+}
+async function shot(page, name) { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false }); }
+
+// The owner of AC-05 in the sample company, read from the project through the API later.
+const auditor = { email: "auditor@cpa.example", password: "auditor-password-1", name: "Avery Auditor" };
+const owner = { email: "owner@northwind.example", password: "owner-password-12", name: "Owen Owner" };
+let ownerPerson = "";
+let otherControl = "";
+
+await check("a newcomer is sent to sign in, and a wrong password is refused beside the form", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${base}/`);
+  assert(page.url() === `${base}/login`, `expected the sign-in page, got ${page.url()}`);
+  await page.fill("#email", admin.email);
+  await page.fill("#password", "wrong password here");
+  await page.click("button[type=submit]");
+  const err = await page.textContent(".error");
+  assert(err.includes("email or password is wrong"), `no error shown: ${err}`);
+  await shot(page, "01-sign-in");
+  await ctx.close();
+});
+
+const { ctx: adminCtx, page: ap } = await signIn(admin);
+
+await check("the administrator reads the dashboard: readiness, heat map, failing tests", async () => {
+  const text = await ap.textContent("main");
+  assert(text.includes("Overall readiness"), "no overall readiness");
+  assert((await ap.locator(".heat a").count()) > 30, "the criteria heat map is missing");
+  assert(text.includes("Failing tests"), "no failing tests section");
+  assert((await ap.locator("text=Terminated").count()) + (await ap.locator("table tr").count()) > 1, "no failing tests listed");
+  await shot(ap, "02-dashboard");
+});
+
+await check("the administrator adds an auditor and a control owner", async () => {
+  await ap.goto(`${base}/controls/AC-05`);
+  ownerPerson = await ap.evaluate(async () => (await (await fetch("/api/v1/controls/AC-05")).json()).owner);
+  assert(ownerPerson, "AC-05 has no owner");
+  const all = await ap.evaluate(async () => (await (await fetch("/api/v1/controls")).json()));
+  otherControl = all.find((c) => c.owner && c.owner !== ownerPerson).id;
+  for (const [u, role, person] of [[auditor, "auditor", ""], [owner, "control_owner", ownerPerson]]) {
+    await ap.goto(`${base}/users`);
+    await ap.fill("#name", u.name);
+    await ap.fill("#email", u.email);
+    await ap.selectOption("#role", role);
+    await ap.selectOption("#person", person);
+    await ap.fill("#password", u.password);
+    await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+    assert((await ap.textContent("table")).includes(u.email), `${u.email} not listed`);
+  }
+  await shot(ap, "03-users");
+});
+
+await check("a malformed form is shown again with the error beside the field", async () => {
+  await ap.goto(`${base}/users`);
+  await ap.fill("#name", "Short Password");
+  await ap.fill("#email", "short@northwind.example");
+  await ap.fill("#password", "short");
+  await ap.click("form[action='/users'] button");
+  const errs = await ap.locator(".error").allTextContents();
+  assert(errs.some((e) => e.includes("at least 12 characters")), `errors: ${errs}`);
+  assert((await ap.inputValue("#email")) === "short@northwind.example", "the form lost what was typed");
+});
+
+await check("the administrator uploads evidence for a control into the signed ledger", async () => {
+  const file = join(work, "access-review-signoff.txt");
+  writeFileSync(file, "Q4 access review signed off by the system owner.\n");
+  await ap.goto(`${base}/controls/AC-05`);
+  await ap.selectOption("#kind", "record");
+  await ap.setInputFiles("#file", file);
+  await Promise.all([ap.waitForURL(`${base}/controls/AC-05`), ap.click("form[action='/evidence'] button")]);
+  assert((await ap.textContent("main")).includes("access-review-signoff.txt"), "the upload is not listed under the control");
+  await shot(ap, "04-control");
+  await ap.goto(`${base}/evidence`);
+  await Promise.all([ap.waitForURL(`${base}/evidence/verify`), ap.click("form[action='/evidence/verify'] button")]);
+  assert((await ap.textContent("main")).includes("intact"), "the ledger does not verify after the upload");
+});
+
+await check("an oversized upload is refused with a clear message and nothing stored", async () => {
+  const big = join(work, "big.bin");
+  writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 7));
+  const before = (await (await ap.request.get(`${base}/api/v1/evidence`)).json()).length;
+  await ap.goto(`${base}/evidence`);
+  await ap.setInputFiles("#file", big);
+  await ap.click("form[action='/evidence'] button");
+  const text = await ap.textContent("main");
+  assert(text.includes("larger than the 1 MiB upload limit"), `message: ${text.slice(0, 300)}`);
+  const after = (await (await ap.request.get(`${base}/api/v1/evidence`)).json()).length;
+  assert(before === after, `the ledger grew from ${before} to ${after}`);
+});
+
+await check("the administrator accepts a policy, recorded as evidence", async () => {
+  await ap.goto(`${base}/policies/access-control`);
+  await Promise.all([ap.waitForURL(`${base}/policies/access-control`), ap.click("form[action$='/accept'] button")]);
+  assert((await ap.textContent("main")).includes("You accepted version"), "no acceptance shown");
+  await shot(ap, "05-policy");
+  await ap.goto(`${base}/tests`);
+  await shot(ap, "06-tests");
+  await ap.goto(`${base}/audit`);
+  assert((await ap.textContent("main")).includes("accepted a policy"), "the audit log lacks the acceptance");
+  await shot(ap, "07-audit");
+});
+
+await check("an auditor reads everything and comments, but cannot add or change evidence", async () => {
+  const { ctx, page } = await signIn(auditor);
+  await page.goto(`${base}/controls`);
+  const rows = await page.locator("table tr").count();
+  assert(rows > 80, `the auditor sees only ${rows - 1} controls`);
+  await page.goto(`${base}/controls/AC-05`);
+  assert((await page.locator("form[action='/evidence']").count()) === 0, "the auditor is offered an upload form");
+  await page.fill("#body", "Please provide the approval ticket for REQ-4.");
+  await Promise.all([page.waitForURL(`${base}/controls/AC-05`), page.click("form[action$='/comments'] button")]);
+  assert((await page.textContent("main")).includes("approval ticket for REQ-4"), "the comment is not shown");
+  const csrf = await page.inputValue("input[name=csrf] >> nth=0");
+  const status = await page.evaluate(async (csrf) => {
+    const fd = new FormData();
+    fd.append("csrf", csrf); fd.append("control", "AC-05"); fd.append("kind", "record");
+    fd.append("file", new Blob(["forged"]), "forged.txt");
+    return (await fetch("/evidence", { method: "POST", body: fd })).status;
+  }, csrf);
+  assert(status === 403, `an auditor's upload answered ${status}, not 403`);
+  await page.goto(`${base}/requests`);
+  await page.fill("#title", "Population of terminations for Q4");
+  await page.fill("#due", "2027-01-15");
+  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+$/), page.click("form[action='/requests'] button")]);
+  assert((await page.textContent("h1")).includes("PBC-1"), "the request was not created");
+  await shot(page, "08-request");
+  await ctx.close();
+});
+
+await check("a control owner sees only the controls they own", async () => {
+  const { ctx, page } = await signIn(owner);
+  const mine = await page.evaluate(async () => (await (await fetch("/api/v1/controls")).json()).map((c) => c.owner));
+  assert(mine.length > 0, "the owner sees no controls");
+  assert(mine.every((o) => o === mine[0]), `the owner sees other people's controls: ${[...new Set(mine)]}`);
+  await page.goto(`${base}/controls`);
+  await shot(page, "09-owner-controls");
+  const rows = await page.locator("table tr").count() - 1;
+  assert(rows === mine.length, `the page lists ${rows} controls, the API ${mine.length}`);
+  const resp = await page.goto(`${base}/controls/${otherControl}`);
+  assert(resp.status() === 403, `another owner's control ${otherControl} answered ${resp.status()}`);
+  assert((await page.textContent("main")).includes("do not own"), "the refusal does not say why");
+  const api = await page.evaluate(async (id) => (await fetch(`/api/v1/controls/${id}`)).status, otherControl);
+  assert(api === 403, `the API gave another owner's control with ${api}`);
+  const audit = await page.goto(`${base}/audit`);
+  assert(audit.status() === 403, `the owner reached the audit log (${audit.status()})`);
+  await ctx.close();
+});
+
+await adminCtx.close();
+await browser.close();
+server.kill("SIGINT");
+if (failures) {
+  console.log(`\n${failures} browser test(s) failed. Server log:\n${serverLog}`);
+  process.exit(1);
+}
+console.log("\nall browser tests passed");
