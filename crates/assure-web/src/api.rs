@@ -447,5 +447,4 @@ pub fn routes() -> Router<Shared> {
         .route("/api/v1/evidence", get(evidence))
         .route("/api/v1/requests", get(requests).post(raise))
         .route("/api/v1/audit", get(audit))
-        .fallback(|| async { ApiError(AppError::NotFound("There is no API route at this address.".into())) })
 }

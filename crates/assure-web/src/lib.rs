@@ -622,8 +622,12 @@ async fn health(State(state): State<Shared>) -> Result<&'static str, AppError> {
     Ok("ok\n")
 }
 
-async fn not_found() -> AppError {
-    AppError::NotFound("There is no page at this address.".into())
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound("There is no API route at this address; see /api/openapi.json.".into()).json()
+    } else {
+        AppError::NotFound("There is no page at this address.".into()).into_response()
+    }
 }
 
 /// The client address of a request, when the server knows it.

@@ -1,0 +1,687 @@
+//! The web application through its router (no sockets): the role matrix on every route, sign-in,
+//! lockout, rate limiting, CSRF, setup, API tokens, uploads and errors. Every test runs on SQLite
+//! and on the PostgreSQL of the machine (127.0.0.1:5432, user postgres, database `test`); a test
+//! fails, never skips, when PostgreSQL cannot be reached.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+use std::sync::{Arc, Mutex};
+
+use assure_assess::gap::{Signals, assess};
+use assure_assess::results::SampleRecord;
+use assure_ledger::Entry;
+use assure_web::authz::{Action, Role, role_allows};
+use assure_web::db::Db;
+use assure_web::{AppState, Backend, BackendError, Settings, Shared, Snapshot, Upload, Verified};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::NaiveDate;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const AS_OF: (i32, u32, u32) = (2026, 11, 22);
+
+struct Fake {
+    dir: tempfile::TempDir,
+    uploads: Mutex<Vec<String>>,
+}
+
+fn entry(seq: u64, control: &str) -> Entry {
+    serde_json::from_value(serde_json::json!({
+        "format": 1, "seq": seq, "prev": "0".repeat(64), "action": "add", "at": "2026-11-01T10:00:00Z", "by": "someone",
+        "blob": {"blake3": "ab".repeat(32), "sha256": "cd".repeat(32), "size": 5, "name": "minutes.txt"},
+        "connector": null, "table": null, "rows": null, "period_start": null, "period_end": null,
+        "controls": [control], "note": null, "batch": null, "hash": "ef".repeat(32), "sig": "00".repeat(64)
+    }))
+    .unwrap()
+}
+
+impl Backend for Fake {
+    fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
+        let p = assure_project::check(&self.dir.path().join("p")).unwrap().project;
+        let a = assess(&p, as_of, &Signals::default());
+        Ok(Snapshot {
+            project: p,
+            assessment: a,
+            run: None,
+            samples: Vec::new(),
+            ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01")],
+            acceptances: Vec::new(),
+            as_of,
+        })
+    }
+    fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
+        if upload.file_name.ends_with(".bad") {
+            return Err(BackendError::Invalid(
+                "row 2, column `email`: not an email address".into(),
+            ));
+        }
+        self.uploads.lock().unwrap().push(upload.file_name);
+        Ok(vec![entry(3, "AC-05")])
+    }
+    fn accept_policy(&self, _: &str, _: &str, _: &str) -> Result<Entry, BackendError> {
+        Ok(entry(4, "GOV-11"))
+    }
+    fn verify(&self) -> Result<Verified, BackendError> {
+        Ok(Verified {
+            ok: true,
+            entries: 2,
+            message: "fine".into(),
+        })
+    }
+    fn blob(&self, _: &str) -> Result<Vec<u8>, BackendError> {
+        Err(BackendError::Failed("disk on fire at /secret/path".into()))
+    }
+    fn sample(&self, _: &str, _: &str, _: NaiveDate) -> Result<SampleRecord, BackendError> {
+        Err(BackendError::Invalid("the control has no population yet".into()))
+    }
+    fn today(&self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(AS_OF.0, AS_OF.1, AS_OF.2).unwrap()
+    }
+}
+
+/// A database for one test: a fresh SQLite file, or a fresh PostgreSQL database.
+struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<String>,
+}
+
+async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    TestDb {
+        url: format!("sqlite://{}?mode=rwc", dir.path().join("web.db").display()),
+        _dir: Some(dir),
+        drop_pg: None,
+    }
+}
+
+async fn postgres() -> TestDb {
+    sqlx::any::install_default_drivers();
+    let admin = "postgres://postgres@127.0.0.1:5432/test";
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at 127.0.0.1:5432 (user postgres, database test) is required: {e}"));
+    let name = format!("assure_web_{}", assure_web::new_id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    TestDb {
+        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+        _dir: None,
+        drop_pg: Some(name),
+    }
+}
+
+impl TestDb {
+    async fn finish(self) {
+        if let Some(name) = &self.drop_pg {
+            let mut conn =
+                <sqlx::AnyConnection as sqlx::Connection>::connect("postgres://postgres@127.0.0.1:5432/test")
+                    .await
+                    .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn app(url: &str, settings: Settings) -> (Shared, Arc<Fake>) {
+    let dir = tempfile::tempdir().unwrap();
+    assure_project::init::init(assure_project::init::Template::Saas, &dir.path().join("p")).unwrap();
+    let fake = Arc::new(Fake {
+        dir,
+        uploads: Mutex::new(Vec::new()),
+    });
+    let db = Db::connect(url).await.unwrap();
+    (AppState::new(db, fake.clone(), settings), fake)
+}
+
+struct Resp {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+async fn send(state: &Shared, req: Request<Body>) -> Resp {
+    let resp = assure_web::router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).to_string();
+    Resp { status, location, body }
+}
+
+struct Who {
+    cookie: String,
+    csrf: String,
+}
+
+/// An account of a role with a live session (made directly, to keep Argon2 out of the matrix).
+async fn account(state: &Shared, role: Role, person: Option<&str>) -> Who {
+    let user = assure_web::create_user(
+        &state.db,
+        &format!("{}@example.test", role.as_str()),
+        role.label(),
+        role,
+        person,
+        "a-long-enough-password",
+    )
+    .await
+    .unwrap();
+    let cookie = assure_web::start_session(state, &user)
+        .await
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = cookie.split_once('=').unwrap().1;
+    let (_, csrf) = state
+        .db
+        .session(&assure_web::token_hash(token), assure_web::now_micros())
+        .await
+        .unwrap()
+        .unwrap();
+    Who { cookie, csrf }
+}
+
+fn get(path: &str, who: Option<&Who>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(w) = who {
+        b = b.header(header::COOKIE, &w.cookie);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn form(path: &str, who: Option<&Who>, fields: &str) -> Request<Body> {
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut body = fields.to_string();
+    if let Some(w) = who {
+        b = b.header(header::COOKIE, &w.cookie);
+        body = format!("csrf={}&{body}", w.csrf);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn multipart(path: &str, who: Option<&Who>, control: &str, name: &str, bytes: &[u8]) -> Request<Body> {
+    let boundary = "assureboundary";
+    let mut body = Vec::new();
+    let mut field = |n: &str, v: &str| {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n{v}\r\n").as_bytes())
+    };
+    if let Some(w) = who {
+        field("csrf", &w.csrf);
+    }
+    field("control", control);
+    field("kind", "record");
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut b = Request::post(path).header(
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}"),
+    );
+    if let Some(w) = who {
+        b = b.header(header::COOKIE, &w.cookie);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn json(path: &str, who: Option<&Who>, body: &str) -> Request<Body> {
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(w) = who {
+        b = b.header(header::COOKIE, &w.cookie).header("x-csrf-token", &w.csrf);
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Get,
+    Form(&'static str),
+    Upload(&'static str),
+    Json(&'static str),
+}
+
+/// Every route of the application with the action it needs and the control it touches.
+/// AC-05 is owned by the control owner's person; GOV-01 is not.
+const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
+    ("/", Kind::Get, Action::ReadDashboard, None),
+    ("/controls", Kind::Get, Action::ReadControls, None),
+    ("/controls/AC-05", Kind::Get, Action::ReadControls, Some("AC-05")),
+    ("/controls/GOV-01", Kind::Get, Action::ReadControls, Some("GOV-01")),
+    (
+        "/controls/AC-05/comments",
+        Kind::Form("body=hello"),
+        Action::Comment,
+        Some("AC-05"),
+    ),
+    (
+        "/controls/GOV-01/comments",
+        Kind::Form("body=hello"),
+        Action::Comment,
+        Some("GOV-01"),
+    ),
+    (
+        "/controls/AC-05/sample",
+        Kind::Form(""),
+        Action::SelectSample,
+        Some("AC-05"),
+    ),
+    ("/evidence", Kind::Get, Action::ReadEvidence, None),
+    (
+        "/evidence",
+        Kind::Upload("AC-05"),
+        Action::UploadEvidence,
+        Some("AC-05"),
+    ),
+    (
+        "/evidence",
+        Kind::Upload("GOV-01"),
+        Action::UploadEvidence,
+        Some("GOV-01"),
+    ),
+    ("/evidence/verify", Kind::Form(""), Action::ReadEvidence, None),
+    (
+        "/evidence/2/download",
+        Kind::Get,
+        Action::DownloadEvidence,
+        Some("GOV-01"),
+    ),
+    ("/tests", Kind::Get, Action::ReadTests, None),
+    ("/requests", Kind::Get, Action::ReadRequests, None),
+    (
+        "/requests",
+        Kind::Form("title=Population+of+changes&due=2027-01-15"),
+        Action::RaiseRequest,
+        None,
+    ),
+    ("/policies", Kind::Get, Action::ReadPolicies, None),
+    ("/policies/access-control", Kind::Get, Action::ReadPolicies, None),
+    (
+        "/policies/access-control/accept",
+        Kind::Form(""),
+        Action::AcceptPolicy,
+        None,
+    ),
+    ("/audit", Kind::Get, Action::ReadAudit, None),
+    ("/users", Kind::Get, Action::ManageUsers, None),
+    (
+        "/users",
+        Kind::Form("name=New&email=new%40example.test&role=viewer&password=another-long-password"),
+        Action::ManageUsers,
+        None,
+    ),
+    ("/tokens", Kind::Get, Action::ManageOwnTokens, None),
+    ("/tokens", Kind::Form("name=ci"), Action::ManageOwnTokens, None),
+    ("/api/v1/summary", Kind::Get, Action::ReadDashboard, None),
+    ("/api/v1/controls", Kind::Get, Action::ReadControls, None),
+    ("/api/v1/controls/AC-05", Kind::Get, Action::ReadControls, Some("AC-05")),
+    (
+        "/api/v1/controls/GOV-01",
+        Kind::Get,
+        Action::ReadControls,
+        Some("GOV-01"),
+    ),
+    ("/api/v1/tests", Kind::Get, Action::ReadTests, None),
+    ("/api/v1/evidence", Kind::Get, Action::ReadEvidence, None),
+    ("/api/v1/requests", Kind::Get, Action::ReadRequests, None),
+    (
+        "/api/v1/requests",
+        Kind::Json(r#"{"title":"Change population","due":"2027-01-20"}"#),
+        Action::RaiseRequest,
+        None,
+    ),
+    ("/api/v1/audit", Kind::Get, Action::ReadAudit, None),
+];
+
+fn request(path: &str, kind: Kind, who: Option<&Who>) -> Request<Body> {
+    match kind {
+        Kind::Get => get(path, who),
+        Kind::Form(f) => form(path, who, f),
+        Kind::Upload(control) => multipart(path, who, control, "minutes.txt", b"minutes"),
+        Kind::Json(b) => json(path, who, b),
+    }
+}
+
+async fn role_matrix(db: TestDb) {
+    let (state, fake) = app(&db.url, Settings::default()).await;
+    // The person who owns AC-05 in the SaaS template.
+    let snap = state.snapshot().await.unwrap();
+    let owner_person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        snap.project
+            .control("GOV-01")
+            .unwrap()
+            .owner
+            .as_ref()
+            .unwrap()
+            .to_string(),
+        owner_person
+    );
+    let mut table = String::new();
+    for (path, kind, _, _) in ROUTES {
+        let r = send(&state, request(path, *kind, None)).await;
+        if path.starts_with("/api/") {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous {path}");
+        } else {
+            assert_eq!(
+                (r.status, r.location.as_str()),
+                (StatusCode::SEE_OTHER, "/login"),
+                "anonymous {path}"
+            );
+        }
+    }
+    for role in Role::ALL {
+        let who = account(
+            &state,
+            role,
+            (role == Role::ControlOwner).then_some(owner_person.as_str()),
+        )
+        .await;
+        for (path, kind, action, control) in ROUTES {
+            let owns = control.is_none_or(|c| c == "AC-05");
+            let allowed = role_allows(role, *action)
+                && (role != Role::ControlOwner
+                    || owns
+                    || matches!(action, Action::ReadPolicies | Action::AcceptPolicy));
+            let r = send(&state, request(path, *kind, Some(&who))).await;
+            let label = format!(
+                "{} {} {path}",
+                role.as_str(),
+                match kind {
+                    Kind::Get => "GET",
+                    _ => "POST",
+                }
+            );
+            if allowed {
+                // Allowed: never refused; a fake backend may still answer 400 (no sample population) or 500 (blob).
+                assert!(
+                    r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                    "{label} was refused: {}",
+                    r.status
+                );
+            } else {
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{label} should be refused");
+            }
+            table.push_str(&format!("{label}: {}\n", if allowed { "allowed" } else { "refused" }));
+        }
+    }
+    // An auditor can never have uploaded: the only uploads are from roles that may.
+    assert_eq!(
+        fake.uploads.lock().unwrap().len(),
+        5,
+        "admin and compliance manager twice, the owner only for AC-05"
+    );
+    assert!(table.contains("auditor POST /evidence: refused"));
+    assert!(table.contains("control_owner GET /controls/GOV-01: refused"));
+    assert!(table.contains("control_owner GET /controls/AC-05: allowed"));
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn every_route_with_every_role_on_sqlite() {
+    role_matrix(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn every_route_with_every_role_on_postgres() {
+    role_matrix(postgres().await).await;
+}
+
+async fn sign_in_lockout_and_rate_limit(db: TestDb) {
+    let settings = Settings {
+        attempts_per_window: 8,
+        ..Settings::default()
+    };
+    let (state, _) = app(&db.url, settings).await;
+    assure_web::create_user(
+        &state.db,
+        "pat@example.test",
+        "Pat",
+        Role::Viewer,
+        None,
+        "the-right-password",
+    )
+    .await
+    .unwrap();
+    let login = |pw: &str| form("/login", None, &format!("email=pat%40example.test&password={pw}"));
+    let r = send(&state, login("the-right-password")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    for _ in 0..4 {
+        let r = send(&state, login("wrong")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("The email or password is wrong."));
+    }
+    let r = send(&state, login("wrong")).await;
+    assert!(r.body.contains("the account is now locked"), "{}", r.body);
+    let r = send(&state, login("the-right-password")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a locked account cannot sign in even with the right password"
+    );
+    assert!(r.body.contains("This account is locked"), "{}", r.body);
+    // An unknown account gets the same answer as a wrong password.
+    let r = send(&state, form("/login", None, "email=nobody%40example.test&password=x")).await;
+    assert!(r.body.contains("The email or password is wrong."));
+    // Beyond the per-address limit: 429.
+    let r = send(&state, login("wrong")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn lockout_and_rate_limit_on_sqlite() {
+    sign_in_lockout_and_rate_limit(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn lockout_and_rate_limit_on_postgres() {
+    sign_in_lockout_and_rate_limit(postgres().await).await;
+}
+
+async fn setup_csrf_tokens_and_errors(db: TestDb) {
+    let settings = Settings {
+        setup_code: Some("the-code".into()),
+        max_upload: 1024,
+        ..Settings::default()
+    };
+    let (state, fake) = app(&db.url, settings).await;
+    // First run: sign-in sends to setup; the code is required; errors sit beside the fields.
+    let r = send(&state, get("/login", None)).await;
+    assert_eq!(r.location, "/setup");
+    let r = send(
+        &state,
+        form(
+            "/setup",
+            None,
+            "code=wrong&name=&email=ada%40example.test&password=short",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("The setup code is missing or wrong")
+            && r.body.contains("Enter a name.")
+            && r.body.contains("Use at least 12 characters.")
+    );
+    assert!(r.body.contains("value=\"ada@example.test\""), "what was typed is kept");
+    let r = send(
+        &state,
+        form(
+            "/setup",
+            None,
+            "code=the-code&name=Ada&email=ada%40example.test&password=a-good-long-password",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(
+        &state,
+        form(
+            "/setup",
+            None,
+            "code=the-code&name=Eve&email=eve%40example.test&password=a-good-long-password",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "setup runs once");
+
+    let admin = account(&state, Role::ComplianceManager, None).await;
+    // CSRF: a form without the session's token is refused and changes nothing.
+    let forged = Request::post("/requests")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &admin.cookie)
+        .body(Body::from("csrf=forged&title=Forged"))
+        .unwrap();
+    let r = send(&state, forged).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(state.db.requests().await.unwrap().is_empty());
+    // A malformed request form comes back with the errors beside the fields.
+    let r = send(
+        &state,
+        form("/requests", Some(&admin), "title=&control=NOPE-1&due=31%2F12%2F2026"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("Say what is requested.")
+            && r.body.contains("There is no control `NOPE-1`.")
+            && r.body.contains("Write the date as YYYY-MM-DD.")
+    );
+    // Oversized and refused uploads store nothing.
+    let r = send(
+        &state,
+        multipart("/evidence", Some(&admin), "AC-05", "big.bin", &vec![0u8; 4096]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(r.body.contains("larger than the 0 MiB upload limit") || r.body.contains("upload limit"));
+    let r = send(
+        &state,
+        multipart(
+            "/evidence",
+            Some(&admin),
+            "AC-05",
+            "export.bad",
+            b"email\nnot-an-email\n",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body
+            .contains("export.bad was refused and nothing was stored: row 2, column `email`"),
+        "{}",
+        r.body
+    );
+    assert!(fake.uploads.lock().unwrap().is_empty());
+    // API tokens act with the account's role and need no CSRF header.
+    let user = state
+        .db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "compliance_manager")
+        .unwrap();
+    let token = assure_web::create_token(&state, &user, "ci").await.unwrap();
+    let r = send(
+        &state,
+        Request::post("/api/v1/requests")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"title":"Terminations Q4"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["number"], 1);
+    let r = send(
+        &state,
+        Request::get("/api/v1/summary")
+            .header(header::AUTHORIZATION, "Bearer assure_nope")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Malformed JSON is a 400 with a JSON error, not a crash.
+    let r = send(&state, json("/api/v1/requests", Some(&admin), "{\"title\": 5")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid request")
+    );
+    // Unknown routes are 404, in HTML and in JSON.
+    let r = send(&state, get("/no/such/page", Some(&admin))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(&state, get("/api/v1/nothing", Some(&admin))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.starts_with('{'));
+    // A 5xx shows a request id and no internals.
+    let r = send(&state, get("/evidence/1/download", Some(&admin))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        r.body.contains("logged as request") && !r.body.contains("/secret/path"),
+        "{}",
+        r.body
+    );
+    // The audit log has every change, with who.
+    let log = state.db.audit_log(None, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|l| l.action.as_str()).collect();
+    assert!(
+        actions.contains(&"created the administrator") && actions.contains(&"raised a request"),
+        "{actions:?}"
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn setup_csrf_tokens_and_errors_on_sqlite() {
+    setup_csrf_tokens_and_errors(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn setup_csrf_tokens_and_errors_on_postgres() {
+    setup_csrf_tokens_and_errors(postgres().await).await;
+}
+
+#[tokio::test]
+async fn the_openapi_description_covers_every_api_route() {
+    let (state, _) = app(&sqlite().await.url, Settings::default()).await;
+    let r = send(&state, get("/api/openapi.json", None)).await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let paths: Vec<&String> = v["paths"].as_object().unwrap().keys().collect();
+    for (path, ..) in ROUTES.iter().filter(|r| r.0.starts_with("/api/")) {
+        let templ = path.replace("AC-05", "{id}").replace("GOV-01", "{id}");
+        assert!(paths.iter().any(|p| **p == templ), "{templ} is not described");
+    }
+    assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+}
