@@ -147,16 +147,19 @@ pub struct EvidenceView {
 /// A new request.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRequest {
-    /// What is requested (1 to 300 characters).
+    /// What is requested (1 to 300 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub title: String,
     /// Details.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub detail: String,
-    /// The control it concerns.
+    /// The control it concerns; an unknown control is answered with 404.
     #[serde(default)]
     pub control: Option<String>,
-    /// Due date, YYYY-MM-DD.
+    /// Due date.
     #[serde(default)]
+    #[schema(format = Date, value_type = Option<String>)]
     pub due: Option<String>,
 }
 
@@ -346,7 +349,7 @@ pub async fn requests(State(state): State<Shared>, headers: HeaderMap) -> ApiRes
 /// Raises a request.
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", security(("bearer" = []), ("session" = [])),
     request_body = NewRequest,
-    responses((status = 201, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn raise(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -359,7 +362,13 @@ pub async fn raise(
     let Json(n) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
     let form = crate::pages::RequestForm::from_api(&n);
-    let errors = crate::pages::check_request(&snap, &form);
+    let mut errors = crate::pages::check_request(&snap, &form);
+    if n.detail.chars().count() > 20_000 {
+        errors.insert("detail", "Keep the details under 20,000 characters.".into());
+    }
+    if let Some(m) = errors.remove("control") {
+        return Err(AppError::NotFound(m).into());
+    }
     if let Some((field, m)) = errors.iter().next() {
         return Err(AppError::BadRequest(format!("{field}: {m}")).into());
     }
