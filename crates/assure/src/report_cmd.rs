@@ -81,7 +81,7 @@ pub struct ReportArgs {
     /// The project directory
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// The output format (default: xlsx for the matrix, pdf otherwise)
+    /// The output format (default: from the -o file's extension, else xlsx for the matrix and pdf otherwise)
     #[arg(long, short, value_enum)]
     pub format: Option<ReportFormat>,
     /// Where to write (a directory for OSCAL); default: reports/KIND.EXT in the project
@@ -215,7 +215,20 @@ fn document(kind: ReportKind, inp: &Inputs<'_>, to: Option<NaiveDate>) -> Result
 /// Runs `assure report`.
 pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
     let as_of = args.as_of.unwrap_or_else(today);
-    let format = args.format.unwrap_or(if args.kind == ReportKind::Matrix {
+    // Without --format, the output file's extension decides; then the kind's usual format.
+    let from_ext = args
+        .output
+        .as_ref()
+        .and_then(|o| o.extension())
+        .and_then(|e| e.to_str())
+        .and_then(|e| match e.to_ascii_lowercase().as_str() {
+            "pdf" => Some(ReportFormat::Pdf),
+            "html" | "htm" => Some(ReportFormat::Html),
+            "xlsx" => Some(ReportFormat::Xlsx),
+            "json" => Some(ReportFormat::Json),
+            _ => None,
+        });
+    let format = args.format.or(from_ext).unwrap_or(if args.kind == ReportKind::Matrix {
         ReportFormat::Xlsx
     } else {
         ReportFormat::Pdf
