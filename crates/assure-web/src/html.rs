@@ -33,7 +33,7 @@ th{background:#eef2f8;font-weight:600;font-size:.9rem}.bar{background:#e9edf3;bo
 .heat{display:grid;grid-template-columns:repeat(auto-fill,minmax(4.6rem,1fr));gap:.3rem}.heat a{display:block;padding:.35rem;border-radius:5px;text-align:center;font-size:.8rem;text-decoration:none;color:#fff}
 form.inline{display:inline}label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #b8c2d0;border-radius:5px;width:100%;max-width:32rem;background:#fff}
 textarea{min-height:5rem}button{font:inherit;background:var(--brand);color:#fff;border:0;border-radius:5px;padding:.45rem 1rem;cursor:pointer;margin-top:.6rem}button.link{background:none;color:var(--brand);padding:0;margin:0}
-.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
+form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
 .comment{border-left:3px solid var(--line);padding:.2rem .8rem;margin:.6rem 0}.prose{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.5rem}
 footer{max-width:76rem;margin:2rem auto;padding:0 1.5rem;color:var(--muted);font-size:.8rem}"#;
 

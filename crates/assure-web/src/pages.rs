@@ -1394,10 +1394,14 @@ pub async fn request(State(state): State<Shared>, headers: HeaderMap, Path(id): 
             .unwrap_or_else(|| "nobody".into())
     };
     let mut b = format!(
-        "<h1>PBC-{} · {}</h1><div class=\"card\"><p>{}</p><table><tr><th>Status</th><td>{}</td><th>Due</th><td>{}</td></tr><tr><th>Assignee</th><td>{}</td><th>Control</th><td>{}</td></tr><tr><th>Raised by</th><td>{}</td><th>Raised</th><td>{}</td></tr></table></div>",
+        "<h1>PBC-{} · {}</h1><div class=\"card\">{}<table><tr><th>Status</th><td>{}</td><th>Due</th><td>{}</td></tr><tr><th>Assignee</th><td>{}</td><th>Control</th><td>{}</td></tr><tr><th>Raised by</th><td>{}</td><th>Raised</th><td>{}</td></tr></table></div>",
         r.number,
         esc(&r.title),
-        esc(&r.detail),
+        if r.detail.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{}</p>", esc(&r.detail))
+        },
         esc(&r.status),
         esc(r.due.as_deref().unwrap_or("no date")),
         esc(&name(&r.assignee)),
