@@ -311,14 +311,14 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let exceptions: usize = record.tests.iter().map(|t| t.exceptions).sum();
     let population: usize = record.tests.iter().map(|t| t.population).sum();
     print(&format!(
-        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall (reports/readiness.html, .md, .pdf)\n{}\n\nNext, try:\n  assure serve {d}                          # the web application: dashboard, controls, evidence, requests\n  assure test {d} --as-of {}         # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n",
+        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall (reports/readiness.html, .md, .pdf)\n{}\n\nNext, try:\n  assure serve {d} --as-of {as_of}   # the web application (README: how to sign in)\n  assure test {d} --as-of {as_of}    # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n",
         files.len(),
         record.tests.len(),
         planted.len(),
         entry.seq,
         a.overall.value * 100.0,
         written.join("\n"),
-        cfg.as_of,
+        as_of = cfg.as_of,
         org = p.manifest.organization.name,
         d = dir.display(),
     ))?;

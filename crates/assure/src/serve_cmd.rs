@@ -33,12 +33,16 @@ pub struct ServeArgs {
     /// The largest upload accepted, in MiB
     #[arg(long, default_value_t = 64)]
     pub max_upload_mb: usize,
+    /// Show the project as of this date (YYYY-MM-DD) instead of today, e.g. the end of a past period
+    #[arg(long, value_parser = crate::parse_date)]
+    pub as_of: Option<NaiveDate>,
 }
 
 /// The project side of the server.
 #[derive(Debug)]
 pub struct ProjectBackend {
     dir: PathBuf,
+    as_of: Option<NaiveDate>,
 }
 
 fn failed(e: CliError) -> BackendError {
@@ -55,8 +59,11 @@ fn io(e: impl std::fmt::Display) -> BackendError {
 
 impl ProjectBackend {
     /// A backend for the project in `dir`.
-    pub fn new(dir: &Path) -> ProjectBackend {
-        ProjectBackend { dir: dir.to_path_buf() }
+    pub fn new(dir: &Path, as_of: Option<NaiveDate>) -> ProjectBackend {
+        ProjectBackend {
+            dir: dir.to_path_buf(),
+            as_of,
+        }
     }
 
     /// Writes an uploaded file into a private temporary directory inside the project's state.
@@ -285,14 +292,14 @@ impl Backend for ProjectBackend {
     }
 
     fn today(&self) -> NaiveDate {
-        crate::today()
+        self.as_of.unwrap_or_else(crate::today)
     }
 }
 
 /// Runs `assure serve`.
 pub fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     // Refuse early, with the usual diagnostics, when the directory is not a readable project.
-    let g = crate::report_cmd::gather(&args.dir, crate::today())?;
+    let g = crate::report_cmd::gather(&args.dir, args.as_of.unwrap_or_else(crate::today))?;
     let org = g.project.manifest.organization.name.clone();
     let url = match &args.database {
         Some(u) => u.clone(),
@@ -340,7 +347,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             CliError::failure(format!("cannot listen on {}: {e}", args.listen))
                 .with_hint("choose another address with --listen")
         })?;
-        let state = assure_web::AppState::new(db.clone(), Arc::new(ProjectBackend::new(&args.dir)), settings);
+        let state = assure_web::AppState::new(
+            db.clone(),
+            Arc::new(ProjectBackend::new(&args.dir, args.as_of)),
+            settings,
+        );
         eprintln!(
             "Assure is serving {org} at http://{} ({} database{}). Ctrl-C stops it.",
             args.listen,
