@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::authz::{Action, Role};
 use crate::db::{AuditLine, Request as PbcRequest};
-use crate::{AppError, Session, Shared, Snapshot, new_id, now_micros};
+use crate::{AppError, Session, Shared, Snapshot};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -372,36 +372,7 @@ pub async fn raise(
     if let Some((field, m)) = errors.iter().next() {
         return Err(AppError::BadRequest(format!("{field}: {m}")).into());
     }
-    let now = now_micros();
-    let r = state
-        .db
-        .create_request(&PbcRequest {
-            id: new_id(),
-            number: 0,
-            title: n.title.trim().to_string(),
-            detail: n.detail.trim().to_string(),
-            control: n
-                .control
-                .clone()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty()),
-            status: "open".into(),
-            assignee: None,
-            due: n.due.clone().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
-            created_by: s.user.id.clone(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .map_err(AppError::from)?;
-    state
-        .audit(
-            Some(&s.user),
-            "raised a request",
-            &format!("request:{}", r.id),
-            &format!("PBC-{}: {}", r.number, r.title),
-        )
-        .await?;
+    let r = crate::pages::create_request(&state, &s, &form).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 

@@ -27,6 +27,34 @@ fn see_other(to: &str) -> Page {
     Ok(Redirect::to(to).into_response())
 }
 
+fn control_or_404<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a assure_project::model::Control, AppError> {
+    snap.project
+        .control(id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))
+}
+
+/// Runs project work (file I/O, signing) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Adds a comment to a subject (`control:ID`, `request:ID`) and records it in the audit log.
+async fn comment(state: &Shared, s: &Session, subject: &str, body: &str) -> Result<(), AppError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(AppError::BadRequest(
+            "A comment needs text, at most 5,000 characters.".into(),
+        ));
+    }
+    state
+        .db
+        .add_comment(&new_id(), subject, &s.user.id, body, now_micros())
+        .await?;
+    state.audit(Some(&s.user), "commented", subject, body).await
+}
+
 fn role_of(s: &Session) -> Option<Role> {
     Role::parse(&s.user.role)
 }
@@ -535,10 +563,7 @@ fn comment_form(action: &str, csrf: &str, error: Option<&str>) -> String {
 pub async fn control(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Page {
     let s = state.require(&headers).await?;
     let snap = state.snapshot().await?;
-    let c = snap
-        .project
-        .control(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))?;
+    let c = control_or_404(&snap, &id)?;
     let role = state.authorize(&s, &snap, Action::ReadControls, &[c.id.as_str()])?;
     let inp = snap.inputs();
     let (result, exc) = assure_report::control_result(&inp, c.id.as_str());
@@ -727,23 +752,9 @@ pub async fn control_comment(
     let s = state.require(&headers).await?;
     state.check_csrf(&s, &f.csrf)?;
     let snap = state.snapshot().await?;
-    let c = snap
-        .project
-        .control(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))?;
+    let c = control_or_404(&snap, &id)?;
     state.authorize(&s, &snap, Action::Comment, &[c.id.as_str()])?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > 5000 {
-        return Err(AppError::BadRequest(
-            "A comment needs text, at most 5,000 characters.".into(),
-        ));
-    }
-    let subject = format!("control:{}", c.id.as_str());
-    state
-        .db
-        .add_comment(&new_id(), &subject, &s.user.id, body, now_micros())
-        .await?;
-    state.audit(Some(&s.user), "commented", &subject, body).await?;
+    comment(&state, &s, &format!("control:{}", c.id.as_str()), &f.body).await?;
     see_other(&format!("/controls/{}", c.id.as_str()))
 }
 
@@ -756,16 +767,11 @@ pub async fn control_sample(
     let s = state.require(&headers).await?;
     state.check_csrf(&s, &f.csrf)?;
     let snap = state.snapshot().await?;
-    let c = snap
-        .project
-        .control(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))?;
+    let c = control_or_404(&snap, &id)?;
     state.authorize(&s, &snap, Action::SelectSample, &[c.id.as_str()])?;
     let backend = state.backend.clone();
     let (control, by, as_of) = (c.id.to_string(), s.user.email.clone(), snap.as_of);
-    let sample = tokio::task::spawn_blocking(move || backend.sample(&control, &by, as_of))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let sample = blocking(move || backend.sample(&control, &by, as_of)).await??;
     state.invalidate().await;
     state
         .audit(
@@ -951,9 +957,7 @@ pub async fn upload(State(state): State<Shared>, headers: HeaderMap, mut mp: Mul
         by: s.user.email.clone(),
     };
     let backend = state.backend.clone();
-    let result = tokio::task::spawn_blocking(move || backend.import(upload))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let result = blocking(move || backend.import(upload)).await?;
     match result {
         Ok(entries) => {
             state.invalidate().await;
@@ -989,9 +993,7 @@ pub async fn verify(State(state): State<Shared>, headers: HeaderMap, Form(f): Fo
     let snap = state.snapshot().await?;
     state.authorize(&s, &snap, Action::ReadEvidence, &[])?;
     let backend = state.backend.clone();
-    let v = tokio::task::spawn_blocking(move || backend.verify())
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let v = blocking(move || backend.verify()).await??;
     state
         .audit(Some(&s.user), "verified the ledger", "ledger", &v.message)
         .await?;
@@ -1032,9 +1034,7 @@ pub async fn download(State(state): State<Shared>, headers: HeaderMap, Path(seq)
         .ok_or_else(|| AppError::NotFound(format!("Ledger entry {seq} has no file.")))?;
     let backend = state.backend.clone();
     let hash = blob.blake3.clone();
-    let bytes = tokio::task::spawn_blocking(move || backend.blob(&hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let bytes = blocking(move || backend.blob(&hash)).await??;
     state
         .audit(
             Some(&s.user),
@@ -1332,15 +1332,8 @@ pub fn check_request(snap: &Snapshot, f: &RequestForm) -> BTreeMap<&'static str,
     errors
 }
 
-pub async fn raise_request(State(state): State<Shared>, headers: HeaderMap, Form(f): Form<RequestForm>) -> Page {
-    let s = state.require(&headers).await?;
-    state.check_csrf(&s, &f.csrf)?;
-    let snap = state.snapshot().await?;
-    state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
-    let errors = check_request(&snap, &f);
-    if !errors.is_empty() {
-        return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST).await;
-    }
+/// Stores a checked request form as a new request and records it in the audit log.
+pub async fn create_request(state: &Shared, s: &Session, f: &RequestForm) -> Result<PbcRequest, AppError> {
     let now = now_micros();
     let r = state
         .db
@@ -1366,6 +1359,19 @@ pub async fn raise_request(State(state): State<Shared>, headers: HeaderMap, Form
             &format!("PBC-{}: {}", r.number, r.title),
         )
         .await?;
+    Ok(r)
+}
+
+pub async fn raise_request(State(state): State<Shared>, headers: HeaderMap, Form(f): Form<RequestForm>) -> Page {
+    let s = state.require(&headers).await?;
+    state.check_csrf(&s, &f.csrf)?;
+    let snap = state.snapshot().await?;
+    state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
+    let errors = check_request(&snap, &f);
+    if !errors.is_empty() {
+        return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST).await;
+    }
+    let r = create_request(&state, &s, &f).await?;
     see_other(&format!("/requests/{}", r.id))
 }
 
@@ -1528,18 +1534,7 @@ pub async fn request_comment(
     let (r, _) = load_request(&state, &s, &id).await?;
     let snap = state.snapshot().await?;
     state.authorize(&s, &snap, Action::Comment, &[])?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > 5000 {
-        return Err(AppError::BadRequest(
-            "A comment needs text, at most 5,000 characters.".into(),
-        ));
-    }
-    let subject = format!("request:{}", r.id);
-    state
-        .db
-        .add_comment(&new_id(), &subject, &s.user.id, body, now_micros())
-        .await?;
-    state.audit(Some(&s.user), "commented", &subject, body).await?;
+    comment(&state, &s, &format!("request:{}", r.id), &f.body).await?;
     see_other(&format!("/requests/{}", r.id))
 }
 
@@ -1677,9 +1672,7 @@ pub async fn accept(
         .ok_or_else(|| AppError::BadRequest("This policy has no version, so there is nothing to accept yet.".into()))?;
     let backend = state.backend.clone();
     let (email, pid, v) = (s.user.email.clone(), p.id.to_string(), version.clone());
-    let entry = tokio::task::spawn_blocking(move || backend.accept_policy(&email, &pid, &v))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+    let entry = blocking(move || backend.accept_policy(&email, &pid, &v)).await??;
     state.invalidate().await;
     state
         .audit(
