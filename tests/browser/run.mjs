@@ -141,9 +141,17 @@ await check("an oversized upload is refused with a clear message and nothing sto
 });
 
 await check("the administrator accepts a policy, recorded as evidence", async () => {
+  await ap.goto(`${base}/policies`);
+  const row = () => ap.locator("tr", { has: ap.locator("a[href='/policies/access-control']") }).textContent();
+  assert((await row()).includes("to accept"), "access-control is not listed as to accept");
+  const before = await ap.textContent("main .card");
   await ap.goto(`${base}/policies/access-control`);
   await Promise.all([ap.waitForURL(`${base}/policies/access-control`), ap.click("form[action$='/accept'] button")]);
   assert((await ap.textContent("main")).includes("You accepted version"), "no acceptance shown");
+  await ap.goto(`${base}/policies`);
+  assert((await row()).includes("accepted"), "the list does not show the acceptance");
+  const after = await ap.textContent("main .card");
+  assert(parseInt(after) === parseInt(before) - 1, `policies to accept went from '${before}' to '${after}'`);
   await shot(ap, "05-policy");
   await ap.goto(`${base}/tests`);
   await shot(ap, "06-tests");

@@ -1552,11 +1552,28 @@ pub async fn policies(State(state): State<Shared>, headers: HeaderMap) -> Page {
     let s = state.require(&headers).await?;
     let snap = state.snapshot().await?;
     state.authorize(&s, &snap, Action::ReadPolicies, &[])?;
-    let mut b = String::from(
-        "<h1>Policies</h1><table><tr><th>Policy</th><th>Version</th><th>Approved</th><th>Next review</th><th>Status</th><th>You</th></tr>",
-    );
     let mut list: Vec<_> = snap.project.policies.iter().collect();
     list.sort_by(|a, b| a.title.cmp(&b.title));
+    // Everyone must accept the policies that apply to all; the others apply to a group.
+    let everyone = |p: &assure_project::model::Policy| p.applies_to.as_deref().is_none_or(|a| a == "all");
+    let due: Vec<&str> = list
+        .iter()
+        .filter(|p| everyone(p))
+        .filter(|p| accepted(&snap, &s.user.email, p.id.as_str(), p.version.as_deref().unwrap_or("")).is_none())
+        .map(|p| p.title.as_str())
+        .collect();
+    let mut b = String::from("<h1>Policies</h1>");
+    if due.is_empty() {
+        b.push_str("<div class=\"card\"><span class=\"pill ok\">You have accepted every policy that applies to everyone.</span></div>");
+    } else {
+        b.push_str(&format!(
+            "<div class=\"card\"><b>{} {} to accept</b>, as everyone in the company must: {}. Open each one to read and accept it.</div>",
+            due.len(),
+            if due.len() == 1 { "policy" } else { "policies" },
+            esc(&due.join(", "))
+        ));
+    }
+    b.push_str("<table><tr><th>Policy</th><th>Applies to</th><th>Version</th><th>Approved</th><th>Next review</th><th>Status</th><th>You</th></tr>");
     for p in list {
         let st = snap.assessment.policies.iter().find(|x| x.id == p.id.as_str());
         let version = p.version.clone().unwrap_or_default();
@@ -1565,12 +1582,14 @@ pub async fn policies(State(state): State<Shared>, headers: HeaderMap) -> Page {
                 "<span class=\"pill ok\">accepted {}</span>",
                 esc(at.get(..10).unwrap_or(&at))
             ),
-            None => "<span class=\"pill warn\">not accepted</span>".to_string(),
+            None if everyone(p) => "<span class=\"pill warn\">to accept</span>".to_string(),
+            None => "<span class=\"muted\">not accepted</span>".to_string(),
         };
         b.push_str(&format!(
-            "<tr><td><a href=\"/policies/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{mine}</td></tr>",
+            "<tr><td><a href=\"/policies/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{mine}</td></tr>",
             esc(p.id.as_str()),
             esc(&p.title),
+            esc(p.applies_to.as_deref().unwrap_or("all")),
             esc(&version),
             p.approved_on.map(|d| d.0.to_string()).unwrap_or_default(),
             st.and_then(|x| x.next_review).map(|d| d.to_string()).unwrap_or_default(),
