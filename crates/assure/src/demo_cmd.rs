@@ -191,12 +191,19 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         "importing {} exports through the connectors into the signed ledger",
         files.len()
     ));
-    let planned = import::plan(&files, &crate::evidence_cmd::mapped_options(&p)).map_err(|ps| {
+    let mut planned = import::plan(&files, &crate::evidence_cmd::mapped_options(&p)).map_err(|ps| {
         CliError::failure(format!(
             "the generated evidence did not validate: {}",
             ps.first().map(ToString::to_string).unwrap_or_default()
         ))
     })?;
+    // Record each file under its path inside the project (`exports/people.csv`), not where the
+    // project happens to live on this machine.
+    for f in &mut planned {
+        if let Ok(rel) = f.path.strip_prefix(dir) {
+            f.name = rel.display().to_string();
+        }
+    }
     let store = FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
     let (key, _) = keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
     let at = format!("{}T18:00:00Z", cfg.as_of);

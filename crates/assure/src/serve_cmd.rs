@@ -158,7 +158,13 @@ impl Backend for ProjectBackend {
         let result = match upload.kind {
             UploadKind::Export => match import::plan(std::slice::from_ref(&path), &mapped_options(&ctx.project)) {
                 Err(ps) => Err(BackendError::Invalid(problems_text(&ps))),
-                Ok(planned) => {
+                Ok(mut planned) => {
+                    // Recorded under the uploaded name, so a new upload of the same export replaces it.
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    planned.iter_mut().for_each(|p| p.name = name.clone());
                     let controls = upload.controls.clone();
                     import::commit(&ctx.store, &ctx.key, &planned, &meta, &|_| controls.clone()).map_err(io)
                 }
@@ -196,20 +202,27 @@ impl Backend for ProjectBackend {
             })
             .map(|c| c.id.to_string())
             .collect();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let result = match import::plan(std::slice::from_ref(&path), &opts) {
             Err(ps) => Err(BackendError::Invalid(problems_text(&ps))),
-            Ok(planned) => import::commit(
-                &ctx.store,
-                &ctx.key,
-                &planned,
-                &self.meta(email, "policy accepted in the web application"),
-                &|_| controls.clone(),
-            )
-            .map_err(io)
-            .and_then(|mut v| {
-                v.pop()
-                    .ok_or_else(|| BackendError::Failed("nothing was recorded".into()))
-            }),
+            Ok(mut planned) => {
+                planned.iter_mut().for_each(|p| p.name = name.clone());
+                import::commit(
+                    &ctx.store,
+                    &ctx.key,
+                    &planned,
+                    &self.meta(email, "policy accepted in the web application"),
+                    &|_| controls.clone(),
+                )
+                .map_err(io)
+                .and_then(|mut v| {
+                    v.pop()
+                        .ok_or_else(|| BackendError::Failed("nothing was recorded".into()))
+                })
+            }
         };
         let _ = std::fs::remove_dir_all(&tmp);
         result
