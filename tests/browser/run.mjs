@@ -178,6 +178,10 @@ await check("an auditor reads everything and comments, but cannot add or change 
     return (await fetch("/evidence", { method: "POST", body: fd })).status;
   }, csrf);
   assert(status === 403, `an auditor's upload answered ${status}, not 403`);
+  await Promise.all([page.waitForURL(`${base}/controls/AC-05`), page.click("form[action$='/sample'] button")]);
+  assert((await page.textContent("main")).includes("seed"), "the sample is not shown on the control");
+  await page.goto(`${base}/tests/access-approved-before-grant`);
+  assert((await page.locator("text=sampled").count()) > 0, "the test page does not mark the sampled items");
   await page.goto(`${base}/requests`);
   await page.fill("#title", "Population of terminations for Q4");
   await page.fill("#due", "2027-01-15");

@@ -1132,6 +1132,24 @@ pub async fn test(State(state): State<Shared>, headers: HeaderMap, Path(id): Pat
     if let Some(n) = &t.note {
         b.push_str(&format!("<p class=\"muted\">{}</p>", esc(n)));
     }
+    // Samples drawn from this test's controls, with the selected items marked below.
+    let samples: Vec<_> = snap
+        .samples
+        .iter()
+        .filter(|x| t.controls.contains(&x.control))
+        .collect();
+    let mut selected: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for x in &samples {
+        b.push_str(&format!(
+            "<div class=\"card\">Sample for {}: {} of {} items, seed {} ({}). Selected items are marked below.</div>",
+            esc(&x.control),
+            x.selected.len() + x.added.len(),
+            x.population.len(),
+            x.seed,
+            esc(&x.rule)
+        ));
+        selected.extend(x.selected.iter().chain(&x.added).map(String::as_str));
+    }
     let mut items: Vec<_> = t.items.iter().collect();
     items.sort_by_key(|i| (i.status != "fail", i.item.clone()));
     b.push_str("<table><tr><th>Item</th><th>Status</th><th>Reason</th></tr>");
@@ -1144,8 +1162,14 @@ pub async fn test(State(state): State<Shared>, headers: HeaderMap, Path(id): Pat
             "warn"
         };
         b.push_str(&format!(
-            "<tr><td>{}</td><td><span class=\"pill {class}\">{}</span></td><td>{}</td></tr>",
+            "<tr><td>{}{}</td><td><span class=\"pill {class}\">{}</span></td><td>{}</td></tr>",
             esc(&i.item),
+            // Sampled items are named `test/item` when the population came from a test run.
+            if selected.contains(i.item.as_str()) || selected.contains(format!("{}/{}", t.id, i.item).as_str()) {
+                " <span class=\"pill warn\">sampled</span>"
+            } else {
+                ""
+            },
             esc(&i.status),
             esc(&i.reason)
         ));
