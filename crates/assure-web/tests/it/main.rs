@@ -28,6 +28,7 @@ const AS_OF: (i32, u32, u32) = (2026, 11, 22);
 struct Fake {
     dir: tempfile::TempDir,
     uploads: Mutex<Vec<String>>,
+    today: NaiveDate,
 }
 
 fn entry(seq: u64, control: &str) -> Entry {
@@ -80,7 +81,7 @@ impl Backend for Fake {
         Err(BackendError::Invalid("the control has no population yet".into()))
     }
     fn today(&self) -> NaiveDate {
-        NaiveDate::from_ymd_opt(AS_OF.0, AS_OF.1, AS_OF.2).unwrap()
+        self.today
     }
 }
 
@@ -136,11 +137,21 @@ impl TestDb {
 }
 
 async fn app(url: &str, settings: Settings) -> (Shared, Arc<Fake>) {
+    app_on(
+        url,
+        settings,
+        NaiveDate::from_ymd_opt(AS_OF.0, AS_OF.1, AS_OF.2).unwrap(),
+    )
+    .await
+}
+
+async fn app_on(url: &str, settings: Settings, today: NaiveDate) -> (Shared, Arc<Fake>) {
     let dir = tempfile::tempdir().unwrap();
     assure_project::init::init(assure_project::init::Template::Saas, &dir.path().join("p")).unwrap();
     let fake = Arc::new(Fake {
         dir,
         uploads: Mutex::new(Vec::new()),
+        today,
     });
     let db = Db::connect(url).await.unwrap();
     (AppState::new(db, fake.clone(), settings), fake)
@@ -684,4 +695,43 @@ async fn the_openapi_description_covers_every_api_route() {
         assert!(paths.iter().any(|p| **p == templ), "{templ} is not described");
     }
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_what_is_due_this_week() {
+    let db = sqlite().await;
+    let (state, _) = app_on(
+        &db.url,
+        Settings::default(),
+        NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+    )
+    .await;
+    let admin = account(&state, Role::ComplianceManager, None).await;
+    let now = assure_web::now_micros();
+    let r = state
+        .db
+        .create_request(&assure_web::db::Request {
+            id: assure_web::new_id(),
+            number: 0,
+            title: "Q4 terminations".into(),
+            detail: String::new(),
+            control: None,
+            status: "open".into(),
+            assignee: None,
+            due: Some("2026-11-27".into()),
+            created_by: state.db.users().await.unwrap()[0].id.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let page = send(&state, get("/", Some(&admin))).await.body;
+    let due = &page[page.find("Due this week").unwrap()..];
+    assert!(
+        due.contains(&format!("PBC-{}", r.number)) && due.contains("2026-11-27"),
+        "the request due on Friday is missing"
+    );
+    // A monthly manual control with no record for November is due on the 30th.
+    assert!(due.contains("monthly record for 2026-11-01 to 2026-11-30"), "{due}");
+    db.finish().await;
 }
