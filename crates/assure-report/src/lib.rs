@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod doc;
+pub mod due;
 pub mod matrix;
 mod other;
 pub mod policy;
@@ -82,7 +83,8 @@ impl<'a> Inputs<'a> {
         self.project.manifest.scope.exam_type
     }
 
-    pub(crate) fn period(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    /// The scope's period start and end.
+    pub fn period(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
         let s = &self.project.manifest.scope;
         (
             s.period_start.as_ref().map(|d| d.get_ref().0),

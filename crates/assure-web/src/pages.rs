@@ -408,69 +408,14 @@ pub async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Page 
             ));
         }
     }
-    for p in &a.policies {
-        if let Some(n) = p.next_review
-            && n <= week
-        {
-            due.push((
-                n.to_string(),
-                format!("<a href=\"/policies/{}\">{}</a>", esc(&p.id), esc(&p.id)),
-                "policy review".into(),
-            ));
-        }
-    }
-    // Periodic manual controls whose current slot ends this week with no record yet.
-    let scope = &snap.project.manifest.scope;
-    if let (Some(ps), Some(pe)) = (scope.period_start.as_ref(), scope.period_end.as_ref()) {
-        let parse = |t: &str| chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(""), "%Y-%m-%d").ok();
-        for c in visible_controls(&s, &snap) {
-            let (Some(freq), Some(assure_project::model::Nature::Manual)) = (c.frequency, c.nature) else {
-                continue;
-            };
-            if matches!(
-                freq,
-                assure_project::model::Frequency::Continuous | assure_project::model::Frequency::PerEvent
-            ) {
-                continue;
-            }
-            let slots: Vec<_> = assure_assess::occurrences::expected(freq, ps.get_ref().0, pe.get_ref().0, week)
-                .into_iter()
-                .filter(|x| x.end >= snap.as_of)
-                .collect();
-            if slots.is_empty() {
-                continue;
-            }
-            let dated: Vec<assure_assess::occurrences::Dated> = snap
-                .ledger
-                .iter()
-                .filter(|e| e.draft.controls.iter().any(|x| x == c.id.as_str()))
-                .filter_map(|e| {
-                    let start = e
-                        .draft
-                        .period_start
-                        .as_deref()
-                        .and_then(parse)
-                        .or_else(|| parse(&e.draft.at))?;
-                    let end = e.draft.period_end.as_deref().and_then(parse).unwrap_or(start);
-                    Some(assure_assess::occurrences::Dated { seq: e.seq, start, end })
-                })
-                .collect();
-            for o in assure_assess::occurrences::matched(&slots, &dated) {
-                if o.evidence.is_empty() {
-                    due.push((
-                        o.slot.end.to_string(),
-                        format!("<a href=\"/controls/{0}\">{0}</a>", esc(c.id.as_str())),
-                        esc(&format!(
-                            "{} record for {} to {} ({})",
-                            freq.as_str(),
-                            o.slot.start,
-                            o.slot.end,
-                            c.title
-                        )),
-                    ));
-                }
-            }
-        }
+    let inp = snap.inputs();
+    for d in assure_report::due::due(&inp, 7, &|c| !is_owner_role(&s) || snap.owns(&s.user, c)) {
+        let href = if d.kind == "policy" { "policies" } else { "controls" };
+        due.push((
+            d.date.to_string(),
+            format!("<a href=\"/{href}/{0}\">{0}</a>", esc(&d.subject)),
+            esc(&d.what),
+        ));
     }
     due.sort();
     if due.is_empty() {
