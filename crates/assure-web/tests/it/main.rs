@@ -45,10 +45,22 @@ impl Backend for Fake {
     fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
         let p = assure_project::check(&self.dir.path().join("p")).unwrap().project;
         let a = assess(&p, as_of, &Signals::default());
+        let outcome = |id: &str, control: &str| {
+            serde_json::json!({"id": id, "title": format!("Test of {control}"), "controls": [control], "population": 2,
+                "exceptions": 1, "not_applicable": 0, "conclusion": "exceptions", "note": null,
+                "items": [{"item": "A-1", "status": "fail", "reason": "late", "attributes": []},
+                          {"item": "A-2", "status": "pass", "reason": "on time", "attributes": []}]})
+        };
+        let run: assure_assess::results::RunRecord = serde_json::from_value(serde_json::json!({
+            "format": 1, "engine": "test", "exam_type": 2, "period_start": "2026-01-01", "period_end": "2026-12-31",
+            "as_of": "2026-11-22", "definitions": "x", "inputs": [], "unresolved": [],
+            "tests": [outcome("t-ac05", "AC-05"), outcome("t-gov01", "GOV-01")], "controls": [], "occurrences": []
+        }))
+        .unwrap();
         Ok(Snapshot {
             project: p,
             assessment: a,
-            run: None,
+            run: Some((9, run)),
             samples: Vec::new(),
             ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01")],
             acceptances: Vec::new(),
@@ -315,6 +327,22 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Some("GOV-01"),
     ),
     ("/tests", Kind::Get, Action::ReadTests, None),
+    ("/tests/t-ac05", Kind::Get, Action::ReadTests, Some("AC-05")),
+    ("/tests/t-gov01", Kind::Get, Action::ReadTests, Some("GOV-01")),
+    // A request assigned to nobody: a control owner may not see or change it (marked as not theirs).
+    ("/requests/{req}", Kind::Get, Action::ReadRequests, Some("GOV-01")),
+    (
+        "/requests/{req}",
+        Kind::Form("status=submitted&due=2027-01-20"),
+        Action::UpdateRequest,
+        Some("GOV-01"),
+    ),
+    (
+        "/requests/{req}/comments",
+        Kind::Form("body=noted"),
+        Action::Comment,
+        Some("GOV-01"),
+    ),
     ("/requests", Kind::Get, Action::ReadRequests, None),
     (
         "/requests",
@@ -393,7 +421,39 @@ async fn role_matrix(db: TestDb) {
         owner_person
     );
     let mut table = String::new();
-    for (path, kind, _, _) in ROUTES {
+    let creator = assure_web::create_user(
+        &state.db,
+        "creator@example.test",
+        "Creator",
+        Role::Auditor,
+        None,
+        "a-long-enough-password",
+    )
+    .await
+    .unwrap();
+    let now = assure_web::now_micros();
+    let req = state
+        .db
+        .create_request(&assure_web::db::Request {
+            id: assure_web::new_id(),
+            number: 0,
+            title: "Population".into(),
+            detail: String::new(),
+            control: None,
+            status: "open".into(),
+            assignee: None,
+            due: None,
+            created_by: creator.id.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let routes: Vec<(String, Kind, Action, Option<&str>)> = ROUTES
+        .iter()
+        .map(|(p, k, a, c)| (p.replace("{req}", &req.id), *k, *a, *c))
+        .collect();
+    for (path, kind, _, _) in &routes {
         let r = send(&state, request(path, *kind, None)).await;
         if path.starts_with("/api/") {
             assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous {path}");
@@ -412,7 +472,7 @@ async fn role_matrix(db: TestDb) {
             (role == Role::ControlOwner).then_some(owner_person.as_str()),
         )
         .await;
-        for (path, kind, action, control) in ROUTES {
+        for (path, kind, action, control) in &routes {
             let owns = control.is_none_or(|c| c == "AC-05");
             let allowed = role_allows(role, *action)
                 && (role != Role::ControlOwner
