@@ -176,7 +176,8 @@ impl Document {
     }
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -170,33 +170,12 @@ pub fn soc2(inp: &Inputs<'_>) -> Result<Document, ReportError> {
         d.note("The project's scope does not list a SOC 2 report; this draft shows what one would contain.");
     }
 
-    d.h(1, "Section I: Independent service auditor's report");
-    opinion_placeholder(
-        &mut d,
-        if is_type2(inp) {
-            "whether the description is fairly presented and the controls were suitably designed and operated effectively throughout the period"
-        } else {
-            "whether the description is fairly presented and the controls were suitably designed as of the date"
-        },
-    );
-
-    d.h(1, format!("Section II: Assertion of {} management", inp.org()));
-    assertion(inp, &mut d, "soc2");
-
-    d.h(
-        1,
-        format!(
-            "Section III: Description of the {} system",
-            inp.project.manifest.system.name
-        ),
-    );
-    describe_soc2(inp, &mut d);
-
-    d.h(1, "Section IV: Criteria, controls, tests and results");
-    section_iv(inp, &mut d, Framework::Soc2);
-
-    d.h(1, "Section V: Other information provided by management");
-    section_v(inp, &mut d);
+    let opinion = if is_type2(inp) {
+        "whether the description is fairly presented and the controls were suitably designed and operated effectively throughout the period"
+    } else {
+        "whether the description is fairly presented and the controls were suitably designed as of the date"
+    };
+    five_sections(inp, &mut d, Framework::Soc2, opinion);
     Ok(d)
 }
 
@@ -219,13 +198,21 @@ pub fn soc1(inp: &Inputs<'_>) -> Result<Document, ReportError> {
     if !inp.project.manifest.scope.has(ReportKind::Soc1) {
         d.note("The project's scope does not list a SOC 1 report; this draft shows what one would contain.");
     }
-    d.h(1, "Section I: Independent service auditor's report");
-    opinion_placeholder(
+    five_sections(
+        inp,
         &mut d,
+        Framework::Soc1,
         "whether the description is fairly presented and the controls were suitably designed (and, for Type 2, operated effectively) to achieve the stated control objectives",
     );
+    Ok(d)
+}
+
+/// Sections I to V of a SOC 1 or SOC 2 draft.
+fn five_sections(inp: &Inputs<'_>, d: &mut Document, fw: Framework, opinion: &str) {
+    d.h(1, "Section I: Independent service auditor's report");
+    opinion_placeholder(d, opinion);
     d.h(1, format!("Section II: Assertion of {} management", inp.org()));
-    assertion(inp, &mut d, "soc1");
+    assertion(inp, d, if fw == Framework::Soc2 { "soc2" } else { "soc1" });
     d.h(
         1,
         format!(
@@ -233,12 +220,20 @@ pub fn soc1(inp: &Inputs<'_>) -> Result<Document, ReportError> {
             inp.project.manifest.system.name
         ),
     );
-    describe_soc1(inp, &mut d);
-    d.h(1, "Section IV: Control objectives, controls, tests and results");
-    section_iv(inp, &mut d, Framework::Soc1);
+    match fw {
+        Framework::Soc2 => describe_soc2(inp, d),
+        Framework::Soc1 => describe_soc1(inp, d),
+    }
+    d.h(
+        1,
+        match fw {
+            Framework::Soc2 => "Section IV: Criteria, controls, tests and results",
+            Framework::Soc1 => "Section IV: Control objectives, controls, tests and results",
+        },
+    );
+    section_iv(inp, d, fw);
     d.h(1, "Section V: Other information provided by management");
-    section_v(inp, &mut d);
-    Ok(d)
+    section_v(inp, d);
 }
 
 /// The SOC 3 general-use report: no tests and no detailed description.

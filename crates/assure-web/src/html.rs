@@ -3,21 +3,7 @@
 
 use crate::db::User;
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use assure_report::doc::esc;
 
 /// The stylesheet, served at `/assets/app.css`.
 pub const CSS: &str = r#":root{--ink:#1d2433;--muted:#5b6478;--line:#dde3ec;--brand:#1d4e89;--bg:#f6f8fb;--ok:#1d6b3a;--okbg:#dcf2e3;--bad:#8a1c12;--badbg:#fde2e0;--warn:#7a5200;--warnbg:#fff3cd}
