@@ -11,6 +11,8 @@ pub mod coverage;
 pub mod gap;
 pub mod occurrences;
 pub mod render;
-pub mod results;
 pub mod sampling;
 pub mod scope;
+
+/// The records a run and a sample persist, defined in `assure-schema` (re-exported where they were).
+pub use assure_schema::results;

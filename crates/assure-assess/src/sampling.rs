@@ -7,35 +7,13 @@ use std::collections::BTreeMap;
 use assure_project::model::Frequency;
 use serde::Serialize;
 
-/// How risky a control is judged to be; drives the sample size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Risk {
-    /// Low risk.
-    Low,
-    /// Moderate risk.
-    Moderate,
-    /// High risk.
-    High,
-}
+pub use assure_schema::results::Risk;
 
-impl Risk {
-    /// Parses `low`, `moderate` or `high`.
-    pub fn parse(text: &str) -> Option<Risk> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "low" => Some(Risk::Low),
-            "moderate" | "medium" => Some(Risk::Moderate),
-            "high" => Some(Risk::High),
-            _ => None,
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Risk::Low => 0,
-            Risk::Moderate => 1,
-            Risk::High => 2,
-        }
+fn risk_index(r: Risk) -> usize {
+    match r {
+        Risk::Low => 0,
+        Risk::Moderate => 1,
+        Risk::High => 2,
     }
 }
 
@@ -88,7 +66,7 @@ pub fn sample_size(table: &SampleTable, frequency: Frequency, risk: Risk, popula
     } else {
         table.sizes.get(key).copied().unwrap_or([25, 40, 60])
     };
-    let size = row.get(risk.index()).copied().unwrap_or(25);
+    let size = row.get(risk_index(risk)).copied().unwrap_or(25);
     if population <= size {
         return SizeRule { size: population, rule: format!("the whole population ({population} items), no larger than the table's {size} for a {key} control at {risk:?} risk").to_lowercase() };
     }

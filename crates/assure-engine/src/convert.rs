@@ -7,7 +7,7 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use assure_evidence::tables::{ColumnType, Table};
+use assure_schema::tables::{ColumnType, Table};
 use chrono::{DateTime, NaiveDate};
 
 /// One row: its values in the table's column order, and where it came from.

@@ -23,7 +23,7 @@ pub struct Identities {
     map: BTreeMap<String, String>,
 }
 
-pub use assure_assess::results::Unresolved;
+pub use assure_schema::results::Unresolved;
 
 fn strip_plus(email: &str) -> Option<String> {
     let (local, domain) = email.split_once('@')?;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use assure_evidence::tables::Table;
+use assure_schema::tables::Table;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -42,17 +42,8 @@ pub struct TestSpec {
     pub params: BTreeMap<String, Param>,
 }
 
-/// The status of one population item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The control worked for this item.
-    Pass,
-    /// An exception.
-    Fail,
-    /// The item is in the population but the test does not apply to it.
-    NotApplicable,
-}
+/// The status of one population item (the recorded vocabulary).
+pub use assure_schema::results::ItemStatus as Status;
 
 /// One population item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -229,5 +220,5 @@ pub fn completed_quarters(start: NaiveDate, end: NaiveDate, as_of: NaiveDate) ->
 
 /// Returns the table definition a `TableData` was built for, if any.
 pub fn table_of(data: &TableData) -> Option<&'static Table> {
-    assure_evidence::tables::table(&data.name)
+    assure_schema::tables::table(&data.name)
 }

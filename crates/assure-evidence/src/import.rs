@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use assure_ledger::{Draft, Entry};
+use assure_ledger::{Action, Draft, Entry};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 
@@ -35,7 +35,7 @@ pub struct Planned {
     pub extra_columns: Vec<String>,
     /// For a mapped connector (`hr-roster`), the mapping used, recorded with the entry.
     #[serde(skip)]
-    pub mapping: Option<String>,
+    pub mapping: Option<crate::vendor::Mapping>,
 }
 
 /// What the caller says about an import.
@@ -237,7 +237,9 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
         let name = path.display().to_string();
         let fits = |id: &str, m: &crate::vendor::Mapping| {
             opts.connector.as_deref() == Some(id)
-                || (opts.connector.is_none() && opts.table.is_none() && first_line(path).is_some_and(|l| m.fits(&l)))
+                || (opts.connector.is_none()
+                    && opts.table.is_none()
+                    && first_line(path).is_some_and(|l| crate::vendor::mapping_fits(m, &l)))
         };
         let mapped = opts
             .hr_roster
@@ -330,7 +332,7 @@ fn plan_mapped(
         table: table.name,
         rows: outcome.rows,
         extra_columns: Vec::new(),
-        mapping: serde_json::to_string(m).ok(),
+        mapping: Some(m.clone()),
     })
 }
 
@@ -513,7 +515,7 @@ pub fn commit(
         })?;
         let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
         drafts.push(Draft {
-            action: "import".into(),
+            action: Action::Import,
             at: meta.at.clone(),
             by: meta.by.clone(),
             blob: Some(blob),
@@ -523,14 +525,9 @@ pub fn commit(
             period_start: meta.period_start.clone(),
             period_end: meta.period_end.clone(),
             controls: controls_for(p.table),
-            note: match &p.mapping {
-                Some(m) => Some(format!(
-                    "{}column mapping: {m}",
-                    meta.note.as_ref().map(|n| format!("{n}; ")).unwrap_or_default()
-                )),
-                None => meta.note.clone(),
-            },
+            note: meta.note.clone(),
             batch: Some(meta.batch.clone()),
+            mapping: p.mapping.clone(),
         });
     }
     store.append(drafts, key)
@@ -554,7 +551,7 @@ pub fn add(
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let blob = store.put_blob(&mut f, &name)?;
     let draft = Draft {
-        action: "add".into(),
+        action: Action::Add,
         at: meta.at.clone(),
         by: meta.by.clone(),
         blob: Some(blob),
@@ -566,6 +563,7 @@ pub fn add(
         controls,
         note: meta.note.clone(),
         batch: Some(meta.batch.clone()),
+        mapping: None,
     };
     let mut entries = store.append(vec![draft], key)?;
     entries.pop().ok_or(StoreError::BrokenTip)

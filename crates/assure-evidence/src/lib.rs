@@ -13,5 +13,6 @@ pub mod package;
 pub mod read;
 pub mod sniff;
 pub mod store;
-pub mod tables;
+/// The canonical tables, defined in `assure-schema` (re-exported where they were).
+pub use assure_schema::tables;
 pub mod vendor;

@@ -14,7 +14,7 @@ use crate::read::{Format, Problem, read_rows};
 use crate::store::{EvidenceStore, StoreError};
 use crate::tables::{Table, table};
 
-pub use assure_assess::results::Source;
+pub use assure_schema::results::Source;
 
 /// One loaded row: values in the table's column order, and its lineage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +72,31 @@ pub fn load_only(
     store: &dyn EvidenceStore,
     wanted: Option<&std::collections::BTreeSet<&str>>,
 ) -> Result<Loaded, StoreError> {
-    let text = store.ledger()?;
-    let entries: Vec<Entry> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let parsed = assure_ledger::parse(&store.ledger()?);
+    let mut out = load_entries(store, &parsed.entries, wanted)?;
+    // A ledger line that does not parse is reported, never skipped silently.
+    let unread: Vec<Problem> = parsed
+        .problems
+        .iter()
+        .map(|f| Problem {
+            file: ".assure/evidence/ledger.jsonl".into(),
+            row: Some(f.line),
+            column: None,
+            message: format!("{}: {}", f.code, f.message),
+            hint: Some("run `assure evidence verify`; the entry on this line was not read".into()),
+        })
+        .collect();
+    out.problems.splice(0..0, unread);
+    Ok(out)
+}
+
+/// Loads the tables named in `wanted` (all when `None`) from entries already read from the ledger
+/// (the application reads the ledger once per snapshot and passes its entries here).
+pub fn load_entries(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+) -> Result<Loaded, StoreError> {
     let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
     let mut out = Loaded::default();
     let source_of = |e: &Entry| -> Option<Source> {
@@ -88,7 +111,7 @@ pub fn load_only(
             rows: e.draft.rows.unwrap_or(0),
         })
     };
-    for e in &entries {
+    for e in entries {
         let (Some(t), Some(b)) = (&e.draft.table, &e.draft.blob) else {
             continue;
         };
@@ -114,13 +137,18 @@ pub fn load_only(
             continue;
         };
         if src.connector == "hr-roster" || src.connector == "jira" {
-            // The mapping used at import travels with the entry, so the rows read back are the rows imported.
-            let mapping = e
-                .draft
-                .note
-                .as_deref()
-                .and_then(|n| n.split_once("column mapping: "))
-                .and_then(|(_, m)| serde_json::from_str::<crate::vendor::Mapping>(m).ok());
+            // The mapping used at import travels with the entry, so the rows read back are the rows
+            // imported: a typed field from format 2 on; format 1 kept it at the end of the note.
+            let mapping = match &e.draft.mapping {
+                Some(m) => Some(m.clone()),
+                None if e.format == 1 => e
+                    .draft
+                    .note
+                    .as_deref()
+                    .and_then(|n| n.rsplit_once("column mapping: "))
+                    .and_then(|(_, m)| serde_json::from_str::<crate::vendor::Mapping>(m).ok()),
+                None => None,
+            };
             let Some(mapping) = mapping else {
                 out.problems.push(Problem {
                     file: src.name.clone(),

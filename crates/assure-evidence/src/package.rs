@@ -47,6 +47,9 @@ pub enum PackageError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The ledger has lines that are not entries; a package of it would hide them.
+    #[error("the ledger has {} line(s) that are not entries ({}); nothing was exported", .0.len(), .0.join("; "))]
+    UnreadableLedger(Vec<String>),
     /// The file is not a package.
     #[error("`{path}` is not an evidence package: {reason}")]
     NotAPackage {
@@ -81,7 +84,11 @@ pub fn export(
     out: &Path,
 ) -> Result<Manifest, PackageError> {
     let ledger = store.ledger()?;
-    let entries: Vec<Entry> = ledger.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let parsed = assure_ledger::parse(&ledger);
+    if !parsed.ok() {
+        return Err(PackageError::UnreadableLedger(parsed.problem_lines()));
+    }
+    let entries: Vec<Entry> = parsed.entries;
     let tmp = out.with_extension("part");
     let io = |what: &'static str| {
         move |source| PackageError::Io {

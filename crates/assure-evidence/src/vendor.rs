@@ -694,48 +694,26 @@ pub fn read_vendor<'a>(v: &Vendor, input: impl Read, file: &'a str, emit: Option
 }
 
 /// How an export maps onto a canonical table, from `[connectors.hr_roster]` or `[connectors.jira]`
-/// in `assure.toml`: the table, each canonical column's header in the export, the formats of
-/// dates and times, and how the export's values read as the table's allowed values.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Mapping {
-    /// The canonical table (defaults to `people` for an HR roster, `access_requests` for Jira).
-    #[serde(default)]
-    pub table: Option<String>,
-    /// Canonical column to the export's header.
-    pub columns: BTreeMap<String, String>,
-    /// The `strftime` format of dates (default `%Y-%m-%d`).
-    #[serde(default)]
-    pub date_format: Option<String>,
-    /// The `strftime` format of times without a zone, such as Jira's `%d/%b/%y %l:%M %p`; RFC 3339 otherwise.
-    #[serde(default)]
-    pub timestamp_format: Option<String>,
-    /// The offset of zone-less times, such as `-05:00` (default `+00:00`).
-    #[serde(default)]
-    pub utc_offset: Option<String>,
-    /// Per column, the export's values (any case) to the table's values.
-    #[serde(default)]
-    pub values: BTreeMap<String, BTreeMap<String, String>>,
-}
+/// in `assure.toml`. The type is the ledger's, because the mapping is recorded with each import.
+pub use assure_ledger::ColumnMapping as Mapping;
 
-impl Mapping {
-    /// Returns whether a CSV header line carries every mapped column.
-    pub fn fits(&self, header_line: &str) -> bool {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(header_line.as_bytes());
-        let Some(Ok(rec)) = rdr.records().next() else {
-            return false;
-        };
-        let names: Vec<String> = rec
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-            .collect();
-        !self.columns.is_empty()
-            && self
-                .columns
-                .values()
-                .all(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
-    }
+/// Returns whether a CSV header line carries every column the mapping names.
+pub fn mapping_fits(mapping: &Mapping, header_line: &str) -> bool {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(header_line.as_bytes());
+    let Some(Ok(rec)) = rdr.records().next() else {
+        return false;
+    };
+    let names: Vec<String> = rec
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    !mapping.columns.is_empty()
+        && mapping
+            .columns
+            .values()
+            .all(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
 }
 
 fn with_offset(naive: chrono::NaiveDateTime, offset: &str) -> Option<String> {

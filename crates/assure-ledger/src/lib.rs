@@ -5,19 +5,28 @@
 //! This crate does no I/O: it builds entries from drafts, encodes them canonically, and verifies a
 //! ledger's text against a public key and a callback that checks blobs.
 //!
-//! **Format (version 1).** One JSON object per line, fields in a fixed order. `hash` is the BLAKE3 of
+//! **Format (version 2).** One JSON object per line, fields in a fixed order. `hash` is the BLAKE3 of
 //! the canonical JSON of every other field; `sig` is the Ed25519 signature of
 //! `"assure-ledger-v1:" || hash` (the 32 raw hash bytes). The first entry's `prev` is 64 zeros.
+//! Version 2 adds `mapping`, the column mapping a mapped import was read with, as a typed field
+//! (version 1 kept it inside the free-text `note`). Version 1 entries still read and verify: each
+//! entry's hash covers its own `format`, and a version 1 entry never carries `mapping`.
+//!
+//! **Reading.** [`parse`] is the one reader of a ledger's text: it returns every entry and, for every
+//! line that is not one, a [`Finding`] naming the line. Nothing is skipped silently.
 
 #![warn(missing_docs)]
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-/// The format version written into every entry.
-pub const FORMAT: u32 = 1;
+/// The format version written into every new entry.
+pub const FORMAT: u32 = 2;
+/// The oldest format version still read.
+pub const OLDEST_FORMAT: u32 = 1;
 const DOMAIN: &[u8] = b"assure-ledger-v1:";
 /// The `prev` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -36,11 +45,74 @@ pub struct BlobRef {
     pub name: String,
 }
 
+/// What an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// An export read into a canonical table.
+    Import,
+    /// A file recorded as evidence without being read as a table (a screenshot, a signed report).
+    Add,
+    /// A recorded test run (its blob is the run's JSON).
+    TestRun,
+    /// A sample drawn for a control (its blob is the sample's JSON).
+    Sample,
+}
+
+impl Action {
+    /// The word written in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Import => "import",
+            Action::Add => "add",
+            Action::TestRun => "test-run",
+            Action::Sample => "sample",
+        }
+    }
+
+    /// Whether the entry records evidence collected from the company (an import or an added file),
+    /// as opposed to something Assure derived from it (a run, a sample).
+    pub fn is_evidence(self) -> bool {
+        matches!(self, Action::Import | Action::Add)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a mapped export (an HR roster, a Jira export) maps onto a canonical table: the table, each
+/// canonical column's header in the export, the formats of dates and times, and how the export's
+/// values read as the table's allowed values. Recorded with the import (format 2) so the rows read
+/// back are the rows imported, whatever the project's mapping says later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMapping {
+    /// The canonical table (defaults to `people` for an HR roster, `access_requests` for Jira).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Canonical column to the export's header.
+    pub columns: BTreeMap<String, String>,
+    /// The `strftime` format of dates (default `%Y-%m-%d`).
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// The `strftime` format of times without a zone, such as Jira's `%d/%b/%y %l:%M %p`; RFC 3339 otherwise.
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    /// The offset of zone-less times, such as `-05:00` (default `+00:00`).
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+    /// Per column, the export's values (any case) to the table's values.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
 /// What an entry records, before it is chained and signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
-    /// What happened: `import`, `add`, `test-run`, ...
-    pub action: String,
+    /// What happened.
+    pub action: Action,
     /// When, as an RFC 3339 UTC instant.
     pub at: String,
     /// Who collected it.
@@ -63,6 +135,30 @@ pub struct Draft {
     pub note: Option<String>,
     /// The id shared by the entries of one import, so an auditor sees what arrived together.
     pub batch: Option<String>,
+    /// The column mapping a mapped import was read with (format 2; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<ColumnMapping>,
+}
+
+impl Draft {
+    /// A draft of `action` at `at` by `by`, with every optional field empty.
+    pub fn new(action: Action, at: impl Into<String>, by: impl Into<String>) -> Draft {
+        Draft {
+            action,
+            at: at.into(),
+            by: by.into(),
+            blob: None,
+            connector: None,
+            table: None,
+            rows: None,
+            period_start: None,
+            period_end: None,
+            controls: Vec::new(),
+            note: None,
+            batch: None,
+            mapping: None,
+        }
+    }
 }
 
 /// A chained, signed ledger entry.
@@ -162,16 +258,22 @@ impl Default for Tip {
 
 /// Chains and signs drafts after `tip`; returns the entries and their JSON lines (each ending in `\n`).
 pub fn seal(tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, String) {
+    seal_as(FORMAT, tip, drafts, key)
+}
+
+/// [`seal`] in an older format version: what a ledger written by an earlier Assure holds. For
+/// compatibility tests and migration tools; Assure itself writes [`FORMAT`].
+pub fn seal_as(format: u32, tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, String) {
     let mut prev = tip.hash.clone();
     let mut seq = tip.seq;
     let mut entries = Vec::with_capacity(drafts.len());
     let mut text = String::new();
     for draft in drafts {
         seq += 1;
-        let hash = body_hash(FORMAT, seq, &prev, &draft);
+        let hash = body_hash(format, seq, &prev, &draft);
         let sig: Signature = key.sign(&signed(&hash));
         let entry = Entry {
-            format: FORMAT,
+            format,
             seq,
             prev,
             draft,
@@ -186,12 +288,101 @@ pub fn seal(tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, Str
     (entries, text)
 }
 
+/// A ledger's text read into entries, with every line that is not an entry named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// The entries that parse, in ledger order.
+    pub entries: Vec<Entry>,
+    /// Lines that are not entries (`malformed`, `format`) and an incomplete last line (`truncated`).
+    pub problems: Vec<Finding>,
+}
+
+impl Parsed {
+    /// Returns whether every line was an entry.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Iterates over the entries recording `action`, in ledger order.
+    pub fn with_action(&self, action: Action) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.draft.action == action)
+    }
+
+    /// Returns the entry with sequence number `seq`.
+    pub fn get(&self, seq: u64) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.seq == seq)
+    }
+
+    /// One line per problem, for a warning: "ledger line 4: malformed: ...".
+    pub fn problem_lines(&self) -> Vec<String> {
+        self.problems.iter().map(|f| format!("ledger {f}")).collect()
+    }
+}
+
+/// Parses one line as an entry; the error says why it is not one.
+pub fn parse_line(line: &str) -> Result<Entry, (&'static str, String)> {
+    let entry: Entry = serde_json::from_str(line).map_err(|e| ("malformed", format!("not a ledger entry ({e})")))?;
+    if entry.format < OLDEST_FORMAT || entry.format > FORMAT {
+        return Err((
+            "format",
+            format!(
+                "entry {} is in ledger format {}, which this version of Assure does not read (it reads {OLDEST_FORMAT} to {FORMAT})",
+                entry.seq, entry.format
+            ),
+        ));
+    }
+    if entry.format < 2 && entry.draft.mapping.is_some() {
+        return Err((
+            "format",
+            format!(
+                "entry {} is in format 1 but carries a column mapping, which only format 2 has",
+                entry.seq
+            ),
+        ));
+    }
+    Ok(entry)
+}
+
+/// Reads a ledger's text: every entry, and every line that is not one as a problem with its line
+/// number. The one reader of ledger text; callers report the problems, never drop them.
+pub fn parse(text: &str) -> Parsed {
+    let mut out = Parsed::default();
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let line_no = i as u64 + 1;
+        if i + 1 == lines.len() && !complete {
+            out.problems.push(truncated_finding(line_no));
+            break;
+        }
+        match parse_line(line) {
+            Ok(e) => out.entries.push(e),
+            Err((code, message)) => out.problems.push(Finding {
+                line: line_no,
+                seq: None,
+                code,
+                message,
+            }),
+        }
+    }
+    out
+}
+
+fn truncated_finding(line: u64) -> Finding {
+    Finding {
+        line,
+        seq: None,
+        code: "truncated",
+        message: "the last line is incomplete (an interrupted write); it was never acknowledged".into(),
+    }
+}
+
 /// Returns the tip of a ledger from its last complete line, or `None` when that line is not an entry.
 pub fn tip_of(last_line: Option<&str>) -> Option<Tip> {
     match last_line {
         None => Some(Tip::default()),
         Some(line) => {
-            let e: Entry = serde_json::from_str(line).ok()?;
+            let e = parse_line(line).ok()?;
             Some(Tip {
                 seq: e.seq,
                 hash: e.hash,
@@ -225,7 +416,7 @@ pub struct Finding {
     pub line: u64,
     /// The entry's sequence number, when it could be read.
     pub seq: Option<u64>,
-    /// A stable code: `malformed`, `noncanonical`, `sequence`, `chain`, `hash`, `signature`, `blob-missing`, `blob-altered`, `truncated`.
+    /// A stable code: `malformed`, `format`, `noncanonical`, `sequence`, `chain`, `hash`, `signature`, `blob-missing`, `blob-altered`, `truncated`.
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
@@ -270,8 +461,13 @@ pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRe
     let mut expect_seq = 1u64;
     let mut prev = GENESIS.to_string();
     let truncated = !text.is_empty() && !text.ends_with('\n');
+    let count = text.lines().count();
     for (i, line) in text.lines().enumerate() {
         let line_no = i as u64 + 1;
+        if truncated && i + 1 == count {
+            // Reported once below; an incomplete line is never read as an entry.
+            break;
+        }
         let mut find = |seq: Option<u64>, code: &'static str, message: String| {
             report.findings.push(Finding {
                 line: line_no,
@@ -280,10 +476,10 @@ pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRe
                 message,
             });
         };
-        let entry: Entry = match serde_json::from_str(line) {
+        let entry: Entry = match parse_line(line) {
             Ok(e) => e,
-            Err(e) => {
-                find(None, "malformed", format!("not a ledger entry ({e})"));
+            Err((code, message)) => {
+                find(None, code, message);
                 expect_seq += 1;
                 continue;
             }
@@ -373,13 +569,7 @@ pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRe
         report.head = Some(entry.hash);
     }
     if truncated {
-        let line = text.lines().count() as u64;
-        report.findings.push(Finding {
-            line,
-            seq: None,
-            code: "truncated",
-            message: "the last line is incomplete (an interrupted write); it was never acknowledged".into(),
-        });
+        report.findings.push(truncated_finding(count as u64));
     }
     report
 }

@@ -152,7 +152,7 @@ impl<'a> Inputs<'a> {
     pub(crate) fn imports_by_control(&self) -> BTreeMap<&'a str, Vec<&'a Entry>> {
         let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
         for e in self.ledger {
-            if e.draft.action == "test-run" || e.draft.action == "sample" {
+            if !e.draft.action.is_evidence() {
                 continue;
             }
             for c in &e.draft.controls {
@@ -167,8 +167,7 @@ impl<'a> Inputs<'a> {
         let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
         for e in self.ledger {
             if let Some(t) = &e.draft.table
-                && e.draft.action != "test-run"
-                && e.draft.action != "sample"
+                && e.draft.action.is_evidence()
             {
                 m.entry(t.as_str()).or_default().push(e);
             }

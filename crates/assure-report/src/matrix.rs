@@ -266,7 +266,7 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
                 .items
                 .iter()
                 .map(|i| {
-                    let mut row = vec![t(i.item.clone()), t(i.status.clone()), t(i.reason.clone())];
+                    let mut row = vec![t(i.item.clone()), t(i.status.as_str()), t(i.reason.clone())];
                     for k in &keys {
                         let v = i
                             .attributes

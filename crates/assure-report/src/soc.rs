@@ -963,7 +963,11 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
                 3,
                 format!("{} {}: {} of {} items", t.id, t.title, t.exceptions, t.population),
             );
-            let fails: Vec<_> = t.items.iter().filter(|i| i.status == "fail").collect();
+            let fails: Vec<_> = t
+                .items
+                .iter()
+                .filter(|i| i.status == assure_assess::results::ItemStatus::Fail)
+                .collect();
             d.table(
                 &["Item", "Why it is an exception"],
                 &[2, 5],

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::authz::{Action, Role};
+use crate::authz::{Action, Role, Visibility as _};
 use crate::db::{AuditLine, Request as PbcRequest};
 use crate::{AppError, Session, Shared, Snapshot};
 
@@ -316,7 +316,7 @@ pub async fn evidence(State(state): State<Shared>, headers: HeaderMap) -> ApiRes
             .filter(|e| role != Role::ControlOwner || e.draft.controls.iter().any(|c| snap.owns(&s.user, c)))
             .map(|e| EvidenceView {
                 seq: e.seq,
-                action: e.draft.action.clone(),
+                action: e.draft.action.to_string(),
                 file: e.draft.blob.as_ref().map(|b| b.name.clone()),
                 sha256: e.draft.blob.as_ref().map(|b| b.sha256.clone()),
                 table: e.draft.table.clone(),

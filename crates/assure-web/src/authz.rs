@@ -178,3 +178,24 @@ pub fn authorize(user: &User, action: Action, controls: &[&str], owns: &dyn Fn(&
     }
     Ok(role)
 }
+
+/// Visibility rules over a snapshot of the project: the one place that answers "does this account's
+/// person own this control".
+pub trait Visibility {
+    /// Whether the person linked to an account owns a control.
+    fn owns(&self, user: &User, control: &str) -> bool;
+}
+
+impl Visibility for assure_workspace::Snapshot {
+    fn owns(&self, user: &User, control: &str) -> bool {
+        let Some(person) = &user.person else { return false };
+        let Some(me) = self.project.person(person) else {
+            return false;
+        };
+        self.project
+            .control(control)
+            .and_then(|c| c.owner.as_ref())
+            .and_then(|o| self.project.person(o.as_str()))
+            .is_some_and(|p| p.id.as_str() == me.id.as_str())
+    }
+}

@@ -5,7 +5,7 @@
 //!
 //! The server is a thin adapter: everything about the project (loading it, assessing it, importing
 //! evidence into the signed ledger, drawing samples) goes through the [`Backend`] trait, which the
-//! `assure` binary implements with the same library calls as its commands. Its own state (accounts,
+//! application layer (`assure-workspace`) owns and implements with the same calls the commands make. Its own state (accounts,
 //! sessions, requests, comments, the audit log) is in SQLite or PostgreSQL ([`db`]).
 
 #![warn(missing_docs)]
@@ -21,144 +21,19 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assure_assess::gap::Assessment;
-use assure_assess::results::{RunRecord, SampleRecord};
-use assure_ledger::Entry;
-use assure_project::Project;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use crate::authz::{Action, Denied, Role};
+use crate::authz::{Action, Denied, Role, Visibility as _};
 use crate::db::{Db, User};
 
-/// Everything drawn from the project as of a date: what every page reads.
-#[derive(Debug)]
-pub struct Snapshot {
-    /// The project.
-    pub project: Project,
-    /// The gap assessment.
-    pub assessment: Assessment,
-    /// The latest test run and its ledger entry.
-    pub run: Option<(u64, RunRecord)>,
-    /// The latest sample per control.
-    pub samples: Vec<SampleRecord>,
-    /// Every ledger entry.
-    pub ledger: Vec<Entry>,
-    /// Policy acceptances recorded as evidence.
-    pub acceptances: Vec<Acceptance>,
-    /// The as-of date.
-    pub as_of: NaiveDate,
-}
-
-/// One recorded acceptance of a policy version.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Acceptance {
-    /// Who (email).
-    pub email: String,
-    /// The policy.
-    pub policy_id: String,
-    /// The version accepted.
-    pub policy_version: String,
-    /// When (RFC 3339, UTC).
-    pub accepted_at: String,
-}
-
-impl Snapshot {
-    /// The report inputs over this snapshot.
-    pub fn inputs(&self) -> assure_report::Inputs<'_> {
-        assure_report::Inputs {
-            project: &self.project,
-            assessment: &self.assessment,
-            run: self.run.as_ref().map(|(s, r)| (*s, r)),
-            samples: &self.samples,
-            ledger: &self.ledger,
-            as_of: self.as_of,
-        }
-    }
-
-    /// Whether the person linked to an account owns a control.
-    pub fn owns(&self, user: &User, control: &str) -> bool {
-        let Some(person) = &user.person else { return false };
-        let Some(me) = self.project.person(person) else {
-            return false;
-        };
-        self.project
-            .control(control)
-            .and_then(|c| c.owner.as_ref())
-            .and_then(|o| self.project.person(o.as_str()))
-            .is_some_and(|p| p.id.as_str() == me.id.as_str())
-    }
-}
-
-/// What an upload is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadKind {
-    /// An export that goes through the connectors into an evidence table.
-    Export,
-    /// A record (minutes, a screenshot, a signed report) kept as-is for a control.
-    Record,
-}
-
-/// An uploaded file.
-#[derive(Debug, Clone)]
-pub struct Upload {
-    /// The file name as sent.
-    pub file_name: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-    /// The controls it is evidence for.
-    pub controls: Vec<String>,
-    /// Export or record.
-    pub kind: UploadKind,
-    /// Who uploaded it (account email).
-    pub by: String,
-}
-
-/// A failure of the backend.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
-    /// The input was refused; the message says what and what to do.
-    #[error("{0}")]
-    Invalid(String),
-    /// Assure could not do it (disk, ledger).
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// The result of verifying the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Verified {
-    /// Whether every entry and file checked out.
-    pub ok: bool,
-    /// Entries checked.
-    pub entries: usize,
-    /// What was found.
-    pub message: String,
-}
-
-/// The project-side operations the server needs; implemented by the `assure` binary.
-pub trait Backend: Send + Sync + 'static {
-    /// Loads the project, the ledger, the latest run and samples, and assesses readiness.
-    fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError>;
-    /// Records an uploaded file in the signed ledger; nothing is stored if it is refused.
-    fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError>;
-    /// Records that a person accepted a policy version, as evidence in the ledger.
-    fn accept_policy(&self, email: &str, policy: &str, version: &str) -> Result<Entry, BackendError>;
-    /// Verifies the ledger and every file it names.
-    fn verify(&self) -> Result<Verified, BackendError>;
-    /// The bytes of a stored file, by BLAKE3.
-    fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError>;
-    /// Draws and records a sample of a control's population.
-    fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
-    /// Today's date (the as-of date of pages).
-    fn today(&self) -> NaiveDate;
-}
+pub use assure_workspace::service::BackendError;
+pub use assure_workspace::{Acceptance, Backend, Snapshot, Upload, UploadKind, Verified};
 
 /// Settings of a server.
 #[derive(Debug, Clone)]
@@ -234,19 +109,17 @@ pub fn now_micros() -> i64 {
 }
 
 /// A random identifier (128 bits, hex).
-pub fn new_id() -> String {
+pub fn new_id() -> Result<String, AppError> {
     random_hex(16)
 }
 
-fn random_hex(n: usize) -> String {
+/// `n` bytes from the operating system's random source, hex. There is no fallback: when the source
+/// fails, the request fails with a 500 and the reason goes to the server log.
+fn random_hex(n: usize) -> Result<String, AppError> {
     let mut b = vec![0u8; n];
-    // The operating system's generator; if it fails there is no safe fallback.
-    if getrandom::fill(&mut b).is_err() {
-        b.iter_mut()
-            .enumerate()
-            .for_each(|(i, x)| *x = (now_micros() >> (i % 8)) as u8 ^ (i as u8));
-    }
-    hex::encode(b)
+    getrandom::fill(&mut b)
+        .map_err(|e| AppError::Internal(format!("the operating system's random source failed: {e}")))?;
+    Ok(hex::encode(b))
 }
 
 /// SHA-256 of a secret token, hex: what the database keeps instead of the token.
@@ -293,6 +166,21 @@ impl From<BackendError> for AppError {
 impl From<Denied> for AppError {
     fn from(d: Denied) -> AppError {
         AppError::Forbidden(d.reason)
+    }
+}
+
+impl std::fmt::Display for AppError {
+    /// The message as a user outside the web application (the terminal of `assure serve`) reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::SignIn | AppError::Unauthorized => f.write_str("not signed in"),
+            AppError::Forbidden(m) => write!(f, "not allowed: {m}"),
+            AppError::NotFound(m)
+            | AppError::BadRequest(m)
+            | AppError::TooLarge(m)
+            | AppError::TooMany(m)
+            | AppError::Internal(m) => f.write_str(m),
+        }
     }
 }
 
@@ -462,7 +350,7 @@ impl AppState {
 
     /// Records a change in the audit log.
     pub async fn audit(&self, who: Option<&User>, action: &str, subject: &str, detail: &str) -> Result<(), AppError> {
-        let (id, rid) = (new_id(), request_id());
+        let (id, rid) = (new_id()?, request_id());
         self.db
             .audit(&db::NewAudit {
                 id: &id,
@@ -528,8 +416,8 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 
 /// Starts a session for an account: the cookie to set.
 pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue, AppError> {
-    let token = random_hex(32);
-    let csrf = random_hex(16);
+    let token = random_hex(32)?;
+    let csrf = random_hex(16)?;
     let now = now_micros();
     let expires = now + state.settings.session_hours * 3_600_000_000;
     state
@@ -545,10 +433,10 @@ pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue,
 
 /// Creates an API token for an account; returns the token, shown once.
 pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<String, AppError> {
-    let token = format!("assure_{}", random_hex(24));
+    let token = format!("assure_{}", random_hex(24)?);
     state
         .db
-        .create_token(&new_id(), &user.id, name, &token_hash(&token), now_micros())
+        .create_token(&new_id()?, &user.id, name, &token_hash(&token), now_micros())
         .await?;
     Ok(token)
 }
@@ -572,7 +460,7 @@ pub async fn create_user(
         ));
     }
     let user = User {
-        id: new_id(),
+        id: new_id()?,
         email,
         name: name.trim().to_string(),
         role: role.as_str().to_string(),
@@ -589,7 +477,10 @@ pub async fn create_user(
 }
 
 async fn request_ids(req: Request, next: Next) -> Response {
-    let id = random_hex(8);
+    let id = match random_hex(8) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

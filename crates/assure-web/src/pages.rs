@@ -12,10 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::authz::{Action, Role};
+use crate::authz::{Action, Role, Visibility as _};
 use crate::db::Request as PbcRequest;
 use crate::html::{csrf_field, esc, heat_colour, page, score_pill, when};
 use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, client_ip, new_id, now_micros};
+use assure_schema::results::ItemStatus;
 
 type Page = Result<Response, AppError>;
 
@@ -50,7 +51,7 @@ async fn comment(state: &Shared, s: &Session, subject: &str, body: &str) -> Resu
     }
     state
         .db
-        .add_comment(&new_id(), subject, &s.user.id, body, now_micros())
+        .add_comment(&new_id()?, subject, &s.user.id, body, now_micros())
         .await?;
     state.audit(Some(&s.user), "commented", subject, body).await
 }
@@ -679,11 +680,7 @@ pub async fn control(State(state): State<Shared>, headers: HeaderMap, Path(id): 
     let entries: Vec<_> = snap
         .ledger
         .iter()
-        .filter(|e| {
-            e.draft.controls.iter().any(|x| x == c.id.as_str())
-                && e.draft.action != "test-run"
-                && e.draft.action != "sample"
-        })
+        .filter(|e| e.draft.controls.iter().any(|x| x == c.id.as_str()) && e.draft.action.is_evidence())
         .collect();
     if entries.is_empty() {
         b.push_str("<div class=\"card muted\">No evidence is recorded for this control.</div>");
@@ -854,7 +851,7 @@ async fn evidence_page(
     let entries: Vec<_> = snap
         .ledger
         .iter()
-        .filter(|e| e.draft.action != "test-run" && e.draft.action != "sample")
+        .filter(|e| e.draft.action.is_evidence())
         .filter(|e| !is_owner_role(s) || e.draft.controls.iter().any(|c| snap.owns(&s.user, c)))
         .collect();
     b.push_str(&format!("<h2>Ledger ({} entries)</h2><table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th></tr>", entries.len()));
@@ -1149,12 +1146,12 @@ pub async fn test(State(state): State<Shared>, headers: HeaderMap, Path(id): Pat
         selected.extend(x.selected.iter().chain(&x.added).map(String::as_str));
     }
     let mut items: Vec<_> = t.items.iter().collect();
-    items.sort_by_key(|i| (i.status != "fail", i.item.clone()));
+    items.sort_by_key(|i| (i.status != ItemStatus::Fail, i.item.clone()));
     b.push_str("<table><tr><th>Item</th><th>Status</th><th>Reason</th></tr>");
     for i in items.iter().take(1000) {
-        let class = if i.status == "fail" {
+        let class = if i.status == ItemStatus::Fail {
             "bad"
-        } else if i.status == "pass" {
+        } else if i.status == ItemStatus::Pass {
             "ok"
         } else {
             "warn"
@@ -1168,7 +1165,7 @@ pub async fn test(State(state): State<Shared>, headers: HeaderMap, Path(id): Pat
             } else {
                 ""
             },
-            esc(&i.status),
+            esc(i.status.as_str()),
             esc(&i.reason)
         ));
     }
@@ -1360,7 +1357,7 @@ pub async fn create_request(state: &Shared, s: &Session, f: &RequestForm) -> Res
     let r = state
         .db
         .create_request(&PbcRequest {
-            id: new_id(),
+            id: new_id()?,
             number: 0,
             title: f.title.trim().to_string(),
             detail: f.detail.trim().to_string(),

@@ -9,11 +9,10 @@ use std::process::ExitCode;
 use assure_assess::render;
 use assure_engine::Window;
 use assure_evidence::import::{self, Meta};
-use assure_evidence::keys;
-use assure_evidence::store::FsStore;
 use assure_project::model::ExamType;
 use assure_project::{Project, check};
 use assure_synth::{Config, Named, generate};
+use assure_workspace::{RunOptions, Workspace, Writable};
 use chrono::NaiveDate;
 use clap::Args;
 
@@ -191,7 +190,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         "importing {} exports through the connectors into the signed ledger",
         files.len()
     ));
-    let mut planned = import::plan(&files, &crate::evidence_cmd::mapped_options(&p)).map_err(|ps| {
+    let mut planned = import::plan(&files, &assure_workspace::evidence::mapped_options(&p)).map_err(|ps| {
         CliError::failure(format!(
             "the generated evidence did not validate: {}",
             ps.first().map(ToString::to_string).unwrap_or_default()
@@ -204,8 +203,8 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
             f.name = rel.display().to_string();
         }
     }
-    let store = FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let (key, _) = keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
+    let ws = Workspace::new(dir);
+    let Writable { store, key, .. } = ws.open_write(true)?;
     let at = format!("{}T18:00:00Z", cfg.as_of);
     let controls_for = |t: &str| -> Vec<String> {
         p.controls
@@ -272,18 +271,17 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         period_end: cfg.period_end,
         as_of: cfg.as_of,
     };
-    let (record, entry) = assure_run::run_tests(
-        &p,
-        &store,
-        &key,
-        window,
-        ExamType::Type2,
-        &[],
-        &at,
-        "assure-demo",
+    let (record, entry) = ws.run_tests(
+        &assure_run::Engine,
+        &RunOptions {
+            window,
+            exam: ExamType::Type2,
+            only: Vec::new(),
+            at: at.clone(),
+            by: "assure-demo".into(),
+        },
         &mut |_, _, _| {},
-    )
-    .map_err(|e| CliError::failure(e.to_string()))?;
+    )?;
     step("writing management's responses to the planted exceptions (responses.toml)");
     crate::write_atomically(
         &dir.join("responses.toml"),
@@ -301,7 +299,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         &reports.join("test-results.json"),
         serde_json::to_string_pretty(&record).unwrap_or_default(),
     )?;
-    let inp = g.inputs(cfg.as_of);
+    let inp = g.inputs();
     use crate::report_cmd::{ReportFormat as F, ReportKind as K, write_report};
     let mut written = Vec::new();
     for (kind, format, name) in [

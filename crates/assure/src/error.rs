@@ -100,3 +100,20 @@ impl From<assure_project::edit::EditError> for CliError {
             .with_hint("fix `assure.toml` with `assure validate`, then run `assure scope` again")
     }
 }
+
+impl From<assure_workspace::WorkspaceError> for CliError {
+    fn from(e: assure_workspace::WorkspaceError) -> CliError {
+        for d in e.details() {
+            eprint!("{d}\n\n");
+        }
+        let err = if e.is_problem() {
+            CliError::problems(e.to_string())
+        } else {
+            CliError::failure(e.to_string())
+        };
+        match e.hint() {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}

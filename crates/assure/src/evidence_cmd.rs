@@ -4,17 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use assure_evidence::import::{self, Meta, Options};
-use assure_evidence::keys;
 use assure_evidence::package;
 use assure_evidence::store::{EvidenceStore, FsStore};
 use assure_evidence::tables::TABLES;
 use assure_ledger::{Entry, Report, parse_public_key, verify};
-use assure_project::{Project, check, edit};
+use assure_project::{Project, check};
+use assure_workspace::{Workspace, Writable};
 use clap::Subcommand;
-use ed25519_dalek::SigningKey;
 
 use crate::error::{CliError, PROBLEMS};
-use crate::{print, write_atomically};
+use crate::print;
 
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
@@ -125,13 +124,6 @@ pub enum EvidenceCommand {
     },
 }
 
-pub(crate) struct Ctx {
-    pub(crate) project: Project,
-    pub(crate) store: FsStore,
-    pub(crate) key: SigningKey,
-    pub(crate) public: String,
-}
-
 /// A progress line on standard error, redrawn five times a second from the library's byte counter
 /// with the rate and the time left; removed when dropped.
 struct Progress {
@@ -183,37 +175,11 @@ impl Drop for Progress {
     }
 }
 
-/// Converts a project mapping into the connector's mapping; `worker_types` are the values of `worker_type`.
-fn to_mapping(c: &assure_project::model::MappingConfig) -> assure_evidence::vendor::Mapping {
-    let mut values = c.values.clone();
-    if !c.worker_types.is_empty() {
-        values
-            .entry("worker_type".into())
-            .or_default()
-            .extend(c.worker_types.clone());
-    }
-    assure_evidence::vendor::Mapping {
-        table: c.table.clone(),
-        columns: c.columns.clone(),
-        date_format: c.date_format.clone(),
-        timestamp_format: c.timestamp_format.clone(),
-        utc_offset: c.utc_offset.clone(),
-        values,
-    }
-}
-
-/// Returns the import options that carry the project's column mappings.
-pub fn mapped_options(p: &Project) -> Options {
-    Options {
-        hr_roster: p.manifest.connectors.hr_roster.as_ref().map(to_mapping),
-        jira: p.manifest.connectors.jira.as_ref().map(to_mapping),
-        ..Options::default()
-    }
-}
+pub use assure_workspace::evidence::mapped_options;
 
 /// Returns the current instant as recorded in the ledger; the CLI's one reading of the wall clock for records.
 pub fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    Workspace::now()
 }
 
 /// Returns who is acting: `--by`, else `$ASSURE_USER`, else `$USER`.
@@ -223,47 +189,18 @@ pub fn who(by: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub(crate) fn open(dir: &Path, create_key: bool) -> Result<Ctx, CliError> {
-    let checked = check(dir)?;
-    if checked.project.incomplete.contains("manifest") {
-        return Err(CliError::problems("`assure.toml` could not be read")
-            .with_hint(format!("run `assure validate {}`", dir.display())));
+/// Opens the project for recording through the application layer (the one key-pin check), and
+/// says so when this pinned the key in `assure.toml`.
+pub(crate) fn open(dir: &Path, create_key: bool) -> Result<Writable, CliError> {
+    let w = Workspace::new(dir).open_write(create_key)?;
+    if let Some(created) = w.pinned_now {
+        eprintln!(
+            "{} the ledger key; its public half is now pinned in {} (commit it)",
+            if created { "created" } else { "found" },
+            dir.join("assure.toml").display()
+        );
     }
-    let store = FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let pinned = checked.project.manifest.evidence.public_key.clone();
-    let (key, created) = if create_key || keys::key_path(dir).exists() {
-        keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?
-    } else {
-        return Err(CliError::problems("this project has no evidence key yet")
-            .with_hint("import or add evidence first; the key is created then"));
-    };
-    let public = keys::public_hex(&key);
-    match pinned {
-        Some(p) if p.trim().trim_start_matches("ed25519:") != public => {
-            return Err(CliError::problems(
-                "the signing key in `.assure/keys/ledger.key` is not the key pinned in `assure.toml`",
-            )
-            .with_hint("restore the original key file; a different key would make every new entry unverifiable against the pinned one"));
-        }
-        Some(_) => {}
-        None => {
-            let path = dir.join("assure.toml");
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", path.display())))?;
-            write_atomically(&path, &edit::pin_public_key(&text, &public)?)?;
-            eprintln!(
-                "{} the ledger key; its public half is now pinned in {} (commit it)",
-                if created { "created" } else { "found" },
-                path.display()
-            );
-        }
-    }
-    Ok(Ctx {
-        project: checked.project,
-        store,
-        key,
-        public,
-    })
+    Ok(w)
 }
 
 fn parse_period(text: Option<&str>, p: &Project) -> Result<(Option<String>, Option<String>), CliError> {
@@ -301,8 +238,12 @@ fn batch_id(at: &str, by: &str, names: &[String]) -> String {
     h.finalize().to_hex().get(..16).unwrap_or_default().to_string()
 }
 
+/// Reads the ledger's entries; lines that are not entries are printed as warnings, never dropped
+/// unseen.
 fn entries(text: &str) -> Vec<Entry> {
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    let parsed = assure_ledger::parse(text);
+    crate::report_cmd::warn_problems(&parsed.problem_lines());
+    parsed.entries
 }
 
 fn json_out<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
@@ -368,20 +309,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                 note,
             };
             let project_ref = &ctx.project;
-            let controls_for = |t: &str| -> Vec<String> {
-                let mut v: Vec<String> = project_ref
-                    .controls
-                    .iter()
-                    .filter(|c| {
-                        c.evidence
-                            .iter()
-                            .any(|e| e.table.as_ref().is_some_and(|x| x.as_str() == t))
-                    })
-                    .map(|c| c.id.to_string())
-                    .collect();
-                v.sort();
-                v
-            };
+            let controls_for = |t: &str| assure_workspace::evidence::controls_for_table(project_ref, t);
             if !json {
                 for p in &planned {
                     eprintln!(
@@ -469,7 +397,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                     "{:>5}  {:<20}  {:<7} {:<18} {:>8}  {:<28} {}\n",
                     e.seq,
                     d.at,
-                    d.action,
+                    d.action.as_str(),
                     d.table.as_deref().unwrap_or("-"),
                     d.rows.map_or("-".into(), |r| r.to_string()),
                     d.blob.as_ref().map_or("-".to_string(), |b| b
@@ -510,7 +438,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             let d = &e.draft;
             let mut s = format!("Entry {}\n", e.seq);
             let mut row = |k: &str, v: String| s.push_str(&format!("  {k:<14} {v}\n"));
-            row("action", d.action.clone());
+            row("action", d.action.to_string());
             row("collected at", d.at.clone());
             row("collected by", d.by.clone());
             if let Some(b) = &d.blob {
@@ -541,6 +469,9 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             }
             if let Some(b) = &d.batch {
                 row("batch", b.clone());
+            }
+            if let Some(m) = &d.mapping {
+                row("mapping", serde_json::to_string(m).unwrap_or_default());
             }
             row("previous", e.prev.clone());
             row("hash", e.hash.clone());

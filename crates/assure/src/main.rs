@@ -173,16 +173,7 @@ pub fn cmd_init_quiet(dir: &Path) -> Result<(), CliError> {
 }
 
 fn init_with_key(template: Template, dir: &Path) -> Result<assure_project::init::InitSummary, CliError> {
-    let s = init(template, dir)?;
-    let (key, _) = assure_evidence::keys::load_or_create(dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let manifest = dir.join("assure.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", manifest.display())))?;
-    write_atomically(
-        &manifest,
-        &assure_project::edit::pin_public_key(&text, &assure_evidence::keys::public_hex(&key))?,
-    )?;
-    Ok(s)
+    Ok(assure_workspace::Workspace::new(dir).init(template)?)
 }
 
 fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, CliError> {

@@ -4,11 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use assure_assess::gap::{self, Assessment};
-use assure_ledger::Entry;
-use assure_project::{Project, Severity, check};
 use assure_report::{Inputs, doc::Document};
-use assure_run::{RunRecord, SampleRecord};
+use assure_workspace::{Snapshot, Workspace};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 
@@ -95,100 +92,29 @@ pub struct ReportArgs {
     pub to: Option<NaiveDate>,
 }
 
-/// What every report and the gap analysis are computed from.
-pub struct Gathered {
-    /// The project.
-    pub project: Project,
-    /// The assessment.
-    pub assessment: Assessment,
-    /// Ledger entries.
-    pub ledger: Vec<Entry>,
-    /// Latest run.
-    pub run: Option<(u64, RunRecord)>,
-    /// Latest sample per control.
-    pub samples: Vec<SampleRecord>,
-}
-
-impl Gathered {
-    /// The report inputs.
-    pub fn inputs(&self, as_of: NaiveDate) -> Inputs<'_> {
-        Inputs {
-            project: &self.project,
-            assessment: &self.assessment,
-            run: self.run.as_ref().map(|(s, r)| (*s, r)),
-            samples: &self.samples,
-            ledger: &self.ledger,
-            as_of,
-        }
-    }
-}
-
-/// Loads the project (refusing files that cannot be read), the ledger, the latest run and samples,
-/// and assesses readiness as of `as_of`.
-pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Gathered, CliError> {
-    gather_with(dir, as_of, false)
-}
-
-/// [`gather`], optionally without the note about validation errors (the server loads often).
-pub fn gather_with(dir: &Path, as_of: NaiveDate, quiet: bool) -> Result<Gathered, CliError> {
-    let checked = check(dir)?;
-    let unreadable: Vec<_> = checked
-        .diagnostics
-        .iter()
-        .filter(|d| matches!(d.code, "invalid-file" | "unreadable-file"))
-        .collect();
-    if !unreadable.is_empty() {
-        let mut text = String::new();
-        for d in &unreadable {
-            text.push_str(&format!("{d}\n\n"));
-        }
-        eprint!("{text}");
-        return Err(CliError::problems(format!(
-            "{} project file(s) could not be read, so the assessment would be incomplete",
-            unreadable.len()
-        ))
-        .with_hint(format!(
-            "run `assure validate {}` and fix the files first",
-            dir.display()
-        )));
-    }
-    let errors = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 && !quiet {
+/// Builds the snapshot every report and the gap analysis are computed from (one read of the
+/// ledger), refusing projects whose files cannot be read; says so on standard error when the
+/// project has validation errors, and lists what in the ledger could not be read.
+pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Snapshot, CliError> {
+    let snap = Workspace::new(dir).snapshot(as_of)?;
+    if snap.errors > 0 {
         eprintln!(
-            "note: `assure validate` reports {errors} error(s); the gaps below include them where they affect readiness"
+            "note: `assure validate` reports {} error(s); the gaps below include them where they affect readiness",
+            snap.errors
         );
     }
-    let mut ledger = Vec::new();
-    let mut run = None;
-    let mut samples: Vec<SampleRecord> = Vec::new();
-    let signals = if dir.join(".assure/evidence/ledger.jsonl").exists() {
-        let store = assure_evidence::store::FsStore::open(dir).map_err(|e| CliError::failure(e.to_string()))?;
-        let text =
-            assure_evidence::store::EvidenceStore::ledger(&store).map_err(|e| CliError::failure(e.to_string()))?;
-        ledger = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
-            .collect();
-        run = assure_run::latest_run(&store)
-            .map_err(|e| CliError::failure(e.to_string()))?
-            .map(|(e, r)| (e.seq, r));
-        samples = assure_run::latest_samples(&store).map_err(|e| CliError::failure(e.to_string()))?;
-        assure_run::signals(&checked.project, &store, as_of).map_err(|e| CliError::failure(e.to_string()))?
-    } else {
-        gap::Signals::default()
-    };
-    let assessment = gap::assess(&checked.project, as_of, &signals);
-    Ok(Gathered {
-        project: checked.project,
-        assessment,
-        ledger,
-        run,
-        samples,
-    })
+    warn_problems(&snap.problems);
+    Ok(snap)
+}
+
+/// Prints what could not be read from the ledger, as warnings.
+pub fn warn_problems(problems: &[String]) {
+    for p in problems {
+        eprintln!("warning: {p}");
+    }
+    if !problems.is_empty() {
+        eprintln!("  = hint: run `assure evidence verify`; what could not be read is left out of these results");
+    }
 }
 
 fn document(kind: ReportKind, inp: &Inputs<'_>, to: Option<NaiveDate>) -> Result<Document, CliError> {
@@ -242,7 +168,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
         args.dir.join("reports").join(name)
     });
     let g = gather(&args.dir, as_of)?;
-    let inp = g.inputs(as_of);
+    let inp = g.inputs();
     let started = Instant::now();
     let summary = write_report(args.kind, format, &inp, args.to, &out)?;
     eprintln!(

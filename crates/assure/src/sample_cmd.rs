@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use assure_assess::sampling::Risk;
-use assure_evidence::keys;
-use assure_evidence::store::FsStore;
-use assure_project::check;
+use assure_schema::results::Risk;
+use assure_workspace::Workspace;
+use assure_workspace::sample::SampleOptions;
 use clap::Args;
 
 use crate::error::CliError;
@@ -41,7 +40,6 @@ pub struct SampleArgs {
 }
 
 pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
-    let checked = check(&args.dir)?;
     let risk =
         match args.risk.as_deref() {
             None => None,
@@ -49,23 +47,14 @@ pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
                 CliError::problems(format!("unknown risk `{r}`")).with_hint("use low, moderate or high")
             })?),
         };
-    let store = FsStore::open(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let (key, _) = keys::load_or_create(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let at = crate::evidence_cmd::now();
-    let by = crate::evidence_cmd::who(args.by);
-    let (record, entry) = assure_run::sample(
-        &checked.project,
-        &store,
-        &key,
-        &args.control,
-        args.seed,
-        args.size,
+    let opts = SampleOptions {
+        seed: args.seed,
+        size: args.size,
         risk,
-        &args.add,
-        &at,
-        &by,
-    )
-    .map_err(|e| CliError::problems(e.to_string()))?;
+        add: args.add.clone(),
+    };
+    let by = crate::evidence_cmd::who(args.by);
+    let (record, entry) = Workspace::new(&args.dir).sample(&args.control, &opts, &Workspace::now(), &by)?;
     if args.json {
         print(&format!(
             "{}\n",

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use assure_engine::Window;
-use assure_evidence::keys;
-use assure_evidence::store::FsStore;
 use assure_project::check;
 use assure_project::model::ExamType;
-use assure_run::{Conclusion, run_tests};
+use assure_schema::results::{Conclusion, ItemStatus};
+use assure_workspace::{RunOptions, Workspace};
 use chrono::{Months, NaiveDate};
 use clap::Args;
 
@@ -130,25 +129,20 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = FsStore::open(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
-    let (key, _) = keys::load_or_create(&args.dir).map_err(|e| CliError::failure(e.to_string()))?;
-    if let Some(pinned) = &p.manifest.evidence.public_key
-        && pinned.trim() != keys::public_hex(&key)
-    {
-        return Err(CliError::problems(
-            "the signing key in `.assure/keys/ledger.key` is not the key pinned in `assure.toml`",
-        ));
-    }
     let tty = std::io::stderr().is_terminal() && !args.json;
     let mut progress = |done: usize, total: usize, id: &str| {
         if tty {
             eprint!("\r\x1b[2K running tests [{done}/{total}] {id}");
         }
     };
-    let at = crate::evidence_cmd::now();
-    let by = crate::evidence_cmd::who(args.by);
-    let (record, entry) = run_tests(p, &store, &key, window, exam, &args.only, &at, &by, &mut progress)
-        .map_err(|e| CliError::failure(e.to_string()))?;
+    let opts = RunOptions {
+        window,
+        exam,
+        only: args.only.clone(),
+        at: Workspace::now(),
+        by: crate::evidence_cmd::who(args.by),
+    };
+    let (record, entry) = Workspace::new(&args.dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }
@@ -206,7 +200,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
                 .iter()
                 .filter(|t| c.tests.contains(&t.id) && t.exceptions > 0)
             {
-                let fails: Vec<_> = t.items.iter().filter(|i| i.status == "fail").collect();
+                let fails: Vec<_> = t.items.iter().filter(|i| i.status == ItemStatus::Fail).collect();
                 for i in fails.iter().take(10) {
                     s.push_str(&format!("    {}: {} — {}\n", t.id, i.item, i.reason));
                 }

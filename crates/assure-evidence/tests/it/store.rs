@@ -16,7 +16,7 @@ fn key() -> SigningKey {
 fn draft(store: &FsStore, bytes: &[u8], name: &str) -> Draft {
     let blob = store.put_blob(&mut &bytes[..], name).unwrap();
     Draft {
-        action: "add".into(),
+        action: assure_ledger::Action::Add,
         at: "2026-11-22T12:00:00Z".into(),
         by: "tester".into(),
         blob: Some(blob),
@@ -28,6 +28,7 @@ fn draft(store: &FsStore, bytes: &[u8], name: &str) -> Draft {
         controls: vec!["AC-07".into()],
         note: None,
         batch: None,
+        mapping: None,
     }
 }
 

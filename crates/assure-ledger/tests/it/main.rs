@@ -6,7 +6,10 @@
     reason = "tests fail loudly on purpose"
 )]
 
-use assure_ledger::{BlobCheck, BlobRef, Draft, Tip, parse_public_key, public_key_hex, seal, tip_of, verify};
+use assure_ledger::{
+    Action, BlobCheck, BlobRef, ColumnMapping, Draft, Tip, parse, parse_public_key, public_key_hex, seal, seal_as,
+    tip_of, verify,
+};
 use ed25519_dalek::SigningKey;
 
 fn key(n: u8) -> SigningKey {
@@ -15,7 +18,7 @@ fn key(n: u8) -> SigningKey {
 
 fn draft(i: u32) -> Draft {
     Draft {
-        action: "import".into(),
+        action: Action::Import,
         at: format!("2026-11-22T10:00:0{i}Z"),
         by: "marcus@northwind.example".into(),
         blob: Some(BlobRef {
@@ -32,6 +35,7 @@ fn draft(i: u32) -> Draft {
         controls: vec!["AC-06".into()],
         note: None,
         batch: Some("b1".into()),
+        mapping: None,
     }
 }
 
@@ -169,4 +173,89 @@ fn the_hasher_matches_known_digests() {
     assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_eq!(b3, blake3::hash(b"abc").to_hex().to_string());
     assert_eq!(size, 3);
+}
+
+#[test]
+fn parse_names_every_line_that_is_not_an_entry() {
+    let text = ledger(3);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"format\": 1, \"seq\": \"two\"}");
+    lines.push("{\"format\":9,\"seq\":5}");
+    let broken = lines.join("\n") + "\n" + "{\"format\":2,\"seq";
+    let parsed = parse(&broken);
+    assert_eq!(parsed.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let found: Vec<String> = parsed.problems.iter().map(ToString::to_string).collect();
+    insta::assert_snapshot!(found.join("\n"), @r#"
+    line 2: malformed: not a ledger entry (invalid type: string "two", expected u64 at line 1 column 26)
+    line 5: malformed: not a ledger entry (missing field `prev` at line 1 column 20)
+    line 6: truncated: the last line is incomplete (an interrupted write); it was never acknowledged
+    "#);
+    assert!(parse(&text).ok());
+}
+
+#[test]
+fn verify_fails_on_a_line_that_is_not_an_entry_and_names_it() {
+    let text = ledger(3);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, "not json at all");
+    let broken = lines.join("\n") + "\n";
+    let out = run(&broken, None);
+    assert!(out.contains("line 3: malformed: not a ledger entry"), "{out}");
+    assert!(!verify(&broken, &key(7).verifying_key(), &mut |_| BlobCheck::Intact).ok());
+}
+
+#[test]
+fn a_format_2_mapping_is_typed_and_format_1_entries_still_verify() {
+    // A version 1 ledger, as Assure wrote it before format 2, still reads and verifies, and new
+    // format 2 entries chain onto it.
+    let (v1_entries, v1) = seal_as(1, &Tip::default(), vec![draft(1), draft(2)], &key(7));
+    assert!(v1.starts_with("{\"format\":1,"), "{v1}");
+    assert_eq!(run(&v1, None), "2 entries, 2 blobs\n");
+    let tip = Tip {
+        seq: 2,
+        hash: v1_entries[1].hash.clone(),
+    };
+    let (_, more) = seal(&tip, vec![draft(3)], &key(7));
+    assert_eq!(run(&format!("{v1}{more}"), None), "3 entries, 3 blobs\n");
+    assert!(parse(&format!("{v1}{more}")).ok());
+    let mut mapped = draft(3);
+    mapped.mapping = Some(ColumnMapping {
+        table: Some("people".into()),
+        columns: [("person_id".to_string(), "Employee ID".to_string())]
+            .into_iter()
+            .collect(),
+        ..ColumnMapping::default()
+    });
+    mapped.note = Some("column mapping: not this".into());
+    let (entries, text) = seal(&Tip::default(), vec![draft(1), mapped], &key(7));
+    assert_eq!(entries[1].format, 2);
+    assert!(text.contains("\"mapping\":{\"table\":\"people\""), "{text}");
+    // An entry without a mapping writes no `mapping` field, so its bytes are those of format 1 but for the version.
+    assert!(!text.lines().next().unwrap().contains("mapping"));
+    let parsed = parse(&text);
+    assert!(parsed.ok());
+    assert_eq!(
+        parsed.entries[1].draft.mapping.as_ref().unwrap().columns["person_id"],
+        "Employee ID"
+    );
+    assert_eq!(run(&text, None), "2 entries, 2 blobs\n");
+}
+
+#[test]
+fn actions_are_typed_and_an_unknown_action_is_a_problem() {
+    let text = ledger(1).replace("\"action\":\"import\"", "\"action\":\"teleport\"");
+    let parsed = parse(&text);
+    assert!(parsed.entries.is_empty());
+    assert!(
+        parsed.problems[0].message.contains("unknown variant `teleport`"),
+        "{:?}",
+        parsed.problems
+    );
+    let (entries, _) = seal(
+        &Tip::default(),
+        vec![Draft::new(Action::TestRun, "2026-01-01T00:00:00Z", "x")],
+        &key(7),
+    );
+    assert_eq!(entries[0].draft.action.as_str(), "test-run");
+    assert!(!Action::Sample.is_evidence() && Action::Add.is_evidence());
 }

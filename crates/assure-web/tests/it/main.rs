@@ -64,6 +64,8 @@ impl Backend for Fake {
             samples: Vec::new(),
             ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01")],
             acceptances: Vec::new(),
+            errors: 0,
+            problems: Vec::new(),
             as_of,
         })
     }
@@ -119,7 +121,7 @@ async fn postgres() -> TestDb {
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at 127.0.0.1:5432 (user postgres, database test) is required: {e}"));
-    let name = format!("assure_web_{}", assure_web::new_id());
+    let name = format!("assure_web_{}", assure_web::new_id().unwrap());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
@@ -435,7 +437,7 @@ async fn role_matrix(db: TestDb) {
     let req = state
         .db
         .create_request(&assure_web::db::Request {
-            id: assure_web::new_id(),
+            id: assure_web::new_id().unwrap(),
             number: 0,
             title: "Population".into(),
             detail: String::new(),
@@ -771,7 +773,7 @@ async fn the_dashboard_lists_what_is_due_this_week() {
     let r = state
         .db
         .create_request(&assure_web::db::Request {
-            id: assure_web::new_id(),
+            id: assure_web::new_id().unwrap(),
             number: 0,
             title: "Q4 terminations".into(),
             detail: String::new(),

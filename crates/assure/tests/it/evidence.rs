@@ -262,7 +262,20 @@ fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
         "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day,Cost Center\n1001,Ana Ruiz,Ana@Acme.example,Full-Time,01/10/2024,,CC1\n1002,Bo Chen,bo@acme.example,Contractor,02/02/2026,08/31/2026,CC2\n",
     )
     .unwrap();
-    let r = assure(&["evidence", "import", "-p", "p", "roster.csv"], None, tmp.path());
+    // A note that contains the words the version 1 ledger used to carry the mapping changes nothing.
+    let r = assure(
+        &[
+            "evidence",
+            "import",
+            "-p",
+            "p",
+            "roster.csv",
+            "--note",
+            "column mapping: see HR",
+        ],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
@@ -270,13 +283,23 @@ fn an_hr_roster_is_read_through_the_project_s_column_mapping() {
         "{}",
         r.stderr
     );
-    // The mapping is recorded with the entry, so the rows can be read back the same way later.
+    // The mapping is recorded with the entry (a typed field, ledger format 2), so the rows can be
+    // read back the same way later, whatever the note says.
     let r = assure(&["evidence", "show", "1", "-p", "p"], None, tmp.path());
     assert!(
-        r.stdout.contains("column mapping: {") && r.stdout.contains("\"person_id\":\"Employee ID\""),
+        r.stdout.contains("  mapping ") && r.stdout.contains("\"person_id\":\"Employee ID\""),
         "{}",
         r.stdout
     );
+    assert!(
+        r.stdout.contains("  note           column mapping: see HR\n"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(&["evidence", "show", "1", "-p", "p", "--json"], None, tmp.path());
+    let e: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(e["format"], 2);
+    assert_eq!(e["mapping"]["columns"]["person_id"], "Employee ID");
     // A bad date in the roster names its row and column.
     std::fs::write(tmp.path().join("bad.csv"), "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day\n1003,Cy,cy@acme.example,Full-Time,2026-13-45,\n").unwrap();
     let r = assure(&["evidence", "import", "-p", "p", "bad.csv"], None, tmp.path());

@@ -10,4 +10,5 @@ mod cli;
 mod demo;
 mod evidence;
 mod reports;
+mod tidy;
 mod workflow;

@@ -66,13 +66,91 @@ impl Conclusion {
     }
 }
 
+/// The status of one population item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// The control worked for this item.
+    Pass,
+    /// An exception.
+    Fail,
+    /// The item is in the population but the test does not apply to it.
+    NotApplicable,
+}
+
+impl ItemStatus {
+    /// The word recorded and shown: `pass`, `fail`, `not_applicable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pass => "pass",
+            ItemStatus::Fail => "fail",
+            ItemStatus::NotApplicable => "not_applicable",
+        }
+    }
+
+    /// Reads the recorded word.
+    pub fn parse(text: &str) -> Option<ItemStatus> {
+        match text {
+            "pass" => Some(ItemStatus::Pass),
+            "fail" => Some(ItemStatus::Fail),
+            "not_applicable" => Some(ItemStatus::NotApplicable),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The risk an auditor assigns to a control, which sets the sample size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Low risk.
+    Low,
+    /// Moderate risk.
+    Moderate,
+    /// High risk.
+    High,
+}
+
+impl Risk {
+    /// Parses `low`, `moderate` (or `medium`) or `high`, in any case.
+    pub fn parse(text: &str) -> Option<Risk> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Risk::Low),
+            "moderate" | "medium" => Some(Risk::Moderate),
+            "high" => Some(Risk::High),
+            _ => None,
+        }
+    }
+
+    /// The word recorded and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Moderate => "moderate",
+            Risk::High => "high",
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One item as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemRecord {
     /// The item.
     pub item: String,
-    /// `pass`, `fail`, `not_applicable`.
-    pub status: String,
+    /// Pass, fail or not applicable.
+    pub status: ItemStatus,
     /// Why.
     pub reason: String,
     /// Further columns.
@@ -170,7 +248,7 @@ pub struct SampleRecord {
     /// Its frequency.
     pub frequency: String,
     /// The risk used for the size.
-    pub risk: String,
+    pub risk: Risk,
     /// Where the population came from.
     pub population_source: String,
     /// Every population item, sorted.

@@ -1,0 +1,144 @@
+//! The runner's one integration-test binary: a project from a template, an export imported through
+//! the application layer, and the engine evaluating it; conclusions per test and control, and the
+//! run recorded so it can be re-performed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+use assure_evidence::import::Meta;
+use assure_project::init::Template;
+use assure_project::model::ExamType;
+use assure_run::{Conclusion, Engine, ItemStatus};
+use assure_workspace::{RunOptions, Workspace};
+use chrono::NaiveDate;
+
+const CHANGES: &str = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+101,api,ok,ana@northwind.example,bo@northwind.example,2026-03-01T09:00:00Z,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,,true,false,
+102,api,self-approved,ana@northwind.example,ana@northwind.example,2026-03-02T09:00:00Z,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,,true,false,
+103,api,none,bo@northwind.example,,2026-03-03T09:00:00Z,,2026-03-03T11:00:00Z,,true,false,
+104,api,late approval,bo@northwind.example,ana@northwind.example,2026-03-04T09:00:00Z,2026-03-05T10:00:00Z,2026-03-04T11:00:00Z,,true,false,
+105,api,emergency,bo@northwind.example,,2026-03-06T09:00:00Z,,2026-03-06T11:00:00Z,,true,true,
+106,api,outside the period,ana@northwind.example,,2025-12-01T09:00:00Z,,2025-12-01T11:00:00Z,,true,false,
+";
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn setup() -> (tempfile::TempDir, Workspace) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(tmp.path().join("p"));
+    ws.init(Template::Saas).unwrap();
+    let file = tmp.path().join("changes.csv");
+    std::fs::write(&file, CHANGES).unwrap();
+    let planned = ws.plan_import(&[file], None, None).unwrap();
+    let meta = Meta {
+        at: "2026-07-01T10:00:00Z".into(),
+        by: "tester".into(),
+        period_start: Some("2026-01-01".into()),
+        period_end: Some("2026-06-30".into()),
+        note: None,
+        batch: "b".into(),
+    };
+    ws.commit_import(&planned, &meta).unwrap();
+    (tmp, ws)
+}
+
+fn opts(exam: ExamType, only: &[&str]) -> RunOptions {
+    RunOptions {
+        window: assure_schema::Window {
+            period_start: day(2026, 1, 1),
+            period_end: day(2026, 6, 30),
+            as_of: day(2026, 6, 30),
+        },
+        exam,
+        only: only.iter().map(ToString::to_string).collect(),
+        at: "2026-07-01T12:00:00Z".into(),
+        by: "tester".into(),
+    }
+}
+
+#[test]
+fn a_type_2_run_finds_each_exception_and_records_the_run() {
+    let (_tmp, ws) = setup();
+    let mut seen = Vec::new();
+    let (record, entry) = ws
+        .run_tests(
+            &Engine,
+            &opts(ExamType::Type2, &["changes-peer-approved"]),
+            &mut |done, total, id| {
+                seen.push(format!("{done}/{total} {id}"));
+            },
+        )
+        .unwrap();
+    assert_eq!(seen, ["1/1 changes-peer-approved"]);
+    let t = &record.tests[0];
+    // 101-104 are in the period and not emergencies; 105 is an emergency, 106 before the period.
+    assert_eq!(
+        (t.population, t.exceptions, t.conclusion),
+        (4, 3, Conclusion::Exceptions)
+    );
+    let mut fails: Vec<(&str, &str)> = t
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Fail)
+        .map(|i| (i.item.as_str(), i.reason.as_str()))
+        .collect();
+    fails.sort_unstable();
+    assert_eq!(
+        fails,
+        [
+            ("api#102", "approved only by its author ana@northwind.example"),
+            ("api#103", "merged without any approval"),
+            ("api#104", "approved after it was merged"),
+        ]
+    );
+    // Passing items are recorded by id only.
+    let pass = t.items.iter().find(|i| i.status == ItemStatus::Pass).unwrap();
+    assert_eq!((pass.item.as_str(), pass.reason.as_str()), ("api#101", ""));
+    assert_eq!(record.controls[0].id, "CHG-01");
+    assert_eq!(record.controls[0].conclusion, Conclusion::Exceptions);
+    assert_eq!(record.inputs.len(), 1);
+    assert_eq!(entry.draft.action, assure_ledger::Action::TestRun);
+    assert_eq!(entry.draft.rows, Some(4));
+    // The snapshot reads the same run back.
+    let snap = ws.snapshot(day(2026, 6, 30)).unwrap();
+    assert_eq!(snap.run.as_ref().map(|(s, r)| (*s, r)), Some((entry.seq, &record)));
+}
+
+#[test]
+fn type_1_and_missing_tables_conclude_as_such() {
+    let (_tmp, ws) = setup();
+    let (record, _) = ws
+        .run_tests(
+            &Engine,
+            &opts(ExamType::Type1, &["changes-peer-approved", "training-annual"]),
+            &mut |_, _, _| {},
+        )
+        .unwrap();
+    let by_id = |id: &str| record.tests.iter().find(|t| t.id == id).unwrap();
+    assert_eq!(by_id("changes-peer-approved").conclusion, Conclusion::Implemented);
+    let training = by_id("training-annual");
+    assert_eq!(training.conclusion, Conclusion::NotRun);
+    assert!(
+        training
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("no evidence imported for"),
+        "{training:?}"
+    );
+}
+
+#[test]
+fn the_same_inputs_give_the_same_run() {
+    let (_tmp, ws) = setup();
+    let o = opts(ExamType::Type2, &[]);
+    let (a, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    let (b, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.definitions.len(), 64);
+}

@@ -1,0 +1,193 @@
+//! What the ledger says beyond its evidence: the latest test run, the latest sample per control,
+//! the expected occurrences of periodic manual controls, and the gap analysis's signals. Each works
+//! on entries already read ([`assure_ledger::parse`]), so a snapshot reads the ledger once.
+
+use std::collections::BTreeMap;
+
+use assure_assess::gap::{EvidenceSignal, Signals, TestSignal};
+use assure_evidence::store::{EvidenceStore, StoreError};
+use assure_ledger::{Action, Entry};
+use assure_project::Project;
+use assure_project::model::{Frequency, Nature};
+use assure_schema::Window;
+use assure_schema::results::{Conclusion, ControlOccurrences, RunRecord, SampleRecord};
+use chrono::NaiveDate;
+
+/// Reads a recorded blob's bytes.
+pub fn blob_bytes(store: &dyn EvidenceStore, blob: &assure_ledger::BlobRef) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut store.open_blob(&blob.blake3)?, &mut bytes).map_err(|source| StoreError::Io {
+        what: "read",
+        path: blob.name.clone().into(),
+        source,
+    })?;
+    Ok(bytes)
+}
+
+/// A record that is in the ledger but cannot be read back (its JSON does not parse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The entry.
+    pub seq: u64,
+    /// Why.
+    pub message: String,
+}
+
+/// The latest run with its entry's sequence number, if any.
+pub type Latest = Option<(u64, RunRecord)>;
+
+/// Reads the latest recorded test run among `entries`, if any.
+pub fn latest_run(store: &dyn EvidenceStore, entries: &[Entry]) -> Result<(Latest, Vec<Unreadable>), StoreError> {
+    let mut unreadable = Vec::new();
+    let Some(entry) = entries.iter().rev().find(|e| e.draft.action == Action::TestRun) else {
+        return Ok((None, unreadable));
+    };
+    let Some(blob) = &entry.draft.blob else {
+        return Ok((None, unreadable));
+    };
+    match serde_json::from_slice::<RunRecord>(&blob_bytes(store, blob)?) {
+        Ok(r) => Ok((Some((entry.seq, r)), unreadable)),
+        Err(e) => {
+            unreadable.push(Unreadable {
+                seq: entry.seq,
+                message: format!("the test run recorded as entry {} cannot be read ({e})", entry.seq),
+            });
+            Ok((None, unreadable))
+        }
+    }
+}
+
+/// Reads the latest sample drawn for each control among `entries`, sorted by control.
+pub fn latest_samples(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+) -> Result<(Vec<SampleRecord>, Vec<Unreadable>), StoreError> {
+    let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.draft.action == Action::Sample) {
+        if let Some(c) = e.draft.controls.first() {
+            latest.insert(c, e);
+        }
+    }
+    let mut out = Vec::new();
+    let mut unreadable = Vec::new();
+    for e in latest.values() {
+        let Some(blob) = &e.draft.blob else { continue };
+        match serde_json::from_slice::<SampleRecord>(&blob_bytes(store, blob)?) {
+            Ok(r) => out.push(r),
+            Err(err) => unreadable.push(Unreadable {
+                seq: e.seq,
+                message: format!("the sample recorded as entry {} cannot be read ({err})", e.seq),
+            }),
+        }
+    }
+    Ok((out, unreadable))
+}
+
+fn parse_day(t: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(t.get(..10).unwrap_or(""), "%Y-%m-%d").ok()
+}
+
+/// Counts, for every manual control with a periodic frequency, the slots expected in the window and
+/// the evidence recorded for each (entries naming the control whose period lies inside the slot).
+pub fn occurrences(project: &Project, entries: &[Entry], window: &Window) -> Vec<ControlOccurrences> {
+    use assure_assess::occurrences::{Dated, expected, matched};
+    let mut out = Vec::new();
+    let mut controls: Vec<&assure_project::model::Control> = project
+        .controls
+        .iter()
+        .filter(|c| c.nature == Some(Nature::Manual))
+        .filter(|c| !matches!(c.frequency, None | Some(Frequency::Continuous | Frequency::PerEvent)))
+        .collect();
+    controls.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    for c in controls {
+        let Some(freq) = c.frequency else { continue };
+        let slots = expected(freq, window.period_start, window.period_end, window.as_of);
+        if slots.is_empty() {
+            continue;
+        }
+        let dated: Vec<Dated> = entries
+            .iter()
+            .filter(|e| e.draft.action != Action::TestRun && e.draft.controls.iter().any(|x| x == c.id.as_str()))
+            .filter_map(|e| {
+                let start = e
+                    .draft
+                    .period_start
+                    .as_deref()
+                    .and_then(parse_day)
+                    .or_else(|| parse_day(&e.draft.at))?;
+                let end = e.draft.period_end.as_deref().and_then(parse_day).unwrap_or(start);
+                Some(Dated { seq: e.seq, start, end })
+            })
+            .collect();
+        let found = matched(&slots, &dated);
+        let missing: Vec<String> = found
+            .iter()
+            .filter(|o| o.evidence.is_empty())
+            .map(|o| format!("{}..{}", o.slot.start, o.slot.end))
+            .collect();
+        out.push(ControlOccurrences {
+            control: c.id.to_string(),
+            frequency: freq.as_str().to_string(),
+            expected: slots.len(),
+            found: slots.len() - missing.len(),
+            missing,
+        });
+    }
+    out
+}
+
+fn max_age_days(f: Option<Frequency>) -> i64 {
+    match f {
+        Some(Frequency::Daily) => 2,
+        Some(Frequency::Weekly) => 8,
+        Some(Frequency::Monthly) => 32,
+        Some(Frequency::Quarterly) => 93,
+        Some(Frequency::SemiAnnual) => 184,
+        Some(Frequency::Annual) => 366,
+        Some(Frequency::Continuous | Frequency::PerEvent) | None => 32,
+    }
+}
+
+/// Derives the gap analysis's operating signals: the latest test run's results and, per control,
+/// whether evidence recorded for it covers the as-of date closely enough for its frequency.
+pub fn signals(project: &Project, entries: &[Entry], run: Option<&RunRecord>, as_of: NaiveDate) -> Signals {
+    let mut s = Signals::default();
+    if let Some(run) = run {
+        for o in &run.occurrences {
+            s.occurrences.insert(o.control.clone(), (o.expected, o.found));
+        }
+        for t in &run.tests {
+            let sig = match t.conclusion {
+                Conclusion::NoExceptions | Conclusion::Implemented => TestSignal::Passed,
+                Conclusion::Exceptions | Conclusion::NotShown => TestSignal::Failed {
+                    exceptions: t.exceptions as u64,
+                },
+                Conclusion::NoPopulation => TestSignal::Errored {
+                    message: "no population".into(),
+                },
+                Conclusion::NotRun => TestSignal::Errored {
+                    message: t.note.clone().unwrap_or_else(|| "not run".into()),
+                },
+            };
+            s.tests.insert(t.id.clone(), sig);
+        }
+    }
+    let recorded: Vec<&Entry> = entries.iter().filter(|e| e.draft.action != Action::TestRun).collect();
+    if recorded.is_empty() {
+        return s;
+    }
+    for c in &project.controls {
+        let latest = recorded
+            .iter()
+            .filter(|e| e.draft.controls.iter().any(|x| x == c.id.as_str()))
+            .filter_map(|e| {
+                let covered = e.draft.period_end.as_deref().and_then(parse_day);
+                let collected = parse_day(&e.draft.at);
+                covered.into_iter().chain(collected).filter(|d| *d <= as_of).max()
+            })
+            .max();
+        let fresh = latest.is_some_and(|d| (as_of - d).num_days() <= max_age_days(c.frequency));
+        s.evidence.insert(c.id.to_string(), EvidenceSignal { latest, fresh });
+    }
+    s
+}

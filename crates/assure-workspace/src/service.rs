@@ -1,0 +1,236 @@
+//! What the web application asks of a project, as one trait ([`Backend`]) that this layer owns and
+//! implements ([`Service`]). The web crate depends on this trait, never on the binary; its tests
+//! may put a fake behind it.
+
+use assure_evidence::import::{self, Meta};
+use assure_ledger::Entry;
+use assure_schema::results::SampleRecord;
+use chrono::NaiveDate;
+
+use crate::evidence::{controls_for_table, mapped_options, problems_text};
+use crate::sample::SampleOptions;
+use crate::{Snapshot, Workspace, WorkspaceError};
+
+/// What an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// An export that goes through the connectors into an evidence table.
+    Export,
+    /// A record (minutes, a screenshot, a signed report) kept as-is for a control.
+    Record,
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The file name as sent.
+    pub file_name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The controls it is evidence for.
+    pub controls: Vec<String>,
+    /// Export or record.
+    pub kind: UploadKind,
+    /// Who uploaded it (account email).
+    pub by: String,
+}
+
+/// A failure, as the web application shows it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The input was refused; the message says what and what to do.
+    #[error("{0}")]
+    Invalid(String),
+    /// Assure could not do it (disk, ledger).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<WorkspaceError> for BackendError {
+    fn from(e: WorkspaceError) -> BackendError {
+        if e.is_problem() {
+            BackendError::Invalid(e.text())
+        } else {
+            BackendError::Failed(e.text())
+        }
+    }
+}
+
+/// The result of verifying the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Verified {
+    /// Whether every entry and file checked out.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: usize,
+    /// What was found.
+    pub message: String,
+}
+
+/// The project-side operations the web application needs.
+pub trait Backend: Send + Sync + 'static {
+    /// Loads the project, the ledger, the latest run and samples, and assesses readiness.
+    fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError>;
+    /// Records an uploaded file in the signed ledger; nothing is stored if it is refused.
+    fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError>;
+    /// Records that a person accepted a policy version, as evidence in the ledger.
+    fn accept_policy(&self, email: &str, policy: &str, version: &str) -> Result<Entry, BackendError>;
+    /// Verifies the ledger and every file it names.
+    fn verify(&self) -> Result<Verified, BackendError>;
+    /// The bytes of a stored file, by BLAKE3.
+    fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError>;
+    /// Draws and records a sample of a control's population.
+    fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
+    /// Today's date (the as-of date of pages).
+    fn today(&self) -> NaiveDate;
+}
+
+/// The project behind the web application: a [`Workspace`] and, optionally, a fixed as-of date.
+#[derive(Debug, Clone)]
+pub struct Service {
+    workspace: Workspace,
+    as_of: Option<NaiveDate>,
+}
+
+impl Service {
+    /// Serves `workspace`, as of `as_of` when given (else today).
+    pub fn new(workspace: Workspace, as_of: Option<NaiveDate>) -> Service {
+        Service { workspace, as_of }
+    }
+
+    fn meta(by: &str, note: &str) -> Result<Meta, WorkspaceError> {
+        Ok(Meta {
+            at: Workspace::now(),
+            by: by.to_string(),
+            period_start: None,
+            period_end: None,
+            note: Some(note.to_string()),
+            batch: format!("web-{}", crate::random_id()?),
+        })
+    }
+}
+
+impl Backend for Service {
+    fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
+        Ok(self.workspace.snapshot(as_of)?)
+    }
+
+    fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
+        let ws = &self.workspace;
+        let w = ws.open_write(true)?;
+        let meta = Service::meta(&upload.by, "uploaded through the web application")?;
+        let entries = ws.staged(&upload.file_name, &upload.bytes, |path| match upload.kind {
+            UploadKind::Export => {
+                let mut planned = import::plan(&[path.to_path_buf()], &mapped_options(&w.project))
+                    .map_err(|ps| WorkspaceError::invalid(problems_text(&ps), None))?;
+                // Recorded under the uploaded name, so a new upload of the same export replaces it.
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                planned.iter_mut().for_each(|p| p.name = name.clone());
+                let controls = upload.controls.clone();
+                Ok(import::commit(&w.store, &w.key, &planned, &meta, &|_| {
+                    controls.clone()
+                })?)
+            }
+            UploadKind::Record => Ok(vec![import::add(
+                &w.store,
+                &w.key,
+                path,
+                upload.controls.clone(),
+                &meta,
+            )?]),
+        })?;
+        Ok(entries)
+    }
+
+    fn accept_policy(&self, email: &str, policy: &str, version: &str) -> Result<Entry, BackendError> {
+        let ws = &self.workspace;
+        let w = ws.open_write(true)?;
+        let at = Workspace::now();
+        let csv = format!("email,policy_id,policy_version,accepted_at\n{email},{policy},{version},{at}\n");
+        let stamp: String = at.chars().filter(char::is_ascii_digit).collect();
+        let who: String = email
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let opts = import::Options {
+            table: Some("policy_acceptances".into()),
+            ..mapped_options(&w.project)
+        };
+        let controls = controls_for_table(&w.project, "policy_acceptances");
+        let meta = Service::meta(email, "policy accepted in the web application")?;
+        let name = format!("web-acceptance-{policy}-{who}-{stamp}.csv");
+        let entry = ws.staged(&name, csv.as_bytes(), |path| {
+            let mut planned = import::plan(&[path.to_path_buf()], &opts)
+                .map_err(|ps| WorkspaceError::invalid(problems_text(&ps), None))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            planned.iter_mut().for_each(|p| p.name = name.clone());
+            import::commit(&w.store, &w.key, &planned, &meta, &|_| controls.clone())?
+                .pop()
+                .ok_or_else(|| WorkspaceError::invalid("nothing was recorded", None))
+        })?;
+        Ok(entry)
+    }
+
+    fn verify(&self) -> Result<Verified, BackendError> {
+        let Some(v) = self.workspace.verify(None)? else {
+            return Ok(Verified {
+                ok: true,
+                entries: 0,
+                message: "No evidence has been recorded yet, so there is nothing to verify.".into(),
+            });
+        };
+        let report = v.report;
+        let message = if report.ok() {
+            format!(
+                "{} entries and {} files ({} bytes) re-hashed; every signature checks out against the key pinned in assure.toml.",
+                report.entries, report.blobs, report.bytes
+            )
+        } else {
+            report
+                .findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "line {} (entry {}): {} — {}",
+                        f.line,
+                        f.seq.map_or("?".into(), |s| s.to_string()),
+                        f.code,
+                        f.message
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        Ok(Verified {
+            ok: report.ok(),
+            entries: usize::try_from(report.entries).unwrap_or(usize::MAX),
+            message,
+        })
+    }
+
+    fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError> {
+        Ok(self.workspace.blob(blake3)?)
+    }
+
+    fn sample(&self, control: &str, by: &str, _as_of: NaiveDate) -> Result<SampleRecord, BackendError> {
+        self.workspace
+            .sample(control, &SampleOptions::default(), &Workspace::now(), by)
+            .map(|(r, _)| r)
+            .map_err(|e| match e {
+                // Sampling refusals are the auditor's to read, whatever their kind.
+                WorkspaceError::Store(_) | WorkspaceError::Io { .. } => BackendError::Failed(e.text()),
+                other => BackendError::Invalid(other.text()),
+            })
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+}

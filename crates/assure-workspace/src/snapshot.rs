@@ -1,0 +1,139 @@
+//! A snapshot: everything drawn from a project as of a date (the project, the assessment, the
+//! latest run and samples, every ledger entry, policy acceptances), built from one read of the
+//! ledger. Reports and every page of the web application read a snapshot.
+
+use std::collections::BTreeSet;
+
+use assure_assess::gap::{self, Assessment};
+use assure_evidence::store::EvidenceStore;
+use assure_ledger::Entry;
+use assure_project::Project;
+use assure_schema::results::{RunRecord, SampleRecord};
+use chrono::NaiveDate;
+
+use crate::{Workspace, WorkspaceError, records};
+
+/// One recorded acceptance of a policy version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Acceptance {
+    /// Who (email).
+    pub email: String,
+    /// The policy.
+    pub policy_id: String,
+    /// The version accepted.
+    pub policy_version: String,
+    /// When (RFC 3339, UTC).
+    pub accepted_at: String,
+}
+
+/// Everything drawn from the project as of a date.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The project.
+    pub project: Project,
+    /// How many validation errors the project has.
+    pub errors: usize,
+    /// The gap assessment.
+    pub assessment: Assessment,
+    /// The latest test run and its ledger entry's sequence number.
+    pub run: Option<(u64, RunRecord)>,
+    /// The latest sample per control.
+    pub samples: Vec<SampleRecord>,
+    /// Every ledger entry.
+    pub ledger: Vec<Entry>,
+    /// Policy acceptances recorded as evidence.
+    pub acceptances: Vec<Acceptance>,
+    /// What could not be read: ledger lines that are not entries, records whose JSON does not parse,
+    /// recorded files that do not read back. Shown to the user, never dropped.
+    pub problems: Vec<String>,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+impl Snapshot {
+    /// The report inputs over this snapshot.
+    pub fn inputs(&self) -> assure_report::Inputs<'_> {
+        assure_report::Inputs {
+            project: &self.project,
+            assessment: &self.assessment,
+            run: self.run.as_ref().map(|(s, r)| (*s, r)),
+            samples: &self.samples,
+            ledger: &self.ledger,
+            as_of: self.as_of,
+        }
+    }
+}
+
+impl Workspace {
+    /// Builds a snapshot as of `as_of`, reading the ledger once.
+    pub fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, WorkspaceError> {
+        let opened = self.open_read()?;
+        let project = opened.project;
+        let mut snap = Snapshot {
+            assessment: gap::assess(&project, as_of, &gap::Signals::default()),
+            project,
+            errors: opened.errors,
+            run: None,
+            samples: Vec::new(),
+            ledger: Vec::new(),
+            acceptances: Vec::new(),
+            problems: Vec::new(),
+            as_of,
+        };
+        if !self.has_ledger() {
+            return Ok(snap);
+        }
+        let store = self.store()?;
+        let parsed = assure_ledger::parse(&store.ledger()?);
+        snap.problems.extend(parsed.problem_lines());
+        let entries = parsed.entries;
+        let (run, bad_runs) = records::latest_run(&store, &entries)?;
+        let (samples, bad_samples) = records::latest_samples(&store, &entries)?;
+        snap.problems
+            .extend(bad_runs.into_iter().chain(bad_samples).map(|u| u.message));
+        let signals = records::signals(&snap.project, &entries, run.as_ref().map(|(_, r)| r), as_of);
+        snap.assessment = gap::assess(&snap.project, as_of, &signals);
+        snap.acceptances = acceptances(&store, &entries, &mut snap.problems)?;
+        snap.run = run;
+        snap.samples = samples;
+        snap.ledger = entries;
+        Ok(snap)
+    }
+}
+
+fn acceptances(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    problems: &mut Vec<String>,
+) -> Result<Vec<Acceptance>, WorkspaceError> {
+    let wanted: BTreeSet<&str> = ["policy_acceptances"].into_iter().collect();
+    if !entries
+        .iter()
+        .any(|e| e.draft.table.as_deref() == Some("policy_acceptances"))
+    {
+        return Ok(Vec::new());
+    }
+    let loaded = assure_evidence::load::load_entries(store, entries, Some(&wanted))?;
+    problems.extend(loaded.problems.iter().map(ToString::to_string));
+    let mut out = Vec::new();
+    if let Some(t) = loaded.tables.get("policy_acceptances") {
+        let col = |n: &str| t.table.columns.iter().position(|c| c.name == n);
+        let (e, p, v, a) = (
+            col("email"),
+            col("policy_id"),
+            col("policy_version"),
+            col("accepted_at"),
+        );
+        for r in &t.rows {
+            let get = |i: Option<usize>| i.and_then(|i| r.values.get(i).cloned().flatten()).unwrap_or_default();
+            out.push(Acceptance {
+                email: get(e),
+                policy_id: get(p),
+                policy_version: get(v),
+                accepted_at: get(a),
+            });
+        }
+    }
+    Ok(out)
+}

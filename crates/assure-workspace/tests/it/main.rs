@@ -1,0 +1,156 @@
+//! The application layer's one integration-test binary: opening projects, the one pin check,
+//! snapshots from one ledger read that report what they could not read, and recording evidence.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+use std::path::Path;
+
+use assure_evidence::import::Meta;
+use assure_project::init::Template;
+use assure_workspace::sample::SampleOptions;
+use assure_workspace::{Pin, Workspace, WorkspaceError, check_pin};
+use chrono::NaiveDate;
+
+fn project(tmp: &Path) -> Workspace {
+    let ws = Workspace::new(tmp.join("p"));
+    ws.init(Template::Saas).unwrap();
+    ws
+}
+
+fn meta() -> Meta {
+    Meta {
+        at: "2026-06-30T10:00:00Z".into(),
+        by: "tester@example.test".into(),
+        period_start: Some("2026-06-01".into()),
+        period_end: Some("2026-06-30".into()),
+        note: None,
+        batch: "b1".into(),
+    }
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()
+}
+
+#[test]
+fn the_pin_check_accepts_the_prefix_and_spaces_and_nothing_else() {
+    let key = "ab".repeat(32);
+    assert_eq!(check_pin(Some(&format!("ed25519:{key}")), &key), Pin::Matches);
+    assert_eq!(check_pin(Some(&format!("  {key}\n")), &key), Pin::Matches);
+    assert_eq!(check_pin(Some(&key.to_uppercase()), &key), Pin::Matches);
+    assert_eq!(check_pin(None, &key), Pin::Unpinned);
+    assert_eq!(check_pin(Some(&"cd".repeat(32)), &key), Pin::Differs);
+}
+
+#[test]
+fn init_creates_and_pins_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let toml = std::fs::read_to_string(ws.dir().join("assure.toml")).unwrap();
+    let w = ws.open_write(false).unwrap();
+    assert!(toml.contains(&w.public), "{toml}");
+    assert_eq!(w.pinned_now, None);
+}
+
+#[test]
+fn every_signing_path_refuses_a_key_that_is_not_the_pinned_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let file = tmp.path().join("minutes.md");
+    std::fs::write(&file, "# minutes\n").unwrap();
+    ws.add(&file, vec!["GOV-01".into()], &meta()).unwrap();
+    // Another key replaces the project's.
+    std::fs::write(assure_evidence::keys::key_path(ws.dir()), "11".repeat(32)).unwrap();
+    let add = ws.add(&file, vec!["GOV-01".into()], &meta()).unwrap_err();
+    assert!(matches!(add, WorkspaceError::KeyMismatch), "{add}");
+    // Sampling signs too, and used to skip this check.
+    let sample = ws
+        .sample("GOV-01", &SampleOptions::default(), "2026-07-01T00:00:00Z", "auditor")
+        .unwrap_err();
+    assert!(matches!(sample, WorkspaceError::KeyMismatch), "{sample}");
+    assert!(sample.is_problem());
+    assert!(sample.hint().unwrap().contains("restore the original key file"));
+    // Nothing was appended by the refused calls.
+    let ledger = std::fs::read_to_string(ws.dir().join(".assure/evidence/ledger.jsonl")).unwrap();
+    assert_eq!(ledger.lines().count(), 1);
+}
+
+#[test]
+fn a_snapshot_reports_ledger_lines_it_cannot_read_and_keeps_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let file = tmp.path().join("minutes.md");
+    std::fs::write(&file, "# minutes\n").unwrap();
+    ws.add(&file, vec!["GOV-01".into()], &meta()).unwrap();
+    ws.add(&file, vec!["GOV-02".into()], &meta()).unwrap();
+    let clean = ws.snapshot(day()).unwrap();
+    assert_eq!(clean.ledger.len(), 2);
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+
+    let path = ws.dir().join(".assure/evidence/ledger.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"format\":2,\"seq\":\"garbled\"}");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let snap = ws.snapshot(day()).unwrap();
+    assert_eq!(snap.ledger.len(), 2);
+    assert_eq!(snap.problems.len(), 1, "{:?}", snap.problems);
+    assert!(
+        snap.problems[0].starts_with("ledger line 2: malformed"),
+        "{:?}",
+        snap.problems
+    );
+    // Verification fails and names the line.
+    let v = ws.verify(None).unwrap().unwrap();
+    assert!(!v.report.ok());
+    assert!(v.report.findings.iter().any(|f| f.line == 2 && f.code == "malformed"));
+    // Drawing a sample from a ledger with unread lines is refused: it could miss items.
+    let e = ws
+        .sample("GOV-01", &SampleOptions::default(), "2026-07-01T00:00:00Z", "auditor")
+        .unwrap_err();
+    assert!(e.to_string().contains("not entries"), "{e}");
+}
+
+#[test]
+fn a_sample_draws_from_recorded_evidence_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    for i in 0..5 {
+        let file = tmp.path().join(format!("minutes-{i}.md"));
+        std::fs::write(&file, format!("# minutes {i}\n")).unwrap();
+        ws.add(&file, vec!["GOV-01".into()], &meta()).unwrap();
+    }
+    let opts = SampleOptions {
+        size: Some(2),
+        seed: Some(7),
+        ..SampleOptions::default()
+    };
+    let (record, entry) = ws.sample("GOV-01", &opts, "2026-07-01T00:00:00Z", "auditor").unwrap();
+    assert_eq!(record.population.len(), 5);
+    assert_eq!(record.selected.len(), 2);
+    assert_eq!(entry.seq, 6);
+    assert_eq!(entry.draft.action, assure_ledger::Action::Sample);
+    let again = ws.sample("GOV-01", &opts, "2026-07-01T00:00:00Z", "auditor").unwrap().0;
+    assert_eq!(again.selected, record.selected, "the same seed selects the same items");
+    let snap = ws.snapshot(day()).unwrap();
+    assert_eq!(snap.samples.len(), 1);
+    let unknown = ws
+        .sample("NOPE-1", &opts, "2026-07-01T00:00:00Z", "auditor")
+        .unwrap_err();
+    assert_eq!(unknown.to_string(), "unknown control `NOPE-1`");
+}
+
+#[test]
+fn a_project_with_an_unreadable_file_is_refused_with_its_diagnostic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    std::fs::write(ws.dir().join("people.toml"), "this is = = not toml").unwrap();
+    let e = ws.snapshot(day()).unwrap_err();
+    assert!(matches!(e, WorkspaceError::Unreadable { .. }), "{e}");
+    assert!(e.details()[0].contains("people.toml"), "{:?}", e.details());
+    assert!(e.hint().unwrap().contains("assure validate"));
+}
