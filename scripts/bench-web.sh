@@ -3,19 +3,28 @@
 # /api/v1/controls (JSON, bearer token), on SQLite and then on the local PostgreSQL, in one run.
 #
 #   bash scripts/bench-web.sh [SECONDS] [CONNECTIONS]
+#
+# ASSURE_BIN=path/to/assure runs a binary you built (another build profile, an earlier commit)
+# instead of building the release binary, so two versions can be measured in one session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"
 CONNS="${2:-32}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p assure
-BIN="${CARGO_TARGET_DIR:-target}/release/assure"
+if [ -n "${ASSURE_BIN:-}" ]; then
+  BIN="$ASSURE_BIN"
+  PROFILE_NOTE="binary $BIN"
+else
+  cargo build --release -q -p assure
+  BIN="${CARGO_TARGET_DIR:-target}/release/assure"
+  PROFILE_NOTE="release build"
+fi
 WORK="$(mktemp -d)"
 PGDB="assure_bench_$$"
 trap 'kill $SERVER 2>/dev/null || true; psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 "$BIN" demo "$WORK/demo" >/dev/null 2>&1
 psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $PGDB" >/dev/null
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB; wrk -t2 -c$CONNS -d${SECS}s; release build"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB; wrk -t2 -c$CONNS -d${SECS}s; $PROFILE_NOTE"
 for DB in sqlite "postgres://postgres@127.0.0.1:5432/$PGDB"; do
   PORT=$((20000 + RANDOM % 1000))
   BASE="http://127.0.0.1:$PORT"

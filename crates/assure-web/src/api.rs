@@ -362,10 +362,8 @@ pub async fn raise(
     let Json(n) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
     let form = crate::pages::RequestForm::from_api(&n);
+    // The same checks as the form's, so the two entry points never disagree.
     let mut errors = crate::pages::check_request(&snap, &form);
-    if n.detail.chars().count() > 20_000 {
-        errors.insert("detail", "Keep the details under 20,000 characters.".into());
-    }
     if let Some(m) = errors.remove("control") {
         return Err(AppError::NotFound(m).into());
     }

@@ -1280,11 +1280,12 @@ async fn requests_page(
             }))
             .collect();
         b.push_str(&format!(
-            "<div class=\"card\"><h2>Raise a request</h2><form method=\"post\" action=\"/requests\">{}<label for=\"title\">What is requested</label><input id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"300\">{}<label for=\"detail\">Details</label><textarea id=\"detail\" name=\"detail\">{}</textarea><label for=\"control\">Control (optional)</label><input id=\"control\" name=\"control\" value=\"{}\" placeholder=\"AC-05\">{}<label for=\"assignee\">Assignee</label><select id=\"assignee\" name=\"assignee\">{users_opt}</select><label for=\"due\">Due</label><input id=\"due\" name=\"due\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Raise the request</button></form></div>",
+            "<div class=\"card\"><h2>Raise a request</h2><form method=\"post\" action=\"/requests\">{}<label for=\"title\">What is requested</label><input id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"300\">{}<label for=\"detail\">Details</label><textarea id=\"detail\" name=\"detail\" maxlength=\"20000\">{}</textarea>{}<label for=\"control\">Control (optional)</label><input id=\"control\" name=\"control\" value=\"{}\" placeholder=\"AC-05\">{}<label for=\"assignee\">Assignee</label><select id=\"assignee\" name=\"assignee\">{users_opt}</select><label for=\"due\">Due</label><input id=\"due\" name=\"due\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Raise the request</button></form></div>",
             csrf_field(s.csrf()),
             esc(&form.title),
             e("title"),
             esc(&form.detail),
+            e("detail"),
             esc(&form.control),
             e("control"),
             esc(&form.due),
@@ -1341,6 +1342,9 @@ pub fn check_request(snap: &Snapshot, f: &RequestForm) -> BTreeMap<&'static str,
             "title",
             "Keep the title under 300 characters; put the rest in the details.".to_string(),
         );
+    }
+    if f.detail.chars().count() > 20_000 {
+        errors.insert("detail", "Keep the details under 20,000 characters.".to_string());
     }
     if !f.control.trim().is_empty() && snap.project.control(f.control.trim()).is_none() {
         errors.insert("control", format!("There is no control `{}`.", f.control.trim()));

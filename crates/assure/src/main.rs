@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use assure_assess::{coverage, render};
-use assure_project::init::{Template, init};
+use assure_project::init::Template;
 use assure_project::{Severity, check};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
