@@ -645,6 +645,20 @@ async fn setup_csrf_tokens_and_errors(db: TestDb) {
             && r.body.contains("There is no control `NOPE-1`.")
             && r.body.contains("Write the date as YYYY-MM-DD.")
     );
+    // The form refuses over-long details as the API does (one check for both entry points).
+    let long = "x".repeat(20_001);
+    let r = send(
+        &state,
+        form("/requests", Some(&admin), &format!("title=Evidence&detail={long}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("Keep the details under 20,000 characters."),
+        "{}",
+        r.body
+    );
+    assert!(state.db.requests().await.unwrap().is_empty());
     // Oversized and refused uploads store nothing.
     let r = send(
         &state,

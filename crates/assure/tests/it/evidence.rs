@@ -361,3 +361,46 @@ GitHub write,IT-102,10102,Access Request,Done,03/Feb/26 10:00 PM,04/Feb/26 8:00 
     assert_eq!(items[1]["status"], "fail");
     assert_eq!(items[1]["reason"], "access request has no recorded approval");
 }
+
+#[test]
+fn a_ledger_line_that_is_not_an_entry_is_named_never_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 2, 3);
+    let r = assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let path = tmp.path().join("p/.assure/evidence/ledger.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"format\":2,\"seq\":2,\"note\":\"hand-edited\"}");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let r = assure(&["evidence", "verify", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("  line 2: malformed: not a ledger entry (missing field `prev`"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED"), "{}", r.stdout);
+    // Readers still show what they can read, and say what they could not.
+    let r = assure(&["evidence", "list", "-p", "p"], None, tmp.path());
+    assert!(r.stdout.contains("2 entries"), "{}", r.stdout);
+    assert!(r.stderr.contains("warning: ledger line 2: malformed"), "{}", r.stderr);
+    // Nothing that signs or exports works from a ledger with a hole in it.
+    let r = assure(&["sample", "p", "--control", "GOV-07"], None, tmp.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not entries"), "{}", r.stderr);
+    let r = assure(&["test", "p", "--as-of", "2026-12-31"], None, tmp.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a run now would leave their evidence out"),
+        "{}",
+        r.stderr
+    );
+    let r = assure(&["evidence", "export", "-p", "p", "-o", "pkg.tar"], None, tmp.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was exported"), "{}", r.stderr);
+    assert!(!tmp.path().join("pkg.tar").exists());
+}
