@@ -10,7 +10,8 @@ use assure_ledger::{Action, Draft, Entry};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 
-use crate::read::{self, Format, Problem, column_names, detect_table};
+use crate::connectors::{Connector, Kind};
+use crate::read::{Format, Problem, column_names, detect_table};
 use crate::sniff::{HEAD_BYTES, sniff};
 use crate::store::{EvidenceStore, StoreError};
 use crate::tables::{Table, table};
@@ -69,25 +70,6 @@ impl<R: Read> Read for Counting<R> {
         Ok(n)
     }
 }
-
-/// The connectors this build has.
-pub const CONNECTORS: &[&str] = &[
-    "canonical-csv",
-    "canonical-json",
-    "canonical-ndjson",
-    "canonical-xlsx",
-    "canonical-parquet",
-    "cloudtrail",
-    "okta-system-log",
-    "trivy-json",
-    "github-pulls",
-    "okta-users",
-    "google-workspace-users",
-    "sarif",
-    "git-log",
-    "hr-roster",
-    "jira",
-];
 
 /// Opens a file, transparently decompressing gzip.
 pub fn open_decoded(path: &Path) -> std::io::Result<Box<dyn Read>> {
@@ -190,14 +172,14 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn format_of(connector: &str) -> Option<Format> {
-    match connector {
-        "canonical-csv" => Some(Format::Csv),
-        "canonical-json" => Some(Format::Json),
-        "canonical-ndjson" => Some(Format::Ndjson),
-        "canonical-xlsx" => Some(Format::Xlsx),
-        "canonical-parquet" => Some(Format::Parquet),
+    match crate::connectors::get(connector)?.kind() {
+        Kind::Canonical(f) => Some(f),
         _ => None,
     }
+}
+
+fn vendor_of(connector: &str) -> Option<&'static dyn Connector> {
+    crate::connectors::get(connector).filter(|c| matches!(c.kind(), Kind::Vendor { .. }))
 }
 
 /// Validates every file; returns the plan, or every problem found in every file.
@@ -219,20 +201,25 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
         None => None,
     };
     let forced_format = match &opts.connector {
-        Some(c) if crate::vendor::vendor(c).is_some() => None,
+        Some(c)
+            if vendor_of(c).is_some()
+                || matches!(crate::connectors::get(c).map(|c| c.kind()), Some(Kind::Mapped { .. })) =>
+        {
+            None
+        }
         Some(c) => match format_of(c) {
             Some(f) => Some(f),
             None => {
                 return Err(vec![flag_problem(
                     "--connector",
                     format!("unknown connector `{c}`"),
-                    format!("this build has: {}", CONNECTORS.join(", ")),
+                    format!("this build has: {}", crate::connectors::ids().join(", ")),
                 )]);
             }
         },
         None => None,
     };
-    let forced_vendor = opts.connector.as_deref().and_then(crate::vendor::vendor);
+    let forced_vendor = opts.connector.as_deref().and_then(vendor_of);
     for path in files {
         let name = path.display().to_string();
         let fits = |id: &str, m: &crate::vendor::Mapping| {
@@ -260,13 +247,25 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
                 },
             ),
             (None, Some(v)) => plan_vendor(path, &name, v, "named"),
-            (None, None) if matches!(opts.connector.as_deref(), Some("hr-roster" | "jira")) => Err(vec![Problem {
-                file: name.clone(),
-                row: None,
-                column: None,
-                message: "this connector needs a column mapping".into(),
-                hint: Some("add `[connectors.hr_roster]` or `[connectors.jira]` to assure.toml (see README)".into()),
-            }]),
+            (None, None)
+                if matches!(
+                    opts.connector
+                        .as_deref()
+                        .and_then(crate::connectors::get)
+                        .map(|c| c.kind()),
+                    Some(Kind::Mapped { .. })
+                ) =>
+            {
+                Err(vec![Problem {
+                    file: name.clone(),
+                    row: None,
+                    column: None,
+                    message: "this connector needs a column mapping".into(),
+                    hint: Some(
+                        "add `[connectors.hr_roster]` or `[connectors.jira]` to assure.toml (see README)".into(),
+                    ),
+                }])
+            }
             (None, None) => plan_one(path, &name, forced_table, forced_format),
         };
         match result {
@@ -296,38 +295,37 @@ fn plan_mapped(
     connector: &'static str,
     chosen: &'static str,
 ) -> Result<Planned, Vec<Problem>> {
-    let default_table = if connector == "jira" {
-        "access_requests"
-    } else {
-        "people"
-    };
-    let table_name = m.table.clone().unwrap_or_else(|| default_table.to_string());
-    let Some(table) = crate::tables::TABLES.iter().find(|t| t.name == table_name) else {
-        return Err(vec![Problem {
-            file: name.to_string(),
-            row: None,
-            column: None,
-            message: format!("the `{connector}` mapping names unknown table `{table_name}`"),
-            hint: Some("use one of the tables `assure evidence tables` lists".into()),
-        }]);
-    };
-    let f = File::open(path).map_err(|e| {
+    let one = |message: String, hint: Option<String>| {
         vec![Problem {
             file: name.to_string(),
             row: None,
             column: None,
-            message: format!("cannot open: {e}"),
-            hint: None,
+            message,
+            hint,
         }]
-    })?;
-    let outcome = crate::vendor::read_with_mapping(m, default_table, Counting(f), name, None);
+    };
+    let Some(c) = crate::connectors::get(connector) else {
+        return Err(one(format!("unknown connector `{connector}`"), None));
+    };
+    let Kind::Mapped { default_table } = c.kind() else {
+        return Err(one(format!("`{connector}` is not read through a column mapping"), None));
+    };
+    let table_name = m.table.clone().unwrap_or_else(|| default_table.to_string());
+    let Some(table) = crate::tables::table(&table_name) else {
+        return Err(one(
+            format!("the `{connector}` mapping names unknown table `{table_name}`"),
+            Some("use one of the tables `assure evidence tables` lists".into()),
+        ));
+    };
+    let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
+    let outcome = crate::connectors::read(c, Box::new(Counting(f)), table, name, Some(m), None);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
     Ok(Planned {
         path: path.to_path_buf(),
         name: name.to_string(),
-        connector,
+        connector: c.id(),
         chosen,
         table: table.name,
         rows: outcome.rows,
@@ -339,7 +337,7 @@ fn plan_mapped(
 fn plan_vendor(
     path: &Path,
     name: &str,
-    v: &'static crate::vendor::Vendor,
+    v: &'static dyn Connector,
     chosen: &'static str,
 ) -> Result<Planned, Vec<Problem>> {
     let one = |message: String, hint: Option<String>| {
@@ -351,23 +349,29 @@ fn plan_vendor(
             hint,
         }]
     };
-    let input = open_decoded(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = crate::vendor::read_vendor(v, Counting(input), name, None);
+    let Kind::Vendor { table } = v.kind() else {
+        return Err(one(format!("`{}` is not a vendor connector", v.id()), None));
+    };
+    let Some(def) = crate::tables::table(table) else {
+        return Err(one(format!("`{}` names unknown table `{table}`", v.id()), None));
+    };
+    let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
+    let outcome = crate::connectors::read(v, Box::new(Counting(f)), def, name, None, None);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
     if outcome.rows == 0 {
         return Err(one(
-            format!("no {} records in the file", v.table),
-            Some(format!("check that this is one of: {}", v.about)),
+            format!("no {table} records in the file"),
+            Some(format!("check that this is one of: {}", v.about())),
         ));
     }
     Ok(Planned {
         path: path.to_path_buf(),
         name: name.to_string(),
-        connector: v.id,
+        connector: v.id(),
         chosen,
-        table: v.table,
+        table,
         rows: outcome.rows,
         extra_columns: Vec::new(),
         mapping: None,
@@ -404,7 +408,7 @@ fn plan_one(
         } else {
             head.clone()
         };
-        if let Some(v) = crate::vendor::detect(&decoded) {
+        if let Some(v) = crate::connectors::detect(&decoded) {
             return plan_vendor(path, name, v, "by content");
         }
     }
@@ -448,7 +452,8 @@ fn plan_one(
         }
     };
     let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = read::read(Counting(file), format, table, name);
+    let connector = crate::connectors::canonical(format);
+    let outcome = crate::connectors::read(connector, Box::new(Counting(file)), table, name, None, None);
     if !outcome.problems.is_empty() {
         let mut ps = outcome.problems;
         if outcome.more_problems > 0 {
@@ -471,7 +476,7 @@ fn plan_one(
     Ok(Planned {
         path: path.to_path_buf(),
         name: name.to_string(),
-        connector: format.connector(),
+        connector: connector.id(),
         chosen,
         table: table.name,
         rows: outcome.rows,

@@ -6,11 +6,11 @@
 //! system or per month). The choice is listed, so an auditor sees exactly which files were used.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use assure_ledger::Entry;
 
-use crate::read::{Format, Problem, read_rows};
+use crate::connectors::Kind;
+use crate::read::Problem;
 use crate::store::{EvidenceStore, StoreError};
 use crate::tables::{Table, table};
 
@@ -49,17 +49,6 @@ pub struct Loaded {
     pub superseded: Vec<Source>,
     /// Problems reading recorded files back.
     pub problems: Vec<Problem>,
-}
-
-fn format_of(connector: &str) -> Option<Format> {
-    match connector {
-        "canonical-csv" => Some(Format::Csv),
-        "canonical-json" => Some(Format::Json),
-        "canonical-ndjson" => Some(Format::Ndjson),
-        "canonical-xlsx" => Some(Format::Xlsx),
-        "canonical-parquet" => Some(Format::Parquet),
-        _ => None,
-    }
 }
 
 /// Loads every table from the store's ledger.
@@ -136,67 +125,7 @@ pub fn load_entries(
             });
             continue;
         };
-        if src.connector == "hr-roster" || src.connector == "jira" {
-            // The mapping used at import travels with the entry, so the rows read back are the rows
-            // imported: a typed field from format 2 on; format 1 kept it at the end of the note.
-            let mapping = match &e.draft.mapping {
-                Some(m) => Some(m.clone()),
-                None if e.format == 1 => e
-                    .draft
-                    .note
-                    .as_deref()
-                    .and_then(|n| n.rsplit_once("column mapping: "))
-                    .and_then(|(_, m)| serde_json::from_str::<crate::vendor::Mapping>(m).ok()),
-                None => None,
-            };
-            let Some(mapping) = mapping else {
-                out.problems.push(Problem {
-                    file: src.name.clone(),
-                    row: None,
-                    column: None,
-                    message: format!("entry {} has no readable column mapping", src.seq),
-                    hint: None,
-                });
-                continue;
-            };
-            let reader = store.open_blob(&src.blake3)?;
-            let mut rows = Vec::new();
-            let (connector, evidence) = (src.connector.clone(), src.blake3.clone());
-            let mut emit = |line: u64, values: Vec<Option<String>>| {
-                rows.push(LoadedRow {
-                    values,
-                    source: connector.clone(),
-                    evidence: evidence.clone(),
-                    row: line,
-                });
-            };
-            let name = src.name.clone();
-            let outcome = crate::vendor::read_with_mapping(
-                &mapping,
-                if src.connector == "jira" {
-                    "access_requests"
-                } else {
-                    "people"
-                },
-                reader,
-                &name,
-                Some(&mut emit),
-            );
-            out.problems.extend(outcome.problems);
-            out.tables
-                .entry(src.table.clone())
-                .or_insert_with(|| LoadedTable {
-                    table: def,
-                    rows: Vec::new(),
-                })
-                .rows
-                .extend(rows);
-            out.sources.push(src);
-            continue;
-        }
-        let vendor = crate::vendor::vendor(&src.connector);
-        let format = format_of(&src.connector);
-        if vendor.is_none() && format.is_none() {
+        let Some(connector) = crate::connectors::get(&src.connector) else {
             out.problems.push(Problem {
                 file: src.name.clone(),
                 row: None,
@@ -208,34 +137,43 @@ pub fn load_entries(
                 hint: Some("use the Assure version that imported it".into()),
             });
             continue;
+        };
+        // A mapped connector reads with the mapping used at import, which travels with the entry,
+        // so the rows read back are the rows imported: a typed field from format 2 on; format 1
+        // kept it at the end of the note.
+        let mapping = match (connector.kind(), &e.draft.mapping) {
+            (Kind::Mapped { .. }, Some(m)) => Some(m.clone()),
+            (Kind::Mapped { .. }, None) if e.format == 1 => e
+                .draft
+                .note
+                .as_deref()
+                .and_then(|n| n.rsplit_once("column mapping: "))
+                .and_then(|(_, m)| serde_json::from_str::<crate::vendor::Mapping>(m).ok()),
+            _ => None,
+        };
+        if matches!(connector.kind(), Kind::Mapped { .. }) && mapping.is_none() {
+            out.problems.push(Problem {
+                file: src.name.clone(),
+                row: None,
+                column: None,
+                message: format!("entry {} has no readable column mapping", src.seq),
+                hint: None,
+            });
+            continue;
         }
-        let mut reader = store.open_blob(&src.blake3)?;
-        if vendor.is_some() {
-            let mut head = [0u8; 2];
-            let gz = store
-                .open_blob(&src.blake3)?
-                .read(&mut head)
-                .is_ok_and(|n| n == 2 && crate::vendor::is_gzip(&head));
-            if gz {
-                reader = Box::new(flate2::read::MultiGzDecoder::new(reader));
-            }
-        }
+        let reader = store.open_blob(&src.blake3)?;
         let mut rows = Vec::new();
-        let (connector, evidence) = (src.connector.clone(), src.blake3.clone());
+        let (connector_id, evidence) = (src.connector.clone(), src.blake3.clone());
         let mut emit = |line: u64, values: Vec<Option<String>>| {
             rows.push(LoadedRow {
                 values,
-                source: connector.clone(),
+                source: connector_id.clone(),
                 evidence: evidence.clone(),
                 row: line,
             });
         };
         let name = src.name.clone();
-        let outcome = match (vendor, format) {
-            (Some(v), _) => crate::vendor::read_vendor(v, reader, &name, Some(&mut emit)),
-            (None, Some(f)) => read_rows(reader, f, def, &name, Some(&mut emit)),
-            (None, None) => continue,
-        };
+        let outcome = crate::connectors::read(connector, reader, def, &name, mapping.as_ref(), Some(&mut emit));
         out.problems.extend(outcome.problems);
         out.tables
             .entry(src.table.clone())

@@ -35,13 +35,7 @@ pub enum Format {
 impl Format {
     /// Returns the connector id for this canonical format.
     pub fn connector(self) -> &'static str {
-        match self {
-            Format::Csv => "canonical-csv",
-            Format::Json => "canonical-json",
-            Format::Ndjson => "canonical-ndjson",
-            Format::Xlsx => "canonical-xlsx",
-            Format::Parquet => "canonical-parquet",
-        }
+        crate::connectors::canonical(self).id()
     }
 }
 

@@ -92,6 +92,25 @@ pub fn check_pin(pinned: Option<&str>, public_hex: &str) -> Pin {
     }
 }
 
+impl Writable {
+    /// Reads every ledger entry, refusing when a line is not an entry: `doing` says what would go
+    /// wrong if the unread lines were skipped ("a run now would leave their evidence out").
+    pub fn whole_ledger(&self, doing: &str) -> Result<Vec<assure_ledger::Entry>, WorkspaceError> {
+        use assure_evidence::store::EvidenceStore as _;
+        let parsed = assure_ledger::parse(&self.store.ledger()?);
+        if !parsed.ok() {
+            return Err(WorkspaceError::invalid(
+                format!(
+                    "the ledger has line(s) that are not entries ({}); {doing}",
+                    parsed.problem_lines().join("; ")
+                ),
+                Some("run `assure evidence verify` and restore the ledger first"),
+            ));
+        }
+        Ok(parsed.entries)
+    }
+}
+
 impl Workspace {
     /// The project in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Workspace {

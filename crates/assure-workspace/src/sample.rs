@@ -38,17 +38,7 @@ impl Workspace {
                 Some("control ids are the `id` of a file in `controls/`"),
             )
         })?;
-        let parsed = assure_ledger::parse(&w.store.ledger()?);
-        if !parsed.ok() {
-            return Err(WorkspaceError::invalid(
-                format!(
-                    "the ledger has line(s) that are not entries ({}); a sample drawn now could miss items",
-                    parsed.problem_lines().join("; ")
-                ),
-                Some("run `assure evidence verify` and restore the ledger first"),
-            ));
-        }
-        let entries = parsed.entries;
+        let entries = w.whole_ledger("a sample drawn now could miss items")?;
         let mut population = Vec::new();
         let mut source = String::new();
         let mut run_hash = String::new();

@@ -111,6 +111,18 @@ impl Service {
     }
 }
 
+/// Validates a staged file and names it by its file name alone (not the staging directory).
+fn plan_staged(path: &std::path::Path, opts: &import::Options) -> Result<Vec<import::Planned>, WorkspaceError> {
+    let mut planned =
+        import::plan(&[path.to_path_buf()], opts).map_err(|ps| WorkspaceError::invalid(problems_text(&ps), None))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    planned.iter_mut().for_each(|p| p.name = name.clone());
+    Ok(planned)
+}
+
 impl Backend for Service {
     fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
         Ok(self.workspace.snapshot(as_of)?)
@@ -122,14 +134,8 @@ impl Backend for Service {
         let meta = Service::meta(&upload.by, "uploaded through the web application")?;
         let entries = ws.staged(&upload.file_name, &upload.bytes, |path| match upload.kind {
             UploadKind::Export => {
-                let mut planned = import::plan(&[path.to_path_buf()], &mapped_options(&w.project))
-                    .map_err(|ps| WorkspaceError::invalid(problems_text(&ps), None))?;
                 // Recorded under the uploaded name, so a new upload of the same export replaces it.
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                planned.iter_mut().for_each(|p| p.name = name.clone());
+                let planned = plan_staged(path, &mapped_options(&w.project))?;
                 let controls = upload.controls.clone();
                 Ok(import::commit(&w.store, &w.key, &planned, &meta, &|_| {
                     controls.clone()
@@ -164,13 +170,7 @@ impl Backend for Service {
         let meta = Service::meta(email, "policy accepted in the web application")?;
         let name = format!("web-acceptance-{policy}-{who}-{stamp}.csv");
         let entry = ws.staged(&name, csv.as_bytes(), |path| {
-            let mut planned = import::plan(&[path.to_path_buf()], &opts)
-                .map_err(|ps| WorkspaceError::invalid(problems_text(&ps), None))?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            planned.iter_mut().for_each(|p| p.name = name.clone());
+            let planned = plan_staged(path, &opts)?;
             import::commit(&w.store, &w.key, &planned, &meta, &|_| controls.clone())?
                 .pop()
                 .ok_or_else(|| WorkspaceError::invalid("nothing was recorded", None))

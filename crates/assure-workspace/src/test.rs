@@ -87,18 +87,9 @@ impl Workspace {
                 Some("run `assure validate` and fix them first"),
             ));
         }
-        let parsed = assure_ledger::parse(&w.store.ledger()?);
-        if !parsed.ok() {
-            return Err(WorkspaceError::invalid(
-                format!(
-                    "the ledger has line(s) that are not entries ({}); a run now would leave their evidence out",
-                    parsed.problem_lines().join("; ")
-                ),
-                Some("run `assure evidence verify` and restore the ledger first"),
-            ));
-        }
+        let entries = w.whole_ledger("a run now would leave their evidence out")?;
         let wanted = wanted_tables(&w.project, &opts.only);
-        let loaded = assure_evidence::load::load_entries(&w.store, &parsed.entries, Some(&wanted))?;
+        let loaded = assure_evidence::load::load_entries(&w.store, &entries, Some(&wanted))?;
         if !loaded.problems.is_empty() {
             let mut lines: Vec<String> = loaded.problems.iter().take(5).map(ToString::to_string).collect();
             if loaded.problems.len() > 5 {
@@ -111,7 +102,7 @@ impl Workspace {
         }
         let inputs = loaded.sources.clone();
         let eval = runner.evaluate(&w.project, loaded, opts.window, opts.exam, &opts.only, progress);
-        let occurrences = records::occurrences(&w.project, &parsed.entries, &opts.window);
+        let occurrences = records::occurrences(&w.project, &entries, &opts.window);
         let record = RunRecord {
             format: 1,
             engine: eval.engine,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use assure_evidence::import::{self, Meta, Options};
+use assure_evidence::import::{self, Meta};
 use assure_evidence::package;
 use assure_evidence::store::{EvidenceStore, FsStore};
 use assure_evidence::tables::TABLES;
@@ -175,8 +175,6 @@ impl Drop for Progress {
     }
 }
 
-pub use assure_workspace::evidence::mapped_options;
-
 /// Returns the current instant as recorded in the ledger; the CLI's one reading of the wall clock for records.
 pub fn now() -> String {
     Workspace::now()
@@ -263,15 +261,6 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             json,
         } => {
             let files = import::expand(&files).map_err(|p| CliError::problems(p.to_string()))?;
-            let mapped = check(&project)
-                .ok()
-                .map(|c| mapped_options(&c.project))
-                .unwrap_or_default();
-            let opts = Options {
-                table,
-                connector,
-                ..mapped
-            };
             // Validation reads every byte once and storing reads it again: progress counts both.
             let total: u64 = files
                 .iter()
@@ -281,7 +270,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                 * 2;
             let progress =
                 (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
-            let planned = match import::plan(&files, &opts) {
+            let planned = match Workspace::new(&project).plan_import(&files, table, connector) {
                 Ok(p) => p,
                 Err(problems) => {
                     let mut text = String::new();

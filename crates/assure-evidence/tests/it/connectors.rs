@@ -210,3 +210,73 @@ fn problems_are_capped_and_counted() {
     assert_eq!(out.matches("is not a timestamp").count(), 100);
     assert!(out.contains("and 150 more problems"));
 }
+
+/// Every connector in the registry imports its own fixture, recognised by content where it can be,
+/// and reads the same rows back through the same dispatch: adding a connector without a working
+/// fixture fails here.
+#[test]
+fn every_registered_connector_imports_and_reads_back_its_fixture() {
+    use assure_evidence::connectors::{Kind, REGISTRY, detect, get, ids};
+    use assure_evidence::import::{Meta, commit};
+    let mut seen = std::collections::BTreeSet::new();
+    for c in REGISTRY {
+        assert!(seen.insert(c.id()), "connector id `{}` is registered twice", c.id());
+        assert!(get(c.id()).is_some_and(|g| g.id() == c.id()));
+        assert!(!c.about().is_empty(), "{} has no documentation", c.id());
+        let fx = c.fixture();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(fx.name);
+        std::fs::write(&path, fx.bytes).unwrap();
+        let mapping = fx.mapping.map(|m| {
+            serde_json::from_str::<assure_evidence::vendor::Mapping>(m)
+                .unwrap_or_else(|e| panic!("{}: mapping fixture: {e}", c.id()))
+        });
+        let opts = match c.kind() {
+            Kind::Mapped { .. } if c.id() == "jira" => Options {
+                jira: mapping,
+                ..Options::default()
+            },
+            Kind::Mapped { .. } => Options {
+                hr_roster: mapping,
+                ..Options::default()
+            },
+            _ => Options::default(),
+        };
+        // Recognised by content (no connector named), as a user's import would be.
+        let planned = plan(std::slice::from_ref(&path), &opts).unwrap_or_else(|e| panic!("{}: {e:?}", c.id()));
+        assert_eq!(
+            planned[0].connector,
+            c.id(),
+            "{} was read as {}",
+            fx.name,
+            planned[0].connector
+        );
+        assert!(planned[0].rows > 0, "{}: no rows", c.id());
+        if let Kind::Vendor { table } = c.kind() {
+            assert_eq!(planned[0].table, table);
+            assert_eq!(detect(fx.bytes).map(|d| d.id()), Some(c.id()));
+        } else {
+            assert!(detect(fx.bytes).is_none(), "{} is taken for a vendor format", c.id());
+        }
+        let store = assure_evidence::store::FsStore::open(tmp.path()).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let meta = Meta {
+            at: "2026-06-01T00:00:00Z".into(),
+            by: "t".into(),
+            batch: "b".into(),
+            ..Meta::default()
+        };
+        commit(&store, &key, &planned, &meta, &|_| Vec::new()).unwrap();
+        let loaded = assure_evidence::load::load(&store).unwrap();
+        assert!(loaded.problems.is_empty(), "{}: {:?}", c.id(), loaded.problems);
+        let rows = loaded.tables[planned[0].table].rows.len() as u64;
+        assert_eq!(
+            rows,
+            planned[0].rows,
+            "{}: read back {rows} of {} rows",
+            c.id(),
+            planned[0].rows
+        );
+    }
+    assert_eq!(ids().len(), REGISTRY.len());
+}

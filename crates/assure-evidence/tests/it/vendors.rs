@@ -9,43 +9,13 @@ use assure_evidence::load::load;
 use assure_evidence::store::FsStore;
 use ed25519_dalek::SigningKey;
 
-const CLOUDTRAIL: &str = r#"{"Records": [
- {"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"123456789012","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012"},
-  "eventTime":"2026-03-08T02:13:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1",
-  "sourceIPAddress":"198.51.100.23","responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"No"},"eventID":"3fcfb2b8-0001"},
- {"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"ana-admin","arn":"arn:aws:iam::123456789012:user/ana-admin"},
-  "eventTime":"2026-03-09T23:40:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","sourceIPAddress":"203.0.113.9",
-  "requestParameters":{"name":"org-trail"},"eventID":"3fcfb2b8-0002"},
- {"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/Deployer/ci","sessionContext":{"sessionIssuer":{"userName":"Deployer"}}},
-  "eventTime":"2026-03-10T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","errorCode":"AccessDenied","sourceIPAddress":"10.0.0.4",
-  "resources":[{"ARN":"arn:aws:s3:::exports","type":"AWS::S3::Bucket"}],"eventID":"3fcfb2b8-0003"}
-]}"#;
+const CLOUDTRAIL: &str = include_str!("../../fixtures/connectors/cloudtrail.json");
 
-const OKTA: &str = r#"[
- {"uuid":"dc9fd3c0-598c-11ef-8478-2b7584bf8d5a","published":"2026-02-01T10:00:00.123Z","eventType":"user.session.start","version":"0","severity":"INFO",
-  "displayMessage":"User login to Okta","actor":{"id":"00u1","type":"User","alternateId":"ana@acme.example","displayName":"Ana"},
-  "client":{"ipAddress":"203.0.113.5"},"outcome":{"result":"SUCCESS"},"target":[]},
- {"uuid":"dc9fd3c0-598c-11ef-8478-2b7584bf8d5b","published":"2026-02-02T11:00:00Z","eventType":"user.account.privilege.grant","version":"0","severity":"INFO",
-  "actor":{"id":"00u2","type":"User","alternateId":"bo@acme.example"},"client":{"ipAddress":"203.0.113.6"},"outcome":{"result":"SUCCESS"},
-  "target":[{"id":"00u3","type":"User","alternateId":"cy@acme.example"}]}
-]"#;
+const OKTA: &str = include_str!("../../fixtures/connectors/okta-system-log.json");
 
-const TRIVY: &str = r#"{"SchemaVersion":2,"CreatedAt":"2026-04-01T06:00:00.000000Z","ArtifactName":"registry.example/api:1.4.2","ArtifactType":"container_image",
- "Results":[{"Target":"registry.example/api:1.4.2 (debian 12.5)","Class":"os-pkgs","Type":"debian","Vulnerabilities":[
-  {"VulnerabilityID":"CVE-2026-1111","PkgName":"openssl","InstalledVersion":"3.0.11","FixedVersion":"3.0.13","Severity":"CRITICAL"},
-  {"VulnerabilityID":"CVE-2026-2222","PkgName":"zlib","InstalledVersion":"1.2.13","Severity":"UNKNOWN"}]},
-  {"Target":"app/package-lock.json","Class":"lang-pkgs","Type":"npm"}]}"#;
+const TRIVY: &str = include_str!("../../fixtures/connectors/trivy-json.json");
 
-const GITHUB: &str = r#"[
- {"number":101,"title":"Add audit export","user":{"login":"ana-gh"},"created_at":"2026-05-01T09:00:00Z","merged_at":"2026-05-02T10:00:00Z",
-  "html_url":"https://github.com/acme/api/pull/101","labels":[],"base":{"repo":{"full_name":"acme/api"}},
-  "reviews":[{"user":{"login":"bo-gh"},"state":"APPROVED","submitted_at":"2026-05-02T09:00:00Z"},{"user":{"login":"cy-gh"},"state":"COMMENTED","submitted_at":"2026-05-02T09:30:00Z"}]},
- {"number":102,"title":"Hotfix","user":{"login":"bo-gh"},"created_at":"2026-05-03T22:00:00Z","merged_at":"2026-05-03T22:10:00Z",
-  "html_url":"https://github.com/acme/api/pull/102","labels":[{"name":"emergency"}],"base":{"repo":{"full_name":"acme/api"}},
-  "reviews":[{"user":{"login":"ana-gh"},"state":"APPROVED","submitted_at":"2026-05-05T09:00:00Z"}]},
- {"number":103,"title":"Abandoned","user":{"login":"cy-gh"},"created_at":"2026-05-04T09:00:00Z","merged_at":null,
-  "html_url":"https://github.com/acme/api/pull/103","labels":[],"base":{"repo":{"full_name":"acme/api"}},"reviews":[]}
-]"#;
+const GITHUB: &str = include_str!("../../fixtures/connectors/github-pulls.json");
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -179,16 +149,9 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
     assert!(errs[0].message.contains("`Records`"), "{errs:?}");
 }
 
-const OKTA_USERS: &str = "\u{feff}id,status,created,activated,statusChanged,lastLogin,lastUpdated,passwordChanged,profile.login,profile.email,profile.firstName,profile.lastName\r\n\
-00u1a2b3c4,ACTIVE,2024-01-10T09:00:00.000Z,2024-01-10T09:05:00.000Z,2024-01-10T09:05:00.000Z,2026-11-20T08:15:00.000Z,2026-11-20T08:15:00.000Z,2026-06-01T10:00:00.000Z,ana@acme.example,ana@acme.example,Ana,Ruiz\r\n\
-00u9z8y7x6,DEPROVISIONED,2023-05-01T09:00:00.000Z,2023-05-01T09:05:00.000Z,2026-04-17T09:00:00.000Z,2026-04-14T17:00:00.000Z,2026-04-17T09:00:00.000Z,,di@acme.example,di@acme.example,Di,\"Okafor, Jr.\"\r\n\
-00u5t4s3r2,STAGED,2026-11-01T09:00:00.000Z,,,,2026-11-01T09:00:00.000Z,,new.hire@acme.example,new.hire@acme.example,New,Hire\r\n";
+const OKTA_USERS: &str = include_str!("../../fixtures/connectors/okta-users.csv");
 
-const SARIF: &str = r#"{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL","rules":[
- {"id":"js/sql-injection","properties":{"security-severity":"8.8"}},{"id":"js/unused-local-variable","defaultConfiguration":{"level":"note"}}]}},
- "invocations":[{"executionSuccessful":true,"endTimeUtc":"2026-05-01T12:00:00Z"}],
- "results":[{"ruleId":"js/sql-injection","level":"error","locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/db.js"},"region":{"startLine":42}}}]},
-  {"ruleId":"js/unused-local-variable","locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/util.js"},"region":{"startLine":7}}}]}]}]}"#;
+const SARIF: &str = include_str!("../../fixtures/connectors/sarif.sarif");
 
 #[test]
 fn okta_user_export_with_bom_crlf_quotes_and_lifecycle_states() {

@@ -1,0 +1,245 @@
+//! Connectors as a registry: every way Assure reads evidence is one [`Connector`] in [`REGISTRY`],
+//! each in its own file with its id, the table it fills, how it recognises a file from its first
+//! bytes, how it turns a file into records, what it reads (its documentation) and a fixture that
+//! the registry's test imports and reads back. Import and read-back both dispatch through [`read`],
+//! so a connector cannot be read one way at import and another way later.
+//!
+//! Adding a connector is one file here, one line in [`REGISTRY`] and its fixture under
+//! `fixtures/connectors/`.
+
+mod canonical;
+mod cloudtrail;
+mod git_log;
+mod github_pulls;
+mod google_workspace_users;
+mod mapped;
+mod okta_system_log;
+mod okta_users;
+mod sarif;
+mod trivy;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+
+use serde_json::Value;
+
+use crate::read::{Format, Outcome, Problem, RowFn};
+use crate::tables::Table;
+use crate::vendor::Mapping;
+
+pub use git_log::{GIT_LOG_ARGS, GIT_LOG_HEADER};
+
+/// One record of a vendor file: canonical column to value.
+pub type Record = BTreeMap<&'static str, Option<String>>;
+
+/// What kind of input a connector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Canonical columns in a file format; the table is told from the columns, or named.
+    Canonical(Format),
+    /// A system's own export, mapped onto one table.
+    Vendor {
+        /// The table it fills.
+        table: &'static str,
+    },
+    /// An export read through the project's column mapping (`[connectors.*]` in `assure.toml`).
+    Mapped {
+        /// The table it fills unless the mapping names another.
+        default_table: &'static str,
+    },
+}
+
+/// A connector's example input: what its registry test imports, and an example for its users.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixture {
+    /// A file name with the usual extension.
+    pub name: &'static str,
+    /// The bytes.
+    pub bytes: &'static [u8],
+    /// For a mapped connector, the mapping (JSON of [`Mapping`]) the fixture is read with.
+    pub mapping: Option<&'static str>,
+}
+
+impl Fixture {
+    /// A fixture that needs no mapping.
+    pub const fn new(name: &'static str, bytes: &'static [u8]) -> Fixture {
+        Fixture {
+            name,
+            bytes,
+            mapping: None,
+        }
+    }
+}
+
+/// Why a vendor file could not be turned into records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: &'static str,
+}
+
+impl Refusal {
+    /// A refusal with a hint.
+    pub fn new(message: impl Into<String>, hint: &'static str) -> Refusal {
+        Refusal {
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// A way of reading evidence.
+pub trait Connector: Sync + std::fmt::Debug {
+    /// The id recorded in the ledger (`canonical-csv`, `cloudtrail`, ...); never changes.
+    fn id(&self) -> &'static str;
+    /// What it reads, in a user's words.
+    fn about(&self) -> &'static str;
+    /// Canonical, vendor or mapped.
+    fn kind(&self) -> Kind;
+    /// Vendor connectors: whether the first bytes of a file (decompressed, as text) are this format.
+    fn detect(&self, _head: &str) -> bool {
+        false
+    }
+    /// Vendor connectors: the records of a whole (decompressed) file, numbered from 1.
+    fn records(&self, _text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
+        Ok(Vec::new())
+    }
+    /// The example its registry test imports and reads back.
+    fn fixture(&self) -> Fixture;
+}
+
+/// Every connector this build has, in the order users see them listed.
+pub static REGISTRY: &[&dyn Connector] = &[
+    &canonical::CSV,
+    &canonical::JSON,
+    &canonical::NDJSON,
+    &canonical::XLSX,
+    &canonical::PARQUET,
+    &cloudtrail::CloudTrail,
+    &okta_system_log::OktaSystemLog,
+    &trivy::Trivy,
+    &github_pulls::GithubPulls,
+    &okta_users::OktaUsers,
+    &google_workspace_users::GoogleWorkspaceUsers,
+    &sarif::Sarif,
+    &git_log::GitLog,
+    &mapped::HR_ROSTER,
+    &mapped::JIRA,
+];
+
+/// Looks a connector up by id.
+pub fn get(id: &str) -> Option<&'static dyn Connector> {
+    REGISTRY.iter().copied().find(|c| c.id() == id)
+}
+
+/// The ids of every connector, in registry order.
+pub fn ids() -> Vec<&'static str> {
+    REGISTRY.iter().map(|c| c.id()).collect()
+}
+
+/// The canonical connector of a file format.
+pub fn canonical(format: Format) -> &'static dyn Connector {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|c| c.kind() == Kind::Canonical(format))
+        .unwrap_or(&canonical::CSV)
+}
+
+/// Recognises a vendor format from the first bytes of a (decompressed) file.
+pub fn detect(head: &[u8]) -> Option<&'static dyn Connector> {
+    let text = String::from_utf8_lossy(head.get(..head.len().min(8192)).unwrap_or(&[]));
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|c| matches!(c.kind(), Kind::Vendor { .. }) && c.detect(&text))
+}
+
+/// Reads a file with a connector, validating every row against `table` and handing each to `emit`:
+/// the one dispatch used at import (validation) and at read-back (a test run). Vendor files may be
+/// gzipped; a mapped connector needs the mapping it was imported with.
+pub fn read<'a>(
+    c: &dyn Connector,
+    input: Box<dyn Read + 'a>,
+    table: &Table,
+    file: &'a str,
+    mapping: Option<&Mapping>,
+    emit: Option<&'a mut RowFn<'a>>,
+) -> Outcome {
+    match c.kind() {
+        Kind::Canonical(format) => crate::read::read_rows(input, format, table, file, emit),
+        Kind::Vendor { .. } => {
+            let mut buffered = BufReader::new(input);
+            let gz = buffered.fill_buf().is_ok_and(crate::vendor::is_gzip);
+            if gz {
+                crate::vendor::read_vendor(c, flate2::read::MultiGzDecoder::new(buffered), table, file, emit)
+            } else {
+                crate::vendor::read_vendor(c, buffered, table, file, emit)
+            }
+        }
+        Kind::Mapped { default_table } => match mapping {
+            Some(m) => crate::vendor::read_with_mapping(m, default_table, input, file, emit),
+            None => Outcome {
+                problems: vec![Problem {
+                    file: file.to_string(),
+                    row: None,
+                    column: None,
+                    message: format!("the `{}` connector needs a column mapping", c.id()),
+                    hint: Some(
+                        "add `[connectors.hr_roster]` or `[connectors.jira]` to assure.toml (see README)".into(),
+                    ),
+                }],
+                ..Outcome::default()
+            },
+        },
+    }
+}
+
+/// Whether JSON text has the key `k` (quoted).
+pub(crate) fn has(text: &str, k: &str) -> bool {
+    text.contains(&format!("\"{k}\""))
+}
+
+/// Parses a whole file as JSON.
+pub(crate) fn json(text: &str) -> Result<Value, Refusal> {
+    serde_json::from_str(text).map_err(|e| {
+        Refusal::new(
+            format!("not valid JSON: {e}"),
+            "export the file again; it may be truncated",
+        )
+    })
+}
+
+/// The text at a JSON path; empty strings and nulls are none.
+pub(crate) fn s(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    match cur {
+        Value::Null => None,
+        Value::String(t) if t.is_empty() => None,
+        Value::String(t) => Some(t.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `ConsoleLogin` and `user.session-start` as snake_case.
+pub(crate) fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else if ch == '.' || ch == '-' {
+            out.push('_');
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
