@@ -310,6 +310,12 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     }
 }
 
+/// The standard request list alone (one request per control evidence item and per policy, status
+/// from the ledger), without building the rest of the workbook: what the web application shows.
+pub fn request_list(inp: &Inputs<'_>) -> Sheet {
+    requests(inp, &mut BTreeSet::new(), Vec::new())
+}
+
 fn requests(inp: &Inputs<'_>, used: &mut BTreeSet<String>, mut preface: Vec<(String, String)>) -> Sheet {
     let p = inp.project;
     let (_, end) = inp.period();

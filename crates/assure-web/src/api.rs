@@ -225,7 +225,7 @@ pub async fn summary(State(state): State<Shared>, headers: HeaderMap) -> ApiResu
         .requests()
         .await?
         .iter()
-        .filter(|r| r.status != "accepted")
+        .filter(|r| r.status.is_open())
         .count();
     Ok(Json(Summary {
         organization: a.organization.clone(),
@@ -341,7 +341,7 @@ pub async fn requests(State(state): State<Shared>, headers: HeaderMap) -> ApiRes
             .requests()
             .await?
             .into_iter()
-            .filter(|r| role != Role::ControlOwner || r.assignee.as_deref() == Some(&s.user.id))
+            .filter(|r| crate::authz::may_see_request(role, &s.user, r))
             .collect(),
     ))
 }
@@ -361,16 +361,22 @@ pub async fn raise(
     state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
     let Json(n) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
-    let form = crate::pages::RequestForm::from_api(&n);
+    let new = crate::requests::NewRequest {
+        title: n.title,
+        detail: n.detail,
+        control: n.control.unwrap_or_default(),
+        assignee: String::new(),
+        due: n.due.unwrap_or_default(),
+    };
     // The same checks as the form's, so the two entry points never disagree.
-    let mut errors = crate::pages::check_request(&snap, &form);
+    let mut errors = crate::requests::validate(&snap, &new);
     if let Some(m) = errors.remove("control") {
         return Err(AppError::NotFound(m).into());
     }
     if let Some((field, m)) = errors.iter().next() {
         return Err(AppError::BadRequest(format!("{field}: {m}")).into());
     }
-    let r = crate::pages::create_request(&state, &s, &form).await?;
+    let r = crate::requests::create(&state, &s, &new).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 

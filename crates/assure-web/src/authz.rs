@@ -199,3 +199,21 @@ impl Visibility for assure_workspace::Snapshot {
             .is_some_and(|p| p.id.as_str() == me.id.as_str())
     }
 }
+
+/// Whether an account with `role` may see a request: everyone who may read requests sees all of
+/// them, except control owners, who see the requests assigned to them.
+pub fn may_see_request(role: Role, user: &User, r: &crate::db::Request) -> bool {
+    role_allows(role, Action::ReadRequests) && (role != Role::ControlOwner || r.assignee.as_deref() == Some(&user.id))
+}
+
+/// Whether an account with `role` may see a ledger entry: control owners see the entries of their
+/// controls; the other roles that read evidence see all.
+pub fn may_see_entry(role: Role, user: &User, snap: &assure_workspace::Snapshot, e: &assure_ledger::Entry) -> bool {
+    role_allows(role, Action::ReadEvidence)
+        && (role != Role::ControlOwner || e.draft.controls.iter().any(|c| snap.owns(user, c)))
+}
+
+/// Whether an account with `role` may see a control (owners: their own).
+pub fn may_see_control(role: Role, user: &User, snap: &assure_workspace::Snapshot, control: &str) -> bool {
+    role_allows(role, Action::ReadControls) && (role != Role::ControlOwner || snap.owns(user, control))
+}

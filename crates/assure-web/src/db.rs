@@ -56,8 +56,8 @@ pub struct Request {
     pub detail: String,
     /// The control it concerns.
     pub control: Option<String>,
-    /// open, submitted, accepted, rejected.
-    pub status: String,
+    /// Where it stands.
+    pub status: crate::requests::RequestStatus,
     /// The account it is assigned to.
     pub assignee: Option<String>,
     /// Due date, YYYY-MM-DD.
@@ -367,7 +367,7 @@ impl Db {
             .bind(&r.title)
             .bind(&r.detail)
             .bind(&r.control)
-            .bind(&r.status)
+            .bind(r.status.as_str())
             .bind(&r.assignee)
             .bind(&r.due)
             .bind(&r.created_by)
@@ -399,7 +399,12 @@ impl Db {
             title: r.try_get("title")?,
             detail: r.try_get("detail")?,
             control: r.try_get("control")?,
-            status: r.try_get("status")?,
+            status: {
+                let text: String = r.try_get("status")?;
+                crate::requests::RequestStatus::parse(&text).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("request status `{text}` is not one Assure writes").into())
+                })?
+            },
             assignee: r.try_get("assignee")?,
             due: r.try_get("due")?,
             created_by: r.try_get("created_by")?,
@@ -429,13 +434,13 @@ impl Db {
     pub async fn update_request(
         &self,
         id: &str,
-        status: &str,
+        status: crate::requests::RequestStatus,
         assignee: Option<&str>,
         due: Option<&str>,
         now: i64,
     ) -> Result<(), DbError> {
         sqlx::query("UPDATE requests SET status = $1, assignee = $2, due = $3, updated_at = $4 WHERE id = $5")
-            .bind(status)
+            .bind(status.as_str())
             .bind(assignee)
             .bind(due)
             .bind(now)

@@ -15,6 +15,7 @@ pub mod authz;
 pub mod db;
 pub mod html;
 pub mod pages;
+pub mod requests;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::authz::{Action, Role, Visibility as _};
 use crate::db::Request as PbcRequest;
 use crate::html::{csrf_field, esc, heat_colour, page, score_pill, when};
+use crate::requests::{self, NewRequest, RequestStatus};
 use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, client_ip, new_id, now_micros};
 use assure_schema::results::ItemStatus;
 
@@ -309,7 +310,7 @@ pub async fn setup(State(state): State<Shared>, Form(f): Form<SetupForm>) -> Pag
 pub async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Page {
     let s = state.require(&headers).await?;
     let snap = state.snapshot().await?;
-    state.authorize(&s, &snap, Action::ReadDashboard, &[])?;
+    let role = state.authorize(&s, &snap, Action::ReadDashboard, &[])?;
     let a = &snap.assessment;
     let mut b = format!(
         "<h1>{}</h1><p class=\"muted\">{} · {} · as of {}</p>",
@@ -393,7 +394,7 @@ pub async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Page 
     let week = snap.as_of + chrono::Days::new(7);
     let mut due: Vec<(String, String, String)> = Vec::new();
     for r in state.db.requests().await? {
-        if r.status == "accepted" || (is_owner_role(&s) && r.assignee.as_deref() != Some(&s.user.id)) {
+        if !r.status.is_open() || !crate::authz::may_see_request(role, &s.user, &r) {
             continue;
         }
         if let Some(d) = r
@@ -1200,19 +1201,28 @@ pub struct RequestForm {
 }
 
 impl RequestForm {
-    /// The form an API request stands for.
-    pub fn from_api(n: &crate::api::NewRequest) -> RequestForm {
-        RequestForm {
-            title: n.title.clone(),
-            detail: n.detail.clone(),
-            control: n.control.clone().unwrap_or_default(),
-            due: n.due.clone().unwrap_or_default(),
-            ..RequestForm::default()
+    /// The new request this form asks for.
+    fn to_new(&self) -> NewRequest {
+        NewRequest {
+            title: self.title.clone(),
+            detail: self.detail.clone(),
+            control: self.control.clone(),
+            assignee: self.assignee.clone(),
+            due: self.due.clone(),
+        }
+    }
+
+    /// The change to a request this form asks for.
+    fn to_change(&self) -> requests::Change {
+        requests::Change {
+            status: self.status.clone(),
+            assignee: self.assignee.clone(),
+            due: self.due.clone(),
         }
     }
 }
 
-pub const STATUSES: [&str; 4] = ["open", "submitted", "accepted", "rejected"];
+
 
 async fn requests_page(
     state: &Shared,
@@ -1236,7 +1246,7 @@ async fn requests_page(
         .requests()
         .await?
         .into_iter()
-        .filter(|r| role != Role::ControlOwner || r.assignee.as_deref() == Some(&s.user.id))
+        .filter(|r| crate::authz::may_see_request(role, &s.user, r))
         .collect();
     b.push_str(&format!("<h2>Requests from the auditor ({})</h2>", list.len()));
     if list.is_empty() {
@@ -1246,7 +1256,7 @@ async fn requests_page(
             "<table><tr><th>Request</th><th>What</th><th>Control</th><th>Assignee</th><th>Due</th><th>Status</th></tr>",
         );
         for r in &list {
-            let late = r.due.as_deref().is_some_and(|d| d < snap.as_of.to_string().as_str()) && r.status != "accepted";
+            let late = r.due.as_deref().is_some_and(|d| d < snap.as_of.to_string().as_str()) && r.status.is_open();
             b.push_str(&format!(
                 "<tr><td><a href=\"/requests/{}\">PBC-{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
                 esc(&r.id),
@@ -1256,7 +1266,7 @@ async fn requests_page(
                 esc(&name_of(&r.assignee)),
                 esc(r.due.as_deref().unwrap_or("")),
                 if late { " <span class=\"pill bad\">overdue</span>" } else { "" },
-                esc(&r.status)
+                r.status.as_str()
             ));
         }
         b.push_str("</table>");
@@ -1293,8 +1303,8 @@ async fn requests_page(
         ));
     }
     // The standard request list derived from the project and the ledger.
-    let m = assure_report::matrix::matrix(&snap.inputs());
-    if let Some(sheet) = m.sheets.iter().find(|x| x.name == "Request list") {
+    {
+        let sheet = assure_report::matrix::request_list(&snap.inputs());
         b.push_str(&format!(
             "<h2>Standard request list ({} items, status from the ledger)</h2><table><tr>",
             sheet.rows.len()
@@ -1332,69 +1342,16 @@ pub async fn requests(State(state): State<Shared>, headers: HeaderMap) -> Page {
     requests_page(&state, &s, &RequestForm::default(), &BTreeMap::new(), StatusCode::OK).await
 }
 
-/// Checks a request form; returns the errors beside each field.
-pub fn check_request(snap: &Snapshot, f: &RequestForm) -> BTreeMap<&'static str, String> {
-    let mut errors = BTreeMap::new();
-    if f.title.trim().is_empty() {
-        errors.insert("title", "Say what is requested.".to_string());
-    } else if f.title.chars().count() > 300 {
-        errors.insert(
-            "title",
-            "Keep the title under 300 characters; put the rest in the details.".to_string(),
-        );
-    }
-    if f.detail.chars().count() > 20_000 {
-        errors.insert("detail", "Keep the details under 20,000 characters.".to_string());
-    }
-    if !f.control.trim().is_empty() && snap.project.control(f.control.trim()).is_none() {
-        errors.insert("control", format!("There is no control `{}`.", f.control.trim()));
-    }
-    if !f.due.trim().is_empty() && chrono::NaiveDate::parse_from_str(f.due.trim(), "%Y-%m-%d").is_err() {
-        errors.insert("due", "Write the date as YYYY-MM-DD.".to_string());
-    }
-    errors
-}
-
-/// Stores a checked request form as a new request and records it in the audit log.
-pub async fn create_request(state: &Shared, s: &Session, f: &RequestForm) -> Result<PbcRequest, AppError> {
-    let now = now_micros();
-    let r = state
-        .db
-        .create_request(&PbcRequest {
-            id: new_id()?,
-            number: 0,
-            title: f.title.trim().to_string(),
-            detail: f.detail.trim().to_string(),
-            control: Some(f.control.trim().to_string()).filter(|c| !c.is_empty()),
-            status: "open".into(),
-            assignee: Some(f.assignee.clone()).filter(|a| !a.is_empty()),
-            due: Some(f.due.trim().to_string()).filter(|d| !d.is_empty()),
-            created_by: s.user.id.clone(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
-    state
-        .audit(
-            Some(&s.user),
-            "raised a request",
-            &format!("request:{}", r.id),
-            &format!("PBC-{}: {}", r.number, r.title),
-        )
-        .await?;
-    Ok(r)
-}
-
 pub async fn raise_request(State(state): State<Shared>, headers: HeaderMap, Form(f): Form<RequestForm>) -> Page {
     let s = state.require(&headers).await?;
     state.check_csrf(&s, &f.csrf)?;
     let snap = state.snapshot().await?;
     state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
-    let errors = check_request(&snap, &f);
+    let errors = requests::validate(&snap, &f.to_new());
     if !errors.is_empty() {
         return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST).await;
     }
-    let r = create_request(&state, &s, &f).await?;
+    let r = requests::create(&state, &s, &f.to_new()).await?;
     see_other(&format!("/requests/{}", r.id))
 }
 
@@ -1406,7 +1363,7 @@ async fn load_request(state: &Shared, s: &Session, id: &str) -> Result<(PbcReque
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such request.".into()))?;
     let role = state.authorize(s, &snap, Action::ReadRequests, &[])?;
-    if role == Role::ControlOwner && r.assignee.as_deref() != Some(&s.user.id) {
+    if !crate::authz::may_see_request(role, &s.user, &r) {
         return Err(AppError::Forbidden("this request is not assigned to you".into()));
     }
     Ok((r, role))
@@ -1431,7 +1388,7 @@ pub async fn request(State(state): State<Shared>, headers: HeaderMap, Path(id): 
         } else {
             format!("<p>{}</p>", esc(&r.detail))
         },
-        esc(&r.status),
+        r.status.as_str(),
         esc(r.due.as_deref().unwrap_or("no date")),
         esc(&name(&r.assignee)),
         r.control
@@ -1442,12 +1399,7 @@ pub async fn request(State(state): State<Shared>, headers: HeaderMap, Path(id): 
         when(r.created_at)
     );
     if crate::authz::role_allows(role, Action::UpdateRequest) {
-        let statuses: Vec<&str> = if role == Role::ControlOwner {
-            vec!["open", "submitted"]
-        } else {
-            STATUSES.to_vec()
-        };
-        let st: String = statuses
+        let st: String = RequestStatus::settable_by(role)
             .iter()
             .map(|x| {
                 format!(
@@ -1505,44 +1457,7 @@ pub async fn update_request(
     let (r, role) = load_request(&state, &s, &id).await?;
     let snap = state.snapshot().await?;
     state.authorize(&s, &snap, Action::UpdateRequest, &[])?;
-    let allowed: &[&str] = if role == Role::ControlOwner {
-        &["open", "submitted"]
-    } else {
-        &STATUSES
-    };
-    if !allowed.contains(&f.status.as_str()) {
-        return Err(AppError::BadRequest(format!(
-            "`{}` is not a status you can set; choose one of: {}.",
-            f.status,
-            allowed.join(", ")
-        )));
-    }
-    if !f.due.trim().is_empty() && chrono::NaiveDate::parse_from_str(f.due.trim(), "%Y-%m-%d").is_err() {
-        return Err(AppError::BadRequest("Write the due date as YYYY-MM-DD.".into()));
-    }
-    let assignee = if role == Role::ControlOwner {
-        r.assignee.clone()
-    } else {
-        Some(f.assignee.clone()).filter(|a| !a.is_empty())
-    };
-    let due = Some(f.due.trim().to_string()).filter(|d| !d.is_empty());
-    state
-        .db
-        .update_request(&r.id, &f.status, assignee.as_deref(), due.as_deref(), now_micros())
-        .await?;
-    state
-        .audit(
-            Some(&s.user),
-            "updated a request",
-            &format!("request:{}", r.id),
-            &format!(
-                "status {} → {}, due {}",
-                r.status,
-                f.status,
-                due.as_deref().unwrap_or("none")
-            ),
-        )
-        .await?;
+    requests::change(&state, &s, role, &r, &f.to_change()).await?;
     see_other(&format!("/requests/{}", r.id))
 }
 

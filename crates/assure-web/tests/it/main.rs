@@ -442,7 +442,7 @@ async fn role_matrix(db: TestDb) {
             title: "Population".into(),
             detail: String::new(),
             control: None,
-            status: "open".into(),
+            status: assure_web::requests::RequestStatus::Open,
             assignee: None,
             due: None,
             created_by: creator.id.clone(),
@@ -792,7 +792,7 @@ async fn the_dashboard_lists_what_is_due_this_week() {
             title: "Q4 terminations".into(),
             detail: String::new(),
             control: None,
-            status: "open".into(),
+            status: assure_web::requests::RequestStatus::Open,
             assignee: None,
             due: Some("2026-11-27".into()),
             created_by: state.db.users().await.unwrap()[0].id.clone(),
@@ -809,5 +809,59 @@ async fn the_dashboard_lists_what_is_due_this_week() {
     );
     // A monthly manual control with no record for November is due on the 30th.
     assert!(due.contains("monthly record for 2026-11-01 to 2026-11-30"), "{due}");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
+    use assure_web::requests::RequestStatus;
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let snap = state.snapshot().await.unwrap();
+    let person = snap.project.control("AC-05").unwrap().owner.as_ref().unwrap().to_string();
+    let auditor = account(&state, Role::Auditor, None).await;
+    let owner = account(&state, Role::ControlOwner, Some(&person)).await;
+    let owner_id = state
+        .db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "control_owner")
+        .unwrap()
+        .id;
+    let r = send(
+        &state,
+        form(
+            "/requests",
+            Some(&auditor),
+            &format!("title=Terminations&control=AC-05&assignee={owner_id}&due=2026-12-15"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = r.location.rsplit('/').next().unwrap().to_string();
+    let status = |state: Shared, id: String| async move { state.db.request(&id).await.unwrap().unwrap().status };
+    assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Open);
+    // The owner answers: submitted is theirs to set; accepted is not.
+    let path = format!("/requests/{id}");
+    let r = send(&state, form(&path, Some(&owner), "status=accepted&due=2026-12-15")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("choose one of: open, submitted"), "{}", r.body);
+    assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Open);
+    let r = send(&state, form(&path, Some(&owner), "status=submitted&due=2026-12-15")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Submitted);
+    // The auditor decides; a word that is no status is refused.
+    let r = send(&state, form(&path, Some(&auditor), "status=closed")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = send(&state, form(&path, Some(&auditor), "status=accepted")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Accepted);
+    // The API shows the typed status, and counts only requests still open.
+    let r = send(&state, get("/api/v1/requests", Some(&auditor))).await;
+    assert!(r.body.contains("\"status\":\"accepted\""), "{}", r.body);
+    let r = send(&state, get("/api/v1/summary", Some(&auditor))).await;
+    assert!(r.body.contains("\"open_requests\":0"), "{}", r.body);
     db.finish().await;
 }
