@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::authz::{Action, Role, Visibility as _};
+use crate::authz::Action;
 use crate::db::{AuditLine, Request as PbcRequest};
-use crate::{AppError, Session, Shared, Snapshot};
+use crate::views::{self, ControlView, EvidenceView, TestView};
+use crate::{AppError, Session, Shared};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -83,67 +84,6 @@ pub struct Summary {
     pub run: Option<u64>,
 }
 
-/// A control.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ControlView {
-    /// Identifier.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Owner's person id.
-    pub owner: Option<String>,
-    /// Frequency.
-    pub frequency: Option<String>,
-    /// Criteria it maps to.
-    pub criteria: Vec<String>,
-    /// SOC 1 objectives it maps to.
-    pub objectives: Vec<String>,
-    /// Readiness score, 0 to 1.
-    pub readiness: Option<f64>,
-    /// Result from the latest run.
-    pub result: String,
-    /// Exceptions from the latest run.
-    pub exceptions: usize,
-}
-
-/// A test's outcome in the latest run.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TestView {
-    /// Identifier.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Controls it tests.
-    pub controls: Vec<String>,
-    /// Items in the population.
-    pub population: usize,
-    /// Exceptions.
-    pub exceptions: usize,
-    /// The conclusion.
-    pub conclusion: String,
-}
-
-/// A ledger entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EvidenceView {
-    /// Sequence number.
-    pub seq: u64,
-    /// What was recorded (`import`, `add`, `test-run`, `sample`).
-    pub action: String,
-    /// File name.
-    pub file: Option<String>,
-    /// SHA-256 of the file.
-    pub sha256: Option<String>,
-    /// Evidence table.
-    pub table: Option<String>,
-    /// Controls it is evidence for.
-    pub controls: Vec<String>,
-    /// When it was recorded.
-    pub at: String,
-    /// By whom.
-    pub by: String,
-}
-
 /// A new request.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRequest {
@@ -172,26 +112,6 @@ fn check_header_csrf(state: &Shared, s: &Session, headers: &HeaderMap) -> Result
     Ok(state.check_csrf(s, sent)?)
 }
 
-fn control_view(snap: &Snapshot, c: &assure_project::model::Control) -> ControlView {
-    let (result, exceptions) = assure_report::control_result(&snap.inputs(), c.id.as_str());
-    ControlView {
-        id: c.id.to_string(),
-        title: c.title.clone(),
-        owner: c.owner.as_ref().map(|o| o.to_string()),
-        frequency: c.frequency.map(|f| f.as_str().to_string()),
-        criteria: c.criteria.iter().map(|r| r.to_string()).collect(),
-        objectives: c.objectives.iter().map(|r| r.to_string()).collect(),
-        readiness: snap
-            .assessment
-            .controls
-            .iter()
-            .find(|x| x.id == c.id.as_str())
-            .map(|x| x.score),
-        result,
-        exceptions,
-    }
-}
-
 fn score(s: &assure_assess::gap::Score) -> ScoreView {
     ScoreView {
         label: s.label.clone(),
@@ -206,27 +126,13 @@ fn score(s: &assure_assess::gap::Score) -> ScoreView {
     responses((status = 200, body = Summary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn summary(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Summary>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    let role = state.authorize(&s, &snap, Action::ReadDashboard, &[])?;
+    let (snap, role) = state.authorized(&s, Action::ReadDashboard, &[]).await?;
     let a = &snap.assessment;
-    let failing = snap
-        .run
-        .as_ref()
-        .map(|(_, r)| {
-            r.tests
-                .iter()
-                .filter(|t| t.exceptions > 0)
-                .filter(|t| role != Role::ControlOwner || t.controls.iter().any(|c| snap.owns(&s.user, c)))
-                .count()
-        })
-        .unwrap_or(0);
-    let open = state
-        .db
-        .requests()
-        .await?
+    let failing = views::tests(&snap, &s.user, role)
         .iter()
-        .filter(|r| r.status.is_open())
+        .filter(|t| t.exceptions > 0)
         .count();
+    let open = state.db.requests().await?.iter().filter(|r| r.status.is_open()).count();
     Ok(Json(Summary {
         organization: a.organization.clone(),
         as_of: snap.as_of.to_string(),
@@ -243,17 +149,8 @@ pub async fn summary(State(state): State<Shared>, headers: HeaderMap) -> ApiResu
     responses((status = 200, body = [ControlView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn controls(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<ControlView>>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    let role = state.authorize(&s, &snap, Action::ReadControls, &[])?;
-    let mut list: Vec<_> = snap
-        .project
-        .controls
-        .iter()
-        .filter(|c| role != Role::ControlOwner || snap.owns(&s.user, c.id.as_str()))
-        .map(|c| control_view(&snap, c))
-        .collect();
-    list.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Json(list))
+    let (snap, role) = state.authorized(&s, Action::ReadControls, &[]).await?;
+    Ok(Json(views::controls(&snap, &s.user, role)))
 }
 
 /// One control.
@@ -272,7 +169,7 @@ pub async fn control(
         .control(&id)
         .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))?;
     state.authorize(&s, &snap, Action::ReadControls, &[c.id.as_str()])?;
-    Ok(Json(control_view(&snap, c)))
+    Ok(Json(views::control(&snap, c)))
 }
 
 /// The latest run's tests.
@@ -280,26 +177,8 @@ pub async fn control(
     responses((status = 200, body = [TestView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn tests(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<TestView>>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    let role = state.authorize(&s, &snap, Action::ReadTests, &[])?;
-    let list = snap
-        .run
-        .as_ref()
-        .map(|(_, r)| {
-            r.tests
-                .iter()
-                .filter(|t| role != Role::ControlOwner || t.controls.iter().any(|c| snap.owns(&s.user, c)))
-                .map(|t| TestView {
-                    id: t.id.clone(),
-                    title: t.title.clone(),
-                    controls: t.controls.clone(),
-                    population: t.population,
-                    exceptions: t.exceptions,
-                    conclusion: t.conclusion.label().to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let (snap, role) = state.authorized(&s, Action::ReadTests, &[]).await?;
+    let list = views::tests(&snap, &s.user, role);
     Ok(Json(list))
 }
 
@@ -308,24 +187,8 @@ pub async fn tests(State(state): State<Shared>, headers: HeaderMap) -> ApiResult
     responses((status = 200, body = [EvidenceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn evidence(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<EvidenceView>>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    let role = state.authorize(&s, &snap, Action::ReadEvidence, &[])?;
-    Ok(Json(
-        snap.ledger
-            .iter()
-            .filter(|e| role != Role::ControlOwner || e.draft.controls.iter().any(|c| snap.owns(&s.user, c)))
-            .map(|e| EvidenceView {
-                seq: e.seq,
-                action: e.draft.action.to_string(),
-                file: e.draft.blob.as_ref().map(|b| b.name.clone()),
-                sha256: e.draft.blob.as_ref().map(|b| b.sha256.clone()),
-                table: e.draft.table.clone(),
-                controls: e.draft.controls.clone(),
-                at: e.draft.at.clone(),
-                by: e.draft.by.clone(),
-            })
-            .collect(),
-    ))
+    let (snap, role) = state.authorized(&s, Action::ReadEvidence, &[]).await?;
+    Ok(Json(views::evidence(&snap, &s.user, role)))
 }
 
 /// The auditor's requests the caller may see.
@@ -333,8 +196,7 @@ pub async fn evidence(State(state): State<Shared>, headers: HeaderMap) -> ApiRes
     responses((status = 200, body = [PbcRequest]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn requests(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<PbcRequest>>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    let role = state.authorize(&s, &snap, Action::ReadRequests, &[])?;
+    let (_, role) = state.authorized(&s, Action::ReadRequests, &[]).await?;
     Ok(Json(
         state
             .db
@@ -357,8 +219,7 @@ pub async fn raise(
 ) -> ApiResult<Response> {
     let s = session(&state, &headers).await?;
     check_header_csrf(&state, &s, &headers)?;
-    let snap = state.snapshot().await?;
-    state.authorize(&s, &snap, Action::RaiseRequest, &[])?;
+    let (snap, _) = state.authorized(&s, Action::RaiseRequest, &[]).await?;
     let Json(n) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
     let new = crate::requests::NewRequest {
@@ -385,8 +246,7 @@ pub async fn raise(
     responses((status = 200, body = [AuditLine]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<Json<Vec<AuditLine>>> {
     let s = session(&state, &headers).await?;
-    let snap = state.snapshot().await?;
-    state.authorize(&s, &snap, Action::ReadAudit, &[])?;
+    state.authorized(&s, Action::ReadAudit, &[]).await?;
     Ok(Json(state.db.audit_log(None, 1000).await?))
 }
 

@@ -16,6 +16,7 @@ pub mod db;
 pub mod html;
 pub mod pages;
 pub mod requests;
+pub mod views;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -249,6 +250,16 @@ pub struct Session {
     pub csrf: Option<String>,
 }
 
+/// A page handler that takes a `Session` requires a signed-in account: without one the request ends
+/// in the sign-in redirect before the handler runs.
+impl axum::extract::FromRequestParts<Shared> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &Shared) -> Result<Session, AppError> {
+        state.require(&parts.headers).await
+    }
+}
+
 impl Session {
     /// The CSRF token for forms.
     pub fn csrf(&self) -> &str {
@@ -335,6 +346,19 @@ impl AppState {
     /// Checks an action for the signed-in account against the snapshot's ownership.
     pub fn authorize(&self, s: &Session, snap: &Snapshot, action: Action, controls: &[&str]) -> Result<Role, AppError> {
         Ok(authz::authorize(&s.user, action, controls, &|c| snap.owns(&s.user, c))?)
+    }
+
+    /// The preamble of a page: the project snapshot and the role, once the session may do `action`
+    /// on `controls`.
+    pub async fn authorized(
+        &self,
+        s: &Session,
+        action: Action,
+        controls: &[&str],
+    ) -> Result<(Arc<Snapshot>, Role), AppError> {
+        let snap = self.snapshot().await?;
+        let role = self.authorize(s, &snap, action, controls)?;
+        Ok((snap, role))
     }
 
     /// Checks the CSRF token of a form against the session.

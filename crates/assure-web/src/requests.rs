@@ -10,7 +10,9 @@ use crate::db::Request;
 use crate::{AppError, Session, Shared, Snapshot, new_id, now_micros};
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestStatus {
     /// Raised, waiting for evidence.

@@ -818,7 +818,14 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     let db = sqlite().await;
     let (state, _) = app(&db.url, Settings::default()).await;
     let snap = state.snapshot().await.unwrap();
-    let person = snap.project.control("AC-05").unwrap().owner.as_ref().unwrap().to_string();
+    let person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
     let auditor = account(&state, Role::Auditor, None).await;
     let owner = account(&state, Role::ControlOwner, Some(&person)).await;
     let owner_id = state

@@ -1,0 +1,213 @@
+//! Signing in and out, and the first administrator's setup.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) fn login_page(email: &str, error: Option<&str>) -> String {
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    page(
+        "Sign in",
+        None,
+        "",
+        &format!(
+            "<div class=\"card\" style=\"max-width:28rem;margin:3rem auto\"><h1>Sign in to Assure</h1><form method=\"post\" action=\"/login\"><label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" value=\"{}\" required><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>{err}<button type=\"submit\">Sign in</button></form></div>",
+            esc(email)
+        ),
+    )
+}
+
+pub async fn login_form(State(state): State<Shared>, headers: HeaderMap) -> Page {
+    if state.db.user_count().await? == 0 {
+        return see_other("/setup");
+    }
+    if state.session(&headers).await?.is_some() {
+        return see_other("/");
+    }
+    Ok(Html(login_page("", None)).into_response())
+}
+
+pub async fn login(
+    State(state): State<Shared>,
+    info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    Form(f): Form<LoginForm>,
+) -> Page {
+    state.count_attempt(client_ip(info.as_ref().map(|e| &e.0)))?;
+    let email = f.email.trim().to_lowercase();
+    let fail = |msg: &str| Ok((StatusCode::UNAUTHORIZED, Html(login_page(&email, Some(msg)))).into_response());
+    let Some((user, hash, _, locked_until)) = state.db.login_record(&email).await? else {
+        // Same answer and similar work as a wrong password, so accounts cannot be discovered.
+        let _ = crate::verify_password(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNo",
+            &f.password,
+        );
+        return fail("The email or password is wrong.");
+    };
+    let now = now_micros();
+    if locked_until > now {
+        let minutes = (locked_until - now) / 60_000_000 + 1;
+        return fail(&format!(
+            "This account is locked after repeated failed sign-ins. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        ));
+    }
+    if !crate::verify_password(&hash, &f.password) {
+        let locked = state
+            .db
+            .login_failed(
+                &user.id,
+                now,
+                state.settings.max_failures,
+                state.settings.lock_minutes * 60_000_000,
+            )
+            .await?;
+        state
+            .audit(
+                Some(&user),
+                "sign-in failed",
+                &format!("user:{}", user.email),
+                if locked { "account locked" } else { "" },
+            )
+            .await?;
+        return fail(if locked {
+            "Too many failed sign-ins: the account is now locked for a while."
+        } else {
+            "The email or password is wrong."
+        });
+    }
+    state.db.login_succeeded(&user.id).await?;
+    let cookie = crate::start_session(&state, &user).await?;
+    state
+        .audit(Some(&user), "signed in", &format!("user:{}", user.email), "")
+        .await?;
+    let mut resp = Redirect::to("/").into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
+
+pub async fn logout(State(state): State<Shared>, headers: HeaderMap, s: Session, Form(f): Form<CsrfForm>) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    if let Some(t) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == crate::COOKIE)
+        .map(|(_, v)| v.to_string())
+    {
+        state.db.delete_session(&crate::token_hash(&t)).await?;
+    }
+    state
+        .audit(Some(&s.user), "signed out", &format!("user:{}", s.user.email), "")
+        .await?;
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("assure_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) fn setup_page(code: &str, name: &str, email: &str, errors: &BTreeMap<&str, String>) -> String {
+    let e = |k: &str| {
+        errors
+            .get(k)
+            .map(|m| format!("<p class=\"error\">{}</p>", esc(m)))
+            .unwrap_or_default()
+    };
+    page(
+        "Create the administrator",
+        None,
+        "",
+        &format!(
+            "<div class=\"card\" style=\"max-width:30rem;margin:3rem auto\"><h1>Create the first administrator</h1><p class=\"muted\">Assure has no accounts yet. The administrator creates everyone else's.</p><form method=\"post\" action=\"/setup\"><input type=\"hidden\" name=\"code\" value=\"{}\">{}<label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{}\" required>{}<label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{}\" required>{}<label for=\"password\">Password (at least 12 characters)</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>{}<button type=\"submit\">Create and sign in</button></form></div>",
+            esc(code),
+            e("code"),
+            esc(name),
+            e("name"),
+            esc(email),
+            e("email"),
+            e("password")
+        ),
+    )
+}
+
+pub async fn setup_form(State(state): State<Shared>, Query(q): Query<SetupQuery>) -> Page {
+    if state.db.user_count().await? > 0 {
+        return see_other("/login");
+    }
+    Ok(Html(setup_page(&q.code, "", "", &BTreeMap::new())).into_response())
+}
+
+pub async fn setup(State(state): State<Shared>, Form(f): Form<SetupForm>) -> Page {
+    if state.db.user_count().await? > 0 {
+        return Err(AppError::Forbidden(
+            "the administrator already exists; sign in instead".into(),
+        ));
+    }
+    let mut errors = BTreeMap::new();
+    if let Some(code) = &state.settings.setup_code
+        && !crate::constant_eq(code.as_bytes(), f.code.trim().as_bytes())
+    {
+        errors.insert(
+            "code",
+            "The setup code is missing or wrong: open the address `assure serve` printed when it started.".to_string(),
+        );
+    }
+    if f.name.trim().is_empty() {
+        errors.insert("name", "Enter a name.".into());
+    }
+    if !f.email.contains('@') {
+        errors.insert("email", "Enter an email address.".into());
+    }
+    if f.password.chars().count() < 12 {
+        errors.insert("password", "Use at least 12 characters.".into());
+    }
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            Html(setup_page(&f.code, &f.name, &f.email, &errors)),
+        )
+            .into_response());
+    }
+    let user = crate::create_user(&state.db, &f.email, &f.name, Role::Admin, None, &f.password).await?;
+    state
+        .audit(
+            Some(&user),
+            "created the administrator",
+            &format!("user:{}", user.email),
+            "first run",
+        )
+        .await?;
+    let cookie = crate::start_session(&state, &user).await?;
+    let mut resp = Redirect::to("/").into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}

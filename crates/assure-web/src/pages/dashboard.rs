@@ -1,0 +1,129 @@
+//! The dashboard: readiness, the criteria heat map, failing tests and what is due this week.
+
+use super::*;
+
+pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
+    let (snap, role) = state.authorized(&s, Action::ReadDashboard, &[]).await?;
+    let a = &snap.assessment;
+    let mut b = format!(
+        "<h1>{}</h1><p class=\"muted\">{} · {} · as of {}</p>",
+        esc(&a.organization),
+        esc(&a.reports_in_scope.join(", ")),
+        esc(a.window.as_deref().unwrap_or("no period set")),
+        snap.as_of
+    );
+    b.push_str("<div class=\"grid\">");
+    b.push_str(&format!(
+        "<div class=\"card\"><div class=\"muted\">Overall readiness</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div></div>",
+        a.overall.value * 100.0,
+        a.overall.value * 100.0
+    ));
+    for c in a.reports.iter().chain(&a.categories) {
+        b.push_str(&format!(
+            "<div class=\"card\"><div class=\"muted\">{}</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} items{}</div></div>",
+            esc(&c.label),
+            c.value * 100.0,
+            c.value * 100.0,
+            c.items,
+            if c.uncovered > 0 { format!(", {} without a control", c.uncovered) } else { String::new() }
+        ));
+    }
+    b.push_str("</div>");
+    b.push_str("<h2>Criteria and objectives</h2><div class=\"card\"><div class=\"heat\">");
+    for i in &a.items {
+        let label = match (&i.not_relevant, i.score) {
+            (Some(_), _) => "not relevant".to_string(),
+            (None, Some(v)) => format!("{:.0} %", v * 100.0),
+            (None, None) => "n/a".into(),
+        };
+        b.push_str(&format!(
+            "<a href=\"/controls?criterion={}\" style=\"background:{}\" title=\"{}: {}\">{}<br>{}</a>",
+            esc(&i.id),
+            if i.not_relevant.is_some() {
+                "#8a94a6"
+            } else {
+                heat_colour(i.score)
+            },
+            esc(&i.id),
+            esc(&i.title),
+            esc(&i.id),
+            label
+        ));
+    }
+    b.push_str("</div></div>");
+    // Failing tests (owners: of their controls).
+    b.push_str("<h2>Failing tests</h2>");
+    match &snap.run {
+        None => b.push_str("<div class=\"card\">No test run is recorded yet: run <code>assure test</code>.</div>"),
+        Some((seq, _)) => {
+            let failing: Vec<_> = crate::views::tests(&snap, &s.user, role)
+                .into_iter()
+                .filter(|t| t.exceptions > 0)
+                .collect();
+            if failing.is_empty() {
+                b.push_str(&format!(
+                    "<div class=\"card\">No exceptions in the latest run (ledger entry {seq}).</div>"
+                ));
+            } else {
+                b.push_str("<table><tr><th>Test</th><th>Controls</th><th>Exceptions</th><th>Population</th></tr>");
+                for t in failing {
+                    b.push_str(&format!(
+                        "<tr><td><a href=\"/tests/{}\">{}</a></td><td>{}</td><td><span class=\"pill bad\">{}</span></td><td>{}</td></tr>",
+                        esc(&t.id),
+                        esc(&t.title),
+                        esc(&t.controls.join(", ")),
+                        t.exceptions,
+                        t.population
+                    ));
+                }
+                b.push_str("</table>");
+            }
+        }
+    }
+    // Due this week.
+    b.push_str("<h2>Due this week</h2>");
+    let week = snap.as_of + chrono::Days::new(7);
+    let mut due: Vec<(String, String, String)> = Vec::new();
+    for r in state.db.requests().await? {
+        if !r.status.is_open() || !crate::authz::may_see_request(role, &s.user, &r) {
+            continue;
+        }
+        if let Some(d) = r
+            .due
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            && d <= week
+        {
+            due.push((
+                d.to_string(),
+                format!("<a href=\"/requests/{}\">PBC-{}</a>", esc(&r.id), r.number),
+                esc(&r.title),
+            ));
+        }
+    }
+    let inp = snap.inputs();
+    for d in assure_report::due::due(&inp, 7, &|c| crate::authz::may_see_control(role, &s.user, &snap, c)) {
+        let href = if d.kind == "policy" { "policies" } else { "controls" };
+        due.push((
+            d.date.to_string(),
+            format!("<a href=\"/{href}/{0}\">{0}</a>", esc(&d.subject)),
+            esc(&d.what),
+        ));
+    }
+    due.sort();
+    if due.is_empty() {
+        b.push_str("<div class=\"card\">Nothing is due in the next seven days.</div>");
+    } else {
+        b.push_str("<table><tr><th>Due</th><th>What</th><th></th></tr>");
+        for (d, link, what) in due {
+            let late = if d < snap.as_of.to_string() {
+                " <span class=\"pill bad\">overdue</span>"
+            } else {
+                ""
+            };
+            b.push_str(&format!("<tr><td>{d}{late}</td><td>{link}</td><td>{what}</td></tr>"));
+        }
+        b.push_str("</table>");
+    }
+    ok("Dashboard", &s, "/", b)
+}

@@ -1,0 +1,260 @@
+//! Evidence: the ledger's entries, uploads into the signed ledger, verification and downloads.
+
+use super::*;
+
+pub(super) fn evidence_row(e: &assure_ledger::Entry, download: bool) -> String {
+    let name = e.draft.blob.as_ref().map(|b| b.name.clone()).unwrap_or_default();
+    let file = if download && e.draft.blob.is_some() {
+        format!("<a href=\"/evidence/{}/download\">{}</a>", e.seq, esc(&name))
+    } else {
+        esc(&name)
+    };
+    let covers = match (&e.draft.period_start, &e.draft.period_end) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => String::new(),
+    };
+    format!(
+        "<tr><td>{}</td><td>{file}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        e.seq,
+        esc(e.draft.table.as_deref().unwrap_or("record")),
+        esc(&covers),
+        esc(e.draft.at.get(..16).unwrap_or(&e.draft.at)),
+        esc(&e.draft.by)
+    )
+}
+
+pub(super) fn upload_form(csrf: &str, controls: &[&str], error: Option<&str>) -> String {
+    let options: String = controls
+        .iter()
+        .map(|c| format!("<option value=\"{0}\">{0}</option>", esc(c)))
+        .collect();
+    format!(
+        "<div class=\"card\"><h2>Add evidence</h2><form method=\"post\" action=\"/evidence\" enctype=\"multipart/form-data\">{}<label for=\"control\">For control</label><select id=\"control\" name=\"control\">{options}</select><label for=\"kind\">What it is</label><select id=\"kind\" name=\"kind\"><option value=\"record\">A record kept as it is (minutes, screenshot, signed report)</option><option value=\"export\">An export read into an evidence table (CSV, JSON, XLSX, vendor export)</option></select><label for=\"file\">File</label><input id=\"file\" name=\"file\" type=\"file\" required>{}<button type=\"submit\">Record in the ledger</button></form><p class=\"muted\">Every file is hashed, stored read-only and signed into the ledger; nothing is stored when a file is refused.</p></div>",
+        csrf_field(csrf),
+        error
+            .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+            .unwrap_or_default()
+    )
+}
+
+pub async fn evidence(State(state): State<Shared>, s: Session) -> Page {
+    let (snap, role) = state.authorized(&s, Action::ReadEvidence, &[]).await?;
+    evidence_page(&state, &s, &snap, role, None, StatusCode::OK).await
+}
+
+pub(super) async fn evidence_page(
+    state: &Shared,
+    s: &Session,
+    snap: &Snapshot,
+    role: Role,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Page {
+    let _ = state;
+    let mut b = String::from("<h1>Evidence</h1>");
+    if crate::authz::role_allows(role, Action::UploadEvidence) {
+        let ids: Vec<&str> = visible_controls(s, snap).iter().map(|c| c.id.as_str()).collect();
+        b.push_str(&upload_form(s.csrf(), &ids, error));
+    } else if let Some(e) = error {
+        b.push_str(&format!("<p class=\"error\">{}</p>", esc(e)));
+    }
+    b.push_str(&format!(
+        "<form method=\"post\" action=\"/evidence/verify\">{}<button type=\"submit\">Verify the ledger and every file</button></form>",
+        csrf_field(s.csrf())
+    ));
+    let entries: Vec<_> = crate::views::entries(snap, &s.user, role)
+        .filter(|e| e.draft.action.is_evidence())
+        .collect();
+    b.push_str(&format!("<h2>Ledger ({} entries)</h2><table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th></tr>", entries.len()));
+    for e in entries.iter().rev().take(500) {
+        b.push_str(&evidence_row(
+            e,
+            crate::authz::role_allows(role, Action::DownloadEvidence),
+        ));
+    }
+    b.push_str("</table>");
+    Ok((
+        status,
+        Html(page("Evidence", Some((&s.user, s.csrf())), "/evidence", &b)),
+    )
+        .into_response())
+}
+
+pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) -> Page {
+    let (snap, role) = state.authorized(&s, Action::UploadEvidence, &[]).await?;
+    let limit = state.settings.max_upload;
+    let (mut csrf, mut control, mut kind, mut file) = (String::new(), String::new(), String::from("record"), None);
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than the {} MiB upload limit, so nothing was stored. Import large exports with `assure evidence import` instead.",
+            limit / (1024 * 1024)
+        ))
+    };
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(AppError::BadRequest(format!(
+                    "The upload could not be read: {}.",
+                    e.body_text()
+                )));
+            }
+        };
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(AppError::BadRequest(format!(
+                    "The upload could not be read: {}.",
+                    e.body_text()
+                )));
+            }
+        };
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).to_string(),
+            "control" => control = String::from_utf8_lossy(&bytes).to_string(),
+            "kind" => kind = String::from_utf8_lossy(&bytes).to_string(),
+            "file" => file = Some((file_name.unwrap_or_default(), bytes.to_vec())),
+            _ => {}
+        }
+    }
+    state.check_csrf(&s, &csrf)?;
+    if snap.project.control(&control).is_none() {
+        return evidence_page(
+            &state,
+            &s,
+            &snap,
+            role,
+            Some(&format!("Choose a control: `{control}` is not one.")),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    state.authorize(&s, &snap, Action::UploadEvidence, &[control.as_str()])?;
+    let Some((file_name, bytes)) = file.filter(|(n, b)| !n.is_empty() && !b.is_empty()) else {
+        return evidence_page(
+            &state,
+            &s,
+            &snap,
+            role,
+            Some("Choose a file to upload; an empty file is not evidence."),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    if bytes.len() > limit {
+        return Err(too_large());
+    }
+    let upload = Upload {
+        file_name: file_name.clone(),
+        bytes,
+        controls: vec![control.clone()],
+        kind: if kind == "export" {
+            UploadKind::Export
+        } else {
+            UploadKind::Record
+        },
+        by: s.user.email.clone(),
+    };
+    let backend = state.backend.clone();
+    let result = blocking(move || backend.import(upload)).await?;
+    match result {
+        Ok(entries) => {
+            state.invalidate().await;
+            let seqs: Vec<String> = entries.iter().map(|e| e.seq.to_string()).collect();
+            state
+                .audit(
+                    Some(&s.user),
+                    "uploaded evidence",
+                    &format!("control:{control}"),
+                    &format!("{file_name} as ledger entry {}", seqs.join(", ")),
+                )
+                .await?;
+            see_other(&format!("/controls/{control}"))
+        }
+        Err(crate::BackendError::Invalid(m)) => {
+            evidence_page(
+                &state,
+                &s,
+                &snap,
+                role,
+                Some(&format!("{file_name} was refused and nothing was stored: {m}")),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn verify(State(state): State<Shared>, s: Session, Form(f): Form<CsrfForm>) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::ReadEvidence, &[]).await?;
+    let backend = state.backend.clone();
+    let v = blocking(move || backend.verify()).await??;
+    state
+        .audit(Some(&s.user), "verified the ledger", "ledger", &v.message)
+        .await?;
+    let class = if v.ok { "ok" } else { "bad" };
+    ok(
+        "Ledger verification",
+        &s,
+        "/evidence",
+        format!(
+            "<h1>Ledger verification</h1><div class=\"card\"><p><span class=\"pill {class}\">{}</span> {} entries checked.</p><pre>{}</pre></div><p><a href=\"/evidence\">Back to the evidence</a></p>",
+            if v.ok { "intact" } else { "BROKEN" },
+            v.entries,
+            esc(&v.message)
+        ),
+    )
+}
+
+pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u64>) -> Page {
+    let snap = state.snapshot().await?;
+    let e = snap
+        .ledger
+        .iter()
+        .find(|e| e.seq == seq)
+        .ok_or_else(|| AppError::NotFound(format!("There is no ledger entry {seq}.")))?;
+    let controls: Vec<&str> = e.draft.controls.iter().map(String::as_str).collect();
+    // An entry for no control is readable by anyone who may read evidence, except owners.
+    let controls = if controls.is_empty() && is_owner_role(&s) {
+        vec!["-"]
+    } else {
+        controls
+    };
+    state.authorize(&s, &snap, Action::DownloadEvidence, &controls)?;
+    let blob = e
+        .draft
+        .blob
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound(format!("Ledger entry {seq} has no file.")))?;
+    let backend = state.backend.clone();
+    let hash = blob.blake3.clone();
+    let bytes = blocking(move || backend.blob(&hash)).await??;
+    state
+        .audit(
+            Some(&s.user),
+            "downloaded evidence",
+            &format!("ledger:{seq}"),
+            &blob.name,
+        )
+        .await?;
+    let safe: String = blob
+        .name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,151 @@
+//! The server-rendered pages, one module per area. Each handler: who is signed in, may they do
+//! this, read or change (through the services: [`crate::requests`], the workspace's backend),
+//! render. Forms carry the session's CSRF token; changes are written to the audit log.
+#![allow(missing_docs, reason = "handlers and forms are listed with their routes in lib.rs")]
+
+mod admin;
+mod auth;
+mod controls;
+mod dashboard;
+mod evidence;
+mod policies;
+mod requests;
+mod tests;
+
+pub use admin::*;
+pub use auth::*;
+pub use controls::*;
+pub use dashboard::*;
+pub use evidence::*;
+pub use policies::*;
+pub use requests::*;
+pub use tests::*;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use assure_assess::results::Conclusion;
+use axum::Form;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::authz::{Action, Role};
+use crate::db::Request as PbcRequest;
+use crate::html::{csrf_field, esc, heat_colour, page, score_pill, when};
+use crate::requests::{NewRequest, RequestStatus};
+use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, client_ip, new_id, now_micros};
+use assure_schema::results::ItemStatus;
+
+type Page = Result<Response, AppError>;
+
+fn ok(title: &str, s: &Session, active: &str, body: String) -> Page {
+    Ok(Html(page(title, Some((&s.user, s.csrf())), active, &body)).into_response())
+}
+
+fn see_other(to: &str) -> Page {
+    Ok(Redirect::to(to).into_response())
+}
+
+fn control_or_404<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a assure_project::model::Control, AppError> {
+    snap.project
+        .control(id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no control `{id}`.")))
+}
+
+/// Runs project work (file I/O, signing) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Adds a comment to a subject (`control:ID`, `request:ID`) and records it in the audit log.
+async fn comment(state: &Shared, s: &Session, subject: &str, body: &str) -> Result<(), AppError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(AppError::BadRequest(
+            "A comment needs text, at most 5,000 characters.".into(),
+        ));
+    }
+    state
+        .db
+        .add_comment(&new_id()?, subject, &s.user.id, body, now_micros())
+        .await?;
+    state.audit(Some(&s.user), "commented", subject, body).await
+}
+
+fn role_of(s: &Session) -> Option<Role> {
+    Role::parse(&s.user.role)
+}
+
+fn is_owner_role(s: &Session) -> bool {
+    role_of(s) == Some(Role::ControlOwner)
+}
+
+/// The controls a session may see: all, or an owner's own.
+fn visible_controls<'a>(s: &Session, snap: &'a Snapshot) -> Vec<&'a assure_project::model::Control> {
+    let mut v: Vec<_> = snap
+        .project
+        .controls
+        .iter()
+        .filter(|c| role_of(s).is_some_and(|r| crate::authz::may_see_control(r, &s.user, snap, c.id.as_str())))
+        .collect();
+    v.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    v
+}
+
+fn conclusion_pill(c: Conclusion) -> String {
+    let class = match c {
+        Conclusion::NoExceptions | Conclusion::Implemented => "ok",
+        Conclusion::Exceptions | Conclusion::NotShown => "bad",
+        Conclusion::NoPopulation | Conclusion::NotRun => "warn",
+    };
+    format!("<span class=\"pill {class}\">{}</span>", c.label())
+}
+
+// ---------------------------------------------------------------- shared forms and fragments
+
+/// A form that carries only the CSRF token (sign-out, verify, accept).
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A comment on a control or a request.
+#[derive(Debug, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+fn comments_html(list: &[crate::db::Comment]) -> String {
+    if list.is_empty() {
+        return "<p class=\"muted\">No comments yet.</p>".into();
+    }
+    list.iter()
+        .map(|c| {
+            format!(
+                "<div class=\"comment\"><b>{}</b> <span class=\"muted\">{}</span><br>{}</div>",
+                esc(&c.author),
+                when(c.created_at),
+                esc(&c.body)
+            )
+        })
+        .collect()
+}
+
+fn comment_form(action: &str, csrf: &str, error: Option<&str>) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\">{}<label for=\"body\">Add a comment</label><textarea id=\"body\" name=\"body\" required maxlength=\"5000\"></textarea>{}<button type=\"submit\">Comment</button></form>",
+        esc(action),
+        csrf_field(csrf),
+        error
+            .map(|e| format!("<p class=\"error\">{}</p>", esc(e)))
+            .unwrap_or_default()
+    )
+}

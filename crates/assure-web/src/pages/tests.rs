@@ -1,0 +1,120 @@
+//! Test results: the latest run's tests and one test's items and samples.
+
+use super::*;
+
+pub async fn tests(State(state): State<Shared>, s: Session) -> Page {
+    let (snap, role) = state.authorized(&s, Action::ReadTests, &[]).await?;
+    let mut b = String::from("<h1>Test results</h1>");
+    match &snap.run {
+        None => b.push_str(
+            "<div class=\"card\">No test run is recorded yet: import evidence and run <code>assure test</code>.</div>",
+        ),
+        Some((seq, r)) => {
+            b.push_str(&format!(
+                "<p class=\"muted\">Type {} run recorded as ledger entry {seq}: period {} to {}, as of {}. Every item below can be re-performed from the ledger.</p>",
+                r.exam_type, r.period_start, r.period_end, r.as_of
+            ));
+            b.push_str("<table><tr><th>Test</th><th>Controls</th><th>Population</th><th>Exceptions</th><th>Conclusion</th></tr>");
+            for t in crate::views::tests(&snap, &s.user, role) {
+                b.push_str(&format!(
+                    "<tr><td><a href=\"/tests/{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&t.id),
+                    esc(&t.title),
+                    esc(&t.id),
+                    esc(&t.controls.join(", ")),
+                    t.population,
+                    t.exceptions,
+                    conclusion_pill(t.kind)
+                ));
+            }
+            b.push_str("</table>");
+        }
+    }
+    ok("Tests", &s, "/tests", b)
+}
+
+pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
+    let snap = state.snapshot().await?;
+    let (seq, r) = snap
+        .run
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("No test run is recorded yet.".into()))?;
+    let t = r
+        .tests
+        .iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("The latest run has no test `{id}`.")))?;
+    let controls: Vec<&str> = t.controls.iter().map(String::as_str).collect();
+    state.authorize(&s, &snap, Action::ReadTests, &controls)?;
+    let mut b = format!(
+        "<h1>{}</h1><div class=\"card\"><p>{}</p><p>Controls: {} · population {} · exceptions {} · not applicable {} · {} · ledger entry {seq}</p></div>",
+        esc(&t.title),
+        esc(&snap
+            .project
+            .test(&t.id)
+            .map(|d| d.doc.what.trim().to_string())
+            .unwrap_or_default()),
+        t.controls
+            .iter()
+            .map(|c| format!("<a href=\"/controls/{0}\">{0}</a>", esc(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.population,
+        t.exceptions,
+        t.not_applicable,
+        conclusion_pill(t.conclusion)
+    );
+    if let Some(n) = &t.note {
+        b.push_str(&format!("<p class=\"muted\">{}</p>", esc(n)));
+    }
+    // Samples drawn from this test's controls, with the selected items marked below.
+    let samples: Vec<_> = snap
+        .samples
+        .iter()
+        .filter(|x| t.controls.contains(&x.control))
+        .collect();
+    let mut selected: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for x in &samples {
+        b.push_str(&format!(
+            "<div class=\"card\">Sample for {}: {} of {} items, seed {} ({}). Selected items are marked below.</div>",
+            esc(&x.control),
+            x.selected.len() + x.added.len(),
+            x.population.len(),
+            x.seed,
+            esc(&x.rule)
+        ));
+        selected.extend(x.selected.iter().chain(&x.added).map(String::as_str));
+    }
+    let mut items: Vec<_> = t.items.iter().collect();
+    items.sort_by_key(|i| (i.status != ItemStatus::Fail, i.item.clone()));
+    b.push_str("<table><tr><th>Item</th><th>Status</th><th>Reason</th></tr>");
+    for i in items.iter().take(1000) {
+        let class = if i.status == ItemStatus::Fail {
+            "bad"
+        } else if i.status == ItemStatus::Pass {
+            "ok"
+        } else {
+            "warn"
+        };
+        b.push_str(&format!(
+            "<tr><td>{}{}</td><td><span class=\"pill {class}\">{}</span></td><td>{}</td></tr>",
+            esc(&i.item),
+            // Sampled items are named `test/item` when the population came from a test run.
+            if selected.contains(i.item.as_str()) || selected.contains(format!("{}/{}", t.id, i.item).as_str()) {
+                " <span class=\"pill warn\">sampled</span>"
+            } else {
+                ""
+            },
+            esc(i.status.as_str()),
+            esc(&i.reason)
+        ));
+    }
+    b.push_str("</table>");
+    if items.len() > 1000 {
+        b.push_str(&format!(
+            "<p class=\"muted\">{} more items are in the control matrix workbook.</p>",
+            items.len() - 1000
+        ));
+    }
+    ok(&t.title, &s, "/tests", b)
+}
