@@ -52,9 +52,9 @@ pub enum CatalogCommand {
     },
     /// Show how much of the catalog a project's scope and controls cover
     Coverage {
-        /// The project directory
-        #[arg(default_value = ".")]
-        dir: PathBuf,
+        /// The project directory (the same as `-p DIR`; default `.`)
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -70,7 +70,8 @@ fn objective_json(o: &assure_catalog::ObjectiveTemplate) -> serde_json::Value {
     json!({"id": o.id, "family": o.family.as_str(), "title": o.title, "statement": o.statement})
 }
 
-pub fn run(cmd: CatalogCommand) -> Result<ExitCode, CliError> {
+/// Runs `assure catalog`; `project` is `-p DIR`, for `coverage`.
+pub fn run(cmd: CatalogCommand, project: Option<PathBuf>) -> Result<ExitCode, CliError> {
     match cmd {
         CatalogCommand::List {
             category,
@@ -153,7 +154,7 @@ pub fn run(cmd: CatalogCommand) -> Result<ExitCode, CliError> {
                 ExitCode::SUCCESS
             })
         }
-        CatalogCommand::Coverage { dir, json } => crate::cmd_coverage(&dir, json),
+        CatalogCommand::Coverage { dir, json } => cmd_coverage(&crate::project_dir(project, dir)?, json),
     }
 }
 
@@ -282,4 +283,16 @@ fn show(id: &str, json: bool) -> Result<ExitCode, CliError> {
         err.with_hint(format!("did you mean {}?", near.join(", ")))
     };
     Err(err)
+}
+
+/// Prints the catalog coverage of a project.
+fn cmd_coverage(dir: &std::path::Path, json: bool) -> Result<ExitCode, CliError> {
+    let checked = assure_project::check(dir)?;
+    let c = assure_assess::coverage::coverage(&checked.project);
+    if json {
+        print(&format!("{}\n", serde_json::to_string_pretty(&c).unwrap_or_default()))?;
+    } else {
+        print(&assure_assess::coverage::text(&c))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -34,9 +34,9 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
-    /// The project whose people, policies, vendors, risks and period the data follows
-    #[arg(long, short = 'p', default_value = ".")]
-    project: PathBuf,
+    /// The project whose people, policies, vendors, risks and period the data follows (set by `-p`)
+    #[arg(skip)]
+    pub project: PathBuf,
     /// Where to write the CSV files
     #[arg(long, short)]
     output: PathBuf,
@@ -117,7 +117,7 @@ fn config(p: &Project, seed: u64, people: usize, as_of: Option<NaiveDate>) -> Re
 
 /// Writes one CSV per table under `out`; returns the files and the planted exceptions.
 fn write_exports(cfg: &Config, out: &Path) -> Result<(Vec<PathBuf>, Vec<assure_synth::Planted>), CliError> {
-    std::fs::create_dir_all(out).map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+    std::fs::create_dir_all(out).map_err(CliError::io("create", out))?;
     let mut files: BTreeMap<String, File> = BTreeMap::new();
     let mut error = None;
     let planted = generate(cfg, &mut |table, chunk| {
@@ -148,7 +148,7 @@ fn write_exports(cfg: &Config, out: &Path) -> Result<(Vec<PathBuf>, Vec<assure_s
         &planted_path,
         serde_json::to_string_pretty(&planted).unwrap_or_default(),
     )
-    .map_err(|e| CliError::failure(format!("cannot write `{}`: {e}", planted_path.display())))?;
+    .map_err(CliError::io("write", &planted_path))?;
     Ok((paths, planted))
 }
 
@@ -176,7 +176,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let dir = &args.dir;
     let step = |s: &str| eprintln!("==> {s}");
     step(&format!("creating the sample SaaS company in {}", dir.display()));
-    crate::cmd_init_quiet(dir)?;
+    crate::init_cmd::cmd_init_quiet(dir)?;
     let checked = check(dir)?;
     let p = checked.project;
     let cfg = config(&p, args.seed, args.people, None)?;
@@ -225,11 +225,10 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         note: Some(format!("synthetic evidence, seed {}", cfg.seed)),
         batch: format!("demo-seed-{}", cfg.seed),
     };
-    import::commit(&store, &key, &planned, &meta, &controls_for).map_err(|e| CliError::failure(e.to_string()))?;
+    import::commit(&store, &key, &planned, &meta, &controls_for)?;
     step("recording the records of periodic manual controls (minutes, reviews, sign-offs)");
     let records = exports.join("records");
-    std::fs::create_dir_all(&records)
-        .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", records.display())))?;
+    std::fs::create_dir_all(&records).map_err(CliError::io("create", &records))?;
     let mut missing_on_purpose = Vec::new();
     for c in p
         .controls
@@ -249,16 +248,14 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
                 "# {}: {}\n\nRecord for {} to {}, kept by the control owner.\n",
                 c.id, c.title, slot.start, slot.end
             );
-            std::fs::write(&path, text)
-                .map_err(|e| CliError::failure(format!("cannot write `{}`: {e}", path.display())))?;
+            std::fs::write(&path, text).map_err(CliError::io("write", &path))?;
             let m = Meta {
                 period_start: Some(slot.start.to_string()),
                 period_end: Some(slot.end.to_string()),
                 note: Some("synthetic record".into()),
                 ..meta.clone()
             };
-            import::add(&store, &key, &path, vec![c.id.to_string()], &m)
-                .map_err(|e| CliError::failure(e.to_string()))?;
+            import::add(&store, &key, &path, vec![c.id.to_string()], &m)?;
         }
     }
     crate::write_atomically(
@@ -291,8 +288,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let g = crate::report_cmd::gather(dir, cfg.as_of)?;
     let a = &g.assessment;
     let reports = dir.join("reports");
-    std::fs::create_dir_all(&reports)
-        .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", reports.display())))?;
+    std::fs::create_dir_all(&reports).map_err(CliError::io("create", &reports))?;
     crate::write_atomically(&reports.join("readiness.html"), render::html(a))?;
     crate::write_atomically(&reports.join("readiness.md"), render::markdown(a))?;
     crate::write_atomically(

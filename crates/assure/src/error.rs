@@ -1,5 +1,7 @@
-//! Errors at the command-line edge: each library error is classified into "the project has
-//! problems" (exit 1) or "could not run" (exit 2), with a hint.
+//! Errors at the command-line edge: one typed error, [`CliError`], with one `From` per library
+//! error that classifies it once into "the input has problems" (exit 1) or "Assure could not run"
+//! (exit 2), with a hint where there is something to do. Commands use `?`; only errors that need a
+//! sentence of context (which file, which flag) are built by hand.
 
 use std::process::ExitCode;
 
@@ -33,6 +35,11 @@ impl CliError {
             message: message.into(),
             hint: None,
         }
+    }
+
+    /// A failed file-system operation on `path` ("cannot create `reports`: ..."), for `map_err`.
+    pub fn io<'a>(what: &'static str, path: &'a std::path::Path) -> impl FnOnce(std::io::Error) -> CliError + 'a {
+        move |e| CliError::failure(format!("cannot {what} `{}`: {e}", path.display()))
     }
 
     /// Adds a hint.
@@ -115,5 +122,61 @@ impl From<assure_workspace::WorkspaceError> for CliError {
             Some(h) => err.with_hint(h),
             None => err,
         }
+    }
+}
+
+/// Reading or writing the evidence store failed: Assure could not run.
+impl From<assure_evidence::store::StoreError> for CliError {
+    fn from(e: assure_evidence::store::StoreError) -> CliError {
+        CliError::failure(e.to_string())
+    }
+}
+
+/// Writing a package failed; a ledger with unreadable lines is the user's to restore.
+impl From<assure_evidence::package::PackageError> for CliError {
+    fn from(e: assure_evidence::package::PackageError) -> CliError {
+        use assure_evidence::package::PackageError;
+        match e {
+            PackageError::UnreadableLedger(_) => CliError::failure(e.to_string())
+                .with_hint("run `assure evidence verify`; restore the ledger before exporting it"),
+            PackageError::NotAPackage { .. } => CliError::problems(e.to_string()),
+            _ => CliError::failure(e.to_string()),
+        }
+    }
+}
+
+/// A report cannot be drafted from this project: the project has problems.
+impl From<assure_report::ReportError> for CliError {
+    fn from(e: assure_report::ReportError) -> CliError {
+        CliError::problems(e.to_string())
+    }
+}
+
+/// OSCAL documents cannot be written from this project: the project has problems.
+impl From<assure_oscal::OscalError> for CliError {
+    fn from(e: assure_oscal::OscalError) -> CliError {
+        CliError::problems(e.to_string())
+    }
+}
+
+/// Laying out a PDF failed: Assure could not run.
+impl From<assure_pdf::PdfError> for CliError {
+    fn from(e: assure_pdf::PdfError) -> CliError {
+        CliError::failure(e.to_string())
+    }
+}
+
+/// Writing a workbook failed: Assure could not run.
+impl From<assure_xlsx::XlsxWriteError> for CliError {
+    fn from(e: assure_xlsx::XlsxWriteError) -> CliError {
+        CliError::failure(e.to_string())
+    }
+}
+
+/// The web application's database failed: Assure could not run.
+impl From<assure_web::db::DbError> for CliError {
+    fn from(e: assure_web::db::DbError) -> CliError {
+        CliError::failure(e.to_string())
+            .with_hint("check --database; PostgreSQL URLs look like postgres://USER@HOST:5432/DB")
     }
 }

@@ -22,9 +22,6 @@ pub enum EvidenceCommand {
         /// Files or directories to import
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// The evidence table, when it cannot be told from the columns
         #[arg(long)]
         table: Option<String>,
@@ -48,9 +45,6 @@ pub enum EvidenceCommand {
     Add {
         /// The file
         file: PathBuf,
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// A control the file supports (repeatable)
         #[arg(long = "control", required = true)]
         controls: Vec<String>,
@@ -69,9 +63,6 @@ pub enum EvidenceCommand {
     },
     /// List the ledger's entries
     List {
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -80,9 +71,6 @@ pub enum EvidenceCommand {
     Show {
         /// Sequence number, or the start of an entry or file hash
         id: String,
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -91,9 +79,6 @@ pub enum EvidenceCommand {
     Verify {
         /// An exported package to verify offline instead of the project's store
         package: Option<PathBuf>,
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// The public key the package must be signed with (hex); defaults to the project's pinned key when there is a project
         #[arg(long)]
         key: Option<String>,
@@ -103,19 +88,12 @@ pub enum EvidenceCommand {
     },
     /// Write a package (archive, manifest, public key) an auditor verifies offline
     Export {
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
         /// The package to write (.tar)
         #[arg(long, short)]
         output: PathBuf,
     },
     /// Print the project's public key
-    Key {
-        /// The project
-        #[arg(long, short = 'p', default_value = ".")]
-        project: PathBuf,
-    },
+    Key,
     /// List the evidence tables and their columns
     Tables {
         /// Print machine-readable JSON
@@ -248,11 +226,11 @@ fn json_out<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
     print(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()))
 }
 
-pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
+/// Runs `assure evidence`; `project` is the project directory (`-p`, default `.`).
+pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError> {
     match cmd {
         EvidenceCommand::Import {
             files,
-            project,
             table,
             connector,
             period,
@@ -309,7 +287,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             }
             let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for);
             drop(progress);
-            let recorded = recorded.map_err(|e| CliError::failure(e.to_string()))?;
+            let recorded = recorded?;
             if json {
                 json_out(&serde_json::json!({"batch": meta.batch, "files": planned, "entries": recorded}))?;
             } else {
@@ -328,7 +306,6 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
         }
         EvidenceCommand::Add {
             file,
-            project,
             controls,
             period,
             note,
@@ -353,8 +330,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                 period_end: pe,
                 note,
             };
-            let e = import::add(&ctx.store, &ctx.key, &file, controls, &meta)
-                .map_err(|e| CliError::failure(e.to_string()))?;
+            let e = import::add(&ctx.store, &ctx.key, &file, controls, &meta)?;
             if json {
                 json_out(&e)?;
             } else {
@@ -369,10 +345,10 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        EvidenceCommand::List { project, json } => {
-            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
+        EvidenceCommand::List { json } => {
+            let store = FsStore::open(&project)?;
             check(&project)?;
-            let list = entries(&store.ledger().map_err(|e| CliError::failure(e.to_string()))?);
+            let list = entries(&store.ledger()?);
             if json {
                 return json_out(&list).map(|()| ExitCode::SUCCESS);
             }
@@ -405,9 +381,9 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             print(&s)?;
             Ok(ExitCode::SUCCESS)
         }
-        EvidenceCommand::Show { id, project, json } => {
-            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
-            let list = entries(&store.ledger().map_err(|e| CliError::failure(e.to_string()))?);
+        EvidenceCommand::Show { id, json } => {
+            let store = FsStore::open(&project)?;
+            let list = entries(&store.ledger()?);
             let found = list.iter().find(|e| {
                 id.parse::<u64>().ok() == Some(e.seq)
                     || (id.len() >= 6
@@ -470,7 +446,6 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
         }
         EvidenceCommand::Verify {
             package: Some(pkg),
-            project,
             key,
             json,
         } => {
@@ -496,18 +471,17 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
         }
         EvidenceCommand::Verify {
             package: None,
-            project,
             key,
             json,
         } => {
             let checked = check(&project)?;
-            let store = FsStore::open(&project).map_err(|e| CliError::failure(e.to_string()))?;
+            let store = FsStore::open(&project)?;
             let pinned = key.or(checked.project.manifest.evidence.public_key).ok_or_else(|| {
                 CliError::problems("no public key is pinned in `assure.toml`")
                     .with_hint("import evidence first, or pass --key")
             })?;
             let vk = parse_public_key(&pinned).map_err(|e| CliError::problems(format!("the pinned key: {e}")))?;
-            let text = store.ledger().map_err(|e| CliError::failure(e.to_string()))?;
+            let text = store.ledger()?;
             let report = verify(&text, &vk, &mut |b| store.check_blob(b));
             finish_verify(
                 &format!(
@@ -519,15 +493,14 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
                 json,
             )
         }
-        EvidenceCommand::Export { project, output } => {
+        EvidenceCommand::Export { output } => {
             let ctx = open(&project, false)?;
             let m = package::export(
                 &ctx.store,
                 &ctx.project.manifest.organization.name,
                 &ctx.public,
                 &output,
-            )
-            .map_err(|e| CliError::failure(e.to_string()))?;
+            )?;
             print(&format!(
                 "wrote {}: {} entries, {} files, head {}\nverify it anywhere with `assure evidence verify {} --key {}`\n",
                 output.display(),
@@ -539,7 +512,7 @@ pub fn run(cmd: EvidenceCommand) -> Result<ExitCode, CliError> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        EvidenceCommand::Key { project } => {
+        EvidenceCommand::Key => {
             let ctx = open(&project, true)?;
             print(&format!("{}\n", ctx.public))?;
             Ok(ExitCode::SUCCESS)

@@ -1,10 +1,17 @@
-//! The `assure` binary: a thin command-line adapter over the library crates. It parses flags, reads
-//! the clock and the terminal, calls the library, and prints; it holds no compliance logic.
+//! The `assure` binary: a thin command-line adapter over the application layer
+//! (`assure-workspace`) and the library crates. It parses flags, reads the clock and the terminal,
+//! calls the library, and prints; it holds no compliance logic. One file per command.
+//!
+//! The project directory is named the same way everywhere: `-p DIR` (or `--project DIR`), before or
+//! after the subcommand, default `.`. Commands whose only argument is the project also take it as a
+//! positional `DIR`, as before; naming two different directories is an error.
 
 mod catalog_cmd;
 mod demo_cmd;
 mod error;
 mod evidence_cmd;
+mod gap_cmd;
+mod init_cmd;
 mod policy_cmd;
 mod prompt;
 mod report_cmd;
@@ -12,16 +19,14 @@ mod sample_cmd;
 mod scope_cmd;
 mod serve_cmd;
 mod test_cmd;
+mod validate_cmd;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use assure_assess::{coverage, render};
-use assure_project::init::Template;
-use assure_project::{Severity, check};
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
@@ -29,6 +34,9 @@ use crate::error::CliError;
 #[derive(Debug, Parser)]
 #[command(name = "assure", version, about, long_about = None)]
 struct Cli {
+    /// The project directory, for every command that reads one (default: the current directory)
+    #[arg(long = "project", short = 'p', global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,25 +44,16 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a complete starting project for a made-up company
-    Init {
-        /// The kind of company
-        #[arg(long, short, value_enum, default_value_t = TemplateArg::Saas)]
-        template: TemplateArg,
-        /// Where to create the project (must not exist or be empty)
-        dir: PathBuf,
-        /// Print machine-readable JSON
-        #[arg(long)]
-        json: bool,
-    },
+    Init(init_cmd::InitArgs),
     /// Create the sample SaaS company with a year of synthetic evidence, import it, test it and assess it
     Demo(demo_cmd::DemoArgs),
     /// Write synthetic evidence exports (canonical CSV) for a project, for trials and benchmarks
     Synth(demo_cmd::SynthArgs),
     /// Load a project and report every problem at once
     Validate {
-        /// The project directory
-        #[arg(default_value = ".")]
-        dir: PathBuf,
+        /// The project directory (the same as `-p DIR`; default `.`)
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -85,35 +84,7 @@ enum Command {
     /// Serve the web application and JSON API for a project (SQLite by default, or PostgreSQL)
     Serve(serve_cmd::ServeArgs),
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
-    Gap {
-        /// The project directory
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// The date to assess as of (YYYY-MM-DD); defaults to today
-        #[arg(long, value_parser = parse_date)]
-        as_of: Option<NaiveDate>,
-        /// The output format
-        #[arg(long, value_enum, default_value_t = GapFormat::Text)]
-        format: GapFormat,
-        /// Write to this file instead of standard output
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TemplateArg {
-    Saas,
-    Payroll,
-    Fintech,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum GapFormat {
-    Text,
-    Md,
-    Html,
-    Json,
+    Gap(gap_cmd::GapArgs),
 }
 
 /// Parses a YYYY-MM-DD date argument.
@@ -127,6 +98,21 @@ pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
+/// The project directory from `-p DIR` and a command's positional `DIR`: either, or `.`; both only
+/// when they agree.
+pub fn project_dir(flag: Option<PathBuf>, positional: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    match (flag, positional) {
+        (Some(a), Some(b)) if a != b => Err(CliError::problems(format!(
+            "the project is named twice: `-p {}` and `{}`",
+            a.display(),
+            b.display()
+        ))
+        .with_hint("name it once, with -p DIR or as the last argument")),
+        (Some(a), _) | (None, Some(a)) => Ok(a),
+        (None, None) => Ok(PathBuf::from(".")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -135,26 +121,63 @@ fn main() -> ExitCode {
     }
 }
 
+/// Refuses `-p` on commands that create a directory rather than read a project.
+fn no_project_flag(flag: &Option<PathBuf>, command: &str) -> Result<(), CliError> {
+    match flag {
+        Some(p) => Err(CliError::problems(format!(
+            "`assure {command}` creates a new directory; `-p {}` names a project to read",
+            p.display()
+        ))
+        .with_hint(format!(
+            "pass the new directory as the last argument: `assure {command} DIR`"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let p = cli.project;
     match cli.command {
-        Command::Init { template, dir, json } => cmd_init(template, &dir, json),
-        Command::Validate { dir, json } => cmd_validate(&dir, json),
-        Command::Demo(args) => demo_cmd::demo(args),
-        Command::Synth(args) => demo_cmd::synth(args),
-        Command::Catalog { command } => catalog_cmd::run(command),
-        Command::Evidence { command } => evidence_cmd::run(command),
-        Command::Scope(args) => scope_cmd::run(*args),
-        Command::Test(args) => test_cmd::run(args),
-        Command::Sample(args) => sample_cmd::run(args),
-        Command::Policy { command } => policy_cmd::run(command),
-        Command::Gap {
-            dir,
-            as_of,
-            format,
-            output,
-        } => cmd_gap(&dir, as_of.unwrap_or_else(today), format, output.as_deref()),
-        Command::Report(args) => report_cmd::run(args),
-        Command::Serve(args) => serve_cmd::run(args),
+        Command::Init(args) => {
+            no_project_flag(&p, "init")?;
+            init_cmd::run(args)
+        }
+        Command::Demo(args) => {
+            no_project_flag(&p, "demo")?;
+            demo_cmd::demo(args)
+        }
+        Command::Synth(mut args) => {
+            args.project = project_dir(p, None)?;
+            demo_cmd::synth(args)
+        }
+        Command::Validate { dir, json } => validate_cmd::cmd_validate(&project_dir(p, dir)?, json),
+        Command::Catalog { command } => catalog_cmd::run(command, p),
+        Command::Evidence { command } => evidence_cmd::run(command, project_dir(p, None)?),
+        Command::Scope(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            scope_cmd::run(*args, dir)
+        }
+        Command::Test(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            test_cmd::run(args, dir)
+        }
+        Command::Sample(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            sample_cmd::run(args, dir)
+        }
+        Command::Policy { command } => policy_cmd::run(command, project_dir(p, None)?),
+        Command::Gap(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            gap_cmd::run(args, dir)
+        }
+        Command::Report(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            report_cmd::run(args, dir)
+        }
+        Command::Serve(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            serve_cmd::run(args, dir)
+        }
     }
 }
 
@@ -168,125 +191,6 @@ pub fn print(text: &str) -> Result<(), CliError> {
     }
 }
 
-pub fn cmd_init_quiet(dir: &Path) -> Result<(), CliError> {
-    init_with_key(Template::Saas, dir).map(|_| ())
-}
-
-fn init_with_key(template: Template, dir: &Path) -> Result<assure_project::init::InitSummary, CliError> {
-    Ok(assure_workspace::Workspace::new(dir).init(template)?)
-}
-
-fn cmd_init(template: TemplateArg, dir: &Path, json: bool) -> Result<ExitCode, CliError> {
-    let template = match template {
-        TemplateArg::Saas => Template::Saas,
-        TemplateArg::Payroll => Template::Payroll,
-        TemplateArg::Fintech => Template::Fintech,
-    };
-    // The ledger key is created with the project; its public half is pinned in assure.toml.
-    let s = init_with_key(template, dir)?;
-    if json {
-        let v = serde_json::json!({
-            "template": s.template.as_str(), "company": s.company, "dir": dir.display().to_string(),
-            "controls": s.controls, "policies": s.policies, "tests": s.tests, "objectives": s.objectives, "files": s.files,
-        });
-        print(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut text = format!(
-        "Created {} ({} template) in {}\n  {} controls, {} policies, {} tests",
-        s.company,
-        s.template,
-        dir.display(),
-        s.controls,
-        s.policies,
-        s.tests
-    );
-    if s.objectives > 0 {
-        text.push_str(&format!(", {} SOC 1 objectives", s.objectives));
-    }
-    text.push_str(&format!(
-        "\nNext: `assure validate {0}`, `assure catalog coverage {0}`, `assure gap {0}`\n",
-        dir.display()
-    ));
-    print(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn cmd_validate(dir: &Path, json: bool) -> Result<ExitCode, CliError> {
-    let checked = check(dir)?;
-    let errors = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = checked.diagnostics.len() - errors;
-    if json {
-        let v = serde_json::json!({
-            "valid": errors == 0,
-            "errors": errors,
-            "warnings": warnings,
-            "diagnostics": checked.diagnostics,
-        });
-        print(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()))?;
-    } else {
-        let mut text = String::new();
-        for d in &checked.diagnostics {
-            text.push_str(&format!("{d}\n\n"));
-        }
-        let p = &checked.project;
-        if errors == 0 {
-            text.push_str(&format!(
-                "{} is valid: {} controls, {} policies, {} tests, {} vendors, {} risks, {} people{}\n",
-                dir.display(),
-                p.controls.len(),
-                p.policies.len(),
-                p.tests.len(),
-                p.vendors.len(),
-                p.risks.len(),
-                p.people.len(),
-                if warnings > 0 {
-                    format!(" ({warnings} warnings)")
-                } else {
-                    String::new()
-                }
-            ));
-        } else {
-            text.push_str(&format!(
-                "{} has problems: {errors} errors, {warnings} warnings\n",
-                dir.display()
-            ));
-        }
-        print(&text)?;
-    }
-    Ok(if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(error::PROBLEMS)
-    })
-}
-
-fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
-    let a = report_cmd::gather(dir, as_of)?.assessment;
-    let text = match format {
-        GapFormat::Text => render::text(&a),
-        GapFormat::Md => render::markdown(&a),
-        GapFormat::Html => render::html(&a),
-        GapFormat::Json => format!("{}\n", render::json(&a)),
-    };
-    match output {
-        Some(path) => {
-            write_atomically(path, &text)?;
-            eprintln!(
-                "wrote {} (overall readiness {:.1}%)",
-                path.display(),
-                a.overall.value * 100.0
-            );
-        }
-        None => print(&text)?,
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Writes a file through a temporary file and a rename, so readers never see half of it.
 pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), CliError> {
     let tmp = path.with_extension(format!("assure-tmp-{}", std::process::id()));
@@ -296,16 +200,4 @@ pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), CliEr
         return Err(CliError::failure(format!("cannot write `{}`: {e}", path.display())));
     }
     Ok(())
-}
-
-/// Prints the catalog coverage of a project.
-pub fn cmd_coverage(dir: &Path, json: bool) -> Result<ExitCode, CliError> {
-    let checked = check(dir)?;
-    let c = coverage::coverage(&checked.project);
-    if json {
-        print(&format!("{}\n", serde_json::to_string_pretty(&c).unwrap_or_default()))?;
-    } else {
-        print(&coverage::text(&c))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -15,9 +15,6 @@ use crate::{parse_date, print, today, write_atomically};
 pub enum PolicyCommand {
     /// List the policies with version, approval, next review and status
     List {
-        /// The project directory
-        #[arg(long = "project", short = 'p', default_value = ".")]
-        dir: PathBuf,
         /// Judge review status as of this date (defaults to today)
         #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
@@ -29,9 +26,6 @@ pub enum PolicyCommand {
     Show {
         /// The policy id
         id: String,
-        /// The project directory
-        #[arg(long = "project", short = 'p', default_value = ".")]
-        dir: PathBuf,
         /// Judge review status as of this date (defaults to today)
         #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
@@ -44,9 +38,6 @@ pub enum PolicyCommand {
         /// The policy id
         #[arg(required_unless_present = "all")]
         id: Option<String>,
-        /// The project directory
-        #[arg(long = "project", short = 'p', default_value = ".")]
-        dir: PathBuf,
         /// Render every policy into the directory given with -o
         #[arg(long)]
         all: bool,
@@ -111,9 +102,10 @@ fn load(dir: &Path) -> Result<Project, CliError> {
     Ok(checked.project)
 }
 
-pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
+/// Runs `assure policy`; `dir` is the project directory (`-p`, default `.`).
+pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
     match cmd {
-        PolicyCommand::List { dir, as_of, json } => {
+        PolicyCommand::List { as_of, json } => {
             let p = load(&dir)?;
             let as_of = as_of.unwrap_or_else(today);
             let mut all: Vec<_> = p.policies.iter().map(|x| facts(&p, x, as_of, Vec::new())).collect();
@@ -143,7 +135,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
             print(&s)?;
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCommand::Show { id, dir, as_of, json } => {
+        PolicyCommand::Show { id, as_of, json } => {
             let p = load(&dir)?;
             let policy = p.policy(&id).ok_or_else(|| {
                 CliError::problems(format!("no policy `{id}`")).with_hint("`assure policy list` shows them")
@@ -186,7 +178,6 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
         }
         PolicyCommand::Render {
             id,
-            dir,
             all,
             format,
             output,
@@ -202,9 +193,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
                     PolicyFormat::Pdf => {
                         let d = assure_report::policy::document(&f, &policy.body);
                         let ident = format!("assure/{}/policy/{}/{}", f.organization, f.id, f.version);
-                        assure_pdf::render(&d, &ident)
-                            .map_err(|e| CliError::failure(e.to_string()))?
-                            .bytes
+                        assure_pdf::render(&d, &ident)?.bytes
                     }
                 })
             };
@@ -215,8 +204,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, CliError> {
             };
             if all {
                 let out = output.ok_or_else(|| CliError::problems("--all needs -o DIR"))?;
-                std::fs::create_dir_all(&out)
-                    .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+                std::fs::create_dir_all(&out).map_err(CliError::io("create", &out))?;
                 for policy in &p.policies {
                     write_atomically(&out.join(format!("{}.{ext}", policy.id)), render(policy)?)?;
                 }

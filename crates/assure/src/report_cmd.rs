@@ -75,9 +75,9 @@ pub struct ReportArgs {
     /// Which report
     #[arg(value_enum)]
     pub kind: ReportKind,
-    /// The project directory
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The output format (default: from the -o file's extension, else xlsx for the matrix and pdf otherwise)
     #[arg(long, short, value_enum)]
     pub format: Option<ReportFormat>,
@@ -135,11 +135,12 @@ fn document(kind: ReportKind, inp: &Inputs<'_>, to: Option<NaiveDate>) -> Result
             Ok(assure_report::matrix::document(&m, inp))
         }
     };
-    r.map_err(|e| CliError::problems(e.to_string()))
+    Ok(r?)
 }
 
 /// Runs `assure report`.
-pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
+/// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
+pub fn run(args: ReportArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     let as_of = args.as_of.unwrap_or_else(today);
     // Without --format, the output file's extension decides; then the kind's usual format.
     let from_ext = args
@@ -165,9 +166,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode, CliError> {
         } else {
             format!("{}.{}", args.kind.name(), format.ext())
         };
-        args.dir.join("reports").join(name)
+        dir.join("reports").join(name)
     });
-    let g = gather(&args.dir, as_of)?;
+    let g = gather(&dir, as_of)?;
     let inp = g.inputs();
     let started = Instant::now();
     let summary = write_report(args.kind, format, &inp, args.to, &out)?;
@@ -190,8 +191,7 @@ pub fn write_report(
     if let Some(parent) = out.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(CliError::io("create", parent))?;
     }
     match format {
         ReportFormat::Xlsx => {
@@ -202,7 +202,7 @@ pub fn write_report(
                 );
             }
             let m = assure_report::matrix::matrix(inp);
-            let bytes = assure_xlsx::write(&m).map_err(|e| CliError::failure(e.to_string()))?;
+            let bytes = assure_xlsx::write(&m)?;
             write_atomically(out, &bytes)?;
             Ok(format!("{} sheets, {} bytes", m.sheets.len(), bytes.len()))
         }
@@ -217,9 +217,8 @@ pub fn write_report(
                     );
                 }
             };
-            let docs = assure_oscal::documents(inp, framework).map_err(|e| CliError::problems(e.to_string()))?;
-            std::fs::create_dir_all(out)
-                .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+            let docs = assure_oscal::documents(inp, framework)?;
+            std::fs::create_dir_all(out).map_err(CliError::io("create", out))?;
             for (name, value) in &docs {
                 let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
                 write_atomically(&out.join(name), text.as_bytes())?;
@@ -242,7 +241,7 @@ pub fn write_report(
             match format {
                 ReportFormat::Pdf => {
                     let ident = format!("assure/{}/{}/{}", d.organization, d.kind, d.as_of);
-                    let r = assure_pdf::render(&d, &ident).map_err(|e| CliError::failure(e.to_string()))?;
+                    let r = assure_pdf::render(&d, &ident)?;
                     write_atomically(out, &r.bytes)?;
                     Ok(format!("{} pages{note}", r.pages))
                 }

@@ -13,9 +13,9 @@ use crate::print;
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// The project directory
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The control to sample
     #[arg(long)]
     control: String,
@@ -39,7 +39,8 @@ pub struct SampleArgs {
     json: bool,
 }
 
-pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
+/// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
+pub fn run(args: SampleArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     let risk =
         match args.risk.as_deref() {
             None => None,
@@ -54,7 +55,7 @@ pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
         add: args.add.clone(),
     };
     let by = crate::evidence_cmd::who(args.by);
-    let (record, entry) = Workspace::new(&args.dir).sample(&args.control, &opts, &Workspace::now(), &by)?;
+    let (record, entry) = Workspace::new(&dir).sample(&args.control, &opts, &Workspace::now(), &by)?;
     if args.json {
         print(&format!(
             "{}\n",
@@ -86,7 +87,7 @@ pub fn run(args: SampleArgs) -> Result<ExitCode, CliError> {
     s.push_str(&format!(
         "\nRecorded as ledger entry {}. Re-perform with `assure sample {} --control {} --seed {}`.\n",
         entry.seq,
-        args.dir.display(),
+        dir.display(),
         record.control,
         record.seed
     ));

@@ -16,9 +16,9 @@ use crate::{parse_date, print, today, write_atomically};
 
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
-    /// The project whose `assure.toml` receives the scope
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// Read answers from a TOML or JSON file (see README for the keys)
     #[arg(long)]
     answers: Option<PathBuf>,
@@ -67,8 +67,7 @@ pub struct ScopeArgs {
 }
 
 fn load_answers(path: &PathBuf) -> Result<Answers, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(CliError::io("read", path))?;
     let is_json =
         path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('{');
     let parsed = if is_json {
@@ -91,7 +90,8 @@ fn load_answers(path: &PathBuf) -> Result<Answers, CliError> {
     })
 }
 
-pub fn run(args: ScopeArgs) -> Result<ExitCode, CliError> {
+/// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
+pub fn run(args: ScopeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     let today = args.as_of.unwrap_or_else(today);
     let mut answers = match &args.answers {
         Some(p) => load_answers(p)?,
@@ -125,7 +125,7 @@ pub fn run(args: ScopeArgs) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::problems(format!("--{}: {e}", key.replace('_', "-"))))?;
         }
     }
-    let manifest = args.dir.join("assure.toml");
+    let manifest = dir.join("assure.toml");
     let target = manifest.is_file().then(|| manifest.display().to_string());
     let interactive = args.interactive || (std::io::stdin().is_terminal() && args.answers.is_none() && !any_flag);
 
@@ -137,7 +137,7 @@ pub fn run(args: ScopeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::failure(format!("terminal error: {e}")))?;
         return match finish {
             Finish::Write => {
-                write_scope(&args.dir, &answers, today)?;
+                write_scope(&dir, &answers, today)?;
                 Ok(ExitCode::SUCCESS)
             }
             Finish::Discard => Ok(ExitCode::SUCCESS),
@@ -160,7 +160,7 @@ pub fn run(args: ScopeArgs) -> Result<ExitCode, CliError> {
     match outcome {
         Outcome::Problems { .. } => Ok(ExitCode::from(PROBLEMS)),
         Outcome::Decided(_) if args.write => {
-            write_scope(&args.dir, &answers, today)?;
+            write_scope(&dir, &answers, today)?;
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Decided(_) => {

@@ -17,9 +17,9 @@ use crate::error::CliError;
 /// Arguments of `assure serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The project directory
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The address to listen on
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -35,16 +35,16 @@ pub struct ServeArgs {
 }
 
 /// Runs `assure serve`.
-pub fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
+/// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
+pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     // Refuse early, with the usual diagnostics, when the directory is not a readable project.
-    let g = crate::report_cmd::gather(&args.dir, args.as_of.unwrap_or_else(crate::today))?;
+    let g = crate::report_cmd::gather(&dir, args.as_of.unwrap_or_else(crate::today))?;
     let org = g.project.manifest.organization.name.clone();
     let url = match &args.database {
         Some(u) => u.clone(),
         None => {
-            let state = args.dir.join(".assure");
-            std::fs::create_dir_all(&state)
-                .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", state.display())))?;
+            let state = dir.join(".assure");
+            std::fs::create_dir_all(&state).map_err(CliError::io("create", &state))?;
             format!("sqlite://{}?mode=rwc", state.join("web.db").display())
         }
     };
@@ -53,16 +53,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the server's runtime: {e}")))?;
     rt.block_on(async move {
-        let db = assure_web::db::Db::connect(&url).await.map_err(|e| {
-            CliError::failure(e.to_string())
-                .with_hint("check --database; PostgreSQL URLs look like postgres://USER@HOST:5432/DB")
-        })?;
+        let db = assure_web::db::Db::connect(&url).await?;
         let mut settings = Settings {
             max_upload: args.max_upload_mb * 1024 * 1024,
             ..Settings::default()
         };
         let mut first_run = None;
-        if db.user_count().await.map_err(|e| CliError::failure(e.to_string()))? == 0 {
+        if db.user_count().await? == 0 {
             match (
                 std::env::var("ASSURE_ADMIN_EMAIL"),
                 std::env::var("ASSURE_ADMIN_PASSWORD"),
@@ -87,7 +84,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         })?;
         let state = assure_web::AppState::new(
             db.clone(),
-            Arc::new(Service::new(Workspace::new(&args.dir), args.as_of)),
+            Arc::new(Service::new(Workspace::new(&dir), args.as_of)),
             settings,
         );
         eprintln!(

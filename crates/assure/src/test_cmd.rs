@@ -17,9 +17,9 @@ use crate::{parse_date, print, today};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The project directory
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The period, FROM..TO (defaults to the scope's period)
     #[arg(long)]
     period: Option<String>,
@@ -43,15 +43,12 @@ pub struct TestArgs {
     emit_sql: Option<PathBuf>,
 }
 
-pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
-    let checked = check(&args.dir)?;
+/// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
+pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
+    let checked = check(&dir)?;
     if !checked.project.incomplete.is_empty() {
-        return Err(
-            CliError::problems("some project files could not be read").with_hint(format!(
-                "run `assure validate {}` and fix them first",
-                args.dir.display()
-            )),
-        );
+        return Err(CliError::problems("some project files could not be read")
+            .with_hint(format!("run `assure validate {}` and fix them first", dir.display())));
     }
     let p = &checked.project;
     let scope = &p.manifest.scope;
@@ -101,8 +98,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
         },
     };
     if let Some(out) = &args.emit_sql {
-        std::fs::create_dir_all(out)
-            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", out.display())))?;
+        std::fs::create_dir_all(out).map_err(CliError::io("create", out))?;
         for t in p
             .tests
             .iter()
@@ -142,7 +138,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode, CliError> {
         at: Workspace::now(),
         by: crate::evidence_cmd::who(args.by),
     };
-    let (record, entry) = Workspace::new(&args.dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
+    let (record, entry) = Workspace::new(&dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
     if tty {
         eprint!("\r\x1b[2K");
     }

@@ -1,0 +1,73 @@
+//! `assure gap`: assess readiness (controls per criterion, design status, scores, gaps, a plan).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use assure_assess::render;
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+
+use crate::error::CliError;
+use crate::{parse_date, print, write_atomically};
+
+/// Output formats of the gap analysis.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GapFormat {
+    /// Plain text
+    Text,
+    /// Markdown
+    Md,
+    /// One self-contained HTML page
+    Html,
+    /// JSON
+    Json,
+}
+
+/// Arguments of `assure gap`.
+#[derive(Debug, Args)]
+pub struct GapArgs {
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The date to assess as of (YYYY-MM-DD); defaults to today
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// The output format
+    #[arg(long, value_enum, default_value_t = GapFormat::Text)]
+    pub format: GapFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs `assure gap` on the project in `dir`.
+pub fn run(args: GapArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
+    cmd_gap(
+        &dir,
+        args.as_of.unwrap_or_else(crate::today),
+        args.format,
+        args.output.as_deref(),
+    )
+}
+
+fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
+    let a = crate::report_cmd::gather(dir, as_of)?.assessment;
+    let text = match format {
+        GapFormat::Text => render::text(&a),
+        GapFormat::Md => render::markdown(&a),
+        GapFormat::Html => render::html(&a),
+        GapFormat::Json => format!("{}\n", render::json(&a)),
+    };
+    match output {
+        Some(path) => {
+            write_atomically(path, &text)?;
+            eprintln!(
+                "wrote {} (overall readiness {:.1}%)",
+                path.display(),
+                a.overall.value * 100.0
+            );
+        }
+        None => print(&text)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
