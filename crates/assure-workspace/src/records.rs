@@ -107,7 +107,8 @@ pub fn occurrences(project: &Project, entries: &[Entry], window: &Window) -> Vec
         }
         let dated: Vec<Dated> = entries
             .iter()
-            .filter(|e| e.draft.action != Action::TestRun && e.draft.controls.iter().any(|x| x == c.id.as_str()))
+            // Only evidence collected from the company fills a slot: a run or a sample is derived.
+            .filter(|e| e.draft.action.is_evidence() && e.draft.controls.iter().any(|x| x == c.id.as_str()))
             .filter_map(|e| {
                 let start = e
                     .draft
@@ -172,7 +173,9 @@ pub fn signals(project: &Project, entries: &[Entry], run: Option<&RunRecord>, as
             s.tests.insert(t.id.clone(), sig);
         }
     }
-    let recorded: Vec<&Entry> = entries.iter().filter(|e| e.draft.action != Action::TestRun).collect();
+    // Freshness comes from evidence collected from the company; drawing a sample is not evidence
+    // that a control operated.
+    let recorded: Vec<&Entry> = entries.iter().filter(|e| e.draft.action.is_evidence()).collect();
     if recorded.is_empty() {
         return s;
     }

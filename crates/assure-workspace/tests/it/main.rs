@@ -154,3 +154,32 @@ fn a_project_with_an_unreadable_file_is_refused_with_its_diagnostic() {
     assert!(e.details()[0].contains("people.toml"), "{:?}", e.details());
     assert!(e.hint().unwrap().contains("assure validate"));
 }
+
+#[test]
+fn drawing_a_sample_is_not_evidence_that_a_control_operated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let file = tmp.path().join("minutes.md");
+    std::fs::write(&file, "# minutes\n").unwrap();
+    // Evidence for GOV-01 recorded in January only.
+    let january = Meta {
+        at: "2026-01-31T10:00:00Z".into(),
+        period_start: Some("2026-01-01".into()),
+        period_end: Some("2026-01-31".into()),
+        ..meta()
+    };
+    ws.add(&file, vec!["GOV-01".into()], &january).unwrap();
+    let as_of = NaiveDate::from_ymd_opt(2026, 9, 30).unwrap();
+    let before = ws.snapshot(as_of).unwrap();
+    let latest = |s: &assure_workspace::Snapshot| {
+        let p = &s.project;
+        let entries = &s.ledger;
+        assure_workspace::records::signals(p, entries, None, as_of).evidence["GOV-01"].latest
+    };
+    assert_eq!(latest(&before), NaiveDate::from_ymd_opt(2026, 1, 31));
+    // An auditor samples the control in September: its evidence is still January's.
+    ws.sample("GOV-01", &SampleOptions::default(), "2026-09-30T10:00:00Z", "auditor")
+        .unwrap();
+    let after = ws.snapshot(as_of).unwrap();
+    assert_eq!(latest(&after), NaiveDate::from_ymd_opt(2026, 1, 31));
+}

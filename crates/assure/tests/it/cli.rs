@@ -330,7 +330,16 @@ fn the_project_is_named_with_p_everywhere_and_positionally_where_it_was() {
         vec!["-p", "p", "policy", "list"],
         vec!["evidence", "list", "-p", "p"],
         vec!["test", "-p", "p", "--emit-sql", "sql"],
-        vec!["report", "readiness", "-p", "p", "--as-of", "2026-12-31", "-o", "r.html"],
+        vec![
+            "report",
+            "readiness",
+            "-p",
+            "p",
+            "--as-of",
+            "2026-12-31",
+            "-o",
+            "r.html",
+        ],
     ] {
         let r = assure(&args, None, tmp.path());
         assert_eq!(r.code, 0, "assure {}: {}", args.join(" "), r.stderr);
@@ -338,11 +347,19 @@ fn the_project_is_named_with_p_everywhere_and_positionally_where_it_was() {
     // Naming two different projects is refused; the same one twice is fine.
     let r = assure(&["validate", "p", "-p", "q"], None, tmp.path());
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("the project is named twice: `-p q` and `p`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the project is named twice: `-p q` and `p`"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(assure(&["validate", "p", "-p", "p"], None, tmp.path()).code, 0);
     // `init` and `demo` create a directory: -p is not theirs.
     let r = assure(&["init", "-p", "x", "y"], None, tmp.path());
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("pass the new directory as the last argument"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pass the new directory as the last argument"),
+        "{}",
+        r.stderr
+    );
     assert!(!tmp.path().join("y").exists());
 }
