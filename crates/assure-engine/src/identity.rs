@@ -2,8 +2,13 @@
 //! identity so that a second address cannot make a self-approval look independent. Values that
 //! match nobody are reported, never guessed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
+use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::DataType;
+
+use crate::TableBatches;
 use crate::convert::TableData;
 
 /// Columns that name a person.
@@ -117,5 +122,118 @@ impl Identities {
                 rows,
             })
             .collect()
+    }
+
+    /// Identity resolution over typed tables: each identity column is mapped value by value (each
+    /// distinct value resolved once) to primary emails, list columns item by item (sorted, without
+    /// repeats), and an account without an email gets the one its `system:account_id` alias names.
+    /// Returns the values that resolved to nobody, as [`Identities::apply`] does.
+    pub fn apply_batches(&self, tables: &mut [TableBatches]) -> Result<Vec<Unresolved>, String> {
+        let mut unresolved: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+        for t in tables.iter_mut() {
+            let table_name = t.name.clone();
+            let mut cache: HashMap<String, Option<String>> = HashMap::new();
+            let mut resolve = |v: &str, column: &str, unresolved: &mut BTreeMap<String, (BTreeSet<String>, usize)>| {
+                let found = cache
+                    .entry(v.to_string())
+                    .or_insert_with(|| self.resolve(v).map(str::to_string))
+                    .clone();
+                match found {
+                    Some(p) => p,
+                    None => {
+                        let e = unresolved.entry(v.to_string()).or_default();
+                        e.0.insert(format!("{table_name}.{column}"));
+                        e.1 += 1;
+                        v.to_string()
+                    }
+                }
+            };
+            let mut out = Vec::with_capacity(t.batches.len());
+            for batch in &t.batches {
+                let schema = batch.schema();
+                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+                // An account without an email: try `system:account_id`.
+                if table_name == "accounts"
+                    && let (Ok(e), Ok(s), Ok(a)) = (
+                        schema.index_of("email"),
+                        schema.index_of("system"),
+                        schema.index_of("account_id"),
+                    )
+                    && let (Some(email), Some(sys), Some(acct)) = (
+                        columns.get(e).and_then(|c| c.as_string_opt::<i32>()),
+                        columns.get(s).and_then(|c| c.as_string_opt::<i32>()),
+                        columns.get(a).and_then(|c| c.as_string_opt::<i32>()),
+                    )
+                    && email.null_count() > 0
+                {
+                    let filled: StringArray = (0..email.len())
+                        .map(|i| {
+                            if email.is_valid(i) {
+                                Some(email.value(i).to_string())
+                            } else {
+                                let key = format!(
+                                    "{}:{}",
+                                    if sys.is_valid(i) { sys.value(i) } else { "" },
+                                    if acct.is_valid(i) { acct.value(i) } else { "" }
+                                );
+                                self.resolve(&key).map(str::to_string)
+                            }
+                        })
+                        .collect();
+                    if let Some(slot) = columns.get_mut(e) {
+                        *slot = Arc::new(filled);
+                    }
+                }
+                for (i, field) in schema.fields().iter().enumerate() {
+                    let name = field.name().as_str();
+                    if !IDENTITY_COLUMNS.contains(&name) {
+                        continue;
+                    }
+                    let Some(col) = columns.get(i).cloned() else { continue };
+                    let mapped: ArrayRef = match field.data_type() {
+                        DataType::Utf8 => {
+                            let a = col.as_string::<i32>();
+                            let m: StringArray = (0..a.len())
+                                .map(|r| a.is_valid(r).then(|| resolve(a.value(r), name, &mut unresolved)))
+                                .collect();
+                            Arc::new(m)
+                        }
+                        DataType::List(_) => {
+                            let l = col.as_list::<i32>();
+                            let mut b = ListBuilder::new(StringBuilder::new());
+                            for r in 0..l.len() {
+                                let items = l.value(r);
+                                let items = items.as_string::<i32>();
+                                let mut v: Vec<String> = (0..items.len())
+                                    .filter(|k| items.is_valid(*k))
+                                    .map(|k| resolve(items.value(k), name, &mut unresolved))
+                                    .collect();
+                                v.sort();
+                                v.dedup();
+                                for x in v {
+                                    b.values().append_value(x);
+                                }
+                                b.append(l.is_valid(r));
+                            }
+                            Arc::new(b.finish())
+                        }
+                        other => return Err(format!("identity column `{table_name}.{name}` has type {other}")),
+                    };
+                    if let Some(slot) = columns.get_mut(i) {
+                        *slot = mapped;
+                    }
+                }
+                out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
+            }
+            t.batches = out;
+        }
+        Ok(unresolved
+            .into_iter()
+            .map(|(value, (seen, rows))| Unresolved {
+                value,
+                seen_in: seen.into_iter().collect(),
+                rows,
+            })
+            .collect())
     }
 }

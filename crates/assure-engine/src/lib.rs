@@ -91,8 +91,56 @@ pub struct Run {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Runs every test over the tables for the window. `progress` is called after each test.
+/// A table as Arrow batches, ready for the engine: what the columnar copies of its files hold.
+#[derive(Debug, Clone)]
+pub struct TableBatches {
+    /// The table name the SQL uses.
+    pub name: String,
+    /// The schema every batch has (an empty table still has one).
+    pub schema: arrow::datatypes::SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl TableBatches {
+    /// Converts rows of text (test fixtures, `project_policies`) into a typed table.
+    pub fn from_rows(t: &TableData) -> Result<TableBatches, String> {
+        let batch = convert::to_batch(t)?;
+        Ok(TableBatches {
+            name: t.name.clone(),
+            schema: batch.schema(),
+            batches: vec![batch],
+        })
+    }
+}
+
+/// Runs every test over tables of rows for the window. `progress` is called after each test.
 pub fn run(tables: &[TableData], tests: &[TestSpec], window: &Window, progress: &mut dyn FnMut(usize, &str)) -> Run {
+    let mut typed = Vec::new();
+    let mut diagnostics = Vec::new();
+    for t in tables {
+        match TableBatches::from_rows(t) {
+            Ok(b) => typed.push(b),
+            Err(e) => diagnostics.push(Diagnostic {
+                test: "*".into(),
+                message: format!("table `{}`: {e}", t.name),
+            }),
+        }
+    }
+    let mut run = run_batches(&typed, tests, window, progress);
+    diagnostics.append(&mut run.diagnostics);
+    run.diagnostics = diagnostics;
+    run
+}
+
+/// Runs every test over typed tables for the window, each table registered once, in memory, as the
+/// batches it came in (no copy). `progress` is called after each test.
+pub fn run_batches(
+    tables: &[TableBatches],
+    tests: &[TestSpec],
+    window: &Window,
+    progress: &mut dyn FnMut(usize, &str),
+) -> Run {
     let rt = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -112,19 +160,18 @@ pub fn run(tables: &[TableData], tests: &[TestSpec], window: &Window, progress: 
     udf::register(&ctx);
     let mut diagnostics = Vec::new();
     for t in tables {
-        match convert::to_batch(t) {
-            Ok(batch) => {
-                if let Err(e) = ctx.register_batch(t.name.as_str(), batch) {
-                    diagnostics.push(Diagnostic {
-                        test: "*".into(),
-                        message: format!("cannot register table `{}`: {e}", t.name),
-                    });
-                }
-            }
-            Err(e) => diagnostics.push(Diagnostic {
+        // One partition per core, batches dealt round-robin, so every scan uses every core.
+        let n = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+        let partitions: Vec<Vec<RecordBatch>> = (0..n)
+            .map(|k| t.batches.iter().skip(k).step_by(n).cloned().collect())
+            .collect();
+        let registered = datafusion::datasource::MemTable::try_new(Arc::clone(&t.schema), partitions)
+            .and_then(|m| ctx.register_table(t.name.as_str(), Arc::new(m)));
+        if let Err(e) = registered {
+            diagnostics.push(Diagnostic {
                 test: "*".into(),
-                message: format!("table `{}`: {e}", t.name),
-            }),
+                message: format!("cannot register table `{}`: {e}", t.name),
+            });
         }
     }
     let mut results = Vec::new();

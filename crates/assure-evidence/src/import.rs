@@ -37,6 +37,10 @@ pub struct Planned {
     /// For a mapped connector (`hr-roster`), the mapping used, recorded with the entry.
     #[serde(skip)]
     pub mapping: Option<crate::vendor::Mapping>,
+    /// The columnar copy of the validated rows, written in the same pass as validation and stored
+    /// beside the original at commit.
+    #[serde(skip)]
+    pub columnar: Option<Vec<u8>>,
 }
 
 /// What the caller says about an import.
@@ -288,6 +292,39 @@ fn first_line(path: &Path) -> Option<String> {
     text.lines().next().map(str::to_string)
 }
 
+/// Reads a file with its connector, validating every row and writing the valid rows to a columnar
+/// copy in the same pass; returns the outcome and the copy's bytes.
+fn read_validated(
+    c: &dyn Connector,
+    input: Box<dyn Read + '_>,
+    table: &'static Table,
+    name: &str,
+    mapping: Option<&crate::vendor::Mapping>,
+) -> Result<(crate::read::Outcome, Vec<u8>), Vec<Problem>> {
+    let one = |message: String| {
+        vec![Problem {
+            file: name.to_string(),
+            row: None,
+            column: None,
+            message,
+            hint: Some("this is a fault in Assure, not in the file; please report it".into()),
+        }]
+    };
+    let mut writer =
+        crate::columnar::Writer::new(table).map_err(|e| one(format!("cannot start the columnar copy: {e}")))?;
+    let outcome = {
+        let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
+        crate::connectors::read(c, input, table, name, mapping, Some(&mut emit))
+    };
+    if !outcome.problems.is_empty() {
+        return Ok((outcome, Vec::new()));
+    }
+    let bytes = writer
+        .finish()
+        .map_err(|e| one(format!("cannot write the columnar copy: {e}")))?;
+    Ok((outcome, bytes))
+}
+
 fn plan_mapped(
     path: &Path,
     name: &str,
@@ -318,7 +355,7 @@ fn plan_mapped(
         ));
     };
     let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = crate::connectors::read(c, Box::new(Counting(f)), table, name, Some(m), None);
+    let (outcome, columnar) = read_validated(c, Box::new(Counting(f)), table, name, Some(m))?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -331,6 +368,7 @@ fn plan_mapped(
         rows: outcome.rows,
         extra_columns: Vec::new(),
         mapping: Some(m.clone()),
+        columnar: Some(columnar),
     })
 }
 
@@ -356,7 +394,7 @@ fn plan_vendor(
         return Err(one(format!("`{}` names unknown table `{table}`", v.id()), None));
     };
     let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let outcome = crate::connectors::read(v, Box::new(Counting(f)), def, name, None, None);
+    let (outcome, columnar) = read_validated(v, Box::new(Counting(f)), def, name, None)?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -375,6 +413,7 @@ fn plan_vendor(
         rows: outcome.rows,
         extra_columns: Vec::new(),
         mapping: None,
+        columnar: Some(columnar),
     })
 }
 
@@ -453,7 +492,7 @@ fn plan_one(
     };
     let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
     let connector = crate::connectors::canonical(format);
-    let outcome = crate::connectors::read(connector, Box::new(Counting(file)), table, name, None, None);
+    let (outcome, columnar) = read_validated(connector, Box::new(Counting(file)), table, name, None)?;
     if !outcome.problems.is_empty() {
         let mut ps = outcome.problems;
         if outcome.more_problems > 0 {
@@ -482,6 +521,7 @@ fn plan_one(
         rows: outcome.rows,
         extra_columns: outcome.extra_columns,
         mapping: None,
+        columnar: Some(columnar),
     })
 }
 
@@ -519,6 +559,12 @@ pub fn commit(
             source,
         })?;
         let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
+        // The columnar copy is stored before the entry that records its hash: an entry never names
+        // a copy that is not there; a copy without an entry is garbage, never evidence.
+        let columnar = match &p.columnar {
+            Some(bytes) => Some(store.put_columnar(&blob.blake3, bytes, p.rows)?),
+            None => None,
+        };
         drafts.push(Draft {
             action: Action::Import,
             at: meta.at.clone(),
@@ -533,6 +579,7 @@ pub fn commit(
             note: meta.note.clone(),
             batch: Some(meta.batch.clone()),
             mapping: p.mapping.clone(),
+            columnar,
         });
     }
     store.append(drafts, key)
@@ -569,6 +616,7 @@ pub fn add(
         note: meta.note.clone(),
         batch: Some(meta.batch.clone()),
         mapping: None,
+        columnar: None,
     };
     let mut entries = store.append(vec![draft], key)?;
     entries.pop().ok_or(StoreError::BrokenTip)

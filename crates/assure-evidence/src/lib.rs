@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod columnar;
 pub mod connectors;
 pub mod import;
 pub mod keys;

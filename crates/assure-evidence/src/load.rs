@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use arrow::array::RecordBatch;
 use assure_ledger::Entry;
 
 use crate::connectors::Kind;
@@ -79,15 +80,33 @@ pub fn load_only(
     Ok(out)
 }
 
-/// Loads the tables named in `wanted` (all when `None`) from entries already read from the ledger
-/// (the application reads the ledger once per snapshot and passes its entries here).
-pub fn load_entries(
-    store: &dyn EvidenceStore,
-    entries: &[Entry],
+/// One recorded file chosen for a table, with what is needed to read it back.
+struct Chosen<'e> {
+    entry: &'e Entry,
+    source: Source,
+    table: &'static Table,
+    connector: &'static dyn crate::connectors::Connector,
+    mapping: Option<crate::vendor::Mapping>,
+}
+
+fn problem(file: &str, message: String, hint: Option<&str>) -> Problem {
+    Problem {
+        file: file.to_string(),
+        row: None,
+        column: None,
+        message,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Chooses, per table and file name, the latest import; names what it passes over and what it
+/// cannot read back.
+fn choose<'e>(
+    entries: &'e [Entry],
     wanted: Option<&std::collections::BTreeSet<&str>>,
-) -> Result<Loaded, StoreError> {
-    let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
-    let mut out = Loaded::default();
+    superseded: &mut Vec<Source>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Chosen<'e>> {
     let source_of = |e: &Entry| -> Option<Source> {
         let b = e.draft.blob.as_ref()?;
         Some(Source {
@@ -98,8 +117,10 @@ pub fn load_entries(
             sha256: b.sha256.clone(),
             connector: e.draft.connector.clone().unwrap_or_default(),
             rows: e.draft.rows.unwrap_or(0),
+            columnar: None,
         })
     };
+    let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
     for e in entries {
         let (Some(t), Some(b)) = (&e.draft.table, &e.draft.blob) else {
             continue;
@@ -107,35 +128,32 @@ pub fn load_entries(
         if let Some(prev) = latest.insert((t.clone(), b.name.clone()), e)
             && let Some(s) = source_of(prev)
         {
-            out.superseded.push(s);
+            superseded.push(s);
         }
     }
+    let mut out = Vec::new();
     for e in latest.values() {
         let Some(src) = source_of(e) else { continue };
         if wanted.is_some_and(|w| !w.contains(src.table.as_str())) {
             continue;
         }
         let Some(def) = table(&src.table) else {
-            out.problems.push(Problem {
-                file: src.name.clone(),
-                row: None,
-                column: None,
-                message: format!("entry {} names unknown table `{}`", src.seq, src.table),
-                hint: None,
-            });
+            problems.push(problem(
+                &src.name,
+                format!("entry {} names unknown table `{}`", src.seq, src.table),
+                None,
+            ));
             continue;
         };
         let Some(connector) = crate::connectors::get(&src.connector) else {
-            out.problems.push(Problem {
-                file: src.name.clone(),
-                row: None,
-                column: None,
-                message: format!(
+            problems.push(problem(
+                &src.name,
+                format!(
                     "entry {} was read by connector `{}`, which this build lacks",
                     src.seq, src.connector
                 ),
-                hint: Some("use the Assure version that imported it".into()),
-            });
+                Some("use the Assure version that imported it"),
+            ));
             continue;
         };
         // A mapped connector reads with the mapping used at import, which travels with the entry,
@@ -152,15 +170,35 @@ pub fn load_entries(
             _ => None,
         };
         if matches!(connector.kind(), Kind::Mapped { .. }) && mapping.is_none() {
-            out.problems.push(Problem {
-                file: src.name.clone(),
-                row: None,
-                column: None,
-                message: format!("entry {} has no readable column mapping", src.seq),
-                hint: None,
-            });
+            problems.push(problem(
+                &src.name,
+                format!("entry {} has no readable column mapping", src.seq),
+                None,
+            ));
             continue;
         }
+        out.push(Chosen {
+            entry: e,
+            source: src,
+            table: def,
+            connector,
+            mapping,
+        });
+    }
+    out
+}
+
+/// Loads the tables named in `wanted` (all when `None`) from entries already read from the ledger
+/// (the application reads the ledger once per snapshot and passes its entries here), as rows of
+/// text read from the original files.
+pub fn load_entries(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+) -> Result<Loaded, StoreError> {
+    let mut out = Loaded::default();
+    for c in choose(entries, wanted, &mut out.superseded, &mut out.problems) {
+        let src = c.source;
         let reader = store.open_blob(&src.blake3)?;
         let mut rows = Vec::new();
         let (connector_id, evidence) = (src.connector.clone(), src.blake3.clone());
@@ -173,12 +211,12 @@ pub fn load_entries(
             });
         };
         let name = src.name.clone();
-        let outcome = crate::connectors::read(connector, reader, def, &name, mapping.as_ref(), Some(&mut emit));
+        let outcome = crate::connectors::read(c.connector, reader, c.table, &name, c.mapping.as_ref(), Some(&mut emit));
         out.problems.extend(outcome.problems);
         out.tables
             .entry(src.table.clone())
             .or_insert_with(|| LoadedTable {
-                table: def,
+                table: c.table,
                 rows: Vec::new(),
             })
             .rows
@@ -186,5 +224,210 @@ pub fn load_entries(
         out.sources.push(src);
     }
     out.sources.sort_by_key(|s| s.seq);
+    Ok(out)
+}
+
+/// A table as typed columns, from the columnar copies of its files.
+#[derive(Debug, Clone)]
+pub struct TableBatches {
+    /// Its definition.
+    pub table: &'static Table,
+    /// Its rows, in batches, with the lineage columns `_row`, `_source` and `_evidence`.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// What loading the columnar copies found.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedBatches {
+    /// Tables by name.
+    pub tables: BTreeMap<String, TableBatches>,
+    /// Files used, each with the BLAKE3 of the columnar copy actually read.
+    pub sources: Vec<Source>,
+    /// Files replaced by a later import of the same name.
+    pub superseded: Vec<Source>,
+    /// What could not be read, or did not match its recorded hash.
+    pub problems: Vec<Problem>,
+    /// Per table, why part of its evidence could not be used: a test that reads such a table must
+    /// not run on the rest.
+    pub unusable: BTreeMap<String, Vec<String>>,
+    /// Files without a recorded columnar copy (imported by an earlier version), read from their
+    /// originals, whose hashes were checked first.
+    pub from_originals: usize,
+}
+
+/// Loads the tables named in `wanted` from the columnar copies recorded with their imports, each
+/// hashed as it is read and compared with the hash in its ledger entry: a copy that does not match
+/// is a problem naming the file and entry, and nothing from it is used. Files imported before
+/// columnar copies existed are read from their originals, after the original's own hash is checked.
+pub fn load_batches(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+) -> Result<LoadedBatches, StoreError> {
+    let mut out = LoadedBatches::default();
+    for c in choose(entries, wanted, &mut out.superseded, &mut out.problems) {
+        let mut src = c.source;
+        let table_name = src.table.clone();
+        let before = out.problems.len();
+        'one: {
+            let bytes = match &c.entry.draft.columnar {
+                Some(recorded) => {
+                    let Some(bytes) = store.read_columnar(&src.blake3)? else {
+                        out.problems.push(problem(
+                            &src.name,
+                            format!("the columnar copy recorded with entry {} is missing", src.seq),
+                            Some("run `assure evidence rebuild` to rebuild it from the original"),
+                        ));
+                        break 'one;
+                    };
+                    let read = blake3::hash(&bytes).to_hex().to_string();
+                    if read != recorded.blake3 {
+                        out.problems.push(problem(
+                            &src.name,
+                            format!(
+                                "the columnar copy of entry {} was altered after import (recorded BLAKE3 {}, read {}); nothing from it was used",
+                                src.seq,
+                                recorded.blake3.get(..16).unwrap_or_default(),
+                                read.get(..16).unwrap_or_default()
+                            ),
+                            Some("run `assure evidence verify`, then `assure evidence rebuild` to rebuild it from the original"),
+                        ));
+                        break 'one;
+                    }
+                    src.columnar = Some(read);
+                    bytes
+                }
+                None => {
+                    // Imported before columnar copies: prove the original, then derive the copy now.
+                    let Some(blob) = &c.entry.draft.blob else { break 'one };
+                    if store.check_blob(blob) != assure_ledger::BlobCheck::Intact {
+                        out.problems.push(problem(
+                            &src.name,
+                            format!(
+                                "the file recorded as entry {} is missing or was altered after import; nothing from it was used",
+                                src.seq
+                            ),
+                            Some("run `assure evidence verify` to see what changed"),
+                        ));
+                        break 'one;
+                    }
+                    let reader = store.open_blob(&src.blake3)?;
+                    match derive(c.connector, reader, c.table, &src.name, c.mapping.as_ref()) {
+                        Ok(bytes) => {
+                            out.from_originals += 1;
+                            bytes
+                        }
+                        Err(ps) => {
+                            out.problems.extend(ps);
+                            break 'one;
+                        }
+                    }
+                }
+            };
+            match crate::columnar::read(bytes, &src.connector, &src.blake3) {
+                Ok(batches) => {
+                    out.tables
+                        .entry(src.table.clone())
+                        .or_insert_with(|| TableBatches {
+                            table: c.table,
+                            batches: Vec::new(),
+                        })
+                        .batches
+                        .extend(batches);
+                    out.sources.push(src);
+                }
+                Err(e) => out.problems.push(problem(
+                    &src.name,
+                    format!("the columnar copy of entry {} cannot be read: {e}", src.seq),
+                    Some("run `assure evidence rebuild` to rebuild it from the original"),
+                )),
+            }
+        }
+        if out.problems.len() > before {
+            let messages = out.problems.iter().skip(before).map(ToString::to_string);
+            out.unusable.entry(table_name).or_default().extend(messages);
+        }
+    }
+    out.sources.sort_by_key(|s| s.seq);
+    Ok(out)
+}
+
+/// Reads an original with its connector into a columnar copy's bytes: what import writes, and
+/// what `assure evidence rebuild` writes again.
+pub fn derive(
+    connector: &dyn crate::connectors::Connector,
+    reader: Box<dyn std::io::Read>,
+    table: &'static Table,
+    name: &str,
+    mapping: Option<&crate::vendor::Mapping>,
+) -> Result<Vec<u8>, Vec<Problem>> {
+    let mut writer = crate::columnar::Writer::new(table)
+        .map_err(|e| vec![problem(name, format!("cannot start the columnar copy: {e}"), None)])?;
+    let outcome = {
+        let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
+        crate::connectors::read(connector, reader, table, name, mapping, Some(&mut emit))
+    };
+    if !outcome.problems.is_empty() {
+        return Err(outcome.problems);
+    }
+    writer
+        .finish()
+        .map_err(|e| vec![problem(name, format!("cannot write the columnar copy: {e}"), None)])
+}
+
+/// What rebuilding one entry's columnar copy came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// The entry.
+    pub seq: u64,
+    /// The file name.
+    pub name: String,
+    /// `Ok` when the rebuilt copy has the recorded hash and was written; else why not.
+    pub result: Result<(), String>,
+}
+
+/// Rebuilds the columnar copy of every import that records one, from its original, and checks that
+/// the rebuilt copy has the recorded hash (the copy is derived, so the same original gives the same
+/// bytes). Returns, per entry, `Ok(())` or what went wrong; `progress(done, total)` is called as it goes.
+pub fn rebuild(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Rebuilt>, StoreError> {
+    let mut superseded = Vec::new();
+    let mut problems = Vec::new();
+    let chosen: Vec<Chosen<'_>> = choose(entries, None, &mut superseded, &mut problems)
+        .into_iter()
+        .filter(|c| c.entry.draft.columnar.is_some())
+        .collect();
+    let total = chosen.len();
+    let mut out = Vec::new();
+    for (i, c) in chosen.iter().enumerate() {
+        let (seq, name) = (c.source.seq, c.source.name.clone());
+        let result = (|| -> Result<(), String> {
+            let recorded = c.entry.draft.columnar.as_ref().ok_or("no columnar copy is recorded")?;
+            let blob = c.entry.draft.blob.as_ref().ok_or("no file is recorded")?;
+            if store.check_blob(blob) != assure_ledger::BlobCheck::Intact {
+                return Err("the original is missing or was altered; it cannot be rebuilt from".into());
+            }
+            let reader = store.open_blob(&blob.blake3).map_err(|e| e.to_string())?;
+            let bytes = derive(c.connector, reader, c.table, &name, c.mapping.as_ref())
+                .map_err(|ps| ps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
+            let rebuilt = blake3::hash(&bytes).to_hex().to_string();
+            if rebuilt != recorded.blake3 {
+                return Err(format!(
+                    "the rebuilt copy has BLAKE3 {}, the ledger records {}; the copy was left as it was",
+                    rebuilt.get(..16).unwrap_or_default(),
+                    recorded.blake3.get(..16).unwrap_or_default()
+                ));
+            }
+            store
+                .put_columnar(&blob.blake3, &bytes, recorded.rows)
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        })();
+        out.push(Rebuilt { seq, name, result });
+        progress(i + 1, total);
+    }
     Ok(out)
 }

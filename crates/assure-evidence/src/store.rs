@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use assure_ledger::{BlobCheck, BlobRef, Draft, Entry, Hasher, seal, tip_of};
+use assure_ledger::{BlobCheck, BlobRef, ColumnarRef, Draft, Entry, Hasher, seal, tip_of};
 use ed25519_dalek::SigningKey;
 
 /// Something the store could not do.
@@ -40,6 +40,11 @@ pub trait EvidenceStore {
     fn check_blob(&self, blob: &BlobRef) -> BlobCheck;
     /// Opens a stored blob for reading.
     fn open_blob(&self, blake3: &str) -> Result<Box<dyn Read>, StoreError>;
+    /// Stores the columnar copy of the original whose BLAKE3 is `evidence` (replacing a previous
+    /// one: it is derived data); returns its hash, size and `rows`.
+    fn put_columnar(&self, evidence: &str, bytes: &[u8], rows: u64) -> Result<ColumnarRef, StoreError>;
+    /// Reads the columnar copy of the original whose BLAKE3 is `evidence`, if there is one.
+    fn read_columnar(&self, evidence: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// The store under a project's `.assure/evidence` directory.
@@ -78,6 +83,12 @@ impl FsStore {
     /// Returns the ledger file's path.
     pub fn ledger_path(&self) -> PathBuf {
         self.root.join("ledger.jsonl")
+    }
+
+    /// Returns the path of the columnar copy of a blob.
+    pub fn columnar_path(&self, evidence: &str) -> PathBuf {
+        let (a, b) = evidence.split_at(evidence.len().min(2));
+        self.root.join("columnar").join(a).join(format!("{b}.parquet"))
     }
 
     /// Returns the path of a blob.
@@ -246,5 +257,48 @@ impl EvidenceStore for FsStore {
         let path = self.blob_path(blake3);
         let f = File::open(&path).map_err(io_err("open", &path))?;
         Ok(Box::new(f))
+    }
+
+    fn put_columnar(&self, evidence: &str, bytes: &[u8], rows: u64) -> Result<ColumnarRef, StoreError> {
+        let dest = self.columnar_path(evidence);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}.parquet.part", std::process::id()));
+        let result = (|| {
+            let mut out = File::create(&tmp).map_err(io_err("create", &tmp))?;
+            out.write_all(bytes).map_err(io_err("write", &tmp))?;
+            out.sync_all().map_err(io_err("sync", &tmp))?;
+            fs::rename(&tmp, &dest).map_err(io_err("store", &dest))?;
+            if let Some(parent) = dest.parent() {
+                sync_dir(parent);
+            }
+            Ok(ColumnarRef {
+                blake3: blake3::hash(bytes).to_hex().to_string(),
+                size: bytes.len() as u64,
+                rows,
+            })
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn read_columnar(&self, evidence: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.columnar_path(evidence);
+        match fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                what: "read",
+                path,
+                source,
+            }),
+        }
     }
 }

@@ -9,7 +9,8 @@
 //! the canonical JSON of every other field; `sig` is the Ed25519 signature of
 //! `"assure-ledger-v1:" || hash` (the 32 raw hash bytes). The first entry's `prev` is 64 zeros.
 //! Version 2 adds `mapping`, the column mapping a mapped import was read with, as a typed field
-//! (version 1 kept it inside the free-text `note`). Version 1 entries still read and verify: each
+//! (version 1 kept it inside the free-text `note`), and `columnar`, the hash of the columnar copy of
+//! an imported file's rows. Version 1 entries still read and verify: each
 //! entry's hash covers its own `format`, and a version 1 entry never carries `mapping`.
 //!
 //! **Reading.** [`parse`] is the one reader of a ledger's text: it returns every entry and, for every
@@ -108,6 +109,20 @@ pub struct ColumnMapping {
     pub values: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// The columnar copy of an imported file (format 2): the file's validated rows as typed columns,
+/// derived from the original and recorded with its own hash so a test run can prove it read exactly
+/// what was imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnarRef {
+    /// BLAKE3 of the columnar file, hex.
+    pub blake3: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Rows it holds.
+    pub rows: u64,
+}
+
 /// What an entry records, before it is chained and signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
@@ -138,6 +153,9 @@ pub struct Draft {
     /// The column mapping a mapped import was read with (format 2; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<ColumnMapping>,
+    /// The columnar copy of an imported file's rows (format 2; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columnar: Option<ColumnarRef>,
 }
 
 impl Draft {
@@ -157,6 +175,7 @@ impl Draft {
             note: None,
             batch: None,
             mapping: None,
+            columnar: None,
         }
     }
 }
@@ -328,6 +347,15 @@ pub fn parse_line(line: &str) -> Result<Entry, (&'static str, String)> {
             format!(
                 "entry {} is in ledger format {}, which this version of Assure does not read (it reads {OLDEST_FORMAT} to {FORMAT})",
                 entry.seq, entry.format
+            ),
+        ));
+    }
+    if entry.format < 2 && entry.draft.columnar.is_some() {
+        return Err((
+            "format",
+            format!(
+                "entry {} is in format 1 but records a columnar copy, which only format 2 has",
+                entry.seq
             ),
         ));
     }

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use assure_engine::{Identities, Param, Row, TableData, TestSpec, Window, project_policies};
-use assure_evidence::load::Loaded;
+use assure_engine::{Identities, Param, TableBatches, TableData, TestSpec, Window, project_policies};
+use assure_evidence::load::LoadedBatches;
 use assure_project::Project;
 use assure_project::model::ExamType;
 use assure_schema::tables::TABLES;
@@ -55,6 +55,29 @@ pub fn identities(project: &Project, tables: &[TableData]) -> Identities {
     ids
 }
 
+/// [`identities`] over typed tables: people, and every email on the HR roster's columnar copy.
+pub fn identities_of_batches(project: &Project, tables: &[TableBatches]) -> Identities {
+    use arrow::array::{Array, AsArray};
+    let mut ids = Identities::default();
+    for p in &project.people {
+        ids.add(&p.email, &p.aliases);
+    }
+    if let Some(people) = tables.iter().find(|t| t.name == "people") {
+        for b in &people.batches {
+            if let Some(col) = b.column_by_name("email")
+                && let Some(emails) = col.as_string_opt::<i32>()
+            {
+                for i in 0..emails.len() {
+                    if emails.is_valid(i) {
+                        ids.add(emails.value(i), &[]);
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
 /// The SQL engine (DataFusion) as the application layer's test runner.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Engine;
@@ -63,7 +86,7 @@ impl Runner for Engine {
     fn evaluate(
         &self,
         project: &Project,
-        loaded: Loaded,
+        loaded: LoadedBatches,
         window: Window,
         exam: ExamType,
         only: &[String],
@@ -76,32 +99,35 @@ impl Runner for Engine {
 /// Evaluates the project's tests (or `only` those) over the loaded evidence for the window.
 pub fn evaluate(
     project: &Project,
-    mut loaded: Loaded,
+    mut loaded: LoadedBatches,
     window: Window,
     exam: ExamType,
     only: &[String],
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Evaluation {
-    let mut tables: Vec<TableData> = TABLES
-        .iter()
-        .map(|t| {
-            let mut d = TableData::for_table(t);
-            if let Some(l) = loaded.tables.remove(t.name) {
-                d.rows = l
-                    .rows
-                    .into_iter()
-                    .map(|r| Row {
-                        values: r.values,
-                        source: r.source,
-                        evidence: r.evidence,
-                        row: r.row,
-                    })
-                    .collect();
+    let mut problems: Vec<String> = Vec::new();
+    let mut tables: Vec<TableBatches> = Vec::new();
+    for t in TABLES {
+        match loaded.tables.remove(t.name) {
+            Some(l) if !l.batches.is_empty() => {
+                let schema = l
+                    .batches
+                    .first()
+                    .map(|b| b.schema())
+                    .unwrap_or_else(|| std::sync::Arc::new(arrow::datatypes::Schema::empty()));
+                tables.push(TableBatches {
+                    name: t.name.to_string(),
+                    schema,
+                    batches: l.batches,
+                });
             }
-            d
-        })
-        .collect();
-    tables.push(project_policies(
+            _ => match TableBatches::from_rows(&TableData::for_table(t)) {
+                Ok(empty) => tables.push(empty),
+                Err(e) => problems.push(format!("table `{}`: {e}", t.name)),
+            },
+        }
+    }
+    let policies = project_policies(
         &project
             .policies
             .iter()
@@ -114,12 +140,22 @@ pub fn evaluate(
                 )
             })
             .collect::<Vec<_>>(),
-    ));
-    let ids = identities(project, &tables);
-    let unresolved = ids.apply(&mut tables);
+    );
+    match TableBatches::from_rows(&policies) {
+        Ok(p) => tables.push(p),
+        Err(e) => problems.push(format!("table `project_policies`: {e}")),
+    }
+    let ids = identities_of_batches(project, &tables);
+    let unresolved = match ids.apply_batches(&mut tables) {
+        Ok(u) => u,
+        Err(e) => {
+            problems.push(e);
+            Vec::new()
+        }
+    };
     let with_rows: BTreeSet<&str> = tables
         .iter()
-        .filter(|t| !t.rows.is_empty())
+        .filter(|t| t.batches.iter().any(|b| b.num_rows() > 0))
         .map(|t| t.name.as_str())
         .collect();
 
@@ -142,6 +178,22 @@ pub fn evaluate(
         defs.update(t.id.as_bytes());
         defs.update(t.sql.as_bytes());
         defs.update(toml::to_string(&params).unwrap_or_default().as_bytes());
+        // Evidence that did not prove itself (a columnar copy altered, a file missing) stops every
+        // test that reads its table, naming what went wrong; the other tests run.
+        let unusable: Vec<String> = t
+            .tables
+            .iter()
+            .filter_map(|r| loaded.unusable.get(r.as_str()))
+            .flatten()
+            .cloned()
+            .collect();
+        if !unusable.is_empty() {
+            skipped.insert(
+                t.id.to_string(),
+                format!("not run, its evidence does not check out: {}", unusable.join("; ")),
+            );
+            continue;
+        }
         let missing: Vec<&str> = t
             .tables
             .iter()
@@ -165,7 +217,18 @@ pub fn evaluate(
         });
     }
     let total = specs.len();
-    let run = assure_engine::run(&tables, &specs, &window, &mut |done, id| progress(done, total, id));
+    let mut run = assure_engine::run_batches(&tables, &specs, &window, &mut |done, id| progress(done, total, id));
+    // A table that could not be prepared stops every test (it would run on part of the evidence).
+    if !problems.is_empty() {
+        run.results.clear();
+        run.diagnostics = specs
+            .iter()
+            .map(|t| assure_engine::Diagnostic {
+                test: t.id.clone(),
+                message: problems.join("; "),
+            })
+            .collect();
+    }
     let diagnostics: BTreeMap<String, String> = run
         .diagnostics
         .iter()

@@ -21,6 +21,10 @@ pub struct Source {
     pub connector: String,
     /// Rows read.
     pub rows: u64,
+    /// BLAKE3 of the columnar copy the run read, when it read one (absent in records of earlier
+    /// versions, and for files read from their originals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columnar: Option<String>,
 }
 
 /// A value that names no known person.

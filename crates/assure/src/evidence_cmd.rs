@@ -94,6 +94,12 @@ pub enum EvidenceCommand {
     },
     /// Print the project's public key
     Key,
+    /// Rebuild every columnar copy from its original and check it against the hash in the ledger
+    Rebuild {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// List the evidence tables and their columns
     Tables {
         /// Print machine-readable JSON
@@ -511,6 +517,54 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 ctx.public
             ))?;
             Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Rebuild { json } => {
+            let ws = Workspace::new(&project);
+            let store = ws.store()?;
+            let parsed = assure_ledger::parse(&store.ledger()?);
+            crate::report_cmd::warn_problems(&parsed.problem_lines());
+            let tty = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let results = assure_evidence::load::rebuild(&store, &parsed.entries, &mut |done, total| {
+                if tty {
+                    eprint!("\r\x1b[2K rebuilding columnar copies [{done}/{total}]");
+                }
+            })?;
+            if tty {
+                eprint!("\r\x1b[2K");
+            }
+            let failed: Vec<_> = results.iter().filter(|r| r.result.is_err()).collect();
+            if json {
+                let v: Vec<_> = results
+                    .iter()
+                    .map(|r| serde_json::json!({"entry": r.seq, "file": r.name, "ok": r.result.is_ok(), "problem": r.result.as_ref().err()}))
+                    .collect();
+                json_out(
+                    &serde_json::json!({"rebuilt": results.len() - failed.len(), "failed": failed.len(), "entries": v}),
+                )?;
+            } else {
+                let mut s = String::new();
+                for r in &failed {
+                    if let Err(e) = &r.result {
+                        s.push_str(&format!("  entry {} ({}): {e}\n", r.seq, r.name));
+                    }
+                }
+                s.push_str(&format!(
+                    "rebuilt {} columnar cop{} from the originals; each has the hash its ledger entry records{}\n",
+                    results.len() - failed.len(),
+                    if results.len() - failed.len() == 1 { "y" } else { "ies" },
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} could not be rebuilt (above)", failed.len())
+                    }
+                ));
+                print(&s)?;
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(PROBLEMS)
+            })
         }
         EvidenceCommand::Key => {
             let ctx = open(&project, true)?;

@@ -29,6 +29,7 @@ fn draft(store: &FsStore, bytes: &[u8], name: &str) -> Draft {
         note: None,
         batch: None,
         mapping: None,
+        columnar: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn draft(i: u32) -> Draft {
         note: None,
         batch: Some("b1".into()),
         mapping: None,
+        columnar: None,
     }
 }
 

@@ -404,3 +404,71 @@ fn a_ledger_line_that_is_not_an_entry_is_named_never_skipped() {
     assert!(r.stderr.contains("nothing was exported"), "{}", r.stderr);
     assert!(!tmp.path().join("pkg.tar").exists());
 }
+
+#[test]
+fn a_run_proves_its_inputs_and_a_columnar_copy_is_rebuilt_from_its_original() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 2, 3);
+    let r = assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Each import records the hash of its columnar copy.
+    let r = assure(&["evidence", "show", "1", "-p", "p", "--json"], None, tmp.path());
+    let e: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(e["columnar"]["rows"], 3, "{}", r.stdout);
+    let blob = e["blob"]["blake3"].as_str().unwrap().to_string();
+    let copy = tmp
+        .path()
+        .join("p/.assure/evidence/columnar")
+        .join(&blob[..2])
+        .join(format!("{}.parquet", &blob[2..]));
+    assert!(copy.exists());
+    let original = std::fs::read(&copy).unwrap();
+    let run = |tmp: &Path| -> serde_json::Value {
+        let r = assure(
+            &[
+                "test",
+                "-p",
+                "p",
+                "--as-of",
+                "2026-12-31",
+                "--test",
+                "training-annual",
+                "--json",
+            ],
+            None,
+            tmp,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["run"].clone()
+    };
+    let clean = run(tmp.path());
+    // (The training test also needs the roster, which this project lacks; that is its only note.)
+    assert_eq!(
+        clean["tests"][0]["note"], "no evidence imported for `people`",
+        "{clean}"
+    );
+    assert!(
+        clean["inputs"][0]["columnar"].is_string(),
+        "the run lists the copy it read: {clean}"
+    );
+    // Someone alters the copy on disk: the test that reads it does not run, and says why.
+    let mut altered = original.clone();
+    let last = altered.len() - 10;
+    altered[last] ^= 0xff;
+    std::fs::write(&copy, &altered).unwrap();
+    let tampered = run(tmp.path());
+    let t = &tampered["tests"][0];
+    assert_eq!(t["conclusion"], "not_run", "{tampered}");
+    let note = t["note"].as_str().unwrap();
+    assert!(
+        note.contains("was altered after import") && note.contains("trainings-000.csv") && note.contains("entry 1"),
+        "{note}"
+    );
+    // The copy is derived: rebuilding it from the original gives the recorded bytes back.
+    let r = assure(&["evidence", "rebuild", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("rebuilt 2 columnar copies"), "{}", r.stdout);
+    assert_eq!(std::fs::read(&copy).unwrap(), original);
+    assert_eq!(run(tmp.path())["tests"][0]["note"], clean["tests"][0]["note"]);
+}
