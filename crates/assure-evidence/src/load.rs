@@ -188,6 +188,21 @@ fn choose<'e>(
     out
 }
 
+/// The files a run of `wanted` uses, from the ledger alone (nothing is read): per table and file
+/// name the latest import, with the columnar copy's recorded hash. What a run's key is made of.
+pub fn sources(entries: &[Entry], wanted: Option<&std::collections::BTreeSet<&str>>) -> Vec<Source> {
+    let (mut superseded, mut problems) = (Vec::new(), Vec::new());
+    let mut out: Vec<Source> = choose(entries, wanted, &mut superseded, &mut problems)
+        .into_iter()
+        .map(|c| Source {
+            columnar: c.entry.draft.columnar.as_ref().map(|r| r.blake3.clone()),
+            ..c.source
+        })
+        .collect();
+    out.sort_by_key(|s| s.seq);
+    out
+}
+
 /// Loads the tables named in `wanted` (all when `None`) from entries already read from the ledger
 /// (the application reads the ledger once per snapshot and passes its entries here), as rows of
 /// text read from the original files.

@@ -988,6 +988,17 @@ pub struct Person {
 }
 
 impl Project {
+    /// A test's parameters: its own defaults with the project's `[test_params.<id>]` overrides.
+    pub fn test_params(&self, t: &TestDef) -> toml::Table {
+        let mut params = t.params.clone();
+        if let Some(over) = self.manifest.test_params.get(t.id.as_str()) {
+            for (k, v) in over {
+                params.insert(k.clone(), v.clone());
+            }
+        }
+        params
+    }
+
     /// Returns the person an owner reference names: a person id, their email or one of their aliases.
     pub fn person(&self, reference: &str) -> Option<&Person> {
         let r = reference.trim();

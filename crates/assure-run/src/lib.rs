@@ -83,6 +83,10 @@ pub fn identities_of_batches(project: &Project, tables: &[TableBatches]) -> Iden
 pub struct Engine;
 
 impl Runner for Engine {
+    fn engine(&self) -> String {
+        assure_engine::VERSION.to_string()
+    }
+
     fn evaluate(
         &self,
         project: &Project,
@@ -165,19 +169,10 @@ pub fn evaluate(
         .filter(|t| only.is_empty() || only.iter().any(|o| o == t.id.as_str()))
         .collect();
     selected.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-    let mut defs = blake3::Hasher::new();
     let mut specs = Vec::new();
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
     for t in &selected {
-        let mut params = t.params.clone();
-        if let Some(over) = project.manifest.test_params.get(t.id.as_str()) {
-            for (k, v) in over {
-                params.insert(k.clone(), v.clone());
-            }
-        }
-        defs.update(t.id.as_bytes());
-        defs.update(t.sql.as_bytes());
-        defs.update(toml::to_string(&params).unwrap_or_default().as_bytes());
+        let params = project.test_params(t);
         // Evidence that did not prove itself (a columnar copy altered, a file missing) stops every
         // test that reads its table, naming what went wrong; the other tests run.
         let unusable: Vec<String> = t
@@ -249,6 +244,7 @@ pub fn evaluate(
             conclusion: Conclusion::NotRun,
             note: None,
             items: Vec::new(),
+            key: None,
         };
         if let Some(why) = skipped.get(&id).or_else(|| diagnostics.get(&id)) {
             tests.push(TestOutcome {
@@ -291,36 +287,9 @@ pub fn evaluate(
             ..base
         });
     }
-    let mut by_control: BTreeMap<String, Vec<&TestOutcome>> = BTreeMap::new();
-    for t in &tests {
-        for c in &t.controls {
-            by_control.entry(c.clone()).or_default().push(t);
-        }
-    }
-    let rank = |c: Conclusion| match c {
-        Conclusion::Exceptions | Conclusion::NotShown => 0,
-        Conclusion::NotRun => 1,
-        Conclusion::NoPopulation => 2,
-        Conclusion::NoExceptions | Conclusion::Implemented => 3,
-    };
-    let controls = by_control
-        .into_iter()
-        .map(|(id, ts)| ControlOutcome {
-            id,
-            tests: ts.iter().map(|t| t.id.clone()).collect(),
-            exceptions: ts.iter().map(|t| t.exceptions).sum(),
-            conclusion: ts
-                .iter()
-                .map(|t| t.conclusion)
-                .min_by_key(|c| rank(*c))
-                .unwrap_or(Conclusion::NotRun),
-        })
-        .collect();
     Evaluation {
         engine: assure_engine::VERSION.to_string(),
-        definitions: defs.finalize().to_hex().to_string(),
         unresolved,
         tests,
-        controls,
     }
 }

@@ -182,6 +182,11 @@ pub struct TestOutcome {
     pub note: Option<String>,
     /// Every item.
     pub items: Vec<ItemRecord>,
+    /// What the outcome depends on, hashed: the window, the test's definition and parameters, the
+    /// identities, and the hash of every input file of its tables. A later run for the same window
+    /// whose key is the same reuses this outcome (absent in records of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// The conclusion for a control, from its tests.
@@ -240,6 +245,13 @@ pub struct RunRecord {
     /// Expected occurrences of periodic manual controls.
     #[serde(default)]
     pub occurrences: Vec<ControlOccurrences>,
+    /// Tests whose outcome was reused, unchanged, from an earlier run of the same window (their
+    /// inputs, definitions and parameters had not changed), and that run's ledger entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reused: Vec<String>,
+    /// The ledger entry of the run the reused outcomes come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<u64>,
 }
 
 /// A sample drawn for a control, as recorded in the ledger.

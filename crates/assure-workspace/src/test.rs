@@ -1,7 +1,7 @@
 //! Running the control tests and recording the run. The SQL engine is behind [`Runner`], which the
 //! binary supplies (`assure-run`), so this crate and the web application do not build DataFusion.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use assure_evidence::load::LoadedBatches;
 use assure_evidence::store::EvidenceStore;
@@ -9,7 +9,7 @@ use assure_ledger::{Action, Draft, Entry};
 use assure_project::Project;
 use assure_project::model::ExamType;
 use assure_schema::Window;
-use assure_schema::results::{ControlOutcome, RunRecord, TestOutcome, Unresolved};
+use assure_schema::results::{Conclusion, ControlOutcome, RunRecord, Source, TestOutcome, Unresolved};
 
 use crate::{Workspace, WorkspaceError, records};
 
@@ -18,18 +18,16 @@ use crate::{Workspace, WorkspaceError, records};
 pub struct Evaluation {
     /// The engine's version.
     pub engine: String,
-    /// BLAKE3 of the test definitions (ids, SQL and parameters).
-    pub definitions: String,
     /// Identities that matched nobody.
     pub unresolved: Vec<Unresolved>,
     /// Every selected test.
     pub tests: Vec<TestOutcome>,
-    /// Every tested control.
-    pub controls: Vec<ControlOutcome>,
 }
 
 /// Runs a project's SQL tests over loaded tables. Implemented by `assure-run` over the engine.
 pub trait Runner {
+    /// The engine's version, recorded with every run; a change of engine re-runs every test.
+    fn engine(&self) -> String;
     /// Evaluates the tests selected by `only` (all when empty) over `loaded` for the window;
     /// `progress(done, total, test)` is called as tests finish.
     fn evaluate(
@@ -56,6 +54,9 @@ pub struct RunOptions {
     pub at: String,
     /// Who.
     pub by: String,
+    /// Re-run every test, even those whose inputs, definitions and parameters are unchanged since
+    /// the last run of the same window.
+    pub full: bool,
 }
 
 /// The tables the selected tests read, and the roster for identities.
@@ -88,37 +89,158 @@ impl Workspace {
             ));
         }
         let entries = w.whole_ledger("a run now would leave their evidence out")?;
-        let wanted = wanted_tables(&w.project, &opts.only);
-        let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&wanted))?;
-        // Problems tied to a table stop the tests that read it (the runner says so per test);
-        // anything else stops the run.
-        let per_table: usize = loaded.unusable.values().map(Vec::len).sum();
-        if loaded.problems.len() > per_table {
-            let mut lines: Vec<String> = loaded.problems.iter().take(5).map(ToString::to_string).collect();
-            if loaded.problems.len() > 5 {
-                lines.push(format!("and {} more", loaded.problems.len() - 5));
+        let project = &w.project;
+        let mut selected: Vec<&assure_project::model::TestDef> = project
+            .tests
+            .iter()
+            .filter(|t| opts.only.is_empty() || opts.only.iter().any(|o| o == t.id.as_str()))
+            .collect();
+        selected.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        let wanted = wanted_tables(project, &opts.only);
+        let inputs = assure_evidence::load::sources(&entries, Some(&wanted));
+        let keys: BTreeMap<String, String> = selected
+            .iter()
+            .map(|t| (t.id.to_string(), test_key(project, t, &inputs, opts)))
+            .collect();
+        // Reuse what an earlier run of the same window concluded from the same inputs.
+        let previous = if opts.full {
+            None
+        } else {
+            records::latest_run(&w.store, &entries)?.0.filter(|(_, r)| {
+                r.period_start == opts.window.period_start
+                    && r.period_end == opts.window.period_end
+                    && r.as_of == opts.window.as_of
+                    && r.exam_type == exam_number(opts.exam)
+                    && r.engine == runner.engine()
+            })
+        };
+        let mut reused: Vec<TestOutcome> = Vec::new();
+        if let Some((_, prev)) = &previous {
+            for t in &prev.tests {
+                // Only a concluded outcome is reused: a test that did not run is tried again.
+                if t.conclusion != Conclusion::NotRun
+                    && keys.get(&t.id).is_some_and(|k| t.key.as_deref() == Some(k.as_str()))
+                {
+                    reused.push(t.clone());
+                }
             }
-            return Err(WorkspaceError::invalid(
-                format!("recorded evidence does not read back: {}", lines.join("; ")),
-                Some("run `assure evidence verify`; a stored file may have been altered"),
-            ));
         }
-        let inputs = loaded.sources.clone();
-        let eval = runner.evaluate(&w.project, loaded, opts.window, opts.exam, &opts.only, progress);
-        let occurrences = records::occurrences(&w.project, &entries, &opts.window);
+        // A reused outcome still proves its inputs: each file of its tables is hashed as it is now
+        // and compared with the ledger; a test whose evidence changed on disk is run again (and
+        // stops there, naming the file).
+        if !reused.is_empty() {
+            let reused_tables: BTreeSet<&str> = selected
+                .iter()
+                .filter(|t| reused.iter().any(|r| r.id == t.id.as_str()))
+                .flat_map(|t| t.tables.iter().map(|r| r.as_str()).chain(["people"]))
+                .collect();
+            let mut altered: BTreeSet<String> = BTreeSet::new();
+            for s in inputs.iter().filter(|s| reused_tables.contains(s.table.as_str())) {
+                let intact = match &s.columnar {
+                    Some(recorded) => w
+                        .store
+                        .read_columnar(&s.blake3)?
+                        .is_some_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == recorded),
+                    None => entries
+                        .iter()
+                        .find(|e| e.seq == s.seq)
+                        .and_then(|e| e.draft.blob.as_ref())
+                        .is_some_and(|b| w.store.check_blob(b) == assure_ledger::BlobCheck::Intact),
+                };
+                if !intact {
+                    altered.insert(s.table.clone());
+                }
+            }
+            if !altered.is_empty() {
+                reused.retain(|r| {
+                    selected.iter().find(|t| t.id.as_str() == r.id).is_some_and(|t| {
+                        !t.tables.iter().any(|x| altered.contains(x.as_str())) && !altered.contains("people")
+                    })
+                });
+            }
+        }
+        let to_run: Vec<String> = selected
+            .iter()
+            .map(|t| t.id.to_string())
+            .filter(|id| !reused.iter().any(|r| &r.id == id))
+            .collect();
+        let mut eval = Evaluation {
+            engine: runner.engine(),
+            unresolved: Vec::new(),
+            tests: Vec::new(),
+        };
+        let mut read = Vec::new();
+        if !to_run.is_empty() {
+            let need = wanted_tables(project, &to_run);
+            let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&need))?;
+            // Problems tied to a table stop the tests that read it (the runner says so per test);
+            // anything else stops the run.
+            let per_table: usize = loaded.unusable.values().map(Vec::len).sum();
+            if loaded.problems.len() > per_table {
+                let mut lines: Vec<String> = loaded.problems.iter().take(5).map(ToString::to_string).collect();
+                if loaded.problems.len() > 5 {
+                    lines.push(format!("and {} more", loaded.problems.len() - 5));
+                }
+                return Err(WorkspaceError::invalid(
+                    format!("recorded evidence does not read back: {}", lines.join("; ")),
+                    Some("run `assure evidence verify`; a stored file may have been altered"),
+                ));
+            }
+            read = loaded.sources.clone();
+            eval = runner.evaluate(project, loaded, opts.window, opts.exam, &to_run, progress);
+        }
+        // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
+        let mut unresolved = eval.unresolved;
+        if let Some((_, prev)) = &previous
+            && !reused.is_empty()
+        {
+            let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
+            for u in &prev.unresolved {
+                let elsewhere = u
+                    .seen_in
+                    .iter()
+                    .all(|s| !read_tables.contains(s.split('.').next().unwrap_or_default()));
+                if elsewhere && !unresolved.iter().any(|x| x.value == u.value) {
+                    unresolved.push(u.clone());
+                }
+            }
+            unresolved.sort_by(|a, b| a.value.cmp(&b.value));
+        }
+        let reused_ids: Vec<String> = reused.iter().map(|t| t.id.clone()).collect();
+        let mut tests: Vec<TestOutcome> = eval
+            .tests
+            .into_iter()
+            .map(|mut t| {
+                t.key = keys.get(&t.id).cloned();
+                t
+            })
+            .chain(reused)
+            .collect();
+        tests.sort_by(|a, b| a.id.cmp(&b.id));
+        // The files the run stands on: the copies it read and verified now, and, for reused
+        // outcomes, the recorded copies their keys name.
+        let inputs: Vec<Source> = inputs
+            .into_iter()
+            .map(|s| read.iter().find(|r| r.seq == s.seq).cloned().unwrap_or(s))
+            .collect();
+        let occurrences = records::occurrences(project, &entries, &opts.window);
         let record = RunRecord {
             format: 1,
             engine: eval.engine,
-            exam_type: if opts.exam == ExamType::Type1 { 1 } else { 2 },
+            exam_type: exam_number(opts.exam),
             period_start: opts.window.period_start,
             period_end: opts.window.period_end,
             as_of: opts.window.as_of,
-            definitions: eval.definitions,
+            definitions: definitions(project, &selected),
             inputs,
-            unresolved: eval.unresolved,
-            tests: eval.tests,
-            controls: eval.controls,
+            unresolved,
+            controls: conclude_controls(&tests),
+            tests,
             occurrences,
+            reused_from: (!reused_ids.is_empty())
+                .then(|| previous.as_ref().map(|(s, _)| *s))
+                .flatten(),
+            reused: reused_ids,
         };
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
         let blob = w
@@ -145,4 +267,84 @@ impl Workspace {
             .ok_or(WorkspaceError::Store(assure_evidence::store::StoreError::BrokenTip))?;
         Ok((record, entry))
     }
+}
+
+fn exam_number(exam: ExamType) -> u8 {
+    if exam == ExamType::Type1 { 1 } else { 2 }
+}
+
+/// BLAKE3 of the selected tests' definitions (ids, SQL and effective parameters), in id order.
+fn definitions(project: &Project, selected: &[&assure_project::model::TestDef]) -> String {
+    let mut defs = blake3::Hasher::new();
+    for t in selected {
+        defs.update(t.id.as_bytes());
+        defs.update(t.sql.as_bytes());
+        defs.update(toml::to_string(&project.test_params(t)).unwrap_or_default().as_bytes());
+    }
+    defs.finalize().to_hex().to_string()
+}
+
+/// What a test's outcome depends on, hashed: the window and exam type, its definition and effective
+/// parameters, who is who (people and their aliases, and the HR roster's files), and every file of
+/// the tables it reads (by the hash of the copy a run reads).
+fn test_key(project: &Project, t: &assure_project::model::TestDef, inputs: &[Source], opts: &RunOptions) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"assure-test-key-v1");
+    for d in [opts.window.period_start, opts.window.period_end, opts.window.as_of] {
+        h.update(d.to_string().as_bytes());
+    }
+    h.update(&[exam_number(opts.exam)]);
+    h.update(t.id.as_bytes());
+    h.update(t.sql.as_bytes());
+    h.update(toml::to_string(&project.test_params(t)).unwrap_or_default().as_bytes());
+    let mut people: Vec<String> = project
+        .people
+        .iter()
+        .map(|p| format!("{}={}", p.email, p.aliases.join(",")))
+        .collect();
+    people.sort();
+    for p in people {
+        h.update(p.as_bytes());
+    }
+    let mut tables: Vec<&str> = t.tables.iter().map(|r| r.as_str()).collect();
+    tables.push("people");
+    tables.sort_unstable();
+    tables.dedup();
+    for table in tables {
+        for s in inputs.iter().filter(|s| s.table == table) {
+            h.update(table.as_bytes());
+            h.update(s.name.as_bytes());
+            h.update(s.columnar.as_deref().unwrap_or(&s.blake3).as_bytes());
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The conclusion per control: its tests, their exceptions, and the worst of their conclusions.
+pub fn conclude_controls(tests: &[TestOutcome]) -> Vec<ControlOutcome> {
+    let mut by_control: BTreeMap<String, Vec<&TestOutcome>> = BTreeMap::new();
+    for t in tests {
+        for c in &t.controls {
+            by_control.entry(c.clone()).or_default().push(t);
+        }
+    }
+    let rank = |c: Conclusion| match c {
+        Conclusion::Exceptions | Conclusion::NotShown => 0,
+        Conclusion::NotRun => 1,
+        Conclusion::NoPopulation => 2,
+        Conclusion::NoExceptions | Conclusion::Implemented => 3,
+    };
+    by_control
+        .into_iter()
+        .map(|(id, ts)| ControlOutcome {
+            id,
+            tests: ts.iter().map(|t| t.id.clone()).collect(),
+            exceptions: ts.iter().map(|t| t.exceptions).sum(),
+            conclusion: ts
+                .iter()
+                .map(|t| t.conclusion)
+                .min_by_key(|c| rank(*c))
+                .unwrap_or(Conclusion::NotRun),
+        })
+        .collect()
 }

@@ -276,6 +276,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
             only: Vec::new(),
             at: at.clone(),
             by: "assure-demo".into(),
+            full: true,
         },
         &mut |_, _, _| {},
     )?;

@@ -38,6 +38,10 @@ pub struct TestArgs {
     /// Print machine-readable JSON with every item
     #[arg(long)]
     json: bool,
+    /// Re-run every test; by default a test whose inputs, definition and parameters are unchanged
+    /// since the last run of the same window keeps that run's outcome
+    #[arg(long)]
+    full: bool,
     /// Write each test's SQL with the window and parameters filled in to this directory, and stop (for re-performing a test elsewhere)
     #[arg(long)]
     emit_sql: Option<PathBuf>,
@@ -137,6 +141,7 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         only: args.only.clone(),
         at: Workspace::now(),
         by: crate::evidence_cmd::who(args.by),
+        full: args.full,
     };
     let (record, entry) = Workspace::new(&dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
     if tty {
@@ -158,10 +163,19 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         s.push_str("Type 1: each test looks for at least one instance of the control in the three months up to the as-of date.\n");
     }
     s.push_str(&format!(
-        "Evidence: {} file(s); engine {}\n\n",
+        "Evidence: {} file(s); engine {}\n",
         record.inputs.len(),
         record.engine
     ));
+    match record.reused_from {
+        Some(seq) => s.push_str(&format!(
+            "Re-ran {} of {} tests; {} kept the outcome of the run recorded as ledger entry {seq} (same window, definitions, parameters and input files; --full re-runs them)\n\n",
+            record.tests.len() - record.reused.len(),
+            record.tests.len(),
+            record.reused.len()
+        )),
+        None => s.push('\n'),
+    }
     s.push_str(&format!(
         "{:<44} {:>10} {:>10} {:>6}  {}\n",
         "Test", "Population", "Exceptions", "N/A", "Conclusion"

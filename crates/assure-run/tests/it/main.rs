@@ -58,6 +58,7 @@ fn opts(exam: ExamType, only: &[&str]) -> RunOptions {
         only: only.iter().map(ToString::to_string).collect(),
         at: "2026-07-01T12:00:00Z".into(),
         by: "tester".into(),
+        full: false,
     }
 }
 
@@ -134,11 +135,92 @@ fn type_1_and_missing_tables_conclude_as_such() {
 }
 
 #[test]
-fn the_same_inputs_give_the_same_run() {
-    let (_tmp, ws) = setup();
+fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change() {
+    let (tmp, ws) = setup();
     let o = opts(ExamType::Type2, &[]);
-    let (a, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
-    let (b, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
-    assert_eq!(a, b);
+    let (a, first) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(a.reused.is_empty() && a.reused_from.is_none());
     assert_eq!(a.definitions.len(), 64);
+    // Nothing changed: every outcome is reused, and each is what the first run concluded.
+    let mut ran = 0;
+    let (b, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| ran += 1).unwrap();
+    assert_eq!(ran, 0, "no test ran again");
+    // Every concluded outcome is reused; tests that could not run (no evidence) are simply tried again.
+    let concluded: Vec<&str> = a
+        .tests
+        .iter()
+        .filter(|t| t.conclusion != Conclusion::NotRun)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(b.reused, concluded);
+    assert_eq!(b.reused_from, Some(first.seq));
+    assert_eq!(b.tests, a.tests);
+    assert_eq!(b.controls, a.controls);
+    assert_eq!(b.inputs, a.inputs);
+    // --full runs everything again and concludes the same.
+    let full = RunOptions {
+        full: true,
+        ..o.clone()
+    };
+    let (c, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert!(c.reused.is_empty());
+    assert_eq!(c.tests, a.tests);
+    // A new export of one table re-runs only the tests that read it.
+    let file = tmp.path().join("changes-2.csv");
+    std::fs::write(&file, CHANGES.replace(",api,", ",web,")).unwrap();
+    let planned = ws.plan_import(&[file], None, None).unwrap();
+    let meta = Meta {
+        at: "2026-07-02T10:00:00Z".into(),
+        by: "tester".into(),
+        batch: "c".into(),
+        ..Meta::default()
+    };
+    ws.commit_import(&planned, &meta).unwrap();
+    let (d, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    let rerun: Vec<&str> = d
+        .tests
+        .iter()
+        .filter(|t| t.conclusion != Conclusion::NotRun && !d.reused.contains(&t.id))
+        .map(|t| t.id.as_str())
+        .collect();
+    assert!(!rerun.is_empty());
+    assert!(
+        rerun.iter().all(|id| [
+            "changes-peer-approved",
+            "changes-tested-before-merge",
+            "emergency-changes-approved-afterwards"
+        ]
+        .contains(id)),
+        "{rerun:?}"
+    );
+    let peer = d.tests.iter().find(|t| t.id == "changes-peer-approved").unwrap();
+    assert_eq!(peer.exceptions, 6, "both exports count");
+    // An outcome is reused only while its evidence still checks out: alter a columnar copy on
+    // disk and the tests that read it run again, and stop, naming the file.
+    let dir = ws.dir().join(".assure/evidence/columnar");
+    let copy = walk(&dir).into_iter().next().unwrap();
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let k = bytes.len() / 2;
+    bytes[k] ^= 0x55;
+    std::fs::write(&copy, bytes).unwrap();
+    let (e, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    let peer = e.tests.iter().find(|t| t.id == "changes-peer-approved").unwrap();
+    assert_eq!(peer.conclusion, Conclusion::NotRun);
+    assert!(
+        peer.note.as_deref().unwrap().contains("was altered after import"),
+        "{peer:?}"
+    );
+    assert!(!e.reused.contains(&peer.id));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }
