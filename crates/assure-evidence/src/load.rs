@@ -87,6 +87,22 @@ struct Chosen<'e> {
     table: &'static Table,
     connector: &'static dyn crate::connectors::Connector,
     mapping: Option<crate::vendor::Mapping>,
+    /// The columnar copy: recorded with the import, or by a later `derive` entry for the same file.
+    columnar: Option<&'e assure_ledger::ColumnarRef>,
+}
+
+/// The columnar copy recorded for an import: its own, or the latest `derive` entry's for its file.
+fn columnar_of<'e>(entries: &'e [Entry], import: &'e Entry) -> Option<&'e assure_ledger::ColumnarRef> {
+    if let Some(c) = &import.draft.columnar {
+        return Some(c);
+    }
+    let blob = import.draft.blob.as_ref()?;
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.draft.action == assure_ledger::Action::Derive)
+        .find(|e| e.draft.blob.as_ref().is_some_and(|b| b.blake3 == blob.blake3) && e.draft.table == import.draft.table)
+        .and_then(|e| e.draft.columnar.as_ref())
 }
 
 fn problem(file: &str, message: String, hint: Option<&str>) -> Problem {
@@ -121,7 +137,10 @@ fn choose<'e>(
         })
     };
     let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
-    for e in entries {
+    for e in entries
+        .iter()
+        .filter(|e| e.draft.action == assure_ledger::Action::Import)
+    {
         let (Some(t), Some(b)) = (&e.draft.table, &e.draft.blob) else {
             continue;
         };
@@ -183,6 +202,7 @@ fn choose<'e>(
             table: def,
             connector,
             mapping,
+            columnar: columnar_of(entries, e),
         });
     }
     out
@@ -195,7 +215,7 @@ pub fn sources(entries: &[Entry], wanted: Option<&std::collections::BTreeSet<&st
     let mut out: Vec<Source> = choose(entries, wanted, &mut superseded, &mut problems)
         .into_iter()
         .map(|c| Source {
-            columnar: c.entry.draft.columnar.as_ref().map(|r| r.blake3.clone()),
+            columnar: c.columnar.map(|r| r.blake3.clone()),
             ..c.source
         })
         .collect();
@@ -285,7 +305,7 @@ pub fn load_batches(
         let table_name = src.table.clone();
         let before = out.problems.len();
         'one: {
-            let bytes = match &c.entry.draft.columnar {
+            let bytes = match c.columnar {
                 Some(recorded) => {
                     let Some(bytes) = store.read_columnar(&src.blake3)? else {
                         out.problems.push(problem(
@@ -413,14 +433,14 @@ pub fn rebuild(
     let mut problems = Vec::new();
     let chosen: Vec<Chosen<'_>> = choose(entries, None, &mut superseded, &mut problems)
         .into_iter()
-        .filter(|c| c.entry.draft.columnar.is_some())
+        .filter(|c| c.columnar.is_some())
         .collect();
     let total = chosen.len();
     let mut out = Vec::new();
     for (i, c) in chosen.iter().enumerate() {
         let (seq, name) = (c.source.seq, c.source.name.clone());
         let result = (|| -> Result<(), String> {
-            let recorded = c.entry.draft.columnar.as_ref().ok_or("no columnar copy is recorded")?;
+            let recorded = c.columnar.ok_or("no columnar copy is recorded")?;
             let blob = c.entry.draft.blob.as_ref().ok_or("no file is recorded")?;
             if store.check_blob(blob) != assure_ledger::BlobCheck::Intact {
                 return Err("the original is missing or was altered; it cannot be rebuilt from".into());
@@ -445,4 +465,68 @@ pub fn rebuild(
         progress(i + 1, total);
     }
     Ok(out)
+}
+
+/// Files imported before columnar copies were written (no copy recorded with the import or by a
+/// `derive` entry): the migration's work list, for the tables in `wanted`.
+pub fn without_copies<'e>(entries: &'e [Entry], wanted: Option<&std::collections::BTreeSet<&str>>) -> Vec<&'e Entry> {
+    let (mut superseded, mut problems) = (Vec::new(), Vec::new());
+    choose(entries, wanted, &mut superseded, &mut problems)
+        .into_iter()
+        .filter(|c| c.columnar.is_none())
+        .map(|c| c.entry)
+        .collect()
+}
+
+/// Migrates imports recorded before columnar copies existed: checks each original against its
+/// recorded hash, writes its copy, and returns one `derive` draft per file recording the copy's hash
+/// (the caller appends them, signed, as one batch). `progress(done, total, file)` as it goes.
+pub fn migrate(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+    at: &str,
+    by: &str,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<(Vec<assure_ledger::Draft>, Vec<Problem>), StoreError> {
+    let (mut superseded, mut problems) = (Vec::new(), Vec::new());
+    let todo: Vec<Chosen<'_>> = choose(entries, wanted, &mut superseded, &mut problems)
+        .into_iter()
+        .filter(|c| c.columnar.is_none())
+        .collect();
+    let total = todo.len();
+    let mut drafts = Vec::new();
+    for (i, c) in todo.iter().enumerate() {
+        progress(i, total, &c.source.name);
+        let Some(blob) = &c.entry.draft.blob else { continue };
+        if store.check_blob(blob) != assure_ledger::BlobCheck::Intact {
+            problems.push(problem(
+                &c.source.name,
+                format!(
+                    "the file recorded as entry {} is missing or was altered; it was not migrated",
+                    c.source.seq
+                ),
+                Some("run `assure evidence verify` to see what changed"),
+            ));
+            continue;
+        }
+        let reader = store.open_blob(&blob.blake3)?;
+        match derive(c.connector, reader, c.table, &c.source.name, c.mapping.as_ref()) {
+            Ok(bytes) => {
+                let rows = c.entry.draft.rows.unwrap_or(0);
+                let columnar = store.put_columnar(&blob.blake3, &bytes, rows)?;
+                let mut d = assure_ledger::Draft::new(assure_ledger::Action::Derive, at, by);
+                d.blob = Some(blob.clone());
+                d.connector = c.entry.draft.connector.clone();
+                d.table = c.entry.draft.table.clone();
+                d.rows = Some(rows);
+                d.columnar = Some(columnar);
+                d.note = Some(format!("columnar copy of the file recorded as entry {}", c.source.seq));
+                drafts.push(d);
+            }
+            Err(ps) => problems.extend(ps),
+        }
+    }
+    progress(total, total, "");
+    Ok((drafts, problems))
 }

@@ -58,6 +58,9 @@ pub enum Action {
     TestRun,
     /// A sample drawn for a control (its blob is the sample's JSON).
     Sample,
+    /// The columnar copy of a file imported before copies were written (its blob is that file,
+    /// already recorded; `columnar` is the copy's hash). Derived data, never evidence itself.
+    Derive,
 }
 
 impl Action {
@@ -68,6 +71,7 @@ impl Action {
             Action::Add => "add",
             Action::TestRun => "test-run",
             Action::Sample => "sample",
+            Action::Derive => "derive",
         }
     }
 

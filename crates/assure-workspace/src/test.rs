@@ -88,8 +88,27 @@ impl Workspace {
                 Some("run `assure validate` and fix them first"),
             ));
         }
-        let entries = w.whole_ledger("a run now would leave their evidence out")?;
+        let mut entries = w.whole_ledger("a run now would leave their evidence out")?;
         let project = &w.project;
+        // Files imported before columnar copies existed are migrated on first use: each original is
+        // checked against its hash, copied, and the copy's hash recorded in a signed `derive` entry.
+        let all_wanted = wanted_tables(project, &opts.only);
+        if !assure_evidence::load::without_copies(&entries, Some(&all_wanted)).is_empty() {
+            let (drafts, _problems) = assure_evidence::load::migrate(
+                &w.store,
+                &entries,
+                Some(&all_wanted),
+                &opts.at,
+                &opts.by,
+                &mut |done, total, name| progress(done, total, &format!("writing the columnar copy of {name}")),
+            )?;
+            // Files that could not be migrated are read from their originals below, and any
+            // problem with them stops the tests that read them.
+            if !drafts.is_empty() {
+                w.store.append(drafts, &w.key)?;
+                entries = w.whole_ledger("a run now would leave their evidence out")?;
+            }
+        }
         let mut selected: Vec<&assure_project::model::TestDef> = project
             .tests
             .iter()

@@ -224,3 +224,53 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A project whose ledger was written by an earlier version (format 1, no columnar copies) is
+/// migrated on its first run: each original is checked, copied, and the copy recorded in a signed
+/// `derive` entry; the results are those of the originals.
+#[test]
+fn a_format_1_ledger_is_migrated_on_first_use() {
+    use assure_evidence::store::EvidenceStore as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(tmp.path().join("p"));
+    ws.init(Template::Saas).unwrap();
+    let w = ws.open_write(false).unwrap();
+    let blob = w.store.put_blob(&mut CHANGES.as_bytes(), "changes.csv").unwrap();
+    let mut d = assure_ledger::Draft::new(assure_ledger::Action::Import, "2026-07-01T10:00:00Z", "tester");
+    d.blob = Some(blob);
+    d.connector = Some("canonical-csv".into());
+    d.table = Some("changes".into());
+    d.rows = Some(6);
+    d.controls = vec!["CHG-01".into()];
+    let (_, text) = assure_ledger::seal_as(1, &assure_ledger::Tip::default(), vec![d], &w.key);
+    std::fs::write(ws.dir().join(".assure/evidence/ledger.jsonl"), text).unwrap();
+    let mut steps = Vec::new();
+    let (record, entry) = ws
+        .run_tests(
+            &Engine,
+            &opts(ExamType::Type2, &["changes-peer-approved"]),
+            &mut |_, _, what| {
+                steps.push(what.to_string());
+            },
+        )
+        .unwrap();
+    assert!(
+        steps.iter().any(|s| s == "writing the columnar copy of changes.csv"),
+        "{steps:?}"
+    );
+    assert_eq!(record.tests[0].exceptions, 3);
+    assert!(record.inputs[0].columnar.is_some(), "{:?}", record.inputs);
+    let parsed = assure_ledger::parse(&w.store.ledger().unwrap());
+    assert!(parsed.ok());
+    let derive = &parsed.entries[1];
+    assert_eq!(derive.draft.action, assure_ledger::Action::Derive);
+    assert_eq!(derive.format, 2);
+    assert_eq!(entry.seq, 3);
+    // The migrated copy is derived data: rebuilding it gives the recorded bytes.
+    let rebuilt = assure_evidence::load::rebuild(&w.store, &parsed.entries, &mut |_, _| {}).unwrap();
+    assert_eq!(rebuilt.len(), 1);
+    assert_eq!(rebuilt[0].result, Ok(()));
+    // The whole ledger, format 1 and 2 together, verifies.
+    let v = ws.verify(None).unwrap().unwrap();
+    assert!(v.report.ok(), "{:?}", v.report.findings);
+}
