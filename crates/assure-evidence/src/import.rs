@@ -580,6 +580,7 @@ pub fn commit(
             batch: Some(meta.batch.clone()),
             mapping: p.mapping.clone(),
             columnar,
+            commit: None,
         });
     }
     store.append(drafts, key)
@@ -617,6 +618,7 @@ pub fn add(
         batch: Some(meta.batch.clone()),
         mapping: None,
         columnar: None,
+        commit: None,
     };
     let mut entries = store.append(vec![draft], key)?;
     entries.pop().ok_or(StoreError::BrokenTip)

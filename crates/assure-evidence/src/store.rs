@@ -143,6 +143,37 @@ fn tail(file: &mut File, path: &Path) -> Result<Option<String>, StoreError> {
     }
 }
 
+/// Removes the trailing entries of a batch that was never committed (its closing entry is not on
+/// disk) and returns the last committed line. Stops, without cutting, at a line that is not an entry:
+/// that is damage for `verify` to report, not an interrupted write to repair.
+fn cut_uncommitted(file: &mut File, path: &Path) -> Result<Option<String>, StoreError> {
+    file.seek(SeekFrom::Start(0)).map_err(io_err("read", path))?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(io_err("read", path))?;
+    let mut end = text.len();
+    loop {
+        let body = text.get(..end).unwrap_or_default();
+        let trimmed = body.strip_suffix('\n').unwrap_or(body);
+        if trimmed.is_empty() {
+            break;
+        }
+        let start = trimmed.rfind('\n').map_or(0, |p| p + 1);
+        let line = trimmed.get(start..).unwrap_or_default();
+        match assure_ledger::parse_line(line) {
+            Ok(e) if e.closes_batch() => {
+                file.set_len(end as u64).map_err(io_err("repair", path))?;
+                file.sync_all().map_err(io_err("repair", path))?;
+                return Ok(Some(line.to_string()));
+            }
+            Ok(_) => end = start,
+            Err(_) => return Err(StoreError::BrokenTip),
+        }
+    }
+    file.set_len(0).map_err(io_err("repair", path))?;
+    file.sync_all().map_err(io_err("repair", path))?;
+    Ok(None)
+}
+
 impl EvidenceStore for FsStore {
     fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -206,7 +237,14 @@ impl EvidenceStore for FsStore {
             .map_err(io_err("open", &path))?;
         file.lock().map_err(io_err("lock", &path))?;
         let result = (|| {
-            let last = tail(&mut file, &path)?;
+            let mut last = tail(&mut file, &path)?;
+            // A batch whose closing entry never reached the disk is removed before anything is
+            // chained to the ledger: the next batch follows the last committed entry.
+            if let Some(Ok(e)) = last.as_deref().map(assure_ledger::parse_line)
+                && !e.closes_batch()
+            {
+                last = cut_uncommitted(&mut file, &path)?;
+            }
             let tip = tip_of(last.as_deref()).ok_or(StoreError::BrokenTip)?;
             let (entries, text) = seal(&tip, drafts, key);
             file.seek(SeekFrom::End(0)).map_err(io_err("write", &path))?;

@@ -160,6 +160,11 @@ pub struct Draft {
     /// The columnar copy of an imported file's rows (format 2; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columnar: Option<ColumnarRef>,
+    /// On the last entry of every batch appended together (format 2): how many entries the batch
+    /// has. A batch counts only once this entry is on disk; entries after the last one that closes a
+    /// batch are an interrupted write that readers ignore and the next append removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<u64>,
 }
 
 impl Draft {
@@ -180,7 +185,16 @@ impl Draft {
             batch: None,
             mapping: None,
             columnar: None,
+            commit: None,
         }
+    }
+}
+
+impl Entry {
+    /// Whether the entry is part of a committed batch on its own account: a format 1 entry (written
+    /// one batch per write, before commit records), or the entry that closes a format 2 batch.
+    pub fn closes_batch(&self) -> bool {
+        self.format < 2 || self.draft.commit.is_some()
     }
 }
 
@@ -286,11 +300,18 @@ pub fn seal(tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, Str
 
 /// [`seal`] in an older format version: what a ledger written by an earlier Assure holds. For
 /// compatibility tests and migration tools; Assure itself writes [`FORMAT`].
-pub fn seal_as(format: u32, tip: &Tip, drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, String) {
+pub fn seal_as(format: u32, tip: &Tip, mut drafts: Vec<Draft>, key: &SigningKey) -> (Vec<Entry>, String) {
     let mut prev = tip.hash.clone();
     let mut seq = tip.seq;
     let mut entries = Vec::with_capacity(drafts.len());
     let mut text = String::new();
+    // The last entry of the batch commits it (format 2 on): count the batch there.
+    let count = drafts.len() as u64;
+    if format >= 2
+        && let Some(last) = drafts.last_mut()
+    {
+        last.commit = Some(count);
+    }
     for draft in drafts {
         seq += 1;
         let hash = body_hash(format, seq, &prev, &draft);
@@ -397,7 +418,26 @@ pub fn parse(text: &str) -> Parsed {
             }),
         }
     }
+    // A batch whose closing entry never reached the disk was never recorded: leave it out, say so.
+    let committed = out.entries.iter().rposition(Entry::closes_batch).map_or(0, |i| i + 1);
+    if committed < out.entries.len() {
+        let tail: Vec<Entry> = out.entries.split_off(committed);
+        if let (Some(first), Some(last)) = (tail.first(), tail.last()) {
+            out.problems.push(uncommitted_finding(first.seq, last.seq, lines.len()));
+        }
+    }
     out
+}
+
+fn uncommitted_finding(first: u64, last: u64, line: usize) -> Finding {
+    Finding {
+        line: line as u64,
+        seq: Some(first),
+        code: "uncommitted",
+        message: format!(
+            "entries {first} to {last} are a batch whose last entry was never written (an interrupted write); they are not part of the ledger and the next recording removes them"
+        ),
+    }
 }
 
 fn truncated_finding(line: u64) -> Finding {
@@ -448,7 +488,7 @@ pub struct Finding {
     pub line: u64,
     /// The entry's sequence number, when it could be read.
     pub seq: Option<u64>,
-    /// A stable code: `malformed`, `format`, `noncanonical`, `sequence`, `chain`, `hash`, `signature`, `blob-missing`, `blob-altered`, `truncated`.
+    /// A stable code: `malformed`, `format`, `noncanonical`, `sequence`, `chain`, `hash`, `signature`, `blob-missing`, `blob-altered`, `truncated`, `uncommitted`.
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
@@ -494,6 +534,9 @@ pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRe
     let mut prev = GENESIS.to_string();
     let truncated = !text.is_empty() && !text.ends_with('\n');
     let count = text.lines().count();
+    // Entries since the last one that closed a batch, and the ledger as of that entry.
+    let mut pending: Vec<u64> = Vec::new();
+    let mut committed: (u64, Option<String>) = (0, None);
     for (i, line) in text.lines().enumerate() {
         let line_no = i as u64 + 1;
         if truncated && i + 1 == count {
@@ -598,7 +641,17 @@ pub fn verify(text: &str, key: &VerifyingKey, check_blob: &mut dyn FnMut(&BlobRe
         }
         prev = entry.hash.clone();
         expect_seq = entry.seq.max(expect_seq) + 1;
+        if entry.closes_batch() {
+            pending.clear();
+            committed = (report.entries, Some(entry.hash.clone()));
+        } else {
+            pending.push(entry.seq);
+        }
         report.head = Some(entry.hash);
+    }
+    if let (Some(first), Some(last)) = (pending.first(), pending.last()) {
+        report.findings.push(uncommitted_finding(*first, *last, count));
+        (report.entries, report.head) = committed;
     }
     if truncated {
         report.findings.push(truncated_finding(count as u64));

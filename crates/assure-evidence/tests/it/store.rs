@@ -30,6 +30,7 @@ fn draft(store: &FsStore, bytes: &[u8], name: &str) -> Draft {
         batch: None,
         mapping: None,
         columnar: None,
+        commit: None,
     }
 }
 
@@ -210,4 +211,41 @@ fn packages_round_trip_and_tampering_inside_them_is_caught() {
     // Not a package at all.
     std::fs::write(tmp.path().join("junk.tar"), b"junk").unwrap();
     assert!(verify_package(&tmp.path().join("junk.tar"), None).is_err());
+}
+
+/// A crash in the middle of writing a batch leaves part of it on disk: readers leave it out, and
+/// the next append removes it before chaining, so the ledger holds whole batches only.
+#[test]
+fn half_a_batch_on_disk_is_never_part_of_the_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let key = key();
+    let a = vec![draft(&store, b"a", "a.txt"), draft(&store, b"b", "b.txt")];
+    let committed = store.append(a, &key).unwrap();
+    // The interrupted batch: sealed after the two entries, three of its four lines written.
+    let tip = assure_ledger::Tip {
+        seq: 2,
+        hash: committed[1].hash.clone(),
+    };
+    let drafts: Vec<Draft> = (0..4)
+        .map(|i| draft(&store, format!("c{i}").as_bytes(), "c.txt"))
+        .collect();
+    let (_, text) = assure_ledger::seal(&tip, drafts, &key);
+    let partial: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(store.ledger_path())
+        .unwrap();
+    std::io::Write::write_all(&mut f, partial.as_bytes()).unwrap();
+    drop(f);
+    let parsed = assure_ledger::parse(&store.ledger().unwrap());
+    assert_eq!(parsed.entries.len(), 2);
+    assert_eq!(parsed.problems[0].code, "uncommitted");
+    // The next recording removes the partial batch and follows the last committed entry.
+    let next = store.append(vec![draft(&store, b"d", "d.txt")], &key).unwrap();
+    assert_eq!(next[0].seq, 3);
+    assert_eq!(next[0].prev, committed[1].hash);
+    let report = verify_store(&store);
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.entries, 3);
 }

@@ -37,6 +37,7 @@ fn draft(i: u32) -> Draft {
         batch: Some("b1".into()),
         mapping: None,
         columnar: None,
+        commit: None,
     }
 }
 
@@ -259,4 +260,32 @@ fn actions_are_typed_and_an_unknown_action_is_a_problem() {
     );
     assert_eq!(entries[0].draft.action.as_str(), "test-run");
     assert!(!Action::Sample.is_evidence() && Action::Add.is_evidence());
+}
+
+#[test]
+fn a_batch_counts_only_once_its_closing_entry_is_written() {
+    let (first, committed) = seal(&Tip::default(), vec![draft(1), draft(2)], &key(7));
+    assert_eq!(first[1].draft.commit, Some(2), "the last entry closes the batch");
+    assert_eq!(first[0].draft.commit, None);
+    let tip = Tip {
+        seq: 2,
+        hash: first[1].hash.clone(),
+    };
+    let (_, batch) = seal(&tip, (3..=7).map(draft).collect(), &key(7));
+    // A crash after three of the five lines of the second batch reached the disk.
+    let partial: String = batch.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let text = format!("{committed}{partial}");
+    let parsed = parse(&text);
+    assert_eq!(parsed.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    insta::assert_snapshot!(parsed.problem_lines().join("\n"), @"ledger entry 3 (line 5): uncommitted: entries 3 to 5 are a batch whose last entry was never written (an interrupted write); they are not part of the ledger and the next recording removes them");
+    let report = verify(&text, &key(7).verifying_key(), &mut |_| BlobCheck::Intact);
+    assert_eq!(report.entries, 2);
+    assert_eq!(report.head.as_deref(), Some(first[1].hash.as_str()));
+    assert_eq!(
+        report.findings.iter().map(|f| f.code).collect::<Vec<_>>(),
+        ["uncommitted"]
+    );
+    // The whole batch on disk is whole.
+    assert!(parse(&format!("{committed}{batch}")).ok());
+    assert_eq!(run(&format!("{committed}{batch}"), None), "7 entries, 7 blobs\n");
 }
