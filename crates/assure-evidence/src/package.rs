@@ -28,6 +28,11 @@ pub struct Manifest {
     pub head: Option<String>,
     /// Blobs included.
     pub blobs: u64,
+    /// The head of the ledger, signed with the project's key, as of the last entry: what makes
+    /// cutting entries off the end and rewriting the manifest detectable (absent in packages
+    /// written by earlier versions, which verification reports).
+    #[serde(default)]
+    pub signed_head: Option<assure_ledger::Head>,
 }
 
 /// Why a package could not be written or read.
@@ -80,14 +85,18 @@ fn add(builder: &mut tar::Builder<File>, name: &str, bytes: &[u8], path: &Path) 
 pub fn export(
     store: &dyn EvidenceStore,
     organization: &str,
-    public_key: &str,
+    key: &ed25519_dalek::SigningKey,
     out: &Path,
 ) -> Result<Manifest, PackageError> {
+    let public_key = &assure_ledger::public_key_hex(key);
     let ledger = store.ledger()?;
     let parsed = assure_ledger::parse(&ledger);
     if !parsed.ok() {
         return Err(PackageError::UnreadableLedger(parsed.problem_lines()));
     }
+    // Signed as of the last entry, so the same ledger gives the same package bytes.
+    let at = parsed.entries.last().map(|e| e.draft.at.clone()).unwrap_or_default();
+    let signed_head = assure_ledger::sign_head(&parsed, &at, key);
     let entries: Vec<Entry> = parsed.entries;
     let tmp = out.with_extension("part");
     let io = |what: &'static str| {
@@ -119,6 +128,7 @@ pub fn export(
         entries: entries.len() as u64,
         head: entries.last().map(|e| e.hash.clone()),
         blobs: seen.len() as u64,
+        signed_head: Some(signed_head),
     };
     add(&mut builder, "ledger.jsonl", ledger.as_bytes(), out)?;
     add(&mut builder, "public.key", format!("{public_key}\n").as_bytes(), out)?;
@@ -152,6 +162,7 @@ pub fn verify_package(path: &Path, pinned: Option<&str>) -> Result<(Manifest, Re
     let mut manifest = None;
     let mut blobs: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
     let mut findings = Vec::new();
+    let mut members: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     let entries = archive.entries().map_err(|e| not(format!("not a tar archive ({e})")))?;
     for item in entries {
         let mut item = item.map_err(|e| not(format!("damaged archive ({e})")))?;
@@ -159,6 +170,13 @@ pub fn verify_package(path: &Path, pinned: Option<&str>) -> Result<(Manifest, Re
             .path()
             .map(|p| p.to_path_buf())
             .map_err(|e| not(format!("bad entry name ({e})")))?;
+        // A second member of the same name would silently win over the first: refuse the package.
+        if !members.insert(name.clone()) {
+            return Err(not(format!(
+                "it contains `{}` twice; a package holds each member once",
+                name.display()
+            )));
+        }
         let safe = name.components().all(|c| matches!(c, Component::Normal(_)));
         let rel = name
             .strip_prefix(PREFIX)
@@ -233,6 +251,26 @@ pub fn verify_package(path: &Path, pinned: Option<&str>) -> Result<(Manifest, Re
                 message: "the package was signed with a key other than the one pinned for this project".into(),
             },
         );
+    }
+    match &manifest.signed_head {
+        None => report.findings.push(Finding {
+            line: 0,
+            seq: None,
+            code: "manifest-unsigned",
+            message: "the manifest carries no signed head (a package from an earlier version), so entries cut off the end would not show".into(),
+        }),
+        Some(h) => {
+            if let Some(f) = assure_ledger::check_head(h, &vk, &assure_ledger::parse(&ledger)) {
+                report.findings.push(f);
+            } else if Some(&h.head) != manifest.head.as_ref() || h.entries != manifest.entries {
+                report.findings.push(Finding {
+                    line: 0,
+                    seq: None,
+                    code: "manifest",
+                    message: "the manifest's entry count or head hash is not the head it signs".into(),
+                });
+            }
+        }
     }
     if manifest.head != report.head || manifest.entries != report.entries {
         report.findings.push(Finding {

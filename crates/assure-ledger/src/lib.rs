@@ -690,3 +690,99 @@ impl Hasher {
         )
     }
 }
+
+const HEAD_DOMAIN: &[u8] = b"assure-ledger-head-v1:";
+
+/// A signed statement of a ledger's head: how many entries it had and the hash of the last, at a
+/// time. Handed to an auditor (or committed with the project), it is what the ledger can be held to
+/// later: a ledger that no longer contains that entry, with that hash, at that position, was cut
+/// or rewritten. (Whoever holds the signing key can still write a different ledger and sign new
+/// heads; a head published to someone else is what such a rewrite cannot match.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    /// The statement's format.
+    pub format: u32,
+    /// Entries in the ledger (the last entry's sequence number).
+    pub entries: u64,
+    /// The last entry's hash.
+    pub head: String,
+    /// When the statement was made (RFC 3339, UTC).
+    pub at: String,
+    /// The public key that signs the ledger, hex.
+    pub public_key: String,
+    /// Ed25519 signature over the statement, hex.
+    pub sig: String,
+}
+
+fn head_message(entries: u64, head: &str, at: &str) -> Vec<u8> {
+    let mut m = HEAD_DOMAIN.to_vec();
+    m.extend_from_slice(format!("{entries}\n{head}\n{at}").as_bytes());
+    m
+}
+
+/// Signs a statement of the head of a ledger: its committed entries as [`parse`] reads them.
+pub fn sign_head(parsed: &Parsed, at: &str, key: &SigningKey) -> Head {
+    let (entries, head) = parsed
+        .entries
+        .last()
+        .map_or((0, GENESIS.to_string()), |e| (e.seq, e.hash.clone()));
+    let sig: Signature = key.sign(&head_message(entries, &head, at));
+    Head {
+        format: 1,
+        entries,
+        head,
+        at: at.to_string(),
+        public_key: public_key_hex(key),
+        sig: hex::encode(sig.to_bytes()),
+    }
+}
+
+/// Checks a head statement against a ledger: the statement is signed by `key`, and the ledger still
+/// holds the entry it names, with its hash, at its position. Returns what is wrong, if anything.
+pub fn check_head(head: &Head, key: &VerifyingKey, parsed: &Parsed) -> Option<Finding> {
+    let find = |code: &'static str, message: String| {
+        Some(Finding {
+            line: 0,
+            seq: Some(head.entries),
+            code,
+            message,
+        })
+    };
+    let sig_ok = hex::decode(&head.sig)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .map(|b| Signature::from_bytes(&b))
+        .is_some_and(|sig| {
+            key.verify(&head_message(head.entries, &head.head, &head.at), &sig)
+                .is_ok()
+        });
+    if !sig_ok {
+        return find(
+            "head-signature",
+            format!("the head statement of {} is not signed by the project's key", head.at),
+        );
+    }
+    if head.entries == 0 {
+        return None;
+    }
+    match parsed.get(head.entries) {
+        None => find(
+            "head-missing",
+            format!(
+                "the ledger has {} entries, but on {} it had {}: entries were removed since",
+                parsed.entries.last().map_or(0, |e| e.seq),
+                head.at,
+                head.entries
+            ),
+        ),
+        Some(e) if e.hash != head.head => find(
+            "head-rewritten",
+            format!(
+                "entry {} is not the entry it was on {} (its hash differs): the ledger was rewritten since",
+                head.entries, head.at
+            ),
+        ),
+        Some(_) => None,
+    }
+}

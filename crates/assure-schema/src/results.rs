@@ -252,6 +252,9 @@ pub struct RunRecord {
     /// The ledger entry of the run the reused outcomes come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<u64>,
+    /// The ledger's head when the run read it, `ENTRIES:HASH`: the evidence the run stands on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
 /// A sample drawn for a control, as recorded in the ledger.

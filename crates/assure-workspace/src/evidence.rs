@@ -115,6 +115,16 @@ impl Workspace {
     /// Verifies the ledger and every file it names against `key` (default: the key pinned in
     /// `assure.toml`). A line that is not an entry is a finding that names the line.
     pub fn verify(&self, key: Option<String>) -> Result<Option<Verification>, WorkspaceError> {
+        self.verify_expecting(key, None)
+    }
+
+    /// [`Workspace::verify`], and that the ledger still holds the head a signed statement names
+    /// (what an auditor was handed earlier): entries removed or rewritten since are findings.
+    pub fn verify_expecting(
+        &self,
+        key: Option<String>,
+        head: Option<&assure_ledger::Head>,
+    ) -> Result<Option<Verification>, WorkspaceError> {
         let checked = assure_project::check(self.dir())?;
         let Some(pinned) = key.or(checked.project.manifest.evidence.public_key) else {
             return Ok(None);
@@ -122,8 +132,21 @@ impl Workspace {
         let vk = assure_ledger::parse_public_key(&pinned).map_err(WorkspaceError::BadPinnedKey)?;
         let store = self.store()?;
         let text = store.ledger()?;
-        let report = assure_ledger::verify(&text, &vk, &mut |b| store.check_blob(b));
+        let mut report = assure_ledger::verify(&text, &vk, &mut |b| store.check_blob(b));
+        if let Some(h) = head
+            && let Some(f) = assure_ledger::check_head(h, &vk, &assure_ledger::parse(&text))
+        {
+            report.findings.push(f);
+        }
         Ok(Some(Verification { key: pinned, report }))
+    }
+
+    /// A signed statement of the ledger's head now (committed entries only), to hand to an auditor
+    /// or commit with the project.
+    pub fn head(&self, at: &str) -> Result<assure_ledger::Head, WorkspaceError> {
+        let w = self.open_write(false)?;
+        let parsed = assure_ledger::parse(&w.store.ledger()?);
+        Ok(assure_ledger::sign_head(&parsed, at, &w.key))
     }
 
     /// The bytes of a stored file, by BLAKE3.
@@ -144,7 +167,7 @@ impl Workspace {
     /// Writes the auditor's package; refuses a ledger with lines that are not entries.
     pub fn export(&self, out: &Path) -> Result<(package::Manifest, String), WorkspaceError> {
         let w = self.open_write(false)?;
-        let m = package::export(&w.store, &w.project.manifest.organization.name, &w.public, out)?;
+        let m = package::export(&w.store, &w.project.manifest.organization.name, &w.key, out)?;
         Ok((m, w.public))
     }
 

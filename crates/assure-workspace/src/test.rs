@@ -259,6 +259,7 @@ impl Workspace {
             reused_from: (!reused_ids.is_empty())
                 .then(|| previous.as_ref().map(|(s, _)| *s))
                 .flatten(),
+            head: entries.last().map(|e| format!("{}:{}", e.seq, e.hash)),
             reused: reused_ids,
         };
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();

@@ -7,7 +7,7 @@ use assure_evidence::import::{self, Meta};
 use assure_evidence::package;
 use assure_evidence::store::{EvidenceStore, FsStore};
 use assure_evidence::tables::TABLES;
-use assure_ledger::{Entry, Report, parse_public_key, verify};
+use assure_ledger::{Entry, Report};
 use assure_project::{Project, check};
 use assure_workspace::{Workspace, Writable};
 use clap::Subcommand;
@@ -82,6 +82,9 @@ pub enum EvidenceCommand {
         /// The public key the package must be signed with (hex); defaults to the project's pinned key when there is a project
         #[arg(long)]
         key: Option<String>,
+        /// A signed head statement (from `assure evidence head`) the ledger must still hold
+        #[arg(long, value_name = "FILE")]
+        expect_head: Option<PathBuf>,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -94,6 +97,12 @@ pub enum EvidenceCommand {
     },
     /// Print the project's public key
     Key,
+    /// Write a signed statement of the ledger's head (entries, last hash, time) to hand to an auditor
+    Head {
+        /// Where to write it (default: standard output)
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Rebuild every columnar copy from its original and check it against the hash in the ledger
     Rebuild {
         /// Print machine-readable JSON
@@ -454,7 +463,14 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             package: Some(pkg),
             key,
             json,
+            expect_head,
         } => {
+            if expect_head.is_some() {
+                return Err(
+                    CliError::problems("--expect-head checks a project's ledger, not a package")
+                        .with_hint("a package carries its own signed head; verify it without --expect-head"),
+                );
+            }
             let pinned = key.or_else(|| {
                 check(&project)
                     .ok()
@@ -479,16 +495,23 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             package: None,
             key,
             json,
+            expect_head,
         } => {
-            let checked = check(&project)?;
-            let store = FsStore::open(&project)?;
-            let pinned = key.or(checked.project.manifest.evidence.public_key).ok_or_else(|| {
-                CliError::problems("no public key is pinned in `assure.toml`")
-                    .with_hint("import evidence first, or pass --key")
-            })?;
-            let vk = parse_public_key(&pinned).map_err(|e| CliError::problems(format!("the pinned key: {e}")))?;
-            let text = store.ledger()?;
-            let report = verify(&text, &vk, &mut |b| store.check_blob(b));
+            let head: Option<assure_ledger::Head> = match &expect_head {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(CliError::io("read", path))?;
+                    Some(serde_json::from_str(&text).map_err(|e| {
+                        CliError::problems(format!("`{}` is not a head statement: {e}", path.display()))
+                            .with_hint("write one with `assure evidence head -o FILE`")
+                    })?)
+                }
+            };
+            let Some(v) = Workspace::new(&project).verify_expecting(key, head.as_ref())? else {
+                return Err(CliError::problems("no public key is pinned in `assure.toml`")
+                    .with_hint("import evidence first, or pass --key"));
+            };
+            let (pinned, report) = (v.key, v.report);
             finish_verify(
                 &format!(
                     "ledger of {}, signed by ed25519:{} (pinned in assure.toml)",
@@ -501,12 +524,7 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
         }
         EvidenceCommand::Export { output } => {
             let ctx = open(&project, false)?;
-            let m = package::export(
-                &ctx.store,
-                &ctx.project.manifest.organization.name,
-                &ctx.public,
-                &output,
-            )?;
+            let m = package::export(&ctx.store, &ctx.project.manifest.organization.name, &ctx.key, &output)?;
             print(&format!(
                 "wrote {}: {} entries, {} files, head {}\nverify it anywhere with `assure evidence verify {} --key {}`\n",
                 output.display(),
@@ -565,6 +583,24 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             } else {
                 ExitCode::from(PROBLEMS)
             })
+        }
+        EvidenceCommand::Head { output } => {
+            let head = Workspace::new(&project).head(&Workspace::now())?;
+            let text = serde_json::to_string_pretty(&head).unwrap_or_default() + "\n";
+            match output {
+                Some(path) => {
+                    crate::write_atomically(&path, &text)?;
+                    eprintln!(
+                        "wrote {}: {} entries, head {}; `assure evidence verify --expect-head {}` proves the ledger still holds it",
+                        path.display(),
+                        head.entries,
+                        short(&head.head),
+                        path.display()
+                    );
+                }
+                None => print(&text)?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         EvidenceCommand::Key => {
             let ctx = open(&project, true)?;

@@ -167,13 +167,13 @@ fn packages_round_trip_and_tampering_inside_them_is_caught() {
     store.append(ds, &key()).unwrap();
     let pk = hex::encode(key().verifying_key().to_bytes());
     let pkg = tmp.path().join("pkg.tar");
-    let m = export(&store, "Northwind", &pk, &pkg).unwrap();
+    let m = export(&store, "Northwind", &key(), &pkg).unwrap();
     assert_eq!((m.entries, m.blobs), (2, 2));
     let (_, r) = verify_package(&pkg, Some(&pk)).unwrap();
     assert!(r.ok(), "{:?}", r.findings);
     // The same ledger gives the same package bytes.
     let again = tmp.path().join("again.tar");
-    export(&store, "Northwind", &pk, &again).unwrap();
+    export(&store, "Northwind", &key(), &again).unwrap();
     assert_eq!(std::fs::read(&pkg).unwrap(), std::fs::read(&again).unwrap());
     // Pinned to another key: refused.
     let (_, r) = verify_package(&pkg, Some(&"11".repeat(32))).unwrap();
@@ -248,4 +248,78 @@ fn half_a_batch_on_disk_is_never_part_of_the_ledger() {
     let report = verify_store(&store);
     assert!(report.ok(), "{:?}", report.findings);
     assert_eq!(report.entries, 3);
+}
+
+/// Cutting entries off the end of a package's ledger and rewriting its manifest to match is caught
+/// by the signed head; a second ledger member is refused.
+#[test]
+fn a_package_cannot_lose_its_tail_or_carry_two_ledgers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    for i in 0..3 {
+        store
+            .append(vec![draft(&store, format!("e{i}").as_bytes(), "e.txt")], &key())
+            .unwrap();
+    }
+    let pk = hex::encode(key().verifying_key().to_bytes());
+    let pkg = tmp.path().join("pkg.tar");
+    export(&store, "Northwind", &key(), &pkg).unwrap();
+    let rewrite = |out: &Path, edit: &dyn Fn(&str, Vec<u8>) -> Vec<u8>, extra: Option<(&str, &[u8])>| {
+        let mut archive = tar::Archive::new(std::fs::File::open(&pkg).unwrap());
+        let mut builder = tar::Builder::new(std::fs::File::create(out).unwrap());
+        for item in archive.entries().unwrap() {
+            let mut item = item.unwrap();
+            let path = item.path().unwrap().to_path_buf();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut item, &mut bytes).unwrap();
+            let bytes = edit(&path.to_string_lossy(), bytes);
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_cksum();
+            builder.append_data(&mut h, &path, &bytes[..]).unwrap();
+        }
+        if let Some((name, bytes)) = extra {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_cksum();
+            builder.append_data(&mut h, name, bytes).unwrap();
+        }
+        builder.into_inner().unwrap();
+    };
+    // Drop the last entry and make the manifest agree with what is left.
+    let cut = tmp.path().join("cut.tar");
+    let ledger = store.ledger().unwrap();
+    let kept: String = ledger.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let head2 = assure_ledger::parse(&kept).entries[1].hash.clone();
+    rewrite(
+        &cut,
+        &|name, bytes| {
+            if name.ends_with("ledger.jsonl") {
+                kept.clone().into_bytes()
+            } else if name.ends_with("manifest.json") {
+                let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                m["entries"] = 2.into();
+                m["head"] = head2.clone().into();
+                serde_json::to_vec(&m).unwrap()
+            } else {
+                bytes
+            }
+        },
+        None,
+    );
+    let (_, r) = verify_package(&cut, Some(&pk)).unwrap();
+    let codes: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["head-missing"], "{:?}", r.findings);
+    // A second ledger.jsonl appended to the archive: refused, not silently read.
+    let twice = tmp.path().join("twice.tar");
+    rewrite(
+        &twice,
+        &|_, b| b,
+        Some(("assure-evidence/ledger.jsonl", kept.as_bytes())),
+    );
+    let e = verify_package(&twice, Some(&pk)).unwrap_err();
+    assert!(
+        e.to_string().contains("contains `assure-evidence/ledger.jsonl` twice"),
+        "{e}"
+    );
 }

@@ -472,3 +472,67 @@ fn a_run_proves_its_inputs_and_a_columnar_copy_is_rebuilt_from_its_original() {
     assert_eq!(std::fs::read(&copy).unwrap(), original);
     assert_eq!(run(tmp.path())["tests"][0]["note"], clean["tests"][0]["note"]);
 }
+
+/// The finding of the hardening review: `head -n` of a ledger verified "OK". A signed head statement
+/// handed to an auditor earlier catches it, and every run records the head it read.
+#[test]
+fn a_signed_head_catches_a_ledger_that_lost_its_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 3, 2);
+    // Three imports, one file each: three batches.
+    for f in ["in/trainings-000.csv", "in/trainings-001.csv", "in/trainings-002.csv"] {
+        assert_eq!(assure(&["evidence", "import", "-p", "p", f], None, tmp.path()).code, 0);
+    }
+    let r = assure(&["evidence", "head", "-p", "p", "-o", "head.json"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let head: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("head.json")).unwrap()).unwrap();
+    assert_eq!(head["entries"], 3);
+    let r = assure(
+        &["evidence", "verify", "-p", "p", "--expect-head", "head.json"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // The ledger grows: it still holds the head.
+    let r = assure(
+        &["test", "-p", "p", "--as-of", "2026-12-31", "--json"],
+        None,
+        tmp.path(),
+    );
+    let run: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        run["run"]["head"].as_str().unwrap().starts_with("3:"),
+        "the run records the head it read"
+    );
+    assert_eq!(
+        assure(
+            &["evidence", "verify", "-p", "p", "--expect-head", "head.json"],
+            None,
+            tmp.path()
+        )
+        .code,
+        0
+    );
+    // Cut at a batch boundary to its first two entries: on its own it verifies...
+    let path = tmp.path().join("p/.assure/evidence/ledger.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, cut).unwrap();
+    let r = assure(&["evidence", "verify", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // ...but not against the head the auditor holds.
+    let r = assure(
+        &["evidence", "verify", "-p", "p", "--expect-head", "head.json"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("head-missing: the ledger has 2 entries, but on")
+            && r.stdout.contains("it had 3: entries were removed since"),
+        "{}",
+        r.stdout
+    );
+}
