@@ -57,7 +57,11 @@ pub fn load_or_create(project_root: &Path) -> Result<(SigningKey, bool), KeyErro
         path: dir.clone(),
         source,
     })?;
-    let tmp = dir.join(format!(".ledger.key.{}", std::process::id()));
+    let tmp = dir.join(format!(
+        ".ledger.key.{}.{}",
+        std::process::id(),
+        hex::encode(seed.get(..8).unwrap_or_default())
+    ));
     let write = || -> std::io::Result<()> {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -70,17 +74,21 @@ pub fn load_or_create(project_root: &Path) -> Result<(SigningKey, bool), KeyErro
         f.write_all(hex::encode(seed).as_bytes())?;
         f.write_all(b"\n")?;
         f.sync_all()?;
-        fs::rename(&tmp, &path)
+        // A link never replaces an existing file: when two processes create the first key at once,
+        // exactly one key becomes the project's and the other process uses it.
+        fs::hard_link(&tmp, &path)
     };
-    write().map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        KeyError::Io {
+    let linked = write();
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok((key, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(project_root),
+        Err(source) => Err(KeyError::Io {
             what: "write",
             path: path.clone(),
             source,
-        }
-    })?;
-    Ok((key, true))
+        }),
+    }
 }
 
 /// Returns the public key of a signing key as hex.

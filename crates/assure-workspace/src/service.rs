@@ -156,7 +156,15 @@ impl Backend for Service {
         let ws = &self.workspace;
         let w = ws.open_write(true)?;
         let at = Workspace::now();
-        let csv = format!("email,policy_id,policy_version,accepted_at\n{email},{policy},{version},{at}\n");
+        // Written with a CSV writer: an email with a comma or a line break stays one field of one row.
+        let csv = {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["email", "policy_id", "policy_version", "accepted_at"])
+                .and_then(|()| w.write_record([email, policy, version, at.as_str()]))
+                .map_err(|e| BackendError::Failed(format!("cannot write the acceptance: {e}")))?;
+            w.into_inner()
+                .map_err(|e| BackendError::Failed(format!("cannot write the acceptance: {e}")))?
+        };
         let stamp: String = at.chars().filter(char::is_ascii_digit).collect();
         let who: String = email
             .chars()
@@ -169,7 +177,7 @@ impl Backend for Service {
         let controls = controls_for_table(&w.project, "policy_acceptances");
         let meta = Service::meta(email, "policy accepted in the web application")?;
         let name = format!("web-acceptance-{policy}-{who}-{stamp}.csv");
-        let entry = ws.staged(&name, csv.as_bytes(), |path| {
+        let entry = ws.staged(&name, &csv, |path| {
             let planned = plan_staged(path, &opts)?;
             import::commit(&w.store, &w.key, &planned, &meta, &|_| controls.clone())?
                 .pop()

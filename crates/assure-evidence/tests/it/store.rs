@@ -323,3 +323,26 @@ fn a_package_cannot_lose_its_tail_or_carry_two_ledgers() {
         "{e}"
     );
 }
+
+/// The first key of a project, created by several processes at once, is one key: every caller
+/// signs with the key that ends up on disk.
+#[test]
+fn concurrent_first_keys_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Arc::new(tmp.path().to_path_buf());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let root = Arc::clone(&root);
+            std::thread::spawn(move || assure_evidence::keys::load_or_create(&root).unwrap())
+        })
+        .collect();
+    let keys: Vec<(SigningKey, bool)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let on_disk = assure_evidence::keys::load_or_create(&root).unwrap().0;
+    assert!(keys.iter().all(|(k, _)| k.to_bytes() == on_disk.to_bytes()));
+    assert_eq!(keys.iter().filter(|(_, created)| *created).count(), 1);
+    let left: Vec<_> = std::fs::read_dir(root.join(".assure/keys"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(left.len(), 1, "no temporary key files are left behind");
+}

@@ -209,26 +209,28 @@ pub async fn control(State(state): State<Shared>, s: Session, Path(id): Path<Str
             csrf_field(s.csrf())
         ));
     }
-    // Evidence.
-    b.push_str("<h2>Evidence</h2>");
-    let entries: Vec<_> = snap
-        .ledger
-        .iter()
-        .filter(|e| e.draft.controls.iter().any(|x| x == c.id.as_str()) && e.draft.action.is_evidence())
-        .collect();
-    if entries.is_empty() {
-        b.push_str("<div class=\"card muted\">No evidence is recorded for this control.</div>");
-    } else {
-        b.push_str(
-            "<table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th></tr>",
-        );
-        for e in entries.iter().rev().take(50) {
-            b.push_str(&evidence_row(
-                e,
-                crate::authz::role_allows(role, Action::DownloadEvidence),
-            ));
+    // Evidence, for the roles that may read it (the role table; viewers may not).
+    if crate::authz::role_allows(role, Action::ReadEvidence) {
+        b.push_str("<h2>Evidence</h2>");
+        let entries: Vec<_> = snap
+            .ledger
+            .iter()
+            .filter(|e| e.draft.controls.iter().any(|x| x == c.id.as_str()) && e.draft.action.is_evidence())
+            .collect();
+        if entries.is_empty() {
+            b.push_str("<div class=\"card muted\">No evidence is recorded for this control.</div>");
+        } else {
+            b.push_str(
+                "<table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th></tr>",
+            );
+            for e in entries.iter().rev().take(50) {
+                b.push_str(&evidence_row(
+                    e,
+                    crate::authz::role_allows(role, Action::DownloadEvidence),
+                ));
+            }
+            b.push_str("</table>");
         }
-        b.push_str("</table>");
     }
     if crate::authz::role_allows(role, Action::UploadEvidence) {
         b.push_str(&upload_form(s.csrf(), &[c.id.as_str()], None));
@@ -244,8 +246,16 @@ pub async fn control(State(state): State<Shared>, s: Session, Path(id): Path<Str
             None,
         ));
     }
-    b.push_str("<h2>History</h2>");
-    let log = state.db.audit_log(Some(&subject), 50).await?;
+    // The control's history is the audit log's: for the roles that read it, and the control's owner.
+    let log = if crate::authz::role_allows(role, Action::ReadAudit) || role == Role::ControlOwner {
+        b.push_str("<h2>History</h2>");
+        Some(state.db.audit_log(Some(&subject), 50).await?)
+    } else {
+        None
+    };
+    let Some(log) = log else {
+        return ok(&format!("{} {}", c.id.as_str(), c.title), &s, "/controls", b);
+    };
     if log.is_empty() {
         b.push_str("<p class=\"muted\">No changes recorded in Assure yet.</p>");
     } else {

@@ -227,7 +227,7 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
     } else {
         controls
     };
-    state.authorize(&s, &snap, Action::DownloadEvidence, &controls)?;
+    let role = state.authorize(&s, &snap, Action::DownloadEvidence, &controls)?;
     let blob = e
         .draft
         .blob
@@ -235,7 +235,18 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
         .ok_or_else(|| AppError::NotFound(format!("Ledger entry {seq} has no file.")))?;
     let backend = state.backend.clone();
     let hash = blob.blake3.clone();
-    let bytes = blocking(move || backend.blob(&hash)).await??;
+    let mut bytes = blocking(move || backend.blob(&hash)).await??;
+    // A test run's record holds every test's items: a control owner gets the part about the
+    // controls they own, never the whole record.
+    if role == Role::ControlOwner && e.draft.action == assure_ledger::Action::TestRun {
+        let mut run: assure_schema::results::RunRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::Internal(format!("ledger entry {seq}: the run record does not read: {e}")))?;
+        let mine = |c: &str| crate::authz::may_see_control(role, &s.user, &snap, c);
+        run.tests.retain(|t| t.controls.iter().any(|c| mine(c)));
+        run.controls.retain(|c| mine(&c.id));
+        run.occurrences.retain(|o| mine(&o.control));
+        bytes = serde_json::to_vec_pretty(&run).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
     state
         .audit(
             Some(&s.user),

@@ -31,6 +31,34 @@ struct Fake {
     today: NaiveDate,
 }
 
+/// The test run the fake backend records as entry 9: a test of AC-05 (the owner's) and of GOV-01.
+fn run_json() -> serde_json::Value {
+    let outcome = |id: &str, control: &str| {
+        serde_json::json!({"id": id, "title": format!("Test of {control}"), "controls": [control], "population": 2,
+            "exceptions": 1, "not_applicable": 0, "conclusion": "exceptions", "note": null,
+            "items": [{"item": "A-1", "status": "fail", "reason": "late", "attributes": []},
+                      {"item": "A-2", "status": "pass", "reason": "on time", "attributes": []}]})
+    };
+    serde_json::json!({
+        "format": 1, "engine": "test", "exam_type": 2, "period_start": "2026-01-01", "period_end": "2026-12-31",
+        "as_of": "2026-11-22", "definitions": "x", "inputs": [], "unresolved": [],
+        "tests": [outcome("t-ac05", "AC-05"), outcome("t-gov01", "GOV-01")],
+        "controls": [{"id": "AC-05", "tests": ["t-ac05"], "exceptions": 1, "conclusion": "exceptions"},
+                     {"id": "GOV-01", "tests": ["t-gov01"], "exceptions": 1, "conclusion": "exceptions"}],
+        "occurrences": []
+    })
+}
+
+fn run_entry() -> Entry {
+    serde_json::from_value(serde_json::json!({
+        "format": 1, "seq": 9, "prev": "0".repeat(64), "action": "test-run", "at": "2026-11-02T10:00:00Z", "by": "someone",
+        "blob": {"blake3": "9a".repeat(32), "sha256": "cd".repeat(32), "size": 5, "name": "test-run-2026-11-22.json"},
+        "connector": null, "table": null, "rows": 4, "period_start": null, "period_end": null,
+        "controls": ["AC-05", "GOV-01"], "note": null, "batch": null, "hash": "ee".repeat(32), "sig": "00".repeat(64)
+    }))
+    .unwrap()
+}
+
 fn entry(seq: u64, control: &str) -> Entry {
     serde_json::from_value(serde_json::json!({
         "format": 1, "seq": seq, "prev": "0".repeat(64), "action": "add", "at": "2026-11-01T10:00:00Z", "by": "someone",
@@ -62,7 +90,7 @@ impl Backend for Fake {
             assessment: a,
             run: Some((9, run)),
             samples: Vec::new(),
-            ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01")],
+            ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01"), run_entry()],
             acceptances: Vec::new(),
             errors: 0,
             problems: Vec::new(),
@@ -88,7 +116,10 @@ impl Backend for Fake {
             message: "fine".into(),
         })
     }
-    fn blob(&self, _: &str) -> Result<Vec<u8>, BackendError> {
+    fn blob(&self, hash: &str) -> Result<Vec<u8>, BackendError> {
+        if hash == "9a".repeat(32) {
+            return Ok(serde_json::to_vec(&run_json()).unwrap());
+        }
         Err(BackendError::Failed("disk on fire at /secret/path".into()))
     }
     fn sample(&self, _: &str, _: &str, _: NaiveDate) -> Result<SampleRecord, BackendError> {
@@ -870,5 +901,58 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     assert!(r.body.contains("\"status\":\"accepted\""), "{}", r.body);
     let r = send(&state, get("/api/v1/summary", Some(&auditor))).await;
     assert!(r.body.contains("\"open_requests\":0"), "{}", r.body);
+    db.finish().await;
+}
+
+/// What the hardening review found leaking: an owner downloading the whole test-run record, and
+/// viewers seeing each control's evidence rows and history.
+#[tokio::test]
+async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants() {
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let snap = state.snapshot().await.unwrap();
+    let person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
+    let owner = account(&state, Role::ControlOwner, Some(&person)).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let viewer = account(&state, Role::Viewer, None).await;
+    let mine = send(&state, get("/evidence/9/download", Some(&owner))).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    let run: serde_json::Value = serde_json::from_str(&mine.body).unwrap();
+    let ids: Vec<&str> = run["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["t-ac05"],
+        "the owner sees the test of the control they own, not GOV-01's"
+    );
+    assert_eq!(run["controls"].as_array().unwrap().len(), 1);
+    let whole = send(&state, get("/evidence/9/download", Some(&auditor))).await;
+    let run: serde_json::Value = serde_json::from_str(&whole.body).unwrap();
+    assert_eq!(
+        run["tests"].as_array().unwrap().len(),
+        2,
+        "the auditor sees the whole run"
+    );
+    let page = send(&state, get("/controls/AC-05", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains("<h2>Evidence</h2>") && !page.body.contains("minutes.txt"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<h2>History</h2>"));
+    let page = send(&state, get("/controls/AC-05", Some(&auditor))).await;
+    assert!(page.body.contains("<h2>Evidence</h2>") && page.body.contains("<h2>History</h2>"));
     db.finish().await;
 }

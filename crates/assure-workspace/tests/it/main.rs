@@ -183,3 +183,34 @@ fn drawing_a_sample_is_not_evidence_that_a_control_operated() {
     let after = ws.snapshot(as_of).unwrap();
     assert_eq!(latest(&after), NaiveDate::from_ymd_opt(2026, 1, 31));
 }
+
+/// An account email with a comma and a line break once forged another person's acceptance (the row
+/// was built with `format!`). It is one field of one row now, and validation refuses it.
+#[test]
+fn an_acceptance_cannot_forge_another_row() {
+    use assure_workspace::Backend as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let service = assure_workspace::service::Service::new(ws.clone(), Some(day()));
+    let evil = "mallory@example.test,access-control,9.9,2026-01-01T00:00:00Z\nvictim@northwind.example";
+    let policy = ws.snapshot(day()).unwrap().project.policies[0].id.to_string();
+    let _ = service.accept_policy(evil, &policy, "1.0");
+    let snap = service.snapshot(day()).unwrap();
+    assert!(
+        snap.acceptances
+            .iter()
+            .all(|a| a.email != "victim@northwind.example" && a.email != "mallory@example.test"),
+        "{:?}",
+        snap.acceptances
+    );
+    // An ordinary acceptance is recorded as one row.
+    service.accept_policy("dana@northwind.example", &policy, "1.0").unwrap();
+    let snap = service.snapshot(day()).unwrap();
+    assert_eq!(
+        snap.acceptances
+            .iter()
+            .filter(|a| a.email == "dana@northwind.example")
+            .count(),
+        1
+    );
+}
