@@ -46,7 +46,7 @@ pub struct Settings {
     pub setup_code: Option<String>,
     /// How long a session lasts.
     pub session_hours: i64,
-    /// Failed sign-ins before an account is locked.
+    /// Failed sign-ins from one address before that address is locked out of the account.
     pub max_failures: i64,
     /// How long a locked account stays locked, in minutes.
     pub lock_minutes: i64,
@@ -56,6 +56,9 @@ pub struct Settings {
     pub window: Duration,
     /// How long a snapshot of the project is reused.
     pub snapshot_ttl: Duration,
+    /// A header a reverse proxy on this machine sets to the client's address (such as
+    /// `x-forwarded-for`); read only from connections that come from the loopback address.
+    pub trusted_proxy_header: Option<String>,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             attempts_per_window: 20,
             window: Duration::from_secs(300),
             snapshot_ttl: Duration::from_secs(5),
+            trusted_proxy_header: None,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct AppState {
     pub settings: Settings,
     snapshot: tokio::sync::Mutex<Option<(Instant, Arc<Snapshot>)>>,
     attempts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Failed sign-ins per account and address: (first failure of the window, count).
+    failures: Mutex<HashMap<(String, IpAddr), (Instant, i64)>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -290,6 +296,7 @@ impl AppState {
             settings,
             snapshot: tokio::sync::Mutex::new(None),
             attempts: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -390,26 +397,98 @@ impl AppState {
         Ok(())
     }
 
-    /// Counts a sign-in attempt from an address; refuses beyond the limit.
-    pub fn count_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
-        let mut map = self
+    /// Refuses a sign-in from an address that failed too often in the window. Only failures count
+    /// ([`AppState::sign_in_failed`]): behind a proxy, many people signing in is not an attack.
+    pub fn check_attempts(&self, ip: IpAddr) -> Result<(), AppError> {
+        let map = self
             .attempts
             .lock()
             .map_err(|_| AppError::Internal("rate limiter poisoned".into()))?;
         let now = Instant::now();
-        let e = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0) > self.settings.window {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        if e.1 > self.settings.attempts_per_window {
-            let wait = self.settings.window.saturating_sub(now.duration_since(e.0)).as_secs() / 60 + 1;
+        if let Some((start, n)) = map.get(&ip)
+            && now.duration_since(*start) <= self.settings.window
+            && *n >= self.settings.attempts_per_window
+        {
+            let wait = self
+                .settings
+                .window
+                .saturating_sub(now.duration_since(*start))
+                .as_secs()
+                / 60
+                + 1;
             return Err(AppError::TooMany(format!(
-                "Too many sign-in attempts from this address. Try again in {wait} minute{}.",
+                "Too many failed sign-ins from this address. Try again in {wait} minute{}.",
                 if wait == 1 { "" } else { "s" }
             )));
         }
         Ok(())
+    }
+
+    /// Counts a failed sign-in for the address and, when it names an account, for that account
+    /// from that address.
+    pub fn sign_in_failed(&self, ip: IpAddr, email: &str) -> Result<(), AppError> {
+        let now = Instant::now();
+        {
+            let mut map = self
+                .attempts
+                .lock()
+                .map_err(|_| AppError::Internal("rate limiter poisoned".into()))?;
+            let e = map.entry(ip).or_insert((now, 0));
+            if now.duration_since(e.0) > self.settings.window {
+                *e = (now, 0);
+            }
+            e.1 += 1;
+        }
+        let mut map = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Internal("lockout poisoned".into()))?;
+        let lock = Duration::from_secs(u64::try_from(self.settings.lock_minutes.max(0)).unwrap_or(0) * 60);
+        let e = map.entry((email.to_string(), ip)).or_insert((now, 0));
+        if now.duration_since(e.0) > lock {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        Ok(())
+    }
+
+    /// Whether this address is locked out of this account (too many failures from it, lately).
+    /// Other addresses are not: nobody can lock anyone else out of their own account.
+    pub fn locked_out(&self, ip: IpAddr, email: &str) -> Result<bool, AppError> {
+        let map = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Internal("lockout poisoned".into()))?;
+        let lock = Duration::from_secs(u64::try_from(self.settings.lock_minutes.max(0)).unwrap_or(0) * 60);
+        Ok(map
+            .get(&(email.to_string(), ip))
+            .is_some_and(|(start, n)| *n >= self.settings.max_failures && start.elapsed() <= lock))
+    }
+
+    /// Forgets the failures of an address for an account after it signs in.
+    pub fn sign_in_succeeded(&self, ip: IpAddr, email: &str) -> Result<(), AppError> {
+        self.failures
+            .lock()
+            .map_err(|_| AppError::Internal("lockout poisoned".into()))?
+            .remove(&(email.to_string(), ip));
+        Ok(())
+    }
+
+    /// The client's address: the connection's, or, from a proxy on this machine, the configured
+    /// header's first address.
+    pub fn client_ip(&self, info: Option<&ConnectInfo<SocketAddr>>, headers: &HeaderMap) -> IpAddr {
+        let peer = client_ip(info);
+        if peer.is_loopback()
+            && let Some(name) = &self.settings.trusted_proxy_header
+            && let Some(forwarded) = headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return forwarded;
+        }
+        peer
     }
 }
 

@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// The largest upload accepted, in MiB
     #[arg(long, default_value_t = 64)]
     pub max_upload_mb: usize,
+    /// A header a reverse proxy on this machine sets to the client's address (e.g. x-forwarded-for);
+    /// read only from loopback connections, for sign-in limits
+    #[arg(long, value_name = "HEADER")]
+    pub trusted_proxy_header: Option<String>,
     /// Show the project as of this date (YYYY-MM-DD) instead of today, e.g. the end of a past period
     #[arg(long, value_parser = crate::parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -56,6 +60,7 @@ pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         let db = assure_web::db::Db::connect(&url).await?;
         let mut settings = Settings {
             max_upload: args.max_upload_mb * 1024 * 1024,
+            trusted_proxy_header: args.trusted_proxy_header.clone(),
             ..Settings::default()
         };
         let mut first_run = None;

@@ -38,51 +38,42 @@ pub async fn login_form(State(state): State<Shared>, headers: HeaderMap) -> Page
 pub async fn login(
     State(state): State<Shared>,
     info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Page {
-    state.count_attempt(client_ip(info.as_ref().map(|e| &e.0)))?;
+    let ip = state.client_ip(info.as_ref().map(|e| &e.0), &headers);
+    state.check_attempts(ip)?;
     let email = f.email.trim().to_lowercase();
-    let fail = |msg: &str| Ok((StatusCode::UNAUTHORIZED, Html(login_page(&email, Some(msg)))).into_response());
-    let Some((user, hash, _, locked_until)) = state.db.login_record(&email).await? else {
-        // Same answer and similar work as a wrong password, so accounts cannot be discovered.
-        let _ = crate::verify_password(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNo",
-            &f.password,
-        );
-        return fail("The email or password is wrong.");
+    // One answer for every failure (unknown account, wrong password, locked out), after the same
+    // work, so a sign-in form never tells whether an account exists.
+    const REFUSED: &str = "The email or password is wrong, or this address is locked out of the account for a while after repeated failures.";
+    let fail = || Ok((StatusCode::UNAUTHORIZED, Html(login_page(&email, Some(REFUSED)))).into_response());
+    let record = state.db.login_record(&email).await?;
+    let stored = record.as_ref().map_or_else(
+        || "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$ZmFrZWhhc2hmYWtlaGFzaGZha2VoYXNo".to_string(),
+        |(_, hash, _, _)| hash.clone(),
+    );
+    let password = f.password.clone();
+    // Argon2 is deliberately slow: it runs on a blocking thread, not the server's async threads.
+    let matches = blocking(move || crate::verify_password(&stored, &password)).await?;
+    let locked = state.locked_out(ip, &email)?;
+    let Some((user, _, _, _)) = record else {
+        state.sign_in_failed(ip, &email)?;
+        return fail();
     };
-    let now = now_micros();
-    if locked_until > now {
-        let minutes = (locked_until - now) / 60_000_000 + 1;
-        return fail(&format!(
-            "This account is locked after repeated failed sign-ins. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        ));
-    }
-    if !crate::verify_password(&hash, &f.password) {
-        let locked = state
-            .db
-            .login_failed(
-                &user.id,
-                now,
-                state.settings.max_failures,
-                state.settings.lock_minutes * 60_000_000,
-            )
-            .await?;
+    if locked || !matches {
+        state.sign_in_failed(ip, &email)?;
         state
             .audit(
                 Some(&user),
                 "sign-in failed",
                 &format!("user:{}", user.email),
-                if locked { "account locked" } else { "" },
+                if locked { "locked out from this address" } else { "" },
             )
             .await?;
-        return fail(if locked {
-            "Too many failed sign-ins: the account is now locked for a while."
-        } else {
-            "The email or password is wrong."
-        });
+        return fail();
     }
+    state.sign_in_succeeded(ip, &email)?;
     state.db.login_succeeded(&user.id).await?;
     let cookie = crate::start_session(&state, &user).await?;
     state

@@ -35,7 +35,7 @@ use crate::authz::{Action, Role};
 use crate::db::Request as PbcRequest;
 use crate::html::{csrf_field, esc, heat_colour, page, score_pill, when};
 use crate::requests::{NewRequest, RequestStatus};
-use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, client_ip, new_id, now_micros};
+use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, new_id, now_micros};
 use assure_schema::results::ItemStatus;
 
 type Page = Result<Response, AppError>;

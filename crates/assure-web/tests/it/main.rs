@@ -571,28 +571,45 @@ async fn sign_in_lockout_and_rate_limit(db: TestDb) {
     )
     .await
     .unwrap();
-    let login = |pw: &str| form("/login", None, &format!("email=pat%40example.test&password={pw}"));
-    let r = send(&state, login("the-right-password")).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    for _ in 0..4 {
-        let r = send(&state, login("wrong")).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.body.contains("The email or password is wrong."));
+    let from = |ip: [u8; 4], pw: &str| {
+        let mut r = form("/login", None, &format!("email=pat%40example.test&password={pw}"));
+        r.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+        r
+    };
+    let (home, office) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    // Successes never count toward the per-address limit (many people behind one proxy).
+    for _ in 0..12 {
+        let r = send(&state, from(office, "the-right-password")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
     }
-    let r = send(&state, login("wrong")).await;
-    assert!(r.body.contains("the account is now locked"), "{}", r.body);
-    let r = send(&state, login("the-right-password")).await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "a locked account cannot sign in even with the right password"
-    );
-    assert!(r.body.contains("This account is locked"), "{}", r.body);
-    // An unknown account gets the same answer as a wrong password.
-    let r = send(&state, form("/login", None, "email=nobody%40example.test&password=x")).await;
-    assert!(r.body.contains("The email or password is wrong."));
-    // Beyond the per-address limit: 429.
-    let r = send(&state, login("wrong")).await;
+    const REFUSED: &str = "The email or password is wrong, or this address is locked out of the account for a while after repeated failures.";
+    for _ in 0..5 {
+        let r = send(&state, from(home, "wrong")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains(REFUSED), "{}", r.body);
+    }
+    // Five failures lock this address out of the account, even with the right password...
+    let r = send(&state, from(home, "the-right-password")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "locked out from this address");
+    // ...with the same answer an unknown account gets, so nobody learns which accounts exist...
+    assert!(r.body.contains(REFUSED));
+    let mut r = form("/login", None, "email=nobody%40example.test&password=x");
+    r.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 9],
+            40000,
+        ))));
+    let r = send(&state, r).await;
+    assert!(r.body.contains(REFUSED));
+    // ...and nobody can lock the owner out from elsewhere.
+    let r = send(&state, from(office, "the-right-password")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Beyond the per-address limit of failures: 429.
+    for _ in 0..2 {
+        send(&state, from(home, "wrong")).await;
+    }
+    let r = send(&state, from(home, "wrong")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     db.finish().await;
 }
