@@ -175,6 +175,21 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The name a file is recorded under: the path as given, except for the history `expand` records
+/// from a git repository, which is named after the repository (`api.gitlog`), not the temporary
+/// file it was written to, so a second import of the same repository replaces the first.
+fn recorded_name(path: &Path) -> String {
+    let in_git_temp = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d.to_string_lossy().starts_with("assure-git-"))
+        && path.parent().and_then(Path::parent) == Some(std::env::temp_dir().as_path());
+    match path.file_name() {
+        Some(f) if in_git_temp => f.to_string_lossy().into_owned(),
+        _ => path.display().to_string(),
+    }
+}
+
 fn format_of(connector: &str) -> Option<Format> {
     match crate::connectors::get(connector)?.kind() {
         Kind::Canonical(f) => Some(f),
@@ -225,7 +240,7 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     };
     let forced_vendor = opts.connector.as_deref().and_then(vendor_of);
     for path in files {
-        let name = path.display().to_string();
+        let name = recorded_name(path);
         let fits = |id: &str, m: &crate::vendor::Mapping| {
             opts.connector.as_deref() == Some(id)
                 || (opts.connector.is_none()

@@ -230,7 +230,8 @@ pub async fn raise(
         due: n.due.unwrap_or_default(),
     };
     // The same checks as the form's, so the two entry points never disagree.
-    let mut errors = crate::requests::validate(&snap, &new);
+    let users = state.db.users().await?;
+    let mut errors = crate::requests::validate(&snap, &users, &new);
     if let Some(m) = errors.remove("control") {
         return Err(AppError::NotFound(m).into());
     }

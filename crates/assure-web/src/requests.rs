@@ -91,9 +91,27 @@ pub const MAX_TITLE: usize = 300;
 /// The longest details.
 pub const MAX_DETAIL: usize = 20_000;
 
-/// Checks a new request; returns the problems by field (`title`, `detail`, `control`, `due`).
-pub fn validate(snap: &Snapshot, n: &NewRequest) -> BTreeMap<&'static str, String> {
+/// Checks a new request; returns the problems by field (`title`, `detail`, `control`, `assignee`,
+/// `due`). `users` are the accounts a request may be assigned to.
+pub fn validate(snap: &Snapshot, users: &[crate::db::User], n: &NewRequest) -> BTreeMap<&'static str, String> {
     let mut errors = BTreeMap::new();
+    for (field, value) in [
+        ("title", &n.title),
+        ("detail", &n.detail),
+        ("control", &n.control),
+        ("assignee", &n.assignee),
+        ("due", &n.due),
+    ] {
+        if value.contains('\0') {
+            errors.insert(field, "Remove the NUL character from this field.".to_string());
+        }
+    }
+    if !n.assignee.is_empty() && !users.iter().any(|u| u.id == n.assignee) {
+        errors.insert(
+            "assignee",
+            "There is no such account; choose one from the list.".to_string(),
+        );
+    }
     if n.title.trim().is_empty() {
         errors.insert("title", "Say what is requested.".to_string());
     } else if n.title.chars().count() > MAX_TITLE {

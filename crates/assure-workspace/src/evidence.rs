@@ -192,6 +192,15 @@ impl Workspace {
                 }
             })
             .collect();
+        // A file system takes names up to 255 bytes: keep the end (the extension tells the format).
+        let safe: String = {
+            let chars: Vec<char> = safe.chars().collect();
+            chars
+                .get(chars.len().saturating_sub(120)..)
+                .unwrap_or_default()
+                .iter()
+                .collect()
+        };
         let safe = if safe.trim_matches('.').is_empty() {
             "upload".to_string()
         } else {

@@ -230,8 +230,15 @@ fn a_git_repository_s_merges_and_review_trailers() {
             &format!("Merge {branch}\n\n{trailer}"),
         ]);
     }
-    let files = assure_evidence::import::expand(&[repo]).unwrap();
+    let files = assure_evidence::import::expand(std::slice::from_ref(&repo)).unwrap();
     assert!(files[0].to_string_lossy().ends_with("api.gitlog"));
+    // Recorded under the repository's name, not the temporary file's path, so that importing the
+    // same repository again replaces its history instead of adding it twice.
+    let planned = plan(&files, &Options::default()).unwrap();
+    assert_eq!(planned[0].name, "api.gitlog");
+    let again = assure_evidence::import::expand(std::slice::from_ref(&repo)).unwrap();
+    assert_ne!(again[0], files[0], "each expansion writes its own temporary file");
+    assert_eq!(plan(&again, &Options::default()).unwrap()[0].name, "api.gitlog");
     let rows = import_and_load(&files, "changes");
     let text: Vec<String> = rows
         .iter()

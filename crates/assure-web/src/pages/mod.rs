@@ -64,7 +64,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// Adds a comment to a subject (`control:ID`, `request:ID`) and records it in the audit log.
 async fn comment(state: &Shared, s: &Session, subject: &str, body: &str) -> Result<(), AppError> {
     let body = body.trim();
-    if body.is_empty() || body.chars().count() > 5000 {
+    if body.is_empty() || body.chars().count() > 5000 || body.contains('\0') {
         return Err(AppError::BadRequest(
             "A comment needs text, at most 5,000 characters.".into(),
         ));

@@ -107,7 +107,7 @@ pub(super) async fn requests_page(
             }))
             .collect();
         b.push_str(&format!(
-            "<div class=\"card\"><h2>Raise a request</h2><form method=\"post\" action=\"/requests\">{}<label for=\"title\">What is requested</label><input id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"300\">{}<label for=\"detail\">Details</label><textarea id=\"detail\" name=\"detail\" maxlength=\"20000\">{}</textarea>{}<label for=\"control\">Control (optional)</label><input id=\"control\" name=\"control\" value=\"{}\" placeholder=\"AC-05\">{}<label for=\"assignee\">Assignee</label><select id=\"assignee\" name=\"assignee\">{users_opt}</select><label for=\"due\">Due</label><input id=\"due\" name=\"due\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Raise the request</button></form></div>",
+            "<div class=\"card\"><h2>Raise a request</h2><form method=\"post\" action=\"/requests\">{}<label for=\"title\">What is requested</label><input id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"300\">{}<label for=\"detail\">Details</label><textarea id=\"detail\" name=\"detail\" maxlength=\"20000\">{}</textarea>{}<label for=\"control\">Control (optional)</label><input id=\"control\" name=\"control\" value=\"{}\" placeholder=\"AC-05\">{}<label for=\"assignee\">Assignee</label><select id=\"assignee\" name=\"assignee\">{users_opt}</select>{}<label for=\"due\">Due</label><input id=\"due\" name=\"due\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Raise the request</button></form></div>",
             csrf_field(s.csrf()),
             esc(&form.title),
             e("title"),
@@ -115,6 +115,7 @@ pub(super) async fn requests_page(
             e("detail"),
             esc(&form.control),
             e("control"),
+            e("assignee"),
             esc(&form.due),
             e("due")
         ));
@@ -161,7 +162,8 @@ pub async fn requests(State(state): State<Shared>, s: Session) -> Page {
 pub async fn raise_request(State(state): State<Shared>, s: Session, Form(f): Form<RequestForm>) -> Page {
     state.check_csrf(&s, &f.csrf)?;
     let (snap, _) = state.authorized(&s, Action::RaiseRequest, &[]).await?;
-    let errors = crate::requests::validate(&snap, &f.to_new());
+    let users = state.db.users().await?;
+    let errors = crate::requests::validate(&snap, &users, &f.to_new());
     if !errors.is_empty() {
         return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST).await;
     }

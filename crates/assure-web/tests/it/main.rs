@@ -973,3 +973,23 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
     assert!(page.body.contains("<h2>Evidence</h2>") && page.body.contains("<h2>History</h2>"));
     db.finish().await;
 }
+
+/// Inputs the hardening review turned into 500s now come back as errors beside their fields.
+#[tokio::test]
+async fn bad_request_fields_are_errors_beside_the_field_not_500s() {
+    let db = postgres().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let r = send(
+        &state,
+        form("/requests", Some(&auditor), "title=Access&assignee=nobody-at-all"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("There is no such account"), "{}", r.body);
+    let r = send(&state, form("/requests", Some(&auditor), "title=A%00B")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("Remove the NUL character"), "{}", r.body);
+    assert!(state.db.requests().await.unwrap().is_empty(), "nothing was stored");
+    db.finish().await;
+}
