@@ -217,3 +217,39 @@ pub fn may_see_entry(role: Role, user: &User, snap: &assure_workspace::Snapshot,
 pub fn may_see_control(role: Role, user: &User, snap: &assure_workspace::Snapshot, control: &str) -> bool {
     role_allows(role, Action::ReadControls) && (role != Role::ControlOwner || snap.owns(user, control))
 }
+
+/// What an account may provide as an export (`None`: anything its role may upload). A control
+/// owner provides rows for the tables their controls read, and cannot replace a file recorded for a
+/// control that is not theirs: otherwise one owner's upload could change another control's
+/// population.
+pub fn upload_scope(
+    role: Role,
+    user: &User,
+    snap: &assure_workspace::Snapshot,
+) -> Option<assure_workspace::service::UploadScope> {
+    if role != Role::ControlOwner {
+        return None;
+    }
+    let owned: Vec<&assure_project::model::Control> = snap
+        .project
+        .controls
+        .iter()
+        .filter(|c| snap.owns(user, c.id.as_str()))
+        .collect();
+    let tables = owned
+        .iter()
+        .flat_map(|c| {
+            c.evidence
+                .iter()
+                .filter_map(|e| e.table.as_ref().map(|t| t.to_string()))
+        })
+        .collect();
+    let protected = snap
+        .ledger
+        .iter()
+        .filter(|e| e.draft.action == assure_ledger::Action::Import)
+        .filter(|e| e.draft.controls.iter().any(|c| !snap.owns(user, c)))
+        .filter_map(|e| Some((e.draft.table.clone()?, e.draft.blob.as_ref()?.name.clone())))
+        .collect();
+    Some(assure_workspace::service::UploadScope { tables, protected })
+}

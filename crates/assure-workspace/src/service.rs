@@ -33,6 +33,19 @@ pub struct Upload {
     pub kind: UploadKind,
     /// Who uploaded it (account email).
     pub by: String,
+    /// What the uploader may provide, when limited (a control owner): see [`UploadScope`].
+    pub scope: Option<UploadScope>,
+}
+
+/// What a person may provide as an export: rows for the tables their controls read, never a
+/// replacement of a file recorded for a control that is not theirs. Computed by the web
+/// application's authorization layer, enforced here once the upload's table is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadScope {
+    /// The tables the uploader's controls read.
+    pub tables: std::collections::BTreeSet<String>,
+    /// Files (table, recorded name) recorded for controls the uploader does not own.
+    pub protected: std::collections::BTreeSet<(String, String)>,
 }
 
 /// A failure, as the web application shows it.
@@ -136,6 +149,28 @@ impl Backend for Service {
             UploadKind::Export => {
                 // Recorded under the uploaded name, so a new upload of the same export replaces it.
                 let planned = plan_staged(path, &mapped_options(&w.project))?;
+                if let Some(scope) = &upload.scope {
+                    for p in &planned {
+                        if !scope.tables.contains(p.table) {
+                            return Err(WorkspaceError::invalid(
+                                format!(
+                                    "this export fills the `{}` table, which none of your controls reads; nothing was stored",
+                                    p.table
+                                ),
+                                Some("upload it for a control that uses this table, or ask its owner or a compliance manager"),
+                            ));
+                        }
+                        if scope.protected.contains(&(p.table.to_string(), p.name.clone())) {
+                            return Err(WorkspaceError::invalid(
+                                format!(
+                                    "`{}` is already recorded for a control you do not own; replacing it needs that control's owner or a compliance manager; nothing was stored",
+                                    p.name
+                                ),
+                                Some("upload it under another file name, or ask the control's owner"),
+                            ));
+                        }
+                    }
+                }
                 let controls = upload.controls.clone();
                 Ok(import::commit(&w.store, &w.key, &planned, &meta, &|_| {
                     controls.clone()

@@ -159,6 +159,7 @@ pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) 
             UploadKind::Record
         },
         by: s.user.email.clone(),
+        scope: crate::authz::upload_scope(role, &s.user, &snap),
     };
     let backend = state.backend.clone();
     let result = blocking(move || backend.import(upload)).await?;

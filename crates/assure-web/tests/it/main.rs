@@ -993,3 +993,46 @@ async fn bad_request_fields_are_errors_beside_the_field_not_500s() {
     assert!(state.db.requests().await.unwrap().is_empty(), "nothing was stored");
     db.finish().await;
 }
+
+/// The rule of what an owner may provide is one function in the authorization layer.
+#[tokio::test]
+async fn an_owner_may_provide_the_tables_of_their_controls_only() {
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let snap = state.snapshot().await.unwrap();
+    let person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
+    let _ = account(&state, Role::ControlOwner, Some(&person)).await;
+    let owner = state
+        .db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "control_owner")
+        .unwrap();
+    let scope = assure_web::authz::upload_scope(Role::ControlOwner, &owner, &snap).unwrap();
+    let expected: std::collections::BTreeSet<String> = snap
+        .project
+        .controls
+        .iter()
+        .filter(|c| c.owner.as_ref().map(|o| o.to_string()) == Some(person.clone()))
+        .flat_map(|c| {
+            c.evidence
+                .iter()
+                .filter_map(|e| e.table.as_ref().map(|t| t.to_string()))
+        })
+        .collect();
+    assert_eq!(scope.tables, expected);
+    assert!(!scope.tables.is_empty());
+    for role in [Role::Admin, Role::ComplianceManager] {
+        assert!(assure_web::authz::upload_scope(role, &owner, &snap).is_none());
+    }
+    db.finish().await;
+}

@@ -214,3 +214,52 @@ fn an_acceptance_cannot_forge_another_row() {
         1
     );
 }
+
+/// The finding: a control owner's upload, named like a file recorded for another control, replaced
+/// that control's population. Within a scope, an upload fills only the uploader's tables and never
+/// replaces a file recorded for a control that is not theirs.
+#[test]
+fn an_upload_stays_within_what_its_uploader_may_provide() {
+    use assure_workspace::Backend as _;
+    use assure_workspace::service::{Service, UploadScope};
+    use assure_workspace::{Upload, UploadKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let service = Service::new(ws.clone(), Some(day()));
+    let changes = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id\n1,api,x,a@northwind.example,b@northwind.example,2026-03-01T09:00:00Z,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,,true,false,\n";
+    let upload = |name: &str, scope: Option<UploadScope>| Upload {
+        file_name: name.into(),
+        bytes: changes.as_bytes().to_vec(),
+        controls: vec!["CHG-01".into()],
+        kind: UploadKind::Export,
+        by: "someone@northwind.example".into(),
+        scope,
+    };
+    // The change owner's export, recorded for CHG-01.
+    service.import(upload("changes.csv", None)).unwrap();
+    let theirs = UploadScope {
+        tables: ["changes".to_string()].into_iter().collect(),
+        protected: [("changes".to_string(), "changes.csv".to_string())]
+            .into_iter()
+            .collect(),
+    };
+    let e = service.import(upload("changes.csv", Some(theirs.clone()))).unwrap_err();
+    assert!(
+        e.to_string().contains("already recorded for a control you do not own"),
+        "{e}"
+    );
+    let other_table = UploadScope {
+        tables: ["accounts".to_string()].into_iter().collect(),
+        ..UploadScope::default()
+    };
+    let e = service.import(upload("mine.csv", Some(other_table))).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("fills the `changes` table, which none of your controls reads"),
+        "{e}"
+    );
+    // Nothing was stored by the refusals; a file of their own under their own name is.
+    assert_eq!(service.snapshot(day()).unwrap().ledger.len(), 1);
+    service.import(upload("changes-mine.csv", Some(theirs))).unwrap();
+    assert_eq!(service.snapshot(day()).unwrap().ledger.len(), 2);
+}
