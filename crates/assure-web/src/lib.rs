@@ -59,6 +59,14 @@ pub struct Settings {
     /// A header a reverse proxy on this machine sets to the client's address (such as
     /// `x-forwarded-for`); read only from connections that come from the loopback address.
     pub trusted_proxy_header: Option<String>,
+    /// How long a client has to send a request's headers (also between requests on a kept-alive
+    /// connection): slow or idle connections are closed, not kept.
+    pub header_timeout: Duration,
+    /// The longest a connection may last, bodies included (a slow upload cannot hold it forever).
+    pub connection_timeout: Duration,
+    /// Connections served at once; more are closed at once, so a flood of idle connections cannot
+    /// use up the process's files.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -73,6 +81,9 @@ impl Default for Settings {
             window: Duration::from_secs(300),
             snapshot_ttl: Duration::from_secs(5),
             trusted_proxy_header: None,
+            header_timeout: Duration::from_secs(10),
+            connection_timeout: Duration::from_secs(600),
+            max_connections: 128,
         }
     }
 }
@@ -671,12 +682,48 @@ pub fn router(state: Shared) -> Router {
 
 /// Serves until interrupted (Ctrl-C).
 pub async fn serve(state: Shared, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    let stop = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    };
+    serve_until(state, listener, stop).await
+}
+
+/// Serves until `stop` completes. Each connection gets the header timeout, a lifetime limit and a
+/// place among `max_connections`; beyond that, connections are closed as they arrive.
+pub async fn serve_until(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (header_timeout, lifetime, max) = (
+        state.settings.header_timeout,
+        state.settings.connection_timeout,
+        state.settings.max_connections.max(1),
+    );
+    let app = router(state);
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut stop => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of files or a connection reset before it was accepted: keep serving.
+                Err(_) => continue,
+            },
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Some(header_timeout))
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+            let _ = tokio::time::timeout(lifetime, conn).await;
+            drop(permit);
+        });
+    }
 }

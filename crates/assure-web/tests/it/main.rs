@@ -1036,3 +1036,54 @@ async fn an_owner_may_provide_the_tables_of_their_controls_only() {
     }
     db.finish().await;
 }
+
+/// The finding: 300 idle, half-sent requests made the server stop answering. Connections beyond
+/// the limit are closed as they arrive, and a connection that does not finish its headers in time
+/// is closed, so the server answers again.
+#[tokio::test]
+async fn slow_connections_are_closed_and_the_server_keeps_answering() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = sqlite().await;
+    let settings = Settings {
+        header_timeout: std::time::Duration::from_millis(400),
+        max_connections: 16,
+        ..Settings::default()
+    };
+    let (state, _) = app(&db.url, settings).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(assure_web::serve_until(state, listener, async {
+        let _ = stop_rx.await;
+    }));
+    // Many idle connections, each with half a request.
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        if let Ok(mut c) = tokio::net::TcpStream::connect(addr).await {
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+            idle.push(c);
+        }
+    }
+    // After the header timeout the server answers a whole request again.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), c.read_to_string(&mut reply))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // The half-sent requests were closed by the server.
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(2), idle[0].read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(_)) | Ok(Err(_))),
+        "the idle connection was closed"
+    );
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+    db.finish().await;
+}
