@@ -217,15 +217,59 @@ fn esc(t: &str) -> String {
 
 const CSS: &str = "body{font:15px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2433;max-width:820px;margin:32px auto;padding:0 24px}h1{font-size:26px;margin-bottom:4px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #dfe3ea;padding-bottom:4px}table{border-collapse:collapse;width:100%;font-size:14px;margin:10px 0}th,td{border:1px solid #dfe3ea;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f3f5f8}.meta td:first-child{width:180px;color:#5b6478}.org{color:#5b6478;margin:0 0 18px}.st{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}.current{background:#dcf2e3;color:#1d6b3a}.overdue{background:#fde2e0;color:#8a1c12}@media print{body{margin:0}}";
 
-/// Renders a policy as one self-contained HTML page. Raw HTML in the Markdown is shown as text.
+/// Whether a link target is safe to follow from a policy: the web, mail, and places inside the
+/// document or the site; never `javascript:`, `data:` or other schemes.
+fn safe_link(dest: &str) -> bool {
+    let d = dest.trim().to_ascii_lowercase();
+    match d.split_once(':') {
+        Some((scheme, _)) if !scheme.contains('/') && !scheme.contains('#') && !scheme.contains('?') => {
+            matches!(scheme, "http" | "https" | "mailto")
+        }
+        _ => true,
+    }
+}
+
+/// Markdown to HTML for policies, in every HTML output: raw HTML is shown as text, links keep only
+/// safe targets (others become plain text), and images are shown as their description, so a policy
+/// never runs script or fetches anything when it is opened.
+pub fn safe_html(body: &str) -> String {
+    use pulldown_cmark::{Tag, TagEnd};
+    let mut skip_link = Vec::new();
+    let mut in_image = 0usize;
+    let parser = Parser::new_ext(body, Options::ENABLE_TABLES).filter_map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
+        Event::Start(Tag::Link { ref dest_url, .. }) => {
+            let unsafe_link = !safe_link(dest_url);
+            skip_link.push(unsafe_link);
+            if unsafe_link { None } else { Some(e) }
+        }
+        Event::End(TagEnd::Link) => {
+            if skip_link.pop().unwrap_or(false) {
+                None
+            } else {
+                Some(e)
+            }
+        }
+        Event::Start(Tag::Image { .. }) => {
+            in_image += 1;
+            Some(Event::Text("[image: ".into()))
+        }
+        Event::End(TagEnd::Image) => {
+            in_image = in_image.saturating_sub(1);
+            Some(Event::Text("]".into()))
+        }
+        other => Some(other),
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, parser);
+    out
+}
+
+/// Renders a policy as one self-contained HTML page. Raw HTML in the Markdown is shown as text,
+/// unsafe links as plain text and images as their description ([`safe_html`]).
 pub fn html(f: &Facts, body: &str) -> String {
     let md = markdown(f, body);
-    let parser = Parser::new_ext(&md, Options::ENABLE_TABLES).map(|e| match e {
-        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
-        other => other,
-    });
-    let mut inner = String::new();
-    html::push_html(&mut inner, parser);
+    let inner = safe_html(&md);
     let class = if f.status == "current" { "current" } else { "overdue" };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — {}</title><style>{CSS}</style></head><body><p class=\"org\">{} · policy {} · version {} · <span class=\"st {class}\">{}</span></p>{inner}</body></html>\n",

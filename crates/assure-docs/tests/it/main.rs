@@ -86,3 +86,22 @@ fn raw_html_in_a_policy_is_shown_as_text() {
     assert!(!page.contains("<img src=x"), "{page}");
     assert!(page.contains("&lt;script&gt;"), "{page}");
 }
+
+#[test]
+fn only_safe_links_and_no_images_in_policy_html() {
+    let page = assure_docs::safe_html(
+        "See [the portal](https://portal.example/x), [mail](mailto:sec@northwind.example), [section](#scope), \\
+         [click me](javascript:alert(1)) and [data](DATA:text/html;base64,PHNjcmlwdD4=).\n\n![tracker](https://evil.example/p.png)\n",
+    );
+    assert!(page.contains("href=\"https://portal.example/x\""), "{page}");
+    assert!(page.contains("href=\"mailto:sec@northwind.example\""), "{page}");
+    assert!(page.contains("href=\"#scope\""), "{page}");
+    assert!(!page.to_ascii_lowercase().contains("javascript:alert"), "{page}");
+    assert!(!page.to_ascii_lowercase().contains("href=\"data:"), "{page}");
+    assert!(
+        page.contains("click me") && page.contains("data"),
+        "the text of a refused link stays: {page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
+    assert!(page.contains("[image: tracker]"), "{page}");
+}
