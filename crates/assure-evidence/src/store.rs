@@ -77,7 +77,29 @@ impl FsStore {
         for dir in [root.join("blobs"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         }
-        Ok(FsStore { root })
+        let store = FsStore { root };
+        store.sweep();
+        Ok(store)
+    }
+
+    /// Removes temporary files left by processes that died while writing (their names start with
+    /// the writer's process id; a file of a live process is another import in progress and stays).
+    /// Returns how many were removed.
+    pub fn sweep(&self) -> usize {
+        let Ok(dir) = fs::read_dir(self.root.join("tmp")) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid != std::process::id() && !process_alive(pid, &e.path()) && fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Returns the ledger file's path.
@@ -96,6 +118,19 @@ impl FsStore {
         let (a, b) = blake3.split_at(blake3.len().min(2));
         self.root.join("blobs").join(a).join(b)
     }
+}
+
+/// Whether the process that wrote a temporary file may still be running: on Linux, whether it
+/// exists; elsewhere, whether the file was touched in the last day.
+fn process_alive(pid: u32, file: &Path) -> bool {
+    if Path::new("/proc/self").exists() {
+        return Path::new(&format!("/proc/{pid}")).exists();
+    }
+    fs::metadata(file)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < std::time::Duration::from_secs(24 * 3600))
 }
 
 /// Reads the last complete line of the ledger and cuts off an incomplete one (a write that was

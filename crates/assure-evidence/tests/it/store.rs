@@ -346,3 +346,19 @@ fn concurrent_first_keys_agree() {
         .collect();
     assert_eq!(left.len(), 1, "no temporary key files are left behind");
 }
+
+/// Temporary files of writers that died are swept when the store is opened; a live writer's stay.
+#[test]
+fn leftovers_of_dead_writers_are_swept_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let dir = tmp.path().join(".assure/evidence/tmp");
+    // A process id that cannot be running (above the kernel's limit).
+    std::fs::write(dir.join("4194305-7.part"), vec![0u8; 1024]).unwrap();
+    let live = format!("{}-1.part", std::process::id());
+    std::fs::write(dir.join(&live), b"in progress").unwrap();
+    drop(store);
+    FsStore::open(tmp.path()).unwrap();
+    assert!(!dir.join("4194305-7.part").exists());
+    assert!(dir.join(&live).exists());
+}
