@@ -476,11 +476,13 @@ fn plan_one(
         None => {
             let names = if format == Format::Parquet {
                 let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}"), None))?;
-                crate::read::parquet_columns(bytes)
+                std::panic::catch_unwind(|| crate::read::parquet_columns(bytes))
+                    .map_err(|_| vec![crate::connectors::refused_by_reader(name, "canonical-parquet")])?
                     .map_err(|e| one(e, Some("write the file again; it may be truncated".into())))?
             } else if format == Format::Xlsx {
                 let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read: {e}"), None))?;
-                crate::read::xlsx_rows(&bytes)
+                std::panic::catch_unwind(|| crate::read::xlsx_rows(&bytes))
+                    .map_err(|_| vec![crate::connectors::refused_by_reader(name, "canonical-xlsx")])?
                     .map_err(|e| one(e, Some("save the sheet again as XLSX, or export it as CSV".into())))?
                     .first()
                     .map(|r| r.iter().map(|h| crate::read::normalise_name(h)).collect())

@@ -168,6 +168,39 @@ pub fn read<'a>(
     mapping: Option<&Mapping>,
     emit: Option<&'a mut RowFn<'a>>,
 ) -> Outcome {
+    // A reader library that panics on a malformed file stops this file, with an error, never the
+    // process: one bad file is one clear problem.
+    let id = c.id();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_unguarded(c, input, table, file, mapping, emit)
+    }))
+    .unwrap_or_else(|_| Outcome {
+        problems: vec![refused_by_reader(file, id)],
+        ..Outcome::default()
+    })
+}
+
+/// The problem a file is when its reader library fails on it.
+pub(crate) fn refused_by_reader(file: &str, connector: &str) -> Problem {
+    Problem {
+        file: file.to_string(),
+        row: None,
+        column: None,
+        message: format!(
+            "the `{connector}` reader failed on this file (it is malformed in a way the reader does not handle); nothing from it was read"
+        ),
+        hint: Some("export the file again; if it opens elsewhere, report it with the file".into()),
+    }
+}
+
+fn read_unguarded<'a>(
+    c: &dyn Connector,
+    input: Box<dyn Read + 'a>,
+    table: &Table,
+    file: &'a str,
+    mapping: Option<&Mapping>,
+    emit: Option<&'a mut RowFn<'a>>,
+) -> Outcome {
     match c.kind() {
         Kind::Canonical(format) => crate::read::read_rows(input, format, table, file, emit),
         Kind::Vendor { .. } => {

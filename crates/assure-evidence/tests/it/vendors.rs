@@ -421,3 +421,32 @@ fn a_truncated_parquet_file_is_refused() {
       = hint: write the file again; it may be truncated
     ");
 }
+
+/// A Parquet file found by fuzzing that made the parquet reader panic: one clear problem now, and
+/// the process goes on.
+#[test]
+fn a_file_that_crashes_its_reader_is_one_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = include_bytes!("../../fixtures/crashes/parquet-metadata.parquet");
+    for table in [Some("accounts"), None] {
+        let out = refused_for(tmp.path(), "x.parquet", bytes, table);
+        assert!(
+            out.contains("reader failed on this file") || out.contains("parquet"),
+            "{out}"
+        );
+    }
+}
+
+fn refused_for(dir: &Path, name: &str, bytes: &[u8], table: Option<&str>) -> String {
+    let f = write(dir, name, bytes);
+    let opts = Options {
+        table: table.map(str::to_string),
+        ..Options::default()
+    };
+    plan(&[f], &opts)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
