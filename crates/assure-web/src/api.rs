@@ -87,12 +87,12 @@ pub struct Summary {
 /// A new request.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRequest {
-    /// What is requested (1 to 300 characters, not only spaces).
-    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
+    /// What is requested (1 to 300 characters, not only spaces, no NUL character).
+    #[schema(min_length = 1, max_length = 300, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: String,
-    /// Details.
+    /// Details (no NUL character).
     #[serde(default)]
-    #[schema(max_length = 20000)]
+    #[schema(max_length = 20000, pattern = r"^[^\u0000]*$")]
     pub detail: String,
     /// The control it concerns; an unknown control is answered with 404.
     #[serde(default)]

@@ -262,7 +262,9 @@ impl Workspace {
             head: entries.last().map(|e| format!("{}:{}", e.seq, e.hash)),
             reused: reused_ids,
         };
-        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+        // Compact JSON: a run records every item of every test, and at a large company the
+        // indentation alone would be a third of it.
+        let json = serde_json::to_string(&record).unwrap_or_default();
         let blob = w
             .store
             .put_blob(&mut json.as_bytes(), &format!("test-run-{}.json", opts.window.as_of))?;
