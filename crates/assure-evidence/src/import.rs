@@ -175,6 +175,18 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Removes the temporary files `expand` wrote for git repositories (call once the import is done,
+/// recorded or refused).
+pub fn cleanup(files: &[PathBuf]) {
+    for f in files {
+        if recorded_name(f) != f.display().to_string()
+            && let Some(dir) = f.parent()
+        {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// The name a file is recorded under: the path as given, except for the history `expand` records
 /// from a git repository, which is named after the repository (`api.gitlog`), not the temporary
 /// file it was written to, so a second import of the same repository replaces the first.

@@ -82,6 +82,28 @@ impl FsStore {
         Ok(store)
     }
 
+    /// Stored files no ledger entry names (left by an import interrupted between storing a file and
+    /// recording it): never evidence; listed by `verify`, safe to delete. `named` are the BLAKE3s
+    /// the ledger names.
+    pub fn orphans(&self, named: &std::collections::BTreeSet<String>) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let Ok(dirs) = fs::read_dir(self.root.join("blobs")) else {
+            return out;
+        };
+        for d in dirs.flatten() {
+            let prefix = d.file_name().to_string_lossy().into_owned();
+            let Ok(files) = fs::read_dir(d.path()) else { continue };
+            for f in files.flatten() {
+                let hash = format!("{prefix}{}", f.file_name().to_string_lossy());
+                if !named.contains(&hash) {
+                    out.push(f.path());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Removes temporary files left by processes that died while writing (their names start with
     /// the writer's process id; a file of a live process is another import in progress and stays).
     /// Returns how many were removed.

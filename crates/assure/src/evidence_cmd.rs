@@ -263,9 +263,11 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 * 2;
             let progress =
                 (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
-            let planned = match Workspace::new(&project).plan_import(&files, table, connector) {
+            let planned = Workspace::new(&project).plan_import(&files, table, connector);
+            let planned = match planned {
                 Ok(p) => p,
                 Err(problems) => {
+                    import::cleanup(&files);
                     let mut text = String::new();
                     for p in &problems {
                         text.push_str(&format!("{p}\n"));
@@ -301,6 +303,7 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 }
             }
             let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for);
+            import::cleanup(&files);
             drop(progress);
             let recorded = recorded?;
             if json {
@@ -512,6 +515,23 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                     .with_hint("import evidence first, or pass --key"));
             };
             let (pinned, report) = (v.key, v.report);
+            // Files stored but never recorded (an import interrupted in between): not evidence.
+            let store = FsStore::open(&project)?;
+            let named: std::collections::BTreeSet<String> = assure_ledger::parse(&store.ledger()?)
+                .entries
+                .iter()
+                .filter_map(|e| e.draft.blob.as_ref().map(|b| b.blake3.clone()))
+                .collect();
+            let orphans = store.orphans(&named);
+            if !orphans.is_empty() && !json {
+                eprintln!(
+                    "note: {} stored file(s) are named by no ledger entry (left by an interrupted import); they are not evidence and can be deleted:",
+                    orphans.len()
+                );
+                for o in orphans.iter().take(20) {
+                    eprintln!("  {}", o.display());
+                }
+            }
             finish_verify(
                 &format!(
                     "ledger of {}, signed by ed25519:{} (pinned in assure.toml)",

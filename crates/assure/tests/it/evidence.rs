@@ -536,3 +536,27 @@ fn a_signed_head_catches_a_ledger_that_lost_its_tail() {
         r.stdout
     );
 }
+
+/// A file stored by an import that was interrupted before its entry was written is listed by
+/// verify as not evidence, and does not make the ledger fail.
+#[test]
+fn verify_lists_files_no_entry_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 1, 2);
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "in"], None, tmp.path()).code,
+        0
+    );
+    let stray = tmp.path().join("p/.assure/evidence/blobs/ab");
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(stray.join("c".repeat(62)), b"half an import").unwrap();
+    let r = assure(&["evidence", "verify", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("1 stored file(s) are named by no ledger entry"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&format!("ab/{}", "c".repeat(62))), "{}", r.stderr);
+}
