@@ -6,7 +6,7 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema};
 use assure_schema::tables::{ColumnType, Table};
 use chrono::{DateTime, NaiveDate};
 
@@ -77,15 +77,7 @@ fn epoch() -> NaiveDate {
 }
 
 fn data_type(ty: ColumnType) -> DataType {
-    match ty {
-        ColumnType::Text => DataType::Utf8,
-        ColumnType::Date => DataType::Date32,
-        // UTC instants; the zone is implied rather than tagged so that SQL literals compare directly.
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-        ColumnType::Bool => DataType::Boolean,
-        ColumnType::Int => DataType::Int64,
-        ColumnType::TextList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-    }
+    ty.engine_type()
 }
 
 /// Converts a table to one record batch with the lineage columns.

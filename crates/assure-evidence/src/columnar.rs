@@ -16,7 +16,7 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, ListBuilder, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use assure_schema::tables::{ColumnType, Table};
 use chrono::{DateTime, NaiveDate};
 use parquet::arrow::ArrowWriter;
@@ -27,17 +27,9 @@ use parquet::file::properties::WriterProperties;
 /// Rows per Parquet row group and per Arrow batch.
 pub const BATCH_ROWS: usize = 65_536;
 
-/// The Arrow type of a canonical column in the columnar copy.
+/// The Arrow type of a canonical column in the columnar copy (the engine's, `ColumnType::engine_type`).
 pub fn data_type(ty: ColumnType) -> DataType {
-    match ty {
-        ColumnType::Text => DataType::Utf8,
-        ColumnType::Date => DataType::Date32,
-        // UTC instants; the zone is implied rather than tagged so that SQL literals compare directly.
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-        ColumnType::Bool => DataType::Boolean,
-        ColumnType::Int => DataType::Int64,
-        ColumnType::TextList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-    }
+    ty.engine_type()
 }
 
 /// The schema of a table's columnar copy: its columns, then `_row`.

@@ -33,6 +33,15 @@ impl ColumnType {
         }
     }
 
+    /// The Arrow type the engine and the columnar copies use: instants as UTC microseconds with the
+    /// zone implied rather than tagged, so SQL literals compare directly.
+    pub fn engine_type(self) -> DataType {
+        match self {
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            other => other.arrow(),
+        }
+    }
+
     fn arrow(self) -> DataType {
         match self {
             ColumnType::Text => DataType::Utf8,

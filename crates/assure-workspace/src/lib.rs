@@ -93,6 +93,15 @@ pub fn check_pin(pinned: Option<&str>, public_hex: &str) -> Pin {
 }
 
 impl Writable {
+    /// Appends one draft, signed, as a batch of its own; returns the entry.
+    pub fn append_one(&self, draft: assure_ledger::Draft) -> Result<assure_ledger::Entry, WorkspaceError> {
+        use assure_evidence::store::EvidenceStore as _;
+        self.store
+            .append(vec![draft], &self.key)?
+            .pop()
+            .ok_or(WorkspaceError::Store(assure_evidence::store::StoreError::BrokenTip))
+    }
+
     /// Reads every ledger entry, refusing when a line is not an entry: `doing` says what would go
     /// wrong if the unread lines were skipped ("a run now would leave their evidence out").
     pub fn whole_ledger(&self, doing: &str) -> Result<Vec<assure_ledger::Entry>, WorkspaceError> {

@@ -151,11 +151,7 @@ impl Workspace {
             record.population.len(),
             record.seed
         ));
-        let entry = w
-            .store
-            .append(vec![draft], &w.key)?
-            .pop()
-            .ok_or(WorkspaceError::Store(assure_evidence::store::StoreError::BrokenTip))?;
+        let entry = w.append_one(draft)?;
         Ok((record, entry))
     }
 }

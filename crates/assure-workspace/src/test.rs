@@ -282,11 +282,7 @@ impl Workspace {
             record.engine,
             record.definitions.get(..16).unwrap_or_default()
         ));
-        let entry = w
-            .store
-            .append(vec![draft], &w.key)?
-            .pop()
-            .ok_or(WorkspaceError::Store(assure_evidence::store::StoreError::BrokenTip))?;
+        let entry = w.append_one(draft)?;
         Ok((record, entry))
     }
 }
