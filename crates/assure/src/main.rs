@@ -114,11 +114,28 @@ pub fn project_dir(flag: Option<PathBuf>, positional: Option<PathBuf>) -> Result
 }
 
 fn main() -> ExitCode {
+    // One line for a fault inside a library (a reader that fails on a malformed file is contained
+    // and reported as a problem with that file; this line says where it failed), not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("internal fault{place}: {}", panic_message(info.payload()));
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => e.report(),
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// Refuses `-p` on commands that create a directory rather than read a project.
