@@ -4,12 +4,16 @@
 #
 #   bash scripts/bench-web.sh [SECONDS] [CONNECTIONS]
 #
+# On SQLite it also runs the dashboard load beside SLOW (default 600) clients that hold connections
+# open by sending headers a line at a time: the figure for a slow-connection attack.
+#
 # ASSURE_BIN=path/to/assure runs a binary you built (another build profile, an earlier commit)
 # instead of building the release binary, so two versions can be measured in one session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"
 CONNS="${2:-32}"
+SLOW="${SLOW:-600}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 if [ -n "${ASSURE_BIN:-}" ]; then
   BIN="$ASSURE_BIN"
@@ -50,5 +54,20 @@ for DB in sqlite "postgres://postgres@127.0.0.1:5432/$PGDB"; do
     NON2XX="$(echo "$OUT" | awk '/Non-2xx/{print $5}')"
     printf "%-9s %-18s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n" "$NAME" "$ROUTE" "$RPS" "$P50" "$P99" "${NON2XX:-0}"
   done
+  if [ "$NAME" = sqlite ]; then
+    # The same dashboard load while SLOW clients hold connections open by sending their headers a
+    # line at a time (more clients than the server's connection limit).
+    python3 scripts/slow_clients.py 127.0.0.1 "$PORT" "$SLOW" "$((SECS + 15))" 2 >"$WORK/slow.log" &
+    ATTACK=$!
+    sleep 3
+    OUT="$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H "Cookie: $COOKIE" "$BASE/")"
+    RPS="$(echo "$OUT" | awk '/Requests\/sec/{print $2}')"
+    P50="$(echo "$OUT" | awk '$1=="50%"{print $2}')"
+    P99="$(echo "$OUT" | awk '$1=="99%"{print $2}')"
+    ERRS="$(echo "$OUT" | awk '/Socket errors/{print $0}' | sed 's/^ *//')"
+    printf "%-9s %-18s %10s req/s   p50 %8s   p99 %8s   %s\n" "$NAME" "/ + $SLOW slow" "$RPS" "$P50" "$P99" "${ERRS:-no socket errors}"
+    wait "$ATTACK" || true
+    cat "$WORK/slow.log"
+  fi
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 done

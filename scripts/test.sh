@@ -13,9 +13,9 @@ if [ -n "$need_apt" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
 fi
-if ! python3 -c "import openpyxl, trestle, schemathesis" >/dev/null 2>&1; then
-  echo "installing openpyxl, compliance-trestle and schemathesis from PyPI"
-  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5"
+if ! python3 -c "import openpyxl, trestle, schemathesis, moto.server" >/dev/null 2>&1; then
+  echo "installing openpyxl, compliance-trestle, schemathesis and moto (an S3 API server for the object-storage tests) from PyPI"
+  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1"
 fi
 if ! psql -h 127.0.0.1 -U postgres -d test -Atc "select 1" >/dev/null; then
   echo "PostgreSQL is not reachable at 127.0.0.1:5432 (user postgres, database test); the web tests need it" >&2

@@ -497,7 +497,7 @@ fn plan_one(
                     .map_err(|_| vec![crate::connectors::refused_by_reader(name, "canonical-xlsx")])?
                     .map_err(|e| one(e, Some("save the sheet again as XLSX, or export it as CSV".into())))?
                     .first()
-                    .map(|r| r.iter().map(|h| crate::read::normalise_name(h)).collect())
+                    .map(|(_, r)| r.iter().map(|h| crate::read::normalise_name(h)).collect())
                     .unwrap_or_default()
             } else {
                 column_names(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head), format)

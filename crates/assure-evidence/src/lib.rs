@@ -13,6 +13,7 @@ pub mod keys;
 pub mod load;
 pub mod package;
 pub mod read;
+pub mod remote;
 pub mod sniff;
 pub mod store;
 /// The canonical tables, defined in `assure-schema` (re-exported where they were).

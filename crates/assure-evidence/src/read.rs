@@ -151,6 +151,53 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
+/// The most JSON values one file may hold: a JSON file is parsed whole, and a parsed value takes
+/// 32 bytes or more however short its text (`0,` is two bytes), so the count, not the size, bounds
+/// the memory a file can take.
+pub const MAX_JSON_VALUES: usize = 32_000_000;
+
+/// The longest value one cell may hold.
+pub const MAX_CELL_BYTES: usize = 64 * 1024;
+
+/// An upper bound on the number of values in a JSON text, counted without parsing: every value but
+/// the first follows a `[`, `{`, `,` or `:` outside a string. Stops counting past `max`.
+pub(crate) fn json_values_at_most(text: &[u8], max: usize) -> Result<usize, usize> {
+    let mut n = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' | b',' | b':' => {
+                n += 1;
+                if n > max {
+                    return Err(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(n)
+}
+
+/// The message for a JSON file with more than [`MAX_JSON_VALUES`] values.
+pub(crate) fn too_many_json_values() -> String {
+    format!(
+        "the file holds more than {} million JSON values, more than can be checked in memory",
+        MAX_JSON_VALUES / 1_000_000
+    )
+}
+
 /// Returns the normalised form of a value that passed validation.
 fn normalise(col: &Column, text: &str) -> String {
     let t = text.trim();
@@ -176,6 +223,27 @@ fn normalise(col: &Column, text: &str) -> String {
 
 fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
     let t = text.trim();
+    let limit = if t.len() > MAX_CELL_BYTES {
+        Some((
+            format!(
+                "the value is {} KiB, longer than {} KiB",
+                t.len() / 1024,
+                MAX_CELL_BYTES / 1024
+            ),
+            "keep evidence cells short: a reference or an id, not a document".to_string(),
+        ))
+    } else if t.contains('\0') {
+        Some((
+            "the value holds a NUL character".into(),
+            "export the file again as text; NUL is not part of any value".into(),
+        ))
+    } else {
+        None
+    };
+    if let Some((message, hint)) = limit {
+        sink.problem(Some(row), Some(col.name), message, Some(hint));
+        return false;
+    }
     let bad = |what: &str| Some(format!("`{}` is not a {what}", truncate(t)));
     let err = match col.ty {
         ColumnType::Text | ColumnType::TextList => None,
@@ -469,8 +537,29 @@ fn check_object(sink: &mut Sink<'_>, table: &Table, row: u64, v: &Value, first: 
     check_record(sink, table, row, &BTreeSet::new(), &get);
 }
 
-fn read_json(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
-    let value: Value = match serde_json::from_reader(BufReader::new(input)) {
+fn read_json(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
+    let Some(text) = read_capped(sink, &mut input, MAX_JSON_BYTES) else {
+        return;
+    };
+    if text.len() as u64 > MAX_JSON_BYTES {
+        sink.problem(
+            None,
+            None,
+            format!("the file is larger than {} MiB", MAX_JSON_BYTES / (1024 * 1024)),
+            Some("write NDJSON (one object per line), which is read a row at a time, or split the file".into()),
+        );
+        return;
+    }
+    if json_values_at_most(&text, MAX_JSON_VALUES).is_err() {
+        sink.problem(
+            None,
+            None,
+            too_many_json_values(),
+            Some("write NDJSON (one object per line), which is read a row at a time, or split the file".into()),
+        );
+        return;
+    }
+    let value: Value = match serde_json::from_slice(&text) {
         Ok(v) => v,
         Err(e) => {
             sink.problem(
@@ -564,6 +653,9 @@ pub fn read_mapped<'a>(
     sink.out
 }
 
+/// The largest canonical JSON file read (it is parsed whole; NDJSON is read a line at a time).
+pub const MAX_JSON_BYTES: u64 = 512 * 1024 * 1024;
+
 /// The largest Parquet file read (it is read whole: its directory is at the end).
 pub const MAX_PARQUET_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -612,7 +704,15 @@ fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
         );
         return;
     }
-    let reader = match parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(buf))
+    let buf = bytes::Bytes::from(buf);
+    // A dictionary-encoded column repeats one stored value on every row that names it: a file of a
+    // few kilobytes can decode to terabytes. Every dictionary is read first, and a value longer
+    // than a cell may be refuses the file before any row is decoded.
+    if let Err((message, hint)) = parquet_dictionaries_fit(buf.clone()) {
+        sink.problem(None, None, message, Some(hint));
+        return;
+    }
+    let reader = match parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(buf)
         .and_then(|b| b.with_batch_size(8192).build())
     {
         Ok(r) => r,
@@ -706,15 +806,71 @@ fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
     }
 }
 
+/// Reads the dictionary page of every byte-array column chunk and refuses values longer than
+/// [`MAX_CELL_BYTES`]: the check that bounds what dictionary decoding can expand to.
+fn parquet_dictionaries_fit(bytes: bytes::Bytes) -> Result<(), (String, String)> {
+    use parquet::basic::Type;
+    use parquet::column::page::Page;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let unreadable = |e: parquet::errors::ParquetError| {
+        (
+            format!("not a readable Parquet file ({e})"),
+            "write the file again; it may be truncated".to_string(),
+        )
+    };
+    let file = SerializedFileReader::new(bytes).map_err(unreadable)?;
+    for g in 0..file.num_row_groups() {
+        let group = file.get_row_group(g).map_err(unreadable)?;
+        for c in 0..group.num_columns() {
+            let column = group.metadata().column(c);
+            if column.column_type() != Type::BYTE_ARRAY || column.dictionary_page_offset().is_none() {
+                continue;
+            }
+            let name = column.column_descr().name().to_string();
+            let mut pages = group.get_column_page_reader(c).map_err(unreadable)?;
+            let Some(Page::DictionaryPage { buf, .. }) = pages.get_next_page().map_err(unreadable)? else {
+                continue;
+            };
+            // A plain-encoded dictionary: each value is a 4-byte little-endian length and its bytes.
+            let mut at = 0usize;
+            while let Some(len) = buf.get(at..at + 4) {
+                let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                if len > MAX_CELL_BYTES {
+                    return Err((
+                        format!(
+                            "column `{name}` holds a value of {} KiB, longer than {} KiB (row group {})",
+                            len / 1024,
+                            MAX_CELL_BYTES / 1024,
+                            g + 1
+                        ),
+                        "keep evidence cells short: a reference or an id, not a document".to_string(),
+                    ));
+                }
+                at = at.saturating_add(4 + len);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The largest workbook read.
 pub const MAX_XLSX_BYTES: u64 = 64 * 1024 * 1024;
 /// The most a workbook may expand to when decompressed: a guard against compression bombs.
 pub const MAX_XLSX_EXPANDED: u64 = 512 * 1024 * 1024;
 
-/// Reads the first worksheet of a workbook as rows of text, refusing workbooks that are too large
-/// or would expand too far.
-pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+/// The most non-empty cells a worksheet may hold (they are held in memory while it is checked).
+pub const MAX_SHEET_CELLS: usize = 20_000_000;
+
+/// One worksheet row: its number as the spreadsheet shows it (from 1) and its cells from the
+/// sheet's first used column.
+pub type SheetRow = (u64, Vec<String>);
+
+/// Reads the first worksheet of a workbook as rows of text, refusing workbooks that are too large,
+/// would expand too far or declare counts they do not hold. Cells are read one at a time and only
+/// rows that hold a value are kept, so memory follows what the file contains, never the sheet
+/// dimensions it declares (a sheet with cells at A1 and XFD1048576 is two rows).
+pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<SheetRow>, String> {
+    use calamine::{DataRef, Reader, Xlsx, open_workbook_from_rs};
     if bytes.len() as u64 > MAX_XLSX_BYTES {
         return Err(format!(
             "the workbook is larger than {} MiB",
@@ -746,20 +902,41 @@ pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     if expanded > MAX_XLSX_EXPANDED {
         return Err(bomb(expanded));
     }
-    // The sizes in the directory can lie: count what the parts really expand to, with a cap.
+    // The sizes in the directory can lie: count what the parts really expand to, with a cap. The
+    // shared-string table declares how many strings it holds, and the reader reserves room for that
+    // many before reading one: a count beyond what the part could hold is refused here.
     let mut actual = 0u64;
     for i in 0..zip.len() {
         let mut part = zip
             .by_index(i)
             .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        let shared = part
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        let mut head = Vec::new();
+        if shared {
+            (&mut part)
+                .take(4096)
+                .read_to_end(&mut head)
+                .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        }
         let n = std::io::copy(
             &mut (&mut part).take(MAX_XLSX_EXPANDED + 1 - actual),
             &mut std::io::sink(),
         )
-        .map_err(|e| format!("not a readable XLSX workbook ({e})"))?;
+        .map_err(|e| format!("not a readable XLSX workbook ({e})"))?
+            + head.len() as u64;
         actual += n;
         if actual > MAX_XLSX_EXPANDED {
             return Err(bomb(actual));
+        }
+        if let Some(declared) = declared_count(&head, "uniqueCount")
+            // The shortest string entry, `<si/>`, takes five bytes.
+            && declared > n / 5 + 1
+        {
+            return Err(format!(
+                "the workbook declares {declared} shared strings in a table of {n} bytes; it is damaged or made to exhaust memory"
+            ));
         }
     }
     let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
@@ -769,28 +946,80 @@ pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
         .first()
         .cloned()
         .ok_or_else(|| "the workbook has no worksheet".to_string())?;
-    let range = wb
-        .worksheet_range(&first)
+    let mut reader = wb
+        .worksheet_cells_reader(&first)
         .map_err(|e| format!("cannot read worksheet `{first}` ({e})"))?;
-    let text = |c: &Data| -> String {
+    let text = |c: &DataRef<'_>| -> String {
         match c {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Bool(b) => b.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-            Data::Float(f) => f.to_string(),
-            Data::DateTime(d) => match d.as_datetime() {
+            DataRef::Empty => String::new(),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+            DataRef::SharedString(s) => (*s).to_string(),
+            DataRef::Bool(b) => b.to_string(),
+            DataRef::Int(i) => i.to_string(),
+            DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            DataRef::Float(f) => f.to_string(),
+            DataRef::DateTime(d) => match d.as_datetime() {
                 // Excel stores no time zone; a cell with a time of day is read as UTC.
                 Some(dt) if dt.time() == chrono::NaiveTime::MIN => dt.date().to_string(),
                 Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 None => d.to_string(),
             },
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::Error(e) => format!("#ERROR {e:?}"),
+            DataRef::Error(e) => format!("#ERROR {e:?}"),
         }
     };
-    Ok(range.rows().map(|r| r.iter().map(text).collect()).collect())
+    // (row, column, text) of every non-empty cell, in the order the sheet stores them.
+    let mut cells: Vec<(u32, u32, String)> = Vec::new();
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| format!("cannot read worksheet `{first}` ({e})"))?
+    {
+        let value = text(cell.get_value());
+        if value.is_empty() {
+            continue;
+        }
+        if cells.len() >= MAX_SHEET_CELLS {
+            return Err(format!(
+                "worksheet `{first}` holds more than {MAX_SHEET_CELLS} cells with a value"
+            ));
+        }
+        let (row, col) = cell.get_position();
+        cells.push((row, col, value));
+    }
+    cells.sort_by_key(|c| (c.0, c.1));
+    let Some(min_col) = cells.iter().map(|c| c.1).min() else {
+        return Ok(Vec::new());
+    };
+    let mut rows: Vec<SheetRow> = Vec::new();
+    let mut count = 0usize;
+    for (row, col, value) in cells {
+        let number = u64::from(row) + 1;
+        if rows.last().is_none_or(|r| r.0 != number) {
+            rows.push((number, Vec::new()));
+        }
+        let Some((_, cells_of_row)) = rows.last_mut() else {
+            continue;
+        };
+        let at = (col - min_col) as usize;
+        // Empty cells before this one are filled in; a stray cell far to the right costs one
+        // string per column, so the sheet's width times its rows is bounded too.
+        count += at + 1 - cells_of_row.len().min(at + 1);
+        if count > MAX_SHEET_CELLS {
+            return Err(format!(
+                "worksheet `{first}` spans more than {MAX_SHEET_CELLS} cells from its first used column to its last"
+            ));
+        }
+        cells_of_row.resize(at, String::new());
+        cells_of_row.push(value);
+    }
+    Ok(rows)
+}
+
+/// The number in an XML attribute such as `uniqueCount="12"` within the first bytes of a part.
+fn declared_count(head: &[u8], attribute: &str) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let at = text.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().or(Some(u64::MAX))
 }
 
 fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
@@ -810,26 +1039,22 @@ fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
         }
     };
     let mut it = rows.into_iter();
-    let headers: Vec<String> = it
-        .next()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| normalise_name(h))
-        .collect();
-    header_problems(sink, table, &headers, Some(1));
+    let (header_row, header) = it.next().unwrap_or((1, Vec::new()));
+    let headers: Vec<String> = header.iter().map(|h| normalise_name(h)).collect();
+    header_problems(sink, table, &headers, Some(header_row));
     let absent: BTreeSet<&str> = table
         .columns
         .iter()
         .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
         .map(|c| c.name)
         .collect();
-    for (i, row) in it.enumerate() {
+    for (number, row) in it {
         if row.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         if let Some(bad) = row.iter().position(|c| c.starts_with("#ERROR")) {
             sink.problem(
-                Some(i as u64 + 2),
+                Some(number),
                 headers.get(bad).map(String::as_str),
                 "the cell holds a spreadsheet error".into(),
                 Some("fix the formula or replace it with its value".into()),
@@ -845,7 +1070,7 @@ fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        check_record(sink, table, i as u64 + 2, &absent, &get);
+        check_record(sink, table, number, &absent, &get);
     }
 }
 

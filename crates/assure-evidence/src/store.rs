@@ -23,12 +23,23 @@ pub enum StoreError {
         /// The cause.
         source: io::Error,
     },
+    /// An object-storage operation failed.
+    #[error("cannot {what} `{key}`: {message}")]
+    Remote {
+        /// What was being done.
+        what: &'static str,
+        /// The object (or the store's URL).
+        key: String,
+        /// The cause, as the object store reported it.
+        message: String,
+    },
     /// The ledger's last entry cannot be read, so nothing can be chained to it.
     #[error("the ledger's last entry is unreadable; run `assure evidence verify` to see what is wrong")]
     BrokenTip,
 }
 
-/// Where evidence lives; implemented on the local disk here, on PostgreSQL and object storage later.
+/// Where evidence lives: the local disk ([`FsStore`]) or S3-compatible object storage
+/// ([`crate::remote::RemoteStore`]), chosen per project by [`Store::open`].
 pub trait EvidenceStore {
     /// Stores the bytes of `src` under their content address; returns what was stored.
     fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError>;
@@ -122,6 +133,11 @@ impl FsStore {
             }
         }
         removed
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Returns the ledger file's path.
@@ -395,5 +411,88 @@ impl EvidenceStore for FsStore {
                 source,
             }),
         }
+    }
+}
+
+/// The environment variable that puts a project's evidence in object storage (`s3://bucket/prefix`);
+/// unset, evidence stays on the local disk under `.assure/evidence`.
+pub const STORE_VARIABLE: &str = "ASSURE_EVIDENCE_STORE";
+
+/// A project's evidence store: the local disk, or S3-compatible object storage shared by several
+/// servers. The signing key stays with each installation (`.assure/keys`).
+#[derive(Debug)]
+pub enum Store {
+    /// Under the project's `.assure/evidence`.
+    Local(FsStore),
+    /// In a bucket.
+    Remote(crate::remote::RemoteStore),
+}
+
+impl Store {
+    /// Opens the project's store: the object store named by `location` (`s3://bucket/prefix`, with
+    /// the connection settings `object_store` reads from the environment), or the local one.
+    pub fn open(project_root: &Path, location: Option<&str>) -> Result<Store, StoreError> {
+        match location.map(str::trim).filter(|l| !l.is_empty()) {
+            Some(url) => Ok(Store::Remote(crate::remote::RemoteStore::open(
+                url,
+                &crate::remote::RemoteOptions {
+                    from_env: true,
+                    ..Default::default()
+                },
+            )?)),
+            None => Ok(Store::Local(FsStore::open(project_root)?)),
+        }
+    }
+
+    /// Opens the project's store as [`STORE_VARIABLE`] says.
+    pub fn from_env(project_root: &Path) -> Result<Store, StoreError> {
+        Store::open(project_root, std::env::var(STORE_VARIABLE).ok().as_deref())
+    }
+
+    /// Where the evidence is, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Local(s) => s.root().display().to_string(),
+            Store::Remote(r) => r.url().to_string(),
+        }
+    }
+
+    /// Stored originals no ledger entry names; see [`FsStore::orphans`].
+    pub fn orphans(&self, named: &std::collections::BTreeSet<String>) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Local(s) => Ok(s.orphans(named).iter().map(|p| p.display().to_string()).collect()),
+            Store::Remote(r) => r.orphans(named),
+        }
+    }
+
+    fn inner(&self) -> &dyn EvidenceStore {
+        match self {
+            Store::Local(s) => s,
+            Store::Remote(r) => r,
+        }
+    }
+}
+
+impl EvidenceStore for Store {
+    fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError> {
+        self.inner().put_blob(src, name)
+    }
+    fn append(&self, drafts: Vec<Draft>, key: &SigningKey) -> Result<Vec<Entry>, StoreError> {
+        self.inner().append(drafts, key)
+    }
+    fn ledger(&self) -> Result<String, StoreError> {
+        self.inner().ledger()
+    }
+    fn check_blob(&self, blob: &BlobRef) -> BlobCheck {
+        self.inner().check_blob(blob)
+    }
+    fn open_blob(&self, blake3: &str) -> Result<Box<dyn Read>, StoreError> {
+        self.inner().open_blob(blake3)
+    }
+    fn put_columnar(&self, evidence: &str, bytes: &[u8], rows: u64) -> Result<ColumnarRef, StoreError> {
+        self.inner().put_columnar(evidence, bytes, rows)
+    }
+    fn read_columnar(&self, evidence: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner().read_columnar(evidence)
     }
 }

@@ -13,7 +13,7 @@ use crate::tables::{Table, table};
 pub use crate::connectors::{GIT_LOG_ARGS, GIT_LOG_HEADER};
 
 /// The largest vendor file read, after decompression.
-pub const MAX_DECOMPRESSED: u64 = 1024 * 1024 * 1024;
+pub const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;
 
 /// Returns whether the bytes start a gzip stream.
 pub fn is_gzip(head: &[u8]) -> bool {

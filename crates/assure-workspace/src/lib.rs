@@ -24,7 +24,7 @@ pub mod test;
 use std::path::{Path, PathBuf};
 
 use assure_evidence::keys;
-use assure_evidence::store::FsStore;
+use assure_evidence::store::Store;
 use assure_project::{Project, Severity};
 use ed25519_dalek::SigningKey;
 
@@ -55,7 +55,7 @@ pub struct Writable {
     /// The project.
     pub project: Project,
     /// The evidence store.
-    pub store: FsStore,
+    pub store: Store,
     /// The signing key.
     pub key: SigningKey,
     /// Its public half, hex.
@@ -177,7 +177,7 @@ impl Workspace {
         if checked.project.incomplete.contains("manifest") {
             return Err(WorkspaceError::NoManifest { dir: self.dir.clone() });
         }
-        let store = FsStore::open(&self.dir)?;
+        let store = Store::from_env(&self.dir)?;
         if !create_key && !keys::key_path(&self.dir).exists() {
             return Err(WorkspaceError::NoKey);
         }
@@ -223,9 +223,10 @@ impl Workspace {
         Ok(summary)
     }
 
-    /// The evidence store, for reading.
-    pub fn store(&self) -> Result<FsStore, WorkspaceError> {
-        Ok(FsStore::open(&self.dir)?)
+    /// The evidence store, for reading: on the local disk, or in the object storage that
+    /// `ASSURE_EVIDENCE_STORE` names.
+    pub fn store(&self) -> Result<Store, WorkspaceError> {
+        Ok(Store::from_env(&self.dir)?)
     }
 }
 

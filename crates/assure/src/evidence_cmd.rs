@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use assure_evidence::import::{self, Meta};
 use assure_evidence::package;
-use assure_evidence::store::{EvidenceStore, FsStore};
+use assure_evidence::store::EvidenceStore;
 use assure_evidence::tables::TABLES;
 use assure_ledger::{Entry, Report};
 use assure_project::{Project, check};
@@ -364,7 +364,7 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             Ok(ExitCode::SUCCESS)
         }
         EvidenceCommand::List { json } => {
-            let store = FsStore::open(&project)?;
+            let store = Workspace::new(&project).store()?;
             check(&project)?;
             let list = entries(&store.ledger()?);
             if json {
@@ -400,7 +400,7 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             Ok(ExitCode::SUCCESS)
         }
         EvidenceCommand::Show { id, json } => {
-            let store = FsStore::open(&project)?;
+            let store = Workspace::new(&project).store()?;
             let list = entries(&store.ledger()?);
             let found = list.iter().find(|e| {
                 id.parse::<u64>().ok() == Some(e.seq)
@@ -516,20 +516,20 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             };
             let (pinned, report) = (v.key, v.report);
             // Files stored but never recorded (an import interrupted in between): not evidence.
-            let store = FsStore::open(&project)?;
+            let store = Workspace::new(&project).store()?;
             let named: std::collections::BTreeSet<String> = assure_ledger::parse(&store.ledger()?)
                 .entries
                 .iter()
                 .filter_map(|e| e.draft.blob.as_ref().map(|b| b.blake3.clone()))
                 .collect();
-            let orphans = store.orphans(&named);
+            let orphans = store.orphans(&named)?;
             if !orphans.is_empty() && !json {
                 eprintln!(
                     "note: {} stored file(s) are named by no ledger entry (left by an interrupted import); they are not evidence and can be deleted:",
                     orphans.len()
                 );
                 for o in orphans.iter().take(20) {
-                    eprintln!("  {}", o.display());
+                    eprintln!("  {o}");
                 }
             }
             finish_verify(

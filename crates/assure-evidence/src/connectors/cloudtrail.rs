@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Connector, Fixture, Kind, Record, Refusal, has, json, s, snake};
+use super::{Connector, Fixture, Kind, Record, Refusal, has, json, numbered, s, snake};
 
 /// AWS CloudTrail log files.
 #[derive(Debug, Clone, Copy)]
@@ -26,11 +26,7 @@ impl Connector for CloudTrail {
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
         let value = json(text)?;
         match value.get("Records").and_then(Value::as_array) {
-            Some(rs) => Ok(rs
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i as u64 + 1, cloudtrail_record(r)))
-                .collect()),
+            Some(rs) => numbered(rs.iter().map(cloudtrail_record)),
             None => Err(Refusal::new(
                 "a CloudTrail log file holds a `Records` array; this one does not",
                 "check that it is a CloudTrail log file",

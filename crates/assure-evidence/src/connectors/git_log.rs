@@ -2,7 +2,7 @@
 //! evidence import` runs `git log` on a repository directory and records its output (this text, not
 //! the repository) as the evidence.
 
-use super::{Connector, Fixture, Kind, Record, Refusal};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, too_many_records};
 
 /// A local git repository's merge history.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ impl Connector for GitLog {
             .and_then(|l| l.strip_prefix(GIT_LOG_HEADER))
             .map_or("", str::trim)
             .to_string();
-        Ok(git_records(text, if repo.is_empty() { "git" } else { &repo }))
+        git_records(text, if repo.is_empty() { "git" } else { &repo })
     }
     fn fixture(&self) -> Fixture {
         Fixture::new("api.gitlog", include_bytes!("../../fixtures/connectors/git-log.gitlog"))
@@ -42,7 +42,7 @@ pub const GIT_LOG_HEADER: &str = "assure-git-log v1";
 /// dates and the full message (for `Reviewed-by:` and similar trailers).
 pub const GIT_LOG_ARGS: [&str; 3] = ["log", "--merges", "--format=%x1e%H%x1f%ae%x1f%aI%x1f%cI%x1f%s%x1f%b"];
 
-fn git_records(text: &str, repo: &str) -> Vec<(u64, Record)> {
+fn git_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
     let mut out = Vec::new();
     for (i, chunk) in text.split('\u{1e}').skip(1).enumerate() {
         let f: Vec<&str> = chunk.splitn(6, '\u{1f}').collect();
@@ -102,7 +102,10 @@ fn git_records(text: &str, repo: &str) -> Vec<(u64, Record)> {
             Some(subject.to_ascii_lowercase().contains("emergency").to_string()),
         );
         m.insert("ticket_id", None);
+        if out.len() >= MAX_RECORDS {
+            return Err(too_many_records());
+        }
         out.push((i as u64 + 1, m));
     }
-    out
+    Ok(out)
 }

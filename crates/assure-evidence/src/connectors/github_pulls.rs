@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Connector, Fixture, Kind, Record, Refusal, has, json, s};
+use super::{Connector, Fixture, Kind, Record, Refusal, has, json, numbered, s};
 
 /// GitHub pull requests with their reviews.
 #[derive(Debug, Clone, Copy)]
@@ -24,12 +24,11 @@ impl Connector for GithubPulls {
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
         match json(text)?.as_array() {
-            Some(prs) => Ok(prs
-                .iter()
-                .filter(|pr| s(pr, &["merged_at"]).is_some())
-                .enumerate()
-                .map(|(i, pr)| (i as u64 + 1, github_record(pr)))
-                .collect()),
+            Some(prs) => numbered(
+                prs.iter()
+                    .filter(|pr| s(pr, &["merged_at"]).is_some())
+                    .map(github_record),
+            ),
             None => Err(Refusal::new(
                 "expected a JSON array of pull requests",
                 "export with `gh api repos/OWNER/REPO/pulls?state=closed` and add each pull request's `reviews`",

@@ -1,7 +1,7 @@
 //! `google-workspace-users`: Google Workspace users as the Directory API lists them (CSV, such as
 //! `gam print users`) onto `accounts`, with 2-step verification enrolment as `mfa_enabled`.
 
-use super::{Connector, Fixture, Kind, Record, Refusal};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, too_many_records};
 
 /// Google Workspace users.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +76,9 @@ fn google_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
         m.insert("deprovisioned_at", None);
         // The Directory API reports 1970-01-01 for users who never signed in.
         m.insert("last_login_at", get(last).filter(|t| !t.starts_with("1970-01-01")));
+        if out.len() >= MAX_RECORDS {
+            return Err(too_many_records().message);
+        }
         out.push((line, m));
     }
     Ok(out)

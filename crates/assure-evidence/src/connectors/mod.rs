@@ -237,12 +237,41 @@ pub(crate) fn has(text: &str, k: &str) -> bool {
 
 /// Parses a whole file as JSON.
 pub(crate) fn json(text: &str) -> Result<Value, Refusal> {
+    if crate::read::json_values_at_most(text.as_bytes(), crate::read::MAX_JSON_VALUES).is_err() {
+        return Err(Refusal::new(
+            crate::read::too_many_json_values(),
+            "split the export into smaller files (by date, for example) and import them together",
+        ));
+    }
     serde_json::from_str(text).map_err(|e| {
         Refusal::new(
             format!("not valid JSON: {e}"),
             "export the file again; it may be truncated",
         )
     })
+}
+
+/// The most records one vendor file may hold: its records are held in memory while it is checked.
+pub const MAX_RECORDS: usize = 2_000_000;
+
+/// The refusal for a file with more than [`MAX_RECORDS`] records.
+pub(crate) fn too_many_records() -> Refusal {
+    Refusal::new(
+        format!("the file holds more than {MAX_RECORDS} records"),
+        "split the export into smaller files (by date, for example) and import them together",
+    )
+}
+
+/// Numbers records from 1, refusing a file with more than [`MAX_RECORDS`] before building them all.
+pub(crate) fn numbered(records: impl Iterator<Item = Record>) -> Result<Vec<(u64, Record)>, Refusal> {
+    let mut out = Vec::new();
+    for (i, r) in records.enumerate() {
+        if i >= MAX_RECORDS {
+            return Err(too_many_records());
+        }
+        out.push((i as u64 + 1, r));
+    }
+    Ok(out)
 }
 
 /// The text at a JSON path; empty strings and nulls are none.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Connector, Fixture, Kind, Record, Refusal, has, json, s};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, has, json, numbered, s, too_many_records};
 
 /// Okta System Log events.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,9 @@ impl Connector for OktaSystemLog {
                 if line.trim().is_empty() {
                     continue;
                 }
+                if out.len() >= MAX_RECORDS {
+                    return Err(too_many_records());
+                }
                 match serde_json::from_str::<Value>(line) {
                     Ok(e) => out.push((i as u64 + 1, okta_record(&e))),
                     Err(e) => {
@@ -42,13 +45,7 @@ impl Connector for OktaSystemLog {
             }
             return Ok(out);
         }
-        Ok(json(text)?
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, e)| (i as u64 + 1, okta_record(e)))
-            .collect())
+        numbered(json(text)?.as_array().into_iter().flatten().map(okta_record))
     }
     fn fixture(&self) -> Fixture {
         Fixture::new(

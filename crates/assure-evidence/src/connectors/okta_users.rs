@@ -1,7 +1,7 @@
 //! `okta-users`: Okta user exports (CSV) with the API's user fields (`id`, `status`,
 //! `profile.login`, ...) onto `accounts`; lifecycle states map to the table's statuses.
 
-use super::{Connector, Fixture, Kind, Record, Refusal};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, too_many_records};
 
 /// Okta user exports.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +87,9 @@ fn okta_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
             },
         );
         m.insert("last_login_at", get(last));
+        if out.len() >= MAX_RECORDS {
+            return Err(too_many_records().message);
+        }
         out.push((line, m));
     }
     Ok(out)

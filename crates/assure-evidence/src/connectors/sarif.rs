@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Connector, Fixture, Kind, Record, Refusal, has, json, s};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, has, json, numbered, s, too_many_records};
 
 /// SARIF 2.1.0 scanner results.
 #[derive(Debug, Clone, Copy)]
@@ -28,11 +28,7 @@ impl Connector for Sarif {
             || (has(text, "runs") && has(text, "tool") && has(text, "results"))
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
-        Ok(sarif_records(&json(text)?)
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (i as u64 + 1, r))
-            .collect())
+        numbered(sarif_records(&json(text)?)?.into_iter())
     }
     fn fixture(&self) -> Fixture {
         Fixture::new("scan.sarif", include_bytes!("../../fixtures/connectors/sarif.sarif"))
@@ -52,7 +48,7 @@ fn sarif_severity(score: Option<f64>, level: Option<&str>) -> &'static str {
     }
 }
 
-fn sarif_records(doc: &Value) -> Vec<Record> {
+fn sarif_records(doc: &Value) -> Result<Vec<Record>, Refusal> {
     let mut out = Vec::new();
     for run in doc.get("runs").and_then(Value::as_array).into_iter().flatten() {
         let tool = s(run, &["tool", "driver", "name"])
@@ -95,8 +91,11 @@ fn sarif_records(doc: &Value) -> Vec<Record> {
             m.insert("detected_at", when.clone());
             m.insert("remediated_at", None);
             m.insert("status", Some("open".into()));
+            if out.len() >= MAX_RECORDS {
+                return Err(too_many_records());
+            }
             out.push(m);
         }
     }
-    out
+    Ok(out)
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Connector, Fixture, Kind, Record, Refusal, has, json, s};
+use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, has, json, numbered, s, too_many_records};
 
 /// Trivy JSON reports.
 #[derive(Debug, Clone, Copy)]
@@ -25,11 +25,7 @@ impl Connector for Trivy {
         has(text, "SchemaVersion") && has(text, "ArtifactName")
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
-        Ok(trivy_records(&json(text)?)
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (i as u64 + 1, r))
-            .collect())
+        numbered(trivy_records(&json(text)?)?.into_iter())
     }
     fn fixture(&self) -> Fixture {
         Fixture::new(
@@ -39,7 +35,7 @@ impl Connector for Trivy {
     }
 }
 
-fn trivy_records(report: &Value) -> Vec<Record> {
+fn trivy_records(report: &Value) -> Result<Vec<Record>, Refusal> {
     let artifact = s(report, &["ArtifactName"]).unwrap_or_default();
     let created = s(report, &["CreatedAt"]);
     let mut out = Vec::new();
@@ -65,8 +61,11 @@ fn trivy_records(report: &Value) -> Vec<Record> {
             m.insert("detected_at", created.clone());
             m.insert("remediated_at", None);
             m.insert("status", Some("open".into()));
+            if out.len() >= MAX_RECORDS {
+                return Err(too_many_records());
+            }
             out.push(m);
         }
     }
-    out
+    Ok(out)
 }

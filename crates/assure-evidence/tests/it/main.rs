@@ -7,5 +7,6 @@
 )]
 
 mod connectors;
+mod remote;
 mod store;
 mod vendors;

@@ -250,6 +250,80 @@ fn half_a_batch_on_disk_is_never_part_of_the_ledger() {
     assert_eq!(report.entries, 3);
 }
 
+/// What a process killed while writing a large batch leaves behind: any prefix of the batch's bytes
+/// (a kill interrupts a large write between pages). An 8,000-entry batch is cut at 64 points
+/// spread over its bytes, at line ends and inside lines, and at its first and last lines: at every
+/// point the ledger holds the earlier batch alone, says a batch was left uncommitted, and the next
+/// append removes the remains and chains onto the earlier batch. Only the whole batch counts.
+#[test]
+fn a_large_batch_cut_at_any_byte_is_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let key = key();
+    let committed = store
+        .append(vec![draft(&store, b"a", "a.txt"), draft(&store, b"b", "b.txt")], &key)
+        .unwrap();
+    let before = std::fs::read(store.ledger_path()).unwrap();
+    let tip = assure_ledger::Tip {
+        seq: 2,
+        hash: committed[1].hash.clone(),
+    };
+    let one = draft(&store, b"c", "c.csv");
+    let drafts: Vec<Draft> = (0..8_000)
+        .map(|i| Draft {
+            note: Some(format!("file {i} of 8000")),
+            ..one.clone()
+        })
+        .collect();
+    let (_, text) = assure_ledger::seal(&tip, drafts, &key);
+    let bytes = text.as_bytes();
+    let line_ends: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(line_ends.len(), 8_000);
+    let mut cuts: Vec<usize> = (1..31).map(|i| bytes.len() * i / 31).collect();
+    cuts.extend((1..31).map(|i| line_ends[i * 266 - 1]));
+    cuts.extend([1, line_ends[0], line_ends[7_998], bytes.len() - 1]);
+    for cut in cuts {
+        let mut on_disk = before.clone();
+        on_disk.extend_from_slice(&bytes[..cut]);
+        std::fs::write(store.ledger_path(), &on_disk).unwrap();
+        let parsed = assure_ledger::parse(&store.ledger().unwrap());
+        assert_eq!(parsed.entries.len(), 2, "cut at byte {cut}: part of the batch was read");
+        assert!(
+            parsed
+                .problems
+                .iter()
+                .any(|p| p.code == "uncommitted" || p.code == "truncated"),
+            "cut at byte {cut}: the remains were not reported: {:?}",
+            parsed.problems
+        );
+        let report = verify_store(&store);
+        assert!(!report.ok(), "cut at byte {cut}: verify said OK");
+        assert_eq!(report.entries, 2, "cut at byte {cut}");
+        // The next append removes the remains and chains onto the last committed entry.
+        let next = store.append(vec![draft(&store, b"d", "d.txt")], &key).unwrap();
+        assert_eq!(
+            (next[0].seq, next[0].prev.as_str()),
+            (3, committed[1].hash.as_str()),
+            "cut at byte {cut}"
+        );
+        let report = verify_store(&store);
+        assert!(report.ok(), "cut at byte {cut}: {:?}", report.findings);
+        assert_eq!(report.entries, 3);
+    }
+    // The whole batch, written to the end, counts.
+    let mut on_disk = before;
+    on_disk.extend_from_slice(bytes);
+    std::fs::write(store.ledger_path(), &on_disk).unwrap();
+    let report = verify_store(&store);
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.entries, 8_002);
+}
+
 /// Cutting entries off the end of a package's ledger and rewriting its manifest to match is caught
 /// by the signed head; a second ledger member is refused.
 #[test]

@@ -450,3 +450,74 @@ fn refused_for(dir: &Path, name: &str, bytes: &[u8], table: Option<&str>) -> Str
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Small files built to exhaust memory (each once took the process down): every one is one clear
+/// problem now, read within bounded memory.
+#[test]
+fn files_made_to_exhaust_memory_are_refused_with_one_clear_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], Option<&str>); 6] = [
+        // Cells at A1 and XFD1048576: the sheet declares 17 billion cells and holds two.
+        (
+            "far-cell.xlsx",
+            include_bytes!("../../fixtures/crashes/xlsx-far-cell.xlsx"),
+            Some("accounts"),
+        ),
+        // A shared-string table that declares 400 billion strings and holds one.
+        (
+            "strings.xlsx",
+            include_bytes!("../../fixtures/crashes/xlsx-shared-strings-count.xlsx"),
+            None,
+        ),
+        // 117 KB of gzip that expands to 120 MB of `,0`: 60 million JSON values.
+        (
+            "values.json.gz",
+            include_bytes!("../../fixtures/crashes/cloudtrail-values.json.gz"),
+            None,
+        ),
+        // 6 KB of gzip holding two million empty CloudTrail records.
+        (
+            "records.json.gz",
+            include_bytes!("../../fixtures/crashes/cloudtrail-many-records.json.gz"),
+            None,
+        ),
+        // 4 KB of Parquet whose dictionary repeats one 4 MB value on 200,000 rows (800 GB decoded).
+        (
+            "dictionary.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-dictionary.parquet"),
+            None,
+        ),
+        (
+            "dictionary-named.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-dictionary.parquet"),
+            Some("accounts"),
+        ),
+    ];
+    let mut seen = String::new();
+    for (name, bytes, table) in cases {
+        let out = refused_for(tmp.path(), name, bytes, table).replace(&tmp.path().display().to_string(), "[TMP]");
+        seen.push_str(&format!(
+            "## {name}\n{}\n",
+            out.lines().take(4).collect::<Vec<_>>().join("\n")
+        ));
+    }
+    insta::assert_snapshot!(seen);
+}
+
+/// A NUL byte (which text formats can carry only escaped) or a value longer than a cell may be is
+/// refused at its row and column.
+#[test]
+fn nul_bytes_and_over_long_cells_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "x".repeat(70 * 1024);
+    let ndjson = format!(
+        "{{\"email\": \"a@x.example\", \"course\": \"sec\\u0000ret\", \"completed_at\": \"2026-02-03T10:00:00Z\"}}\n{{\"email\": \"b@x.example\", \"course\": \"{long}\", \"completed_at\": \"2026-02-03T10:00:00Z\"}}\n"
+    );
+    let text = refused(tmp.path(), "trainings.ndjson", ndjson.as_bytes());
+    insta::assert_snapshot!(text, @"
+    [TMP]/trainings.ndjson, row 1, column `course`: the value holds a NUL character
+      = hint: export the file again as text; NUL is not part of any value
+    [TMP]/trainings.ndjson, row 2, column `course`: the value is 70 KiB, longer than 64 KiB
+      = hint: keep evidence cells short: a reference or an id, not a document
+    ");
+}

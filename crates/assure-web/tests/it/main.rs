@@ -1031,8 +1031,17 @@ async fn an_owner_may_provide_the_tables_of_their_controls_only() {
         .collect();
     assert_eq!(scope.tables, expected);
     assert!(!scope.tables.is_empty());
-    for role in [Role::Admin, Role::ComplianceManager] {
-        assert!(assure_web::authz::upload_scope(role, &owner, &snap).is_none());
+    // Every role: an owner is scoped; managers may provide anything; auditors and viewers provide
+    // nothing at all (the route refuses them before any scope applies).
+    use assure_web::authz::{Action, role_allows};
+    for role in Role::ALL {
+        let scope = assure_web::authz::upload_scope(role, &owner, &snap);
+        let uploads = role_allows(role, Action::UploadEvidence);
+        match role {
+            Role::ControlOwner => assert!(uploads && scope.is_some(), "{role:?}"),
+            Role::Admin | Role::ComplianceManager => assert!(uploads && scope.is_none(), "{role:?}"),
+            Role::Auditor | Role::Viewer => assert!(!uploads, "{role:?}"),
+        }
     }
     db.finish().await;
 }

@@ -560,3 +560,77 @@ fn verify_lists_files_no_entry_names() {
     );
     assert!(r.stderr.contains(&format!("ab/{}", "c".repeat(62))), "{}", r.stderr);
 }
+
+/// `ASSURE_EVIDENCE_STORE=s3://…` puts a project's evidence in S3-compatible object storage (here
+/// moto's server from PyPI, started by the test): import, list, test and verify all go through the
+/// bucket, and nothing is stored on the local disk.
+#[test]
+fn a_project_s_evidence_in_object_storage_end_to_end() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut moto = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with moto[server] (scripts/test.sh installs it)");
+    let started = std::time::Instant::now();
+    let mut conn = loop {
+        if let Ok(c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            break c;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    use std::io::{Read as _, Write as _};
+    write!(
+        conn,
+        "PUT /evidence HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    trainings(&tmp.path().join("in"), 3, 20);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_assure"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("ASSURE_EVIDENCE_STORE", "s3://evidence/acme")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = run(&["evidence", "import", "-p", "p", "in"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["evidence", "list", "-p", "p"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 entries"), "{out}");
+    let (code, out) = run(&["test", "-p", "p"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["evidence", "verify", "-p", "p"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("OK"), "{out}");
+    // Nothing of it is on the local disk: the local store is empty.
+    let local = FsStore::open(&tmp.path().join("p")).unwrap();
+    assert_eq!(local.ledger().unwrap(), "");
+    // And without the variable the project reads its (empty) local store.
+    let r = assure(&["evidence", "list", "-p", "p"], None, tmp.path());
+    assert!(r.stdout.contains("0 entries"), "{}", r.stdout);
+    let _ = moto.kill();
+    let _ = moto.wait();
+}
