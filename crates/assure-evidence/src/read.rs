@@ -537,52 +537,80 @@ fn check_object(sink: &mut Sink<'_>, table: &Table, row: u64, v: &Value, first: 
     check_record(sink, table, row, &BTreeSet::new(), &get);
 }
 
-fn read_json(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
-    let Some(text) = read_capped(sink, &mut input, MAX_JSON_BYTES) else {
-        return;
-    };
-    if text.len() as u64 > MAX_JSON_BYTES {
-        sink.problem(
-            None,
-            None,
-            format!("the file is larger than {} MiB", MAX_JSON_BYTES / (1024 * 1024)),
-            Some("write NDJSON (one object per line), which is read a row at a time, or split the file".into()),
-        );
-        return;
-    }
-    if json_values_at_most(&text, MAX_JSON_VALUES).is_err() {
-        sink.problem(
-            None,
-            None,
-            too_many_json_values(),
-            Some("write NDJSON (one object per line), which is read a row at a time, or split the file".into()),
-        );
-        return;
-    }
-    let value: Value = match serde_json::from_slice(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            sink.problem(
-                None,
-                None,
-                format!("not valid JSON: {e}"),
-                Some("export the file again; it may be truncated".into()),
-            );
-            return;
+/// A reader that fails once more than [`MAX_LINE_BYTES`] are read since the last mark: one row of
+/// a JSON array is parsed at a time, and no row may be larger than a line may be.
+struct RowGuard<R> {
+    inner: R,
+    since_mark: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl<R: Read> Read for RowGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let run = self.since_mark.get() + n;
+        self.since_mark.set(run);
+        if run > MAX_LINE_BYTES + 64 * 1024 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a row is longer than {} MiB", MAX_LINE_BYTES / (1024 * 1024)),
+            ));
         }
+        Ok(n)
+    }
+}
+
+/// Checks each element of a JSON array as it is parsed, one at a time: memory holds one row.
+struct ArrayRows<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+    table: &'s Table,
+    since_mark: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl<'de> serde::de::Visitor<'de> for ArrayRows<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of row objects")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut first = true;
+        let mut row = 0u64;
+        while let Some(item) = seq.next_element::<Value>()? {
+            row += 1;
+            self.since_mark.set(0);
+            check_object(self.sink, self.table, row, &item, &mut first);
+        }
+        Ok(())
+    }
+}
+
+fn read_json(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
+    let since_mark = std::rc::Rc::new(std::cell::Cell::new(0));
+    let guarded = RowGuard {
+        inner: BufReader::new(input),
+        since_mark: since_mark.clone(),
     };
-    let Some(items) = value.as_array() else {
-        sink.problem(
-            None,
-            None,
-            "expected a JSON array of row objects".into(),
-            Some("canonical JSON is `[{...}, {...}]`; use NDJSON for one object per line".into()),
-        );
-        return;
+    let mut de = serde_json::Deserializer::from_reader(guarded);
+    let rows = ArrayRows {
+        sink: &mut *sink,
+        table,
+        since_mark,
     };
-    let mut first = true;
-    for (i, item) in items.iter().enumerate() {
-        check_object(sink, table, i as u64 + 1, item, &mut first);
+    let read = serde::Deserializer::deserialize_seq(&mut de, rows).and_then(|()| de.end());
+    if let Err(e) = read {
+        let (message, hint) = if e.is_data() && e.to_string().contains("a JSON array of row objects") {
+            (
+                "expected a JSON array of row objects".to_string(),
+                "canonical JSON is `[{...}, {...}]`; use NDJSON for one object per line",
+            )
+        } else if e.is_io() {
+            (e.to_string(), "split the row, or write NDJSON (one object per line)")
+        } else {
+            (
+                format!("not valid JSON: {e}"),
+                "export the file again; it may be truncated",
+            )
+        };
+        sink.problem(None, None, message, Some(hint.into()));
     }
 }
 
@@ -652,9 +680,6 @@ pub fn read_mapped<'a>(
     }
     sink.out
 }
-
-/// The largest canonical JSON file read (it is parsed whole; NDJSON is read a line at a time).
-pub const MAX_JSON_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The largest Parquet file read (it is read whole: its directory is at the end).
 pub const MAX_PARQUET_BYTES: u64 = 1024 * 1024 * 1024;

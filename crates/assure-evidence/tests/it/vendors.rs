@@ -521,3 +521,19 @@ fn nul_bytes_and_over_long_cells_are_refused() {
       = hint: keep evidence cells short: a reference or an id, not a document
     ");
 }
+
+/// A JSON array is read one row at a time; a single row larger than a line may be (here written
+/// over many lines) is refused before it is built.
+#[test]
+fn a_json_row_larger_than_a_line_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = format!(
+        "[{{\"email\": \"a@x.example\", \"course\": \"sec\", \"completed_at\": \"2026-02-03T10:00:00Z\"}},\n {{\"email\": \"b@x.example\", \"x_notes\": [{}0]}}]",
+        "0,\n".repeat(6 * 1024 * 1024)
+    );
+    let text = refused(tmp.path(), "trainings.json", huge.as_bytes());
+    insta::assert_snapshot!(text, @"
+    [TMP]/trainings.json: a row is longer than 16 MiB at line 5614239 column 1
+      = hint: split the row, or write NDJSON (one object per line)
+    ");
+}
