@@ -2,7 +2,10 @@
 line at a time, a line every INTERVAL seconds, and never finish; a client whose connection the server
 closes reconnects at once. Prints how long the server kept such connections open.
 
-    python3 scripts/slow_clients.py HOST PORT CLIENTS SECONDS [INTERVAL]
+    python3 scripts/slow_clients.py HOST PORT CLIENTS SECONDS [INTERVAL] [SOURCE]
+
+The clients connect from SOURCE (default 127.0.0.2), another address than the load generator's, as
+an attacker's would be.
 """
 
 import socket
@@ -14,6 +17,7 @@ import time
 def main() -> None:
     host, port, clients, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     interval = float(sys.argv[5]) if len(sys.argv) > 5 else 2.0
+    source = sys.argv[6] if len(sys.argv) > 6 else "127.0.0.2"
     end = time.monotonic() + seconds
     socks: dict[socket.socket, float] = {}
     lifetimes: list[float] = []
@@ -24,6 +28,7 @@ def main() -> None:
         s = socket.socket()
         s.settimeout(2)
         try:
+            s.bind((source, 0))
             s.connect((host, port))
             s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n")
             s.setblocking(False)

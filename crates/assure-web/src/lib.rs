@@ -67,6 +67,10 @@ pub struct Settings {
     /// Connections served at once; more are closed at once, so a flood of idle connections cannot
     /// use up the process's files.
     pub max_connections: usize,
+    /// Connections served at once from one address; more from it are closed at once, so one client
+    /// holding connections open cannot take every place. A reverse proxy on this machine (with
+    /// `trusted_proxy_header`) is exempt: every client arrives through it.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for Settings {
@@ -84,6 +88,7 @@ impl Default for Settings {
             header_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(600),
             max_connections: 128,
+            max_connections_per_address: 32,
         }
     }
 }
@@ -688,20 +693,24 @@ pub async fn serve(state: Shared, listener: tokio::net::TcpListener) -> std::io:
     serve_until(state, listener, stop).await
 }
 
-/// Serves until `stop` completes. Each connection gets the header timeout, a lifetime limit and a
-/// place among `max_connections`; beyond that, connections are closed as they arrive.
+/// Serves until `stop` completes. Each connection gets the header timeout, a lifetime limit, a
+/// place among `max_connections` and among its address's `max_connections_per_address`; beyond
+/// either, connections are closed as they arrive.
 pub async fn serve_until(
     state: Shared,
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let (header_timeout, lifetime, max) = (
+    let (header_timeout, lifetime, max, per_address) = (
         state.settings.header_timeout,
         state.settings.connection_timeout,
         state.settings.max_connections.max(1),
+        state.settings.max_connections_per_address.max(1),
     );
+    let proxied = state.settings.trusted_proxy_header.is_some();
     let app = router(state);
     let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    let open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> = Arc::default();
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -712,7 +721,35 @@ pub async fn serve_until(
                 Err(_) => continue,
             },
         };
+        let ip = peer.ip();
+        let counted = !(proxied && ip.is_loopback());
+        if counted {
+            let Ok(mut open) = open.lock() else {
+                drop(stream);
+                continue;
+            };
+            let n = open.entry(ip).or_insert(0);
+            if *n >= per_address {
+                drop(stream);
+                continue;
+            }
+            *n += 1;
+        }
+        let release = {
+            let open = Arc::clone(&open);
+            move || {
+                if counted && let Ok(mut open) = open.lock() {
+                    if let Some(n) = open.get_mut(&ip) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            open.remove(&ip);
+                        }
+                    }
+                }
+            }
+        };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            release();
             drop(stream);
             continue;
         };
@@ -724,6 +761,7 @@ pub async fn serve_until(
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
             let _ = tokio::time::timeout(lifetime, conn).await;
             drop(permit);
+            release();
         });
     }
 }

@@ -101,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "{same} tests gave the same counts on Ballista, {differ} different, {} ran embedded only, {neither} ran on neither (CSV schema inference instead of Assure's typed tables); embedded {local_s:.2} s, Ballista {dist_s:.2} s",
+        "{same} tests gave the same counts on Ballista, {differ} different, {} ran embedded only, {neither} ran on neither (see each line for why); embedded {local_s:.2} s, Ballista {dist_s:.2} s",
         local_only.len()
     );
     if differ > 0 {

@@ -1096,3 +1096,55 @@ async fn slow_connections_are_closed_and_the_server_keeps_answering() {
     server.await.unwrap().unwrap();
     db.finish().await;
 }
+
+/// One address holding connections open (from 127.0.0.2) takes at most its share of the places:
+/// another client (from 127.0.0.1) is answered at once, long before any header timeout.
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = sqlite().await;
+    let settings = Settings {
+        header_timeout: std::time::Duration::from_secs(60),
+        max_connections: 16,
+        max_connections_per_address: 8,
+        ..Settings::default()
+    };
+    let (state, _) = app(&db.url, settings).await;
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(assure_web::serve_until(state, listener, async {
+        let _ = stop_rx.await;
+    }));
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        if let Ok(mut c) = socket.connect(([127, 0, 0, 1], port).into()).await {
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+            held.push(c);
+        }
+    }
+    // The server keeps 8 of them and closes the rest as they arrive.
+    let mut closed = 0;
+    for c in &mut held {
+        let mut buf = [0u8; 16];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(std::time::Duration::from_millis(50), c.read(&mut buf)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 92, "connections beyond the address's share were not closed");
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), c.read_to_string(&mut reply))
+        .await
+        .expect("the other client is answered at once")
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+    db.finish().await;
+}
