@@ -738,12 +738,13 @@ pub async fn serve_until(
         let release = {
             let open = Arc::clone(&open);
             move || {
-                if counted && let Ok(mut open) = open.lock() {
-                    if let Some(n) = open.get_mut(&ip) {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            open.remove(&ip);
-                        }
+                if counted
+                    && let Ok(mut open) = open.lock()
+                    && let Some(n) = open.get_mut(&ip)
+                {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        open.remove(&ip);
                     }
                 }
             }
