@@ -252,6 +252,14 @@ pub struct RunRecord {
     /// The ledger entry of the run the reused outcomes come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<u64>,
+    /// Tests this run was not asked to run (`assure test --test ...`): their outcomes are the latest
+    /// ones for the same window, from the run recorded as `carried_from`, so a run of some tests
+    /// never hides the others' results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<String>,
+    /// The ledger entry of the run the carried outcomes come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_from: Option<u64>,
     /// The ledger's head when the run read it, `ENTRIES:HASH`: the evidence the run stands on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<String>,

@@ -121,17 +121,24 @@ impl Workspace {
             .iter()
             .map(|t| (t.id.to_string(), test_key(project, t, &inputs, opts)))
             .collect();
-        // Reuse what an earlier run of the same window concluded from the same inputs.
-        let previous = if opts.full {
-            None
-        } else {
-            records::latest_run(&w.store, &entries)?.0.filter(|(_, r)| {
-                r.period_start == opts.window.period_start
-                    && r.period_end == opts.window.period_end
-                    && r.as_of == opts.window.as_of
-                    && r.exam_type == exam_number(opts.exam)
-                    && r.engine == runner.engine()
-            })
+        // The latest run of the same window: what it concluded from the same inputs is reused,
+        // and a run of some tests carries the others' outcomes from it.
+        let prior = records::latest_run(&w.store, &entries)?.0.filter(|(_, r)| {
+            r.period_start == opts.window.period_start
+                && r.period_end == opts.window.period_end
+                && r.as_of == opts.window.as_of
+                && r.exam_type == exam_number(opts.exam)
+                && r.engine == runner.engine()
+        });
+        let previous = if opts.full { None } else { prior.clone() };
+        let carried: Vec<TestOutcome> = match &prior {
+            Some((_, p)) if !opts.only.is_empty() => p
+                .tests
+                .iter()
+                .filter(|t| !selected.iter().any(|s| s.id.as_str() == t.id))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
         };
         let mut reused: Vec<TestOutcome> = Vec::new();
         if let Some((_, prev)) = &previous {
@@ -210,9 +217,7 @@ impl Workspace {
         }
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
         let mut unresolved = eval.unresolved;
-        if let Some((_, prev)) = &previous
-            && !reused.is_empty()
-        {
+        if let Some((_, prev)) = prior.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
             let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
             for u in &prev.unresolved {
                 let elsewhere = u
@@ -226,6 +231,7 @@ impl Workspace {
             unresolved.sort_by(|a, b| a.value.cmp(&b.value));
         }
         let reused_ids: Vec<String> = reused.iter().map(|t| t.id.clone()).collect();
+        let carried_ids: Vec<String> = carried.iter().map(|t| t.id.clone()).collect();
         let mut tests: Vec<TestOutcome> = eval
             .tests
             .into_iter()
@@ -234,13 +240,28 @@ impl Workspace {
                 t
             })
             .chain(reused)
+            .chain(carried)
             .collect();
         tests.sort_by(|a, b| a.id.cmp(&b.id));
         // The files the run stands on: the copies it read and verified now, and, for reused
         // outcomes, the recorded copies their keys name.
-        let inputs: Vec<Source> = inputs
+        let mut inputs: Vec<Source> = inputs
             .into_iter()
             .map(|s| read.iter().find(|r| r.seq == s.seq).cloned().unwrap_or(s))
+            .collect();
+        // Carried outcomes stand on the files their run recorded.
+        if let Some((_, p)) = prior.as_ref().filter(|_| !carried_ids.is_empty()) {
+            for s in &p.inputs {
+                if !inputs.iter().any(|i| i.seq == s.seq) {
+                    inputs.push(s.clone());
+                }
+            }
+            inputs.sort_by_key(|s| s.seq);
+        }
+        let in_record: Vec<&assure_project::model::TestDef> = project
+            .tests
+            .iter()
+            .filter(|t| tests.iter().any(|o| o.id == t.id.as_str()))
             .collect();
         let occurrences = records::occurrences(project, &entries, &opts.window);
         let record = RunRecord {
@@ -250,7 +271,7 @@ impl Workspace {
             period_start: opts.window.period_start,
             period_end: opts.window.period_end,
             as_of: opts.window.as_of,
-            definitions: definitions(project, &selected),
+            definitions: definitions(project, &in_record),
             inputs,
             unresolved,
             controls: conclude_controls(&tests),
@@ -261,6 +282,10 @@ impl Workspace {
                 .flatten(),
             head: entries.last().map(|e| format!("{}:{}", e.seq, e.hash)),
             reused: reused_ids,
+            carried_from: (!carried_ids.is_empty())
+                .then(|| prior.as_ref().map(|(s, _)| *s))
+                .flatten(),
+            carried: carried_ids,
         };
         // Compact JSON: a run records every item of every test, and at a large company the
         // indentation alone would be a third of it.
@@ -277,8 +302,12 @@ impl Workspace {
         draft.period_end = Some(opts.window.period_end.to_string());
         draft.controls = record.controls.iter().map(|c| c.id.clone()).collect();
         draft.note = Some(format!(
-            "{} tests, {population} items, {exceptions} exceptions; engine {}; definitions {}",
+            "{} tests{}, {population} items, {exceptions} exceptions; engine {}; definitions {}",
             record.tests.len(),
+            record
+                .carried_from
+                .map(|seq| format!(" ({} carried from entry {seq})", record.carried.len()))
+                .unwrap_or_default(),
             record.engine,
             record.definitions.get(..16).unwrap_or_default()
         ));

@@ -167,11 +167,18 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         record.inputs.len(),
         record.engine
     ));
+    if let Some(seq) = record.carried_from {
+        s.push_str(&format!(
+            "Ran {} selected test(s); the other {} keep their latest results, from the run recorded as ledger entry {seq}, so every view still shows every test\n",
+            record.tests.len() - record.carried.len(),
+            record.carried.len()
+        ));
+    }
     match record.reused_from {
         Some(seq) => s.push_str(&format!(
             "Re-ran {} of {} tests; {} kept the outcome of the run recorded as ledger entry {seq} (same window, definitions, parameters and input files; --full re-runs them)\n\n",
-            record.tests.len() - record.reused.len(),
-            record.tests.len(),
+            record.tests.len() - record.reused.len() - record.carried.len(),
+            record.tests.len() - record.carried.len(),
             record.reused.len()
         )),
         None => s.push('\n'),

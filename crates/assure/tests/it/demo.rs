@@ -115,3 +115,62 @@ fn the_same_seed_gives_the_same_company() {
         assert_eq!(a, b, "{f}");
     }
 }
+
+/// The finding: a one-test run replaced everything (the dashboard said no exceptions, readiness
+/// rose, 28 exceptions vanished). Now the run of one test carries every other test's latest result
+/// for the same window, says so, and gap analysis is unchanged.
+#[test]
+fn a_run_of_one_test_keeps_every_other_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["demo", "d", "--people", "80", "--seed", "11"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let at = ["--as-of", "2026-12-31"];
+    let full = assure(&["test", "d", at[0], at[1], "--json"], None, tmp.path());
+    let full: serde_json::Value = serde_json::from_str(&full.stdout).unwrap();
+    let exceptions = |v: &serde_json::Value| -> u64 {
+        v["run"]["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["exceptions"].as_u64().unwrap())
+            .sum()
+    };
+    let gap_before = assure(&["gap", "d", at[0], at[1]], None, tmp.path()).stdout;
+
+    let one = assure(
+        &["test", "d", at[0], at[1], "--test", "vendors-reviewed-annually"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let tests = full["run"]["tests"].as_array().unwrap().len();
+    assert!(
+        one.stdout.contains(&format!(
+            "Ran 1 selected test(s); the other {} keep their latest results",
+            tests - 1
+        )),
+        "{}",
+        one.stdout
+    );
+    let one = assure(
+        &[
+            "test",
+            "d",
+            at[0],
+            at[1],
+            "--test",
+            "vendors-reviewed-annually",
+            "--json",
+        ],
+        None,
+        tmp.path(),
+    );
+    let one: serde_json::Value = serde_json::from_str(&one.stdout).unwrap();
+    assert_eq!(one["run"]["tests"].as_array().unwrap().len(), tests);
+    assert_eq!(one["run"]["carried"].as_array().unwrap().len(), tests - 1);
+    assert_eq!(exceptions(&one), exceptions(&full));
+    assert!(exceptions(&full) > 0);
+    // What every view reads (the latest run) still holds every test: readiness and gaps unchanged.
+    let gap_after = assure(&["gap", "d", at[0], at[1]], None, tmp.path()).stdout;
+    assert_eq!(gap_after, gap_before);
+}
