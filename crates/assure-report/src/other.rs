@@ -248,8 +248,18 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
                 .collect(),
         );
     }
-    if incidents.is_empty() {
+    // Management's own tests over the bridge period: when they noted exceptions, the letter does
+    // not also say management knows of no deficiency.
+    let tested = inp
+        .run
+        .as_ref()
+        .filter(|(_, r)| r.period_end > end)
+        .map(|(seq, r)| (*seq, r.period_end, r.tests.iter().map(|t| t.exceptions).sum::<usize>()));
+    let exceptions = tested.map_or(0, |(_, _, n)| n);
+    if incidents.is_empty() && exceptions == 0 {
         d.p("We are not aware of any significant incident, or any deficiency in the design or operation of the controls described in the report, during the bridge period.");
+    } else if incidents.is_empty() {
+        d.p("We are not aware of any significant incident during the bridge period.");
     } else {
         d.p("During the bridge period the following significant incidents occurred:");
         d.bullets(
@@ -259,14 +269,17 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
                 .collect(),
         );
     }
-    if let Some((seq, r)) = inp.run
-        && r.period_end > end
-    {
-        let exc: usize = r.tests.iter().map(|t| t.exceptions).sum();
-        d.p(format!(
-            "Management's own tests over full populations through {} (ledger entry {seq}) noted {exc} exceptions; they are available on request.",
-            long_date(r.period_end)
-        ));
+    match tested {
+        Some((seq, through, 0)) => d.p(format!(
+            "Management's own tests over full populations through {} (ledger entry {seq}) noted no exceptions.",
+            long_date(through)
+        )),
+        Some((seq, through, n)) => d.p(format!(
+            "Management's own tests over full populations through {} (ledger entry {seq}) noted {n} exception{}, which management is evaluating; until that evaluation is complete this letter makes no statement that the controls operated without deficiency. The exceptions are available on request.",
+            long_date(through),
+            if n == 1 { "" } else { "s" }
+        )),
+        None => {}
     }
     d.p("This letter is management's; it is not covered by the service auditor's report, and it does not extend that report to the bridge period. The next report is planned to cover the period that follows.");
     if (to - end).num_days() > 92 {

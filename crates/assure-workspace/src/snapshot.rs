@@ -65,6 +65,35 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The report inputs for a report on the project's examination period: the latest test run is
+    /// used only when it covers that period, so a run of another year is never printed as this
+    /// period's results. Also returns what to tell the user when the run was left out.
+    pub fn period_inputs(&self) -> (assure_report::Inputs<'_>, Option<String>) {
+        let mut inp = self.inputs();
+        let (start, end) = inp.period();
+        if let Some((seq, r)) = inp.run {
+            let covers = start.is_none_or(|s| s == r.period_start) && end.is_none_or(|e| e == r.period_end);
+            if !covers {
+                inp.run = None;
+                let period = match (start, end) {
+                    (Some(s), Some(e)) => format!("{s} to {e}"),
+                    (None, Some(e)) => format!("as of {e}"),
+                    _ => "the scope's period".into(),
+                };
+                return (
+                    inp,
+                    Some(format!(
+                        "the latest test run (ledger entry {seq}) covers {} to {}, not this report's period ({period}); the report shows no test results. Run `assure test` for the period first",
+                        r.period_start, r.period_end
+                    )),
+                );
+            }
+        }
+        (inp, None)
+    }
+}
+
 impl Workspace {
     /// Builds a snapshot as of `as_of`, reading the ledger once.
     pub fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, WorkspaceError> {

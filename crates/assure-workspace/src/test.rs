@@ -88,6 +88,15 @@ impl Workspace {
                 Some("run `assure validate` and fix them first"),
             ));
         }
+        if opts.window.as_of < opts.window.period_start {
+            return Err(WorkspaceError::invalid(
+                format!(
+                    "the period {} to {} has not started by the as-of date {}: no evidence can fall in it yet, and every test would find no population",
+                    opts.window.period_start, opts.window.period_end, opts.window.as_of
+                ),
+                Some("choose a period that has begun (--period FROM..TO), or an as-of date inside it (--as-of)"),
+            ));
+        }
         let mut entries = w.whole_ledger("a run now would leave their evidence out")?;
         let project = &w.project;
         // Files imported before columnar copies existed are migrated on first use: each original is

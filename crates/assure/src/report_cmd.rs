@@ -169,7 +169,17 @@ pub fn run(args: ReportArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         dir.join("reports").join(name)
     });
     let g = gather(&dir, as_of)?;
-    let inp = g.inputs();
+    // A report on the period prints that period's results only; a bridge letter looks at a run of
+    // the days after the period instead.
+    let inp = if args.kind == ReportKind::Bridge {
+        g.inputs()
+    } else {
+        let (inp, warning) = g.period_inputs();
+        if let Some(w) = warning {
+            eprintln!("warning: {w}");
+        }
+        inp
+    };
     let started = Instant::now();
     let summary = write_report(args.kind, format, &inp, args.to, &out)?;
     eprintln!(

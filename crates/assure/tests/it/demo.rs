@@ -174,3 +174,101 @@ fn a_run_of_one_test_keeps_every_other_result() {
     let gap_after = assure(&["gap", "d", at[0], at[1]], None, tmp.path()).stdout;
     assert_eq!(gap_after, gap_before);
 }
+
+/// The findings: a period that had not started was tested (every test "no population", no
+/// warning); a report printed another period's run as its own; the bridge letter said management
+/// knew of no deficiency and then cited the exceptions its tests noted.
+#[test]
+fn periods_are_not_mixed_and_the_bridge_letter_agrees_with_its_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["demo", "d", "--people", "80", "--seed", "11"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A period that has not begun by the as-of date is refused, with what to do.
+    let r = assure(
+        &[
+            "test",
+            "d",
+            "--period",
+            "2027-01-01..2027-12-31",
+            "--as-of",
+            "2026-12-31",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("the period 2027-01-01 to 2027-12-31 has not started by the as-of date 2026-12-31"),
+        "{}",
+        r.stderr
+    );
+
+    // The latest run covers the bridge period, not the report's year: the SOC 2 draft leaves it out
+    // and says so, and the bridge letter uses it.
+    let r = assure(
+        &[
+            "test",
+            "d",
+            "--period",
+            "2026-07-01..2027-01-31",
+            "--as-of",
+            "2027-01-31",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = tmp.path().join("soc2.html");
+    let r = assure(
+        &[
+            "report",
+            "soc2",
+            "d",
+            "--as-of",
+            "2027-01-31",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: the latest test run (ledger entry")
+            && r.stderr
+                .contains("covers 2026-07-01 to 2027-01-31, not this report's period (2026-01-01 to 2026-12-31)"),
+        "{}",
+        r.stderr
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("No test run is recorded"),
+        "the draft printed another period's run"
+    );
+
+    let out = tmp.path().join("bridge.html");
+    let r = assure(
+        &[
+            "report",
+            "bridge",
+            "d",
+            "--as-of",
+            "2027-01-31",
+            "--to",
+            "2027-01-31",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("which management is evaluating"), "{html}");
+    assert!(
+        !html.contains("any deficiency in the design or operation"),
+        "the letter denies deficiencies its own tests noted"
+    );
+}
