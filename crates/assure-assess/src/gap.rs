@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 /// How the readiness score is computed; shown in every output format.
-pub const FORMULA: &str = "A control scores the share of its checks that are met: six design checks (described, owned, frequency set, backed by a current policy, evidence defined, test or sampling procedure defined) and, once evidence and test results exist, evidence present and fresh for the window, every expected occurrence evidenced (periodic manual controls) and tests passing; checks with no input yet are left out. A criterion or objective scores the mean of its controls, or 0 when no control addresses it. A category scores the mean of its in-scope criteria (criteria declared not relevant are left out); a report scores the mean of every criterion or objective it covers; the overall score is the mean of every in-scope criterion and objective.";
+pub const FORMULA: &str = "A control scores the share of its checks that are met: six design checks (described, owned, frequency set, backed by a current policy, evidence defined, test or sampling procedure defined) and, once evidence and test results exist, evidence present and fresh for the window, every expected occurrence evidenced (periodic manual controls) and tests passing. Before the examination period begins, checks with no input yet are left out; once it has begun, a control's missing evidence and its linked tests not yet run count as unmet. A criterion or objective scores the mean of its controls, or 0 when no control addresses it. A category scores the mean of its in-scope criteria (criteria declared not relevant are left out); a report scores the mean of every criterion or objective it covers; the overall score is the mean of every in-scope criterion and objective.";
 
 /// The result of a control's automated tests, from a test run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,6 +331,14 @@ fn control_status(
             format!("{found} of {expected} expected occurrences in the window have evidence"),
         );
     }
+    // Once the examination period has begun, what cannot be shown is unmet, not left out: a control
+    // with no evidence and no test result so far is not operating as far as anyone can prove.
+    let begun = p
+        .manifest
+        .scope
+        .period_start
+        .as_ref()
+        .is_some_and(|d| d.get_ref().0 <= as_of);
     if let Some(e) = signals.evidence.get(c.id.as_str()) {
         check(
             "evidence_fresh",
@@ -341,6 +349,12 @@ fn control_status(
                 None => "no evidence collected for the window".into(),
             },
         );
+    } else if begun && !c.evidence.is_empty() {
+        checks.push(Check {
+            name: "evidence_fresh",
+            status: CheckStatus::Gap,
+            detail: "the period has begun and no evidence has been collected for it".into(),
+        });
     } else {
         checks.push(Check {
             name: "evidence_fresh",
@@ -352,7 +366,13 @@ fn control_status(
         .iter()
         .filter_map(|t| signals.tests.get(*t).map(|s| (*t, s)))
         .collect();
-    if results.is_empty() {
+    if results.is_empty() && begun && !tests.is_empty() {
+        checks.push(Check {
+            name: "tests_run",
+            status: CheckStatus::Gap,
+            detail: "the period has begun and its tests have not been run".into(),
+        });
+    } else if results.is_empty() {
         let detail = if tests.is_empty() {
             "no automated test"
         } else {
@@ -561,31 +581,34 @@ pub fn assess(p: &Project, as_of: NaiveDate, signals: &Signals) -> Assessment {
     }
     let design_gap = |name: &str| -> Option<(u8, &'static str, &'static str)> {
         Some(match name {
-            "owned" => (
+            // What an auditor would find first: operation that failed, was missed, or cannot be
+            // shown; then the documentation the design rests on.
+            "tests_pass" => (2, "test-failing", "investigate the exceptions and fix the control"),
+            "occurrences" => (
                 2,
+                "missing-occurrence",
+                "record evidence for each period in which the control should have operated",
+            ),
+            "evidence_fresh" => (3, "evidence-stale", "collect evidence that covers the window"),
+            "tests_run" => (3, "tests-not-run", "import the period's evidence and run `assure test`"),
+            "owned" => (
+                4,
                 "no-owner",
                 "name an owner from people.toml who performs or oversees it",
             ),
-            "policy" => (3, "no-policy", "tie it to an approved, current policy that requires it"),
+            "policy" => (5, "no-policy", "tie it to an approved, current policy that requires it"),
             "evidence" => (
-                4,
+                6,
                 "no-evidence",
                 "define the evidence it produces (a table or a document)",
             ),
             "test" => (
-                5,
+                7,
                 "no-test",
                 "link a test that checks it (for an automated control, its configuration), or define the evidence an auditor samples",
             ),
-            "frequency" => (6, "no-frequency", "set how often it operates"),
-            "described" => (7, "not-described", "describe what is done, by whom, how and how often"),
-            "tests_pass" => (8, "test-failing", "investigate the exceptions and fix the control"),
-            "evidence_fresh" => (9, "evidence-stale", "collect evidence that covers the window"),
-            "occurrences" => (
-                8,
-                "missing-occurrence",
-                "record evidence for each period in which the control should have operated",
-            ),
+            "frequency" => (8, "no-frequency", "set how often it operates"),
+            "described" => (9, "not-described", "describe what is done, by whom, how and how often"),
             _ => return None,
         })
     };
@@ -616,7 +639,7 @@ pub fn assess(p: &Project, as_of: NaiveDate, signals: &Signals) -> Assessment {
             .map(|pp| pp.id.to_string());
         if pol.status != "current" {
             gaps.push(Gap {
-                rank: 3,
+                rank: 5,
                 kind: "policy-not-current",
                 subject: pol.id.clone(),
                 key: false,

@@ -173,6 +173,28 @@ fn a_run_of_one_test_keeps_every_other_result() {
     // What every view reads (the latest run) still holds every test: readiness and gaps unchanged.
     let gap_after = assure(&["gap", "d", at[0], at[1]], None, tmp.path()).stdout;
     assert_eq!(gap_after, gap_before);
+
+    // The finding: a fresh template with no evidence scored higher than the demo with a year of
+    // it. Once the period has begun, what cannot be shown counts as unmet.
+    assure(&["init", "--template", "saas", "fresh"], None, tmp.path());
+    let score = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("Overall readiness: "))
+            .and_then(|l| l.split('%').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let fresh = assure(&["gap", "fresh", at[0], at[1]], None, tmp.path()).stdout;
+    assert!(
+        score(&fresh) < score(&gap_after),
+        "fresh {} vs demo {}",
+        score(&fresh),
+        score(&gap_after)
+    );
+    // Failing tests and missed occurrences come before any documentation gap.
+    let first_gap = gap_after.lines().find(|l| l.trim_start().starts_with("1. ")).unwrap();
+    assert!(first_gap.contains("test-failing"), "{first_gap}");
 }
 
 /// The findings: a period that had not started was tested (every test "no population", no
