@@ -121,7 +121,16 @@ pub struct Answers {
     /// Customers' fiscal year-end as `MM-DD` (for aligning a SOC 1 period); defaults to `12-31`.
     #[serde(default)]
     pub customer_fiscal_year_end: Option<String>,
+    /// Months the service auditor needs between the period's end and the date the report is due;
+    /// defaults to [`DEFAULT_REPORTING_MONTHS`].
+    #[serde(default)]
+    pub auditor_reporting_months: Option<u32>,
 }
+
+/// The months left to the service auditor between a proposed period's end and the report's due
+/// date, unless the answers say otherwise: testing the last months, drafting and review usually
+/// take four to eight weeks.
+pub const DEFAULT_REPORTING_MONTHS: u32 = 1;
 
 /// What a rule concludes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -764,14 +773,37 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
             )],
         }
     } else {
-        let months = needed.saturating_sub(1).clamp(3, 12);
+        // The report is due `needed` months from today; the period ends at the last month end that
+        // still leaves the auditor their months of reporting before then.
+        let reporting = a.auditor_reporting_months.unwrap_or(DEFAULT_REPORTING_MONTHS);
+        let due = add_months(today, needed);
+        let cutoff = due.checked_sub_months(Months::new(reporting)).unwrap_or(due);
+        let month_end = |d: NaiveDate| first_of_next_month(d).pred_opt().unwrap_or(d);
+        let latest = if month_end(cutoff) == cutoff {
+            cutoff
+        } else {
+            first_of_next_month(cutoff)
+                .checked_sub_months(Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(cutoff)
+        };
+        let fit = months_between(start, latest).max(0) as u32;
+        let months = fit.clamp(3, 12);
         let end = add_months(start, months).pred_opt().unwrap_or(start);
+        let left = |end: NaiveDate| (due - end).num_days();
+        if fit < 3 {
+            notes.push(format!(
+                "a 3-month period from {start} ends on {end}, {} days before the report is due on {due}: less than the {reporting} month(s) the auditor needs, so agree the date (or a Type 1 first) with the auditor",
+                left(end)
+            ));
+        }
         Reasoned {
             value: Window::Period { start, end },
             because: vec![(
                 "soc2-period".into(),
                 format!(
-                    "{months} months starting next month, ending in time for the auditor's month of reporting before the report is due"
+                    "{months} months from {start} to {end}, which leaves the service auditor {} days to report before the report is due on {due} (report_needed_in_months = {needed}, auditor_reporting_months = {reporting})",
+                    left(end)
                 ),
             )],
         }

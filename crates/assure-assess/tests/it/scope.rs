@@ -208,10 +208,21 @@ fn soc1_period_overlaps_a_customer_fiscal_year_by_six_months() {
 
 use chrono::Datelike as _;
 
+/// The finding: every proposed Type 2 period ended the day before the report was due, while its
+/// reason said the auditor had a month. Now the period ends at the last month end that leaves the
+/// auditor their months of reporting (one by default, or `auditor_reporting_months`), and the
+/// reason states the days left; a deadline too close for that says so.
 #[test]
 fn soc2_period_fits_before_the_report_is_needed() {
-    for (needed, months) in [(4, 3), (9, 8), (13, 12), (24, 12)] {
-        let a = with(&[("report_needed_in_months", &needed.to_string())]);
+    for (needed, reporting, months, short) in [
+        (4, None, 3, true),
+        (9, None, 7, false),
+        (13, None, 11, false),
+        (24, None, 12, false),
+        (13, Some("2"), 10, false),
+    ] {
+        let mut a = with(&[("report_needed_in_months", &needed.to_string())]);
+        a.auditor_reporting_months = reporting.map(|r| r.parse().unwrap());
         let Outcome::Decided(d) = decide(&a, today()) else {
             panic!()
         };
@@ -221,6 +232,23 @@ fn soc2_period_fits_before_the_report_is_needed() {
         assert_eq!(start, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         let got = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32 + 1;
         assert_eq!(got, months, "needed in {needed}");
+        let due = today().checked_add_months(chrono::Months::new(needed)).unwrap();
+        let left = (due - end).num_days();
+        let want = 28 * i64::from(reporting.map_or(1, |r| r.parse::<u32>().unwrap()));
+        assert_eq!(left < want, short, "needed in {needed}: {left} days left");
+        assert!(
+            d.window.because[0]
+                .1
+                .contains(&format!("leaves the service auditor {left} days")),
+            "{}",
+            d.window.because[0].1
+        );
+        assert_eq!(
+            d.notes.iter().any(|n| n.contains("agree the date")),
+            short,
+            "{:?}",
+            d.notes
+        );
     }
 }
 

@@ -303,7 +303,7 @@ fn interactive_scope_with_defaults_going_back_and_confirmation() {
     let after = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
     assert!(after.contains("reports = [\"soc2\", \"soc3\"]"), "{after}");
     assert!(after.contains("categories = [\"security\", \"availability\", \"confidentiality\"]"));
-    assert!(after.contains("period_start = 2026-12-01") && after.contains("period_end = 2027-08-31"));
+    assert!(after.contains("period_start = 2026-12-01") && after.contains("period_end = 2027-07-31"));
     // Quitting writes nothing.
     let before = std::fs::read_to_string(tmp.path().join("p/assure.toml")).unwrap();
     let r = assure(&["scope", "p", "--interactive"], Some("payroll\nq\n"), tmp.path());
