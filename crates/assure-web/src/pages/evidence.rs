@@ -246,6 +246,10 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
         run.tests.retain(|t| t.controls.iter().any(|c| mine(c)));
         run.controls.retain(|c| mine(&c.id));
         run.occurrences.retain(|o| mine(&o.control));
+        // The lists of reused and carried tests name tests too: only the owner's stay.
+        let kept: Vec<String> = run.tests.iter().map(|t| t.id.clone()).collect();
+        run.reused.retain(|id| kept.contains(id));
+        run.carried.retain(|id| kept.contains(id));
         bytes = serde_json::to_vec_pretty(&run).map_err(|e| AppError::Internal(e.to_string()))?;
     }
     state

@@ -14,10 +14,34 @@ pub async fn tests(State(state): State<Shared>, s: Session) -> Page {
                 "<p class=\"muted\">Type {} run recorded as ledger entry {seq}: period {} to {}, as of {}. Every item below can be re-performed from the ledger.</p>",
                 r.exam_type, r.period_start, r.period_end, r.as_of
             ));
+            // A run of some tests carries the others' latest results: say which, and from when.
+            let carried_at = r.carried_from.map(|from| {
+                let at = snap
+                    .ledger
+                    .iter()
+                    .find(|e| e.seq == from)
+                    .map(|e| e.draft.at.get(..10).unwrap_or(&e.draft.at).to_string())
+                    .unwrap_or_default();
+                (from, at)
+            });
+            if let Some((from, at)) = &carried_at {
+                b.push_str(&format!(
+                    "<p class=\"muted\">This run ran {} of the {} tests; the others keep their latest results, from the run recorded as ledger entry {from} ({}).</p>",
+                    r.tests.len() - r.carried.len(),
+                    r.tests.len(),
+                    esc(at)
+                ));
+            }
             b.push_str("<table><tr><th>Test</th><th>Controls</th><th>Population</th><th>Exceptions</th><th>Conclusion</th></tr>");
             for t in crate::views::tests(&snap, &s.user, role) {
+                let from = match &carried_at {
+                    Some((from, at)) if r.carried.iter().any(|c| c == &t.id) => {
+                        format!(" · result of entry {from}, {}", esc(at))
+                    }
+                    _ => String::new(),
+                };
                 b.push_str(&format!(
-                    "<tr><td><a href=\"/tests/{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><a href=\"/tests/{}\">{}</a><br><span class=\"muted\">{}{from}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&t.id),
                     esc(&t.title),
                     esc(&t.id),

@@ -82,7 +82,8 @@ impl Backend for Fake {
         let run: assure_assess::results::RunRecord = serde_json::from_value(serde_json::json!({
             "format": 1, "engine": "test", "exam_type": 2, "period_start": "2026-01-01", "period_end": "2026-12-31",
             "as_of": "2026-11-22", "definitions": "x", "inputs": [], "unresolved": [],
-            "tests": [outcome("t-ac05", "AC-05"), outcome("t-gov01", "GOV-01")], "controls": [], "occurrences": []
+            "tests": [outcome("t-ac05", "AC-05"), outcome("t-gov01", "GOV-01")], "controls": [], "occurrences": [],
+            "carried": ["t-gov01"], "carried_from": 1
         }))
         .unwrap();
         Ok(Snapshot {
@@ -954,12 +955,24 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
         "the owner sees the test of the control they own, not GOV-01's"
     );
     assert_eq!(run["controls"].as_array().unwrap().len(), 1);
+    assert!(
+        run.get("carried").is_none(),
+        "the carried list named another control's test: {run}"
+    );
     let whole = send(&state, get("/evidence/9/download", Some(&auditor))).await;
     let run: serde_json::Value = serde_json::from_str(&whole.body).unwrap();
     assert_eq!(
         run["tests"].as_array().unwrap().len(),
         2,
         "the auditor sees the whole run"
+    );
+    // A run of some tests says which results it carried, and from when.
+    let page = send(&state, get("/tests", Some(&auditor))).await;
+    assert!(
+        page.body.contains("This run ran 1 of the 2 tests; the others keep their latest results, from the run recorded as ledger entry 1 (2026-11-01)")
+            && page.body.contains("t-gov01 · result of entry 1, 2026-11-01"),
+        "{}",
+        page.body
     );
     let page = send(&state, get("/controls/AC-05", Some(&viewer))).await;
     assert_eq!(page.status, StatusCode::OK);
