@@ -55,11 +55,18 @@ pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
     b.push_str("<h2>Failing tests</h2>");
     match &snap.run {
         None => b.push_str("<div class=\"card\">No test run is recorded yet: run <code>assure test</code>.</div>"),
-        Some((seq, _)) => {
+        Some((seq, run)) => {
             let failing: Vec<_> = crate::views::tests(&snap, &s.user, role)
                 .into_iter()
                 .filter(|t| t.exceptions > 0)
                 .collect();
+            if let Some(from) = run.carried_from {
+                b.push_str(&format!(
+                    "<p class=\"muted\">The latest run (ledger entry {seq}) ran {} of the {} tests; the others show their latest results, from ledger entry {from}. <a href=\"/tests\">Test results</a> says which.</p>",
+                    run.tests.len() - run.carried.len(),
+                    run.tests.len()
+                ));
+            }
             if failing.is_empty() {
                 b.push_str(&format!(
                     "<div class=\"card\">No exceptions in the latest run (ledger entry {seq}).</div>"

@@ -967,6 +967,12 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
         "the auditor sees the whole run"
     );
     // A run of some tests says which results it carried, and from when.
+    let page = send(&state, get("/", Some(&auditor))).await;
+    assert!(
+        page.body.contains("The latest run (ledger entry 9) ran 1 of the 2 tests; the others show their latest results, from ledger entry 1."),
+        "{}",
+        page.body
+    );
     let page = send(&state, get("/tests", Some(&auditor))).await;
     assert!(
         page.body.contains("This run ran 1 of the 2 tests; the others keep their latest results, from the run recorded as ledger entry 1 (2026-11-01)")
