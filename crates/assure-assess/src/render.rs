@@ -224,22 +224,126 @@ fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn band(v: f64) -> &'static str {
-    if v >= 0.9 {
-        "b4"
-    } else if v >= 0.75 {
-        "b3"
-    } else if v >= 0.5 {
-        "b2"
-    } else if v > 0.0 {
-        "b1"
-    } else {
-        "b0"
+/// One band of the readiness colour scale. Every heat map (the gap analysis's HTML page, the web
+/// application's dashboard) uses this one scale and shows its legend; each band pairs its
+/// background with a text colour at WCAG AA contrast or better (4.5:1; `contrast` computes it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    /// The CSS class (`b0` to `b4`, `na`).
+    pub class: &'static str,
+    /// The lowest score in the band, 0 to 1.
+    pub from: f64,
+    /// The legend's words.
+    pub label: &'static str,
+    /// The background colour.
+    pub background: &'static str,
+    /// The text colour on it.
+    pub text: &'static str,
+}
+
+/// The readiness colour scale, lowest band first.
+pub const SCALE: [Band; 5] = [
+    Band {
+        class: "b0",
+        from: 0.0,
+        label: "below 50%",
+        background: "#b42318",
+        text: "#ffffff",
+    },
+    Band {
+        class: "b1",
+        from: 0.5,
+        label: "50–70%",
+        background: "#f79009",
+        text: "#1d2433",
+    },
+    Band {
+        class: "b2",
+        from: 0.7,
+        label: "70–85%",
+        background: "#fde272",
+        text: "#1d2433",
+    },
+    Band {
+        class: "b3",
+        from: 0.85,
+        label: "85–95%",
+        background: "#a6d9a0",
+        text: "#1d2433",
+    },
+    Band {
+        class: "b4",
+        from: 0.95,
+        label: "95% or more",
+        background: "#1d6b3a",
+        text: "#ffffff",
+    },
+];
+
+/// Tiles without a score: not relevant to the system, or nothing to assess yet.
+pub const NOT_SCORED: Band = Band {
+    class: "na",
+    from: 0.0,
+    label: "not relevant or not assessed",
+    background: "#d0d5dd",
+    text: "#1d2433",
+};
+
+/// The band of a score (`None`: not scored).
+pub fn band_of(v: Option<f64>) -> &'static Band {
+    match v {
+        None => &NOT_SCORED,
+        Some(v) => SCALE.iter().rev().find(|b| v >= b.from).unwrap_or(&SCALE[0]),
     }
 }
 
+/// The scale's legend as HTML: a swatch and the words for each band.
+pub fn legend_html() -> String {
+    let mut s = String::from("<div class=\"legend\" aria-label=\"Colour scale\">");
+    for b in SCALE.iter().chain(std::iter::once(&NOT_SCORED)) {
+        let _ = write!(
+            s,
+            "<span><i style=\"background:{}\"></i>{}</span>",
+            b.background, b.label
+        );
+    }
+    s.push_str("</div>");
+    s
+}
+
+/// The WCAG 2 contrast ratio of two `#rrggbb` colours (1 to 21).
+pub fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(hex: &str) -> f64 {
+        let h = hex.trim_start_matches('#');
+        let c = |i: usize| {
+            let v = f64::from(u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0)) / 255.0;
+            if v <= 0.040_45 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(0) + 0.7152 * c(2) + 0.0722 * c(4)
+    }
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// The scale as CSS classes (`.b0` to `.b4`, `.na`): background and text colour.
+pub fn scale_css() -> String {
+    SCALE
+        .iter()
+        .chain(std::iter::once(&NOT_SCORED))
+        .map(|b| format!(".{}{{background:{};color:{}}}", b.class, b.background, b.text))
+        .collect()
+}
+
+fn band(v: f64) -> &'static str {
+    band_of(Some(v)).class
+}
+
 const CSS: &str = r#"
-:root{--ink:#1d2433;--muted:#5b6478;--line:#dfe3ea;--bg:#f6f7f9;--b0:#b42318;--b1:#e0682b;--b2:#f0b429;--b3:#7fb77e;--b4:#2f8f4e;--na:#c4c9d4}
+:root{--ink:#1d2433;--muted:#5b6478;--line:#dfe3ea;--bg:#f6f7f9}
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
 header{background:#1d2433;color:#fff;padding:24px 40px}header h1{margin:0 0 4px;font-size:24px}header p{margin:0;color:#c8cedb}
 main{padding:24px 40px;max-width:1280px}section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:0 0 20px}
@@ -247,7 +351,7 @@ h2{font-size:18px;margin:0 0 14px}.cards{display:flex;gap:14px;flex-wrap:wrap}.c
 .card .v{font-size:28px;font-weight:700}.card .l{color:var(--muted);font-size:13px}.bar{height:6px;border-radius:3px;background:#eceff3;margin-top:8px;overflow:hidden}.bar i{display:block;height:100%}
 .heat{display:grid;grid-template-columns:150px 1fr;gap:6px 12px;align-items:center}.heat .s{color:var(--muted);font-size:13px}.tiles{display:flex;flex-wrap:wrap;gap:6px}
 .t{min-width:64px;padding:0 7px;height:46px;white-space:nowrap;border-radius:6px;color:#fff;font-size:12px;font-weight:600;display:flex;flex-direction:column;justify-content:center;align-items:center;text-decoration:none}
-.t small{font-weight:400;opacity:.9}.b0{background:var(--b0)}.b1{background:var(--b1)}.b2{background:var(--b2);color:#1d2433}.b3{background:var(--b3);color:#1d2433}.b4{background:var(--b4)}.na{background:var(--na);color:#1d2433}
+.t small{font-weight:400;opacity:.9}
 .legend{display:flex;gap:12px;margin-top:12px;font-size:12px;color:var(--muted)}.legend span{display:inline-flex;align-items:center;gap:4px}.legend i{width:14px;height:14px;border-radius:3px;display:inline-block}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{color:var(--muted);font-weight:600}
 td.n{text-align:right;white-space:nowrap}.k{font-size:11px;font-weight:700;border-radius:4px;padding:1px 6px;background:#eef1f6;white-space:nowrap}.r1{background:#fde2e0;color:#8a1c12}.r2,.r3{background:#fdebd3;color:#8a4b08}
@@ -260,8 +364,9 @@ pub fn html(a: &Assessment) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Readiness: {}</title><style>{CSS}</style></head><body>",
-        esc(&a.organization)
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Readiness: {}</title><style>{CSS}{}</style></head><body>",
+        esc(&a.organization),
+        scale_css()
     );
     let _ = write!(
         s,
@@ -318,10 +423,7 @@ pub fn html(a: &Assessment) -> String {
         }
         let _ = write!(s, "</div>");
     }
-    let _ = write!(
-        s,
-        "</div><div class=\"legend\"><span><i class=\"b0\"></i>no control</span><span><i class=\"b1\"></i>&lt; 50%</span><span><i class=\"b2\"></i>50–75%</span><span><i class=\"b3\"></i>75–90%</span><span><i class=\"b4\"></i>≥ 90%</span><span><i class=\"na\"></i>not relevant</span></div></section>"
-    );
+    let _ = write!(s, "</div>{}</section>", legend_html());
     // Gaps.
     let _ = write!(s, "<section><h2>Gaps, most blocking first ({})</h2>", a.gaps.len());
     if a.gaps.is_empty() {

@@ -146,6 +146,9 @@ pub struct Writer {
     total: u64,
     writer: ArrowWriter<Vec<u8>>,
     error: Option<ColumnarError>,
+    /// The columns holding dates or times, and the earliest and latest day seen in them.
+    dated: Vec<usize>,
+    covers: Option<[String; 2]>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -177,6 +180,14 @@ impl Writer {
             total: 0,
             writer,
             error: None,
+            dated: table
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c.ty, ColumnType::Date | ColumnType::Timestamp))
+                .map(|(i, _)| i)
+                .collect(),
+            covers: None,
         })
     }
 
@@ -195,6 +206,22 @@ impl Writer {
                     expected,
                 });
                 return;
+            }
+        }
+        // Validated dates and times start with their day (`YYYY-MM-DD`), so days compare as text.
+        for &i in &self.dated {
+            if let Some(day) = values.get(i).and_then(|v| v.as_deref()).and_then(|v| v.get(..10)) {
+                match &mut self.covers {
+                    None => self.covers = Some([day.to_string(), day.to_string()]),
+                    Some([first, last]) => {
+                        if day < first.as_str() {
+                            *first = day.to_string();
+                        }
+                        if day > last.as_str() {
+                            *last = day.to_string();
+                        }
+                    }
+                }
             }
         }
         self.rows.append_value(i64::try_from(row).unwrap_or(i64::MAX));
@@ -222,6 +249,11 @@ impl Writer {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.total
+    }
+
+    /// The earliest and latest day in the dated columns of the rows pushed so far.
+    pub fn covers(&self) -> Option<[String; 2]> {
+        self.covers.clone()
     }
 
     /// Finishes the file; returns its bytes.

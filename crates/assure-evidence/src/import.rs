@@ -41,6 +41,8 @@ pub struct Planned {
     /// beside the original at commit.
     #[serde(skip)]
     pub columnar: Option<Vec<u8>>,
+    /// The earliest and latest day in the rows' dated columns, recorded with the columnar copy.
+    pub covers: Option<[String; 2]>,
 }
 
 /// What the caller says about an import.
@@ -321,13 +323,16 @@ fn first_line(path: &Path) -> Option<String> {
 
 /// Reads a file with its connector, validating every row and writing the valid rows to a columnar
 /// copy in the same pass; returns the outcome and the copy's bytes.
+/// What validation read: the outcome, the columnar copy's bytes, and the days the rows cover.
+type Validated = (crate::read::Outcome, Vec<u8>, Option<[String; 2]>);
+
 fn read_validated(
     c: &dyn Connector,
     input: Box<dyn Read + '_>,
     table: &'static Table,
     name: &str,
     mapping: Option<&crate::vendor::Mapping>,
-) -> Result<(crate::read::Outcome, Vec<u8>), Vec<Problem>> {
+) -> Result<Validated, Vec<Problem>> {
     let one = |message: String| {
         vec![Problem {
             file: name.to_string(),
@@ -344,12 +349,13 @@ fn read_validated(
         crate::connectors::read(c, input, table, name, mapping, Some(&mut emit))
     };
     if !outcome.problems.is_empty() {
-        return Ok((outcome, Vec::new()));
+        return Ok((outcome, Vec::new(), None));
     }
+    let covers = writer.covers();
     let bytes = writer
         .finish()
         .map_err(|e| one(format!("cannot write the columnar copy: {e}")))?;
-    Ok((outcome, bytes))
+    Ok((outcome, bytes, covers))
 }
 
 fn plan_mapped(
@@ -382,7 +388,7 @@ fn plan_mapped(
         ));
     };
     let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let (outcome, columnar) = read_validated(c, Box::new(Counting(f)), table, name, Some(m))?;
+    let (outcome, columnar, covers) = read_validated(c, Box::new(Counting(f)), table, name, Some(m))?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -396,6 +402,7 @@ fn plan_mapped(
         extra_columns: Vec::new(),
         mapping: Some(m.clone()),
         columnar: Some(columnar),
+        covers,
     })
 }
 
@@ -421,7 +428,7 @@ fn plan_vendor(
         return Err(one(format!("`{}` names unknown table `{table}`", v.id()), None));
     };
     let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let (outcome, columnar) = read_validated(v, Box::new(Counting(f)), def, name, None)?;
+    let (outcome, columnar, covers) = read_validated(v, Box::new(Counting(f)), def, name, None)?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -441,6 +448,7 @@ fn plan_vendor(
         extra_columns: Vec::new(),
         mapping: None,
         columnar: Some(columnar),
+        covers,
     })
 }
 
@@ -521,7 +529,7 @@ fn plan_one(
     };
     let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
     let connector = crate::connectors::canonical(format);
-    let (outcome, columnar) = read_validated(connector, Box::new(Counting(file)), table, name, None)?;
+    let (outcome, columnar, covers) = read_validated(connector, Box::new(Counting(file)), table, name, None)?;
     if !outcome.problems.is_empty() {
         let mut ps = outcome.problems;
         if outcome.more_problems > 0 {
@@ -551,6 +559,7 @@ fn plan_one(
         extra_columns: outcome.extra_columns,
         mapping: None,
         columnar: Some(columnar),
+        covers,
     })
 }
 
@@ -591,7 +600,10 @@ pub fn commit(
         // The columnar copy is stored before the entry that records its hash: an entry never names
         // a copy that is not there; a copy without an entry is garbage, never evidence.
         let columnar = match &p.columnar {
-            Some(bytes) => Some(store.put_columnar(&blob.blake3, bytes, p.rows)?),
+            Some(bytes) => Some(assure_ledger::ColumnarRef {
+                covers: p.covers.clone(),
+                ..store.put_columnar(&blob.blake3, bytes, p.rows)?
+            }),
             None => None,
         };
         drafts.push(Draft {

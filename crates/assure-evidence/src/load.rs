@@ -1,9 +1,24 @@
 //! Loading the evidence tables from the ledger for a test run: which recorded files make up each
 //! table's population, read back through the connector that imported them.
 //!
-//! Rule: for each table, the latest import of each file name is used (a re-export of
-//! `accounts-okta.csv` replaces the earlier one); different file names add up (one file per
-//! system or per month). The choice is listed, so an auditor sees exactly which files were used.
+//! Rules, in order; the choice is listed, so an auditor sees exactly which files were used:
+//!
+//! 1. **Evidence belongs to the days it covers, not to its file name.** For a run over a window,
+//!    an event file (changes, requests, log events, ...) is used when the days its rows cover (the
+//!    earliest to the latest date in any of its date or time columns, recorded with its columnar
+//!    copy at import) overlap the window; an export that spans two periods is used by both, and
+//!    each test keeps the rows of its own window. A snapshot file (people, accounts, assets,
+//!    vendors, risks: state on the day of export, whose dates are history) is used by the windows
+//!    that overlap the period it was imported for. A file with neither record (imported before
+//!    either was recorded) is used by every window.
+//! 2. Among the files used, for each table the latest import of each file name replaces the
+//!    earlier ones (a re-export of `accounts-okta.csv` for the same period); different names add up
+//!    (one file per system or per month). Next year's export under the same name does not replace
+//!    this year's: it covers other days, so it is not among this window's files.
+//! 3. **Duplicates**: a row whose key (`assure_schema::tables::key_of`: `change_id` and `system`
+//!    for changes, ...; the whole row for tables without an identifier) appears in a later import
+//!    among the files used is the same fact exported twice (overlapping exports), and only the
+//!    later import's row is used. The run says how many rows this left out.
 
 use std::collections::BTreeMap;
 
@@ -91,6 +106,26 @@ struct Chosen<'e> {
     columnar: Option<&'e assure_ledger::ColumnarRef>,
 }
 
+/// A run's window: its first and last day.
+pub type Window = (chrono::NaiveDate, chrono::NaiveDate);
+
+/// Whether an import belongs to `window` (rule 1 of this module).
+fn belongs(entries: &[Entry], e: &Entry, (start, end): Window) -> bool {
+    let day = |t: &str| chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d").ok();
+    let overlaps = |a: Option<chrono::NaiveDate>, b: Option<chrono::NaiveDate>| match (a, b) {
+        (Some(a), Some(b)) => a <= end && start <= b,
+        _ => true,
+    };
+    let snapshot = e.draft.table.as_deref().is_some_and(crate::tables::is_snapshot);
+    if !snapshot && let Some([first, last]) = columnar_of(entries, e).and_then(|c| c.covers.as_ref()) {
+        return overlaps(day(first), day(last));
+    }
+    match (&e.draft.period_start, &e.draft.period_end) {
+        (Some(a), Some(b)) => overlaps(day(a), day(b)),
+        _ => true,
+    }
+}
+
 /// The columnar copy recorded for an import: its own, or the latest `derive` entry's for its file.
 fn columnar_of<'e>(entries: &'e [Entry], import: &'e Entry) -> Option<&'e assure_ledger::ColumnarRef> {
     if let Some(c) = &import.draft.columnar {
@@ -120,6 +155,7 @@ fn problem(file: &str, message: String, hint: Option<&str>) -> Problem {
 fn choose<'e>(
     entries: &'e [Entry],
     wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
     superseded: &mut Vec<Source>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Chosen<'e>> {
@@ -140,6 +176,7 @@ fn choose<'e>(
     for e in entries
         .iter()
         .filter(|e| e.draft.action == assure_ledger::Action::Import)
+        .filter(|e| window.is_none_or(|w| belongs(entries, e, w)))
     {
         let (Some(t), Some(b)) = (&e.draft.table, &e.draft.blob) else {
             continue;
@@ -210,9 +247,13 @@ fn choose<'e>(
 
 /// The files a run of `wanted` uses, from the ledger alone (nothing is read): per table and file
 /// name the latest import, with the columnar copy's recorded hash. What a run's key is made of.
-pub fn sources(entries: &[Entry], wanted: Option<&std::collections::BTreeSet<&str>>) -> Vec<Source> {
+pub fn sources(
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
+) -> Vec<Source> {
     let (mut superseded, mut problems) = (Vec::new(), Vec::new());
-    let mut out: Vec<Source> = choose(entries, wanted, &mut superseded, &mut problems)
+    let mut out: Vec<Source> = choose(entries, wanted, window, &mut superseded, &mut problems)
         .into_iter()
         .map(|c| Source {
             columnar: c.columnar.map(|r| r.blake3.clone()),
@@ -232,7 +273,7 @@ pub fn load_entries(
     wanted: Option<&std::collections::BTreeSet<&str>>,
 ) -> Result<Loaded, StoreError> {
     let mut out = Loaded::default();
-    for c in choose(entries, wanted, &mut out.superseded, &mut out.problems) {
+    for c in choose(entries, wanted, None, &mut out.superseded, &mut out.problems) {
         let src = c.source;
         let reader = store.open_blob(&src.blake3)?;
         let mut rows = Vec::new();
@@ -288,6 +329,8 @@ pub struct LoadedBatches {
     /// Files without a recorded columnar copy (imported by an earlier version), read from their
     /// originals, whose hashes were checked first.
     pub from_originals: usize,
+    /// Per table, rows left out because a later import among the files used holds the same key.
+    pub duplicates: BTreeMap<String, u64>,
 }
 
 /// Loads the tables named in `wanted` from the columnar copies recorded with their imports, each
@@ -298,9 +341,12 @@ pub fn load_batches(
     store: &dyn EvidenceStore,
     entries: &[Entry],
     wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
 ) -> Result<LoadedBatches, StoreError> {
     let mut out = LoadedBatches::default();
-    for c in choose(entries, wanted, &mut out.superseded, &mut out.problems) {
+    // Each file's batches with its entry's sequence number, for rule 3 (the later import's row wins).
+    let mut per_file: Vec<(u64, String, Vec<RecordBatch>)> = Vec::new();
+    for c in choose(entries, wanted, window, &mut out.superseded, &mut out.problems) {
         let mut src = c.source;
         let table_name = src.table.clone();
         let before = out.problems.len();
@@ -361,14 +407,11 @@ pub fn load_batches(
             };
             match crate::columnar::read(bytes, &src.connector, &src.blake3) {
                 Ok(batches) => {
-                    out.tables
-                        .entry(src.table.clone())
-                        .or_insert_with(|| TableBatches {
-                            table: c.table,
-                            batches: Vec::new(),
-                        })
-                        .batches
-                        .extend(batches);
+                    out.tables.entry(src.table.clone()).or_insert_with(|| TableBatches {
+                        table: c.table,
+                        batches: Vec::new(),
+                    });
+                    per_file.push((src.seq, src.table.clone(), batches));
                     out.sources.push(src);
                 }
                 Err(e) => out.problems.push(problem(
@@ -383,8 +426,110 @@ pub fn load_batches(
             out.unusable.entry(table_name).or_default().extend(messages);
         }
     }
+    // Rule 3: newest import first, a row whose key was already seen is a duplicate.
+    per_file.sort_by_key(|(seq, _, _)| std::cmp::Reverse(*seq));
+    let mut seen: BTreeMap<String, std::collections::HashSet<Vec<u8>>> = BTreeMap::new();
+    let mut kept: BTreeMap<String, Vec<(u64, Vec<RecordBatch>)>> = BTreeMap::new();
+    let several: BTreeMap<&str, usize> = per_file.iter().fold(BTreeMap::new(), |mut m, (_, t, _)| {
+        *m.entry(t.as_str()).or_insert(0) += 1;
+        m
+    });
+    let several: std::collections::BTreeSet<String> = several
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(t, _)| t.to_string())
+        .collect();
+    for (seq, table_name, batches) in per_file {
+        let batches = if several.contains(&table_name) {
+            let keys = seen.entry(table_name.clone()).or_default();
+            // Keys of this file join `keys` after it: a key repeated within one file is not a
+            // duplicate across imports and stays, as it would in a table of one file.
+            let mut this_file = std::collections::HashSet::new();
+            let mut unique = Vec::with_capacity(batches.len());
+            for b in batches {
+                match without_duplicates(&b, &table_name, keys, &mut this_file) {
+                    Ok((b, dropped)) => {
+                        if dropped > 0 {
+                            *out.duplicates.entry(table_name.clone()).or_insert(0) += dropped;
+                        }
+                        unique.push(b);
+                    }
+                    Err(e) => {
+                        out.problems.push(problem(
+                            &table_name,
+                            format!("cannot compare rows for duplicates: {e}"),
+                            None,
+                        ));
+                        unique.push(b);
+                    }
+                }
+            }
+            keys.extend(this_file);
+            unique
+        } else {
+            batches
+        };
+        kept.entry(table_name).or_default().push((seq, batches));
+    }
+    // Batches in import order, as before duplicates were looked for.
+    for (table_name, mut files) in kept {
+        files.sort_by_key(|(seq, _)| *seq);
+        if let Some(t) = out.tables.get_mut(&table_name) {
+            t.batches = files.into_iter().flat_map(|(_, b)| b).collect();
+        }
+    }
     out.sources.sort_by_key(|s| s.seq);
     Ok(out)
+}
+
+/// `batch` without the rows whose key is in `seen` (keys of later imports), adding the others' keys
+/// to `this_file`, and how many it left out. The key is `key_of(table)`'s columns, or every column but the lineage ones.
+fn without_duplicates(
+    batch: &RecordBatch,
+    table: &str,
+    seen: &std::collections::HashSet<Vec<u8>>,
+    this_file: &mut std::collections::HashSet<Vec<u8>>,
+) -> Result<(RecordBatch, u64), arrow::error::ArrowError> {
+    use arrow::row::{RowConverter, SortField};
+    let schema = batch.schema();
+    let key = crate::tables::key_of(table);
+    let columns: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            if key.is_empty() {
+                !f.name().starts_with('_')
+            } else {
+                key.contains(&f.name().as_str())
+            }
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let converter = RowConverter::new(
+        columns
+            .iter()
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect(),
+    )?;
+    let arrays: Vec<arrow::array::ArrayRef> = columns.iter().map(|&i| batch.column(i).clone()).collect();
+    let rows = converter.convert_columns(&arrays)?;
+    let mut mask = Vec::with_capacity(batch.num_rows());
+    let mut dropped = 0u64;
+    for r in rows.iter() {
+        let fresh = !seen.contains(r.as_ref());
+        if fresh {
+            this_file.insert(r.as_ref().to_vec());
+        } else {
+            dropped += 1;
+        }
+        mask.push(fresh);
+    }
+    if dropped == 0 {
+        return Ok((batch.clone(), 0));
+    }
+    let filtered = arrow::compute::filter_record_batch(batch, &arrow::array::BooleanArray::from(mask))?;
+    Ok((filtered, dropped))
 }
 
 /// Reads an original with its connector into a columnar copy's bytes: what import writes, and
@@ -431,7 +576,7 @@ pub fn rebuild(
 ) -> Result<Vec<Rebuilt>, StoreError> {
     let mut superseded = Vec::new();
     let mut problems = Vec::new();
-    let chosen: Vec<Chosen<'_>> = choose(entries, None, &mut superseded, &mut problems)
+    let chosen: Vec<Chosen<'_>> = choose(entries, None, None, &mut superseded, &mut problems)
         .into_iter()
         .filter(|c| c.columnar.is_some())
         .collect();
@@ -471,7 +616,7 @@ pub fn rebuild(
 /// `derive` entry): the migration's work list, for the tables in `wanted`.
 pub fn without_copies<'e>(entries: &'e [Entry], wanted: Option<&std::collections::BTreeSet<&str>>) -> Vec<&'e Entry> {
     let (mut superseded, mut problems) = (Vec::new(), Vec::new());
-    choose(entries, wanted, &mut superseded, &mut problems)
+    choose(entries, wanted, None, &mut superseded, &mut problems)
         .into_iter()
         .filter(|c| c.columnar.is_none())
         .map(|c| c.entry)
@@ -490,7 +635,7 @@ pub fn migrate(
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(Vec<assure_ledger::Draft>, Vec<Problem>), StoreError> {
     let (mut superseded, mut problems) = (Vec::new(), Vec::new());
-    let todo: Vec<Chosen<'_>> = choose(entries, wanted, &mut superseded, &mut problems)
+    let todo: Vec<Chosen<'_>> = choose(entries, wanted, None, &mut superseded, &mut problems)
         .into_iter()
         .filter(|c| c.columnar.is_none())
         .collect();

@@ -370,6 +370,7 @@ impl EvidenceStore for RemoteStore {
             blake3: blake3::hash(bytes).to_hex().to_string(),
             size: bytes.len() as u64,
             rows,
+            covers: None,
         })
     }
 

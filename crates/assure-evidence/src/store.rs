@@ -392,6 +392,7 @@ impl EvidenceStore for FsStore {
                 blake3: blake3::hash(bytes).to_hex().to_string(),
                 size: bytes.len() as u64,
                 rows,
+                covers: None,
             })
         })();
         if result.is_err() {

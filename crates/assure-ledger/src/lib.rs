@@ -61,6 +61,10 @@ pub enum Action {
     /// The columnar copy of a file imported before copies were written (its blob is that file,
     /// already recorded; `columnar` is the copy's hash). Derived data, never evidence itself.
     Derive,
+    /// A report of a period frozen when the period was closed (its blob is the rendered report;
+    /// `period_start`/`period_end` are the period's dates, `note` names the period and the report).
+    /// What Assure prints for that period from then on, byte for byte.
+    Freeze,
 }
 
 impl Action {
@@ -72,6 +76,7 @@ impl Action {
             Action::TestRun => "test-run",
             Action::Sample => "sample",
             Action::Derive => "derive",
+            Action::Freeze => "freeze",
         }
     }
 
@@ -125,6 +130,11 @@ pub struct ColumnarRef {
     pub size: u64,
     /// Rows it holds.
     pub rows: u64,
+    /// The earliest and latest day in any date or time column of those rows (`YYYY-MM-DD`):
+    /// the days the file covers, by which a run chooses the files of its window. Absent for a
+    /// copy written before coverage was recorded, or a file with no dated value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<[String; 2]>,
 }
 
 /// What an entry records, before it is chained and signed.

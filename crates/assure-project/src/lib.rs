@@ -12,6 +12,7 @@ pub mod edit;
 pub mod init;
 pub mod load;
 pub mod model;
+pub mod period;
 pub mod validate;
 
 use std::path::Path;

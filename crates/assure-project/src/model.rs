@@ -347,6 +347,10 @@ pub struct Manifest {
     /// What the examination covers.
     #[serde(default)]
     pub scope: Scope,
+    /// The examination periods, oldest first (`[[period]]`); none means the scope's dates are the
+    /// one period.
+    #[serde(default)]
+    pub period: Vec<crate::period::PeriodDef>,
     /// Subservice organizations.
     #[serde(default)]
     pub subservice: Vec<Subservice>,

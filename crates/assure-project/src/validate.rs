@@ -36,6 +36,7 @@ pub fn validate(p: &Project) -> Vec<Diagnostic> {
     v.duplicates();
     if !p.incomplete.contains("manifest") {
         v.scope();
+        v.periods();
     }
     v.controls();
     if !p.incomplete.contains("manifest") && !p.incomplete.contains("controls") {
@@ -361,6 +362,138 @@ impl Validator<'_> {
                     "adopt objectives in `objectives.toml`; `assure catalog list --objectives` shows the library",
                 ),
             );
+        }
+    }
+
+    /// The `[[period]]` tables: names unique, dates in order, no overlap, one open period, and the
+    /// scope's dates equal to the current period's (the scope is what every command reads).
+    fn periods(&mut self) {
+        use crate::period::Status;
+        let defs = &self.p.manifest.period;
+        if defs.is_empty() {
+            return;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in defs {
+            let line = self.line_of_span(d.name.span());
+            let name = d.name.get_ref().trim();
+            if name.is_empty() {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-period",
+                        "assure.toml",
+                        line,
+                        "a `[[period]]` has an empty name",
+                    )
+                    .with_hint("name it, for example `name = \"2026\"`"),
+                );
+            } else if !seen.insert(name.to_string()) {
+                self.out.push(
+                    Diagnostic::error(
+                        "duplicate-id",
+                        "assure.toml",
+                        line,
+                        format!("period name `{name}` is used twice"),
+                    )
+                    .with_hint("give each period its own name"),
+                );
+            }
+            if d.start.get_ref() > d.end.get_ref() {
+                let line = self.line_of_span(d.start.span()).or(line);
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-period",
+                        "assure.toml",
+                        line,
+                        format!(
+                            "period `{name}` starts on {} but ends on {}",
+                            d.start.get_ref(),
+                            d.end.get_ref()
+                        ),
+                    )
+                    .with_hint("`start` must not come after `end`"),
+                );
+            }
+            if d.status == Status::Closed && d.closed_on.is_none() {
+                self.out.push(
+                    Diagnostic::warning(
+                        "invalid-period",
+                        "assure.toml",
+                        line,
+                        format!("closed period `{name}` has no `closed_on` date"),
+                    )
+                    .with_hint(
+                        "close periods with `assure period close`, which records the date and freezes the reports",
+                    ),
+                );
+            }
+        }
+        let periods = self.p.periods();
+        for w in periods.windows(2) {
+            if w[1].start <= w[0].end {
+                let line = defs
+                    .iter()
+                    .find(|d| d.name.get_ref().trim() == w[1].name)
+                    .and_then(|d| self.line_of_span(d.name.span()));
+                self.out.push(
+                    Diagnostic::error(
+                        "overlapping-periods",
+                        "assure.toml",
+                        line,
+                        format!(
+                            "period `{}` ({} to {}) overlaps period `{}` ({} to {})",
+                            w[1].name, w[1].start, w[1].end, w[0].name, w[0].start, w[0].end
+                        ),
+                    )
+                    .with_hint("a day belongs to one examination period; move one period's dates"),
+                );
+            }
+        }
+        let open: Vec<&str> = periods
+            .iter()
+            .filter(|p| p.status == Status::Open)
+            .map(|p| p.name.as_str())
+            .collect();
+        if open.len() > 1 {
+            self.out.push(
+                Diagnostic::error(
+                    "invalid-period",
+                    "assure.toml",
+                    self.p.scope_line,
+                    format!(
+                        "{} periods are open ({}); one period is observed at a time",
+                        open.len(),
+                        open.join(", ")
+                    ),
+                )
+                .with_hint("set the earlier one to `fieldwork` or close it with `assure period close`"),
+            );
+        }
+        // (A current period whose own dates are backwards is reported above, not twice.)
+        if let Some(cur) = self.p.current_period().filter(|c| c.start <= c.end) {
+            let s = &self.p.manifest.scope;
+            let scope_dates = match cur.exam_type {
+                ExamType::Type2 => (s.period_start.as_ref(), s.period_end.as_ref()),
+                ExamType::Type1 => (s.as_of.as_ref(), s.as_of.as_ref()),
+            };
+            let agrees = match scope_dates {
+                (Some(a), Some(b)) => a.get_ref().0 == cur.start && b.get_ref().0 == cur.end,
+                _ => true,
+            };
+            if !agrees {
+                self.out.push(
+                    Diagnostic::error(
+                        "scope-not-current-period",
+                        "assure.toml",
+                        self.p.scope_line,
+                        format!(
+                            "the scope's dates differ from the current period {}",
+                            cur.describe()
+                        ),
+                    )
+                    .with_hint("the scope holds the current period's dates; set them to the period's, or use `assure period open` and `assure period roll`, which keep them in step"),
+                );
+            }
         }
     }
 

@@ -17,6 +17,7 @@ pub mod matrix;
 mod other;
 pub mod policy;
 mod soc;
+pub mod yoy;
 
 use std::collections::BTreeMap;
 

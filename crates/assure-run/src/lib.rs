@@ -199,8 +199,10 @@ pub fn evaluate(
             skipped.insert(
                 t.id.to_string(),
                 format!(
-                    "no evidence imported for {}",
-                    missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    "no evidence for {} covers {} to {}",
+                    missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                    window.period_start,
+                    window.period_end
                 ),
             );
             continue;

@@ -263,6 +263,10 @@ pub struct RunRecord {
     /// The ledger's head when the run read it, `ENTRIES:HASH`: the evidence the run stands on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<String>,
+    /// Per table, rows left out because a later import among the files read holds the same key
+    /// (overlapping exports: the same fact counted once, as the later file has it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub duplicates: std::collections::BTreeMap<String, u64>,
 }
 
 /// A sample drawn for a control, as recorded in the ledger.

@@ -372,3 +372,31 @@ pub const TABLES: &[Table] = &[
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name.trim())
 }
+
+/// Whether a table is a snapshot (the state of a roster, an inventory or a register on the day it
+/// was exported) rather than a log of dated events. A snapshot's dates are history (a hire date
+/// years ago), not the days the file covers, so its files belong to the period they were imported
+/// for; an event file belongs to every window its rows' days overlap.
+pub fn is_snapshot(table: &str) -> bool {
+    matches!(table, "people" | "accounts" | "assets" | "vendors" | "risks")
+}
+
+/// The columns that identify one row of a table across files: a row whose key appears in a later
+/// import of the same window (two exports that overlap) is the same fact, and only the later one
+/// is used. Empty: the whole row is the key (tables with no identifier of their own).
+pub fn key_of(table: &str) -> &'static [&'static str] {
+    match table {
+        "people" => &["person_id"],
+        "accounts" => &["system", "account_id"],
+        "access_requests" => &["request_id"],
+        "access_reviews" => &["review_id"],
+        "changes" => &["system", "change_id"],
+        "vulnerabilities" => &["finding_id"],
+        "assets" => &["asset_id"],
+        "incidents" => &["incident_id"],
+        "vendors" => &["vendor_id"],
+        "risks" => &["risk_id"],
+        "events" => &["event_id"],
+        _ => &[],
+    }
+}

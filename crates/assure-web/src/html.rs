@@ -16,7 +16,7 @@ header.top .me form{display:inline}main{max-width:76rem;margin:1.5rem auto;paddi
 .big{font-size:2rem;font-weight:700}.muted{color:var(--muted)}table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid var(--line);padding:.45rem .6rem;text-align:left;vertical-align:top}
 th{background:#eef2f8;font-weight:600;font-size:.9rem}.bar{background:#e9edf3;border-radius:4px;height:.6rem;overflow:hidden}.bar span{display:block;height:100%;background:var(--brand)}
 .pill{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;font-weight:600}.ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}.warn{background:var(--warnbg);color:var(--warn)}
-.heat{display:grid;grid-template-columns:repeat(auto-fill,minmax(4.6rem,1fr));gap:.3rem}.heat a{display:block;padding:.35rem;border-radius:5px;text-align:center;font-size:.8rem;text-decoration:none;color:#fff}
+.heat{display:grid;grid-template-columns:repeat(auto-fill,minmax(4.6rem,1fr));gap:.3rem}.heat a{display:block;padding:.35rem;border-radius:5px;text-align:center;font-size:.8rem;text-decoration:none;color:#fff}.legend{display:flex;flex-wrap:wrap;gap:.8rem;margin-top:.7rem;font-size:.8rem}.legend span{display:inline-flex;align-items:center;gap:.3rem}.legend i{width:.9rem;height:.9rem;border-radius:3px;display:inline-block;border:1px solid #0002}
 form.inline{display:inline}label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #b8c2d0;border-radius:5px;width:100%;max-width:32rem;background:#fff}
 textarea{min-height:5rem}button{font:inherit;background:var(--brand);color:#fff;border:0;border-radius:5px;padding:.45rem 1rem;cursor:pointer;margin-top:.6rem}button.link{background:none;color:var(--brand);padding:0;margin:0}
 form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
@@ -35,24 +35,18 @@ pub fn score_pill(v: f64) -> String {
     format!("<span class=\"pill {class}\">{:.0} %</span>", v * 100.0)
 }
 
-/// The colour of a heat-map cell for a score.
-pub fn heat_colour(v: Option<f64>) -> &'static str {
-    match v {
-        None => "#8a94a6",
-        Some(v) if v >= 0.95 => "#1d6b3a",
-        Some(v) if v >= 0.85 => "#4b8f3a",
-        Some(v) if v >= 0.7 => "#b7791f",
-        Some(_) => "#b23b2e",
-    }
-}
-
 /// A whole page: header with navigation for the signed-in person, then the body.
 pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) -> String {
     let mut nav = String::new();
     let mut me = String::new();
     if let Some((u, csrf)) = user {
         let role = crate::authz::Role::parse(&u.role);
-        let mut items = vec![("/", "Dashboard"), ("/controls", "Controls"), ("/tests", "Tests")];
+        let mut items = vec![
+            ("/", "Dashboard"),
+            ("/controls", "Controls"),
+            ("/tests", "Tests"),
+            ("/periods", "Periods"),
+        ];
         let can = |a| role.is_some_and(|r| crate::authz::role_allows(r, a));
         if can(crate::authz::Action::ReadEvidence) {
             items.push(("/evidence", "Evidence"));

@@ -93,14 +93,28 @@ impl Workspace {
     pub fn commit_import(&self, planned: &[Planned], meta: &Meta) -> Result<Vec<Entry>, WorkspaceError> {
         let w = self.open_write(true)?;
         let project = &w.project;
+        self.refuse_closed_meta(project, meta, "record evidence")?;
         Ok(import::commit(&w.store, &w.key, planned, meta, &|t| {
             controls_for_table(project, t)
         })?)
     }
 
+    /// Refuses evidence recorded for a closed period (the period named by `meta`'s dates).
+    fn refuse_closed_meta(&self, project: &Project, meta: &Meta, doing: &str) -> Result<(), WorkspaceError> {
+        let date = |d: &Option<String>| {
+            d.as_deref()
+                .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        };
+        match (date(&meta.period_start), date(&meta.period_end)) {
+            (Some(a), Some(b)) => self.refuse_closed(project, a, b, doing),
+            _ => Ok(()),
+        }
+    }
+
     /// Records one file as it is, for controls that must exist.
     pub fn add(&self, file: &Path, controls: Vec<String>, meta: &Meta) -> Result<Entry, WorkspaceError> {
         let w = self.open_write(true)?;
+        self.refuse_closed_meta(&w.project, meta, "record evidence")?;
         for c in &controls {
             if w.project.control(c).is_none() {
                 return Err(WorkspaceError::invalid(

@@ -15,6 +15,7 @@
 
 mod error;
 pub mod evidence;
+pub mod period;
 pub mod records;
 pub mod sample;
 pub mod service;
@@ -37,6 +38,8 @@ pub use test::{Evaluation, RunOptions, Runner};
 #[derive(Debug, Clone)]
 pub struct Workspace {
     dir: PathBuf,
+    /// The examination period the project is read for (`None`: the current period).
+    period: Option<String>,
 }
 
 /// A project opened for reading: loaded and validated.
@@ -123,7 +126,41 @@ impl Writable {
 impl Workspace {
     /// The project in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Workspace {
-        Workspace { dir: dir.into() }
+        Workspace {
+            dir: dir.into(),
+            period: None,
+        }
+    }
+
+    /// The same project read for the period named `name` (`None`: the current period): the scope's
+    /// dates, type and reports are that period's for everything this workspace computes.
+    #[must_use]
+    pub fn with_period(mut self, name: Option<String>) -> Workspace {
+        self.period = name;
+        self
+    }
+
+    /// The period this workspace reads the project for, from a loaded project.
+    pub fn period_of(&self, project: &Project) -> Result<Option<assure_project::period::Period>, WorkspaceError> {
+        match project.select_period(self.period.as_deref()) {
+            Ok(p) => Ok(Some(p)),
+            Err(assure_project::period::SelectError::None) if self.period.is_none() => Ok(None),
+            Err(e) => Err(WorkspaceError::invalid(
+                e.to_string(),
+                Some("run `assure period list` to see the project's periods"),
+            )),
+        }
+    }
+
+    /// The project as this workspace reads it: for the selected period when one was named.
+    fn for_period(&self, project: Project) -> Result<Project, WorkspaceError> {
+        if self.period.is_none() {
+            return Ok(project);
+        }
+        match self.period_of(&project)? {
+            Some(p) => Ok(project.for_period(&p)),
+            None => Ok(project),
+        }
     }
 
     /// The project directory.
@@ -164,7 +201,7 @@ impl Workspace {
             .filter(|d| d.severity == Severity::Error)
             .count();
         Ok(Opened {
-            project: checked.project,
+            project: self.for_period(checked.project)?,
             errors,
         })
     }
@@ -204,7 +241,7 @@ impl Workspace {
             }
         };
         Ok(Writable {
-            project: checked.project,
+            project: self.for_period(checked.project)?,
             store,
             key,
             public,

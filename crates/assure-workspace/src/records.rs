@@ -38,8 +38,69 @@ pub type Latest = Option<(u64, RunRecord)>;
 
 /// Reads the latest recorded test run among `entries`, if any.
 pub fn latest_run(store: &dyn EvidenceStore, entries: &[Entry]) -> Result<(Latest, Vec<Unreadable>), StoreError> {
+    latest_run_where(store, entries, &|_| true)
+}
+
+/// Whether a run, sample or file recorded in `e` belongs to the project's examination period (the
+/// scope's dates, which are the current period's, or the period a workspace was opened for). An
+/// entry that records no period (written before periods were recorded) belongs to every period.
+pub fn in_period(project: &assure_project::Project, e: &Entry) -> bool {
+    let s = &project.manifest.scope;
+    let (Some(ps), Some(pe)) = (&e.draft.period_start, &e.draft.period_end) else {
+        return true;
+    };
+    match s.exam_type {
+        Some(assure_project::model::ExamType::Type1) => s.as_of.as_ref().is_none_or(|d| *pe == d.get_ref().to_string()),
+        _ => match (&s.period_start, &s.period_end) {
+            (Some(a), Some(b)) => *ps == a.get_ref().to_string() && *pe == b.get_ref().to_string(),
+            _ => true,
+        },
+    }
+}
+
+/// Whether the days an evidence entry was recorded for overlap the project's examination period
+/// (a quarterly review recorded for its quarter overlaps the year it falls in). An entry that
+/// records no period overlaps every period.
+pub fn overlaps_period(project: &assure_project::Project, e: &Entry) -> bool {
+    let s = &project.manifest.scope;
+    let day = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
+    let (Some(a), Some(b)) = (
+        e.draft.period_start.as_deref().and_then(day),
+        e.draft.period_end.as_deref().and_then(day),
+    ) else {
+        return true;
+    };
+    let (start, end) = match (&s.period_start, &s.period_end, &s.as_of) {
+        (Some(x), Some(y), _) if s.exam_type != Some(assure_project::model::ExamType::Type1) => {
+            (x.get_ref().0, y.get_ref().0)
+        }
+        (_, _, Some(d)) => (d.get_ref().0, d.get_ref().0),
+        _ => return true,
+    };
+    a <= end && start <= b
+}
+
+/// Reads the latest test run of the project's examination period (see [`in_period`]).
+pub fn latest_run_of(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    project: &assure_project::Project,
+) -> Result<(Latest, Vec<Unreadable>), StoreError> {
+    latest_run_where(store, entries, &|e| in_period(project, e))
+}
+
+/// Reads the latest test run among `entries` whose entry satisfies `keep`.
+pub fn latest_run_where(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    keep: &dyn Fn(&Entry) -> bool,
+) -> Result<(Latest, Vec<Unreadable>), StoreError> {
     let mut unreadable = Vec::new();
-    let Some(entry) = entries.iter().rev().find(|e| e.draft.action == Action::TestRun) else {
+    let Some(entry) = entries
+        .iter()
+        .rev()
+        .find(|e| e.draft.action == Action::TestRun && keep(e))
+    else {
         return Ok((None, unreadable));
     };
     let Some(blob) = &entry.draft.blob else {
@@ -61,9 +122,13 @@ pub fn latest_run(store: &dyn EvidenceStore, entries: &[Entry]) -> Result<(Lates
 pub fn latest_samples(
     store: &dyn EvidenceStore,
     entries: &[Entry],
+    project: &assure_project::Project,
 ) -> Result<(Vec<SampleRecord>, Vec<Unreadable>), StoreError> {
     let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.draft.action == Action::Sample) {
+    for e in entries
+        .iter()
+        .filter(|e| e.draft.action == Action::Sample && in_period(project, e))
+    {
         if let Some(c) = e.draft.controls.first() {
             latest.insert(c, e);
         }

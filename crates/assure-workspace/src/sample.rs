@@ -42,7 +42,11 @@ impl Workspace {
         let mut population = Vec::new();
         let mut source = String::new();
         let mut run_hash = String::new();
-        let (run, _) = records::latest_run(&w.store, &entries)?;
+        let period = scope_dates(project);
+        if let Some((a, b)) = period {
+            self.refuse_closed(project, a, b, "draw samples")?;
+        }
+        let (run, _) = records::latest_run_of(&w.store, &entries, project)?;
         if let Some((seq, run)) = run {
             run_hash = parsed_hash(&entries, seq);
             for t in run.tests.iter().filter(|t| t.controls.iter().any(|x| x == control)) {
@@ -60,7 +64,11 @@ impl Workspace {
         if population.is_empty() {
             population = entries
                 .iter()
-                .filter(|e| e.draft.action.is_evidence() && e.draft.controls.iter().any(|x| x == control))
+                .filter(|e| {
+                    e.draft.action.is_evidence()
+                        && e.draft.controls.iter().any(|x| x == control)
+                        && records::overlaps_period(project, e)
+                })
                 .map(|e| {
                     format!(
                         "entry {}: {}",
@@ -145,6 +153,10 @@ impl Workspace {
         draft.blob = Some(blob);
         draft.rows = Some(record.population.len() as u64);
         draft.controls = vec![control.to_string()];
+        if let Some((a, b)) = period {
+            draft.period_start = Some(a.to_string());
+            draft.period_end = Some(b.to_string());
+        }
         draft.note = Some(format!(
             "{} of {} items, seed {}",
             record.selected.len() + record.added.len(),
@@ -153,6 +165,16 @@ impl Workspace {
         ));
         let entry = w.append_one(draft)?;
         Ok((record, entry))
+    }
+}
+
+/// The scope's dates: the period's first and last day (a Type 1 date twice).
+fn scope_dates(project: &assure_project::Project) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let s = &project.manifest.scope;
+    match (&s.period_start, &s.period_end, &s.as_of) {
+        (Some(a), Some(b), _) => Some((a.get_ref().0, b.get_ref().0)),
+        (_, _, Some(d)) => Some((d.get_ref().0, d.get_ref().0)),
+        _ => None,
     }
 }
 

@@ -95,6 +95,8 @@ pub trait Backend: Send + Sync + 'static {
     fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError>;
     /// Draws and records a sample of a control's population.
     fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
+    /// Every examination period's results side by side, oldest first (year over year).
+    fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError>;
     /// Today's date (the as-of date of pages).
     fn today(&self) -> NaiveDate;
 }
@@ -271,6 +273,10 @@ impl Backend for Service {
                 WorkspaceError::Store(_) | WorkspaceError::Io { .. } => BackendError::Failed(e.text()),
                 other => BackendError::Invalid(other.text()),
             })
+    }
+
+    fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError> {
+        Ok(self.workspace.year_over_year(as_of)?)
     }
 
     fn today(&self) -> NaiveDate {

@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub assessment: Assessment,
     /// The latest test run and its ledger entry's sequence number.
     pub run: Option<(u64, RunRecord)>,
+    /// The latest run whose window runs past the period's end: what a bridge letter cites.
+    pub later_run: Option<(u64, RunRecord)>,
     /// The latest sample per control.
     pub samples: Vec<SampleRecord>,
     /// Every ledger entry.
@@ -66,6 +68,15 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// The report inputs for a bridge letter: the period's facts, and the latest run whose window
+    /// runs past the period's end (the days the letter covers), if any.
+    pub fn bridge_inputs(&self) -> assure_report::Inputs<'_> {
+        assure_report::Inputs {
+            run: self.later_run.as_ref().map(|(s, r)| (*s, r)),
+            ..self.inputs()
+        }
+    }
+
     /// The report inputs for a report on the project's examination period: the latest test run is
     /// used only when it covers that period, so a run of another year is never printed as this
     /// period's results. Also returns what to tell the user when the run was left out.
@@ -104,6 +115,7 @@ impl Workspace {
             project,
             errors: opened.errors,
             run: None,
+            later_run: None,
             samples: Vec::new(),
             ledger: Vec::new(),
             acceptances: Vec::new(),
@@ -117,13 +129,27 @@ impl Workspace {
         let parsed = assure_ledger::parse(&store.ledger()?);
         snap.problems.extend(parsed.problem_lines());
         let entries = parsed.entries;
-        let (run, bad_runs) = records::latest_run(&store, &entries)?;
-        let (samples, bad_samples) = records::latest_samples(&store, &entries)?;
+        let (run, bad_runs) = records::latest_run_of(&store, &entries, &snap.project)?;
+        let (samples, bad_samples) = records::latest_samples(&store, &entries, &snap.project)?;
         snap.problems
             .extend(bad_runs.into_iter().chain(bad_samples).map(|u| u.message));
         let signals = records::signals(&snap.project, &entries, run.as_ref().map(|(_, r)| r), as_of);
         snap.assessment = gap::assess(&snap.project, as_of, &signals);
         snap.acceptances = acceptances(&store, &entries, &mut snap.problems)?;
+        let period_end = snap
+            .project
+            .manifest
+            .scope
+            .period_end
+            .as_ref()
+            .or(snap.project.manifest.scope.as_of.as_ref())
+            .map(|d| d.get_ref().to_string());
+        if let Some(end) = period_end {
+            let after = |e: &Entry| e.draft.period_end.as_deref().is_some_and(|x| x > end.as_str());
+            let (later, bad) = records::latest_run_where(&store, &entries, &after)?;
+            snap.problems.extend(bad.into_iter().map(|u| u.message));
+            snap.later_run = later;
+        }
         snap.run = run;
         snap.samples = samples;
         snap.ledger = entries;

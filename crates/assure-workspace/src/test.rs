@@ -97,6 +97,12 @@ impl Workspace {
                 Some("choose a period that has begun (--period FROM..TO), or an as-of date inside it (--as-of)"),
             ));
         }
+        self.refuse_closed(
+            &w.project,
+            opts.window.period_start,
+            opts.window.period_end,
+            "record test runs",
+        )?;
         let mut entries = w.whole_ledger("a run now would leave their evidence out")?;
         let project = &w.project;
         // Files imported before columnar copies existed are migrated on first use: each original is
@@ -125,20 +131,27 @@ impl Workspace {
             .collect();
         selected.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         let wanted = wanted_tables(project, &opts.only);
-        let inputs = assure_evidence::load::sources(&entries, Some(&wanted));
+        let window = Some((opts.window.period_start, opts.window.period_end));
+        let inputs = assure_evidence::load::sources(&entries, Some(&wanted), window);
         let keys: BTreeMap<String, String> = selected
             .iter()
             .map(|t| (t.id.to_string(), test_key(project, t, &inputs, opts)))
             .collect();
         // The latest run of the same window: what it concluded from the same inputs is reused,
         // and a run of some tests carries the others' outcomes from it.
-        let prior = records::latest_run(&w.store, &entries)?.0.filter(|(_, r)| {
-            r.period_start == opts.window.period_start
-                && r.period_end == opts.window.period_end
-                && r.as_of == opts.window.as_of
-                && r.exam_type == exam_number(opts.exam)
-                && r.engine == runner.engine()
-        });
+        let (ws, we) = (opts.window.period_start.to_string(), opts.window.period_end.to_string());
+        let same_window = |e: &Entry| {
+            e.draft.period_start.as_deref() == Some(ws.as_str()) && e.draft.period_end.as_deref() == Some(we.as_str())
+        };
+        let prior = records::latest_run_where(&w.store, &entries, &same_window)?
+            .0
+            .filter(|(_, r)| {
+                r.period_start == opts.window.period_start
+                    && r.period_end == opts.window.period_end
+                    && r.as_of == opts.window.as_of
+                    && r.exam_type == exam_number(opts.exam)
+                    && r.engine == runner.engine()
+            });
         let previous = if opts.full { None } else { prior.clone() };
         let carried: Vec<TestOutcome> = match &prior {
             Some((_, p)) if !opts.only.is_empty() => p
@@ -205,9 +218,10 @@ impl Workspace {
             tests: Vec::new(),
         };
         let mut read = Vec::new();
+        let mut duplicates = BTreeMap::new();
         if !to_run.is_empty() {
             let need = wanted_tables(project, &to_run);
-            let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&need))?;
+            let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&need), window)?;
             // Problems tied to a table stop the tests that read it (the runner says so per test);
             // anything else stops the run.
             let per_table: usize = loaded.unusable.values().map(Vec::len).sum();
@@ -222,6 +236,7 @@ impl Workspace {
                 ));
             }
             read = loaded.sources.clone();
+            duplicates.clone_from(&loaded.duplicates);
             eval = runner.evaluate(project, loaded, opts.window, opts.exam, &to_run, progress);
         }
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
@@ -295,6 +310,7 @@ impl Workspace {
                 .then(|| prior.as_ref().map(|(s, _)| *s))
                 .flatten(),
             carried: carried_ids,
+            duplicates,
         };
         // Compact JSON: a run records every item of every test, and at a large company the
         // indentation alone would be a third of it.

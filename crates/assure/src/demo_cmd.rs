@@ -286,7 +286,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         responses(&p, &record, &planted, &missing_on_purpose),
     )?;
     step("assessing readiness and drafting the reports");
-    let g = crate::report_cmd::gather(dir, cfg.as_of)?;
+    let g = crate::report_cmd::gather(dir, cfg.as_of, None)?;
     let a = &g.assessment;
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).map_err(CliError::io("create", &reports))?;

@@ -10,6 +10,7 @@ use assure_evidence::tables::TABLES;
 use assure_ledger::{Entry, Report};
 use assure_project::{Project, check};
 use assure_workspace::{Workspace, Writable};
+use chrono::NaiveDate;
 use clap::Subcommand;
 
 use crate::error::{CliError, PROBLEMS};
@@ -28,7 +29,7 @@ pub enum EvidenceCommand {
         /// The connector, when it cannot be told from the content
         #[arg(long)]
         connector: Option<String>,
-        /// The period the evidence covers, FROM..TO (defaults to the scope's period)
+        /// The examination period the evidence is for: a name (`assure period list`) or dates FROM..TO; default: the current period
         #[arg(long)]
         period: Option<String>,
         /// A note recorded with each entry
@@ -48,7 +49,7 @@ pub enum EvidenceCommand {
         /// A control the file supports (repeatable)
         #[arg(long = "control", required = true)]
         controls: Vec<String>,
-        /// The period the evidence covers, FROM..TO
+        /// The examination period the evidence is for: a name or dates FROM..TO; default: the current period
         #[arg(long)]
         period: Option<String>,
         /// A note
@@ -194,7 +195,42 @@ pub(crate) fn open(dir: &Path, create_key: bool) -> Result<Writable, CliError> {
     Ok(w)
 }
 
+/// Warns about event files whose rows' days lie wholly outside the period they are recorded for:
+/// they will be used by the windows their days overlap (next year's export recorded before the
+/// period was rolled, say), which is rarely what was meant.
+fn warn_outside(planned: &[import::Planned], start: NaiveDate, end: NaiveDate) {
+    for p in planned {
+        if assure_evidence::tables::is_snapshot(p.table) {
+            continue;
+        }
+        let Some([first, last]) = &p.covers else { continue };
+        let (Ok(f), Ok(l)) = (crate::parse_date(first), crate::parse_date(last)) else {
+            continue;
+        };
+        if l < start || f > end {
+            eprintln!(
+                "warning: {}: its rows date from {f} to {l}, outside the period {start} to {end} it is recorded for; runs use it for the windows those days fall in",
+                p.name
+            );
+            eprintln!(
+                "  = hint: to record it for the period its days are in, pass --period NAME (`assure period list`), after `assure period roll` if that period is next"
+            );
+        }
+    }
+}
+
 fn parse_period(text: Option<&str>, p: &Project) -> Result<(Option<String>, Option<String>), CliError> {
+    if let Some(t) = text
+        && !t.contains("..")
+    {
+        let per = p.select_period(Some(t)).map_err(|e| {
+            CliError::problems(e.to_string()).with_hint(
+                "name a period from `assure period list`, or write dates FROM..TO, such as 2026-01-01..2026-06-30",
+            )
+        })?;
+        eprintln!("recording for period {}", per.describe());
+        return Ok((Some(per.start.to_string()), Some(per.end.to_string())));
+    }
     if let Some(t) = text {
         let (a, b) = t.split_once("..").ok_or_else(|| {
             CliError::problems(format!("`{t}` is not a period"))
@@ -281,6 +317,12 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             };
             let ctx = open(&project, true)?;
             let (ps, pe) = parse_period(period.as_deref(), &ctx.project)?;
+            if let (Some(a), Some(b)) = (&ps, &pe) {
+                let day = |t: &str| crate::parse_date(t).map_err(CliError::problems);
+                let (a, b) = (day(a)?, day(b)?);
+                Workspace::new(&project).refuse_closed(&ctx.project, a, b, "record evidence")?;
+                warn_outside(&planned, a, b);
+            }
             let at = now();
             let by = who(by);
             let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();

@@ -38,6 +38,9 @@ pub struct GapArgs {
     /// Write to this file instead of standard output
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// The examination period, by name (default: the current period)
+    #[arg(long)]
+    pub period: Option<String>,
 }
 
 /// Runs `assure gap` on the project in `dir`.
@@ -47,11 +50,18 @@ pub fn run(args: GapArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         args.as_of.unwrap_or_else(crate::today),
         args.format,
         args.output.as_deref(),
+        args.period.as_deref(),
     )
 }
 
-fn cmd_gap(dir: &Path, as_of: NaiveDate, format: GapFormat, output: Option<&Path>) -> Result<ExitCode, CliError> {
-    let a = crate::report_cmd::gather(dir, as_of)?.assessment;
+fn cmd_gap(
+    dir: &Path,
+    as_of: NaiveDate,
+    format: GapFormat,
+    output: Option<&Path>,
+    period: Option<&str>,
+) -> Result<ExitCode, CliError> {
+    let a = crate::report_cmd::gather(dir, as_of, period)?.assessment;
     let text = match format {
         GapFormat::Text => render::text(&a),
         GapFormat::Md => render::markdown(&a),

@@ -12,6 +12,7 @@ mod error;
 mod evidence_cmd;
 mod gap_cmd;
 mod init_cmd;
+mod period_cmd;
 mod policy_cmd;
 mod prompt;
 mod report_cmd;
@@ -77,6 +78,11 @@ enum Command {
     },
     /// Draw a reproducible sample of a control's population, as an auditor would
     Sample(sample_cmd::SampleArgs),
+    /// The compliance year: list, open, close and roll examination periods; compare them year over year
+    Period {
+        #[command(subcommand)]
+        command: period_cmd::PeriodCommand,
+    },
     /// Run the control tests over the whole population of the audit window and record the run
     Test(test_cmd::TestArgs),
     /// Draft a report: SOC 2, SOC 1, SOC 3, readiness, bridge letter or control matrix (PDF, HTML, XLSX, OSCAL)
@@ -183,6 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             sample_cmd::run(args, dir)
         }
         Command::Policy { command } => policy_cmd::run(command, project_dir(p, None)?),
+        Command::Period { command } => period_cmd::run(command, project_dir(p, None)?),
         Command::Gap(args) => {
             let dir = project_dir(p, args.dir.clone())?;
             gap_cmd::run(args, dir)

@@ -30,7 +30,8 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
-    fn name(self) -> &'static str {
+    /// The kind's name in file names.
+    pub fn name(self) -> &'static str {
         match self {
             ReportKind::Soc2 => "soc2",
             ReportKind::Soc1 => "soc1",
@@ -58,7 +59,8 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
-    fn ext(self) -> &'static str {
+    /// The format's file extension.
+    pub fn ext(self) -> &'static str {
         match self {
             ReportFormat::Pdf => "pdf",
             ReportFormat::Html => "html",
@@ -90,13 +92,21 @@ pub struct ReportArgs {
     /// For a bridge letter: the last day it covers (YYYY-MM-DD)
     #[arg(long, value_parser = parse_date)]
     pub to: Option<NaiveDate>,
+    /// The examination period, by name (default: the current period; for a bridge letter, the
+    /// latest period that ended before --to). A closed period prints the reports frozen at its close.
+    #[arg(long)]
+    pub period: Option<String>,
 }
 
 /// Builds the snapshot every report and the gap analysis are computed from (one read of the
 /// ledger), refusing projects whose files cannot be read; says so on standard error when the
 /// project has validation errors, and lists what in the ledger could not be read.
-pub fn gather(dir: &Path, as_of: NaiveDate) -> Result<Snapshot, CliError> {
-    let snap = Workspace::new(dir).snapshot(as_of)?;
+pub fn gather(dir: &Path, as_of: NaiveDate, period: Option<&str>) -> Result<Snapshot, CliError> {
+    let ws = Workspace::new(dir).with_period(period.map(str::to_string));
+    let snap = ws.snapshot(as_of)?;
+    if let Some(p) = ws.period_of(&snap.project)? {
+        eprintln!("period {}", p.describe());
+    }
     if snap.errors > 0 {
         eprintln!(
             "note: `assure validate` reports {} error(s); the gaps below include them where they affect readiness",
@@ -168,11 +178,27 @@ pub fn run(args: ReportArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         };
         dir.join("reports").join(name)
     });
-    let g = gather(&dir, as_of)?;
+    let period = match (&args.period, args.kind, args.to) {
+        (Some(p), _, _) => Some(p.clone()),
+        // A bridge letter follows the latest period that had ended by the day it runs to.
+        (None, ReportKind::Bridge, Some(to)) => Workspace::new(&dir)
+            .periods()?
+            .into_iter()
+            .rfind(|p| p.end < to)
+            .map(|p| p.name),
+        _ => None,
+    };
+    if args.kind != ReportKind::Bridge
+        && let Some(name) = &period
+        && let Some(code) = frozen(&dir, name, args.kind, format, &out)?
+    {
+        return Ok(code);
+    }
+    let g = gather(&dir, as_of, period.as_deref())?;
     // A report on the period prints that period's results only; a bridge letter looks at a run of
     // the days after the period instead.
     let inp = if args.kind == ReportKind::Bridge {
-        g.inputs()
+        g.bridge_inputs()
     } else {
         let (inp, warning) = g.period_inputs();
         if let Some(w) = warning {
@@ -241,30 +267,97 @@ pub fn write_report(
                 .to_string())
         }
         ReportFormat::Pdf | ReportFormat::Html | ReportFormat::Json => {
-            let d = document(kind, inp, to)?;
-            let missing = d.missing.len();
-            let note = if missing > 0 {
-                format!("; {missing} required element(s) missing, listed on the cover")
-            } else {
-                String::new()
-            };
-            match format {
-                ReportFormat::Pdf => {
-                    let ident = format!("assure/{}/{}/{}", d.organization, d.kind, d.as_of);
-                    let r = assure_pdf::render(&d, &ident)?;
-                    write_atomically(out, &r.bytes)?;
-                    Ok(format!("{} pages{note}", r.pages))
-                }
-                ReportFormat::Html => {
-                    write_atomically(out, assure_report::doc::html(&d).as_bytes())?;
-                    Ok(format!("HTML{note}"))
-                }
-                _ => {
-                    let text = serde_json::to_string_pretty(&d).unwrap_or_default() + "\n";
-                    write_atomically(out, text.as_bytes())?;
-                    Ok(format!("JSON{note}"))
-                }
-            }
+            let (bytes, summary) = render(kind, format, inp, to)?;
+            write_atomically(out, &bytes)?;
+            Ok(summary)
         }
     }
+}
+
+/// Renders one report as PDF, HTML or the document model's JSON (or the matrix as XLSX): the
+/// bytes and a short summary. What `assure report` writes and what closing a period freezes.
+pub fn render(
+    kind: ReportKind,
+    format: ReportFormat,
+    inp: &Inputs<'_>,
+    to: Option<NaiveDate>,
+) -> Result<(Vec<u8>, String), CliError> {
+    if format == ReportFormat::Xlsx {
+        let m = assure_report::matrix::matrix(inp);
+        let bytes = assure_xlsx::write(&m)?;
+        let summary = format!("{} sheets, {} bytes", m.sheets.len(), bytes.len());
+        return Ok((bytes, summary));
+    }
+    let d = document(kind, inp, to)?;
+    let missing = d.missing.len();
+    let note = if missing > 0 {
+        format!("; {missing} required element(s) missing, listed on the cover")
+    } else {
+        String::new()
+    };
+    Ok(match format {
+        ReportFormat::Pdf => {
+            let ident = format!("assure/{}/{}/{}", d.organization, d.kind, d.as_of);
+            let r = assure_pdf::render(&d, &ident)?;
+            (r.bytes, format!("{} pages{note}", r.pages))
+        }
+        ReportFormat::Html => (assure_report::doc::html(&d).into_bytes(), format!("HTML{note}")),
+        _ => (
+            (serde_json::to_string_pretty(&d).unwrap_or_default() + "\n").into_bytes(),
+            format!("JSON{note}"),
+        ),
+    })
+}
+
+/// For a closed period, writes the report frozen at its close and returns `Some`; `None` when the
+/// period is not closed (the report is drafted as usual). A closed period's report in a form that
+/// was not frozen is refused: drafting it now could print something the issued report did not.
+fn frozen(
+    dir: &Path,
+    name: &str,
+    kind: ReportKind,
+    format: ReportFormat,
+    out: &Path,
+) -> Result<Option<ExitCode>, CliError> {
+    let ws = Workspace::new(dir);
+    let period = ws
+        .periods()?
+        .into_iter()
+        .find(|p| p.name == name.trim())
+        .ok_or_else(|| {
+            CliError::problems(format!("no period is named `{name}`"))
+                .with_hint("run `assure period list` to see the project's periods")
+        })?;
+    if !period.is_closed() {
+        return Ok(None);
+    }
+    let file = format!("{}.{}", kind.name(), format.ext());
+    let frozen = ws.frozen(&period)?;
+    let Some(f) = frozen.get(&file) else {
+        let have: Vec<&str> = frozen.keys().map(String::as_str).collect();
+        return Err(CliError::problems(format!(
+            "period {} is closed and its {file} was not frozen when it closed",
+            period.describe()
+        ))
+        .with_hint(if have.is_empty() {
+            "it was closed without reports; a closed period's results are not drafted again".to_string()
+        } else {
+            format!("frozen at its close: {}", have.join(", "))
+        }));
+    };
+    let bytes = ws.blob(&f.blake3)?;
+    if let Some(parent) = out.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(CliError::io("create", parent))?;
+    }
+    write_atomically(out, &bytes)?;
+    eprintln!("period {}", period.describe());
+    eprintln!(
+        "wrote {} as frozen when the period closed (ledger entry {}, SHA-256 {})",
+        out.display(),
+        f.seq,
+        f.sha256
+    );
+    Ok(Some(ExitCode::SUCCESS))
 }

@@ -37,6 +37,9 @@ pub struct SampleArgs {
     /// Print machine-readable JSON, with the whole population
     #[arg(long)]
     json: bool,
+    /// The examination period, by name (default: the current period)
+    #[arg(long)]
+    period: Option<String>,
 }
 
 /// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
@@ -55,7 +58,11 @@ pub fn run(args: SampleArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         add: args.add.clone(),
     };
     let by = crate::evidence_cmd::who(args.by);
-    let (record, entry) = Workspace::new(&dir).sample(&args.control, &opts, &Workspace::now(), &by)?;
+    let ws = Workspace::new(&dir).with_period(args.period.clone());
+    if let Some(p) = ws.period_of(&ws.open_read()?.project)? {
+        eprintln!("period {}", p.describe());
+    }
+    let (record, entry) = ws.sample(&args.control, &opts, &Workspace::now(), &by)?;
     if args.json {
         print(&format!(
             "{}\n",

@@ -36,13 +36,16 @@ pub struct ServeArgs {
     /// Show the project as of this date (YYYY-MM-DD) instead of today, e.g. the end of a past period
     #[arg(long, value_parser = crate::parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// Show this examination period, by name (default: the current period)
+    #[arg(long)]
+    pub period: Option<String>,
 }
 
 /// Runs `assure serve`.
 /// Runs the command on the project in `dir` (resolved from `-p` or the positional DIR).
 pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     // Refuse early, with the usual diagnostics, when the directory is not a readable project.
-    let g = crate::report_cmd::gather(&dir, args.as_of.unwrap_or_else(crate::today))?;
+    let g = crate::report_cmd::gather(&dir, args.as_of.unwrap_or_else(crate::today), args.period.as_deref())?;
     let org = g.project.manifest.organization.name.clone();
     let url = match &args.database {
         Some(u) => u.clone(),
@@ -89,7 +92,10 @@ pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         })?;
         let state = assure_web::AppState::new(
             db.clone(),
-            Arc::new(Service::new(Workspace::new(&dir), args.as_of)),
+            Arc::new(Service::new(
+                Workspace::new(&dir).with_period(args.period.clone()),
+                args.as_of,
+            )),
             settings,
         );
         eprintln!(

@@ -20,7 +20,7 @@ pub struct TestArgs {
     /// The project directory (the same as `-p DIR`; default `.`)
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// The period, FROM..TO (defaults to the scope's period)
+    /// The examination period by name (`assure period list`), or dates FROM..TO; default: the current period
     #[arg(long)]
     period: Option<String>,
     /// Evaluate as of this date (YYYY-MM-DD); defaults to today or the period's end, whichever is earlier
@@ -56,30 +56,42 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     }
     let p = &checked.project;
     let scope = &p.manifest.scope;
+    // The period: a name, dates FROM..TO, or the current period.
+    let (start, end, period_type) = match args.period.as_deref() {
+        Some(t) if t.contains("..") => {
+            let (a, b) = t.split_once("..").unwrap_or_default();
+            let (a, b) = (
+                parse_date(a).map_err(CliError::problems)?,
+                parse_date(b).map_err(CliError::problems)?,
+            );
+            match p.period_containing(a, b) {
+                Some(per) => eprintln!("dates {a} to {b}, within period {}", per.describe()),
+                None if !p.periods().is_empty() => eprintln!(
+                    "warning: {a} to {b} is not inside any examination period ({}); the run is recorded for these dates only",
+                    p.periods()
+                        .iter()
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => {}
+            }
+            (a, b, None)
+        }
+        name => {
+            let per = p.select_period(name).map_err(|e| {
+                CliError::problems(e.to_string()).with_hint(
+                    "name a period from `assure period list`, pass dates as --period FROM..TO, or set the period in `[scope]`",
+                )
+            })?;
+            eprintln!("period {}", per.describe());
+            (per.start, per.end, Some(per.exam_type))
+        }
+    };
     let exam = match args.exam_type {
         Some(1) => ExamType::Type1,
         Some(_) => ExamType::Type2,
-        None => scope.exam_type.unwrap_or(ExamType::Type2),
-    };
-    let (start, end) = match &args.period {
-        Some(t) => {
-            let (a, b) = t.split_once("..").ok_or_else(|| {
-                CliError::problems(format!("`{t}` is not a period"))
-                    .with_hint("write FROM..TO, such as 2026-01-01..2026-06-30")
-            })?;
-            (
-                parse_date(a).map_err(CliError::problems)?,
-                parse_date(b).map_err(CliError::problems)?,
-            )
-        }
-        None => match (&scope.period_start, &scope.period_end, &scope.as_of) {
-            (Some(a), Some(b), _) => (a.get_ref().0, b.get_ref().0),
-            (_, _, Some(d)) => (d.get_ref().0, d.get_ref().0),
-            _ => {
-                return Err(CliError::problems("the scope has no period or date")
-                    .with_hint("set one in `[scope]`, or pass --period"));
-            }
-        },
+        None => period_type.or(scope.exam_type).unwrap_or(ExamType::Type2),
     };
     if start > end {
         return Err(CliError::problems("the period ends before it starts"));

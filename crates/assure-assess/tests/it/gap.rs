@@ -246,3 +246,33 @@ fn saas_text_report() {
     let head: Vec<&str> = text.lines().take(12).collect();
     insta::assert_snapshot!(head.join("\n"));
 }
+
+#[test]
+fn one_colour_scale_with_a_legend_every_band_readable_at_wcag_aa() {
+    use assure_assess::render::{NOT_SCORED, SCALE, band_of, contrast, legend_html};
+    // The formula, checked against two published pairs: black on white is 21:1, #767676 on white 4.54:1.
+    assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 1e-9);
+    assert!((contrast("#767676", "#ffffff") - 4.54).abs() < 0.01);
+    for b in SCALE.iter().chain(std::iter::once(&NOT_SCORED)) {
+        let ratio = contrast(b.background, b.text);
+        assert!(
+            ratio >= 4.5,
+            "{} ({} on {}) has contrast {ratio:.2}:1",
+            b.label,
+            b.text,
+            b.background
+        );
+    }
+    // Bands are ordered and every score falls in exactly one.
+    assert!(SCALE.windows(2).all(|w| w[0].from < w[1].from));
+    assert_eq!(band_of(Some(0.0)).class, "b0");
+    assert_eq!(band_of(Some(0.69)).class, "b1");
+    assert_eq!(band_of(Some(0.7)).class, "b2");
+    assert_eq!(band_of(Some(0.949)).class, "b3");
+    assert_eq!(band_of(Some(1.0)).class, "b4");
+    assert_eq!(band_of(None).class, "na");
+    let legend = legend_html();
+    for b in &SCALE {
+        assert!(legend.contains(b.label) && legend.contains(b.background), "{legend}");
+    }
+}

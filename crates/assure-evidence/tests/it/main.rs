@@ -7,6 +7,7 @@
 )]
 
 mod connectors;
+mod periods;
 mod remote;
 mod store;
 mod vendors;

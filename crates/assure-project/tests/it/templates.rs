@@ -125,3 +125,40 @@ fn init_output_is_deterministic() {
     assert_eq!(a, b);
     let _ = Severity::Error;
 }
+
+#[test]
+fn the_next_period_follows_the_current_one() {
+    use assure_project::period::{Period, Status, next_name};
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let p = Period {
+        name: "FY2026".into(),
+        reports: vec![assure_project::model::ReportKind::Soc2],
+        exam_type: assure_project::model::ExamType::Type2,
+        start: d("2025-10-01"),
+        end: d("2026-09-30"),
+        status: Status::Open,
+        report_issued_on: None,
+        closed_on: None,
+        declared: true,
+    };
+    let n = p.next();
+    assert_eq!(
+        (n.name.as_str(), n.start, n.end, n.status),
+        ("FY2027", d("2026-10-01"), d("2027-09-30"), Status::Open)
+    );
+    // Half-years and periods that are not whole months.
+    let h = Period {
+        start: d("2026-01-01"),
+        end: d("2026-06-30"),
+        name: "2026-H1".into(),
+        ..p.clone()
+    };
+    assert_eq!((h.next().name.as_str(), h.next().end), ("2026-H2", d("2026-12-31")));
+    let odd = Period {
+        start: d("2026-01-15"),
+        end: d("2026-07-20"),
+        ..p
+    };
+    assert_eq!((odd.next().start, odd.next().end), (d("2026-07-21"), d("2027-01-23")));
+    assert_eq!(next_name("Audit", d("2027-12-31")), "2027");
+}

@@ -409,3 +409,49 @@ fn statement_links_name_a_missing_statement_and_an_unknown_control() {
         replace(f, "policies/pol.md", "1. Do the thing.", "1. PO-1. Do the thing.");
     }));
 }
+
+const PERIODS: &str = "\n[[period]]\nname = \"2025\"\nstart = 2025-07-01\nend = 2025-12-31\nstatus = \"closed\"\nclosed_on = 2026-01-20\n\n[[period]]\nname = \"2026\"\nstart = 2026-01-01\nend = 2026-06-30\nstatus = \"open\"\n";
+
+fn with_periods(f: &mut Vec<(&'static str, String)>, periods: &str) {
+    let i = f.iter().position(|(n, _)| *n == "assure.toml").unwrap();
+    f[i].1.push_str(periods);
+}
+
+#[test]
+fn periods_that_agree_with_the_scope_are_clean() {
+    assert_eq!(run(|f| with_periods(f, PERIODS)), "");
+}
+
+#[test]
+fn overlapping_periods() {
+    insta::assert_snapshot!(run(|f| with_periods(
+        f,
+        &PERIODS.replace("end = 2025-12-31", "end = 2026-01-31")
+    )));
+}
+
+#[test]
+fn two_open_periods() {
+    insta::assert_snapshot!(run(|f| with_periods(
+        f,
+        &PERIODS.replace("status = \"closed\"", "status = \"open\"")
+    )));
+}
+
+#[test]
+fn scope_dates_are_not_the_current_periods() {
+    insta::assert_snapshot!(run(|f| with_periods(
+        f,
+        &PERIODS.replace("end = 2026-06-30", "end = 2026-09-30")
+    )));
+}
+
+#[test]
+fn duplicate_period_name_and_dates_backwards() {
+    insta::assert_snapshot!(run(|f| with_periods(
+        f,
+        &PERIODS
+            .replace("name = \"2026\"", "name = \"2025\"")
+            .replace("start = 2026-01-01", "start = 2026-07-01")
+    )));
+}

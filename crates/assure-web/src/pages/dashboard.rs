@@ -36,21 +36,25 @@ pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
             (None, Some(v)) => format!("{:.0} %", v * 100.0),
             (None, None) => "n/a".into(),
         };
+        let band = if i.not_relevant.is_some() {
+            &assure_assess::render::NOT_SCORED
+        } else {
+            assure_assess::render::band_of(i.score)
+        };
         b.push_str(&format!(
-            "<a href=\"/controls?criterion={}\" style=\"background:{}\" title=\"{}: {}\">{}<br>{}</a>",
+            "<a href=\"/controls?criterion={}\" style=\"background:{};color:{}\" title=\"{}: {}\">{}<br>{}</a>",
             esc(&i.id),
-            if i.not_relevant.is_some() {
-                "#8a94a6"
-            } else {
-                heat_colour(i.score)
-            },
+            band.background,
+            band.text,
             esc(&i.id),
             esc(&i.title),
             esc(&i.id),
             label
         ));
     }
-    b.push_str("</div></div>");
+    b.push_str("</div>");
+    b.push_str(&assure_assess::render::legend_html());
+    b.push_str("</div>");
     // Failing tests (owners: of their controls).
     b.push_str("<h2>Failing tests</h2>");
     match &snap.run {

@@ -33,7 +33,7 @@ use serde::Deserialize;
 
 use crate::authz::{Action, Role};
 use crate::db::Request as PbcRequest;
-use crate::html::{csrf_field, esc, heat_colour, page, score_pill, when};
+use crate::html::{csrf_field, esc, page, score_pill, when};
 use crate::requests::{NewRequest, RequestStatus};
 use crate::{AppError, Session, Shared, Snapshot, Upload, UploadKind, new_id, now_micros};
 use assure_schema::results::ItemStatus;

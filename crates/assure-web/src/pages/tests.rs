@@ -142,3 +142,59 @@ pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String
     }
     ok(&t.title, &s, "/tests", b)
 }
+
+/// Year over year: every examination period with its readiness and the run its results come from,
+/// then each test's population, exceptions and conclusion per period.
+pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
+    let (snap, _) = state.authorized(&s, Action::ReadTests, &[]).await?;
+    let backend = state.backend.clone();
+    let as_of = snap.as_of;
+    let years = blocking(move || backend.year_over_year(as_of)).await??;
+    let mut b = String::from("<h1>Periods, year over year</h1>");
+    if years.is_empty() {
+        b.push_str("<div class=\"card\">The project has no examination period: set one in <code>[scope]</code> of <code>assure.toml</code>.</div>");
+        return ok("Periods", &s, "/periods", b);
+    }
+    b.push_str("<p class=\"muted\">Each period shows the latest test run of its own dates; a closed period's results and reports are frozen. <code>assure period compare -o FILE.xlsx</code> writes this as a workbook.</p>");
+    b.push_str("<table><tr><th>Period</th><th>Dates</th><th>Status</th><th>Results from</th><th>Readiness</th></tr>");
+    for y in &years {
+        let p = &y.period;
+        b.push_str(&format!(
+            "<tr><td>{}</td><td>{} to {}</td><td>{}{}</td><td>{}</td><td>{} <span class=\"muted\">as of {}</span></td></tr>",
+            esc(&p.name),
+            p.start,
+            p.end,
+            p.status.as_str(),
+            p.closed_on.map(|d| format!(", closed {d}")).unwrap_or_default(),
+            y.run
+                .as_ref()
+                .map_or("no run".to_string(), |r| format!("ledger entry {}, as of {}", r.seq, r.as_of)),
+            score_pill(y.readiness),
+            y.as_of
+        ));
+    }
+    b.push_str("</table><h2>Tests</h2><table><tr><th>Test</th>");
+    for y in &years {
+        b.push_str(&format!("<th>{}</th>", esc(&y.period.name)));
+    }
+    b.push_str("</tr>");
+    let ids: std::collections::BTreeSet<&String> = years.iter().flat_map(|y| y.tests.keys()).collect();
+    for id in ids {
+        b.push_str(&format!("<tr><td><a href=\"/tests/{}\">{}</a></td>", esc(id), esc(id)));
+        for y in &years {
+            match y.tests.get(id) {
+                Some(t) => b.push_str(&format!(
+                    "<td>{} items, {} exception{}<br><span class=\"muted\">{}</span></td>",
+                    t.population,
+                    t.exceptions,
+                    if t.exceptions == 1 { "" } else { "s" },
+                    esc(&t.conclusion)
+                )),
+                None => b.push_str("<td class=\"muted\">not run</td>"),
+            }
+        }
+        b.push_str("</tr>");
+    }
+    b.push_str("</table>");
+    ok("Periods", &s, "/periods", b)
+}

@@ -90,6 +90,7 @@ impl Backend for Fake {
             project: p,
             assessment: a,
             run: Some((9, run)),
+            later_run: None,
             samples: Vec::new(),
             ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01"), run_entry()],
             acceptances: Vec::new(),
@@ -106,6 +107,49 @@ impl Backend for Fake {
         }
         self.uploads.lock().unwrap().push(upload.file_name);
         Ok(vec![entry(3, "AC-05")])
+    }
+    fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<assure_workspace::period::PeriodResults>, BackendError> {
+        use assure_project::period::{Period, Status};
+        use assure_workspace::period::{PeriodResults, RunRef, TestResult};
+        let year = |name: &str, y: i32, status: Status, population: usize, exceptions: usize| PeriodResults {
+            period: Period {
+                name: name.into(),
+                reports: vec![assure_project::model::ReportKind::Soc2],
+                exam_type: assure_project::model::ExamType::Type2,
+                start: NaiveDate::from_ymd_opt(y, 1, 1).unwrap(),
+                end: NaiveDate::from_ymd_opt(y, 12, 31).unwrap(),
+                status,
+                report_issued_on: None,
+                closed_on: None,
+                declared: true,
+            },
+            run: Some(RunRef {
+                seq: u64::try_from(y - 2000).unwrap(),
+                as_of: NaiveDate::from_ymd_opt(y, 12, 31).unwrap().min(as_of),
+                at: format!("{y}-12-31T10:00:00Z"),
+            }),
+            as_of: NaiveDate::from_ymd_opt(y, 12, 31).unwrap().min(as_of),
+            readiness: 0.5 + f64::from(y - 2025) / 10.0,
+            tests: [(
+                "t-ac05".to_string(),
+                TestResult {
+                    population,
+                    exceptions,
+                    conclusion: if exceptions > 0 {
+                        "exceptions noted"
+                    } else {
+                        "no exceptions"
+                    }
+                    .into(),
+                },
+            )]
+            .into(),
+            controls: std::collections::BTreeMap::new(),
+        };
+        Ok(vec![
+            year("2025", 2025, Status::Closed, 40, 3),
+            year("2026", 2026, Status::Open, 52, 0),
+        ])
     }
     fn accept_policy(&self, _: &str, _: &str, _: &str) -> Result<Entry, BackendError> {
         Ok(entry(4, "GOV-11"))
@@ -361,6 +405,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Some("GOV-01"),
     ),
     ("/tests", Kind::Get, Action::ReadTests, None),
+    ("/periods", Kind::Get, Action::ReadTests, None),
     ("/tests/t-ac05", Kind::Get, Action::ReadTests, Some("AC-05")),
     ("/tests/t-gov01", Kind::Get, Action::ReadTests, Some("GOV-01")),
     // A request assigned to nobody: a control owner may not see or change it (marked as not theirs).
@@ -977,6 +1022,23 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
     assert!(
         page.body.contains("This run ran 1 of the 2 tests; the others keep their latest results, from the run recorded as ledger entry 1 (2026-11-01)")
             && page.body.contains("t-gov01 · result of entry 1, 2026-11-01"),
+        "{}",
+        page.body
+    );
+    // Year over year: each period with its run and readiness, each test's results side by side,
+    // and the heat map's colour scale explained.
+    let page = send(&state, get("/periods", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "<td>2025</td><td>2025-01-01 to 2025-12-31</td><td>closed</td>",
+        "ledger entry 25, as of 2025-12-31",
+        "<td>40 items, 3 exceptions<br><span class=\"muted\">exceptions noted</span></td><td>52 items, 0 exceptions<br><span class=\"muted\">no exceptions</span></td>",
+    ] {
+        assert!(page.body.contains(text), "{text}\n{}", page.body);
+    }
+    let page = send(&state, get("/", Some(&viewer))).await;
+    assert!(
+        page.body.contains("aria-label=\"Colour scale\"") && page.body.contains("95% or more"),
         "{}",
         page.body
     );

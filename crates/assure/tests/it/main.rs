@@ -12,3 +12,4 @@ mod evidence;
 mod reports;
 mod tidy;
 mod workflow;
+mod year;
