@@ -46,6 +46,22 @@ pub struct Inputs<'a> {
     pub ledger: &'a [Entry],
     /// The as-of date.
     pub as_of: NaiveDate,
+    /// Commits to the project's controls, policies and tests, newest first (from git; empty when
+    /// the project is not under git): the report's changes during the period are drawn from them.
+    pub history: &'a [ProjectChange],
+}
+
+/// A commit that changed the project's controls, policies or tests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProjectChange {
+    /// The day it was committed.
+    pub date: NaiveDate,
+    /// The abbreviated commit hash.
+    pub commit: String,
+    /// Its subject line.
+    pub summary: String,
+    /// The project files it changed (`controls/AC-01.toml`, ...).
+    pub paths: Vec<String>,
 }
 
 /// Why a report cannot be drafted at all (as opposed to a draft with visible gaps).

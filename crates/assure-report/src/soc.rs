@@ -578,14 +578,40 @@ fn changes(inp: &Inputs<'_>, d: &mut Document) {
         .iter()
         .filter(|c| in_period(inp, c.date.0))
         .collect();
+    let commits: Vec<_> = inp.history.iter().filter(|c| in_period(inp, c.date)).collect();
     if list.is_empty() {
-        d.p("No significant changes to the system or its controls are recorded for the period.");
+        d.p("No significant changes to the system are recorded for the period.");
     } else {
         d.table(
             &["Date", "Change"],
             &[1, 5],
             list.iter()
                 .map(|c| vec![c.date.0.to_string(), c.text.clone()])
+                .collect(),
+        );
+    }
+    // The controls themselves, from the project's history: what changed in them, and when.
+    if commits.is_empty() {
+        d.p("The project's history (git) records no change to the controls, policies or tests during the period.");
+    } else {
+        d.p(format!(
+            "Changes to the controls, policies and tests during the period, from the project's history (git, {} commit{}, newest first):",
+            commits.len(),
+            if commits.len() == 1 { "" } else { "s" }
+        ));
+        d.table(
+            &["Date", "Commit", "Change", "Files"],
+            &[1, 1, 4, 3],
+            commits
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.date.to_string(),
+                        c.commit.clone(),
+                        c.summary.clone(),
+                        c.paths.join(", "),
+                    ]
+                })
                 .collect(),
         );
     }

@@ -51,6 +51,8 @@ pub struct Snapshot {
     pub problems: Vec<String>,
     /// The as-of date.
     pub as_of: NaiveDate,
+    /// Commits to the project's controls, policies and tests, newest first (empty without git).
+    pub history: Vec<assure_report::ProjectChange>,
 }
 
 impl Snapshot {
@@ -63,6 +65,7 @@ impl Snapshot {
             samples: &self.samples,
             ledger: &self.ledger,
             as_of: self.as_of,
+            history: &self.history,
         }
     }
 }
@@ -121,6 +124,7 @@ impl Workspace {
             acceptances: Vec::new(),
             problems: Vec::new(),
             as_of,
+            history: project_history(&self.dir),
         };
         if !self.has_ledger() {
             return Ok(snap);
@@ -191,4 +195,46 @@ fn acceptances(
         }
     }
     Ok(out)
+}
+
+/// The commits that changed the project's controls, policies or tests, newest first, up to a
+/// bound; empty when the project is not under git (or git is not installed).
+fn project_history(dir: &std::path::Path) -> Vec<assure_report::ProjectChange> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "log",
+            "--max-count=2000",
+            "--date=short",
+            "--format=%x1e%h%x09%cd%x09%s",
+            "--name-only",
+            "--relative",
+            "--",
+            "controls",
+            "policies",
+            "tests",
+        ])
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    if !out.status.success() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split('\u{1e}')
+        .filter_map(|rec| {
+            let mut lines = rec.lines();
+            let mut head = lines.next()?.splitn(3, '\t');
+            let commit = head.next()?.to_string();
+            let date = NaiveDate::parse_from_str(head.next()?, "%Y-%m-%d").ok()?;
+            let summary = head.next().unwrap_or_default().to_string();
+            let paths = lines.filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+            Some(assure_report::ProjectChange {
+                date,
+                commit,
+                summary,
+                paths,
+            })
+        })
+        .collect()
 }

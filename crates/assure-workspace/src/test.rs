@@ -143,17 +143,21 @@ impl Workspace {
         let same_window = |e: &Entry| {
             e.draft.period_start.as_deref() == Some(ws.as_str()) && e.draft.period_end.as_deref() == Some(we.as_str())
         };
-        let prior = records::latest_run_where(&w.store, &entries, &same_window)?
+        // The latest run of the same window and type carries its other tests' outcomes into a run
+        // of some tests (whatever its as-of date: they are those tests' latest results); only a
+        // run as of the same date by the same engine has outcomes that can be reused as this run's.
+        let carrier = records::latest_run_where(&w.store, &entries, &same_window)?
             .0
             .filter(|(_, r)| {
                 r.period_start == opts.window.period_start
                     && r.period_end == opts.window.period_end
-                    && r.as_of == opts.window.as_of
                     && r.exam_type == exam_number(opts.exam)
-                    && r.engine == runner.engine()
             });
+        let prior = carrier
+            .clone()
+            .filter(|(_, r)| r.as_of == opts.window.as_of && r.engine == runner.engine());
         let previous = if opts.full { None } else { prior.clone() };
-        let carried: Vec<TestOutcome> = match &prior {
+        let carried: Vec<TestOutcome> = match &carrier {
             Some((_, p)) if !opts.only.is_empty() => p
                 .tests
                 .iter()
@@ -241,7 +245,7 @@ impl Workspace {
         }
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
         let mut unresolved = eval.unresolved;
-        if let Some((_, prev)) = prior.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
+        if let Some((_, prev)) = carrier.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
             let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
             for u in &prev.unresolved {
                 let elsewhere = u
@@ -274,7 +278,7 @@ impl Workspace {
             .map(|s| read.iter().find(|r| r.seq == s.seq).cloned().unwrap_or(s))
             .collect();
         // Carried outcomes stand on the files their run recorded.
-        if let Some((_, p)) = prior.as_ref().filter(|_| !carried_ids.is_empty()) {
+        if let Some((_, p)) = carrier.as_ref().filter(|_| !carried_ids.is_empty()) {
             for s in &p.inputs {
                 if !inputs.iter().any(|i| i.seq == s.seq) {
                     inputs.push(s.clone());
@@ -307,7 +311,7 @@ impl Workspace {
             head: entries.last().map(|e| format!("{}:{}", e.seq, e.hash)),
             reused: reused_ids,
             carried_from: (!carried_ids.is_empty())
-                .then(|| prior.as_ref().map(|(s, _)| *s))
+                .then(|| carrier.as_ref().map(|(s, _)| *s))
                 .flatten(),
             carried: carried_ids,
             duplicates,

@@ -29,6 +29,7 @@ fn docs(t: Template, fw: Framework) -> Vec<(String, Value)> {
         samples: &[],
         ledger: &[],
         as_of,
+        history: &[],
     };
     documents(&inp, fw).unwrap()
 }

@@ -37,6 +37,7 @@ fn inputs<'a>(p: &'a Project, a: &'a Assessment) -> Inputs<'a> {
         samples: &[],
         ledger: &[],
         as_of: as_of(),
+        history: &[],
     }
 }
 

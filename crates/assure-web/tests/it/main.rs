@@ -97,6 +97,7 @@ impl Backend for Fake {
             errors: 0,
             problems: Vec::new(),
             as_of,
+            history: Vec::new(),
         })
     }
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {

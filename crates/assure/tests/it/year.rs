@@ -145,6 +145,25 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
         "2027 finds exactly what was planted in 2027"
     );
     assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 16);
+    let all_tests = v["run"]["tests"].as_array().unwrap().len();
+    // A run of one test on another day carries the others' latest results instead of hiding them.
+    let r = assure(
+        &[
+            "test",
+            "d",
+            "--as-of",
+            "2027-12-30",
+            "--test",
+            "changes-peer-approved",
+            "--json",
+        ],
+        None,
+        cwd,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let partial: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(partial["run"]["tests"].as_array().unwrap().len(), all_tests);
+    assert_eq!(partial["run"]["carried"].as_array().unwrap().len(), all_tests - 1);
 
     // 2026's reports are the frozen bytes, whatever changed since.
     for (kind, before, fmt) in [
@@ -263,4 +282,62 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("period 2026"), "{}", r.stderr);
+}
+
+#[test]
+fn the_changes_during_the_period_come_from_the_projects_git_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let r = assure(&["init", "--template", "saas", "p"], None, cwd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let p = cwd.join("p");
+    let git = |args: &[&str], date: &str| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&p)
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(args)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"], "2025-12-01T10:00:00Z");
+    git(&["add", "-A"], "2025-12-01T10:00:00Z");
+    git(&["commit", "-qm", "Start the project"], "2025-12-01T10:00:00Z");
+    let control = std::fs::read_dir(p.join("controls"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&control).unwrap();
+    std::fs::write(&control, text.replacen("title = \"", "title = \"Revised: ", 1)).unwrap();
+    git(&["commit", "-qam", "Tighten the access review"], "2026-04-02T10:00:00Z");
+    let r = assure(
+        &[
+            "report",
+            "soc2",
+            "-p",
+            "p",
+            "--as-of",
+            "2026-12-31",
+            "--format",
+            "json",
+            "-o",
+            "soc2.json",
+        ],
+        None,
+        cwd,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = std::fs::read_to_string(cwd.join("soc2.json")).unwrap();
+    let name = control.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        doc.contains("Tighten the access review") && doc.contains(&format!("controls/{name}")),
+        "{doc}"
+    );
+    // The commit before the period is not a change during it.
+    assert!(!doc.contains("Start the project"), "{doc}");
 }
