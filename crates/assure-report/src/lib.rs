@@ -169,7 +169,7 @@ impl<'a> Inputs<'a> {
     pub(crate) fn imports_by_control(&self) -> BTreeMap<&'a str, Vec<&'a Entry>> {
         let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
         for e in self.ledger {
-            if !e.draft.action.is_evidence() {
+            if !e.draft.action.is_evidence() || !self.for_this_period(e) {
                 continue;
             }
             for c in &e.draft.controls {
@@ -179,12 +179,24 @@ impl<'a> Inputs<'a> {
         m
     }
 
+    /// Whether evidence recorded in `e` was recorded for days that overlap the report's period: a
+    /// new period's request list starts afresh, and last year's files do not answer it. An entry
+    /// that records no period counts for every period.
+    fn for_this_period(&self, e: &Entry) -> bool {
+        let day = |t: &Option<String>| t.as_deref().and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+        match (self.period(), day(&e.draft.period_start), day(&e.draft.period_end)) {
+            ((Some(start), Some(end)), Some(a), Some(b)) => a <= end && start <= b,
+            _ => true,
+        }
+    }
+
     /// Ledger imports per table.
     pub(crate) fn imports_by_table(&self) -> BTreeMap<&'a str, Vec<&'a Entry>> {
         let mut m: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
         for e in self.ledger {
             if let Some(t) = &e.draft.table
                 && e.draft.action.is_evidence()
+                && self.for_this_period(e)
             {
                 m.entry(t.as_str()).or_default().push(e);
             }

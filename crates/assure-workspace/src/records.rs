@@ -240,7 +240,12 @@ pub fn signals(project: &Project, entries: &[Entry], run: Option<&RunRecord>, as
     }
     // Freshness comes from evidence collected from the company; drawing a sample is not evidence
     // that a control operated.
-    let recorded: Vec<&Entry> = entries.iter().filter(|e| e.draft.action.is_evidence()).collect();
+    // Only evidence recorded for this period counts: last year's files do not show this year's
+    // controls operating.
+    let recorded: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.draft.action.is_evidence() && overlaps_period(project, e))
+        .collect();
     if recorded.is_empty() {
         return s;
     }
