@@ -30,6 +30,12 @@ pub struct Identities {
 
 pub use assure_schema::results::Unresolved;
 
+/// The login in a GitHub no-reply address.
+fn github_login(email: &str) -> Option<&str> {
+    let local = email.strip_suffix("@users.noreply.github.com")?;
+    Some(local.split_once('+').map_or(local, |(_, login)| login)).filter(|l| !l.is_empty())
+}
+
 fn strip_plus(email: &str) -> Option<String> {
     let (local, domain) = email.split_once('@')?;
     let base = local.split_once('+')?.0;
@@ -46,11 +52,14 @@ impl Identities {
         }
     }
 
-    /// Resolves a value: exact alias, or the same address without a `+tag`.
+    /// Resolves a value: exact alias; a GitHub no-reply address (`12345+login@users.noreply.github.com`
+    /// or `login@users.noreply.github.com`) as the `github:login` alias; or the same address
+    /// without a `+tag`.
     pub fn resolve(&self, value: &str) -> Option<&str> {
         let v = value.trim().to_lowercase();
         self.map
             .get(&v)
+            .or_else(|| github_login(&v).and_then(|l| self.map.get(&format!("github:{l}"))))
             .or_else(|| strip_plus(&v).and_then(|s| self.map.get(&s)))
             .map(String::as_str)
     }

@@ -134,7 +134,7 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Records a git repository's merge history as a text file the `git-log` connector reads; the file
+/// Records a git repository's mainline history as a text file the `git-log` connector reads; the file
 /// (not the repository) is what the ledger stores.
 fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
     let label = repo.display().to_string();
@@ -157,6 +157,38 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
+    // The authors of merged branches: a merge commit's own author is whoever merged it.
+    let branches = crate::vendor::merged_branches(&String::from_utf8_lossy(&out.stdout)).join("\n");
+    let authors = if branches.is_empty() {
+        Vec::new()
+    } else {
+        let mut child = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(crate::vendor::GIT_BRANCH_AUTHOR_ARGS)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(format!("cannot run git: {e}")))?;
+        let mut stdin = child.stdin.take();
+        let writer = std::thread::spawn(move || {
+            if let Some(s) = stdin.as_mut() {
+                let _ = std::io::Write::write_all(s, branches.as_bytes());
+            }
+        });
+        let done = child
+            .wait_with_output()
+            .map_err(|e| fail(format!("cannot run git: {e}")))?;
+        let _ = writer.join();
+        if !done.status.success() {
+            return Err(fail(format!(
+                "git log of merged branches failed: {}",
+                String::from_utf8_lossy(&done.stderr).trim()
+            )));
+        }
+        done.stdout
+    };
     let name = repo
         .canonicalize()
         .ok()
@@ -171,6 +203,10 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
     let path = dir.join(format!("{name}.gitlog"));
     let mut text = format!("{} {name}\n", crate::vendor::GIT_LOG_HEADER).into_bytes();
     text.extend_from_slice(&out.stdout);
+    if !authors.is_empty() {
+        text.extend_from_slice(b"\x1d\n");
+        text.extend_from_slice(&authors);
+    }
     fs::write(&path, text).map_err(|e| fail(format!("cannot write a temporary file: {e}")))?;
     Ok(path)
 }
@@ -580,6 +616,79 @@ pub struct Meta {
     pub batch: String,
 }
 
+/// Extensions of files that are records (documents, images, mail), not exports of a system:
+/// imported from a folder, they are recorded as they are, never read as a table.
+pub const RECORD_EXTENSIONS: &[&str] = &[
+    "pdf", "png", "jpg", "jpeg", "gif", "webp", "svg", "md", "txt", "doc", "docx", "odt", "rtf", "ppt", "pptx", "eml",
+    "msg", "html", "htm", "yaml", "yml", "xml",
+];
+
+/// Whether a file is a record by its extension.
+pub fn is_record(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| RECORD_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A file recorded as it is (a record: minutes, a screenshot, a signed PDF), with the controls it
+/// is for and the days it covers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordFile {
+    /// The path.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The name recorded.
+    pub name: String,
+    /// The controls it is for.
+    pub controls: Vec<String>,
+    /// The days it covers, when its name dates it (`GOV-09-2026-03-31.md`).
+    pub period: Option<(String, String)>,
+}
+
+impl RecordFile {
+    /// A record at `path`, for the control its name or folder names (the longest of `controls`
+    /// that the file name starts with, or the folder's name), dated by the first `YYYY-MM-DD` in
+    /// its name.
+    pub fn placed(path: &Path, name: String, controls: &[String]) -> RecordFile {
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let folder = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let starts = |id: &str| {
+            file.len() >= id.len()
+                && file.get(..id.len()).is_some_and(|p| p.eq_ignore_ascii_case(id))
+                && file[id.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_ascii_alphanumeric())
+        };
+        let mut ids: Vec<&String> = controls.iter().collect();
+        ids.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        let control = ids
+            .iter()
+            .find(|c| starts(c))
+            .or_else(|| ids.iter().find(|c| c.eq_ignore_ascii_case(&folder)))
+            .map(|c| (*c).clone());
+        let date = (0..file.len().saturating_sub(9)).find_map(|i| {
+            let t = file.get(i..i + 10)?;
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.to_string())
+        });
+        RecordFile {
+            path: path.to_path_buf(),
+            name,
+            controls: control.into_iter().collect(),
+            period: date.map(|d| (d.clone(), d)),
+        }
+    }
+}
+
 /// Stores the planned files and appends their entries in one write. `controls_for` names the
 /// controls each table supports.
 pub fn commit(
@@ -589,7 +698,20 @@ pub fn commit(
     meta: &Meta,
     controls_for: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<Vec<Entry>, StoreError> {
-    let mut drafts = Vec::with_capacity(planned.len());
+    commit_with_records(store, key, planned, &[], meta, controls_for)
+}
+
+/// Stores the planned exports and the records, and appends all their entries in one write: a
+/// folder's import is recorded whole or not at all.
+pub fn commit_with_records(
+    store: &dyn EvidenceStore,
+    key: &SigningKey,
+    planned: &[Planned],
+    records: &[RecordFile],
+    meta: &Meta,
+    controls_for: &dyn Fn(&str) -> Vec<String>,
+) -> Result<Vec<Entry>, StoreError> {
+    let mut drafts = Vec::with_capacity(planned.len() + records.len());
     for p in planned {
         let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
             what: "open",
@@ -624,6 +746,30 @@ pub fn commit(
             commit: None,
         });
     }
+    for r in records {
+        let mut f = File::open(&r.path).map_err(|source| StoreError::Io {
+            what: "open",
+            path: r.path.clone(),
+            source,
+        })?;
+        let blob = store.put_blob(&mut f, &r.name)?;
+        let mut d = Draft::new(Action::Add, meta.at.clone(), meta.by.clone());
+        d.blob = Some(blob);
+        d.period_start = r
+            .period
+            .as_ref()
+            .map(|p| p.0.clone())
+            .or_else(|| meta.period_start.clone());
+        d.period_end = r
+            .period
+            .as_ref()
+            .map(|p| p.1.clone())
+            .or_else(|| meta.period_end.clone());
+        d.controls.clone_from(&r.controls);
+        d.note = meta.note.clone();
+        d.batch = Some(meta.batch.clone());
+        drafts.push(d);
+    }
     store.append(drafts, key)
 }
 
@@ -635,33 +781,16 @@ pub fn add(
     controls: Vec<String>,
     meta: &Meta,
 ) -> Result<Entry, StoreError> {
-    let mut f = File::open(path).map_err(|source| StoreError::Io {
-        what: "open",
-        path: path.to_path_buf(),
-        source,
-    })?;
     let name = path
         .file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let blob = store.put_blob(&mut f, &name)?;
-    let draft = Draft {
-        action: Action::Add,
-        at: meta.at.clone(),
-        by: meta.by.clone(),
-        blob: Some(blob),
-        connector: None,
-        table: None,
-        rows: None,
-        period_start: meta.period_start.clone(),
-        period_end: meta.period_end.clone(),
+    let record = RecordFile {
+        path: path.to_path_buf(),
+        name,
         controls,
-        note: meta.note.clone(),
-        batch: Some(meta.batch.clone()),
-        mapping: None,
-        columnar: None,
-        commit: None,
+        period: None,
     };
-    let mut entries = store.append(vec![draft], key)?;
+    let mut entries = commit_with_records(store, key, &[], &[record], meta, &|_| Vec::new())?;
     entries.pop().ok_or(StoreError::BrokenTip)
 }
 

@@ -10,7 +10,7 @@ use crate::connectors::Record;
 use crate::read::{Outcome, Problem, RowFn, read_mapped};
 use crate::tables::{Table, table};
 
-pub use crate::connectors::{GIT_LOG_ARGS, GIT_LOG_HEADER};
+pub use crate::connectors::{GIT_BRANCH_AUTHOR_ARGS, GIT_LOG_ARGS, GIT_LOG_HEADER, merged_branches};
 
 /// The largest vendor file read, after decompression.
 pub const MAX_DECOMPRESSED: u64 = 512 * 1024 * 1024;

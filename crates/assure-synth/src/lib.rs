@@ -388,11 +388,6 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
             item: "aws-prod:break-glass".into(),
             what: "a privileged account whose MFA cannot be shown",
         });
-        planted.push(Planted {
-            test: "mfa-privileged-accounts",
-            item: "aws-prod:deploy-bot".into(),
-            what: "a privileged service account whose MFA cannot be shown",
-        });
     }
     if let Some(i) = no_mfa {
         planted.push(Planted {
@@ -585,6 +580,27 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
                 test: "emergency-changes-approved-afterwards",
                 item: "platform#PR-9004".into(),
                 what: "emergency change approved five business days later",
+            });
+            // A change with no ticket (an exception), and a trivial one the policy exempts (a decoy:
+            // listed as exempted, never an exception).
+            let t = add_days(cfg.period_start, 90);
+            for (id, title) in [
+                ("PR-9005", "add upload retries"),
+                ("PR-9006", "MINOR: fix a typo in a comment"),
+            ] {
+                o.line(format_args!(
+                    "{id},platform,{title},{other},{},{},{},{},{},true,false,",
+                    a.email,
+                    ts(t, 9, 0),
+                    ts(t, 9, 30),
+                    ts(t, 9, 45),
+                    ts(t, 10, 0)
+                ));
+            }
+            planted.push(Planted {
+                test: "changes-linked-to-ticket",
+                item: "platform#PR-9005".into(),
+                what: "merged without a ticket reference",
             });
         }
         o.finish();

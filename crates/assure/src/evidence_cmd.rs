@@ -299,7 +299,40 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 * 2;
             let progress =
                 (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
-            let planned = Workspace::new(&project).plan_import(&files, table, connector);
+            // A folder as users have it: exports go through their connectors, records (minutes,
+            // screenshots, signed PDFs, JSON documents no table fits) are recorded as they are.
+            let forced = table.is_some() || connector.is_some();
+            let (mut exports, mut record_paths): (Vec<PathBuf>, Vec<PathBuf>) = if forced {
+                (files.clone(), Vec::new())
+            } else {
+                files.iter().cloned().partition(|f| !import::is_record(f))
+            };
+            let planned = loop {
+                if exports.is_empty() {
+                    break Ok(Vec::new());
+                }
+                match Workspace::new(&project).plan_import(&exports, table.clone(), connector.clone()) {
+                    Ok(p) => break Ok(p),
+                    Err(problems) => {
+                        let documents: Vec<PathBuf> = exports
+                            .iter()
+                            .filter(|f| {
+                                f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                                    && problems.iter().any(|p| {
+                                        p.file == f.display().to_string()
+                                            && p.message == "its columns do not match any evidence table"
+                                    })
+                            })
+                            .cloned()
+                            .collect();
+                        if forced || documents.is_empty() {
+                            break Err(problems);
+                        }
+                        exports.retain(|f| !documents.contains(f));
+                        record_paths.extend(documents);
+                    }
+                }
+            };
             let planned = match planned {
                 Ok(p) => p,
                 Err(problems) => {
@@ -316,6 +349,17 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 }
             };
             let ctx = open(&project, true)?;
+            let control_ids: Vec<String> = ctx.project.controls.iter().map(|c| c.id.to_string()).collect();
+            let records: Vec<import::RecordFile> = record_paths
+                .iter()
+                .map(|f| import::RecordFile::placed(f, f.display().to_string(), &control_ids))
+                .collect();
+            if planned.is_empty() && records.is_empty() {
+                import::cleanup(&files);
+                return Err(
+                    CliError::problems("nothing to import").with_hint("name export files or folders holding them")
+                );
+            }
             let (ps, pe) = parse_period(period.as_deref(), &ctx.project)?;
             if let (Some(a), Some(b)) = (&ps, &pe) {
                 let day = |t: &str| crate::parse_date(t).map_err(CliError::problems);
@@ -325,7 +369,11 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             }
             let at = now();
             let by = who(by);
-            let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+            let names: Vec<String> = planned
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(records.iter().map(|r| r.name.clone()))
+                .collect();
             let meta = Meta {
                 batch: batch_id(&at, &by, &names),
                 at,
@@ -344,12 +392,30 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                     );
                 }
             }
-            let recorded = import::commit(&ctx.store, &ctx.key, &planned, &meta, &controls_for);
+            if !json {
+                for r in &records {
+                    let dated = r
+                        .period
+                        .as_ref()
+                        .map(|(d, _)| format!(", dated {d}"))
+                        .unwrap_or_default();
+                    match r.controls.first() {
+                        Some(c) => eprintln!("{}: a record, for control {c}{dated}", r.name),
+                        None => eprintln!(
+                            "{}: a record, for no control (its name names none: call it after one, such as GOV-09-2026-03-31.pdf, or use `assure evidence add --control ID`){dated}",
+                            r.name
+                        ),
+                    }
+                }
+            }
+            let recorded = import::commit_with_records(&ctx.store, &ctx.key, &planned, &records, &meta, &controls_for);
             import::cleanup(&files);
             drop(progress);
             let recorded = recorded?;
             if json {
-                json_out(&serde_json::json!({"batch": meta.batch, "files": planned, "entries": recorded}))?;
+                json_out(
+                    &serde_json::json!({"batch": meta.batch, "files": planned, "records": records, "entries": recorded}),
+                )?;
             } else {
                 let rows: u64 = planned.iter().map(|p| p.rows).sum();
                 let (first, last) = (
@@ -357,8 +423,9 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                     recorded.last().map_or(0, |e| e.seq),
                 );
                 print(&format!(
-                    "imported {} file(s), {rows} rows, as ledger entries {first}–{last} (batch {})\n",
-                    recorded.len(),
+                    "imported {} export(s), {rows} rows, and {} record(s), as ledger entries {first}–{last} (batch {})\n",
+                    planned.len(),
+                    records.len(),
                     meta.batch
                 ))?;
             }

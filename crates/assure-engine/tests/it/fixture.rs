@@ -82,16 +82,16 @@ AR4,aws-prod,2026-01-01,2026-03-31,di@acme.example,,2,0
 AR5,aws-prod,2026-04-01,2026-06-30,ana@acme.example,2026-07-10T10:00:00Z,2,0
 ";
 
-const CHANGES: &str = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency
-C1,api,feature,ana@acme.example,bo@acme.example,2026-02-09T09:00:00Z,2026-02-10T09:00:00Z,2026-02-10T10:00:00Z,2026-02-10T11:00:00Z,true,false
-C2,api,fix,bo@acme.example,bo+gh@acme.example,2026-03-09T09:00:00Z,2026-03-10T09:00:00Z,2026-03-10T10:00:00Z,2026-03-10T11:00:00Z,true,false
-C3,api,refactor,cy@acme.example,,2026-03-01T09:00:00Z,,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,true,false
-C4,infra,network,ana@acme.example,di@acme.example,2026-04-01T09:00:00Z,2026-04-03T09:00:00Z,2026-04-02T10:00:00Z,2026-04-02T11:00:00Z,true,false
-C5,api,risky,ana@acme.example,bo@acme.example,2026-05-01T09:00:00Z,2026-05-01T10:00:00Z,2026-05-01T11:00:00Z,2026-05-01T12:00:00Z,false,false
-C6,api,hotfix,di@acme.example,ana@acme.example,2026-05-08T20:00:00Z,2026-05-12T15:00:00Z,2026-05-08T21:00:00Z,2026-05-08T22:00:00Z,true,true
-C7,api,hotfix2,ana@acme.example,,2026-06-10T20:00:00Z,,2026-06-10T21:00:00Z,2026-06-10T22:00:00Z,true,true
-C8,api,later,ana@acme.example,bo@acme.example,2026-07-09T09:00:00Z,2026-07-09T10:00:00Z,2026-07-10T10:00:00Z,,true,false
-C9,api,new year,ana@acme.example,bo@acme.example,2025-12-31T09:00:00Z,2025-12-31T10:00:00Z,2026-01-01T00:00:00Z,,true,false
+const CHANGES: &str = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+C1,api,feature,ana@acme.example,bo@acme.example,2026-02-09T09:00:00Z,2026-02-10T09:00:00Z,2026-02-10T10:00:00Z,2026-02-10T11:00:00Z,true,false,ENG-1
+C2,api,fix,bo@acme.example,bo+gh@acme.example,2026-03-09T09:00:00Z,2026-03-10T09:00:00Z,2026-03-10T10:00:00Z,2026-03-10T11:00:00Z,true,false,#22
+C3,api,refactor,cy@acme.example,,2026-03-01T09:00:00Z,,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,true,false,
+C4,infra,MINOR: rename a variable,ana@acme.example,di@acme.example,2026-04-01T09:00:00Z,2026-04-03T09:00:00Z,2026-04-02T10:00:00Z,2026-04-02T11:00:00Z,true,false,
+C5,api,risky,ana@acme.example,bo@acme.example,2026-05-01T09:00:00Z,2026-05-01T10:00:00Z,2026-05-01T11:00:00Z,2026-05-01T12:00:00Z,false,false,ENG-5
+C6,api,hotfix,di@acme.example,ana@acme.example,2026-05-08T20:00:00Z,2026-05-12T15:00:00Z,2026-05-08T21:00:00Z,2026-05-08T22:00:00Z,true,true,INC-1
+C7,api,hotfix2,ana@acme.example,,2026-06-10T20:00:00Z,,2026-06-10T21:00:00Z,2026-06-10T22:00:00Z,true,true,
+C8,api,later,ana@acme.example,bo@acme.example,2026-07-09T09:00:00Z,2026-07-09T10:00:00Z,2026-07-10T10:00:00Z,,true,false,ENG-8
+C9,api,new year,ana@acme.example,bo@acme.example,2025-12-31T09:00:00Z,2025-12-31T10:00:00Z,2026-01-01T00:00:00Z,,true,false,ENG-9
 ";
 
 const VULNERABILITIES: &str = "finding_id,asset_id,source,cve,severity,detected_at,remediated_at,status

@@ -76,7 +76,7 @@ fn render_result(run: &Run, id: &str) -> String {
 fn every_standard_test_runs_without_diagnostics() {
     let r = run_all();
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.results.len(), 29);
+    assert_eq!(r.results.len(), 30);
 }
 
 macro_rules! standard {
@@ -98,6 +98,7 @@ standard! {
     access_approved_before_grant => "access-approved-before-grant",
     access_reviews_quarterly => "access-reviews-quarterly",
     changes_peer_approved => "changes-peer-approved",
+    changes_linked_to_ticket => "changes-linked-to-ticket",
     changes_tested_before_merge => "changes-tested-before-merge",
     emergency_changes_approved_afterwards => "emergency-changes-approved-afterwards",
     vulnerabilities_critical_high_within_sla => "vulnerabilities-critical-high-within-sla",
@@ -140,4 +141,18 @@ fn daily_backups_list_each_missing_day() {
             "no successful backup of db-orders on 2026-06-30"
         ]
     );
+}
+
+#[test]
+fn a_github_no_reply_address_is_the_person_with_that_github_login() {
+    let mut ids = assure_engine::Identities::default();
+    ids.add("ana@acme.example", &["github:ana-dev".to_string()]);
+    for v in [
+        "12345+ana-dev@users.noreply.github.com",
+        "ana-dev@users.noreply.github.com",
+        "ANA+ci@acme.example",
+    ] {
+        assert_eq!(ids.resolve(v), Some("ana@acme.example"), "{v}");
+    }
+    assert_eq!(ids.resolve("12345+someone-else@users.noreply.github.com"), None);
 }

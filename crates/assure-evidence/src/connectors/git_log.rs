@@ -1,10 +1,32 @@
-//! `git-log`: a local repository's merge commits and their review trailers onto `changes`. `assure
+//! `git-log`: a local repository's mainline history onto `changes`, whatever the workflow. `assure
 //! evidence import` runs `git log` on a repository directory and records its output (this text, not
 //! the repository) as the evidence.
+//!
+//! A change is a commit on the mainline (`git log --first-parent HEAD`). For a merge commit the
+//! change is the merged branch: its author is the author of the branch's last commit (the person
+//! who merged is not the author); for squash and rebase workflows, and for Gerrit, each mainline
+//! commit is a change. Names and addresses go through the repository's `.mailmap`.
+//!
+//! Reviewers come from the trailers people and tools write, in any case and indentation, each a
+//! comma-separated list of `Name <email>`, an address or a login: `Reviewed-by`, `Reviewer`,
+//! `Reviewers`, `Approved-by`, and Gerrit's `Code-Review+1`/`Code-Review+2` votes. Not reviews:
+//! `Co-authored-by` (a co-author wrote the change and is never an independent reviewer, even when
+//! also listed as one), `Signed-off-by` (certifies where the code came from), `Acked-by` (agreement
+//! by a maintainer, which by the kernel's own definition need not cover the whole change; counting
+//! it would hide changes nobody reviewed), `Tested-by`, `Reported-by`, `Suggested-by`.
+//!
+//! Ticket keys (`ticket_id`): a `KEY-123` issue key in the subject, the merged branch's name, a
+//! trailer (`Fixes`, `Closes`, `Resolves`, `Refs`, `Ticket`, `Issue`, `Jira`) or a line of the
+//! message that starts with an issue verb (`Fixes #12`, `Updates golang/go#345`); else a `#123` or
+//! `owner/repo#123` reference in those places or in the subject, except the pull request number
+//! GitHub writes (`Merge pull request #12 from ...`, a squash merge's trailing `(#12)`), which
+//! names the review, not a ticket. Several keys are joined with `;`.
+//!
+//! Version 1 of the recorded text (merge commits only) still reads back as it was recorded.
 
 use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, too_many_records};
 
-/// A local git repository's merge history.
+/// A local git repository's mainline history.
 #[derive(Debug, Clone, Copy)]
 pub struct GitLog;
 
@@ -13,22 +35,26 @@ impl Connector for GitLog {
         "git-log"
     }
     fn about(&self) -> &'static str {
-        "a local git repository's merge history, with review trailers"
+        "a local git repository's mainline history (merge, squash, rebase or Gerrit workflows), with reviewers from trailers and ticket keys"
     }
     fn kind(&self) -> Kind {
         Kind::Vendor { table: "changes" }
     }
     fn detect(&self, text: &str) -> bool {
-        text.starts_with(GIT_LOG_HEADER)
+        text.starts_with(GIT_LOG_HEADER) || text.starts_with(GIT_LOG_HEADER_V1)
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
-        let repo = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix(GIT_LOG_HEADER))
-            .map_or("", str::trim)
-            .to_string();
-        git_records(text, if repo.is_empty() { "git" } else { &repo })
+        let first = text.lines().next().unwrap_or_default();
+        let (v2, repo) = match first.strip_prefix(GIT_LOG_HEADER) {
+            Some(r) => (true, r.trim()),
+            None => (false, first.strip_prefix(GIT_LOG_HEADER_V1).map_or("", str::trim)),
+        };
+        let repo = if repo.is_empty() { "git" } else { repo };
+        if v2 {
+            mainline_records(text, repo)
+        } else {
+            merge_records_v1(text, repo)
+        }
     }
     fn fixture(&self) -> Fixture {
         Fixture::new("api.gitlog", include_bytes!("../../fixtures/connectors/git-log.gitlog"))
@@ -36,13 +62,249 @@ impl Connector for GitLog {
 }
 
 /// The first line of the text `assure evidence import` records from `git log`.
-pub const GIT_LOG_HEADER: &str = "assure-git-log v1";
+pub const GIT_LOG_HEADER: &str = "assure-git-log v2";
+/// The first line of texts recorded by earlier versions (merge commits only).
+const GIT_LOG_HEADER_V1: &str = "assure-git-log v1";
 
-/// The `git log` arguments whose output the `git-log` connector reads: merge commits with author,
-/// dates and the full message (for `Reviewed-by:` and similar trailers).
-pub const GIT_LOG_ARGS: [&str; 3] = ["log", "--merges", "--format=%x1e%H%x1f%ae%x1f%aI%x1f%cI%x1f%s%x1f%b"];
+/// The `git log` arguments whose output the `git-log` connector reads: the mainline's commits with
+/// parents, mailmapped author and committer, dates and the full message.
+pub const GIT_LOG_ARGS: [&str; 4] = [
+    "log",
+    "--first-parent",
+    "--format=%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%aI%x1f%cN%x1f%cE%x1f%cI%x1f%s%x1f%b",
+    "HEAD",
+];
 
-fn git_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
+/// The arguments that list the authors of merged branches' last commits, read from standard input:
+/// written after the mainline, behind a `\x1d` line.
+pub const GIT_BRANCH_AUTHOR_ARGS: [&str; 4] = ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%aN%x1f%aE"];
+
+/// The second parents of the merge commits in `git log` output written with [`GIT_LOG_ARGS`].
+pub fn merged_branches(mainline: &str) -> Vec<String> {
+    mainline
+        .split('\u{1e}')
+        .skip(1)
+        .filter_map(|c| c.split('\u{1f}').nth(1))
+        .filter_map(|parents| parents.split_whitespace().nth(1))
+        .map(str::to_string)
+        .collect()
+}
+
+/// One person named in a trailer: their address if they gave one, else what they wrote.
+fn person(who: &str) -> Option<String> {
+    let who = who.trim().trim_end_matches(['.', ';']);
+    let email = who
+        .split_once('<')
+        .and_then(|(_, r)| r.split_once('>'))
+        .map_or(who, |(e, _)| e)
+        .trim();
+    (!email.is_empty()).then(|| email.to_string())
+}
+
+/// A trailer line's key (lower-case) and value, when the line is one (`Key: value`).
+fn trailer(line: &str) -> Option<(String, &str)> {
+    let l = line.trim();
+    let (k, v) = l.split_once(':')?;
+    let k = k.trim();
+    if k.is_empty()
+        || k.len() > 40
+        || !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_'))
+    {
+        return None;
+    }
+    Some((k.to_ascii_lowercase(), v.trim()))
+}
+
+const REVIEW_KEYS: &[&str] = &[
+    "reviewed-by",
+    "reviewer",
+    "reviewers",
+    "approved-by",
+    "code-review+1",
+    "code-review+2",
+];
+const TICKET_KEYS: &[&str] = &["fixes", "closes", "resolves", "refs", "ref", "ticket", "issue", "jira"];
+
+/// `KEY-123` issue keys in `text`: two or more capitals or digits starting with a capital, a dash
+/// and digits, not inside a longer word (`feature/OPS-9-retry` holds `OPS-9`).
+fn issue_keys(text: &str, out: &mut Vec<String>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let starts = b[i].is_ascii_uppercase() && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && (b[j].is_ascii_uppercase() || b[j].is_ascii_digit()) {
+            j += 1;
+        }
+        let mut k = j + 1;
+        while k < b.len() && b[k].is_ascii_digit() {
+            k += 1;
+        }
+        let key_len = j - i;
+        let shaped = (2..=15).contains(&key_len) && j < b.len() && b[j] == b'-' && k > j + 1;
+        if shaped && (k == b.len() || !b[k].is_ascii_alphanumeric()) {
+            let key = &text[i..k];
+            if !out.iter().any(|x| x == key) {
+                out.push(key.to_string());
+            }
+            i = k;
+        } else {
+            i = j.max(i + 1);
+        }
+    }
+}
+
+/// `#123` and `owner/repo#123` references in `text`.
+fn hash_refs(text: &str, out: &mut Vec<String>) {
+    for (i, _) in text.match_indices('#') {
+        let digits: String = text[i + 1..].chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            continue;
+        }
+        // `owner/repo#123` keeps its repository; a word glued to `#` otherwise is not a reference.
+        let word_start = text[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
+            .map_or(0, |j| j + 1);
+        let word = &text[word_start..i];
+        let r = if word.is_empty() {
+            format!("#{digits}")
+        } else if word.contains('/') && !word.starts_with('/') && !word.ends_with('/') {
+            format!("{word}#{digits}")
+        } else {
+            continue;
+        };
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+}
+
+/// Words that, at the start of a line of the message, introduce the issues a change resolves or
+/// belongs to (`Fixes #12`, `Updates golang/go#345`, `Closes: ENG-9`).
+const ISSUE_VERBS: &[&str] = &[
+    "fix",
+    "fixes",
+    "fixed",
+    "close",
+    "closes",
+    "closed",
+    "resolve",
+    "resolves",
+    "resolved",
+    "update",
+    "updates",
+    "ref",
+    "refs",
+    "references",
+    "part of",
+];
+
+/// The issue references a line of the message introduces with one of [`ISSUE_VERBS`].
+fn issue_line(line: &str, keys: &mut Vec<String>, refs: &mut Vec<String>) {
+    let l = line.trim();
+    let lower = l.to_ascii_lowercase();
+    for verb in ISSUE_VERBS {
+        if let Some(rest) = lower.strip_prefix(verb)
+            && rest.starts_with([' ', ':'])
+        {
+            let rest = &l[verb.len()..];
+            issue_keys(rest, keys);
+            hash_refs(rest, refs);
+            return;
+        }
+    }
+}
+
+/// The subject without the pull request number GitHub writes into it.
+fn without_pull_request_number(subject: &str) -> &str {
+    if subject.starts_with("Merge pull request #") {
+        return subject.split_once(" from ").map_or("", |(_, branch)| branch);
+    }
+    match subject.trim_end().strip_suffix(')').and_then(|s| s.rsplit_once(" (#")) {
+        Some((head, n)) if n.chars().all(|c| c.is_ascii_digit()) => head,
+        _ => subject,
+    }
+}
+
+fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
+    let (commits, branches) = text.split_once("\u{1d}\n").unwrap_or((text, ""));
+    let branch_author: std::collections::HashMap<&str, &str> = branches
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\u{1f}');
+            let hash = f.next()?;
+            let _name = f.next()?;
+            Some((hash, f.next()?.trim()))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, chunk) in commits.split('\u{1e}').skip(1).enumerate() {
+        let f: Vec<&str> = chunk.splitn(10, '\u{1f}').collect();
+        let field = |n: usize| f.get(n).map(|x| x.trim()).filter(|x| !x.is_empty());
+        let parents: Vec<&str> = field(1).map(|p| p.split_whitespace().collect()).unwrap_or_default();
+        let subject = field(8).unwrap_or_default();
+        let body = f.get(9).copied().unwrap_or("");
+        // A merge's change is the merged branch: its last commit's author wrote it.
+        let author = match parents.get(1).and_then(|p| branch_author.get(p)) {
+            Some(a) if !a.is_empty() => Some((*a).to_string()),
+            _ => field(3).map(str::to_string),
+        };
+        let mut approvers = Vec::new();
+        let mut coauthors = Vec::new();
+        let mut tickets = Vec::new();
+        issue_keys(without_pull_request_number(subject), &mut tickets);
+        let mut refs = Vec::new();
+        hash_refs(without_pull_request_number(subject), &mut refs);
+        for line in body.lines() {
+            issue_line(line, &mut tickets, &mut refs);
+            let Some((key, value)) = trailer(line) else { continue };
+            if REVIEW_KEYS.contains(&key.as_str()) {
+                approvers.extend(value.split(',').filter_map(person));
+            } else if key == "co-authored-by" {
+                coauthors.extend(value.split(',').filter_map(person));
+            } else if TICKET_KEYS.contains(&key.as_str()) {
+                issue_keys(value, &mut tickets);
+                hash_refs(value, &mut refs);
+            }
+        }
+        if tickets.is_empty() {
+            tickets = refs;
+        }
+        approvers.retain(|a| !coauthors.iter().any(|c| c.eq_ignore_ascii_case(a)));
+        approvers.sort_by_key(|a| a.to_ascii_lowercase());
+        approvers.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        let mut m = Record::new();
+        m.insert("change_id", field(0).map(|h| h.chars().take(12).collect()));
+        m.insert("system", Some(repo.to_string()));
+        m.insert("title", Some(subject.to_string()).filter(|x| !x.is_empty()));
+        m.insert("author_email", author);
+        m.insert("approver_emails", Some(approvers.join(";")).filter(|x| !x.is_empty()));
+        m.insert("created_at", field(4).map(str::to_string));
+        m.insert("approved_at", None);
+        m.insert("merged_at", field(7).map(str::to_string));
+        m.insert("deployed_at", None);
+        m.insert("tests_passed", None);
+        m.insert(
+            "emergency",
+            Some(subject.to_ascii_lowercase().contains("emergency").to_string()),
+        );
+        m.insert("ticket_id", Some(tickets.join(";")).filter(|x| !x.is_empty()));
+        if out.len() >= MAX_RECORDS {
+            return Err(too_many_records());
+        }
+        out.push((i as u64 + 1, m));
+    }
+    Ok(out)
+}
+
+/// Version 1: merge commits only, read exactly as when they were recorded.
+fn merge_records_v1(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
     let mut out = Vec::new();
     for (i, chunk) in text.split('\u{1e}').skip(1).enumerate() {
         let f: Vec<&str> = chunk.splitn(6, '\u{1f}').collect();
@@ -53,8 +315,6 @@ fn git_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
         for line in body.lines() {
             let l = line.trim();
             let lower = l.to_ascii_lowercase();
-            // A co-author wrote the change too, so their review is not independent; `Signed-off-by`
-            // certifies origin, not review, and is not an approval.
             let (value, list) = match ["reviewed-by:", "approved-by:", "reviewers:"]
                 .iter()
                 .find_map(|p| lower.starts_with(p).then(|| l.get(p.len()..).unwrap_or("").trim()))

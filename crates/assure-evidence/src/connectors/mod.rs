@@ -27,7 +27,7 @@ use crate::read::{Format, Outcome, Problem, RowFn};
 use crate::tables::Table;
 use crate::vendor::Mapping;
 
-pub use git_log::{GIT_LOG_ARGS, GIT_LOG_HEADER};
+pub use git_log::{GIT_BRANCH_AUTHOR_ARGS, GIT_LOG_ARGS, GIT_LOG_HEADER, merged_branches};
 
 /// One record of a vendor file: canonical column to value.
 pub type Record = BTreeMap<&'static str, Option<String>>;

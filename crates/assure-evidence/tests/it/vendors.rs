@@ -537,3 +537,27 @@ fn a_json_row_larger_than_a_line_is_refused() {
       = hint: split the row, or write NDJSON (one object per line)
     ");
 }
+
+/// Every workflow in one history (`fixtures/connectors/git-log.gitlog`, written by `git log` from a
+/// repository built for it): a squash merge with a reviewer and a co-author, a squash merge whose
+/// only reviewer is its co-author, a Gerrit change with `Code-Review+2` votes and a `Fixes:`
+/// ticket, a commit only acknowledged (`Acked-by`), and a merged branch whose author is not the
+/// person who merged it.
+#[test]
+fn git_history_of_every_workflow_reads_reviewers_tickets_and_branch_authors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("api.gitlog");
+    std::fs::write(&path, include_bytes!("../../fixtures/connectors/git-log.gitlog")).unwrap();
+    let rows = import_and_load(&[path], "changes");
+    insta::assert_snapshot!(rows.join("\n"));
+}
+
+/// A history recorded by an earlier version (merge commits only) reads back as it was recorded.
+#[test]
+fn a_git_history_recorded_by_version_1_reads_back_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("api.gitlog");
+    std::fs::write(&path, include_bytes!("../../fixtures/connectors/git-log-v1.gitlog")).unwrap();
+    let rows = import_and_load(&[path], "changes");
+    insta::assert_snapshot!(rows.join("\n"));
+}

@@ -187,6 +187,7 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     assert!(!rerun.is_empty());
     assert!(
         rerun.iter().all(|id| [
+            "changes-linked-to-ticket",
             "changes-peer-approved",
             "changes-tested-before-merge",
             "emergency-changes-approved-afterwards"

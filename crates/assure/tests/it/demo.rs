@@ -288,3 +288,58 @@ fn periods_are_not_mixed_and_the_bridge_letter_agrees_with_its_results() {
         "the letter denies deficiencies its own tests noted"
     );
 }
+
+/// A folder as users have it: the demo's own `exports/` (canonical exports, meeting records named
+/// after their controls, the answer keys as JSON documents) imports whole, saying what went where;
+/// a CSV no table fits is one clear line.
+#[test]
+fn a_folder_of_exports_and_records_imports_and_says_which_went_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["demo", "d", "--people", "40", "--seed", "3"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = assure(&["init", "--template", "saas", "q"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = assure(&["evidence", "import", "-p", "q", "d/exports"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let records = std::fs::read_dir(tmp.path().join("d/exports/records")).unwrap().count();
+    assert!(
+        r.stdout.contains("imported 16 export(s), ") && r.stdout.contains(&format!("and {} record(s)", records + 2)),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("GOV-09-2026-01-01.md: a record, for control GOV-09, dated 2026-01-01"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("planted.json: a record, for no control"),
+        "{}",
+        r.stderr
+    );
+    // A recorded meeting fills its slot: the occurrence count sees it.
+    let r = assure(&["test", "q", "--as-of", "2026-12-31", "--json"], None, tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let gov09 = v["run"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["control"] == "GOV-09")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (gov09["expected"].as_u64(), gov09["found"].as_u64()),
+        (Some(4), Some(3)),
+        "{gov09}"
+    );
+
+    std::fs::create_dir_all(tmp.path().join("odd")).unwrap();
+    std::fs::write(tmp.path().join("odd/mystery.csv"), "colour,size\nred,3\n").unwrap();
+    std::fs::write(tmp.path().join("odd/minutes.pdf"), "%PDF-1.4\n").unwrap();
+    let r = assure(&["evidence", "import", "-p", "q", "odd"], None, tmp.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.contains("mystery.csv")).collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was imported"), "{}", r.stderr);
+}

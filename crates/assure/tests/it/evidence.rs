@@ -58,7 +58,7 @@ fn import_verify_tamper_export_and_verify_offline() {
     );
     assert!(
         r.stdout
-            .starts_with("imported 3 file(s), 15 rows, as ledger entries 1–3"),
+            .starts_with("imported 3 export(s), 15 rows, and 0 record(s), as ledger entries 1–3"),
         "{}",
         r.stdout
     );
