@@ -293,7 +293,11 @@ pub const NOT_SCORED: Band = Band {
 pub fn band_of(v: Option<f64>) -> &'static Band {
     match v {
         None => &NOT_SCORED,
-        Some(v) => SCALE.iter().rev().find(|b| v >= b.from).unwrap_or(&SCALE[0]),
+        // Banded as shown: a score printed as 70 % is in the 70–85 % band.
+        Some(v) => {
+            let shown = (v * 100.0).round() / 100.0;
+            SCALE.iter().rev().find(|b| shown >= b.from).unwrap_or(&SCALE[0])
+        }
     }
 }
 

@@ -417,6 +417,26 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
                 ts(d, 9, 30)
             ));
         }
+        // Administrators hired in the period request their production access like everyone else.
+        for p in people
+            .iter()
+            .filter(|p| p.hire >= cfg.period_start && p.admin && p.term.is_none())
+        {
+            n += 1;
+            let d = p.hire;
+            let by = if p.email == approver {
+                people.get(1).map_or(approver.as_str(), |x| x.email.as_str())
+            } else {
+                approver.as_str()
+            };
+            o.line(format_args!(
+                "REQ-{n},aws-prod,{},AdministratorAccess,{},{by},{},{}",
+                p.email,
+                ts(add_days(d, -2), 10, 0),
+                ts(add_days(d, -1), 11, 0),
+                ts(d, 9, 30)
+            ));
+        }
         if cfg.plant {
             let d = add_days(cfg.period_start, 40);
             let a = people.get(cfg.named.len()).map_or("", |p| p.email.as_str());
@@ -440,6 +460,11 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
                 test: "access-approved-before-grant",
                 item: "REQ-9002".into(),
                 what: "the requester approved their own access",
+            });
+            planted.push(Planted {
+                test: "access-approved-before-grant",
+                item: "aws-prod:break-glass".into(),
+                what: "privileged access granted with no access request",
             });
         }
         o.finish();

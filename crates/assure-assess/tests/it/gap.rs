@@ -267,8 +267,9 @@ fn one_colour_scale_with_a_legend_every_band_readable_at_wcag_aa() {
     assert!(SCALE.windows(2).all(|w| w[0].from < w[1].from));
     assert_eq!(band_of(Some(0.0)).class, "b0");
     assert_eq!(band_of(Some(0.69)).class, "b1");
+    assert_eq!(band_of(Some(0.6996)).class, "b2", "shown as 70 %, banded as 70 %");
     assert_eq!(band_of(Some(0.7)).class, "b2");
-    assert_eq!(band_of(Some(0.949)).class, "b3");
+    assert_eq!(band_of(Some(0.944)).class, "b3");
     assert_eq!(band_of(Some(1.0)).class, "b4");
     assert_eq!(band_of(None).class, "na");
     let legend = legend_html();

@@ -165,7 +165,7 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
             p.start,
             p.end,
             p.status.as_str(),
-            p.closed_on.map(|d| format!(", closed {d}")).unwrap_or_default(),
+            p.closed_on.map(|d| format!(" on {d}")).unwrap_or_default(),
             y.run
                 .as_ref()
                 .map_or("no run".to_string(), |r| format!("ledger entry {}, as of {}", r.seq, r.as_of)),
@@ -184,8 +184,9 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
         for y in &years {
             match y.tests.get(id) {
                 Some(t) => b.push_str(&format!(
-                    "<td>{} items, {} exception{}<br><span class=\"muted\">{}</span></td>",
+                    "<td>{} item{}, {} exception{}<br><span class=\"muted\">{}</span></td>",
                     t.population,
+                    if t.population == 1 { "" } else { "s" },
                     t.exceptions,
                     if t.exceptions == 1 { "" } else { "s" },
                     esc(&t.conclusion)

@@ -338,6 +338,15 @@ GitHub write,IT-102,10102,Access Request,Done,03/Feb/26 10:00 PM,04/Feb/26 8:00 
         "{}",
         r.stderr
     );
+    // The approval test's population is the grants, from the accounts exports: none of these
+    // requests has its grant among them, so each request is tested on its own dates.
+    std::fs::write(
+        tmp.path().join("accounts.csv"),
+        "system,account_id,email,kind,role,privileged,mfa_enabled,status,created_at\nokta,00u1,ana@acme.example,human,member,false,true,active,2024-01-10T09:00:00Z\n",
+    )
+    .unwrap();
+    let r = assure(&["evidence", "import", "-p", "p", "accounts.csv"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
     // Local times become UTC instants: 10:00 PM at -05:00 is 03:00 the next day.
     let r = assure(
         &[
