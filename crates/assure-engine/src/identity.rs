@@ -26,7 +26,13 @@ const IDENTITY_COLUMNS: &[&str] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Identities {
     map: BTreeMap<String, String>,
+    /// Primary emails (lower-case), to tell a primary from an alias.
+    primaries: BTreeSet<String>,
+    /// Aliases two people claim: never resolved, so they are reported rather than merged.
+    ambiguous: BTreeMap<String, BTreeSet<String>>,
 }
+
+pub use assure_schema::results::IdentityMerge;
 
 pub use assure_schema::results::Unresolved;
 
@@ -46,10 +52,108 @@ impl Identities {
     /// Adds a person: the primary email and every alias (other emails, `system:username`).
     pub fn add(&mut self, email: &str, aliases: &[String]) {
         let primary = email.trim().to_lowercase();
+        self.primaries.insert(primary.clone());
         self.map.insert(primary.clone(), primary.clone());
         for a in aliases {
-            self.map.insert(a.trim().to_lowercase(), primary.clone());
+            let a = a.trim().to_lowercase();
+            if let Some(claimed) = self.ambiguous.get_mut(&a) {
+                claimed.insert(primary.clone());
+                continue;
+            }
+            match self.map.get(&a) {
+                Some(other) if *other != primary && !self.primaries.contains(&a) => {
+                    // Two people claim one alias: it names neither, and is reported.
+                    let both: BTreeSet<String> = [other.clone(), primary.clone()].into_iter().collect();
+                    self.map.remove(&a);
+                    self.ambiguous.insert(a, both);
+                }
+                Some(_) => {}
+                None => {
+                    self.map.insert(a, primary.clone());
+                }
+            }
         }
+    }
+
+    /// Aliases claimed by more than one person, with the people claiming them: never resolved.
+    pub fn ambiguous(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.ambiguous
+    }
+
+    /// Resolves a value and says by which rule (`primary`, `case`, `alias`, `github-noreply`,
+    /// `plus-address`).
+    pub fn resolve_with_rule(&self, value: &str) -> Option<(&str, &'static str)> {
+        let v = value.trim().to_lowercase();
+        if let Some(p) = self.map.get(&v) {
+            let rule = if *p == v {
+                if value.trim() == v { "primary" } else { "case" }
+            } else {
+                "alias"
+            };
+            return Some((p.as_str(), rule));
+        }
+        if let Some(p) = github_login(&v).and_then(|l| self.map.get(&format!("github:{l}"))) {
+            return Some((p.as_str(), "github-noreply"));
+        }
+        strip_plus(&v)
+            .and_then(|s| self.map.get(&s))
+            .map(|p| (p.as_str(), "plus-address"))
+    }
+
+    /// What resolution merges in `tables`: every distinct value of an identity column resolved by a
+    /// rule other than being a primary email, with where it was seen. Call before applying.
+    pub fn merges(&self, tables: &[TableBatches]) -> Vec<IdentityMerge> {
+        let mut out: BTreeMap<String, (String, &'static str, BTreeSet<String>)> = BTreeMap::new();
+        for t in tables {
+            for batch in &t.batches {
+                let schema = batch.schema();
+                for (i, field) in schema.fields().iter().enumerate() {
+                    let name = field.name().as_str();
+                    if !IDENTITY_COLUMNS.contains(&name) {
+                        continue;
+                    }
+                    let Some(col) = batch.columns().get(i) else { continue };
+                    let mut note = |v: &str| {
+                        if let Some((p, rule)) = self.resolve_with_rule(v)
+                            && rule != "primary"
+                        {
+                            out.entry(v.to_string())
+                                .or_insert_with(|| (p.to_string(), rule, BTreeSet::new()))
+                                .2
+                                .insert(format!("{}.{name}", t.name));
+                        }
+                    };
+                    match field.data_type() {
+                        DataType::Utf8 => {
+                            let a = col.as_string::<i32>();
+                            for r in 0..a.len() {
+                                if a.is_valid(r) {
+                                    note(a.value(r));
+                                }
+                            }
+                        }
+                        DataType::List(_) => {
+                            let l = col.as_list::<i32>();
+                            let items = l.values().as_string::<i32>();
+                            for k in 0..items.len() {
+                                if items.is_valid(k) {
+                                    note(items.value(k));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|(value, (person, rule, seen))| IdentityMerge {
+                value,
+                person,
+                rule: rule.to_string(),
+                seen_in: seen.into_iter().collect(),
+            })
+            .collect()
     }
 
     /// Resolves a value: exact alias; a GitHub no-reply address (`12345+login@users.noreply.github.com`

@@ -34,6 +34,7 @@ const MANIFEST: FileId = FileId(0);
 pub fn validate(p: &Project) -> Vec<Diagnostic> {
     let mut v = Validator { p, out: Vec::new() };
     v.duplicates();
+    v.shared_aliases();
     if !p.incomplete.contains("manifest") {
         v.scope();
         v.periods();
@@ -72,6 +73,40 @@ impl Validator<'_> {
         let (path, line) = self.at(file, r);
         self.out
             .push(Diagnostic::warning(code, &path, line, message).with_hint(hint));
+    }
+
+    /// An email or alias listed for two people names neither: identity resolution would have to
+    /// guess, so it is an error here and never merged in a run.
+    fn shared_aliases(&mut self) {
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for person in &self.p.people {
+            let mut mine: BTreeSet<String> = person.aliases.iter().map(|a| a.trim().to_lowercase()).collect();
+            mine.insert(person.email.trim().to_lowercase());
+            for a in mine {
+                if a.is_empty() {
+                    continue;
+                }
+                match seen.get(a.as_str()) {
+                    Some(first) if *first != person.id.as_str() => {
+                        let msg = format!(
+                            "`{a}` is listed for both `{first}` and `{}`; a value two people claim names neither",
+                            person.id
+                        );
+                        self.error(
+                            "shared-alias",
+                            person.file,
+                            &person.id,
+                            msg,
+                            "keep it on the one person it belongs to; Assure reports a value it cannot place rather than guess",
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(a, person.id.as_str());
+                    }
+                }
+            }
+        }
     }
 
     fn duplicates(&mut self) {

@@ -150,6 +150,7 @@ pub fn evaluate(
         Err(e) => problems.push(format!("table `project_policies`: {e}")),
     }
     let ids = identities_of_batches(project, &tables);
+    let merged = ids.merges(&tables);
     let unresolved = match ids.apply_batches(&mut tables) {
         Ok(u) => u,
         Err(e) => {
@@ -292,6 +293,7 @@ pub fn evaluate(
     Evaluation {
         engine: assure_engine::VERSION.to_string(),
         unresolved,
+        merged,
         tests,
     }
 }

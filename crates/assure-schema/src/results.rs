@@ -38,6 +38,22 @@ pub struct Unresolved {
     pub rows: usize,
 }
 
+/// A value resolved to a person by a rule other than being their primary email: what identity
+/// resolution merged, shown to the auditor with the rule that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityMerge {
+    /// The value as it appears in the evidence.
+    pub value: String,
+    /// The person's primary email it was resolved to.
+    pub person: String,
+    /// The rule: `alias` (listed in `people.toml`), `github-noreply` (a GitHub no-reply address
+    /// whose login is the person's `github:` alias), `plus-address` (the address without its
+    /// `+tag`), or `case` (the same address in other letters).
+    pub rule: String,
+    /// Where it was seen, as `table.column`.
+    pub seen_in: Vec<String>,
+}
+
 /// The conclusion for one test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -267,6 +283,9 @@ pub struct RunRecord {
     /// (overlapping exports: the same fact counted once, as the later file has it).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub duplicates: std::collections::BTreeMap<String, u64>,
+    /// Values identity resolution merged into a person, each with its rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<IdentityMerge>,
 }
 
 /// A sample drawn for a control, as recorded in the ledger.

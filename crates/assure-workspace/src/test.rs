@@ -20,6 +20,8 @@ pub struct Evaluation {
     pub engine: String,
     /// Identities that matched nobody.
     pub unresolved: Vec<Unresolved>,
+    /// Values merged into a person, with the rule that merged each.
+    pub merged: Vec<assure_schema::results::IdentityMerge>,
     /// Every selected test.
     pub tests: Vec<TestOutcome>,
 }
@@ -219,6 +221,7 @@ impl Workspace {
         let mut eval = Evaluation {
             engine: runner.engine(),
             unresolved: Vec::new(),
+            merged: Vec::new(),
             tests: Vec::new(),
         };
         let mut read = Vec::new();
@@ -245,8 +248,19 @@ impl Workspace {
         }
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
         let mut unresolved = eval.unresolved;
+        let mut merged = eval.merged;
         if let Some((_, prev)) = carrier.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
             let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
+            for m in &prev.merged {
+                let elsewhere = m
+                    .seen_in
+                    .iter()
+                    .all(|s| !read_tables.contains(s.split('.').next().unwrap_or_default()));
+                if elsewhere && !merged.iter().any(|x| x.value == m.value) {
+                    merged.push(m.clone());
+                }
+            }
+            merged.sort_by(|a, b| a.value.cmp(&b.value));
             for u in &prev.unresolved {
                 let elsewhere = u
                     .seen_in
@@ -315,6 +329,7 @@ impl Workspace {
                 .flatten(),
             carried: carried_ids,
             duplicates,
+            merged,
         };
         // Compact JSON: a run records every item of every test, and at a large company the
         // indentation alone would be a third of it.

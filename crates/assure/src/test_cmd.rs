@@ -281,6 +281,25 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
             ));
         }
     }
+    if !record.merged.is_empty() {
+        s.push_str("\nValues resolved to a person, and the rule that resolved each:\n");
+        for m in &record.merged {
+            s.push_str(&format!(
+                "  {} is {} ({}; in {})\n",
+                m.value,
+                m.person,
+                m.rule,
+                m.seen_in.join(", ")
+            ));
+        }
+    }
+    if !record.duplicates.is_empty() {
+        let d: Vec<String> = record.duplicates.iter().map(|(t, n)| format!("{n} in {t}")).collect();
+        s.push_str(&format!(
+            "\nRows exported twice (the same key in a later import) were counted once, as the later file has them: {}.\n",
+            d.join(", ")
+        ));
+    }
     let b = entry.draft.blob.as_ref();
     s.push_str(&format!(
         "\nRecorded as ledger entry {} (results SHA-256 {}); definitions {}.\n",

@@ -156,3 +156,27 @@ fn a_github_no_reply_address_is_the_person_with_that_github_login() {
     }
     assert_eq!(ids.resolve("12345+someone-else@users.noreply.github.com"), None);
 }
+
+#[test]
+fn every_merge_says_its_rule_and_an_alias_two_people_claim_names_neither() {
+    let mut ids = assure_engine::Identities::default();
+    ids.add(
+        "ana@acme.example",
+        &["github:ana-dev".to_string(), "shared@acme.example".to_string()],
+    );
+    ids.add("bo@acme.example", &["shared@acme.example".to_string()]);
+    let rule = |v: &str| ids.resolve_with_rule(v).map(|(p, r)| (p.to_string(), r));
+    assert_eq!(rule("ana@acme.example"), Some(("ana@acme.example".into(), "primary")));
+    assert_eq!(rule("Ana@Acme.example"), Some(("ana@acme.example".into(), "case")));
+    assert_eq!(rule("github:ana-dev"), Some(("ana@acme.example".into(), "alias")));
+    assert_eq!(
+        rule("9+ana-dev@users.noreply.github.com"),
+        Some(("ana@acme.example".into(), "github-noreply"))
+    );
+    assert_eq!(
+        rule("ana+ops@acme.example"),
+        Some(("ana@acme.example".into(), "plus-address"))
+    );
+    assert_eq!(rule("shared@acme.example"), None);
+    assert_eq!(ids.ambiguous()["shared@acme.example"].len(), 2);
+}

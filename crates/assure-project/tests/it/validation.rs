@@ -455,3 +455,11 @@ fn duplicate_period_name_and_dates_backwards() {
             .replace("start = 2026-01-01", "start = 2026-07-01")
     )));
 }
+
+#[test]
+fn an_alias_two_people_claim() {
+    insta::assert_snapshot!(run(|f| {
+        let i = f.iter().position(|(n, _)| *n == "people.toml").unwrap();
+        f[i].1.push_str("\n[[person]]\nid = \"sam\"\nname = \"Sam Lee\"\nemail = \"sam@fixture.example\"\naliases = [\"GitHub:PatLee\"]\n");
+    }));
+}
