@@ -825,6 +825,9 @@ pub struct TestDoc {
     /// What it checks.
     #[serde(default)]
     pub what: String,
+    /// Which population it tests, where that comes from, and why it is complete.
+    #[serde(default)]
+    pub population: String,
     /// Why it matters.
     #[serde(default)]
     pub why: String,

@@ -247,7 +247,12 @@ pub fn procedures(inp: &Inputs<'_>, control: &Control) -> Vec<String> {
             } else {
                 def.doc.what.trim().to_string()
             };
-            out.push(format!("{}: {}", def.id.as_str(), what));
+            let population = def.doc.population.trim();
+            if population.is_empty() {
+                out.push(format!("{}: {}", def.id.as_str(), what));
+            } else {
+                out.push(format!("{}: {} Population: {population}", def.id.as_str(), what));
+            }
         }
     }
     if let Some(o) = inp.occurrences_of(control.id.as_str()) {

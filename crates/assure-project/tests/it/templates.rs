@@ -12,6 +12,14 @@ fn every_template_initializes_and_validates_without_errors_or_warnings() {
         let dir = tmp.path().join(template.as_str());
         let summary = init(template, &dir).unwrap();
         let checked = check(&dir).unwrap();
+        // Every standard test says which population it tests and why that population is complete.
+        for t in &checked.project.tests {
+            assert!(
+                !t.doc.population.trim().is_empty(),
+                "test `{}` does not document its population",
+                t.id
+            );
+        }
         assert!(
             checked.diagnostics.is_empty(),
             "{template}: {}",

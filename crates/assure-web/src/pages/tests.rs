@@ -76,7 +76,14 @@ pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String
         esc(&snap
             .project
             .test(&t.id)
-            .map(|d| d.doc.what.trim().to_string())
+            .map(|d| {
+                let population = d.doc.population.trim();
+                if population.is_empty() {
+                    d.doc.what.trim().to_string()
+                } else {
+                    format!("{} Population: {population}", d.doc.what.trim())
+                }
+            })
             .unwrap_or_default()),
         t.controls
             .iter()
