@@ -7,6 +7,7 @@
 //! Adding a connector is one file here, one line in [`REGISTRY`] and its fixture under
 //! `fixtures/connectors/`.
 
+mod aws_credential_report;
 mod canonical;
 mod cloudtrail;
 mod git_log;
@@ -123,6 +124,7 @@ pub static REGISTRY: &[&dyn Connector] = &[
     &github_pulls::GithubPulls,
     &okta_users::OktaUsers,
     &google_workspace_users::GoogleWorkspaceUsers,
+    &aws_credential_report::AwsCredentialReport,
     &sarif::Sarif,
     &git_log::GitLog,
     &mapped::HR_ROSTER,

@@ -561,3 +561,19 @@ fn a_git_history_recorded_by_version_1_reads_back_unchanged() {
     let rows = import_and_load(&[path], "changes");
     insta::assert_snapshot!(rows.join("\n"));
 }
+
+/// The AWS IAM credential report as AWS documents it and moto's IAM (5.2.1, Apache-2.0) writes it:
+/// the root user (privileged, no password column of its own), console users with and without MFA, a
+/// deployer with only an access key (a service account) and a user with no credential left.
+#[test]
+fn the_aws_credential_report_names_root_service_and_console_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("credential-report.csv");
+    std::fs::write(
+        &path,
+        include_bytes!("../../fixtures/connectors/aws-credential-report.csv"),
+    )
+    .unwrap();
+    let rows = import_and_load(&[path], "accounts");
+    insta::assert_snapshot!(rows.join("\n"));
+}
