@@ -243,6 +243,12 @@ fn parse_period(text: Option<&str>, p: &Project) -> Result<(Option<String>, Opti
         }
         return Ok((Some(a.to_string()), Some(b.to_string())));
     }
+    if let Some(current) = p.current_period() {
+        eprintln!(
+            "recording for period {} (the current one; --period names another)",
+            current.describe()
+        );
+    }
     let s = &p.manifest.scope;
     let d = |x: &Option<assure_project::model::Spanned<assure_project::model::Date>>| {
         x.as_ref().map(|v| v.get_ref().to_string())
