@@ -169,7 +169,11 @@ fn whole_months(start: NaiveDate, end: NaiveDate) -> Option<u32> {
 pub fn next_name(name: &str, next_end: NaiveDate) -> String {
     let digits_end = name.rfind(|c: char| c.is_ascii_digit());
     if let Some(e) = digits_end {
-        let s = name[..=e].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+        let s = name[..=e]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_digit())
+            .map_or(0, |(i, c)| i + c.len_utf8());
         if let Ok(n) = name[s..=e].parse::<u64>() {
             return format!("{}{}{}", &name[..s], n + 1, &name[e + 1..]);
         }

@@ -133,7 +133,8 @@ fn issue_keys(text: &str, out: &mut Vec<String>) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let starts = b[i].is_ascii_uppercase() && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        // Word boundaries are characters, not bytes: `ÉQUIPE-7` holds no key.
+        let starts = b[i].is_ascii_uppercase() && !text[..i].chars().next_back().is_some_and(char::is_alphanumeric);
         if !starts {
             i += 1;
             continue;
@@ -148,7 +149,12 @@ fn issue_keys(text: &str, out: &mut Vec<String>) {
         }
         let key_len = j - i;
         let shaped = (2..=15).contains(&key_len) && j < b.len() && b[j] == b'-' && k > j + 1;
-        if shaped && (k == b.len() || !b[k].is_ascii_alphanumeric()) {
+        if shaped
+            && !text
+                .get(k..)
+                .and_then(|r| r.chars().next())
+                .is_some_and(char::is_alphanumeric)
+        {
             let key = &text[i..k];
             if !out.iter().any(|x| x == key) {
                 out.push(key.to_string());
@@ -168,9 +174,12 @@ fn hash_refs(text: &str, out: &mut Vec<String>) {
             continue;
         }
         // `owner/repo#123` keeps its repository; a word glued to `#` otherwise is not a reference.
+        // (The character before the word may be several bytes long: step over it whole.)
         let word_start = text[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let word = &text[word_start..i];
         let r = if word.is_empty() {
             format!("#{digits}")

@@ -577,3 +577,33 @@ fn the_aws_credential_report_names_root_service_and_console_users() {
     let rows = import_and_load(&[path], "accounts");
     insta::assert_snapshot!(rows.join("\n"));
 }
+
+/// Messages are not only ASCII: a reference right after a curly quote or an accented letter is read,
+/// never split inside a character.
+#[test]
+fn git_messages_in_any_script_read_their_ticket_references() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("api.gitlog");
+    let commit = |hash: &str, subject: &str, body: &str| {
+        format!(
+            "\u{1e}{hash}\u{1f}p1\u{1f}Zoë\u{1f}zoe@acme.example\u{1f}2026-03-01T10:00:00Z\u{1f}Zoë\u{1f}zoe@acme.example\u{1f}2026-03-01T10:00:00Z\u{1f}{subject}\u{1f}{body}\n"
+        )
+    };
+    let text = format!(
+        "assure-git-log v2 api\n{}{}",
+        commit("a1", "Corrige “#12” et é#13", "Relu-par: quelqu’un\nFixes: 課題#14\n"),
+        commit(
+            "a2",
+            "Résout ÉQUIPE-7 — ok",
+            "Reviewed-by: Zoë Ärger <zoe2@acme.example>\n"
+        )
+    );
+    std::fs::write(&path, text).unwrap();
+    let rows = import_and_load(&[path], "changes");
+    assert!(rows[0].contains("ticket_id=#12;#13;#14"), "{}", rows[0]);
+    assert!(
+        rows[1].contains("approver_emails=zoe2@acme.example") && !rows[1].contains("ticket_id"),
+        "{}",
+        rows[1]
+    );
+}

@@ -169,4 +169,7 @@ fn the_next_period_follows_the_current_one() {
     };
     assert_eq!((odd.next().start, odd.next().end), (d("2026-07-21"), d("2027-01-23")));
     assert_eq!(next_name("Audit", d("2027-12-31")), "2027");
+    // Names are not only ASCII.
+    assert_eq!(next_name("Exercice 2026", d("2027-12-31")), "Exercice 2027");
+    assert_eq!(next_name("年度2026", d("2027-12-31")), "年度2027");
 }
