@@ -42,6 +42,9 @@ pub struct PeriodResults {
     pub as_of: NaiveDate,
     /// Overall readiness, 0 to 1.
     pub readiness: f64,
+    /// Whether readiness is the figure frozen in the readiness report when the period closed
+    /// (a closed period's figure never changes), rather than assessed now.
+    pub readiness_frozen: bool,
     /// Per test id.
     pub tests: BTreeMap<String, Result1>,
     /// Per control id.
@@ -104,7 +107,10 @@ pub fn text(periods: &[PeriodResults]) -> String {
         "readiness",
         periods
             .iter()
-            .map(|p| format!("{:.1}% (as of {})", p.readiness * 100.0, p.as_of))
+            .map(|p| {
+                let how = if p.readiness_frozen { "frozen at close" } else { "as of" };
+                format!("{:.1}% ({how} {})", p.readiness * 100.0, p.as_of)
+            })
             .collect(),
     );
     for (title, pick) in [

@@ -88,6 +88,58 @@ impl Workspace {
         )
     }
 
+    /// Sorts and validates a folder as users have it: exports go through their connectors;
+    /// records (documents, images, mail by extension, and JSON documents no table fits) are kept
+    /// as they are, each placed on the control its name or folder names. With a table or connector
+    /// forced, every file is an export. Nothing is stored.
+    pub fn plan_folder(
+        &self,
+        files: &[PathBuf],
+        table: Option<String>,
+        connector: Option<String>,
+    ) -> Result<(Vec<Planned>, Vec<import::RecordFile>), Vec<Problem>> {
+        let forced = table.is_some() || connector.is_some();
+        let (mut exports, mut records): (Vec<PathBuf>, Vec<PathBuf>) = if forced {
+            (files.to_vec(), Vec::new())
+        } else {
+            files.iter().cloned().partition(|f| !import::is_record(f))
+        };
+        let planned = loop {
+            if exports.is_empty() {
+                break Vec::new();
+            }
+            match self.plan_import(&exports, table.clone(), connector.clone()) {
+                Ok(p) => break p,
+                Err(problems) => {
+                    let documents: Vec<PathBuf> = exports
+                        .iter()
+                        .filter(|f| {
+                            f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                                && problems.iter().any(|p| {
+                                    p.file == f.display().to_string()
+                                        && p.message == "its columns do not match any evidence table"
+                                })
+                        })
+                        .cloned()
+                        .collect();
+                    if forced || documents.is_empty() {
+                        return Err(problems);
+                    }
+                    exports.retain(|f| !documents.contains(f));
+                    records.extend(documents);
+                }
+            }
+        };
+        let controls: Vec<String> = assure_project::check(self.dir())
+            .map(|c| c.project.controls.iter().map(|c| c.id.to_string()).collect())
+            .unwrap_or_default();
+        let records = records
+            .iter()
+            .map(|f| import::RecordFile::placed(f, f.display().to_string(), &controls))
+            .collect();
+        Ok((planned, records))
+    }
+
     /// Records validated files in the ledger (all or none), each entry naming the controls whose
     /// evidence list names its table.
     pub fn commit_import(&self, planned: &[Planned], meta: &Meta) -> Result<Vec<Entry>, WorkspaceError> {

@@ -216,6 +216,25 @@ impl Workspace {
         Ok(out)
     }
 
+    /// The overall readiness printed by the readiness report frozen when `period` closed.
+    fn frozen_readiness(&self, period: &Period) -> Result<Option<f64>, WorkspaceError> {
+        let Some(f) = self.frozen(period)?.remove("readiness.json") else {
+            return Ok(None);
+        };
+        let doc: serde_json::Value = match serde_json::from_slice(&self.blob(&f.blake3)?) {
+            Ok(v) => v,
+            Err(_) => return Ok(None),
+        };
+        Ok(doc["cover"].as_array().and_then(|cover| {
+            cover.iter().find_map(|fact| {
+                (fact[0] == "Overall readiness")
+                    .then(|| fact[1].as_str()?.trim_end_matches('%').trim().parse::<f64>().ok())
+                    .flatten()
+                    .map(|pct| pct / 100.0)
+            })
+        }))
+    }
+
     /// Writes `periods` into `assure.toml` and sets the scope's dates to the current one's.
     fn write_periods(&self, periods: &[Period]) -> Result<(), WorkspaceError> {
         let Some(current) = current_of(periods) else {
@@ -255,8 +274,20 @@ impl Workspace {
                 None => None,
             };
             let as_of = period.closed_on.unwrap_or_else(|| today.min(period.end));
-            let signals = crate::records::signals(&p, &entries, run.as_ref().map(|(_, r)| r), as_of);
-            let assessment = assure_assess::gap::assess(&p, as_of, &signals);
+            // A closed period's readiness is the figure its frozen readiness report printed; the
+            // project's files may have changed since, and that period's outputs never change.
+            let frozen = if period.is_closed() {
+                self.frozen_readiness(&period)?
+            } else {
+                None
+            };
+            let readiness = match frozen {
+                Some(v) => v,
+                None => {
+                    let signals = crate::records::signals(&p, &entries, run.as_ref().map(|(_, r)| r), as_of);
+                    assure_assess::gap::assess(&p, as_of, &signals).overall.value
+                }
+            };
             let mut tests = BTreeMap::new();
             let mut controls = BTreeMap::new();
             let mut at = None;
@@ -298,7 +329,8 @@ impl Workspace {
                 period,
                 run: at,
                 as_of,
-                readiness: assessment.overall.value,
+                readiness,
+                readiness_frozen: frozen.is_some(),
                 tests,
                 controls,
             });

@@ -305,41 +305,9 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 * 2;
             let progress =
                 (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
-            // A folder as users have it: exports go through their connectors, records (minutes,
-            // screenshots, signed PDFs, JSON documents no table fits) are recorded as they are.
-            let forced = table.is_some() || connector.is_some();
-            let (mut exports, mut record_paths): (Vec<PathBuf>, Vec<PathBuf>) = if forced {
-                (files.clone(), Vec::new())
-            } else {
-                files.iter().cloned().partition(|f| !import::is_record(f))
-            };
-            let planned = loop {
-                if exports.is_empty() {
-                    break Ok(Vec::new());
-                }
-                match Workspace::new(&project).plan_import(&exports, table.clone(), connector.clone()) {
-                    Ok(p) => break Ok(p),
-                    Err(problems) => {
-                        let documents: Vec<PathBuf> = exports
-                            .iter()
-                            .filter(|f| {
-                                f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
-                                    && problems.iter().any(|p| {
-                                        p.file == f.display().to_string()
-                                            && p.message == "its columns do not match any evidence table"
-                                    })
-                            })
-                            .cloned()
-                            .collect();
-                        if forced || documents.is_empty() {
-                            break Err(problems);
-                        }
-                        exports.retain(|f| !documents.contains(f));
-                        record_paths.extend(documents);
-                    }
-                }
-            };
-            let planned = match planned {
+            // A folder as users have it: exports through their connectors, records as they are.
+            let planned = Workspace::new(&project).plan_folder(&files, table, connector);
+            let (planned, records) = match planned {
                 Ok(p) => p,
                 Err(problems) => {
                     import::cleanup(&files);
@@ -355,11 +323,6 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                 }
             };
             let ctx = open(&project, true)?;
-            let control_ids: Vec<String> = ctx.project.controls.iter().map(|c| c.id.to_string()).collect();
-            let records: Vec<import::RecordFile> = record_paths
-                .iter()
-                .map(|f| import::RecordFile::placed(f, f.display().to_string(), &control_ids))
-                .collect();
             if planned.is_empty() && records.is_empty() {
                 import::cleanup(&files);
                 return Err(

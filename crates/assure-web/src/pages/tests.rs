@@ -167,7 +167,7 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
     for y in &years {
         let p = &y.period;
         b.push_str(&format!(
-            "<tr><td>{}</td><td>{} to {}</td><td>{}{}</td><td>{}</td><td>{} <span class=\"muted\">as of {}</span></td></tr>",
+            "<tr><td>{}</td><td>{} to {}</td><td>{}{}</td><td>{}</td><td>{} <span class=\"muted\">{} {}</span></td></tr>",
             esc(&p.name),
             p.start,
             p.end,
@@ -177,6 +177,7 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
                 .as_ref()
                 .map_or("no run".to_string(), |r| format!("ledger entry {}, as of {}", r.seq, r.as_of)),
             score_pill(y.readiness),
+            if y.readiness_frozen { "frozen at close" } else { "as of" },
             y.as_of
         ));
     }

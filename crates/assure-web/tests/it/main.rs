@@ -131,6 +131,7 @@ impl Backend for Fake {
             }),
             as_of: NaiveDate::from_ymd_opt(y, 12, 31).unwrap().min(as_of),
             readiness: 0.5 + f64::from(y - 2025) / 10.0,
+            readiness_frozen: status == Status::Closed,
             tests: [(
                 "t-ac05".to_string(),
                 TestResult {

@@ -243,6 +243,11 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
             .sum()
     };
     assert_eq!(v.as_array().unwrap().len(), 2);
+    // The closed year's readiness is the figure its frozen report printed; the open year's is live.
+    assert_eq!(
+        (v[0]["readiness_frozen"].as_bool(), v[1]["readiness_frozen"].as_bool()),
+        (Some(true), Some(false))
+    );
     assert_eq!(total(0), planted_2026.len() as u64);
     assert_eq!(total(1), planted_2027.len() as u64);
     assert!(v[0]["run"]["seq"].as_u64().unwrap() < v[1]["run"]["seq"].as_u64().unwrap());
