@@ -210,9 +210,16 @@ fn normalise(col: &Column, text: &str) -> String {
                     .to_string()
             })
             .unwrap_or_else(|_| t.to_string()),
+        // Lists of addresses compare lower-cased; other lists (profile names) keep their case.
         ColumnType::TextList => t
             .split(';')
-            .map(|x| x.trim().to_lowercase())
+            .map(|x| {
+                if col.name.ends_with("emails") {
+                    x.trim().to_lowercase()
+                } else {
+                    x.trim().to_string()
+                }
+            })
             .filter(|x| !x.is_empty())
             .collect::<Vec<_>>()
             .join(";"),

@@ -206,7 +206,8 @@ pub fn read_with_mapping<'a>(
                     _ => v,
                 }
             });
-            m.insert(c.name, value);
+            // A value the mapping turns into nothing (BambooHR's `0000-00-00`) is empty.
+            m.insert(c.name, value.filter(|v| !v.is_empty()));
         }
         records.push((line, m));
     }

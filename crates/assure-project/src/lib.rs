@@ -13,6 +13,7 @@ pub mod init;
 pub mod load;
 pub mod model;
 pub mod period;
+pub mod presets;
 pub mod validate;
 
 use std::path::Path;

@@ -388,10 +388,15 @@ pub struct ConnectorsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingConfig {
+    /// A roster preset (`bamboohr`, `rippling`, `workday`): the vendor's field names, date format
+    /// and worker types, under whatever the rest of the table sets (see [`crate::presets`]).
+    #[serde(default)]
+    pub preset: Option<String>,
     /// The canonical table (defaults: `people` for the roster, `access_requests` for Jira).
     #[serde(default)]
     pub table: Option<String>,
     /// Canonical column to the export's header.
+    #[serde(default)]
     pub columns: std::collections::BTreeMap<String, String>,
     /// The `strftime` format of the export's dates (default `%Y-%m-%d`).
     #[serde(default)]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use assure_catalog::{criteria, criterion, objective_template};
 
 use crate::diag::Diagnostic;
-use crate::model::{ExamType, FileId, Project, Ref, ReportKind, Treatment};
+use crate::model::{ExamType, FileId, MappingConfig, Project, Ref, ReportKind, Treatment};
 
 /// The canonical evidence tables a test or an evidence spec may name (`design/evidence-tables.md`).
 pub const CANONICAL_TABLES: &[&str] = &[
@@ -17,6 +17,7 @@ pub const CANONICAL_TABLES: &[&str] = &[
     "changes",
     "vulnerabilities",
     "assets",
+    "devices",
     "backups",
     "restore_tests",
     "trainings",
@@ -332,7 +333,43 @@ impl Validator<'_> {
                 .with_hint(format!("the tables are: {}", CANONICAL_TABLES.join(", "))),
             );
         }
-        if let Some(hr) = &self.p.manifest.connectors.hr_roster {
+        if let Some(j) = &self.p.manifest.connectors.jira
+            && j.preset.is_some()
+        {
+            self.out.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "assure.toml",
+                    None,
+                    "`[connectors.jira]` names a preset; presets are HR roster exports",
+                )
+                .with_hint("remove `preset` and map the Jira export's headers under `[connectors.jira.columns]`"),
+            );
+        }
+        let hr = match self
+            .p
+            .manifest
+            .connectors
+            .hr_roster
+            .as_ref()
+            .map(MappingConfig::effective)
+        {
+            Some(Err(e)) => {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("`[connectors.hr_roster]`: {e}"),
+                    )
+                    .with_hint("use one of the presets, or remove `preset` and map every column yourself"),
+                );
+                None
+            }
+            Some(Ok(m)) => Some(m),
+            None => None,
+        };
+        if let Some(hr) = &hr {
             const PEOPLE: [&str; 9] = [
                 "person_id",
                 "email",

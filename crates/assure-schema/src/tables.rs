@@ -267,6 +267,30 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "devices",
+        about: "endpoints under device management (Jamf, Kandji, Intune): encryption, screen lock, OS",
+        columns: &[
+            req("device_id", T),
+            req("source", T),
+            opt("name", T),
+            opt("serial_number", T),
+            opt("owner_email", T),
+            req_enum(
+                "platform",
+                &[
+                    "macos", "windows", "linux", "ios", "ipados", "android", "chromeos", "other",
+                ],
+            ),
+            opt("os_version", T),
+            opt("encrypted", B),
+            opt("screen_lock", B),
+            opt("compliant", B),
+            opt("profiles", L),
+            opt("last_seen_at", TS),
+            opt_enum("status", &["active", "retired"]),
+        ],
+    },
+    Table {
         name: "backups",
         about: "backup jobs",
         columns: &[
@@ -378,7 +402,10 @@ pub fn table(name: &str) -> Option<&'static Table> {
 /// years ago), not the days the file covers, so its files belong to the period they were imported
 /// for; an event file belongs to every window its rows' days overlap.
 pub fn is_snapshot(table: &str) -> bool {
-    matches!(table, "people" | "accounts" | "assets" | "vendors" | "risks")
+    matches!(
+        table,
+        "people" | "accounts" | "assets" | "devices" | "vendors" | "risks"
+    )
 }
 
 /// The columns that identify one row of a table across files: a row whose key appears in a later
@@ -393,6 +420,7 @@ pub fn key_of(table: &str) -> &'static [&'static str] {
         "changes" => &["system", "change_id"],
         "vulnerabilities" => &["finding_id"],
         "assets" => &["asset_id"],
+        "devices" => &["source", "device_id"],
         "incidents" => &["incident_id"],
         "vendors" => &["vendor_id"],
         "risks" => &["risk_id"],

@@ -1010,6 +1010,109 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
         }
         o.finish();
     }
+    // ---- devices (the device manager's inventory at the as-of date) ----
+    {
+        let mut o = Out::new(
+            sink,
+            "devices",
+            "device_id,source,name,serial_number,owner_email,platform,os_version,encrypted,screen_lock,compliant,profiles,last_seen_at,status",
+        );
+        let active = |p: &Person| p.hire <= cfg.as_of && p.term.is_none_or(|t| t > cfg.as_of);
+        let actives: Vec<usize> = generated.iter().copied().filter(|&i| active(&people[i])).collect();
+        // Planted: one laptop with FileVault off, one with the screen lock off, one person with no
+        // managed device. Decoys: a leaver's retired laptop and a leaver's unencrypted laptop
+        // (neither belongs to an active person), and a Windows laptop whose lock is proven by the
+        // device manager's compliance verdict rather than a per-device field.
+        let (unencrypted, unlocked, deviceless) = if cfg.plant {
+            (
+                actives.get(7).copied(),
+                actives.get(11).copied(),
+                actives.get(13).copied(),
+            )
+        } else {
+            (None, None, None)
+        };
+        let seen = ts(add_days(cfg.as_of, -1), 8, 30);
+        // Engineers and two in three others have a Mac under Jamf; the rest a Windows laptop under
+        // Intune, which reports compliance rather than a screen-lock field.
+        let is_mac = |k: usize| people[k].engineer || !k.is_multiple_of(3);
+        let source_of = |k: usize| if is_mac(k) { "jamf" } else { "intune" };
+        for (k, p) in people.iter().enumerate() {
+            if !active(p) || Some(k) == deviceless {
+                continue;
+            }
+            let mac = is_mac(k);
+            let source = source_of(k);
+            let (platform, version) = if mac {
+                ("macos", ["15.1.1", "15.0.1", "14.7.1"][k % 3])
+            } else {
+                ("windows", "10.0.22631.4460")
+            };
+            let encrypted = Some(k) != unencrypted;
+            let lock = if Some(k) == unlocked {
+                "false"
+            } else if mac {
+                "true"
+            } else {
+                ""
+            };
+            o.line(format_args!(
+                "D{k:05},{source},{}-laptop,SN{:08},{},{platform},{version},{encrypted},{lock},{},{},{seen},active",
+                p.login,
+                1_000_000 + rng.below(90_000_000),
+                p.email,
+                if mac { "" } else { "true" },
+                if mac { "Security - Screen Saver and Lock" } else { "" },
+            ));
+            if k % 10 == 0 {
+                o.line(format_args!(
+                    "P{k:05},jamf,{}-iphone,SNP{:07},{},ios,18.1.1,true,true,,,{seen},active",
+                    p.login,
+                    rng.below(9_000_000),
+                    p.email
+                ));
+            }
+        }
+        let leavers: Vec<&Person> = people
+            .iter()
+            .filter(|p| p.term.is_some_and(|t| t <= cfg.as_of))
+            .take(2)
+            .collect();
+        for (k, p) in leavers.iter().enumerate() {
+            let status = if k == 0 { "retired" } else { "active" };
+            o.line(format_args!(
+                "L{k:05},jamf,{}-old-laptop,SNL{k:07},{},macos,13.6.4,false,false,,,{},{status}",
+                p.login,
+                p.email,
+                ts(p.term.unwrap_or(cfg.as_of), 17, 0)
+            ));
+        }
+        o.finish();
+        if let Some(k) = unencrypted {
+            planted.push(Planted {
+                test: "devices-encrypted",
+                item: format!("{}:D{k:05}", source_of(k)),
+                what: "a laptop with disk encryption off",
+            });
+        }
+        if let Some(k) = unlocked {
+            planted.push(Planted {
+                test: "devices-screen-lock",
+                item: format!("{}:D{k:05}", source_of(k)),
+                what: "a laptop with the screen lock off",
+            });
+        }
+        if let Some(k) = deviceless {
+            for test in ["devices-encrypted", "devices-screen-lock"] {
+                planted.push(Planted {
+                    test,
+                    item: people[k].email.clone(),
+                    what: "an active person with no managed device",
+                });
+            }
+        }
+    }
+
     planted.sort_by(|a, b| (a.test, &a.item).cmp(&(b.test, &b.item)));
     planted.dedup();
     planted

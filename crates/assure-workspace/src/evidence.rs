@@ -15,6 +15,10 @@ use crate::{Workspace, WorkspaceError};
 
 /// Converts a project mapping into the connector's mapping; `worker_types` are the values of `worker_type`.
 fn to_mapping(c: &assure_project::model::MappingConfig) -> assure_evidence::vendor::Mapping {
+    // A preset the project names is applied beneath its own settings; an unknown one is reported
+    // by validation, which every command runs first, so here it falls back to the table as written.
+    let effective = c.effective().unwrap_or_else(|_| c.clone());
+    let c = &effective;
     let mut values = c.values.clone();
     if !c.worker_types.is_empty() {
         values

@@ -104,6 +104,17 @@ V6,api,trivy,CVE-2026-0006,medium,2026-01-05T09:00:00Z,2026-05-01T09:00:00Z,reme
 V7,api,trivy,CVE-2026-0007,medium,2026-04-01T09:00:00Z,,open
 ";
 
+const DEVICES: &str =
+    "device_id,source,name,owner_email,platform,os_version,encrypted,screen_lock,compliant,profiles,status
+D1,jamf,ana-mbp,ana@acme.example,macos,15.1,true,,,Security - Screen Saver Lock;FileVault,active
+D2,jamf,bo-mbp,bo@acme.example,macos,14.7,false,true,,,active
+D3,intune,ed-lt,ED@acme.example,windows,10.0.22631,true,,true,,active
+D4,kandji,fay-mba,fay@acme.example,macos,15.0,,,,blueprint: Interns,
+D5,jamf,di-old,di@acme.example,macos,13.6,false,false,,,active
+D6,jamf,spare,,macos,12.7,false,false,,,retired
+D7,jamf,ana-iphone,ana@acme.example,ios,18.1,true,false,,,active
+";
+
 const ASSETS: &str =
     "asset_id,asset_type,name,environment,data_classification,encrypted_at_rest,backup_enabled,logging_enabled
 db-orders,database,orders,production,confidential,true,true,true
@@ -197,6 +208,7 @@ pub fn tables() -> Vec<TableData> {
         csv("changes", CHANGES),
         csv("vulnerabilities", VULNERABILITIES),
         csv("assets", ASSETS),
+        csv("devices", DEVICES),
         csv("backups", &backups()),
         csv("restore_tests", RESTORE_TESTS),
         csv("trainings", TRAININGS),

@@ -76,7 +76,7 @@ fn render_result(run: &Run, id: &str) -> String {
 fn every_standard_test_runs_without_diagnostics() {
     let r = run_all();
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.results.len(), 30);
+    assert_eq!(r.results.len(), 32);
 }
 
 macro_rules! standard {
@@ -106,6 +106,8 @@ standard! {
     production_data_assets_backed_up => "production-data-assets-backed-up",
     restore_tested_annually => "restore-tested-annually",
     confidential_assets_encrypted => "confidential-assets-encrypted",
+    devices_encrypted => "devices-encrypted",
+    devices_screen_lock => "devices-screen-lock",
     background_check_timely => "background-check-timely",
     training_within_30_days_of_hire => "training-within-30-days-of-hire",
     training_annual => "training-annual",

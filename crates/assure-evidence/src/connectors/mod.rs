@@ -10,12 +10,23 @@
 mod aws_credential_report;
 mod canonical;
 mod cloudtrail;
+mod devices;
+mod entra_signins;
+mod entra_users;
 mod git_log;
+mod github_audit_log;
+mod github_members;
 mod github_pulls;
+mod google_workspace_activity;
 mod google_workspace_users;
+mod intune_devices;
+mod jamf_computers;
+mod kandji_devices;
+mod kubernetes_audit;
 mod mapped;
 mod okta_system_log;
 mod okta_users;
+mod pagerduty_incidents;
 mod sarif;
 mod trivy;
 
@@ -125,6 +136,16 @@ pub static REGISTRY: &[&dyn Connector] = &[
     &okta_users::OktaUsers,
     &google_workspace_users::GoogleWorkspaceUsers,
     &aws_credential_report::AwsCredentialReport,
+    &entra_users::EntraUsers,
+    &entra_signins::EntraSignIns,
+    &github_members::GithubMembers,
+    &github_audit_log::GithubAuditLog,
+    &google_workspace_activity::GoogleWorkspaceActivity,
+    &kubernetes_audit::KubernetesAudit,
+    &jamf_computers::JamfComputers,
+    &kandji_devices::KandjiDevices,
+    &intune_devices::IntuneDevices,
+    &pagerduty_incidents::PagerdutyIncidents,
     &sarif::Sarif,
     &git_log::GitLog,
     &mapped::HR_ROSTER,

@@ -607,3 +607,125 @@ fn git_messages_in_any_script_read_their_ticket_references() {
         rows[1]
     );
 }
+
+/// Imports one connector fixture by content (no connector named) and returns the connector chosen
+/// and the rows read back.
+fn fixture_rows(name: &str, bytes: &[u8], table: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let planned = plan(std::slice::from_ref(&path), &Options::default()).unwrap_or_else(|e| panic!("{e:?}"));
+    let rows = import_and_load(&[path], table);
+    format!("connector: {}\n{}", planned[0].connector, rows.join("\n"))
+}
+
+/// Jamf Pro's computer inventory as its API documents it: FileVault from `fileVault2Enabled` or the
+/// boot partition's state, configuration profiles listed, an unmanaged computer retired, emails
+/// lower-cased and an empty one left empty.
+#[test]
+fn jamf_computers_read_filevault_profiles_and_management() {
+    insta::assert_snapshot!(fixture_rows(
+        "computers-inventory.json",
+        include_bytes!("../../fixtures/connectors/jamf-computers.json"),
+        "devices"
+    ));
+}
+
+/// Kandji's device details (FileVault, installed profiles, assigned user) and list entries (no
+/// encryption state: unknown, never assumed), a removed device retired, an iPad as `ipados`.
+#[test]
+fn kandji_devices_from_details_and_from_the_list() {
+    insta::assert_snapshot!(fixture_rows(
+        "kandji.json",
+        include_bytes!("../../fixtures/connectors/kandji-devices.json"),
+        "devices"
+    ));
+}
+
+/// Intune managed devices as Microsoft Graph returns them: `isEncrypted`, compliance verdicts
+/// (`inGracePeriod` is unknown), the user principal name when no email is set.
+#[test]
+fn intune_devices_read_encryption_and_compliance() {
+    insta::assert_snapshot!(fixture_rows(
+        "managedDevices.json",
+        include_bytes!("../../fixtures/connectors/intune-devices.json"),
+        "devices"
+    ));
+}
+
+/// Entra ID users with the registration report's MFA and admin fields: a disabled guest suspended,
+/// a deleted user deprovisioned on its deletion date, a user without `mail` named by their UPN.
+#[test]
+fn entra_users_read_status_mfa_and_admins() {
+    insta::assert_snapshot!(fixture_rows(
+        "users.json",
+        include_bytes!("../../fixtures/connectors/entra-users.json"),
+        "accounts"
+    ));
+}
+
+/// Entra ID sign-ins: interactive ones are console sign-ins with MFA from the authentication
+/// requirement or the steps, a failed password a failure, a token refresh not a console sign-in.
+#[test]
+fn entra_signins_read_mfa_and_outcomes() {
+    insta::assert_snapshot!(fixture_rows(
+        "signIns.json",
+        include_bytes!("../../fixtures/connectors/entra-signins.json"),
+        "events"
+    ));
+}
+
+/// GitHub organization members from GraphQL: owners privileged, two-factor status where GitHub
+/// shows it (null stays unknown), logins as account ids for `github:` aliases.
+#[test]
+fn github_members_read_roles_and_two_factor() {
+    insta::assert_snapshot!(fixture_rows(
+        "members.json",
+        include_bytes!("../../fixtures/connectors/github-members.json"),
+        "accounts"
+    ));
+}
+
+/// The GitHub organization audit log: millisecond timestamps as instants, grants, an owner
+/// promotion, a branch-protection override and a removal in the shared verbs.
+#[test]
+fn github_audit_log_reads_grants_and_overrides() {
+    insta::assert_snapshot!(fixture_rows(
+        "audit-log.json",
+        include_bytes!("../../fixtures/connectors/github-audit-log.json"),
+        "events"
+    ));
+}
+
+/// Google Workspace login and admin activity: MFA from the challenge methods, 2-Step Verification
+/// turned off, and an activity holding two admin events read as two rows.
+#[test]
+fn google_workspace_activity_reads_logins_and_admin_events() {
+    insta::assert_snapshot!(fixture_rows(
+        "login-activity.json",
+        include_bytes!("../../fixtures/connectors/google-workspace-activity.json"),
+        "events"
+    ));
+}
+
+/// A Kubernetes audit log as the API server writes it: one row per request (its earlier stage
+/// skipped), exec into a pod, a forbidden secret read as a failure, impersonation named.
+#[test]
+fn kubernetes_audit_log_reads_one_row_per_request() {
+    insta::assert_snapshot!(fixture_rows(
+        "audit.log",
+        include_bytes!("../../fixtures/connectors/kubernetes-audit.log"),
+        "events"
+    ));
+}
+
+/// PagerDuty incidents: severity from priority, or from urgency when there is none; resolved
+/// incidents resolved at their resolution (or last status change), open ones unresolved.
+#[test]
+fn pagerduty_incidents_read_severity_and_resolution() {
+    insta::assert_snapshot!(fixture_rows(
+        "incidents.json",
+        include_bytes!("../../fixtures/connectors/pagerduty-incidents.json"),
+        "incidents"
+    ));
+}

@@ -41,7 +41,7 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
     }
     assert_eq!(found, planted);
     // Every input file of the run is named with its hash, so it can be re-performed.
-    assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 16);
+    assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 17);
 
     // The chain of custody holds.
     let r = assure(&["evidence", "verify", "-p", "d"], None, tmp.path());
@@ -303,7 +303,7 @@ fn a_folder_of_exports_and_records_imports_and_says_which_went_where() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let records = std::fs::read_dir(tmp.path().join("d/exports/records")).unwrap().count();
     assert!(
-        r.stdout.contains("imported 16 export(s), ") && r.stdout.contains(&format!("and {} record(s)", records + 2)),
+        r.stdout.contains("imported 17 export(s), ") && r.stdout.contains(&format!("and {} record(s)", records + 2)),
         "{}",
         r.stdout
     );

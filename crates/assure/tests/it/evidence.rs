@@ -645,3 +645,70 @@ fn a_project_s_evidence_in_object_storage_end_to_end() {
     let _ = moto.kill();
     let _ = moto.wait();
 }
+
+/// A roster preset reads BambooHR, Rippling and Workday exports by their own field names, with the
+/// vendor's worker types and empty dates; a column the project maps itself overrides the preset's,
+/// and an unknown preset is a validation error naming the presets.
+#[test]
+fn hr_roster_presets_read_each_vendor_s_field_names() {
+    let rosters = [
+        (
+            "bamboohr",
+            "",
+            "employeeNumber,displayName,workEmail,jobTitle,department,supervisorEmail,employmentHistoryStatus,hireDate,terminationDate\n\
+             17,Ana Ruiz,Ana@acme.example,Engineer,Platform,hal@acme.example,Full-Time,2024-01-10,0000-00-00\n\
+             18,Bo Chen,bo@acme.example,Analyst,Finance,,Contractor,2026-02-02,2026-08-31\n\
+             19,Cy Park,cy@acme.example,Intern,Platform,ana@acme.example,Intern,2026-06-01,0000-00-00\n",
+        ),
+        (
+            "rippling",
+            "",
+            "id,name,workEmail,title,department,employmentType,startDate,endDate,roleState\n\
+             5f1a,Ana Ruiz,ana@acme.example,Engineer,Platform,SALARIED_FT,2024-01-10,,ACTIVE\n\
+             5f1b,Bo Chen,bo@acme.example,Analyst,Finance,CONTRACTOR,2026-02-02,2026-08-31,TERMINATED\n",
+        ),
+        (
+            "workday",
+            "\n[connectors.hr_roster.columns]\nemail = \"Primary_Work_Email\"\n",
+            "Employee_ID,Legal_Name,Primary_Work_Email,Business_Title,Supervisory_Organization,Worker_Type,Hire_Date,Termination_Date\n\
+             21001,Ana Ruiz,ana@acme.example,Engineer,Platform (Ana Ruiz),Regular,2024-01-10,\n\
+             21002,Bo Chen,bo@acme.example,Analyst,Finance,Contingent Worker,2026-02-02,2026-08-31\n",
+        ),
+    ];
+    for (preset, extra, csv) in rosters {
+        let tmp = tempfile::tempdir().unwrap();
+        assure(&["init", "p"], None, tmp.path());
+        let manifest = tmp.path().join("p/assure.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&format!("\n[connectors.hr_roster]\npreset = \"{preset}\"\n{extra}"));
+        std::fs::write(&manifest, &text).unwrap();
+        let v = assure(&["validate", "p"], None, tmp.path());
+        assert_eq!(v.code, 0, "{preset}: {}", v.stderr);
+        std::fs::write(tmp.path().join("roster.csv"), csv).unwrap();
+        let r = assure(&["evidence", "import", "-p", "p", "roster.csv"], None, tmp.path());
+        assert_eq!(r.code, 0, "{preset}: {}", r.stderr);
+        let rows = csv.lines().count() - 1;
+        assert!(
+            r.stderr.contains(&format!(
+                "connector hr-roster (by its columns (the project's mapping)), table people, {rows} rows"
+            )),
+            "{preset}: {}",
+            r.stderr
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[connectors.hr_roster]\npreset = \"gusto\"\n");
+    std::fs::write(&manifest, &text).unwrap();
+    let v = assure(&["validate", "p"], None, tmp.path());
+    assert_eq!(v.code, 1);
+    let said = format!("{}{}", v.stdout, v.stderr);
+    assert!(
+        said.contains(
+            "`[connectors.hr_roster]`: unknown roster preset `gusto`; the presets are bamboohr, rippling, workday"
+        ),
+        "{said}"
+    );
+}

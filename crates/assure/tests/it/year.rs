@@ -144,7 +144,7 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
         planted_2027,
         "2027 finds exactly what was planted in 2027"
     );
-    assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 16);
+    assert_eq!(v["run"]["inputs"].as_array().unwrap().len(), 17);
     let all_tests = v["run"]["tests"].as_array().unwrap().len();
     // A run of one test on another day carries the others' latest results instead of hiding them.
     let r = assure(
