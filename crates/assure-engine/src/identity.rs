@@ -22,6 +22,11 @@ const IDENTITY_COLUMNS: &[&str] = &[
     "approver_emails",
 ];
 
+/// Columns that may name a person but often name something else (an event's target is a user, a
+/// bucket or a repository): resolved when they name someone, left as they are and never reported
+/// when they do not.
+const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
+
 /// The known identities: every alias (lower-case) to the person's primary email.
 #[derive(Debug, Clone, Default)]
 pub struct Identities {
@@ -109,7 +114,7 @@ impl Identities {
                 let schema = batch.schema();
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    if !IDENTITY_COLUMNS.contains(&name) {
+                    if !IDENTITY_COLUMNS.contains(&name) && !SOFT_IDENTITY_COLUMNS.contains(&name) {
                         continue;
                     }
                     let Some(col) = batch.columns().get(i) else { continue };
@@ -177,7 +182,9 @@ impl Identities {
                 .columns
                 .iter()
                 .enumerate()
-                .filter(|(_, (n, _))| IDENTITY_COLUMNS.contains(&n.as_str()))
+                .filter(|(_, (n, _))| {
+                    IDENTITY_COLUMNS.contains(&n.as_str()) || SOFT_IDENTITY_COLUMNS.contains(&n.as_str())
+                })
                 .map(|(i, (n, _))| (i, n.clone()))
                 .collect();
             let pos = |name: &str| t.columns.iter().position(|(n, _)| n == name);
@@ -211,6 +218,7 @@ impl Identities {
                     for p in parts {
                         match self.resolve(p) {
                             Some(primary) => resolved.push(primary.to_string()),
+                            None if SOFT_IDENTITY_COLUMNS.contains(&name.as_str()) => resolved.push(p.to_string()),
                             None => {
                                 let e = unresolved.entry(p.to_string()).or_default();
                                 e.0.insert(format!("{table_name}.{name}"));
@@ -253,6 +261,7 @@ impl Identities {
                     .clone();
                 match found {
                     Some(p) => p,
+                    None if SOFT_IDENTITY_COLUMNS.contains(&column) => v.to_string(),
                     None => {
                         let e = unresolved.entry(v.to_string()).or_default();
                         e.0.insert(format!("{table_name}.{column}"));
@@ -299,7 +308,7 @@ impl Identities {
                 }
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    if !IDENTITY_COLUMNS.contains(&name) {
+                    if !IDENTITY_COLUMNS.contains(&name) && !SOFT_IDENTITY_COLUMNS.contains(&name) {
                         continue;
                     }
                     let Some(col) = columns.get(i).cloned() else { continue };

@@ -451,6 +451,16 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
                 ts(d, 10, 5),
                 ts(d, 10, 10)
             ));
+            // A privilege added later to an existing account, requested and approved first: the grant
+            // event (GRANT-2 in the log) traces to it and passes.
+            let g = people.get(cfg.named.len() + 1).map_or("", |p| p.email.as_str());
+            let d2 = add_days(cfg.period_start, 50);
+            o.line(format_args!(
+                "REQ-9003,okta,{g},Super Administrator,{},{approver},{},{}",
+                ts(d2, 9, 0),
+                ts(d2, 9, 30),
+                ts(d2, 10, 0)
+            ));
             planted.push(Planted {
                 test: "access-approved-before-grant",
                 item: "REQ-9001".into(),
@@ -992,6 +1002,24 @@ pub fn generate(cfg: &Config, sink: &mut Sink<'_>) -> Vec<Planted> {
                 ts(add_days(d, 1), 23, 40),
                 admins.first().map_or("admin", |a| a.login.as_str())
             ));
+            // Privileges added to existing accounts, from the identity provider's log: one nobody
+            // requested (an exception) and one traced to its approved request REQ-9003 (a decoy).
+            let actor = admins.first().map_or("admin", |a| a.login.as_str());
+            let unrequested = people.get(cfg.named.len() + 2).map_or("", |p| p.email.as_str());
+            let requested = people.get(cfg.named.len() + 1).map_or("", |p| p.email.as_str());
+            o.line(format_args!(
+                "GRANT-1,{},okta,{actor}-admin,grant_privilege,user.account.privilege.grant,{unrequested},success,true,203.0.113.9",
+                ts(add_days(cfg.period_start, 70), 16, 5)
+            ));
+            o.line(format_args!(
+                "GRANT-2,{},okta,{actor}-admin,grant_privilege,user.account.privilege.grant,{requested},success,true,203.0.113.9",
+                ts(add_days(cfg.period_start, 50), 10, 0)
+            ));
+            planted.push(Planted {
+                test: "access-approved-before-grant",
+                item: "okta:GRANT-1".into(),
+                what: "a privilege added to an existing account with no access request",
+            });
             planted.push(Planted {
                 test: "root-account-used",
                 item: "ROOT-1".into(),

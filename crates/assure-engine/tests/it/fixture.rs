@@ -71,6 +71,7 @@ R2,aws-prod,bo@acme.example,readonly,2026-03-01T09:00:00Z,,,2026-03-02T09:00:00Z
 R3,github,ana@acme.example,admin,2026-04-01T09:00:00Z,ana@acme.example,2026-04-01T10:00:00Z,2026-04-01T11:00:00Z
 R4,okta,fay@acme.example,intern,2026-03-01T09:00:00Z,ana@acme.example,2026-03-03T09:00:00Z,2026-03-02T09:00:00Z
 R5,okta,old@acme.example,analyst,2025-12-31T23:00:00Z,,,
+R6,github,bo@acme.example,write,2026-05-01T09:00:00Z,ana@acme.example,2026-05-01T10:00:00Z,2026-05-01T11:00:00Z
 ";
 
 const ACCESS_REVIEWS: &str =
@@ -197,6 +198,9 @@ EV2,2026-03-05T03:00:00Z,cloudtrail,root,console_login,ConsoleLogin,,success,fal
 EV3,2026-04-10T12:00:00Z,cloudtrail,ana-admin,stop_logging,StopLogging,org-trail,success,true,203.0.113.5
 EV4,2026-04-11T12:00:00Z,cloudtrail,deploy-bot,stop_logging,StopLogging,org-trail,failure,,10.0.0.4
 EV5,2026-08-01T12:00:00Z,cloudtrail,root,console_login,ConsoleLogin,,success,false,198.51.100.7
+EV6,2026-05-02T10:00:00Z,okta,ana@acme.example,grant_privilege,user.account.privilege.grant,HAL@acme.example,success,,203.0.113.5
+EV7,2026-05-01T11:00:00Z,github-audit,github:cy-gh,grant_access,repo.add_member,github:bo-gh,success,,
+EV8,2026-03-01T09:30:00Z,okta,ana@acme.example,grant_access,application.user_membership.add,fay@acme.example,success,,203.0.113.5
 ";
 
 pub fn tables() -> Vec<TableData> {

@@ -22,6 +22,13 @@
 //! GitHub writes (`Merge pull request #12 from ...`, a squash merge's trailing `(#12)`), which
 //! names the review, not a ticket. Several keys are joined with `;`.
 //!
+//! Phabricator's `Reviewed By: name` is `Reviewed-by`; a WebKit-style line `Reviewed by Name.` (no
+//! colon, `and` between several) names reviewers too.
+//!
+//! Reverts: a commit whose message says `This reverts commit HASH` is a change like any other (it
+//! reaches production); when it names no ticket of its own it carries the ticket of the change it
+//! reverts, if that change is in the history.
+//!
 //! Version 1 of the recorded text (merge commits only) still reads back as it was recorded.
 
 use super::{Connector, Fixture, Kind, MAX_RECORDS, Record, Refusal, too_many_records};
@@ -101,20 +108,54 @@ fn person(who: &str) -> Option<String> {
     (!email.is_empty()).then(|| email.to_string())
 }
 
-/// A trailer line's key (lower-case) and value, when the line is one (`Key: value`).
+/// A trailer line's key (lower-case, words joined by `-`) and value, when the line is one
+/// (`Key: value`). Phabricator writes keys with a space (`Reviewed By: name`), read as
+/// `reviewed-by`; a key of more than three words is prose, not a trailer.
 fn trailer(line: &str) -> Option<(String, &str)> {
     let l = line.trim();
     let (k, v) = l.split_once(':')?;
     let k = k.trim();
     if k.is_empty()
         || k.len() > 40
+        || k.split(' ').count() > 3
         || !k
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_' | ' '))
     {
         return None;
     }
-    Some((k.to_ascii_lowercase(), v.trim()))
+    Some((
+        k.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join("-"),
+        v.trim(),
+    ))
+}
+
+/// The reviewers a WebKit-style line names (`Reviewed by Darin Adler.`, `Reviewed by A and B.`):
+/// the form of projects whose commit messages follow a ChangeLog, without a colon.
+fn reviewed_by_line(line: &str) -> Option<Vec<String>> {
+    let l = line.trim();
+    let rest = l.get(..12).filter(|h| h.eq_ignore_ascii_case("reviewed by "))?;
+    let names = &l[rest.len()..];
+    if names.contains(':') {
+        return None;
+    }
+    Some(
+        names
+            .trim_end_matches('.')
+            .split([',', '&'])
+            .flat_map(|p| p.split(" and "))
+            .filter_map(person)
+            .collect(),
+    )
+}
+
+/// The commit a revert names (`This reverts commit 1a2b3c...`), as the 12-character change id.
+fn reverted_commit(body: &str) -> Option<String> {
+    body.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("This reverts commit ")?;
+        let hash: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+        (hash.len() >= 7).then(|| hash.chars().take(12).collect())
+    })
 }
 
 const REVIEW_KEYS: &[&str] = &[
@@ -253,6 +294,7 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         })
         .collect();
     let mut out = Vec::new();
+    let mut reverts: Vec<(usize, String)> = Vec::new();
     for (i, chunk) in commits.split('\u{1e}').skip(1).enumerate() {
         let f: Vec<&str> = chunk.splitn(10, '\u{1f}').collect();
         let field = |n: usize| f.get(n).map(|x| x.trim()).filter(|x| !x.is_empty());
@@ -272,6 +314,10 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         hash_refs(without_pull_request_number(subject), &mut refs);
         for line in body.lines() {
             issue_line(line, &mut tickets, &mut refs);
+            if let Some(names) = reviewed_by_line(line) {
+                approvers.extend(names);
+                continue;
+            }
             let Some((key, value)) = trailer(line) else { continue };
             if REVIEW_KEYS.contains(&key.as_str()) {
                 approvers.extend(value.split(',').filter_map(person));
@@ -307,7 +353,28 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         if out.len() >= MAX_RECORDS {
             return Err(too_many_records());
         }
+        if let Some(target) = reverted_commit(body) {
+            reverts.push((out.len(), target));
+        }
         out.push((i as u64 + 1, m));
+    }
+    // A revert without a ticket of its own carries the ticket of the change it reverts (it undoes
+    // that change under the same request), when that change is in the history.
+    let index: std::collections::HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (_, m))| m.get("change_id").cloned().flatten().map(|id| (id, k)))
+        .collect();
+    for (k, target) in reverts {
+        let inherited = index
+            .get(&target)
+            .and_then(|&t| out.get(t))
+            .and_then(|(_, m)| m.get("ticket_id").cloned().flatten());
+        if let (Some(ticket), Some((_, m))) = (inherited, out.get_mut(k))
+            && m.get("ticket_id").is_none_or(Option::is_none)
+        {
+            m.insert("ticket_id", Some(ticket));
+        }
     }
     Ok(out)
 }

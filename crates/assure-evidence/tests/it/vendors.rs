@@ -729,3 +729,41 @@ fn pagerduty_incidents_read_severity_and_resolution() {
         "incidents"
     ));
 }
+
+/// Review forms beyond `Key: value` trailers: Phabricator's `Reviewed By:` and WebKit's
+/// `Reviewed by A and B.`; a revert carries the ticket of the change it reverts; prose with a
+/// colon is not a trailer.
+#[test]
+fn phabricator_and_webkit_reviews_and_reverts_that_keep_their_ticket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("api.gitlog");
+    let commit = |hash: &str, when: &str, subject: &str, body: &str| {
+        format!(
+            "\u{1e}{hash}\u{1f}p\u{1f}Dee\u{1f}dee@acme.example\u{1f}{when}\u{1f}Dee\u{1f}dee@acme.example\u{1f}{when}\u{1f}{subject}\u{1f}{body}\n"
+        )
+    };
+    let text = format!(
+        "assure-git-log v2 api\n{}{}{}",
+        commit(
+            "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3",
+            "2026-03-03T10:00:00Z",
+            "Tweak the docs",
+            "Note for readers of this section: the example moved.\n",
+        ),
+        commit(
+            "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+            "2026-03-02T10:00:00Z",
+            "Revert \"Rotate signing keys\"",
+            "This reverts commit a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1.\n\nReviewed by Bo Chen <bo@acme.example> and Cy Park.\n",
+        ),
+        commit(
+            "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+            "2026-03-01T10:00:00Z",
+            "Rotate signing keys",
+            "Summary: rotate.\n\nReviewers: ana, bo\nReviewed By: Ana Ruiz <ana@acme.example>\nDifferential Revision: https://reviews.example/D42\nFixes: SEC-50\n",
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    let rows = import_and_load(&[path], "changes");
+    insta::assert_snapshot!(rows.join("\n"));
+}
