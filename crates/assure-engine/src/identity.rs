@@ -35,6 +35,34 @@ pub struct Identities {
     primaries: BTreeSet<String>,
     /// Aliases two people claim: never resolved, so they are reported rather than merged.
     ambiguous: BTreeMap<String, BTreeSet<String>>,
+    /// Full names (lower-case, single-spaced) on the roster and in `people.toml`, to the people
+    /// with that name.
+    names: BTreeMap<String, BTreeSet<String>>,
+    /// Addresses resolved from the evidence itself by the same-name rules ([`Identities::with_names_in`]):
+    /// address to person and rule.
+    derived: BTreeMap<String, (String, &'static str)>,
+    /// Addresses a same-name rule matched to several people: reported with the candidates.
+    name_ambiguous: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// A value as `Name <address>` (how git and mail write people) split into the name, lower-case and
+/// single-spaced, and the address; a bare value has no name.
+pub fn split_named(value: &str) -> (Option<String>, &str) {
+    let v = value.trim();
+    match v
+        .split_once('<')
+        .and_then(|(n, r)| r.split_once('>').map(|(a, _)| (n, a)))
+    {
+        Some((n, a)) if !a.trim().is_empty() => {
+            let name = n.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            ((!name.is_empty()).then_some(name), a.trim())
+        }
+        _ => (None, v),
+    }
+}
+
+fn name_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 pub use assure_schema::results::IdentityMerge;
@@ -80,6 +108,115 @@ impl Identities {
         }
     }
 
+    /// Adds a person with their full name: the name feeds the same-name rules.
+    pub fn add_named(&mut self, email: &str, name: &str, aliases: &[String]) {
+        self.add(email, aliases);
+        let key = name_key(name);
+        if !key.is_empty() {
+            self.names.entry(key).or_default().insert(email.trim().to_lowercase());
+        }
+    }
+
+    /// Adds the same-name rules the evidence supports, and returns the extended identities.
+    ///
+    /// - `same-name`: within one source (one imported file), the addresses written with one full name
+    ///   (`Jane Doe <jane@corp.example>`, `Jane Doe <jane@gmail.example>`) are one person; an address
+    ///   no other rule resolves takes the person its namesakes resolve to.
+    /// - `roster-name`: an address still unresolved whose name is the full name of exactly one
+    ///   person on the roster or in `people.toml` is that person.
+    ///
+    /// When the namesakes resolve to several people, or the roster has two people with the name, the
+    /// address is reported with the candidates and never merged.
+    pub fn with_names_in(mut self, tables: &[TableBatches]) -> Identities {
+        // Per source file, the addresses each name is written with.
+        let mut groups: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for t in tables {
+            for batch in &t.batches {
+                let schema = batch.schema();
+                let evidence = batch.column_by_name("_evidence").and_then(|c| c.as_string_opt::<i32>());
+                for (i, field) in schema.fields().iter().enumerate() {
+                    if !IDENTITY_COLUMNS.contains(&field.name().as_str()) {
+                        continue;
+                    }
+                    let Some(col) = batch.columns().get(i) else { continue };
+                    let source = |r: usize| {
+                        evidence
+                            .filter(|e| e.is_valid(r))
+                            .map_or(String::new(), |e| e.value(r).to_string())
+                    };
+                    let mut note = |r: usize, v: &str| {
+                        if let (Some(name), addr) = split_named(v) {
+                            groups.entry((source(r), name)).or_default().insert(addr.to_lowercase());
+                        }
+                    };
+                    match field.data_type() {
+                        DataType::Utf8 => {
+                            let a = col.as_string::<i32>();
+                            for r in 0..a.len() {
+                                if a.is_valid(r) {
+                                    note(r, a.value(r));
+                                }
+                            }
+                        }
+                        DataType::List(_) => {
+                            let l = col.as_list::<i32>();
+                            for r in 0..l.len() {
+                                let items = l.value(r);
+                                let items = items.as_string::<i32>();
+                                for k in 0..items.len() {
+                                    if items.is_valid(k) {
+                                        note(r, items.value(k));
+                                    }
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut derived: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
+        let mut ambiguous: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for ((_, name), addrs) in &groups {
+            let unresolved: Vec<&String> = addrs.iter().filter(|a| self.resolve_base(a).is_none()).collect();
+            if unresolved.is_empty() {
+                continue;
+            }
+            let people: BTreeSet<String> = addrs
+                .iter()
+                .filter_map(|a| self.resolve_base(a).map(|(p, _)| p.to_string()))
+                .collect();
+            let (candidates, rule) = if people.is_empty() {
+                (self.names.get(name).cloned().unwrap_or_default(), "roster-name")
+            } else {
+                (people, "same-name")
+            };
+            for a in unresolved {
+                match candidates.len() {
+                    0 => {}
+                    1 => {
+                        if let Some(p) = candidates.first() {
+                            derived.entry(a.clone()).or_insert((p.clone(), rule));
+                        }
+                    }
+                    _ => {
+                        ambiguous
+                            .entry(a.clone())
+                            .or_default()
+                            .extend(candidates.iter().cloned());
+                    }
+                }
+            }
+        }
+        // An address one source names for one person and another for someone else is ambiguous.
+        for a in ambiguous.keys() {
+            derived.remove(a);
+        }
+        self.derived = derived;
+        self.name_ambiguous = ambiguous;
+        self
+    }
+
     /// Aliases claimed by more than one person, with the people claiming them: never resolved.
     pub fn ambiguous(&self) -> &BTreeMap<String, BTreeSet<String>> {
         &self.ambiguous
@@ -88,6 +225,17 @@ impl Identities {
     /// Resolves a value and says by which rule (`primary`, `case`, `alias`, `github-noreply`,
     /// `plus-address`).
     pub fn resolve_with_rule(&self, value: &str) -> Option<(&str, &'static str)> {
+        let (_, addr) = split_named(value);
+        if let Some(found) = self.resolve_base(addr) {
+            return Some(found);
+        }
+        self.derived
+            .get(&addr.to_lowercase())
+            .map(|(p, rule)| (p.as_str(), *rule))
+    }
+
+    /// The rules that need no names: primary email, case, alias, GitHub no-reply, plus-address.
+    fn resolve_base(&self, value: &str) -> Option<(&str, &'static str)> {
         let v = value.trim().to_lowercase();
         if let Some(p) = self.map.get(&v) {
             let rule = if *p == v {
@@ -165,12 +313,20 @@ impl Identities {
     /// or `login@users.noreply.github.com`) as the `github:login` alias; or the same address
     /// without a `+tag`.
     pub fn resolve(&self, value: &str) -> Option<&str> {
-        let v = value.trim().to_lowercase();
-        self.map
-            .get(&v)
-            .or_else(|| github_login(&v).and_then(|l| self.map.get(&format!("github:{l}"))))
-            .or_else(|| strip_plus(&v).and_then(|s| self.map.get(&s)))
-            .map(String::as_str)
+        self.resolve_with_rule(value).map(|(p, _)| p)
+    }
+
+    /// What an unresolved value is written as in the tables: its address without a display name.
+    fn bare(value: &str) -> String {
+        split_named(value).1.to_string()
+    }
+
+    /// The people a same-name rule matched an unresolved value to, if several.
+    fn candidates(&self, value: &str) -> Vec<String> {
+        self.name_ambiguous
+            .get(&split_named(value).1.to_lowercase())
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Rewrites identity columns to primary emails and fills missing account emails from
@@ -223,7 +379,7 @@ impl Identities {
                                 let e = unresolved.entry(p.to_string()).or_default();
                                 e.0.insert(format!("{table_name}.{name}"));
                                 e.1 += 1;
-                                resolved.push(p.to_string());
+                                resolved.push(Self::bare(p));
                             }
                         }
                     }
@@ -238,6 +394,7 @@ impl Identities {
         unresolved
             .into_iter()
             .map(|(value, (seen, rows))| Unresolved {
+                candidates: self.candidates(&value),
                 value,
                 seen_in: seen.into_iter().collect(),
                 rows,
@@ -266,7 +423,7 @@ impl Identities {
                         let e = unresolved.entry(v.to_string()).or_default();
                         e.0.insert(format!("{table_name}.{column}"));
                         e.1 += 1;
-                        v.to_string()
+                        Self::bare(v)
                     }
                 }
             };
@@ -352,6 +509,7 @@ impl Identities {
         Ok(unresolved
             .into_iter()
             .map(|(value, (seen, rows))| Unresolved {
+                candidates: self.candidates(&value),
                 value,
                 seen_in: seen.into_iter().collect(),
                 rows,

@@ -803,9 +803,13 @@ pub struct TestDef {
     /// The controls it tests.
     #[serde(default)]
     pub controls: Vec<Ref>,
-    /// The canonical tables it reads.
+    /// The canonical tables it reads; without evidence in each, it is not run.
     #[serde(default)]
     pub tables: Vec<Ref>,
+    /// Tables it also reads when they hold evidence (an empty one is no reason not to run): the
+    /// access-approval test reads grants from the logs where a project imports them.
+    #[serde(default)]
+    pub optional_tables: Vec<Ref>,
     /// The criteria it gives evidence for.
     #[serde(default)]
     pub criteria: Vec<Ref>,
@@ -821,6 +825,13 @@ pub struct TestDef {
     /// The file it was read from.
     #[serde(skip)]
     pub file: FileId,
+}
+
+impl TestDef {
+    /// Every table it reads: the required ones, then the optional ones.
+    pub fn reads(&self) -> impl Iterator<Item = &Ref> {
+        self.tables.iter().chain(&self.optional_tables)
+    }
 }
 
 /// A test's documentation, in the ruff style.

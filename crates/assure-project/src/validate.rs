@@ -756,7 +756,7 @@ impl Validator<'_> {
                     self.unknown("unknown-control", t.file, r, "control", &what);
                 }
             }
-            for r in &t.tables {
+            for r in t.reads() {
                 self.table(t.file, r, &what);
             }
             for r in &t.criteria {

@@ -60,22 +60,27 @@ pub fn identities_of_batches(project: &Project, tables: &[TableBatches]) -> Iden
     use arrow::array::{Array, AsArray};
     let mut ids = Identities::default();
     for p in &project.people {
-        ids.add(&p.email, &p.aliases);
+        ids.add_named(&p.email, &p.name, &p.aliases);
     }
     if let Some(people) = tables.iter().find(|t| t.name == "people") {
         for b in &people.batches {
+            let names = b.column_by_name("name").and_then(|c| c.as_string_opt::<i32>());
             if let Some(col) = b.column_by_name("email")
                 && let Some(emails) = col.as_string_opt::<i32>()
             {
                 for i in 0..emails.len() {
                     if emails.is_valid(i) {
-                        ids.add(emails.value(i), &[]);
+                        match names.filter(|n| n.is_valid(i)) {
+                            Some(n) => ids.add_named(emails.value(i), n.value(i), &[]),
+                            None => ids.add(emails.value(i), &[]),
+                        }
                     }
                 }
             }
         }
     }
-    ids
+    // The same-name rules read the names the evidence writes beside its addresses.
+    ids.with_names_in(tables)
 }
 
 /// The SQL engine (DataFusion) as the application layer's test runner.
@@ -149,6 +154,23 @@ pub fn evaluate(
         Ok(p) => tables.push(p),
         Err(e) => problems.push(format!("table `project_policies`: {e}")),
     }
+    // A table a selected test reads only where it holds evidence is there, empty, when it holds none.
+    let optional: BTreeSet<&str> = project
+        .tests
+        .iter()
+        .filter(|t| only.is_empty() || only.iter().any(|o| o == t.id.as_str()))
+        .flat_map(|t| t.optional_tables.iter().map(|r| r.as_str()))
+        .collect();
+    for name in optional {
+        if !tables.iter().any(|t| t.name == name)
+            && let Some(def) = assure_evidence::tables::table(name)
+        {
+            match TableBatches::from_rows(&assure_engine::TableData::for_table(def)) {
+                Ok(empty) => tables.push(empty),
+                Err(e) => problems.push(format!("table `{name}`: {e}")),
+            }
+        }
+    }
     let ids = identities_of_batches(project, &tables);
     let merged = ids.merges(&tables);
     let unresolved = match ids.apply_batches(&mut tables) {
@@ -177,8 +199,7 @@ pub fn evaluate(
         // Evidence that did not prove itself (a columnar copy altered, a file missing) stops every
         // test that reads its table, naming what went wrong; the other tests run.
         let unusable: Vec<String> = t
-            .tables
-            .iter()
+            .reads()
             .filter_map(|r| loaded.unusable.get(r.as_str()))
             .flatten()
             .cloned()

@@ -36,6 +36,10 @@ pub struct Unresolved {
     pub seen_in: Vec<String>,
     /// How many rows.
     pub rows: usize,
+    /// The people it could be, when a rule matched several (two people with its name): reported,
+    /// never merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 /// A value resolved to a person by a rule other than being their primary email: what identity

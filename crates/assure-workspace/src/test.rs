@@ -67,7 +67,7 @@ pub fn wanted_tables<'a>(project: &'a Project, only: &[String]) -> BTreeSet<&'a 
         .tests
         .iter()
         .filter(|t| only.is_empty() || only.iter().any(|o| o == t.id.as_str()))
-        .flat_map(|t| t.tables.iter().map(|r| r.as_str()))
+        .flat_map(|t| t.reads().map(|r| r.as_str()))
         .collect();
     wanted.insert("people");
     wanted
@@ -186,7 +186,7 @@ impl Workspace {
             let reused_tables: BTreeSet<&str> = selected
                 .iter()
                 .filter(|t| reused.iter().any(|r| r.id == t.id.as_str()))
-                .flat_map(|t| t.tables.iter().map(|r| r.as_str()).chain(["people"]))
+                .flat_map(|t| t.reads().map(|r| r.as_str()).chain(["people"]))
                 .collect();
             let mut altered: BTreeSet<String> = BTreeSet::new();
             for s in inputs.iter().filter(|s| reused_tables.contains(s.table.as_str())) {
@@ -208,7 +208,7 @@ impl Workspace {
             if !altered.is_empty() {
                 reused.retain(|r| {
                     selected.iter().find(|t| t.id.as_str() == r.id).is_some_and(|t| {
-                        !t.tables.iter().any(|x| altered.contains(x.as_str())) && !altered.contains("people")
+                        !t.reads().any(|x| altered.contains(x.as_str())) && !altered.contains("people")
                     })
                 });
             }
@@ -397,7 +397,7 @@ fn test_key(project: &Project, t: &assure_project::model::TestDef, inputs: &[Sou
     for p in people {
         h.update(p.as_bytes());
     }
-    let mut tables: Vec<&str> = t.tables.iter().map(|r| r.as_str()).collect();
+    let mut tables: Vec<&str> = t.reads().map(|r| r.as_str()).collect();
     tables.push("people");
     tables.sort_unstable();
     tables.dedup();

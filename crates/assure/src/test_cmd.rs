@@ -274,10 +274,18 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         s.push_str("\nIdentities that match no person (reported, not guessed; add them as aliases in people.toml if they are someone's):\n");
         for u in &record.unresolved {
             s.push_str(&format!(
-                "  {} in {} ({} rows)\n",
+                "  {} in {} ({} rows){}\n",
                 u.value,
                 u.seen_in.join(", "),
-                u.rows
+                u.rows,
+                if u.candidates.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; its name is that of several people ({}), so it is none of them",
+                        u.candidates.join(", ")
+                    )
+                }
             ));
         }
     }

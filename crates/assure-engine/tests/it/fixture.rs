@@ -18,7 +18,7 @@ pub fn window() -> Window {
     }
 }
 
-fn csv(name: &str, text: &str) -> TableData {
+pub fn csv(name: &str, text: &str) -> TableData {
     let t = table(name).unwrap();
     let mut data = TableData::for_table(t);
     let mut rows = Vec::new();

@@ -182,3 +182,58 @@ fn every_merge_says_its_rule_and_an_alias_two_people_claim_names_neither() {
     assert_eq!(rule("shared@acme.example"), None);
     assert_eq!(ids.ambiguous()["shared@acme.example"].len(), 2);
 }
+
+/// One person across addresses by name: within one source, an address written with the name of an
+/// address that resolves is that person (`same-name`); an address whose name is exactly one
+/// person's on the roster is that person (`roster-name`); two people with one name are reported
+/// as candidates, never merged.
+#[test]
+fn a_name_written_beside_two_addresses_is_one_person_and_a_shared_name_is_reported() {
+    use arrow::array::{Array, AsArray};
+    let mut ids = assure_engine::Identities::default();
+    ids.add_named("jane@acme.example", "Jane Doe", &[]);
+    ids.add_named("kim@acme.example", "Kim Lee", &[]);
+    ids.add_named("sam.park@acme.example", "Sam Park", &[]);
+    ids.add_named("sam.park2@acme.example", "sam  PARK", &[]);
+    let changes = crate::fixture::csv(
+        "changes",
+        "change_id,system,title,author_email,approver_emails,created_at,merged_at,emergency
+C1,api,self-approved under a second address,Jane Doe <jane@acme.example>,Jane Doe <jane@home.example>,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,false
+C2,api,from a personal address,Kim Lee <kim@home.example>,Jane Doe <jane@acme.example>,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,false
+C3,api,two people share the name,Sam Park <sam@home.example>,Kim Lee <kim@acme.example>,2026-03-03T10:00:00Z,2026-03-03T11:00:00Z,false
+C4,api,nobody known,Lee Nobody <lee@elsewhere.example>,,2026-03-04T10:00:00Z,2026-03-04T11:00:00Z,false
+",
+    );
+    let mut tables = vec![assure_engine::TableBatches::from_rows(&changes).unwrap()];
+    let ids = ids.with_names_in(&tables);
+    let merges = ids.merges(&tables);
+    let unresolved = ids.apply_batches(&mut tables).unwrap();
+    let mut out = String::new();
+    for b in &tables[0].batches {
+        let id = b.column_by_name("change_id").unwrap().as_string::<i32>();
+        let author = b.column_by_name("author_email").unwrap().as_string::<i32>();
+        let approvers = b.column_by_name("approver_emails").unwrap().as_list::<i32>();
+        for r in 0..b.num_rows() {
+            let a = approvers.value(r);
+            let a = a.as_string::<i32>();
+            let list: Vec<&str> = (0..a.len()).map(|k| a.value(k)).collect();
+            out.push_str(&format!(
+                "{}: author {}, approvers [{}]\n",
+                id.value(r),
+                author.value(r),
+                list.join(", ")
+            ));
+        }
+    }
+    for m in &merges {
+        out.push_str(&format!("merged {} -> {} ({})\n", m.value, m.person, m.rule));
+    }
+    for u in &unresolved {
+        out.push_str(&format!(
+            "unresolved {} (could be: {})\n",
+            u.value,
+            u.candidates.join(", ")
+        ));
+    }
+    insta::assert_snapshot!(out);
+}

@@ -5,7 +5,9 @@
 //! A change is a commit on the mainline (`git log --first-parent HEAD`). For a merge commit the
 //! change is the merged branch: its author is the author of the branch's last commit (the person
 //! who merged is not the author); for squash and rebase workflows, and for Gerrit, each mainline
-//! commit is a change. Names and addresses go through the repository's `.mailmap`.
+//! commit is a change. Names and addresses go through the repository's `.mailmap`. People are
+//! written `Name <address>` where git or the trailer gives both, so identity resolution can tell that
+//! two addresses with one name in one history are one person (its same-name rule).
 //!
 //! Reviewers come from the trailers people and tools write, in any case and indentation, each a
 //! comma-separated list of `Name <email>`, an address or a login: `Reviewed-by`, `Reviewer`,
@@ -97,15 +99,37 @@ pub fn merged_branches(mainline: &str) -> Vec<String> {
         .collect()
 }
 
-/// One person named in a trailer: their address if they gave one, else what they wrote.
+/// One person named in a trailer: `Name <address>` when they gave both (the name feeds identity
+/// resolution's same-name rule), else the address or what they wrote.
 fn person(who: &str) -> Option<String> {
     let who = who.trim().trim_end_matches(['.', ';']);
-    let email = who
+    match who
         .split_once('<')
+        .and_then(|(n, r)| r.split_once('>').map(|(e, _)| (n.trim(), e.trim())))
+    {
+        Some((_, "")) => None,
+        Some(("", e)) => Some(e.to_string()),
+        Some((n, e)) => Some(named(n, e)),
+        None => (!who.is_empty()).then(|| who.to_string()),
+    }
+}
+
+/// `Name <address>`, or the address alone when there is no name.
+fn named(name: &str, email: &str) -> String {
+    let name = name.trim().trim_matches('"');
+    if name.is_empty() || name.contains(['<', '>']) {
+        email.to_string()
+    } else {
+        format!("{name} <{email}>")
+    }
+}
+
+/// The address in a `Name <address>` value (or the value).
+fn address(v: &str) -> &str {
+    v.split_once('<')
         .and_then(|(_, r)| r.split_once('>'))
-        .map_or(who, |(e, _)| e)
-        .trim();
-    (!email.is_empty()).then(|| email.to_string())
+        .map_or(v, |(e, _)| e)
+        .trim()
 }
 
 /// A trailer line's key (lower-case, words joined by `-`) and value, when the line is one
@@ -284,13 +308,13 @@ fn without_pull_request_number(subject: &str) -> &str {
 
 fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusal> {
     let (commits, branches) = text.split_once("\u{1d}\n").unwrap_or((text, ""));
-    let branch_author: std::collections::HashMap<&str, &str> = branches
+    let branch_author: std::collections::HashMap<&str, (&str, &str)> = branches
         .lines()
         .filter_map(|l| {
             let mut f = l.split('\u{1f}');
             let hash = f.next()?;
-            let _name = f.next()?;
-            Some((hash, f.next()?.trim()))
+            let name = f.next()?;
+            Some((hash, (name.trim(), f.next()?.trim())))
         })
         .collect();
     let mut out = Vec::new();
@@ -302,9 +326,10 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         let subject = field(8).unwrap_or_default();
         let body = f.get(9).copied().unwrap_or("");
         // A merge's change is the merged branch: its last commit's author wrote it.
+        // Written `Name <address>`: the name feeds identity resolution's same-name rule.
         let author = match parents.get(1).and_then(|p| branch_author.get(p)) {
-            Some(a) if !a.is_empty() => Some((*a).to_string()),
-            _ => field(3).map(str::to_string),
+            Some((name, a)) if !a.is_empty() => Some(named(name, a)),
+            _ => field(3).map(|a| named(field(2).unwrap_or_default(), a)),
         };
         let mut approvers = Vec::new();
         let mut coauthors = Vec::new();
@@ -331,9 +356,9 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         if tickets.is_empty() {
             tickets = refs;
         }
-        approvers.retain(|a| !coauthors.iter().any(|c| c.eq_ignore_ascii_case(a)));
-        approvers.sort_by_key(|a| a.to_ascii_lowercase());
-        approvers.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        approvers.retain(|a| !coauthors.iter().any(|c| address(c).eq_ignore_ascii_case(address(a))));
+        approvers.sort_by_key(|a| address(a).to_ascii_lowercase());
+        approvers.dedup_by(|a, b| address(a).eq_ignore_ascii_case(address(b)));
         let mut m = Record::new();
         m.insert("change_id", field(0).map(|h| h.chars().take(12).collect()));
         m.insert("system", Some(repo.to_string()));

@@ -602,7 +602,7 @@ fn git_messages_in_any_script_read_their_ticket_references() {
     let rows = import_and_load(&[path], "changes");
     assert!(rows[0].contains("ticket_id=#12;#13;#14"), "{}", rows[0]);
     assert!(
-        rows[1].contains("approver_emails=zoe2@acme.example") && !rows[1].contains("ticket_id"),
+        rows[1].contains("approver_emails=zoë ärger <zoe2@acme.example>") && !rows[1].contains("ticket_id"),
         "{}",
         rows[1]
     );
