@@ -303,6 +303,45 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
             });
         }
     }
+    // Who each value in the evidence was taken to be: every merge with its rule, and every value
+    // that matched nobody (with the people it could be, when a name matched several).
+    if let Some((seq, r)) = inp.run
+        && (!r.merged.is_empty() || !r.unresolved.is_empty())
+    {
+        let mut rows: Vec<Vec<Cell>> = r
+            .merged
+            .iter()
+            .map(|m| {
+                vec![
+                    t(m.value.clone()),
+                    t(m.person.clone()),
+                    t(m.rule.clone()),
+                    t(m.seen_in.join(", ")),
+                ]
+            })
+            .collect();
+        rows.extend(r.unresolved.iter().map(|u| {
+            let rule = if u.candidates.is_empty() {
+                "matches nobody".to_string()
+            } else {
+                format!("its name is several people's: {}", u.candidates.join(", "))
+            };
+            vec![t(u.value.clone()), t(""), t(rule), t(u.seen_in.join(", "))]
+        }));
+        sheets.push(Sheet {
+            name: sheet_name("Identities", &mut used),
+            preface: vec![
+                (
+                    "Identities".into(),
+                    "Values in the evidence resolved to a person by a rule other than being their primary email, and values that matched nobody".into(),
+                ),
+                ("Run".into(), format!("ledger entry {seq}, as of {}", r.as_of)),
+            ],
+            headers: vec!["Value".into(), "Person".into(), "Rule".into(), "Seen in".into()],
+            widths: vec![40, 32, 36, 40],
+            rows,
+        });
+    }
     Matrix {
         organization: inp.org().to_string(),
         as_of: inp.as_of,

@@ -1029,6 +1029,30 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
                 r.unresolved.len()
             ));
         }
+        let by_name: Vec<String> = r
+            .merged
+            .iter()
+            .filter(|m| m.rule == "same-name" || m.rule == "roster-name")
+            .map(|m| {
+                format!(
+                    "{} taken as {} ({}; in {})",
+                    m.value,
+                    m.person,
+                    m.rule,
+                    m.seen_in.join(", ")
+                )
+            })
+            .collect();
+        if !r.merged.is_empty() {
+            d.note(format!(
+                "{} values in the evidence were resolved to a person by a rule other than their primary email (aliases, GitHub no-reply and plus-addresses, names); the control matrix workbook lists each with its rule.{}",
+                r.merged.len(),
+                if by_name.is_empty() { "" } else { " Those resolved by name:" }
+            ));
+            if !by_name.is_empty() {
+                d.bullets(by_name);
+            }
+        }
     }
 }
 

@@ -22,7 +22,9 @@
 //! message that starts with an issue verb (`Fixes #12`, `Updates golang/go#345`); else a `#123` or
 //! `owner/repo#123` reference in those places or in the subject, except the pull request number
 //! GitHub writes (`Merge pull request #12 from ...`, a squash merge's trailing `(#12)`), which
-//! names the review, not a ticket. Several keys are joined with `;`.
+//! names the review, not a ticket. An issue link (`https://github.com/OWNER/REPO/issues/12`, a GitLab
+//! `/-/issues/12` link) is `OWNER/REPO#12`; pull and merge request links (`PR-URL:`) name the review
+//! and are not tickets. Several keys are joined with `;`.
 //!
 //! Phabricator's `Reviewed By: name` is `Reviewed-by`; a WebKit-style line `Reviewed by Name.` (no
 //! colon, `and` between several) names reviewers too.
@@ -231,8 +233,47 @@ fn issue_keys(text: &str, out: &mut Vec<String>) {
     }
 }
 
-/// `#123` and `owner/repo#123` references in `text`.
+/// Issue links in `text` as `owner/repo#123`: GitHub's `https://github.com/OWNER/REPO/issues/123`
+/// and GitLab's `https://HOST/GROUP/PROJECT/-/issues/123`. Pull and merge request links name the
+/// review, not a ticket, and are left out.
+fn issue_urls(text: &str, out: &mut Vec<String>) {
+    for (i, _) in text.match_indices("://") {
+        let rest = &text[i + 3..];
+        let url: &str = rest
+            .split(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | ',' | ';'))
+            .next()
+            .unwrap_or("");
+        let parts: Vec<&str> = url.trim_end_matches(['.', '/']).split('/').collect();
+        let Some(pos) = parts.iter().rposition(|p| *p == "issues") else {
+            continue;
+        };
+        let Some(number) = parts
+            .get(pos + 1)
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        // The project is the path between the host and `issues` (GitLab puts a `-` before it).
+        let project: Vec<&str> = parts
+            .get(1..pos)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|p| *p != "-")
+            .collect();
+        if project.len() < 2 {
+            continue;
+        }
+        let r = format!("{}#{number}", project.join("/"));
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+}
+
+/// `#123` and `owner/repo#123` references in `text`, and issue links.
 fn hash_refs(text: &str, out: &mut Vec<String>) {
+    issue_urls(text, out);
     for (i, _) in text.match_indices('#') {
         let digits: String = text[i + 1..].chars().take_while(char::is_ascii_digit).collect();
         if digits.is_empty() {

@@ -732,7 +732,7 @@ fn pagerduty_incidents_read_severity_and_resolution() {
 
 /// Review forms beyond `Key: value` trailers: Phabricator's `Reviewed By:` and WebKit's
 /// `Reviewed by A and B.`; a revert carries the ticket of the change it reverts; prose with a
-/// colon is not a trailer.
+/// colon is not a trailer; issue links are tickets, a pull request link (libuv's `PR-URL:`) is not.
 #[test]
 fn phabricator_and_webkit_reviews_and_reverts_that_keep_their_ticket() {
     let tmp = tempfile::tempdir().unwrap();
@@ -748,7 +748,7 @@ fn phabricator_and_webkit_reviews_and_reverts_that_keep_their_ticket() {
             "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3",
             "2026-03-03T10:00:00Z",
             "Tweak the docs",
-            "Note for readers of this section: the example moved.\n",
+            "Note for readers of this section: the example moved.\n\nPR-URL: https://github.com/libuv/libuv/pull/5082\nFixes: https://github.com/libuv/libuv/issues/5081\nRefs: https://gitlab.example/acme/web/-/issues/7.\n",
         ),
         commit(
             "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",

@@ -712,3 +712,59 @@ fn hr_roster_presets_read_each_vendor_s_field_names() {
         "{said}"
     );
 }
+
+/// Real mainline histories nobody here wrote (libuv's rebase workflow with `Reviewed-By:` trailers,
+/// golang/net's Gerrit reviews): the change-approval test finds exactly the changes an independent
+/// script finds without an independent reviewer.
+#[test]
+fn real_histories_give_exactly_the_independently_found_exceptions() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real");
+    for (name, from, to) in [
+        ("libuv-2019-06-07", "2019-06-01", "2019-07-31"),
+        ("golang-net-2015", "2015-01-01", "2015-12-31"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        assure(&["init", "p"], None, tmp.path());
+        let file = fixtures.join(format!("{name}.gitlog"));
+        let r = assure(
+            &["evidence", "import", "-p", "p", file.to_str().unwrap()],
+            None,
+            tmp.path(),
+        );
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let period = format!("{from}..{to}");
+        let r = assure(
+            &[
+                "test",
+                "p",
+                "--period",
+                &period,
+                "--as-of",
+                to,
+                "--test",
+                "changes-peer-approved",
+                "--json",
+            ],
+            None,
+            tmp.path(),
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{name}: {e}: {}", r.stderr));
+        let mut found: Vec<String> = v["run"]["tests"][0]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["status"] == "fail")
+            .map(|i| i["item"].as_str().unwrap().rsplit('#').next().unwrap().to_string())
+            .collect();
+        found.sort();
+        let expected: Vec<String> = std::fs::read_to_string(fixtures.join(format!("{name}.unreviewed")))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        assert!(!expected.is_empty(), "{name}: the fixture should hold exceptions");
+        assert_eq!(found, expected, "{name}");
+    }
+}
