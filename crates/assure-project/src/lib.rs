@@ -12,6 +12,7 @@ pub mod edit;
 pub mod init;
 pub mod load;
 pub mod model;
+pub mod monitoring;
 pub mod period;
 pub mod presets;
 pub mod validate;

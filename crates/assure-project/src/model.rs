@@ -370,6 +370,41 @@ pub struct Manifest {
     /// `[sampling] monthly = [2, 3, 4]`; `per-event-large` is for populations of 250 or more.
     #[serde(default)]
     pub sampling: std::collections::BTreeMap<String, [usize; 3]>,
+    /// Continuous monitoring: when cycles run and where their alerts go (`[monitoring]`).
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// `[monitoring]`: the schedule of monitoring cycles and where alerts go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// `hourly`, or `daily` (at midnight UTC), or `every N minutes`; `assure monitor` without
+    /// `--once` runs on it.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Days after which a condition still open is alerted again (none: never).
+    #[serde(default)]
+    pub remind_after_days: Option<u32>,
+    /// Where alerts go.
+    #[serde(default)]
+    pub alert: Vec<AlertTarget>,
+}
+
+/// `[[monitoring.alert]]`: one destination for alerts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertTarget {
+    /// `webhook` (JSON, signed with an HMAC header when a secret is set) or `slack` (a
+    /// Slack-compatible incoming webhook).
+    pub kind: String,
+    /// The URL the alert is posted to.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The environment variable that holds the webhook's signing secret (never the secret itself:
+    /// `assure.toml` is committed).
+    #[serde(default)]
+    pub secret_env: Option<String>,
 }
 
 /// Connector settings in `assure.toml`.

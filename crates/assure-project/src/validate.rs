@@ -422,6 +422,7 @@ impl Validator<'_> {
                 );
             }
         }
+        self.monitoring();
         if s.has(ReportKind::Soc1) && self.p.objectives.is_empty() && !self.p.incomplete.contains("objectives") {
             self.out.push(
                 Diagnostic::error(
@@ -434,6 +435,69 @@ impl Validator<'_> {
                     "adopt objectives in `objectives.toml`; `assure catalog list --objectives` shows the library",
                 ),
             );
+        }
+    }
+
+    /// `[monitoring]`: a schedule the monitor understands, alert destinations it can deliver to.
+    fn monitoring(&mut self) {
+        let m = &self.p.manifest.monitoring;
+        if let Some(s) = &m.schedule
+            && crate::monitoring::Schedule::parse(s).is_err()
+        {
+            self.out.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "assure.toml",
+                    None,
+                    format!("`[monitoring] schedule = \"{s}\"` is not a schedule Assure knows"),
+                )
+                .with_hint("use \"hourly\", \"daily\" or \"every N minutes\""),
+            );
+        }
+        for (i, a) in m.alert.iter().enumerate() {
+            let what = format!("`[[monitoring.alert]]` number {}", i + 1);
+            match a.kind.as_str() {
+                "webhook" | "slack" => {
+                    let ok = a
+                        .url
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
+                    if !ok {
+                        self.out.push(
+                            Diagnostic::error(
+                                "invalid-value",
+                                "assure.toml",
+                                None,
+                                format!("{what} ({}) needs a `url` starting with http:// or https://", a.kind),
+                            )
+                            .with_hint("the address the alert is posted to, e.g. https://hooks.slack.com/services/..."),
+                        );
+                    }
+                }
+                other => self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("{what} has kind `{other}`, which this version cannot deliver"),
+                    )
+                    .with_hint("use `webhook` or `slack` (email delivery is not built yet)"),
+                ),
+            }
+            if a.secret_env
+                .as_deref()
+                .is_some_and(|e| e.trim().is_empty() || e.contains(['=', ' ']))
+            {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!("{what}: `secret_env` must name an environment variable"),
+                    )
+                    .with_hint("put the secret in an environment variable and name it here, e.g. secret_env = \"ASSURE_WEBHOOK_SECRET\""),
+                );
+            }
         }
     }
 

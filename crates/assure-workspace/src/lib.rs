@@ -15,6 +15,7 @@
 
 mod error;
 pub mod evidence;
+pub mod monitor;
 pub mod period;
 pub mod records;
 pub mod sample;

@@ -277,6 +277,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
             at: at.clone(),
             by: "assure-demo".into(),
             full: true,
+            keep_if_unchanged: false,
         },
         &mut |_, _, _| {},
     )?;

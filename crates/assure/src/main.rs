@@ -12,6 +12,7 @@ mod error;
 mod evidence_cmd;
 mod gap_cmd;
 mod init_cmd;
+mod monitor_cmd;
 mod period_cmd;
 mod policy_cmd;
 mod prompt;
@@ -85,6 +86,8 @@ enum Command {
     },
     /// Run the control tests over the whole population of the audit window and record the run
     Test(test_cmd::TestArgs),
+    /// Watch the project: run the current period's tests incrementally, compare with the previous cycle and alert what is new (`--once` for cron)
+    Monitor(monitor_cmd::MonitorArgs),
     /// Draft a report: SOC 2, SOC 1, SOC 3, readiness, bridge letter or control matrix (PDF, HTML, XLSX, OSCAL)
     Report(report_cmd::ReportArgs),
     /// Serve the web application and JSON API for a project (SQLite by default, or PostgreSQL)
@@ -183,6 +186,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Test(args) => {
             let dir = project_dir(p, args.dir.clone())?;
             test_cmd::run(args, dir)
+        }
+        Command::Monitor(args) => {
+            let dir = project_dir(p, args.dir.clone())?;
+            monitor_cmd::run(args, dir)
         }
         Command::Sample(args) => {
             let dir = project_dir(p, args.dir.clone())?;

@@ -154,6 +154,7 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         at: Workspace::now(),
         by: crate::evidence_cmd::who(args.by),
         full: args.full,
+        keep_if_unchanged: false,
     };
     let (record, entry) = Workspace::new(&dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
     if tty {

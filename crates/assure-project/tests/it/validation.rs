@@ -463,3 +463,40 @@ fn an_alias_two_people_claim() {
         f[i].1.push_str("\n[[person]]\nid = \"sam\"\nname = \"Sam Lee\"\nemail = \"sam@fixture.example\"\naliases = [\"GitHub:PatLee\"]\n");
     }));
 }
+
+fn with_monitoring(files: &mut [(&'static str, String)], text: &str) {
+    let entry = files.iter_mut().find(|(p, _)| *p == "assure.toml").unwrap();
+    entry.1.push_str(text);
+}
+
+#[test]
+fn monitoring_schedule_unknown() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[monitoring]\nschedule = \"0 * * * *\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_alert_kind_not_deliverable() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.alert]]\nkind = \"email\"\nurl = \"mailto:it@acme.example\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_webhook_without_url() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.alert]]\nkind = \"webhook\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_secret_written_instead_of_named() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"https://hooks.acme.example/assure\"\nsecret_env = \"s3cret value\"\n"
+    )));
+}

@@ -59,6 +59,7 @@ fn opts(exam: ExamType, only: &[&str]) -> RunOptions {
         at: "2026-07-01T12:00:00Z".into(),
         by: "tester".into(),
         full: false,
+        keep_if_unchanged: false,
     }
 }
 
@@ -161,6 +162,7 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     // --full runs everything again and concludes the same.
     let full = RunOptions {
         full: true,
+        keep_if_unchanged: false,
         ..o.clone()
     };
     let (c, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();

@@ -263,3 +263,128 @@ fn an_upload_stays_within_what_its_uploader_may_provide() {
     service.import(upload("changes-mine.csv", Some(theirs))).unwrap();
     assert_eq!(service.snapshot(day()).unwrap().ledger.len(), 2);
 }
+
+/// The monitoring rules without a project: a baseline alerts nothing, a new condition is alerted
+/// once (naming a control that starts failing), an undelivered alert stays due, a reminder comes
+/// after the configured days, a closed condition is reported as recovered, a new period is a new
+/// baseline.
+#[test]
+fn monitoring_alerts_each_new_condition_once_and_reminds_after_the_days_set() {
+    use assure_workspace::monitor::{Condition, State, compare};
+    use std::collections::BTreeMap;
+    let cond = |test: &str, item: &str, control: &str| Condition {
+        key: format!("exception {test} {item}"),
+        kind: "exception".into(),
+        subject: test.into(),
+        item: item.into(),
+        reason: "why".into(),
+        controls: vec![control.into()],
+    };
+    let set = |cs: &[Condition]| {
+        cs.iter()
+            .map(|c| (c.key.clone(), c.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let period = (date("2026-01-01"), date("2026-12-31"));
+    let a = cond("t1", "x", "AC-01");
+    let b = cond("t1", "y", "AC-01");
+    let c = cond("t2", "z", "AC-02");
+
+    let (alerts, recovered, s1, baseline) = compare(
+        &State::default(),
+        period,
+        &set(std::slice::from_ref(&a)),
+        "2026-11-01T00:00:00Z",
+        Some(7),
+    );
+    assert!(baseline && alerts.is_empty() && recovered.is_empty());
+
+    // b fails in a control already failing; c makes AC-02 fail.
+    let (alerts, _, s2, baseline) = compare(
+        &s1,
+        period,
+        &set(&[a.clone(), b.clone(), c.clone()]),
+        "2026-11-01T01:00:00Z",
+        Some(7),
+    );
+    assert!(!baseline);
+    let said: Vec<(&str, &str, Vec<String>)> = alerts
+        .iter()
+        .map(|x| {
+            (
+                x.kind.as_str(),
+                x.condition.item.as_str(),
+                x.newly_failing_controls.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        vec![("new", "y", vec![]), ("new", "z", vec!["AC-02".to_string()])]
+    );
+    // Neither was delivered (the state keeps them unalerted): both are due again next cycle.
+    let (again, _, _, _) = compare(
+        &s2,
+        period,
+        &set(&[a.clone(), b.clone(), c.clone()]),
+        "2026-11-01T02:00:00Z",
+        Some(7),
+    );
+    assert_eq!(again.len(), 2);
+
+    // Delivered: quiet until seven days later, then reminders; a recovered condition is reported.
+    let mut s3 = s2.clone();
+    for o in s3.open.values_mut() {
+        o.alerted = Some("2026-11-01T01:00:00Z".into());
+    }
+    let (quiet, recovered, _, _) = compare(
+        &s3,
+        period,
+        &set(&[a.clone(), c.clone()]),
+        "2026-11-05T00:00:00Z",
+        Some(7),
+    );
+    assert!(quiet.is_empty());
+    assert_eq!(recovered.iter().map(|r| r.item.as_str()).collect::<Vec<_>>(), vec!["y"]);
+    let (reminders, _, _, _) = compare(
+        &s3,
+        period,
+        &set(&[a.clone(), c.clone()]),
+        "2026-11-08T01:00:00Z",
+        Some(7),
+    );
+    assert_eq!(
+        reminders.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+        vec!["reminder", "reminder"]
+    );
+    assert!(reminders[0].message.starts_with("still open: "));
+
+    // The next period starts a new baseline.
+    let (alerts, _, _, baseline) = compare(
+        &s3,
+        (date("2027-01-01"), date("2027-12-31")),
+        &set(&[a, b, c]),
+        "2027-01-02T00:00:00Z",
+        Some(7),
+    );
+    assert!(baseline && alerts.is_empty());
+}
+
+/// Schedules: the next cycle falls on the schedule's boundary after now; anything else is refused.
+#[test]
+fn monitoring_schedules_name_the_next_cycle() {
+    use assure_project::monitoring::Schedule;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:17:42Z")
+        .unwrap()
+        .to_utc();
+    let next = |s: &str| Schedule::parse(s).unwrap().next_after(now).to_rfc3339();
+    assert_eq!(next("hourly"), "2026-11-30T11:00:00+00:00");
+    assert_eq!(next("daily"), "2026-12-01T00:00:00+00:00");
+    assert_eq!(next("every 15 minutes"), "2026-11-30T10:30:00+00:00");
+    assert!(Schedule::parse("0 * * * *").is_err());
+    assert!(Schedule::parse("every 0 minutes").is_err());
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}

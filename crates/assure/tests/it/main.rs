@@ -9,6 +9,7 @@
 mod cli;
 mod demo;
 mod evidence;
+mod monitor;
 mod reports;
 mod tidy;
 mod workflow;

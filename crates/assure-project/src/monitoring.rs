@@ -1,0 +1,44 @@
+//! The monitoring schedule: when the next cycle is due. Pure: the caller gives the time.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+/// How often cycles run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// At the top of every hour.
+    Hourly,
+    /// At midnight UTC.
+    Daily,
+    /// Every N minutes, on multiples of N since the hour.
+    EveryMinutes(u32),
+}
+
+impl Schedule {
+    /// Reads `hourly`, `daily` or `every N minutes`.
+    pub fn parse(text: &str) -> Result<Schedule, String> {
+        let t = text.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "hourly" => Ok(Schedule::Hourly),
+            "daily" => Ok(Schedule::Daily),
+            _ => {
+                let n = t
+                    .strip_prefix("every ")
+                    .and_then(|r| r.strip_suffix(" minutes").or_else(|| r.strip_suffix(" minute")))
+                    .and_then(|n| n.trim().parse::<u32>().ok())
+                    .filter(|n| (1..=1440).contains(n))
+                    .ok_or_else(|| format!("`{text}` is not `hourly`, `daily` or `every N minutes`"))?;
+                Ok(Schedule::EveryMinutes(n))
+            }
+        }
+    }
+
+    /// The first time after `now` a cycle is due.
+    pub fn next_after(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let step = match self {
+            Schedule::Hourly => Duration::hours(1),
+            Schedule::Daily => Duration::days(1),
+            Schedule::EveryMinutes(n) => Duration::minutes(i64::from(n)),
+        };
+        now.duration_trunc(step).map_or(now + step, |t| t + step)
+    }
+}

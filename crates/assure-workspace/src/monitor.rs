@@ -1,0 +1,453 @@
+//! Continuous monitoring: one cycle runs the current period's tests incrementally (a test whose
+//! inputs, definition and parameters are unchanged keeps its outcome), compares what fails with the
+//! previous cycle, and says what is new, what is still open and what recovered. Alerts go out once
+//! per new condition (and again after `remind_after_days` while it stays open); the front end
+//! delivers them (the network is an edge) and tells [`Workspace::finish_cycle`] which arrived, so an
+//! alert that could not be delivered is tried again next cycle, never lost.
+//!
+//! State lives beside the project's other local state, in `.assure/monitor/`: `state.json` (the
+//! open conditions, when each was first seen and last alerted) and `history.jsonl` (one line per
+//! cycle: per test its conclusion, population and exceptions, and what opened and closed). Both are
+//! derived: the runs they summarise are ledger entries, and a lost state only means the next cycle
+//! is a new baseline.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use assure_schema::results::{ItemStatus, RunRecord};
+
+use crate::test::{RunOptions, Runner};
+use crate::{Workspace, WorkspaceError};
+
+/// A condition monitoring watches: an exception in a test's population, or a periodic control's
+/// slot without evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    /// Stable identity across cycles: `exception TEST ITEM` or `slot CONTROL SLOT`.
+    pub key: String,
+    /// `exception` or `missed_slot`.
+    pub kind: String,
+    /// The test (exceptions) or the control (slots).
+    pub subject: String,
+    /// The item or the slot.
+    pub item: String,
+    /// Why, as the test says it.
+    pub reason: String,
+    /// The controls the test tests (for a slot, the control).
+    pub controls: Vec<String>,
+}
+
+/// An open condition as remembered between cycles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Open {
+    /// The condition.
+    pub condition: Condition,
+    /// When a cycle first saw it.
+    pub first_seen: String,
+    /// When an alert about it was last delivered (none: not yet).
+    pub alerted: Option<String>,
+}
+
+/// What the monitor remembers between cycles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Cycles run so far.
+    pub cycles: u64,
+    /// The period the open conditions belong to (a new period is a new baseline).
+    pub period: Option<(NaiveDate, NaiveDate)>,
+    /// Open conditions by key.
+    pub open: BTreeMap<String, Open>,
+}
+
+/// One alert to deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// `new` or `reminder`.
+    pub kind: String,
+    /// The condition.
+    pub condition: Condition,
+    /// Controls that passed in the previous cycle and fail now because of it.
+    pub newly_failing_controls: Vec<String>,
+    /// One line a person reads.
+    pub message: String,
+}
+
+/// A cycle that ran, waiting for its alerts to be delivered before it is recorded.
+#[derive(Debug, Clone)]
+pub struct Cycle {
+    /// When it ran.
+    pub at: String,
+    /// The run's ledger entry.
+    pub run_seq: u64,
+    /// The run.
+    pub run: RunRecord,
+    /// The first cycle of a period: what fails now is recorded as known, not alerted.
+    pub baseline: bool,
+    /// Alerts to deliver.
+    pub alerts: Vec<Alert>,
+    /// Conditions that closed since the previous cycle.
+    pub recovered: Vec<Condition>,
+    /// Conditions open now.
+    pub open: usize,
+    state: State,
+}
+
+/// One line of `history.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    /// When the cycle ran.
+    pub at: String,
+    /// The run's ledger entry.
+    pub run: u64,
+    /// The period.
+    pub period: (NaiveDate, NaiveDate),
+    /// The as-of date.
+    pub as_of: NaiveDate,
+    /// Per test: id, conclusion, population, exceptions.
+    pub tests: Vec<(String, String, usize, usize)>,
+    /// Controls with exceptions.
+    pub failing_controls: Vec<String>,
+    /// Conditions that opened.
+    pub opened: Vec<String>,
+    /// Conditions that closed.
+    pub closed: Vec<String>,
+    /// Alerts that could not be delivered (tried again next cycle).
+    pub undelivered: usize,
+}
+
+/// The conditions a run shows.
+pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
+    let mut out = BTreeMap::new();
+    for t in &run.tests {
+        for i in t.items.iter().filter(|i| i.status == ItemStatus::Fail) {
+            let key = format!("exception {} {}", t.id, i.item);
+            out.insert(
+                key.clone(),
+                Condition {
+                    key,
+                    kind: "exception".into(),
+                    subject: t.id.clone(),
+                    item: i.item.clone(),
+                    reason: i.reason.clone(),
+                    controls: t.controls.clone(),
+                },
+            );
+        }
+    }
+    for o in &run.occurrences {
+        for slot in &o.missing {
+            let key = format!("slot {} {slot}", o.control);
+            out.insert(
+                key.clone(),
+                Condition {
+                    key,
+                    kind: "missed_slot".into(),
+                    subject: o.control.clone(),
+                    item: slot.clone(),
+                    reason: format!("no evidence of the {} control for {slot}", o.frequency),
+                    controls: vec![o.control.clone()],
+                },
+            );
+        }
+    }
+    out
+}
+
+fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
+    let what = match c.kind.as_str() {
+        "missed_slot" => format!(
+            "control {}: a slot passed without evidence ({}): {}",
+            c.subject, c.item, c.reason
+        ),
+        _ => format!("test {}: new exception {}: {}", c.subject, c.item, c.reason),
+    };
+    let mut m = if reminder { format!("still open: {what}") } else { what };
+    if !newly_failing.is_empty() {
+        m.push_str(&format!(
+            " (control{} {} now failing)",
+            if newly_failing.len() == 1 { "" } else { "s" },
+            newly_failing.join(", ")
+        ));
+    }
+    m
+}
+
+/// Compares a cycle's conditions with the remembered state: the alerts due, what recovered and the
+/// state to keep. Pure, so the rules are tested without a project.
+pub fn compare(
+    previous: &State,
+    period: (NaiveDate, NaiveDate),
+    now: &BTreeMap<String, Condition>,
+    at: &str,
+    remind_after_days: Option<u32>,
+) -> (Vec<Alert>, Vec<Condition>, State, bool) {
+    let baseline = previous.cycles == 0 || previous.period != Some(period);
+    let mut state = State {
+        cycles: previous.cycles + 1,
+        period: Some(period),
+        open: BTreeMap::new(),
+    };
+    let failing_before: std::collections::BTreeSet<&str> = if baseline {
+        Default::default()
+    } else {
+        previous
+            .open
+            .values()
+            .flat_map(|o| o.condition.controls.iter().map(String::as_str))
+            .collect()
+    };
+    let mut alerts = Vec::new();
+    let mut newly_flagged: std::collections::BTreeSet<String> = Default::default();
+    let days_since = |t: &str| {
+        let then = chrono::DateTime::parse_from_rfc3339(t).ok()?;
+        let now = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+        Some((now - then).num_days())
+    };
+    for (key, c) in now {
+        let prev = if baseline { None } else { previous.open.get(key) };
+        let open = match prev {
+            None if baseline => Open {
+                condition: c.clone(),
+                first_seen: at.to_string(),
+                alerted: Some(at.to_string()),
+            },
+            None => {
+                let newly: Vec<String> = c
+                    .controls
+                    .iter()
+                    .filter(|x| !failing_before.contains(x.as_str()) && newly_flagged.insert((*x).clone()))
+                    .cloned()
+                    .collect();
+                alerts.push(Alert {
+                    kind: "new".into(),
+                    condition: c.clone(),
+                    message: message(c, &newly, false),
+                    newly_failing_controls: newly,
+                });
+                Open {
+                    condition: c.clone(),
+                    first_seen: at.to_string(),
+                    alerted: None,
+                }
+            }
+            Some(p) => {
+                let due = match (&p.alerted, remind_after_days) {
+                    // Never delivered: try again.
+                    (None, _) => true,
+                    (Some(last), Some(days)) => days_since(last).is_some_and(|d| d >= i64::from(days)),
+                    (Some(_), None) => false,
+                };
+                if due {
+                    let kind = if p.alerted.is_none() { "new" } else { "reminder" };
+                    alerts.push(Alert {
+                        kind: kind.into(),
+                        condition: c.clone(),
+                        message: message(c, &[], kind == "reminder"),
+                        newly_failing_controls: Vec::new(),
+                    });
+                }
+                Open {
+                    condition: c.clone(),
+                    first_seen: p.first_seen.clone(),
+                    alerted: p.alerted.clone(),
+                }
+            }
+        };
+        state.open.insert(key.clone(), open);
+    }
+    let recovered = if baseline {
+        Vec::new()
+    } else {
+        previous
+            .open
+            .iter()
+            .filter(|(k, _)| !now.contains_key(*k))
+            .map(|(_, o)| o.condition.clone())
+            .collect()
+    };
+    (alerts, recovered, state, baseline)
+}
+
+impl Workspace {
+    fn monitor_dir(&self) -> PathBuf {
+        self.dir.join(".assure").join("monitor")
+    }
+
+    /// The remembered state (default when there is none yet).
+    pub fn monitor_state(&self) -> Result<State, WorkspaceError> {
+        let path = self.monitor_dir().join("state.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                WorkspaceError::invalid(
+                    format!("`{}` is not a monitoring state: {e}", path.display()),
+                    Some("delete it; the next cycle starts a new baseline"),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(io("read", &path, e)),
+        }
+    }
+
+    /// Every recorded cycle, oldest first.
+    pub fn monitor_history(&self) -> Result<Vec<HistoryLine>, WorkspaceError> {
+        let path = self.monitor_dir().join("history.jsonl");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("read", &path, e)),
+        };
+        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    }
+
+    /// Runs one monitoring cycle for the current period as of `as_of`: the tests incrementally,
+    /// then the comparison with the previous cycle. Nothing is remembered until
+    /// [`Workspace::finish_cycle`] says which alerts arrived.
+    pub fn monitor_cycle(
+        &self,
+        runner: &dyn Runner,
+        at: &str,
+        by: &str,
+        as_of: NaiveDate,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<Cycle, WorkspaceError> {
+        let opened = self.open_read()?;
+        let project = &opened.project;
+        let period = project.current_period().ok_or_else(|| {
+            WorkspaceError::invalid(
+                "the project has no current examination period to monitor",
+                Some("open one with `assure period open`, or set the dates in `[scope]`"),
+            )
+        })?;
+        let as_of = as_of.min(period.end);
+        let opts = RunOptions {
+            window: assure_engine_window(period.start, period.end, as_of),
+            exam: period.exam_type,
+            only: Vec::new(),
+            at: at.to_string(),
+            by: by.to_string(),
+            full: false,
+            keep_if_unchanged: true,
+        };
+        let (run, entry) = self.run_tests(runner, &opts, progress)?;
+        let now = conditions(&run);
+        let previous = self.monitor_state()?;
+        let (alerts, recovered, state, baseline) = compare(
+            &previous,
+            (period.start, period.end),
+            &now,
+            at,
+            project.manifest.monitoring.remind_after_days,
+        );
+        Ok(Cycle {
+            at: at.to_string(),
+            run_seq: entry.seq,
+            open: state.open.len(),
+            run,
+            baseline,
+            alerts,
+            recovered,
+            state,
+        })
+    }
+
+    /// Records a cycle: `delivered[i]` says whether alert `i` reached every destination. An alert
+    /// that did not stays due and is tried again by the next cycle. Writes the state atomically
+    /// and appends one line to the history.
+    pub fn finish_cycle(&self, cycle: Cycle, delivered: &[bool]) -> Result<HistoryLine, WorkspaceError> {
+        let Cycle {
+            at,
+            run_seq,
+            run,
+            alerts,
+            recovered,
+            mut state,
+            ..
+        } = cycle;
+        let mut undelivered = 0;
+        for (a, ok) in alerts
+            .iter()
+            .zip(delivered.iter().copied().chain(std::iter::repeat(false)))
+        {
+            if ok {
+                if let Some(o) = state.open.get_mut(&a.condition.key) {
+                    o.alerted = Some(at.clone());
+                }
+            } else {
+                undelivered += 1;
+            }
+        }
+        let dir = self.monitor_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+        let line = HistoryLine {
+            at: at.clone(),
+            run: run_seq,
+            period: (run.period_start, run.period_end),
+            as_of: run.as_of,
+            tests: run
+                .tests
+                .iter()
+                .map(|t| {
+                    (
+                        t.id.clone(),
+                        t.conclusion.label().to_string(),
+                        t.population,
+                        t.exceptions,
+                    )
+                })
+                .collect(),
+            failing_controls: run
+                .controls
+                .iter()
+                .filter(|c| c.exceptions > 0)
+                .map(|c| c.id.clone())
+                .collect(),
+            opened: alerts
+                .iter()
+                .filter(|a| a.kind == "new")
+                .map(|a| a.condition.key.clone())
+                .collect(),
+            closed: recovered.iter().map(|c| c.key.clone()).collect(),
+            undelivered,
+        };
+        let history = dir.join("history.jsonl");
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&history)
+                .map_err(|e| io("open", &history, e))?;
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_data())
+                .map_err(|e| io("write", &history, e))?;
+        }
+        let path = dir.join("state.json");
+        let tmp = dir.join("state.json.tmp");
+        let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| io("write", &path, e))?;
+        Ok(line)
+    }
+}
+
+fn io(what: &'static str, path: &std::path::Path, source: std::io::Error) -> WorkspaceError {
+    WorkspaceError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn assure_engine_window(start: NaiveDate, end: NaiveDate, as_of: NaiveDate) -> assure_schema::Window {
+    assure_schema::Window {
+        period_start: start,
+        period_end: end,
+        as_of,
+    }
+}

@@ -1,0 +1,201 @@
+//! `assure monitor`: continuous monitoring cycles, once (for cron or CI) or on the project's
+//! schedule. A cycle runs the current period's tests incrementally, compares what fails with the
+//! previous cycle and delivers one alert per new condition to every destination in
+//! `[[monitoring.alert]]`; this file is the edge that talks to the network and the clock.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use assure_project::model::AlertTarget;
+use assure_project::monitoring::Schedule;
+use assure_workspace::Workspace;
+use assure_workspace::monitor::{Alert, Cycle};
+use chrono::NaiveDate;
+use clap::Args;
+use hmac::{KeyInit, Mac};
+
+use crate::error::CliError;
+use crate::{parse_date, print, today};
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The project directory (the same as `-p DIR`; default `.`)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Run one cycle and stop (for cron or CI); without it, cycles run on `[monitoring] schedule`
+    #[arg(long)]
+    once: bool,
+    /// Evaluate as of this date (YYYY-MM-DD); default today (or the period's end, if earlier)
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// Print the cycle as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command on the project in `dir`.
+pub fn run(args: MonitorArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
+    let checked = assure_project::check(&dir)?;
+    let monitoring = checked.project.manifest.monitoring.clone();
+    if args.once {
+        return cycle(&dir, &monitoring.alert, args.as_of, args.json);
+    }
+    let schedule = monitoring
+        .schedule
+        .as_deref()
+        .ok_or_else(|| {
+            CliError::problems("`[monitoring]` sets no schedule").with_hint(
+                "add `[monitoring] schedule = \"hourly\"` to assure.toml, or run one cycle with `--once` (from cron)",
+            )
+        })
+        .and_then(|s| Schedule::parse(s).map_err(CliError::problems))?;
+    loop {
+        let next = schedule.next_after(chrono::Utc::now());
+        eprintln!("next cycle at {}", next.format("%Y-%m-%dT%H:%M:%SZ"));
+        let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();
+        std::thread::sleep(wait);
+        // A failed cycle is reported and the schedule goes on: the next one may succeed.
+        let targets = assure_project::check(&dir)
+            .map(|c| c.project.manifest.monitoring.alert)
+            .unwrap_or_else(|_| monitoring.alert.clone());
+        if let Err(e) = cycle(&dir, &targets, args.as_of, args.json) {
+            eprintln!("the cycle failed: {}", e.text());
+        }
+    }
+}
+
+fn cycle(
+    dir: &std::path::Path,
+    targets: &[AlertTarget],
+    as_of: Option<NaiveDate>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    let w = Workspace::new(dir);
+    let at = Workspace::now();
+    let by = crate::evidence_cmd::who(None);
+    let as_of = as_of.unwrap_or_else(today);
+    let c = w.monitor_cycle(&assure_run::Engine, &at, &by, as_of, &mut |_, _, _| {})?;
+    let delivered: Vec<bool> = c.alerts.iter().map(|a| deliver(targets, a, &c)).collect();
+    let summary = summary(&c, &delivered);
+    let line = w.finish_cycle(c, &delivered)?;
+    if json {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&line).unwrap_or_default()
+        ))?;
+    } else {
+        print(&summary)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(c: &Cycle, delivered: &[bool]) -> String {
+    let mut s = format!(
+        "Monitoring cycle at {}: run {} for {} to {}, as of {}; {} condition(s) open\n",
+        c.at, c.run_seq, c.run.period_start, c.run.period_end, c.run.as_of, c.open
+    );
+    if c.baseline {
+        s.push_str(
+            "  first cycle of this period: what fails now is recorded as known; later cycles alert what changes\n",
+        );
+    }
+    for (a, ok) in c.alerts.iter().zip(delivered) {
+        s.push_str(&format!(
+            "  {} {}{}\n",
+            if a.kind == "reminder" { "reminder:" } else { "alert:" },
+            a.message,
+            if *ok {
+                ""
+            } else {
+                " (not delivered; tried again next cycle)"
+            }
+        ));
+    }
+    for r in &c.recovered {
+        s.push_str(&format!("  recovered: {} {}\n", r.subject, r.item));
+    }
+    if c.alerts.is_empty() && c.recovered.is_empty() && !c.baseline {
+        s.push_str("  nothing changed since the previous cycle\n");
+    }
+    s
+}
+
+/// The JSON body of a webhook alert.
+fn webhook_body(a: &Alert, c: &Cycle) -> serde_json::Value {
+    serde_json::json!({
+        "kind": a.kind,
+        "condition": a.condition.kind,
+        "test": (a.condition.kind == "exception").then_some(&a.condition.subject),
+        "control": (a.condition.kind == "missed_slot").then_some(&a.condition.subject),
+        "item": a.condition.item,
+        "reason": a.condition.reason,
+        "controls": a.condition.controls,
+        "newly_failing_controls": a.newly_failing_controls,
+        "message": a.message,
+        "period": {"start": c.run.period_start, "end": c.run.period_end},
+        "as_of": c.run.as_of,
+        "run": c.run_seq,
+        "at": c.at,
+    })
+}
+
+/// `sha256=HEX` of the body under the secret: what a receiver recomputes to trust the alert.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap_or_else(|_| {
+        // HMAC takes a key of any length; this is unreachable, kept total.
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap_or_else(|_| unreachable!())
+    });
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Posts one alert to every destination; true when all accepted it (a 2xx answer).
+fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        return false;
+    };
+    // The client's connector needs the runtime's reactor from the moment it is built.
+    let _inside = rt.enter();
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot deliver alerts: {e}");
+            return false;
+        }
+    };
+    let mut all = true;
+    for t in targets {
+        let Some(url) = t.url.as_deref() else { continue };
+        let (body, secret) = match t.kind.as_str() {
+            "slack" => (serde_json::json!({ "text": format!("Assure: {}", a.message) }), None),
+            _ => (
+                webhook_body(a, c),
+                t.secret_env.as_deref().and_then(|v| std::env::var(v).ok()),
+            ),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut req = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("assure/", env!("CARGO_PKG_VERSION")));
+        if let Some(s) = secret {
+            req = req.header("x-assure-signature", signature(s.as_bytes(), &bytes));
+        }
+        let sent = rt.block_on(req.body(bytes).send());
+        match sent {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => {
+                eprintln!("the {} alert destination {url} answered {}", t.kind, r.status());
+                all = false;
+            }
+            Err(e) => {
+                eprintln!("cannot reach the {} alert destination {url}: {e}", t.kind);
+                all = false;
+            }
+        }
+    }
+    all
+}

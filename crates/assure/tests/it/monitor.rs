@@ -1,0 +1,181 @@
+//! Continuous monitoring through the public command: a baseline cycle, a new exception alerted
+//! exactly once to a webhook that checks the signature, a quiet cycle after it, and an alert that
+//! could not be delivered tried again.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use hmac::{KeyInit, Mac};
+
+use crate::cli::{Run, assure};
+
+/// Each request a receiver got: its signature header and its body.
+type Received = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
+/// A webhook receiver: records each request's signature header and body, answers `status`.
+fn receiver(status: u16) -> (String, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut signature = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("x-assure-signature:") {
+                    signature = Some(line.split_once(':').unwrap().1.trim().to_string());
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock().unwrap().push((signature, String::from_utf8(body).unwrap()));
+            let reason = if status == 200 { "OK" } else { "Service Unavailable" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, got)
+}
+
+fn monitor(dir: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_assure"))
+        .args(["monitor", "p", "--once", "--as-of", "2026-11-30"])
+        .env("ASSURE_TEST_HOOK_SECRET", "s3cret")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+const VULNS: &str = "finding_id,asset_id,source,cve,severity,detected_at,remediated_at,status
+V-1,db-core,trivy,CVE-2026-1000,high,2026-09-01T00:00:00Z,2026-09-10T00:00:00Z,remediated
+";
+
+#[test]
+fn a_new_exception_is_alerted_once_signed_and_a_failed_delivery_is_tried_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(assure(&["init", "p"], None, tmp.path()).code, 0);
+    let (url, got) = receiver(200);
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!(
+        "\n[monitoring]\nschedule = \"hourly\"\n\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"{url}\"\nsecret_env = \"ASSURE_TEST_HOOK_SECRET\"\n"
+    ));
+    std::fs::write(&manifest, &text).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    std::fs::write(tmp.path().join("vulns.csv"), VULNS).unwrap();
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "vulns.csv"], None, tmp.path()).code,
+        0
+    );
+
+    // The first cycle is the baseline: nothing is alerted.
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("first cycle of this period"), "{}", r.stdout);
+    assert!(got.lock().unwrap().is_empty());
+
+    // New evidence with a critical finding open for months: one alert, naming test and item.
+    std::fs::write(
+        tmp.path().join("vulns-2.csv"),
+        "finding_id,asset_id,source,cve,severity,detected_at,remediated_at,status\nV-2,db-core,trivy,CVE-2026-2000,critical,2026-08-01T00:00:00Z,,open\n",
+    )
+    .unwrap();
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "vulns-2.csv"], None, tmp.path()).code,
+        0
+    );
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let alerts = got.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{alerts:?}\n{}", r.stdout);
+    let (sig, body) = &alerts[0];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["test"], "vulnerabilities-critical-high-within-sla");
+    assert_eq!(v["item"], "V-2");
+    assert_eq!(v["kind"], "new");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(body.as_bytes());
+    assert_eq!(
+        sig.as_deref(),
+        Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())).as_str())
+    );
+    assert!(
+        r.stdout
+            .contains("alert: test vulnerabilities-critical-high-within-sla: new exception V-2"),
+        "{}",
+        r.stdout
+    );
+
+    // Nothing changed: nothing is sent, and no identical run is recorded again.
+    let entries_before = assure(&["evidence", "list", "-p", "p"], None, tmp.path())
+        .stdout
+        .lines()
+        .count();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("nothing changed since the previous cycle"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(got.lock().unwrap().len(), 1);
+    let entries_after = assure(&["evidence", "list", "-p", "p"], None, tmp.path())
+        .stdout
+        .lines()
+        .count();
+    assert_eq!(entries_before, entries_after, "a cycle with nothing new records no run");
+
+    // A destination that refuses: the alert is kept and tried again by the next cycle.
+    let (down, refused) = receiver(503);
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(&url, &down);
+    std::fs::write(&manifest, text).unwrap();
+    std::fs::write(
+        tmp.path().join("vulns-3.csv"),
+        "finding_id,asset_id,source,cve,severity,detected_at,remediated_at,status\nV-3,db-core,trivy,CVE-2026-3000,high,2026-07-01T00:00:00Z,,open\n",
+    )
+    .unwrap();
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "vulns-3.csv"], None, tmp.path()).code,
+        0
+    );
+    let r = monitor(tmp.path());
+    assert!(
+        r.stdout.contains("not delivered; tried again next cycle"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(refused.lock().unwrap().len(), 1);
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(&down, &url);
+    std::fs::write(&manifest, text).unwrap();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let alerts = got.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts[1].1.contains("\"item\":\"V-3\""), "{}", alerts[1].1);
+
+    // The history has one line per cycle.
+    let history = std::fs::read_to_string(tmp.path().join("p/.assure/monitor/history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 5);
+}
