@@ -389,6 +389,23 @@ pub struct MonitoringConfig {
     /// Where alerts go.
     #[serde(default)]
     pub alert: Vec<AlertTarget>,
+    /// What each cycle pulls from the systems' APIs before it tests.
+    #[serde(default)]
+    pub collect: Vec<CollectorConfig>,
+}
+
+/// `[[monitoring.collect]]`: one system a cycle pulls evidence from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// `aws-iam` (the IAM credential report, onto `accounts`).
+    pub kind: String,
+    /// The API's address, for a regional or compatible endpoint (default: the vendor's).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The region requests are signed for (AWS; default `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 /// `[[monitoring.alert]]`: one destination for alerts.

@@ -454,6 +454,40 @@ impl Validator<'_> {
                 .with_hint("use \"hourly\", \"daily\" or \"every N minutes\""),
             );
         }
+        for (i, c) in m.collect.iter().enumerate() {
+            if c.kind != "aws-iam" {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!(
+                            "`[[monitoring.collect]]` number {} has kind `{}`, which this version cannot collect",
+                            i + 1,
+                            c.kind
+                        ),
+                    )
+                    .with_hint("use `aws-iam`; other systems' exports are imported with `assure evidence import`"),
+                );
+            }
+            if c.endpoint
+                .as_deref()
+                .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!(
+                            "`[[monitoring.collect]]` number {}: `endpoint` must start with http:// or https://",
+                            i + 1
+                        ),
+                    )
+                    .with_hint("leave it out for the vendor's own endpoint"),
+                );
+            }
+        }
         for (i, a) in m.alert.iter().enumerate() {
             let what = format!("`[[monitoring.alert]]` number {}", i + 1);
             match a.kind.as_str() {

@@ -40,6 +40,29 @@ pub struct Condition {
     pub controls: Vec<String>,
 }
 
+/// What a collector brought back for a cycle (the front end runs the collectors: the network is
+/// an edge).
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// The collector (`aws-iam`).
+    pub collector: String,
+    /// Where it pulled from (the endpoint).
+    pub source: String,
+    /// A file name and the bytes the API gave, or why it could not.
+    pub outcome: Result<(String, Vec<u8>), String>,
+}
+
+/// What became of one collector's pull in a cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectedNote {
+    /// The collector.
+    pub collector: String,
+    /// `imported N rows into TABLE as entry SEQ`, `unchanged since entry SEQ`, or the failure.
+    pub what: String,
+    /// Whether it failed.
+    pub failed: bool,
+}
+
 /// An open condition as remembered between cycles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Open {
@@ -92,6 +115,8 @@ pub struct Cycle {
     pub recovered: Vec<Condition>,
     /// Conditions open now.
     pub open: usize,
+    /// What each collector did.
+    pub collected: Vec<CollectedNote>,
     state: State,
 }
 
@@ -158,6 +183,7 @@ pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
 
 fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
     let what = match c.kind.as_str() {
+        "collector_failed" => format!("collector {} could not pull from {}: {}", c.subject, c.item, c.reason),
         "missed_slot" => format!(
             "control {}: a slot passed without evidence ({}): {}",
             c.subject, c.item, c.reason
@@ -209,11 +235,26 @@ pub fn compare(
     for (key, c) in now {
         let prev = if baseline { None } else { previous.open.get(key) };
         let open = match prev {
-            None if baseline => Open {
+            // A baseline records what fails as known; a collector that cannot pull is alerted even
+            // then (it is not the state of the controls, it is monitoring not working).
+            None if baseline && c.kind != "collector_failed" => Open {
                 condition: c.clone(),
                 first_seen: at.to_string(),
                 alerted: Some(at.to_string()),
             },
+            None if baseline => {
+                alerts.push(Alert {
+                    kind: "new".into(),
+                    condition: c.clone(),
+                    message: message(c, &[], false),
+                    newly_failing_controls: Vec::new(),
+                });
+                Open {
+                    condition: c.clone(),
+                    first_seen: at.to_string(),
+                    alerted: None,
+                }
+            }
             None => {
                 let newly: Vec<String> = c
                     .controls
@@ -311,6 +352,7 @@ impl Workspace {
         at: &str,
         by: &str,
         as_of: NaiveDate,
+        collected: &[Collected],
         progress: &mut dyn FnMut(usize, usize, &str),
     ) -> Result<Cycle, WorkspaceError> {
         let opened = self.open_read()?;
@@ -322,6 +364,7 @@ impl Workspace {
             )
         })?;
         let as_of = as_of.min(period.end);
+        let (notes, failures) = self.record_collected(collected, at, by, &period)?;
         let opts = RunOptions {
             window: assure_engine_window(period.start, period.end, as_of),
             exam: period.exam_type,
@@ -332,7 +375,21 @@ impl Workspace {
             keep_if_unchanged: true,
         };
         let (run, entry) = self.run_tests(runner, &opts, progress)?;
-        let now = conditions(&run);
+        let mut now = conditions(&run);
+        for (collector, source, error) in failures {
+            let key = format!("collector {collector} {source}");
+            now.insert(
+                key.clone(),
+                Condition {
+                    key,
+                    kind: "collector_failed".into(),
+                    subject: collector,
+                    item: source,
+                    reason: error,
+                    controls: Vec::new(),
+                },
+            );
+        }
         let previous = self.monitor_state()?;
         let (alerts, recovered, state, baseline) = compare(
             &previous,
@@ -349,8 +406,104 @@ impl Workspace {
             baseline,
             alerts,
             recovered,
+            collected: notes,
             state,
         })
+    }
+
+    /// Records what the collectors brought, each file through its connector as an import of the
+    /// current period (noting the collector and the endpoint); a pull identical to the latest one
+    /// already recorded is not recorded again. Returns what happened and the failures.
+    #[allow(clippy::type_complexity, reason = "a private pair of lists")]
+    fn record_collected(
+        &self,
+        collected: &[Collected],
+        at: &str,
+        by: &str,
+        period: &assure_project::period::Period,
+    ) -> Result<(Vec<CollectedNote>, Vec<(String, String, String)>), WorkspaceError> {
+        let mut notes = Vec::new();
+        let mut failures = Vec::new();
+        if collected.is_empty() {
+            return Ok((notes, failures));
+        }
+        let incoming = self.monitor_dir().join("incoming");
+        std::fs::create_dir_all(&incoming).map_err(|e| io("create", &incoming, e))?;
+        let known: std::collections::BTreeSet<String> = {
+            let w = self.open_write(true)?;
+            w.whole_ledger("collected evidence could be recorded twice")?
+                .iter()
+                .filter_map(|e| e.draft.blob.as_ref().map(|b| b.blake3.clone()))
+                .collect()
+        };
+        for c in collected {
+            let (name, bytes) = match &c.outcome {
+                Ok(x) => x,
+                Err(e) => {
+                    failures.push((c.collector.clone(), c.source.clone(), e.clone()));
+                    notes.push(CollectedNote {
+                        collector: c.collector.clone(),
+                        what: format!("failed: {e}"),
+                        failed: true,
+                    });
+                    continue;
+                }
+            };
+            let hash = blake3::hash(bytes).to_hex().to_string();
+            if known.contains(&hash) {
+                notes.push(CollectedNote {
+                    collector: c.collector.clone(),
+                    what: "unchanged since it was last recorded".into(),
+                    failed: false,
+                });
+                continue;
+            }
+            let path = incoming.join(name);
+            std::fs::write(&path, bytes).map_err(|e| io("write", &path, e))?;
+            let planned = match self.plan_import(std::slice::from_ref(&path), None, None) {
+                Ok(p) => p,
+                Err(problems) => {
+                    let _ = std::fs::remove_file(&path);
+                    let e = format!(
+                        "what it returned could not be read: {}",
+                        problems.first().map(ToString::to_string).unwrap_or_default()
+                    );
+                    failures.push((c.collector.clone(), c.source.clone(), e.clone()));
+                    notes.push(CollectedNote {
+                        collector: c.collector.clone(),
+                        what: format!("failed: {e}"),
+                        failed: true,
+                    });
+                    continue;
+                }
+            };
+            let meta = assure_evidence::import::Meta {
+                at: at.to_string(),
+                by: by.to_string(),
+                period_start: Some(period.start.to_string()),
+                period_end: Some(period.end.to_string()),
+                note: Some(format!("collected by {} from {}", c.collector, c.source)),
+                batch: blake3::hash(format!("{at}{by}{hash}").as_bytes())
+                    .to_hex()
+                    .get(..16)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            let entries = self.commit_import(&planned, &meta);
+            let _ = std::fs::remove_file(&path);
+            let entries = entries?;
+            let rows: u64 = planned.iter().map(|p| p.rows).sum();
+            notes.push(CollectedNote {
+                collector: c.collector.clone(),
+                what: format!(
+                    "{rows} rows into {} as ledger entry {}",
+                    planned.first().map_or("?", |p| p.table),
+                    entries.first().map_or(0, |e| e.seq)
+                ),
+                failed: false,
+            });
+        }
+        Ok((notes, failures))
     }
 
     /// Records a cycle: `delivered[i]` says whether alert `i` reached every destination. An alert

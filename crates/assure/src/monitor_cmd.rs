@@ -74,7 +74,11 @@ fn cycle(
     let at = Workspace::now();
     let by = crate::evidence_cmd::who(None);
     let as_of = as_of.unwrap_or_else(today);
-    let c = w.monitor_cycle(&assure_run::Engine, &at, &by, as_of, &mut |_, _, _| {})?;
+    let collectors = assure_project::check(dir)
+        .map(|c| c.project.manifest.monitoring.collect)
+        .unwrap_or_default();
+    let collected = crate::collect::collect(&collectors);
+    let c = w.monitor_cycle(&assure_run::Engine, &at, &by, as_of, &collected, &mut |_, _, _| {})?;
     let delivered: Vec<bool> = c.alerts.iter().map(|a| deliver(targets, a, &c)).collect();
     let summary = summary(&c, &delivered);
     let line = w.finish_cycle(c, &delivered)?;
@@ -94,6 +98,9 @@ fn summary(c: &Cycle, delivered: &[bool]) -> String {
         "Monitoring cycle at {}: run {} for {} to {}, as of {}; {} condition(s) open\n",
         c.at, c.run_seq, c.run.period_start, c.run.period_end, c.run.as_of, c.open
     );
+    for n in &c.collected {
+        s.push_str(&format!("  collected {}: {}\n", n.collector, n.what));
+    }
     if c.baseline {
         s.push_str(
             "  first cycle of this period: what fails now is recorded as known; later cycles alert what changes\n",

@@ -179,3 +179,108 @@ fn a_new_exception_is_alerted_once_signed_and_a_failed_delivery_is_tried_again()
     let history = std::fs::read_to_string(tmp.path().join("p/.assure/monitor/history.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 5);
 }
+
+/// A free port on the loopback interface.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The IAM collector against a real local AWS API server (moto's, from PyPI): requests signed with
+/// SigV4, the credential report generated, fetched, recorded in the ledger as an import noting the
+/// collector and endpoint, and not recorded again when it has not changed; a collector that cannot
+/// reach its endpoint is alerted even on the first cycle.
+#[test]
+fn the_iam_collector_pulls_the_credential_report_from_an_aws_api_server() {
+    let port = free_port();
+    let server = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with moto[server] (scripts/test.sh installs it)");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Kill(server);
+    {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed().as_secs() < 30, "moto did not start");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        // Users made through the AWS SDK for Python, as an administrator would.
+        let setup = Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import boto3\niam = boto3.client('iam', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+                     iam.create_user(UserName='alice')\niam.create_login_profile(UserName='alice', Password='Correct-Horse-9')\n\
+                     iam.create_user(UserName='deployer')\niam.create_access_key(UserName='deployer')\n"
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(assure(&["init", "p"], None, tmp.path()).code, 0);
+        let (url, got) = receiver(200);
+        let manifest = tmp.path().join("p/assure.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&format!(
+            "\n[monitoring]\n\n[[monitoring.collect]]\nkind = \"aws-iam\"\nendpoint = \"{endpoint}/\"\n\n[[monitoring.collect]]\nkind = \"aws-iam\"\nendpoint = \"http://127.0.0.1:{}/\"\n\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"{url}\"\n",
+            free_port()
+        ));
+        std::fs::write(&manifest, &text).unwrap();
+        assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+        let cycle = || {
+            let out = Command::new(env!("CARGO_BIN_EXE_assure"))
+                .args(["monitor", "p", "--once", "--as-of", "2026-11-30"])
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .current_dir(tmp.path())
+                .output()
+                .unwrap();
+            (
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            )
+        };
+        let (out, err) = cycle();
+        assert!(
+            out.contains("collected aws-iam: 2 rows into accounts as ledger entry 1"),
+            "{out}\n{err}"
+        );
+        assert!(
+            out.contains("collected aws-iam: failed: cannot reach http://127.0.0.1:"),
+            "{out}"
+        );
+        // The unreachable endpoint is alerted on the first cycle; the controls' state is the baseline.
+        let alerts = got.lock().unwrap().clone();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(
+            alerts[0].1.contains("\"condition\":\"collector_failed\""),
+            "{}",
+            alerts[0].1
+        );
+        let show = assure(&["evidence", "show", "1", "-p", "p"], None, tmp.path());
+        assert!(
+            show.stdout.contains(&format!("collected by aws-iam from {endpoint}/")),
+            "{}",
+            show.stdout
+        );
+        assert!(show.stdout.contains("aws-credential-report"), "{}", show.stdout);
+        // Nothing changed in IAM: the same report is not recorded again, the failure not re-alerted.
+        let (out, _) = cycle();
+        assert!(
+            out.contains("collected aws-iam: unchanged since it was last recorded"),
+            "{out}"
+        );
+        assert_eq!(got.lock().unwrap().len(), 1);
+    }
+}
