@@ -8,14 +8,15 @@ cd "$(dirname "$0")/.."
 need_apt=""
 command -v pdftotext >/dev/null 2>&1 || need_apt="$need_apt poppler-utils"
 command -v psql >/dev/null 2>&1 || need_apt="$need_apt postgresql-client"
+command -v openssl >/dev/null 2>&1 || need_apt="$need_apt openssl"
 if [ -n "$need_apt" ]; then
   echo "installing:$need_apt"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
 fi
-if ! python3 -c "import openpyxl, trestle, schemathesis, moto.server" >/dev/null 2>&1; then
-  echo "installing openpyxl, compliance-trestle, schemathesis and moto (an S3 API server for the object-storage tests) from PyPI"
-  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1"
+if ! python3 -c "import openpyxl, trestle, schemathesis, moto.server, aiosmtpd" >/dev/null 2>&1; then
+  echo "installing openpyxl, compliance-trestle, schemathesis, moto (an AWS API server for the object-storage and collector tests) and aiosmtpd (an SMTP server for the email-alert test) from PyPI"
+  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1" "aiosmtpd==1.4.6"
 fi
 if ! psql -h 127.0.0.1 -U postgres -d test -Atc "select 1" >/dev/null; then
   echo "PostgreSQL is not reachable at 127.0.0.1:5432 (user postgres, database test); the web tests need it" >&2

@@ -412,8 +412,8 @@ pub struct CollectorConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertTarget {
-    /// `webhook` (JSON, signed with an HMAC header when a secret is set) or `slack` (a
-    /// Slack-compatible incoming webhook).
+    /// `webhook` (JSON, signed with an HMAC header when a secret is set), `slack` (a
+    /// Slack-compatible incoming webhook) or `email` (SMTP, always over TLS).
     pub kind: String,
     /// The URL the alert is posted to.
     #[serde(default)]
@@ -422,6 +422,25 @@ pub struct AlertTarget {
     /// `assure.toml` is committed).
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Email: the SMTP server, `HOST:PORT` (587 with STARTTLS, 465 with TLS from the start).
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Email: the sender address.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Email: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Email: the environment variables holding the SMTP user name and password.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// See `username_env`.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Email: a PEM file with the root certificate of a private mail server, trusted besides the
+    /// system's roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// Connector settings in `assure.toml`.

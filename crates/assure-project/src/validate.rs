@@ -508,6 +508,29 @@ impl Validator<'_> {
                         );
                     }
                 }
+                "email" => {
+                    let server_ok = a
+                        .server
+                        .as_deref()
+                        .and_then(|x| x.rsplit_once(':'))
+                        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                    let addr = |x: &str| x.contains('@') && !x.contains(char::is_whitespace);
+                    if !server_ok
+                        || !a.from.as_deref().is_some_and(addr)
+                        || a.to.is_empty()
+                        || !a.to.iter().all(|t| addr(t))
+                    {
+                        self.out.push(
+                            Diagnostic::error(
+                                "invalid-value",
+                                "assure.toml",
+                                None,
+                                format!("{what} (email) needs `server = \"HOST:PORT\"`, a `from` address and at least one `to` address"),
+                            )
+                            .with_hint("e.g. server = \"smtp.example.com:587\", from = \"assure@example.com\", to = [\"security@example.com\"]"),
+                        );
+                    }
+                }
                 other => self.out.push(
                     Diagnostic::error(
                         "invalid-value",
@@ -515,7 +538,7 @@ impl Validator<'_> {
                         None,
                         format!("{what} has kind `{other}`, which this version cannot deliver"),
                     )
-                    .with_hint("use `webhook` or `slack` (email delivery is not built yet)"),
+                    .with_hint("use `webhook`, `slack` or `email`"),
                 ),
             }
             if a.secret_env

@@ -424,6 +424,15 @@ impl Workspace {
     ) -> Result<(Vec<CollectedNote>, Vec<(String, String, String)>), WorkspaceError> {
         let mut notes = Vec::new();
         let mut failures = Vec::new();
+        let fail =
+            |c: &Collected, e: String, notes: &mut Vec<CollectedNote>, failures: &mut Vec<(String, String, String)>| {
+                notes.push(CollectedNote {
+                    collector: c.collector.clone(),
+                    what: format!("failed: {e}"),
+                    failed: true,
+                });
+                failures.push((c.collector.clone(), c.source.clone(), e));
+            };
         if collected.is_empty() {
             return Ok((notes, failures));
         }
@@ -440,12 +449,7 @@ impl Workspace {
             let (name, bytes) = match &c.outcome {
                 Ok(x) => x,
                 Err(e) => {
-                    failures.push((c.collector.clone(), c.source.clone(), e.clone()));
-                    notes.push(CollectedNote {
-                        collector: c.collector.clone(),
-                        what: format!("failed: {e}"),
-                        failed: true,
-                    });
+                    fail(c, e.clone(), &mut notes, &mut failures);
                     continue;
                 }
             };
@@ -468,12 +472,7 @@ impl Workspace {
                         "what it returned could not be read: {}",
                         problems.first().map(ToString::to_string).unwrap_or_default()
                     );
-                    failures.push((c.collector.clone(), c.source.clone(), e.clone()));
-                    notes.push(CollectedNote {
-                        collector: c.collector.clone(),
-                        what: format!("failed: {e}"),
-                        failed: true,
-                    });
+                    fail(c, e, &mut notes, &mut failures);
                     continue;
                 }
             };

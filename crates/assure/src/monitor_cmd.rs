@@ -133,7 +133,9 @@ fn webhook_body(a: &Alert, c: &Cycle) -> serde_json::Value {
         "kind": a.kind,
         "condition": a.condition.kind,
         "test": (a.condition.kind == "exception").then_some(&a.condition.subject),
-        "control": (a.condition.kind == "missed_slot").then_some(&a.condition.subject),
+        "control": matches!(a.condition.kind.as_str(), "missed_slot" | "stale_evidence").then_some(&a.condition.subject),
+        "policy": (a.condition.kind == "policy_overdue").then_some(&a.condition.subject),
+        "collector": (a.condition.kind == "collector_failed").then_some(&a.condition.subject),
         "item": a.condition.item,
         "reason": a.condition.reason,
         "controls": a.condition.controls,
@@ -175,6 +177,13 @@ fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
     };
     let mut all = true;
     for t in targets {
+        if t.kind == "email" {
+            if let Err(e) = email(t, a, c) {
+                eprintln!("cannot deliver the alert by email: {e}");
+                all = false;
+            }
+            continue;
+        }
         let Some(url) = t.url.as_deref() else { continue };
         let (body, secret) = match t.kind.as_str() {
             "slack" => (serde_json::json!({ "text": format!("Assure: {}", a.message) }), None),
@@ -205,4 +214,65 @@ fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
         }
     }
     all
+}
+
+/// Sends one alert by email: STARTTLS on any port but 465 (TLS from the start there), never in the
+/// clear; the server's certificate is checked against the system's roots and, when set, the
+/// project's `ca_file`.
+fn email(t: &AlertTarget, a: &Alert, c: &Cycle) -> Result<(), String> {
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{Message, SmtpTransport, Transport};
+    let server = t.server.as_deref().unwrap_or_default();
+    let (host, port) = server
+        .rsplit_once(':')
+        .and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h, p)))
+        .ok_or_else(|| format!("`{server}` is not HOST:PORT"))?;
+    let mut tls = TlsParameters::builder(host.to_string());
+    if let Some(ca) = &t.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| format!("cannot read the certificate `{ca}`: {e}"))?;
+        tls = tls.add_root_certificate(
+            Certificate::from_pem(&pem).map_err(|e| format!("`{ca}` is not a PEM certificate: {e}"))?,
+        );
+    }
+    let tls = tls
+        .build_rustls()
+        .map_err(|e| format!("cannot set up TLS for {host}: {e}"))?;
+    let mut mailer = SmtpTransport::builder_dangerous(host)
+        .port(port)
+        .tls(if port == 465 {
+            Tls::Wrapper(tls)
+        } else {
+            Tls::Required(tls)
+        })
+        .timeout(Some(std::time::Duration::from_secs(30)));
+    if let (Some(u), Some(p)) = (&t.username_env, &t.password_env) {
+        let user = std::env::var(u).map_err(|_| format!("{u} is not set"))?;
+        let pass = std::env::var(p).map_err(|_| format!("{p} is not set"))?;
+        mailer = mailer.credentials(Credentials::new(user, pass));
+    }
+    let from = t.from.as_deref().unwrap_or_default();
+    let mut msg = Message::builder()
+        .from(from.parse().map_err(|e| format!("`{from}` is not an address: {e}"))?)
+        .subject(format!("Assure: {}", a.message.chars().take(120).collect::<String>()));
+    for to in &t.to {
+        msg = msg.to(to.parse().map_err(|e| format!("`{to}` is not an address: {e}"))?);
+    }
+    let body = format!(
+        "{}\n\nCondition: {} ({})\nItem: {}\nReason: {}\nControls: {}\nPeriod: {} to {}, as of {}\nRun: ledger entry {}\nAt: {}\n",
+        a.message,
+        a.condition.kind,
+        a.condition.subject,
+        a.condition.item,
+        a.condition.reason,
+        a.condition.controls.join(", "),
+        c.run.period_start,
+        c.run.period_end,
+        c.run.as_of,
+        c.run_seq,
+        c.at
+    );
+    let msg = msg.body(body).map_err(|e| format!("cannot build the message: {e}"))?;
+    mailer.build().send(&msg).map_err(|e| format!("{server}: {e}"))?;
+    Ok(())
 }

@@ -481,7 +481,15 @@ fn monitoring_schedule_unknown() {
 fn monitoring_alert_kind_not_deliverable() {
     insta::assert_snapshot!(run(|f| with_monitoring(
         f,
-        "\n[[monitoring.alert]]\nkind = \"email\"\nurl = \"mailto:it@acme.example\"\n"
+        "\n[[monitoring.alert]]\nkind = \"pager\"\nurl = \"https://pager.acme.example\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_email_without_server_or_recipients() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.alert]]\nkind = \"email\"\nserver = \"smtp.acme.example\"\nfrom = \"assure@acme.example\"\n"
     )));
 }
 

@@ -284,3 +284,140 @@ fn the_iam_collector_pulls_the_credential_report_from_an_aws_api_server() {
         assert_eq!(got.lock().unwrap().len(), 1);
     }
 }
+
+/// Email alerts over STARTTLS to a real SMTP server the test starts (aiosmtpd from PyPI, with a
+/// certificate made for the test and trusted through `ca_file`): the new exception arrives as one
+/// message naming the test and the item.
+#[test]
+fn a_new_exception_is_emailed_over_starttls() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A certificate authority of the test's own, and a server certificate it signs for localhost.
+    let (ca, ca_key) = (tmp.path().join("ca.pem"), tmp.path().join("ca.key"));
+    let (cert, key, csr, ext) = (
+        tmp.path().join("cert.pem"),
+        tmp.path().join("key.pem"),
+        tmp.path().join("server.csr"),
+        tmp.path().join("server.ext"),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let made = Command::new("openssl").args(args).output().expect("openssl");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    };
+    let s = |x: &str| std::ffi::OsString::from(x);
+    openssl(&[
+        &s("req"),
+        &s("-x509"),
+        &s("-newkey"),
+        &s("rsa:2048"),
+        &s("-nodes"),
+        &s("-days"),
+        &s("1"),
+        &s("-subj"),
+        &s("/CN=Assure test CA"),
+        &s("-keyout"),
+        ca_key.as_os_str(),
+        &s("-out"),
+        ca.as_os_str(),
+    ]);
+    openssl(&[
+        &s("req"),
+        &s("-newkey"),
+        &s("rsa:2048"),
+        &s("-nodes"),
+        &s("-subj"),
+        &s("/CN=localhost"),
+        &s("-keyout"),
+        key.as_os_str(),
+        &s("-out"),
+        csr.as_os_str(),
+    ]);
+    openssl(&[
+        &s("x509"),
+        &s("-req"),
+        &s("-in"),
+        csr.as_os_str(),
+        &s("-CA"),
+        ca.as_os_str(),
+        &s("-CAkey"),
+        ca_key.as_os_str(),
+        &s("-CAcreateserial"),
+        &s("-days"),
+        &s("1"),
+        &s("-extfile"),
+        ext.as_os_str(),
+        &s("-out"),
+        cert.as_os_str(),
+    ]);
+    let port = free_port();
+    let server = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "--tlscert",
+        ])
+        .arg(&cert)
+        .arg("--tlskey")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with aiosmtpd (scripts/test.sh installs it)");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Kill(server);
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 30, "aiosmtpd did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(assure(&["init", "p"], None, tmp.path()).code, 0);
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!(
+        "\n[monitoring]\n\n[[monitoring.alert]]\nkind = \"email\"\nserver = \"localhost:{port}\"\nfrom = \"assure@acme.example\"\nto = [\"security@acme.example\"]\nca_file = \"{}\"\n",
+        ca.display()
+    ));
+    std::fs::write(&manifest, &text).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    std::fs::write(tmp.path().join("vulns.csv"), VULNS).unwrap();
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "vulns.csv"], None, tmp.path()).code,
+        0
+    );
+    assert_eq!(monitor(tmp.path()).code, 0);
+    std::fs::write(
+        tmp.path().join("vulns-2.csv"),
+        "finding_id,asset_id,source,cve,severity,detected_at,remediated_at,status\nV-2,db-core,trivy,CVE-2026-2000,critical,2026-08-01T00:00:00Z,,open\n",
+    )
+    .unwrap();
+    assert_eq!(
+        assure(&["evidence", "import", "-p", "p", "vulns-2.csv"], None, tmp.path()).code,
+        0
+    );
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("not delivered"), "{}\n{}", r.stdout, r.stderr);
+    let _ = server.0.kill();
+    let mut out = String::new();
+    server.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(out.matches("---------- MESSAGE FOLLOWS ----------").count(), 1, "{out}");
+    assert!(out.contains("security@acme.example"), "{out}");
+    assert!(
+        out.contains("test vulnerabilities-critical-high-within-sla: new exception V-2"),
+        "{out}"
+    );
+}
