@@ -16,6 +16,8 @@ if (shots) mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), "assure-browser-"));
 const project = join(work, "demo");
 execFileSync(bin, ["demo", project, "--people", "60"], { stdio: "ignore" });
+// Two monitoring cycles as of the demo's date (its period's end): a baseline and a quiet one.
+for (let i = 0; i < 2; i++) execFileSync(bin, ["monitor", project, "--once", "--as-of", "2026-12-31"], { stdio: "ignore" });
 
 const port = 18000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
@@ -155,6 +157,10 @@ await check("the administrator accepts a policy, recorded as evidence", async ()
   await shot(ap, "05-policy");
   await ap.goto(`${base}/tests`);
   await shot(ap, "06-tests");
+  await ap.goto(`${base}/monitoring`);
+  assert((await ap.locator("svg[role=img] title").textContent()).includes("last 2 cycles"), "the monitoring page has no trend of the cycles");
+  assert((await ap.textContent("main")).includes("condition(s) open"), "the monitoring page lists no open conditions");
+  await shot(ap, "06b-monitoring");
   await ap.goto(`${base}/audit`);
   assert((await ap.textContent("main")).includes("accepted a policy"), "the audit log lacks the acceptance");
   await shot(ap, "07-audit");

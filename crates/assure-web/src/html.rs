@@ -46,6 +46,7 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             ("/controls", "Controls"),
             ("/tests", "Tests"),
             ("/periods", "Periods"),
+            ("/monitoring", "Monitoring"),
         ];
         let can = |a| role.is_some_and(|r| crate::authz::role_allows(r, a));
         if can(crate::authz::Action::ReadEvidence) {

@@ -669,6 +669,7 @@ pub fn router(state: Shared) -> Router {
         .route("/tests", get(pages::tests))
         .route("/tests/{id}", get(pages::test))
         .route("/periods", get(pages::periods))
+        .route("/monitoring", get(pages::monitoring))
         .route("/requests", get(pages::requests).post(pages::raise_request))
         .route("/requests/{id}", get(pages::request).post(pages::update_request))
         .route("/requests/{id}/comments", post(pages::request_comment))

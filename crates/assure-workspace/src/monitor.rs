@@ -603,3 +603,69 @@ fn assure_engine_window(start: NaiveDate, end: NaiveDate, as_of: NaiveDate) -> a
         as_of,
     }
 }
+
+/// What the web application shows of monitoring: the configuration (destinations by kind and host
+/// only: a hook's address is a secret), the open conditions and the latest cycles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MonitoringView {
+    /// `[monitoring] schedule`, as written.
+    pub schedule: Option<String>,
+    /// When the next scheduled cycle is due (RFC 3339), with a schedule.
+    pub next: Option<String>,
+    /// The collectors configured, with their endpoints' hosts.
+    pub collectors: Vec<String>,
+    /// The alert destinations, as kind and host.
+    pub destinations: Vec<String>,
+    /// What the monitor remembers.
+    pub state: State,
+    /// The latest cycles, oldest first (at most 200).
+    pub history: Vec<HistoryLine>,
+}
+
+/// The host of a URL (`https://hooks.slack.com/services/...` is `hooks.slack.com`).
+fn host_of(url: &str) -> String {
+    url.split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl Workspace {
+    /// The monitoring view at `now`.
+    pub fn monitoring_view(&self, now: chrono::DateTime<chrono::Utc>) -> Result<MonitoringView, WorkspaceError> {
+        let opened = self.open_read()?;
+        let m = &opened.project.manifest.monitoring;
+        let mut history = self.monitor_history()?;
+        let keep = history.len().saturating_sub(200);
+        history.drain(..keep);
+        Ok(MonitoringView {
+            schedule: m.schedule.clone(),
+            next: m
+                .schedule
+                .as_deref()
+                .and_then(|s| assure_project::monitoring::Schedule::parse(s).ok())
+                .map(|s| s.next_after(now).format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            collectors: m
+                .collect
+                .iter()
+                .map(|c| match &c.endpoint {
+                    Some(e) => format!("{} ({})", c.kind, host_of(e)),
+                    None => c.kind.clone(),
+                })
+                .collect(),
+            destinations: m
+                .alert
+                .iter()
+                .map(|a| match (&a.url, &a.server) {
+                    (Some(u), _) => format!("{} to {}", a.kind, host_of(u)),
+                    (None, Some(s)) => format!("{} through {s} to {}", a.kind, a.to.join(", ")),
+                    _ => a.kind.clone(),
+                })
+                .collect(),
+            state: self.monitor_state()?,
+            history,
+        })
+    }
+}

@@ -97,6 +97,8 @@ pub trait Backend: Send + Sync + 'static {
     fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
     /// Every examination period's results side by side, oldest first (year over year).
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError>;
+    /// Monitoring: its configuration, open conditions and latest cycles.
+    fn monitoring(&self) -> Result<crate::monitor::MonitoringView, BackendError>;
     /// Today's date (the as-of date of pages).
     fn today(&self) -> NaiveDate;
 }
@@ -277,6 +279,10 @@ impl Backend for Service {
 
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError> {
         Ok(self.workspace.year_over_year(as_of)?)
+    }
+
+    fn monitoring(&self) -> Result<crate::monitor::MonitoringView, BackendError> {
+        Ok(self.workspace.monitoring_view(chrono::Utc::now())?)
     }
 
     fn today(&self) -> NaiveDate {

@@ -207,3 +207,102 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
     b.push_str("</table>");
     ok("Periods", &s, "/periods", b)
 }
+
+/// Continuous monitoring: the schedule and where alerts go, the exceptions over the latest cycles
+/// (an SVG drawn here, no script), the open conditions and the latest cycles.
+pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
+    state.authorized(&s, Action::ReadTests, &[]).await?;
+    let backend = state.backend.clone();
+    let v = blocking(move || backend.monitoring()).await??;
+    let mut b = String::from("<h1>Monitoring</h1><div class=\"card\"><dl>");
+    let list = |xs: &[String]| {
+        if xs.is_empty() {
+            "none".to_string()
+        } else {
+            xs.iter().map(|x| esc(x)).collect::<Vec<_>>().join("; ")
+        }
+    };
+    b.push_str(&format!(
+        "<dt>Schedule</dt><dd>{}</dd><dt>Collectors</dt><dd>{}</dd><dt>Alerts go to</dt><dd>{}</dd></dl>",
+        match (&v.schedule, &v.next) {
+            (Some(sch), Some(next)) => format!("{}; next cycle {}", esc(sch), esc(next)),
+            _ => "none: cycles run when <code>assure monitor --once</code> runs (from cron or CI)".into(),
+        },
+        list(&v.collectors),
+        list(&v.destinations)
+    ));
+    b.push_str("<p class=\"muted\">Set these under <code>[monitoring]</code> in <code>assure.toml</code>. Each cycle runs the current period's tests, compares what fails with the previous cycle and alerts what is new.</p></div>");
+    if v.history.is_empty() {
+        b.push_str("<div class=\"card\">No monitoring cycle has run yet: run <code>assure monitor --once</code>, or set a schedule.</div>");
+        return ok("Monitoring", &s, "/monitoring", b);
+    }
+    // Exceptions per cycle, across every test.
+    let points: Vec<usize> = v.history.iter().map(|h| h.tests.iter().map(|t| t.3).sum()).collect();
+    let max = points.iter().copied().max().unwrap_or(0).max(1);
+    let (w, h) = (600.0_f64, 120.0_f64);
+    let step = if points.len() > 1 {
+        w / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                h - (*p as f64 / max as f64) * (h - 10.0)
+            )
+        })
+        .collect();
+    let (first, last) = (v.history.first(), v.history.last());
+    b.push_str(&format!(
+        "<h2>Exceptions per cycle</h2><figure><svg role=\"img\" aria-labelledby=\"trend-title\" viewBox=\"-4 -4 {} {}\" width=\"100%\" height=\"140\"><title id=\"trend-title\">Exceptions across every test in the last {} cycles, from {} to {} (most: {max})</title><line x1=\"0\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#8a94a6\" stroke-width=\"1\"/><line x1=\"0\" y1=\"10\" x2=\"{w}\" y2=\"10\" stroke=\"#d5dae3\" stroke-width=\"1\" stroke-dasharray=\"4 4\"/><text x=\"{w}\" y=\"8\" text-anchor=\"end\" font-size=\"11\" fill=\"#4a5468\">{max}</text><text x=\"{w}\" y=\"{h}\" dy=\"-3\" text-anchor=\"end\" font-size=\"11\" fill=\"#4a5468\">0</text><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" points=\"{}\"/></svg><figcaption class=\"muted\">From {} ({} exceptions) to {} ({} exceptions).</figcaption></figure>",
+        w + 8.0,
+        h + 8.0,
+        points.len(),
+        esc(first.map_or("", |x| x.at.as_str())),
+        esc(last.map_or("", |x| x.at.as_str())),
+        path.join(" "),
+        esc(first.map_or("", |x| x.at.as_str())),
+        points.first().copied().unwrap_or(0),
+        esc(last.map_or("", |x| x.at.as_str())),
+        points.last().copied().unwrap_or(0),
+    ));
+    b.push_str(&format!(
+        "<h2>Open conditions</h2><table><caption>{} condition(s) open</caption><tr><th scope=\"col\">Kind</th><th scope=\"col\">Of</th><th scope=\"col\">Item</th><th scope=\"col\">Why</th><th scope=\"col\">First seen</th><th scope=\"col\">Alerted</th></tr>",
+        v.state.open.len()
+    ));
+    for o in v.state.open.values() {
+        let c = &o.condition;
+        let of = if c.kind == "exception" {
+            format!("<a href=\"/tests/{}\">{}</a>", esc(&c.subject), esc(&c.subject))
+        } else {
+            esc(&c.subject)
+        };
+        b.push_str(&format!(
+            "<tr><td>{}</td><td>{of}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.kind.replace('_', " ")),
+            esc(&c.item),
+            esc(&c.reason),
+            esc(&o.first_seen),
+            esc(o.alerted.as_deref().unwrap_or("not yet"))
+        ));
+    }
+    b.push_str("</table><h2>Latest cycles</h2><table><caption>Newest first</caption><tr><th scope=\"col\">At</th><th scope=\"col\">Run</th><th scope=\"col\">As of</th><th scope=\"col\">Exceptions</th><th scope=\"col\">Failing controls</th><th scope=\"col\">Opened</th><th scope=\"col\">Closed</th><th scope=\"col\">Undelivered alerts</th></tr>");
+    for (line, exceptions) in v.history.iter().zip(&points).rev().take(50) {
+        b.push_str(&format!(
+            "<tr><td>{}</td><td>ledger entry {}</td><td>{}</td><td>{exceptions}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&line.at),
+            line.run,
+            line.as_of,
+            line.failing_controls.len(),
+            line.opened.len(),
+            line.closed.len(),
+            line.undelivered
+        ));
+    }
+    b.push_str("</table>");
+    ok("Monitoring", &s, "/monitoring", b)
+}

@@ -172,6 +172,52 @@ impl Backend for Fake {
     fn sample(&self, _: &str, _: &str, _: NaiveDate) -> Result<SampleRecord, BackendError> {
         Err(BackendError::Invalid("the control has no population yet".into()))
     }
+    fn monitoring(&self) -> Result<assure_workspace::monitor::MonitoringView, BackendError> {
+        use assure_workspace::monitor::{Condition, HistoryLine, MonitoringView, Open, State};
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let line = |at: &str, run: u64, exceptions: usize, opened: Vec<String>| HistoryLine {
+            at: at.into(),
+            run,
+            period: (day("2026-01-01"), day("2026-12-31")),
+            as_of: day("2026-11-22"),
+            tests: vec![("t-ac05".into(), "exceptions noted".into(), 4, exceptions)],
+            failing_controls: vec!["AC-05".into()],
+            opened,
+            closed: Vec::new(),
+            undelivered: 0,
+        };
+        let c = Condition {
+            key: "exception t-ac05 A-1".into(),
+            kind: "exception".into(),
+            subject: "t-ac05".into(),
+            item: "A-1".into(),
+            reason: "late".into(),
+            controls: vec!["AC-05".into()],
+        };
+        let mut state = State {
+            cycles: 2,
+            ..State::default()
+        };
+        state.open.insert(
+            c.key.clone(),
+            Open {
+                condition: c,
+                first_seen: "2026-11-22T10:00:00Z".into(),
+                alerted: Some("2026-11-22T10:00:00Z".into()),
+            },
+        );
+        Ok(MonitoringView {
+            schedule: Some("hourly".into()),
+            next: Some("2026-11-22T12:00:00Z".into()),
+            collectors: vec!["aws-iam".into()],
+            destinations: vec!["webhook to hooks.acme.example".into()],
+            state,
+            history: vec![
+                line("2026-11-22T10:00:00Z", 9, 0, Vec::new()),
+                line("2026-11-22T11:00:00Z", 10, 1, vec!["exception t-ac05 A-1".into()]),
+            ],
+        })
+    }
     fn today(&self) -> NaiveDate {
         self.today
     }
@@ -408,6 +454,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
     ),
     ("/tests", Kind::Get, Action::ReadTests, None),
     ("/periods", Kind::Get, Action::ReadTests, None),
+    ("/monitoring", Kind::Get, Action::ReadTests, None),
     ("/tests/t-ac05", Kind::Get, Action::ReadTests, Some("AC-05")),
     ("/tests/t-gov01", Kind::Get, Action::ReadTests, Some("GOV-01")),
     // A request assigned to nobody: a control owner may not see or change it (marked as not theirs).
@@ -1038,6 +1085,22 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
     ] {
         assert!(page.body.contains(text), "{text}\n{}", page.body);
     }
+    // Monitoring: where alerts go by kind and host only, the exceptions over the cycles as an SVG
+    // with a text alternative, the open condition linked to its test, the cycles newest first.
+    let page = send(&state, get("/monitoring", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "<dt>Schedule</dt><dd>hourly; next cycle 2026-11-22T12:00:00Z</dd>",
+        "<dd>webhook to hooks.acme.example</dd>",
+        "<title id=\"trend-title\">Exceptions across every test in the last 2 cycles",
+        "<td>exception</td><td><a href=\"/tests/t-ac05\">t-ac05</a></td><td>A-1</td><td>late</td>",
+        "<tr><td>2026-11-22T11:00:00Z</td><td>ledger entry 10</td><td>2026-11-22</td><td>1</td>",
+    ] {
+        assert!(page.body.contains(text), "{text}\n{}", page.body);
+    }
+    let newest = page.body.find("2026-11-22T11:00:00Z</td><td>ledger entry 10").unwrap();
+    let oldest = page.body.find("2026-11-22T10:00:00Z</td><td>ledger entry 9").unwrap();
+    assert!(newest < oldest, "the latest cycle comes first");
     let page = send(&state, get("/", Some(&viewer))).await;
     assert!(
         page.body.contains("aria-label=\"Colour scale\"") && page.body.contains("95% or more"),
