@@ -280,3 +280,21 @@ fn every_registered_connector_imports_and_reads_back_its_fixture() {
     }
     assert_eq!(ids().len(), REGISTRY.len());
 }
+
+/// The README's connector table names every connector this build has.
+#[test]
+fn every_connector_is_in_the_readme_s_connector_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| connector | reads | fills |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(table.len() > 2, "the README has no connector table");
+    for id in assure_evidence::connectors::ids() {
+        assert!(
+            table.iter().any(|l| l.contains(&format!("`{id}`"))),
+            "the README's connector table does not list `{id}`"
+        );
+    }
+}
