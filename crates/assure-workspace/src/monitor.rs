@@ -332,7 +332,9 @@ impl Workspace {
         }
     }
 
-    /// Every recorded cycle, oldest first.
+    /// Every recorded cycle, oldest first. A line that does not read (the torn end of a write a
+    /// crash interrupted) is left out: the history is derived, and the runs it summarises are in
+    /// the ledger.
     pub fn monitor_history(&self) -> Result<Vec<HistoryLine>, WorkspaceError> {
         let path = self.monitor_dir().join("history.jsonl");
         let text = match std::fs::read_to_string(&path) {
