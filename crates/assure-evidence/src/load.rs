@@ -8,7 +8,7 @@
 //!    earliest to the latest date in any of its date or time columns, recorded with its columnar
 //!    copy at import) overlap the window; an export that spans two periods is used by both, and
 //!    each test keeps the rows of its own window. A snapshot file (people, accounts, assets,
-//!    vendors, risks: state on the day of export, whose dates are history) is used by the windows
+//!    devices, vendors, risks: state on the day of export, whose dates are history) is used by the windows
 //!    that overlap the period it was imported for. A file with neither record (imported before
 //!    either was recorded) is used by every window.
 //! 2. Among the files used, for each table the latest import of each file name replaces the
