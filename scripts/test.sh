@@ -18,6 +18,10 @@ if ! python3 -c "import openpyxl, trestle, schemathesis, moto.server, aiosmtpd" 
   echo "installing openpyxl, compliance-trestle, schemathesis, moto (an AWS API server for the object-storage and collector tests) and aiosmtpd (an SMTP server for the email-alert test) from PyPI"
   python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1" "aiosmtpd==1.4.6"
 fi
+if [ ! -d tests/fixtures-server/node_modules/@octokit/fixtures-server ]; then
+  echo "installing @octokit/fixtures-server from npm (replays recorded API answers for the collector tests)"
+  (cd tests/fixtures-server && npm ci --no-audit --no-fund --silent)
+fi
 if ! psql -h 127.0.0.1 -U postgres -d test -Atc "select 1" >/dev/null; then
   echo "PostgreSQL is not reachable at 127.0.0.1:5432 (user postgres, database test); the web tests need it" >&2
   exit 1

@@ -392,13 +392,17 @@ pub struct MonitoringConfig {
     /// What each cycle pulls from the systems' APIs before it tests.
     #[serde(default)]
     pub collect: Vec<CollectorConfig>,
+    /// A TOML file of `NAME = "value"` credentials, outside the project (the environment is read
+    /// first).
+    #[serde(default)]
+    pub secrets_file: Option<String>,
 }
 
 /// `[[monitoring.collect]]`: one system a cycle pulls evidence from.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorConfig {
-    /// `aws-iam` (the IAM credential report, onto `accounts`).
+    /// `github`, `okta`, `google-workspace` or `aws-iam` ([`crate::monitoring::COLLECTORS`]).
     pub kind: String,
     /// The API's address, for a regional or compatible endpoint (default: the vendor's).
     #[serde(default)]
@@ -406,6 +410,19 @@ pub struct CollectorConfig {
     /// The region requests are signed for (AWS; default `us-east-1`).
     #[serde(default)]
     pub region: Option<String>,
+    /// The organisation (GitHub).
+    #[serde(default)]
+    pub org: Option<String>,
+    /// Repositories as `owner/name` (GitHub; default: every repository of `org` not archived).
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// The account (Google Workspace; default `my_customer`).
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// The name of the credential in the environment or the secrets file, when not the kind's
+    /// default (`GITHUB_TOKEN`, `OKTA_API_TOKEN`, `GOOGLE_ACCESS_TOKEN`); never the credential.
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 /// `[[monitoring.alert]]`: one destination for alerts.

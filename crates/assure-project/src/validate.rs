@@ -455,21 +455,35 @@ impl Validator<'_> {
             );
         }
         for (i, c) in m.collect.iter().enumerate() {
-            if c.kind != "aws-iam" {
-                self.out.push(
-                    Diagnostic::error(
-                        "invalid-value",
-                        "assure.toml",
-                        None,
-                        format!(
-                            "`[[monitoring.collect]]` number {} has kind `{}`, which this version cannot collect",
-                            i + 1,
-                            c.kind
-                        ),
-                    )
-                    .with_hint("use `aws-iam`; other systems' exports are imported with `assure evidence import`"),
-                );
-            }
+            let what = format!("`[[monitoring.collect]]` number {}", i + 1);
+            let mut need = |ok: bool, message: String, hint: &str| {
+                if !ok {
+                    self.out
+                        .push(Diagnostic::error("invalid-value", "assure.toml", None, message).with_hint(hint));
+                }
+            };
+            need(
+                crate::monitoring::COLLECTORS.contains(&c.kind.as_str()),
+                format!("{what} has kind `{}`, which this version cannot collect", c.kind),
+                "use github, okta, google-workspace or aws-iam; other systems' exports are imported with `assure evidence import`",
+            );
+            need(
+                c.kind != "github" || c.org.as_deref().is_some_and(|o| !o.trim().is_empty()),
+                format!("{what} (github) names no `org`"),
+                "add `org = \"your-organisation\"`",
+            );
+            need(
+                c.kind != "okta" || c.endpoint.is_some(),
+                format!("{what} (okta) names no `endpoint`"),
+                "add your Okta organisation's address, e.g. `endpoint = \"https://acme.okta.com\"`",
+            );
+            need(
+                c.repos
+                    .iter()
+                    .all(|r| r.split('/').count() == 2 && !r.starts_with('/') && !r.ends_with('/')),
+                format!("{what}: every entry of `repos` must be `owner/name`"),
+                "e.g. `repos = [\"acme/api\"]`, or leave `repos` out for every repository of `org`",
+            );
             if c.endpoint
                 .as_deref()
                 .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
@@ -485,6 +499,25 @@ impl Validator<'_> {
                         ),
                     )
                     .with_hint("leave it out for the vendor's own endpoint"),
+                );
+            }
+        }
+        if let Some(f) = &m.secrets_file {
+            let path = std::path::Path::new(f);
+            // A relative path is read from the project, which is committed; an absolute one is not.
+            if !path.is_absolute() {
+                self.out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        "assure.toml",
+                        None,
+                        format!(
+                            "`[monitoring] secrets_file = \"{f}\"` is a path inside the project, which is committed"
+                        ),
+                    )
+                    .with_hint(
+                        "keep credentials outside the project: give an absolute path such as /etc/assure/secrets.toml",
+                    ),
                 );
             }
         }

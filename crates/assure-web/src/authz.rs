@@ -101,6 +101,8 @@ pub enum Action {
     ManageUsers,
     /// Create one's own API tokens.
     ManageOwnTokens,
+    /// Run a monitoring cycle now.
+    RunMonitoring,
 }
 
 /// Whether a role may perform an action at all (before ownership limits).

@@ -159,6 +159,63 @@ impl Db {
         Ok(Db { pool, engine })
     }
 
+    /// Claims a monitoring cycle's slot for `instance`: true when this call inserted it, false
+    /// when another instance (or an earlier call) already holds it. The primary key decides, so
+    /// instances sharing the database never run the same cycle twice.
+    pub async fn claim_cycle(&self, slot: &str, instance: &str, now: i64) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO monitor_cycles (slot, instance, started_at) VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING",
+        )
+        .bind(slot)
+        .bind(instance)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a claimed cycle ended (`ok: ...` or `failed: ...`).
+    pub async fn finish_cycle(&self, slot: &str, now: i64, outcome: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE monitor_cycles SET finished_at = $1, outcome = $2 WHERE slot = $3")
+            .bind(now)
+            .bind(outcome)
+            .bind(slot)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a cycle started after `since` is still running (on any instance).
+    pub async fn cycle_running(&self, since: i64) -> Result<bool, DbError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM monitor_cycles WHERE finished_at = 0 AND started_at > $1")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// The latest claimed cycles, newest first: slot, instance, started, finished, outcome.
+    pub async fn cycles(&self, limit: i64) -> Result<Vec<(String, String, i64, i64, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT slot, instance, started_at, finished_at, outcome FROM monitor_cycles ORDER BY started_at DESC, slot DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("slot")?,
+                    r.try_get("instance")?,
+                    r.try_get("started_at")?,
+                    r.try_get("finished_at")?,
+                    r.try_get("outcome")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DbError::from)
+    }
+
     /// How many accounts exist.
     pub async fn user_count(&self) -> Result<i64, DbError> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")

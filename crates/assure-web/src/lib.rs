@@ -14,6 +14,7 @@ pub mod api;
 pub mod authz;
 pub mod db;
 pub mod html;
+pub mod monitor;
 pub mod pages;
 pub mod requests;
 pub mod views;
@@ -670,6 +671,7 @@ pub fn router(state: Shared) -> Router {
         .route("/tests/{id}", get(pages::test))
         .route("/periods", get(pages::periods))
         .route("/monitoring", get(pages::monitoring))
+        .route("/monitoring/run", post(pages::run_monitoring))
         .route("/requests", get(pages::requests).post(pages::raise_request))
         .route("/requests/{id}", get(pages::request).post(pages::update_request))
         .route("/requests/{id}/comments", post(pages::request_comment))

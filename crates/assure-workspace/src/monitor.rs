@@ -44,12 +44,15 @@ pub struct Condition {
 /// an edge).
 #[derive(Debug, Clone)]
 pub struct Collected {
-    /// The collector (`aws-iam`).
+    /// The collector's stream (`github members acme`, `aws-iam credential-report`).
     pub collector: String,
     /// Where it pulled from (the endpoint).
     pub source: String,
-    /// A file name and the bytes the API gave, or why it could not.
-    pub outcome: Result<(String, Vec<u8>), String>,
+    /// A file name and the bytes the API gave, `None` when nothing is new since the cursor, or
+    /// why it could not.
+    pub outcome: Result<Option<(String, Vec<u8>)>, String>,
+    /// Where the stream's next pull starts, kept once this one is recorded.
+    pub cursor: Option<String>,
 }
 
 /// What became of one collector's pull in a cycle.
@@ -83,6 +86,10 @@ pub struct State {
     pub period: Option<(NaiveDate, NaiveDate)>,
     /// Open conditions by key.
     pub open: BTreeMap<String, Open>,
+    /// Each collector stream's cursor: where its next pull starts (a time or the vendor's own
+    /// next-page link; never a credential).
+    #[serde(default)]
+    pub cursors: BTreeMap<String, String>,
 }
 
 /// One alert to deliver.
@@ -215,6 +222,7 @@ pub fn compare(
         cycles: previous.cycles + 1,
         period: Some(period),
         open: BTreeMap::new(),
+        cursors: previous.cursors.clone(),
     };
     let failing_before: std::collections::BTreeSet<&str> = if baseline {
         Default::default()
@@ -366,7 +374,7 @@ impl Workspace {
             )
         })?;
         let as_of = as_of.min(period.end);
-        let (notes, failures) = self.record_collected(collected, at, by, &period)?;
+        let (notes, failures, cursors) = self.record_collected(collected, at, by, &period)?;
         let opts = RunOptions {
             window: assure_engine_window(period.start, period.end, as_of),
             exam: period.exam_type,
@@ -393,13 +401,14 @@ impl Workspace {
             );
         }
         let previous = self.monitor_state()?;
-        let (alerts, recovered, state, baseline) = compare(
+        let (alerts, recovered, mut state, baseline) = compare(
             &previous,
             (period.start, period.end),
             &now,
             at,
             project.manifest.monitoring.remind_after_days,
         );
+        state.cursors.extend(cursors);
         Ok(Cycle {
             at: at.to_string(),
             run_seq: entry.seq,
@@ -414,16 +423,24 @@ impl Workspace {
     }
 
     /// Records what the collectors brought, each file through its connector as an import of the
-    /// current period (noting the collector and the endpoint); a pull identical to the latest one
-    /// already recorded is not recorded again. Returns what happened and the failures.
-    #[allow(clippy::type_complexity, reason = "a private pair of lists")]
+    /// current period (noting the collector, the endpoint and the cursor); a pull identical to one
+    /// already recorded is not recorded again. Returns what happened, the failures and the cursors
+    /// of the streams recorded (a failed stream keeps its old cursor, so nothing is skipped).
+    #[allow(clippy::type_complexity, reason = "private lists")]
     fn record_collected(
         &self,
         collected: &[Collected],
         at: &str,
         by: &str,
         period: &assure_project::period::Period,
-    ) -> Result<(Vec<CollectedNote>, Vec<(String, String, String)>), WorkspaceError> {
+    ) -> Result<
+        (
+            Vec<CollectedNote>,
+            Vec<(String, String, String)>,
+            BTreeMap<String, String>,
+        ),
+        WorkspaceError,
+    > {
         let mut notes = Vec::new();
         let mut failures = Vec::new();
         let fail =
@@ -435,8 +452,9 @@ impl Workspace {
                 });
                 failures.push((c.collector.clone(), c.source.clone(), e));
             };
+        let mut cursors = BTreeMap::new();
         if collected.is_empty() {
-            return Ok((notes, failures));
+            return Ok((notes, failures, cursors));
         }
         let incoming = self.monitor_dir().join("incoming");
         std::fs::create_dir_all(&incoming).map_err(|e| io("create", &incoming, e))?;
@@ -449,7 +467,18 @@ impl Workspace {
         };
         for c in collected {
             let (name, bytes) = match &c.outcome {
-                Ok(x) => x,
+                Ok(Some(x)) => x,
+                Ok(None) => {
+                    notes.push(CollectedNote {
+                        collector: c.collector.clone(),
+                        what: "nothing new since the previous pull".into(),
+                        failed: false,
+                    });
+                    if let Some(k) = &c.cursor {
+                        cursors.insert(c.collector.clone(), k.clone());
+                    }
+                    continue;
+                }
                 Err(e) => {
                     fail(c, e.clone(), &mut notes, &mut failures);
                     continue;
@@ -462,6 +491,9 @@ impl Workspace {
                     what: "unchanged since it was last recorded".into(),
                     failed: false,
                 });
+                if let Some(k) = &c.cursor {
+                    cursors.insert(c.collector.clone(), k.clone());
+                }
                 continue;
             }
             let path = incoming.join(name);
@@ -483,7 +515,10 @@ impl Workspace {
                 by: by.to_string(),
                 period_start: Some(period.start.to_string()),
                 period_end: Some(period.end.to_string()),
-                note: Some(format!("collected by {} from {}", c.collector, c.source)),
+                note: Some(match &c.cursor {
+                    Some(k) => format!("collected by {} from {}; next pull from {k}", c.collector, c.source),
+                    None => format!("collected by {} from {}", c.collector, c.source),
+                }),
                 batch: blake3::hash(format!("{at}{by}{hash}").as_bytes())
                     .to_hex()
                     .get(..16)
@@ -493,6 +528,9 @@ impl Workspace {
             let entries = self.commit_import(&planned, &meta);
             let _ = std::fs::remove_file(&path);
             let entries = entries?;
+            if let Some(k) = &c.cursor {
+                cursors.insert(c.collector.clone(), k.clone());
+            }
             let rows: u64 = planned.iter().map(|p| p.rows).sum();
             notes.push(CollectedNote {
                 collector: c.collector.clone(),
@@ -504,7 +542,7 @@ impl Workspace {
                 failed: false,
             });
         }
-        Ok((notes, failures))
+        Ok((notes, failures, cursors))
     }
 
     /// Records a cycle: `delivered[i]` says whether alert `i` reached every destination. An alert

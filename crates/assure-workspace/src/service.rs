@@ -99,6 +99,14 @@ pub trait Backend: Send + Sync + 'static {
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError>;
     /// Monitoring: its configuration, open conditions and latest cycles.
     fn monitoring(&self) -> Result<crate::monitor::MonitoringView, BackendError>;
+    /// Runs one monitoring cycle (collect, test, compare, alert) as `by`; returns its summary.
+    /// Collectors and alert delivery are network edges, so a backend without them refuses.
+    fn run_cycle(&self, by: &str) -> Result<String, BackendError> {
+        let _ = by;
+        Err(BackendError::Invalid(
+            "this server cannot run monitoring cycles: run `assure monitor --once`".into(),
+        ))
+    }
     /// Today's date (the as-of date of pages).
     fn today(&self) -> NaiveDate;
 }

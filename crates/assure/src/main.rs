@@ -7,7 +7,6 @@
 //! positional `DIR`, as before; naming two different directories is an error.
 
 mod catalog_cmd;
-mod collect;
 mod demo_cmd;
 mod error;
 mod evidence_cmd;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use assure_project::model::AlertTarget;
 use assure_project::monitoring::Schedule;
 use assure_workspace::Workspace;
-use assure_workspace::monitor::{Alert, Cycle};
+use assure_workspace::monitor::{Alert, Collected, Cycle, HistoryLine};
 use chrono::NaiveDate;
 use clap::Args;
 use hmac::{KeyInit, Mac};
@@ -70,18 +70,7 @@ fn cycle(
     as_of: Option<NaiveDate>,
     json: bool,
 ) -> Result<ExitCode, CliError> {
-    let w = Workspace::new(dir);
-    let at = Workspace::now();
-    let by = crate::evidence_cmd::who(None);
-    let as_of = as_of.unwrap_or_else(today);
-    let collectors = assure_project::check(dir)
-        .map(|c| c.project.manifest.monitoring.collect)
-        .unwrap_or_default();
-    let collected = crate::collect::collect(&collectors);
-    let c = w.monitor_cycle(&assure_run::Engine, &at, &by, as_of, &collected, &mut |_, _, _| {})?;
-    let delivered: Vec<bool> = c.alerts.iter().map(|a| deliver(targets, a, &c)).collect();
-    let summary = summary(&c, &delivered);
-    let line = w.finish_cycle(c, &delivered)?;
+    let (line, summary) = run_cycle(dir, targets, as_of, &crate::evidence_cmd::who(None))?;
     if json {
         print(&format!(
             "{}\n",
@@ -91,6 +80,42 @@ fn cycle(
         print(&summary)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One monitoring cycle, as `assure monitor --once` and `assure serve` run it: collect, record,
+/// test incrementally, compare, alert, record the history. Returns the history line and the
+/// summary a person reads.
+pub fn run_cycle(
+    dir: &std::path::Path,
+    targets: &[AlertTarget],
+    as_of: Option<NaiveDate>,
+    by: &str,
+) -> Result<(HistoryLine, String), CliError> {
+    let w = Workspace::new(dir);
+    let at = Workspace::now();
+    let as_of = as_of.unwrap_or_else(today);
+    let checked = assure_project::check(dir)?;
+    let monitoring = &checked.project.manifest.monitoring;
+    let secrets =
+        assure_collect::Secrets::load(monitoring.secrets_file.as_deref().map(std::path::Path::new)).map_err(|e| {
+            CliError::problems(e).with_hint("the secrets file holds `NAME = \"value\"` lines; see the README")
+        })?;
+    let since = checked.project.current_period().map_or(as_of, |p| p.start);
+    let cursors = w.monitor_state()?.cursors;
+    let collected: Vec<Collected> = assure_collect::collect(&monitoring.collect, &cursors, since, &secrets)
+        .into_iter()
+        .map(|p| Collected {
+            collector: p.stream,
+            source: p.source,
+            outcome: p.outcome,
+            cursor: p.cursor,
+        })
+        .collect();
+    let c = w.monitor_cycle(&assure_run::Engine, &at, by, as_of, &collected, &mut |_, _, _| {})?;
+    let delivered: Vec<bool> = c.alerts.iter().map(|a| deliver(targets, a, &c)).collect();
+    let summary = summary(&c, &delivered);
+    let line = w.finish_cycle(c, &delivered)?;
+    Ok((line, summary))
 }
 
 fn summary(c: &Cycle, delivered: &[bool]) -> String {

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use assure_project::monitoring::Schedule;
 use assure_web::Settings;
 use assure_workspace::Workspace;
-use assure_workspace::service::Service;
+use assure_workspace::service::{Backend, BackendError, Service, Upload, Verified};
 use chrono::NaiveDate;
 use clap::Args;
 
@@ -36,6 +37,10 @@ pub struct ServeArgs {
     /// Show the project as of this date (YYYY-MM-DD) instead of today, e.g. the end of a past period
     #[arg(long, value_parser = crate::parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// Do not run monitoring cycles on `[monitoring] schedule` in this instance (another process
+    /// runs them, e.g. `assure monitor` from cron)
+    #[arg(long)]
+    pub no_monitor: bool,
     /// Show this examination period, by name (default: the current period)
     #[arg(long)]
     pub period: Option<String>,
@@ -74,10 +79,18 @@ pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
             ) {
                 (Ok(email), Ok(password)) => {
                     let name = std::env::var("ASSURE_ADMIN_NAME").unwrap_or_else(|_| "Administrator".into());
-                    assure_web::create_user(&db, &email, &name, assure_web::authz::Role::Admin, None, &password)
+                    match assure_web::create_user(&db, &email, &name, assure_web::authz::Role::Admin, None, &password)
                         .await
-                        .map_err(|e| CliError::problems(format!("cannot create the administrator: {e}")))?;
-                    eprintln!("created the administrator {email} from ASSURE_ADMIN_EMAIL and ASSURE_ADMIN_PASSWORD");
+                    {
+                        Ok(_) => eprintln!(
+                            "created the administrator {email} from ASSURE_ADMIN_EMAIL and ASSURE_ADMIN_PASSWORD"
+                        ),
+                        // Another instance sharing the database created it first.
+                        Err(_) if db.user_count().await? > 0 => {
+                            eprintln!("the administrator was created by another instance sharing this database")
+                        }
+                        Err(e) => return Err(CliError::problems(format!("cannot create the administrator: {e}"))),
+                    }
                 }
                 _ => {
                     let code = assure_workspace::random_id()?;
@@ -90,14 +103,35 @@ pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
             CliError::failure(format!("cannot listen on {}: {e}", args.listen))
                 .with_hint("choose another address with --listen")
         })?;
-        let state = assure_web::AppState::new(
-            db.clone(),
-            Arc::new(Service::new(
-                Workspace::new(&dir).with_period(args.period.clone()),
-                args.as_of,
-            )),
-            settings,
-        );
+        let backend: Arc<dyn Backend> = Arc::new(Served {
+            service: Service::new(Workspace::new(&dir).with_period(args.period.clone()), args.as_of),
+            dir: dir.clone(),
+            as_of: args.as_of,
+        });
+        let state = assure_web::AppState::new(db.clone(), backend.clone(), settings);
+        let schedule = g.project.manifest.monitoring.schedule.as_deref().map(Schedule::parse);
+        match schedule {
+            Some(Ok(schedule)) if !args.no_monitor => {
+                let instance = format!(
+                    "{} pid {} ({})",
+                    std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into()),
+                    std::process::id(),
+                    args.listen
+                );
+                eprintln!(
+                    "Monitoring cycles run on `{}`; instances sharing this database take turns",
+                    g.project.manifest.monitoring.schedule.as_deref().unwrap_or_default()
+                );
+                tokio::spawn(assure_web::monitor::run_schedule(
+                    db.clone(),
+                    backend,
+                    schedule,
+                    instance,
+                ));
+            }
+            Some(Err(e)) => eprintln!("no monitoring cycles: {e}"),
+            _ => {}
+        }
         eprintln!(
             "Assure is serving {org} at http://{} ({} database{}). Ctrl-C stops it.",
             args.listen,
@@ -117,4 +151,55 @@ pub fn run(args: ServeArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::failure(format!("the server stopped: {e}")))
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The application layer as the server runs it: every call goes to [`Service`]; monitoring cycles
+/// also reach the network (collectors, alert delivery), which only the binary's edges do.
+struct Served {
+    service: Service,
+    dir: PathBuf,
+    as_of: Option<NaiveDate>,
+}
+
+impl Backend for Served {
+    fn snapshot(&self, as_of: NaiveDate) -> Result<assure_workspace::Snapshot, BackendError> {
+        self.service.snapshot(as_of)
+    }
+    fn import(&self, upload: Upload) -> Result<Vec<assure_ledger::Entry>, BackendError> {
+        self.service.import(upload)
+    }
+    fn accept_policy(&self, email: &str, policy: &str, version: &str) -> Result<assure_ledger::Entry, BackendError> {
+        self.service.accept_policy(email, policy, version)
+    }
+    fn verify(&self) -> Result<Verified, BackendError> {
+        self.service.verify()
+    }
+    fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError> {
+        self.service.blob(blake3)
+    }
+    fn sample(
+        &self,
+        control: &str,
+        by: &str,
+        as_of: NaiveDate,
+    ) -> Result<assure_schema::results::SampleRecord, BackendError> {
+        self.service.sample(control, by, as_of)
+    }
+    fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<assure_workspace::period::PeriodResults>, BackendError> {
+        self.service.year_over_year(as_of)
+    }
+    fn monitoring(&self) -> Result<assure_workspace::monitor::MonitoringView, BackendError> {
+        self.service.monitoring()
+    }
+    fn run_cycle(&self, by: &str) -> Result<String, BackendError> {
+        let targets = assure_project::check(&self.dir)
+            .map(|c| c.project.manifest.monitoring.alert)
+            .map_err(|e| BackendError::Invalid(CliError::from(e).text()))?;
+        crate::monitor_cmd::run_cycle(&self.dir, &targets, self.as_of, by)
+            .map(|(_, summary)| summary)
+            .map_err(|e| BackendError::Failed(e.text()))
+    }
+    fn today(&self) -> NaiveDate {
+        self.service.today()
+    }
 }

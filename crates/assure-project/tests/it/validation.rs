@@ -508,3 +508,43 @@ fn monitoring_secret_written_instead_of_named() {
         "\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"https://hooks.acme.example/assure\"\nsecret_env = \"s3cret value\"\n"
     )));
 }
+
+#[test]
+fn monitoring_collector_kind_unknown() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"jira\"\nendpoint = \"https://acme.atlassian.net\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_github_collector_without_org() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"github\"\nrepos = [\"acme/api\"]\n"
+    )));
+}
+
+#[test]
+fn monitoring_github_repository_not_owner_slash_name() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"github\"\norg = \"acme\"\nrepos = [\"api\"]\n"
+    )));
+}
+
+#[test]
+fn monitoring_okta_collector_without_endpoint() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"okta\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_secrets_file_inside_the_project() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[monitoring]\nsecrets_file = \"secrets.toml\"\n"
+    )));
+}

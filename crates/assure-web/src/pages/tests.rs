@@ -211,10 +211,17 @@ pub async fn periods(State(state): State<Shared>, s: Session) -> Page {
 /// Continuous monitoring: the schedule and where alerts go, the exceptions over the latest cycles
 /// (an SVG drawn here, no script), the open conditions and the latest cycles.
 pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
-    state.authorized(&s, Action::ReadTests, &[]).await?;
+    let (_, role) = state.authorized(&s, Action::ReadTests, &[]).await?;
     let backend = state.backend.clone();
     let v = blocking(move || backend.monitoring()).await??;
-    let mut b = String::from("<h1>Monitoring</h1><div class=\"card\"><dl>");
+    let mut b = String::from("<h1>Monitoring</h1>");
+    if crate::authz::role_allows(role, Action::RunMonitoring) {
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/monitoring/run\" class=\"card\">{}<p>A cycle collects from the systems above, runs the current period's tests, compares with the previous cycle and sends what is new.</p><button type=\"submit\">Run a cycle now</button></form>",
+            csrf_field(s.csrf())
+        ));
+    }
+    b.push_str("<div class=\"card\"><dl>");
     let list = |xs: &[String]| {
         if xs.is_empty() {
             "none".to_string()
@@ -304,5 +311,69 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
         ));
     }
     b.push_str("</table>");
+    let claimed = state.db.cycles(20).await?;
+    if !claimed.is_empty() {
+        b.push_str("<h2>Cycles run by this server</h2><table><caption>Each slot is claimed in the database by one instance; newest first</caption><tr><th scope=\"col\">Slot</th><th scope=\"col\">Instance</th><th scope=\"col\">Started</th><th scope=\"col\">Finished</th><th scope=\"col\">Outcome</th></tr>");
+        let time = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        };
+        for (slot, instance, started, finished, outcome) in claimed {
+            b.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&slot),
+                esc(&instance),
+                time(started),
+                if finished == 0 {
+                    "running".into()
+                } else {
+                    time(finished)
+                },
+                esc(outcome.lines().next().unwrap_or(""))
+            ));
+        }
+        b.push_str("</table>");
+    }
     ok("Monitoring", &s, "/monitoring", b)
+}
+
+/// Runs a monitoring cycle now, for the roles allowed to; the slot is claimed in the database
+/// like a scheduled one, so it never runs beside another cycle.
+pub async fn run_monitoring(State(state): State<Shared>, s: Session, Form(f): Form<CsrfForm>) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::RunMonitoring, &[]).await?;
+    let slot = format!(
+        "manual {} by {}",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        s.user.email
+    );
+    let outcome =
+        crate::monitor::run_slot(&state.db, state.backend.clone(), &slot, "this server", &s.user.email).await?;
+    let (class, text) = match &outcome {
+        crate::monitor::Slot::Ran(o) if o.starts_with("ok: ") => ("ok", o.trim_start_matches("ok: ").to_string()),
+        crate::monitor::Slot::Ran(o) => ("bad", o.trim_start_matches("failed: ").to_string()),
+        crate::monitor::Slot::Taken | crate::monitor::Slot::Busy => (
+            "warn",
+            "A cycle is already running; this one was not started. Reload the Monitoring page in a minute.".to_string(),
+        ),
+    };
+    state
+        .audit(Some(&s.user), "ran a monitoring cycle", "monitoring", &text)
+        .await?;
+    ok(
+        "Monitoring cycle",
+        &s,
+        "/monitoring",
+        format!(
+            "<h1>Monitoring cycle</h1><div class=\"card\"><p><span class=\"pill {class}\">{}</span></p><pre>{}</pre></div><p><a href=\"/monitoring\">Back to monitoring</a></p>",
+            if class == "ok" {
+                "done"
+            } else if class == "bad" {
+                "failed"
+            } else {
+                "not started"
+            },
+            esc(&text)
+        ),
+    )
 }

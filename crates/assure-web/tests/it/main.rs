@@ -487,6 +487,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         None,
     ),
     ("/audit", Kind::Get, Action::ReadAudit, None),
+    ("/monitoring/run", Kind::Form(""), Action::RunMonitoring, None),
     ("/users", Kind::Get, Action::ManageUsers, None),
     (
         "/users",
@@ -635,6 +636,9 @@ async fn role_matrix(db: TestDb) {
         "admin and compliance manager twice, the owner only for AC-05"
     );
     assert!(table.contains("auditor POST /evidence: refused"));
+    assert!(table.contains("auditor POST /monitoring/run: refused"));
+    assert!(table.contains("control_owner POST /monitoring/run: refused"));
+    assert!(table.contains("compliance_manager POST /monitoring/run: allowed"));
     assert!(table.contains("control_owner GET /controls/GOV-01: refused"));
     assert!(table.contains("control_owner GET /controls/AC-05: allowed"));
     db.finish().await;

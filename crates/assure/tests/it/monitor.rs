@@ -253,11 +253,11 @@ fn the_iam_collector_pulls_the_credential_report_from_an_aws_api_server() {
         };
         let (out, err) = cycle();
         assert!(
-            out.contains("collected aws-iam: 2 rows into accounts as ledger entry 1"),
+            out.contains("collected aws-iam credential-report: 2 rows into accounts as ledger entry 1"),
             "{out}\n{err}"
         );
         assert!(
-            out.contains("collected aws-iam: failed: cannot reach http://127.0.0.1:"),
+            out.contains("collected aws-iam credential-report: failed: cannot reach http://127.0.0.1:"),
             "{out}"
         );
         // The unreachable endpoint is alerted on the first cycle; the controls' state is the baseline.
@@ -270,7 +270,8 @@ fn the_iam_collector_pulls_the_credential_report_from_an_aws_api_server() {
         );
         let show = assure(&["evidence", "show", "1", "-p", "p"], None, tmp.path());
         assert!(
-            show.stdout.contains(&format!("collected by aws-iam from {endpoint}/")),
+            show.stdout
+                .contains(&format!("collected by aws-iam credential-report from {endpoint}/")),
             "{}",
             show.stdout
         );
@@ -278,7 +279,7 @@ fn the_iam_collector_pulls_the_credential_report_from_an_aws_api_server() {
         // Nothing changed in IAM: the same report is not recorded again, the failure not re-alerted.
         let (out, _) = cycle();
         assert!(
-            out.contains("collected aws-iam: unchanged since it was last recorded"),
+            out.contains("collected aws-iam credential-report: unchanged since it was last recorded"),
             "{out}"
         );
         assert_eq!(got.lock().unwrap().len(), 1);
@@ -420,4 +421,111 @@ fn a_new_exception_is_emailed_over_starttls() {
         out.contains("test vulnerabilities-critical-high-within-sla: new exception V-2"),
         "{out}"
     );
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql])
+        .output()
+        .expect("psql (scripts/test.sh installs the PostgreSQL client)");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Two `assure serve` instances over one project and one PostgreSQL database, both running the
+/// schedule: every slot is run by exactly one of them (the other says so), the project's history
+/// has exactly one line per slot run, and the database says which instance ran each.
+#[test]
+fn two_servers_sharing_postgresql_never_run_the_same_cycle_twice() {
+    let db = format!("assure_monitor_{}_{}", std::process::id(), free_port());
+    psql("test", &format!("CREATE DATABASE {db}"));
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(assure(&["init", "p"], None, tmp.path()).code, 0);
+    let manifest = tmp.path().join("p/assure.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[monitoring]\nschedule = \"every 5 seconds\"\n");
+    std::fs::write(&manifest, &text).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let start = |log: &str| {
+        let file = std::fs::File::create(tmp.path().join(log)).unwrap();
+        Kill(
+            Command::new(env!("CARGO_BIN_EXE_assure"))
+                .args([
+                    "serve",
+                    "p",
+                    "--listen",
+                    &format!("127.0.0.1:{}", free_port()),
+                    "--database",
+                    &url,
+                ])
+                .env("ASSURE_ADMIN_EMAIL", "admin@example.com")
+                .env("ASSURE_ADMIN_PASSWORD", "a long enough password")
+                .current_dir(tmp.path())
+                .stdout(Stdio::null())
+                .stderr(file)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let a = start("a.log");
+    let b = start("b.log");
+    // Three slots at least: 5 s apart, each cycle on a new project takes well under that.
+    std::thread::sleep(std::time::Duration::from_secs(17));
+    let rows = |sql: &str| psql(&db, sql).lines().map(str::to_string).collect::<Vec<_>>();
+    // Stop the servers between slots, with no cycle running (slots fall on multiples of 5 s).
+    let begun = std::time::Instant::now();
+    loop {
+        assert!(begun.elapsed().as_secs() < 60, "a cycle never finished");
+        let into_slot = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            % 5000;
+        if (1500..3500).contains(&into_slot) && rows("SELECT slot FROM monitor_cycles WHERE finished_at = 0").is_empty()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop((a, b));
+    let ran = rows(
+        "SELECT slot || '|' || instance || '|' || split_part(outcome, E'\\n', 1) FROM monitor_cycles ORDER BY slot",
+    );
+    let logs = ["a.log", "b.log"].map(|l| std::fs::read_to_string(tmp.path().join(l)).unwrap());
+    psql("test", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+
+    assert!(ran.len() >= 3, "{ran:?}\n{logs:?}");
+    let history = std::fs::read_to_string(tmp.path().join("p/.assure/monitor/history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), ran.len(), "{ran:?}\n{history}");
+    for row in &ran {
+        let slot = row.split('|').next().unwrap();
+        assert!(slot.starts_with("scheduled "), "{row}");
+        assert!(
+            row.split('|').nth(2).unwrap().starts_with("ok: Monitoring cycle at"),
+            "{row}"
+        );
+        let said = |l: &str, what: &str| {
+            l.lines()
+                .filter(|x| x.starts_with(&format!("monitoring cycle {slot}: {what}")))
+                .count()
+        };
+        // Exactly one instance ran it; the other one stood back.
+        assert_eq!(said(&logs[0], "ok") + said(&logs[1], "ok"), 1, "{slot}\n{logs:?}");
+        assert_eq!(
+            said(&logs[0], "run by another instance")
+                + said(&logs[1], "run by another instance")
+                + said(&logs[0], "skipped")
+                + said(&logs[1], "skipped"),
+            1,
+            "{slot}\n{logs:?}"
+        );
+    }
 }

@@ -1,48 +1,37 @@
-//! Collectors: the edge that pulls evidence from the systems' APIs for a monitoring cycle. Each
-//! returns the bytes the API gave (recorded in the ledger as they came, through the connector that
-//! reads them) or why it could not; credentials come from the environment and go nowhere else.
-//!
 //! `aws-iam`: the IAM credential report. `GenerateCredentialReport` asks IAM to build it,
 //! `GetCredentialReport` fetches it (base64 CSV); while IAM is still building it the request is
 //! repeated with a growing pause, for at most a minute. Requests are signed with AWS's SigV4 signer
-//! (`aws-sigv4`) for the `iam` service; credentials from `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`. A throttled answer (HTTP 429 or
+//! (`aws-sigv4`) for the `iam` service; credentials `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY` and (optionally) `AWS_SESSION_TOKEN` from [`Secrets`]. A throttled answer (HTTP 429 or
 //! `Throttling`) is retried after the `Retry-After` it names, within the same bound.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use assure_project::model::CollectorConfig;
-use assure_workspace::monitor::Collected;
 use base64::Engine as _;
+
+use crate::{PATIENCE, Pull, Secrets};
 
 /// The IAM API's own endpoint.
 const IAM: &str = "https://iam.amazonaws.com/";
-/// How long one collector may wait for IAM to finish a report.
-const PATIENCE: Duration = Duration::from_secs(60);
 
-/// Runs every configured collector; a collector that fails says why and the others go on.
-pub fn collect(configs: &[CollectorConfig]) -> Vec<Collected> {
-    configs
-        .iter()
-        .map(|c| {
-            let endpoint = c.endpoint.clone().unwrap_or_else(|| IAM.to_string());
-            let outcome = match c.kind.as_str() {
-                "aws-iam" => aws_credential_report(&endpoint, c.region.as_deref().unwrap_or("us-east-1")),
-                other => Err(format!("this version cannot collect `{other}`")),
-            };
-            Collected {
-                collector: c.kind.clone(),
-                source: endpoint,
-                outcome,
-            }
-        })
-        .collect()
+/// Pulls the credential report.
+pub fn collect(c: &CollectorConfig, secrets: &Secrets) -> Pull {
+    let endpoint = c.endpoint.clone().unwrap_or_else(|| IAM.to_string());
+    let outcome = aws_credential_report(&endpoint, c.region.as_deref().unwrap_or("us-east-1"), secrets).map(Some);
+    Pull {
+        collector: c.kind.clone(),
+        stream: "aws-iam credential-report".into(),
+        source: crate::http::redact(&endpoint),
+        outcome,
+        cursor: None,
+    }
 }
 
-fn aws_credential_report(endpoint: &str, region: &str) -> Result<(String, Vec<u8>), String> {
-    let key = std::env::var("AWS_ACCESS_KEY_ID").map_err(|_| "AWS_ACCESS_KEY_ID is not set".to_string())?;
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| "AWS_SECRET_ACCESS_KEY is not set".to_string())?;
-    let token = std::env::var("AWS_SESSION_TOKEN").ok();
+fn aws_credential_report(endpoint: &str, region: &str, secrets: &Secrets) -> Result<(String, Vec<u8>), String> {
+    let key = secrets.get("AWS_ACCESS_KEY_ID")?;
+    let secret = secrets.get("AWS_SECRET_ACCESS_KEY")?;
+    let token = secrets.get("AWS_SESSION_TOKEN").ok();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

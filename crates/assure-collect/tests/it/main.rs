@@ -1,0 +1,399 @@
+//! Collectors against `@octokit/fixtures-server` (npm, MIT), started by the tests: Octokit's own
+//! recordings of the real GitHub API, and our scenarios in `tests/replay/` (see its README for
+//! where each response comes from). The server replays each scenario's requests in order and
+//! answers 404 to any request it does not expect, so a collector that asks the wrong thing, in
+//! the wrong order or without its credential fails here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on purpose"
+)]
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assure_collect::http::{Http, redact};
+use assure_collect::{Pull, Secrets, google, okta};
+use assure_project::model::CollectorConfig;
+use chrono::NaiveDate;
+use serde_json::Value;
+
+const GITHUB_TOKEN: &str = "0000000000000000000000000000000000000001";
+
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl Server {
+    /// Starts the fixtures server on our scenarios and Octokit's `paginate-issues` recording.
+    fn start() -> Server {
+        let install = repo_root().join("tests/fixtures-server/node_modules/@octokit");
+        assert!(
+            install.join("fixtures-server/bin/server.js").exists(),
+            "@octokit/fixtures-server is not installed: run `npm ci` in tests/fixtures-server (scripts/test.sh does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/replay")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::copy(
+            install.join("fixtures/scenarios/api.github.com/paginate-issues/normalized-fixture.json"),
+            dir.path().join("paginate-issues.json"),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("node")
+            .arg(install.join("fixtures-server/bin/server.js"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--log-level",
+                "error",
+                "--fixtures",
+                "*.json",
+            ])
+            .args(["--fixtures-url", &format!("http://127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node is needed for the collector tests");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the fixtures server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server { child, port, _dir: dir }
+    }
+
+    /// Loads a scenario; its base URL stands for the vendor's API root.
+    fn load(&self, scenario: &str) -> String {
+        let body = format!("{{\"scenario\":\"{scenario}\"}}");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        use std::io::Write as _;
+        write!(
+            s,
+            "POST /fixtures HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let json = answer.split("\r\n\r\n").nth(1).unwrap();
+        let v: Value = serde_json::from_str(json).unwrap_or_else(|_| panic!("{answer}"));
+        v["url"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string()
+    }
+}
+
+fn secrets(dir: &Path) -> Secrets {
+    let path = dir.join("secrets.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "TEST_GITHUB_TOKEN = \"{GITHUB_TOKEN}\"\nTEST_OKTA_TOKEN = \"00test-okta-token\"\nTEST_GOOGLE_TOKEN = \"ya29.test-google-token\"\n"
+        ),
+    )
+    .unwrap();
+    Secrets::load(Some(&path)).unwrap()
+}
+
+fn config(kind: &str, endpoint: &str, token_env: &str) -> CollectorConfig {
+    CollectorConfig {
+        kind: kind.into(),
+        endpoint: Some(endpoint.into()),
+        token_env: Some(token_env.into()),
+        ..CollectorConfig::default()
+    }
+}
+
+fn bytes(p: &Pull) -> (&str, &[u8]) {
+    match &p.outcome {
+        Ok(Some((name, b))) => (name.as_str(), b.as_slice()),
+        other => panic!("{}: {other:?}", p.stream),
+    }
+}
+
+/// The rows a connector reads from what the collector saved: the bytes go into the ledger as
+/// they came and must be readable by the connector the file is detected as.
+fn rows(b: &[u8]) -> (String, Vec<BTreeMap<&'static str, Option<String>>>) {
+    let c = assure_evidence::connectors::detect(b).expect("a connector recognises the pull");
+    let text = std::str::from_utf8(b).unwrap();
+    let rows = c.records(text).unwrap_or_else(|e| panic!("{}: {e:?}", c.id()));
+    (c.id().to_string(), rows.into_iter().map(|(_, r)| r).collect())
+}
+
+fn col(rows: &[BTreeMap<&'static str, Option<String>>], name: &str) -> Vec<String> {
+    rows.iter()
+        .map(|r| r.get(name).cloned().flatten().unwrap_or_else(|| "-".into()))
+        .collect()
+}
+
+#[test]
+fn github_members_and_merged_pulls_with_reviews_across_a_rate_limited_page() {
+    let server = Server::start();
+    let url = server.load("assure-github");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config("github", &url, "TEST_GITHUB_TOKEN");
+    c.org = Some("octokit-fixture-org".into());
+    c.repos = vec!["octokit-fixture-org/hello-world".into()];
+    let started = Instant::now();
+    let pulls = assure_collect::collect(
+        &[c],
+        &BTreeMap::new(),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets(dir.path()),
+    );
+    // The secondary rate limit asked for a second's wait, and it was honoured.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let streams: Vec<&str> = pulls.iter().map(|p| p.stream.as_str()).collect();
+    assert_eq!(
+        streams,
+        [
+            "github members octokit-fixture-org",
+            "github pulls octokit-fixture-org/hello-world"
+        ]
+    );
+
+    let (name, b) = bytes(&pulls[0]);
+    assert_eq!(name, "github-members-octokit-fixture-org.json");
+    let (connector, members) = rows(b);
+    assert_eq!(connector, "github-members");
+    assert_eq!(col(&members, "account_id"), ["octocat", "hubot", "monalisa"]);
+    assert_eq!(col(&members, "mfa_enabled"), ["true", "false", "true"]);
+    assert_eq!(col(&members, "privileged"), ["true", "false", "false"]);
+
+    let (name, b) = bytes(&pulls[1]);
+    assert_eq!(
+        name,
+        "github-pulls-octokit-fixture-org-hello-world-20260502T100500Z.json"
+    );
+    let saved: Value = serde_json::from_slice(b).unwrap();
+    let numbers: Vec<u64> = saved
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["number"].as_u64().unwrap())
+        .collect();
+    // #11 was closed without merging: not a change.
+    assert_eq!(numbers, [12, 10]);
+    assert_eq!(saved[0]["reviews"].as_array().unwrap().len(), 2);
+    let (connector, changes) = rows(b);
+    assert_eq!(connector, "github-pulls");
+    assert_eq!(changes.len(), 2);
+    assert_eq!(pulls[1].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
+    // The credential is in no saved byte and no source.
+    for p in &pulls {
+        assert!(!String::from_utf8_lossy(bytes(p).1).contains(GITHUB_TOKEN));
+        assert!(!p.source.contains(GITHUB_TOKEN));
+    }
+}
+
+#[test]
+fn github_next_cycle_reads_only_past_the_cursor() {
+    let server = Server::start();
+    let url = server.load("assure-github-next");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config("github", &url, "TEST_GITHUB_TOKEN");
+    c.org = Some("octokit-fixture-org".into());
+    c.repos = vec!["octokit-fixture-org/hello-world".into()];
+    let cursors = BTreeMap::from([(
+        "github pulls octokit-fixture-org/hello-world".to_string(),
+        "2026-05-02T10:05:00Z".to_string(),
+    )]);
+    let pulls = assure_collect::collect(
+        &[c],
+        &cursors,
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets(dir.path()),
+    );
+    assert!(matches!(pulls[1].outcome, Ok(None)), "{:?}", pulls[1].outcome);
+    assert_eq!(pulls[1].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
+}
+
+#[test]
+fn github_failed_page_fails_the_whole_pull_and_says_which_page() {
+    let server = Server::start();
+    let url = server.load("assure-github-failed-page");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config("github", &url, "TEST_GITHUB_TOKEN");
+    c.org = Some("octokit-fixture-org".into());
+    c.repos = vec!["octokit-fixture-org/hello-world".into()];
+    let pulls = assure_collect::collect(
+        &[c],
+        &BTreeMap::new(),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets(dir.path()),
+    );
+    assert!(matches!(pulls[0].outcome, Ok(Some(_))));
+    let e = pulls[1].outcome.as_ref().unwrap_err();
+    assert!(
+        e.starts_with("pull requests of octokit-fixture-org/hello-world: page 2 of the pull requests: "),
+        "{e}"
+    );
+    assert!(e.ends_with("answered HTTP 502: Server Error (3 attempts)"), "{e}");
+    // A failed stream keeps no new cursor: the next cycle starts where this one did.
+    assert_eq!(pulls[1].cursor, None);
+}
+
+#[test]
+fn octokit_recorded_pagination_is_followed_to_the_last_page() {
+    let server = Server::start();
+    let url = server.load("paginate-issues");
+    let mut http = Http::new(Duration::from_secs(30)).unwrap();
+    let headers = [
+        ("accept", "application/vnd.github.v3+json".to_string()),
+        ("authorization", format!("token {GITHUB_TOKEN}")),
+    ];
+    let issues = http
+        .paged(
+            &format!("{url}/repos/octokit-fixture-org/paginate-issues/issues?per_page=3"),
+            &headers,
+            "the issues",
+            |_| false,
+        )
+        .unwrap();
+    let numbers: Vec<u64> = issues.iter().map(|i| i["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (1..=13).rev().collect::<Vec<_>>());
+    assert_eq!(http.requests, 5);
+}
+
+#[test]
+fn okta_users_with_factors_and_the_system_log_by_its_own_polling_link() {
+    let server = Server::start();
+    let url = server.load("assure-okta");
+    let dir = tempfile::tempdir().unwrap();
+    let c = config("okta", &url, "TEST_OKTA_TOKEN");
+    let first = format!("{url}/api/v1/logs?since=2026-11-01T00:00:00.000Z&sortOrder=ASCENDING&limit=1000");
+    let cursors = BTreeMap::from([("okta system-log".to_string(), first)]);
+    let pulls = assure_collect::collect(
+        &[c],
+        &cursors,
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets(dir.path()),
+    );
+    let (name, b) = bytes(&pulls[0]);
+    assert_eq!(name, "okta-users.json");
+    let (connector, users) = rows(b);
+    assert_eq!(connector, "okta-users");
+    assert_eq!(
+        col(&users, "status"),
+        ["active", "suspended", "suspended", "deprovisioned"]
+    );
+    // A security question and a pending TOTP are not MFA; an active push factor is; no factors
+    // enrolled is false; a deprovisioned user's factors are not asked for.
+    assert_eq!(col(&users, "mfa_enabled"), ["false", "true", "false", "-"]);
+    assert_eq!(col(&users, "deprovisioned_at")[3], "2017-08-01T10:00:00.000Z");
+
+    let (name, b) = bytes(&pulls[1]);
+    assert_eq!(name, "okta-system-log-20261120T100000123Z-20261121T110000000Z.json");
+    let (connector, events) = rows(b);
+    assert_eq!(connector, "okta-system-log");
+    assert_eq!(events.len(), 2);
+    let cursor = pulls[1].cursor.as_deref().unwrap();
+    assert!(
+        cursor.ends_with("/api/v1/logs?limit=1000&sortOrder=ASCENDING&after=1764842400123_1"),
+        "{cursor}"
+    );
+}
+
+#[test]
+fn google_workspace_users_across_pages() {
+    let server = Server::start();
+    let url = server.load("assure-google-workspace");
+    let dir = tempfile::tempdir().unwrap();
+    let pull = google::collect(
+        &config("google-workspace", &url, "TEST_GOOGLE_TOKEN"),
+        &secrets(dir.path()),
+    );
+    let (name, b) = bytes(&pull);
+    assert_eq!(name, "google-workspace-users.json");
+    let (connector, users) = rows(b);
+    assert_eq!(connector, "google-workspace-users");
+    assert_eq!(
+        col(&users, "email"),
+        ["ana@acme.example", "bo@acme.example", "cy@acme.example"]
+    );
+    assert_eq!(col(&users, "mfa_enabled"), ["true", "false", "true"]);
+    assert_eq!(col(&users, "status"), ["active", "active", "suspended"]);
+    // The Directory API's 1970 date means never signed in.
+    assert_eq!(col(&users, "last_login_at")[1], "-");
+}
+
+#[test]
+fn a_missing_credential_says_where_it_was_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config("okta", "https://acme.okta.com", "ASSURE_TEST_NO_SUCH_TOKEN");
+    let pulls = okta::collect(
+        &c,
+        &BTreeMap::new(),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets(dir.path()),
+    );
+    let e = pulls[0].outcome.as_ref().unwrap_err();
+    assert_eq!(
+        e,
+        &format!(
+            "ASSURE_TEST_NO_SUCH_TOKEN is set neither in the environment nor in the secrets file {}",
+            dir.path().join("secrets.toml").display()
+        )
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "TOKEN = ").unwrap();
+    let e = Secrets::load(Some(&bad)).unwrap_err();
+    assert!(e.contains("is not TOML") && e.contains("NAME = \"value\""), "{e}");
+}
+
+#[test]
+fn urls_in_messages_carry_no_credentials() {
+    assert_eq!(redact("https://user:pw@example.com/a?b=1"), "https://example.com/a?b=1");
+    assert_eq!(
+        redact("https://example.com/a?access_token=abc&page=2"),
+        "https://example.com/a?access_token=REDACTED&page=2"
+    );
+    assert_eq!(redact("https://example.com/a@b"), "https://example.com/a@b");
+}
+
+#[test]
+fn unknown_kinds_fail_with_the_kinds_that_exist() {
+    let c = CollectorConfig {
+        kind: "jira".into(),
+        ..CollectorConfig::default()
+    };
+    let pulls = assure_collect::collect(
+        &[c],
+        &BTreeMap::new(),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &Secrets::default(),
+    );
+    assert_eq!(
+        pulls[0].outcome.as_ref().unwrap_err(),
+        "this version cannot collect `jira` (it knows aws-iam, github, google-workspace, okta)"
+    );
+}
