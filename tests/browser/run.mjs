@@ -161,6 +161,15 @@ await check("the administrator accepts a policy, recorded as evidence", async ()
   assert((await ap.locator("svg[role=img] title").textContent()).includes("last 2 cycles"), "the monitoring page has no trend of the cycles");
   assert((await ap.textContent("main")).includes("condition(s) open"), "the monitoring page lists no open conditions");
   await shot(ap, "06b-monitoring");
+  await Promise.all([ap.waitForURL(`${base}/monitoring/run`), ap.click("form[action='/monitoring/run'] button")]);
+  assert((await ap.textContent("main")).includes("Monitoring cycle at"), "running a cycle from the page did not report the cycle");
+  await shot(ap, "06c-monitoring-run");
+  await ap.goto(`${base}/monitoring`);
+  assert((await ap.textContent("main")).includes("Cycles run by this server"), "the monitoring page does not list the cycle run from the page");
+  await ap.goto(`${base}/window`);
+  assert((await ap.textContent("main")).includes("of the window has passed") || (await ap.locator("svg title").first().textContent()).includes("window has passed"), "the window page shows no progress");
+  assert((await ap.locator("table.calendar tr").count()) > 1, "the window page has no calendar of periodic controls");
+  await shot(ap, "06d-window");
   await ap.goto(`${base}/audit`);
   assert((await ap.textContent("main")).includes("accepted a policy"), "the audit log lacks the acceptance");
   await shot(ap, "07-audit");
@@ -202,6 +211,9 @@ await check("a control owner sees only the controls they own", async () => {
   const mine = await page.evaluate(async () => (await (await fetch("/api/v1/controls")).json()).map((c) => c.owner));
   assert(mine.length > 0, "the owner sees no controls");
   assert(mine.every((o) => o === mine[0]), `the owner sees other people's controls: ${[...new Set(mine)]}`);
+  await page.goto(`${base}/my-work`);
+  assert(/You own \d+ control\(s\)/.test(await page.textContent("main")), "my work does not list the owner's controls");
+  await shot(page, "09a-my-work");
   await page.goto(`${base}/controls`);
   await shot(page, "09-owner-controls");
   const rows = await page.locator("table tr").count() - 1;

@@ -672,6 +672,8 @@ pub fn router(state: Shared) -> Router {
         .route("/periods", get(pages::periods))
         .route("/monitoring", get(pages::monitoring))
         .route("/monitoring/run", post(pages::run_monitoring))
+        .route("/my-work", get(pages::my_work))
+        .route("/window", get(pages::window))
         .route("/requests", get(pages::requests).post(pages::raise_request))
         .route("/requests/{id}", get(pages::request).post(pages::update_request))
         .route("/requests/{id}/comments", post(pages::request_comment))

@@ -150,6 +150,123 @@ pub struct HistoryLine {
     pub undelivered: usize,
 }
 
+/// Lines between two full ones in `history.jsonl` (a week of hourly cycles).
+pub const KEYFRAME_EVERY: usize = 168;
+
+/// A test's figures in one cycle: id, conclusion, population, exceptions.
+pub type TestFigures = (String, String, usize, usize);
+
+/// One line of `history.jsonl` as stored: a full line lists every test; the others (`delta`) list
+/// only the tests whose figures changed since the line before and the tests that are gone. A full
+/// line starts the file, each period, and every [`KEYFRAME_EVERY`] lines, so a damaged line costs
+/// at most a week of hourly detail. Lines written before compaction are full lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredLine {
+    at: String,
+    run: u64,
+    period: (NaiveDate, NaiveDate),
+    as_of: NaiveDate,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    delta: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tests: Vec<TestFigures>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    gone: Vec<String>,
+    /// Absent in a delta when unchanged since the line before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failing_controls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    opened: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    closed: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    undelivered: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How a line is stored after `previous`, `since_keyframe` lines after the last full one.
+fn compact(previous: Option<&HistoryLine>, line: &HistoryLine, since_keyframe: usize) -> StoredLine {
+    let base = previous.filter(|p| p.period == line.period && since_keyframe + 1 < KEYFRAME_EVERY);
+    let (delta, tests, gone) = match base {
+        None => (false, line.tests.clone(), Vec::new()),
+        Some(p) => {
+            let before: BTreeMap<&str, &TestFigures> = p.tests.iter().map(|t| (t.0.as_str(), t)).collect();
+            let now: std::collections::BTreeSet<&str> = line.tests.iter().map(|t| t.0.as_str()).collect();
+            (
+                true,
+                line.tests
+                    .iter()
+                    .filter(|t| before.get(t.0.as_str()) != Some(t))
+                    .cloned()
+                    .collect(),
+                p.tests
+                    .iter()
+                    .filter(|t| !now.contains(t.0.as_str()))
+                    .map(|t| t.0.clone())
+                    .collect(),
+            )
+        }
+    };
+    StoredLine {
+        at: line.at.clone(),
+        run: line.run,
+        period: line.period,
+        as_of: line.as_of,
+        delta,
+        tests,
+        gone,
+        failing_controls: (!delta || base.is_none_or(|p| p.failing_controls != line.failing_controls))
+            .then(|| line.failing_controls.clone()),
+        opened: line.opened.clone(),
+        closed: line.closed.clone(),
+        undelivered: line.undelivered,
+    }
+}
+
+/// Every line of a stored history, whole, and how many lines follow the last full one. A line
+/// that cannot be read (a write a crash interrupted) is left out; a delta with nothing before it
+/// in its period is left out too, as its unchanged tests are unknown.
+fn expand(text: &str) -> (Vec<HistoryLine>, usize) {
+    let mut out: Vec<HistoryLine> = Vec::new();
+    let mut since_keyframe = 0;
+    for stored in text.lines().filter_map(|l| serde_json::from_str::<StoredLine>(l).ok()) {
+        let (tests, failing_controls) = if stored.delta {
+            let Some(prev) = out.last().filter(|p| p.period == stored.period) else {
+                continue;
+            };
+            let failing = stored.failing_controls.unwrap_or_else(|| prev.failing_controls.clone());
+            let mut map: BTreeMap<String, TestFigures> = prev.tests.iter().map(|t| (t.0.clone(), t.clone())).collect();
+            for g in &stored.gone {
+                map.remove(g);
+            }
+            for t in stored.tests {
+                map.insert(t.0.clone(), t);
+            }
+            since_keyframe += 1;
+            // Tests in the order of their ids, as a line is written.
+            (map.into_values().collect(), failing)
+        } else {
+            since_keyframe = 0;
+            (stored.tests, stored.failing_controls.unwrap_or_default())
+        };
+        out.push(HistoryLine {
+            at: stored.at,
+            run: stored.run,
+            period: stored.period,
+            as_of: stored.as_of,
+            tests,
+            failing_controls,
+            opened: stored.opened,
+            closed: stored.closed,
+            undelivered: stored.undelivered,
+        });
+    }
+    (out, since_keyframe)
+}
+
 /// The conditions a run shows.
 pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
     let mut out = BTreeMap::new();
@@ -350,7 +467,7 @@ impl Workspace {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io("read", &path, e)),
         };
-        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        Ok(expand(&text).0)
     }
 
     /// Runs one monitoring cycle for the current period as of `as_of`: the tests incrementally,
@@ -604,8 +721,17 @@ impl Workspace {
             closed: recovered.iter().map(|c| c.key.clone()).collect(),
             undelivered,
         };
+        let mut line = line;
+        line.tests.sort();
         let history = dir.join("history.jsonl");
-        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        let (previous, since_keyframe) = match std::fs::read_to_string(&history) {
+            Ok(t) => {
+                let (mut lines, n) = expand(&t);
+                (lines.pop(), n)
+            }
+            Err(_) => (None, 0),
+        };
+        let mut text = serde_json::to_string(&compact(previous.as_ref(), &line, since_keyframe)).unwrap_or_default();
         text.push('\n');
         {
             use std::io::Write as _;
@@ -707,5 +833,132 @@ impl Workspace {
             state: self.monitor_state()?,
             history,
         })
+    }
+}
+
+#[cfg(test)]
+mod compaction {
+    use super::*;
+
+    fn line(i: usize, tests: &[(&str, usize)], period: u32) -> HistoryLine {
+        HistoryLine {
+            at: format!("2026-06-01T{:02}:00:00Z", i % 24),
+            run: i as u64,
+            period: (
+                NaiveDate::from_ymd_opt(2026 + period as i32, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026 + period as i32, 12, 31).unwrap(),
+            ),
+            as_of: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            tests: tests
+                .iter()
+                .map(|(id, e)| {
+                    (
+                        id.to_string(),
+                        if *e > 0 { "exceptions" } else { "effective" }.to_string(),
+                        100,
+                        *e,
+                    )
+                })
+                .collect(),
+            failing_controls: Vec::new(),
+            opened: Vec::new(),
+            closed: Vec::new(),
+            undelivered: 0,
+        }
+    }
+
+    fn store(lines: &[HistoryLine]) -> String {
+        let mut text = String::new();
+        for l in lines {
+            let (prev, n) = expand(&text);
+            text.push_str(&serde_json::to_string(&compact(prev.last(), l, n)).unwrap());
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn deltas_read_back_whole_across_changes_removals_periods_and_keyframes() {
+        let mut lines = Vec::new();
+        for i in 0..400 {
+            let mut t = vec![("a", 0), ("b", i / 100), ("c", 1)];
+            if i % 50 == 7 {
+                t.retain(|x| x.0 != "c");
+            }
+            lines.push(line(i, &t, u32::from(i >= 300)));
+        }
+        let text = store(&lines);
+        assert_eq!(expand(&text).0, lines);
+        let full: Vec<&str> = text.lines().filter(|l| !l.contains("\"delta\"")).collect();
+        // The first line, the 168th after it, and the new period's first line (the 300th).
+        assert_eq!(full.len(), 3, "{full:?}");
+        // A line where nothing changed carries no tests at all.
+        assert!(
+            !text.lines().nth(2).unwrap().contains("\"tests\""),
+            "{}",
+            text.lines().nth(2).unwrap()
+        );
+    }
+
+    /// A year of hourly cycles for a project of 100 controls and 150 tests, where a test's figures
+    /// change about every tenth cycle and a control starts or stops failing about every 50th:
+    /// measured, and bounded so a change that bloats the history fails here.
+    #[test]
+    fn a_year_of_hourly_cycles_stays_small() {
+        let ids: Vec<String> = (0..150).map(|i| format!("test-number-{i:03}")).collect();
+        let mut lines = Vec::new();
+        for i in 0..8760usize {
+            let t: Vec<(&str, usize)> = ids
+                .iter()
+                .enumerate()
+                .map(|(k, id)| {
+                    (
+                        id.as_str(),
+                        usize::from((i / 10 + k) % 150 == 0) + usize::from(k % 7 == 0),
+                    )
+                })
+                .collect();
+            let mut l = line(i, &t, 0);
+            l.failing_controls = (0..100)
+                .filter(|c| c % 9 == 0 || (i / 50 + c) % 100 == 0)
+                .map(|c| format!("CTL-{c:02}"))
+                .collect();
+            lines.push(l);
+        }
+        let full: usize = lines.iter().map(|l| serde_json::to_string(l).unwrap().len() + 1).sum();
+        let mut text = String::new();
+        let mut prev: Option<&HistoryLine> = None;
+        let mut since = 0;
+        for l in &lines {
+            let stored = compact(prev, l, since);
+            since = if stored.delta { since + 1 } else { 0 };
+            text.push_str(&serde_json::to_string(&stored).unwrap());
+            text.push('\n');
+            prev = Some(l);
+        }
+        eprintln!(
+            "a year of hourly cycles, 150 tests, 100 controls: {} bytes compacted ({} per cycle), {} bytes as full lines",
+            text.len(),
+            text.len() / lines.len(),
+            full
+        );
+        assert_eq!(expand(&text).0, lines);
+        assert!(text.len() < 3_000_000, "{}", text.len());
+        assert!(text.len() * 10 < full, "{} vs {full}", text.len());
+    }
+
+    #[test]
+    fn a_full_line_written_before_compaction_reads_as_before() {
+        let old = line(1, &[("a", 0), ("b", 2)], 0);
+        let text = format!("{}\n", serde_json::to_string(&old).unwrap());
+        assert_eq!(expand(&text).0, vec![old]);
+    }
+
+    #[test]
+    fn a_delta_without_its_base_is_left_out() {
+        let lines = vec![line(0, &[("a", 0)], 0), line(1, &[("a", 1)], 0)];
+        let text = store(&lines);
+        let second = text.lines().nth(1).unwrap();
+        assert_eq!(expand(&format!("{second}\n")).0, Vec::<HistoryLine>::new());
     }
 }

@@ -155,37 +155,14 @@ fn parse_day(t: &str) -> Option<NaiveDate> {
 /// Counts, for every manual control with a periodic frequency, the slots expected in the window and
 /// the evidence recorded for each (entries naming the control whose period lies inside the slot).
 pub fn occurrences(project: &Project, entries: &[Entry], window: &Window) -> Vec<ControlOccurrences> {
-    use assure_assess::occurrences::{Dated, expected, matched};
+    use assure_assess::occurrences::{expected, matched};
     let mut out = Vec::new();
-    let mut controls: Vec<&assure_project::model::Control> = project
-        .controls
-        .iter()
-        .filter(|c| c.nature == Some(Nature::Manual))
-        .filter(|c| !matches!(c.frequency, None | Some(Frequency::Continuous | Frequency::PerEvent)))
-        .collect();
-    controls.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-    for c in controls {
-        let Some(freq) = c.frequency else { continue };
+    for (c, freq) in periodic_controls(project) {
         let slots = expected(freq, window.period_start, window.period_end, window.as_of);
         if slots.is_empty() {
             continue;
         }
-        let dated: Vec<Dated> = entries
-            .iter()
-            // Only evidence collected from the company fills a slot: a run or a sample is derived.
-            .filter(|e| e.draft.action.is_evidence() && e.draft.controls.iter().any(|x| x == c.id.as_str()))
-            .filter_map(|e| {
-                let start = e
-                    .draft
-                    .period_start
-                    .as_deref()
-                    .and_then(parse_day)
-                    .or_else(|| parse_day(&e.draft.at))?;
-                let end = e.draft.period_end.as_deref().and_then(parse_day).unwrap_or(start);
-                Some(Dated { seq: e.seq, start, end })
-            })
-            .collect();
-        let found = matched(&slots, &dated);
+        let found = matched(&slots, &dated_evidence(entries, c.id.as_str()));
         let missing: Vec<String> = found
             .iter()
             .filter(|o| o.evidence.is_empty())
@@ -197,6 +174,134 @@ pub fn occurrences(project: &Project, entries: &[Entry], window: &Window) -> Vec
             expected: slots.len(),
             found: slots.len() - missing.len(),
             missing,
+        });
+    }
+    out
+}
+
+/// The manual controls with a periodic frequency, by id.
+fn periodic_controls(project: &Project) -> Vec<(&assure_project::model::Control, Frequency)> {
+    let mut controls: Vec<(&assure_project::model::Control, Frequency)> = project
+        .controls
+        .iter()
+        .filter(|c| c.nature == Some(Nature::Manual))
+        .filter_map(|c| match c.frequency {
+            None | Some(Frequency::Continuous | Frequency::PerEvent) => None,
+            Some(f) => Some((c, f)),
+        })
+        .collect();
+    controls.sort_by(|a, b| a.0.id.as_str().cmp(b.0.id.as_str()));
+    controls
+}
+
+/// The evidence recorded for a control with the days it covers (its period, else the day it was
+/// recorded). Only evidence collected from the company fills a slot: a run or a sample is derived.
+fn dated_evidence(entries: &[Entry], control: &str) -> Vec<assure_assess::occurrences::Dated> {
+    entries
+        .iter()
+        .filter(|e| e.draft.action.is_evidence() && e.draft.controls.iter().any(|x| x == control))
+        .filter_map(|e| {
+            let start = e
+                .draft
+                .period_start
+                .as_deref()
+                .and_then(parse_day)
+                .or_else(|| parse_day(&e.draft.at))?;
+            let end = e.draft.period_end.as_deref().and_then(parse_day).unwrap_or(start);
+            Some(assure_assess::occurrences::Dated { seq: e.seq, start, end })
+        })
+        .collect()
+}
+
+/// Where a periodic control's slot stands on the as-of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum SlotState {
+    /// Evidence covers it.
+    Filled,
+    /// It ended by the as-of date without evidence: an exception, as the tests count it.
+    Missed,
+    /// It is under way (the as-of date falls in it) and has no evidence yet.
+    Due,
+    /// It starts after the as-of date.
+    Upcoming,
+}
+
+impl SlotState {
+    /// How a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SlotState::Filled => "filled",
+            SlotState::Missed => "missed",
+            SlotState::Due => "due",
+            SlotState::Upcoming => "upcoming",
+        }
+    }
+}
+
+/// One slot of a periodic control's calendar.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CalendarSlot {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// Where it stands.
+    pub state: SlotState,
+    /// The ledger entries that fill it.
+    pub evidence: Vec<u64>,
+}
+
+/// A periodic manual control's slots over a whole period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ControlCalendar {
+    /// The control.
+    pub control: String,
+    /// Its frequency.
+    pub frequency: String,
+    /// Its owner (a person id), if any.
+    pub owner: Option<String>,
+    /// Every slot of the period, in order.
+    pub slots: Vec<CalendarSlot>,
+}
+
+/// The calendar of every periodic manual control over the period `start..=end` as of `as_of`:
+/// the same slots and the same matching of evidence as [`occurrences`], but every slot of the
+/// period, each filled, missed, due or upcoming.
+pub fn calendar(
+    project: &Project,
+    entries: &[Entry],
+    start: NaiveDate,
+    end: NaiveDate,
+    as_of: NaiveDate,
+) -> Vec<ControlCalendar> {
+    use assure_assess::occurrences::{expected, matched};
+    let mut out = Vec::new();
+    for (c, freq) in periodic_controls(project) {
+        let slots = expected(freq, start, end, end);
+        let dated = dated_evidence(entries, c.id.as_str());
+        let slots = matched(&slots, &dated)
+            .into_iter()
+            .map(|o| CalendarSlot {
+                start: o.slot.start,
+                end: o.slot.end,
+                state: if !o.evidence.is_empty() {
+                    SlotState::Filled
+                } else if o.slot.end <= as_of {
+                    // As the tests count it: a slot that has ended by the as-of date is expected.
+                    SlotState::Missed
+                } else if o.slot.start <= as_of {
+                    SlotState::Due
+                } else {
+                    SlotState::Upcoming
+                },
+                evidence: o.evidence.clone(),
+            })
+            .collect();
+        out.push(ControlCalendar {
+            control: c.id.to_string(),
+            frequency: freq.as_str().to_string(),
+            owner: c.owner.as_ref().map(ToString::to_string),
+            slots,
         });
     }
     out

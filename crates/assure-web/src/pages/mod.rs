@@ -11,6 +11,7 @@ mod evidence;
 mod policies;
 mod requests;
 mod tests;
+mod work;
 
 pub use admin::*;
 pub use auth::*;
@@ -20,6 +21,7 @@ pub use evidence::*;
 pub use policies::*;
 pub use requests::*;
 pub use tests::*;
+pub use work::*;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -488,6 +488,8 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
     ),
     ("/audit", Kind::Get, Action::ReadAudit, None),
     ("/monitoring/run", Kind::Form(""), Action::RunMonitoring, None),
+    ("/my-work", Kind::Get, Action::ReadDashboard, None),
+    ("/window", Kind::Get, Action::ReadDashboard, None),
     ("/users", Kind::Get, Action::ManageUsers, None),
     (
         "/users",
@@ -1105,6 +1107,41 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
     let newest = page.body.find("2026-11-22T11:00:00Z</td><td>ledger entry 10").unwrap();
     let oldest = page.body.find("2026-11-22T10:00:00Z</td><td>ledger entry 9").unwrap();
     assert!(newest < oldest, "the latest cycle comes first");
+    // The window: progress through the period and every periodic control's slots; the fake's
+    // ledger fills GOV-01's annual slot only, so every other slot ended before the as-of date is
+    // missed, the slots under way are due and December's monthly slots are upcoming.
+    let page = send(&state, get("/window", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<table class=\"calendar\">"), "{}", page.body);
+    let summary = page.body.split("<h2>Periodic controls</h2><p>").nth(1).unwrap();
+    let counts: Vec<usize> = summary
+        .split(" · ")
+        .take(4)
+        .map(|x| {
+            x.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(counts[0], 1, "{summary}");
+    assert!(
+        page.body
+            .contains("title=\"2026-01-01 to 2026-12-31: filled (ledger entry 2)\"")
+    );
+    assert!(page.body.contains("title=\"2026-11-01 to 2026-11-30: due\""));
+    assert!(page.body.contains("title=\"2026-12-01 to 2026-12-31: upcoming\""));
+    assert!(counts[1] > 0 && counts[2] > 0 && counts[3] > 0, "{summary}");
+    assert_eq!(page.body.matches("<span class=\"pill bad\"").count(), counts[1]);
+    let page = send(&state, get("/my-work", Some(&viewer))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("You own no controls in this project"),
+        "{}",
+        page.body
+    );
     let page = send(&state, get("/", Some(&viewer))).await;
     assert!(
         page.body.contains("aria-label=\"Colour scale\"") && page.body.contains("95% or more"),
