@@ -16,8 +16,10 @@
 //! | `okta` | users with their enrolled factors; the System Log since the cursor | `accounts`, `events` |
 //! | `google-workspace` | users with 2-step verification (Directory API) | `accounts` |
 //! | `aws-iam` | the IAM credential report (SigV4-signed) | `accounts` |
+//! | `cloudtrail` | the trail's log files from its S3 bucket, past each region's cursor | `events` |
 
 pub mod aws;
+pub mod cloudtrail;
 pub mod github;
 pub mod google;
 pub mod http;
@@ -31,7 +33,7 @@ use assure_project::model::CollectorConfig;
 use chrono::NaiveDate;
 
 /// The collector kinds this version knows.
-pub const KINDS: [&str; 4] = ["aws-iam", "github", "google-workspace", "okta"];
+pub const KINDS: [&str; 5] = assure_project::monitoring::COLLECTORS;
 
 /// How long one collector may spend waiting (rate limits, retries, reports being built).
 pub const PATIENCE: Duration = Duration::from_secs(120);
@@ -128,6 +130,7 @@ pub fn collect(
     for c in configs {
         match c.kind.as_str() {
             "aws-iam" => out.push(aws::collect(c, secrets)),
+            "cloudtrail" => out.push(cloudtrail::collect(c, cursors, since, secrets)),
             "github" => out.extend(github::collect(c, cursors, since, secrets)),
             "okta" => out.extend(okta::collect(c, cursors, since, secrets)),
             "google-workspace" => out.push(google::collect(c, secrets)),

@@ -386,6 +386,10 @@ pub struct MonitoringConfig {
     /// Days after which a condition still open is alerted again (none: never).
     #[serde(default)]
     pub remind_after_days: Option<u32>,
+    /// `daily`: a digest of what is open, opened and closed goes to every destination with the
+    /// first cycle of each day (UTC).
+    #[serde(default)]
+    pub digest: Option<String>,
     /// Where alerts go.
     #[serde(default)]
     pub alert: Vec<AlertTarget>,
@@ -402,7 +406,7 @@ pub struct MonitoringConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorConfig {
-    /// `github`, `okta`, `google-workspace` or `aws-iam` ([`crate::monitoring::COLLECTORS`]).
+    /// `github`, `okta`, `google-workspace`, `aws-iam` or `cloudtrail` ([`crate::monitoring::COLLECTORS`]).
     pub kind: String,
     /// The API's address, for a regional or compatible endpoint (default: the vendor's).
     #[serde(default)]
@@ -419,6 +423,12 @@ pub struct CollectorConfig {
     /// The account (Google Workspace; default `my_customer`).
     #[serde(default)]
     pub customer: Option<String>,
+    /// The trail's S3 bucket (CloudTrail).
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// The key prefix within the bucket (CloudTrail; default `AWSLogs/`).
+    #[serde(default)]
+    pub prefix: Option<String>,
     /// The name of the credential in the environment or the secrets file, when not the kind's
     /// default (`GITHUB_TOKEN`, `OKTA_API_TOKEN`, `GOOGLE_ACCESS_TOKEN`); never the credential.
     #[serde(default)]

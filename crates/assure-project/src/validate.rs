@@ -454,6 +454,19 @@ impl Validator<'_> {
                 .with_hint("use \"hourly\", \"daily\" or \"every N minutes\""),
             );
         }
+        if let Some(d) = &m.digest
+            && d != "daily"
+        {
+            self.out.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "assure.toml",
+                    None,
+                    format!("`[monitoring] digest = \"{d}\"` is not a digest Assure sends"),
+                )
+                .with_hint("use `digest = \"daily\"`, or leave it out for alerts only"),
+            );
+        }
         for (i, c) in m.collect.iter().enumerate() {
             let what = format!("`[[monitoring.collect]]` number {}", i + 1);
             let mut need = |ok: bool, message: String, hint: &str| {
@@ -465,7 +478,12 @@ impl Validator<'_> {
             need(
                 crate::monitoring::COLLECTORS.contains(&c.kind.as_str()),
                 format!("{what} has kind `{}`, which this version cannot collect", c.kind),
-                "use github, okta, google-workspace or aws-iam; other systems' exports are imported with `assure evidence import`",
+                "use github, okta, google-workspace, aws-iam or cloudtrail; other systems' exports are imported with `assure evidence import`",
+            );
+            need(
+                c.kind != "cloudtrail" || c.bucket.as_deref().is_some_and(|b| !b.trim().is_empty()),
+                format!("{what} (cloudtrail) names no `bucket`"),
+                "add the bucket the trail delivers its log files to, e.g. `bucket = \"acme-cloudtrail\"`",
             );
             need(
                 c.kind != "github" || c.org.as_deref().is_some_and(|o| !o.trim().is_empty()),

@@ -90,6 +90,9 @@ pub struct State {
     /// next-page link; never a credential).
     #[serde(default)]
     pub cursors: BTreeMap<String, String>,
+    /// The day the last daily digest reached every destination.
+    #[serde(default)]
+    pub last_digest: Option<NaiveDate>,
 }
 
 /// One alert to deliver.
@@ -116,6 +119,9 @@ pub struct Cycle {
     pub run: RunRecord,
     /// The first cycle of a period: what fails now is recorded as known, not alerted.
     pub baseline: bool,
+    /// Whether this cycle recorded a run; false when the outcome is exactly the previous run's
+    /// (same as-of date, definitions, inputs and results), which is then the cycle's run.
+    pub new_run: bool,
     /// Alerts to deliver.
     pub alerts: Vec<Alert>,
     /// Conditions that closed since the previous cycle.
@@ -124,7 +130,107 @@ pub struct Cycle {
     pub open: usize,
     /// What each collector did.
     pub collected: Vec<CollectedNote>,
+    /// The daily digest, when one is due with this cycle (`[monitoring] digest = "daily"`).
+    pub digest: Option<Digest>,
     state: State,
+}
+
+/// The daily digest: every open condition by kind, what opened and closed since the last digest,
+/// and the controls failing now. Sent with the first cycle of each day (UTC) when configured,
+/// whether or not anything changed: a quiet digest says monitoring is alive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    /// The day it covers up to (the cycle's date, UTC).
+    pub day: NaiveDate,
+    /// Open conditions.
+    pub open: usize,
+    /// Open conditions by kind (`exception`, `missed_slot`, ...).
+    pub by_kind: BTreeMap<String, usize>,
+    /// Conditions opened since the previous digest (keys).
+    pub opened: Vec<String>,
+    /// Conditions closed since the previous digest (keys).
+    pub closed: Vec<String>,
+    /// Controls with exceptions now.
+    pub failing_controls: Vec<String>,
+    /// What a person reads, several lines.
+    pub text: String,
+}
+
+/// The digest due with a cycle at `day`, if the last one went out on an earlier day. `since` are
+/// the history lines after the last digest; `opened` and `closed` this cycle's own changes.
+pub fn digest(
+    last: Option<NaiveDate>,
+    day: NaiveDate,
+    state: &State,
+    since: &[HistoryLine],
+    now: (&[String], &[String], &[String]),
+) -> Option<Digest> {
+    if last.is_some_and(|l| l >= day) {
+        return None;
+    }
+    let (opened_now, closed_now, failing) = now;
+    let mut by_kind = BTreeMap::new();
+    for o in state.open.values() {
+        *by_kind.entry(o.condition.kind.clone()).or_insert(0) += 1;
+    }
+    let mut opened: Vec<String> = since
+        .iter()
+        .flat_map(|l| l.opened.iter().cloned())
+        .chain(opened_now.iter().cloned())
+        .collect();
+    let mut closed: Vec<String> = since
+        .iter()
+        .flat_map(|l| l.closed.iter().cloned())
+        .chain(closed_now.iter().cloned())
+        .collect();
+    opened.sort();
+    opened.dedup();
+    closed.sort();
+    closed.dedup();
+    let mut text = format!(
+        "Assure daily digest for {day}: {} condition(s) open{}.\n",
+        state.open.len(),
+        if by_kind.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                by_kind
+                    .iter()
+                    .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    text.push_str(&format!(
+        "Since the last digest: {} opened, {} closed.\n",
+        opened.len(),
+        closed.len()
+    ));
+    for k in opened.iter().take(50) {
+        text.push_str(&format!("  opened: {k}\n"));
+    }
+    for k in closed.iter().take(50) {
+        text.push_str(&format!("  closed: {k}\n"));
+    }
+    if opened.len() > 50 || closed.len() > 50 {
+        text.push_str("  (more on the Monitoring page)\n");
+    }
+    text.push_str(&if failing.is_empty() {
+        "No control has an exception.\n".to_string()
+    } else {
+        format!("Controls with exceptions: {}.\n", failing.join(", "))
+    });
+    Some(Digest {
+        day,
+        open: state.open.len(),
+        by_kind,
+        opened,
+        closed,
+        failing_controls: failing.to_vec(),
+        text,
+    })
 }
 
 /// One line of `history.jsonl`.
@@ -340,6 +446,7 @@ pub fn compare(
         period: Some(period),
         open: BTreeMap::new(),
         cursors: previous.cursors.clone(),
+        last_digest: previous.last_digest,
     };
     let failing_before: std::collections::BTreeSet<&str> = if baseline {
         Default::default()
@@ -526,15 +633,42 @@ impl Workspace {
             project.manifest.monitoring.remind_after_days,
         );
         state.cursors.extend(cursors);
+        let digest = match project.manifest.monitoring.digest.as_deref() {
+            Some("daily") => {
+                let day = NaiveDate::parse_from_str(at.get(..10).unwrap_or(""), "%Y-%m-%d").unwrap_or(as_of);
+                let after = state.last_digest.unwrap_or(day - chrono::Duration::days(1));
+                let since: Vec<HistoryLine> = self
+                    .monitor_history()?
+                    .into_iter()
+                    .filter(|l| l.at.get(..10).unwrap_or("") > after.to_string().as_str())
+                    .collect();
+                let opened: Vec<String> = alerts
+                    .iter()
+                    .filter(|a| a.kind == "new")
+                    .map(|a| a.condition.key.clone())
+                    .collect();
+                let closed: Vec<String> = recovered.iter().map(|c| c.key.clone()).collect();
+                let failing: Vec<String> = run
+                    .controls
+                    .iter()
+                    .filter(|c| c.exceptions > 0)
+                    .map(|c| c.id.clone())
+                    .collect();
+                digest(state.last_digest, day, &state, &since, (&opened, &closed, &failing))
+            }
+            _ => None,
+        };
         Ok(Cycle {
             at: at.to_string(),
             run_seq: entry.seq,
             open: state.open.len(),
+            new_run: entry.draft.at == at,
             run,
             baseline,
             alerts,
             recovered,
             collected: notes,
+            digest,
             state,
         })
     }
@@ -663,18 +797,29 @@ impl Workspace {
     }
 
     /// Records a cycle: `delivered[i]` says whether alert `i` reached every destination. An alert
-    /// that did not stays due and is tried again by the next cycle. Writes the state atomically
-    /// and appends one line to the history.
-    pub fn finish_cycle(&self, cycle: Cycle, delivered: &[bool]) -> Result<HistoryLine, WorkspaceError> {
+    /// that did not stays due and is tried again by the next cycle, as is a digest that did not
+    /// (`digest_delivered`). Writes the state atomically and appends one line to the history.
+    pub fn finish_cycle(
+        &self,
+        cycle: Cycle,
+        delivered: &[bool],
+        digest_delivered: bool,
+    ) -> Result<HistoryLine, WorkspaceError> {
         let Cycle {
             at,
             run_seq,
             run,
             alerts,
             recovered,
+            digest,
             mut state,
             ..
         } = cycle;
+        if let Some(d) = digest
+            && digest_delivered
+        {
+            state.last_digest = Some(d.day);
+        }
         let mut undelivered = 0;
         for (a, ok) in alerts
             .iter()

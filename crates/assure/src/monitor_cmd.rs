@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use assure_project::model::AlertTarget;
 use assure_project::monitoring::Schedule;
 use assure_workspace::Workspace;
-use assure_workspace::monitor::{Alert, Collected, Cycle, HistoryLine};
+use assure_workspace::monitor::{Alert, Collected, Cycle, Digest, HistoryLine};
 use chrono::NaiveDate;
 use clap::Args;
 use hmac::{KeyInit, Mac};
@@ -112,9 +112,28 @@ pub fn run_cycle(
         })
         .collect();
     let c = w.monitor_cycle(&assure_run::Engine, &at, by, as_of, &collected, &mut |_, _, _| {})?;
-    let delivered: Vec<bool> = c.alerts.iter().map(|a| deliver(targets, a, &c)).collect();
-    let summary = summary(&c, &delivered);
-    let line = w.finish_cycle(c, &delivered)?;
+    let delivered: Vec<bool> = c
+        .alerts
+        .iter()
+        .map(|a| deliver(targets, &Outgoing::alert(a, &c)))
+        .collect();
+    let digest_ok = c
+        .digest
+        .as_ref()
+        .is_some_and(|d| deliver(targets, &Outgoing::digest(d, &c)));
+    let mut summary = summary(&c, &delivered);
+    if let Some(d) = &c.digest {
+        summary.push_str(&format!(
+            "  daily digest for {}{}\n",
+            d.day,
+            if digest_ok {
+                " sent"
+            } else {
+                " not delivered; tried again next cycle"
+            }
+        ));
+    }
+    let line = w.finish_cycle(c, &delivered, digest_ok)?;
     Ok((line, summary))
 }
 
@@ -123,6 +142,19 @@ fn summary(c: &Cycle, delivered: &[bool]) -> String {
         "Monitoring cycle at {}: run {} for {} to {}, as of {}; {} condition(s) open\n",
         c.at, c.run_seq, c.run.period_start, c.run.period_end, c.run.as_of, c.open
     );
+    let reused = c.run.reused.len();
+    let ran = c.run.tests.len().saturating_sub(reused);
+    s.push_str(&match c.run.reused_from {
+        _ if !c.new_run => format!(
+            "  no new run: every outcome, input and definition is as in run {}\n",
+            c.run_seq
+        ),
+        Some(from) if ran == 0 => format!(
+            "  all {reused} tests reused from run {from}: their inputs, definitions and parameters are unchanged\n"
+        ),
+        Some(from) => format!("  {ran} test(s) ran; {reused} reused from run {from} (inputs unchanged)\n"),
+        None => format!("  {ran} test(s) ran\n"),
+    });
     for n in &c.collected {
         s.push_str(&format!("  collected {}: {}\n", n.collector, n.what));
     }
@@ -185,8 +217,63 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     }
 }
 
-/// Posts one alert to every destination; true when all accepted it (a 2xx answer).
-fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
+/// One message for every destination: the webhook's JSON, the line a chat shows, and the email's
+/// subject and body.
+struct Outgoing {
+    json: serde_json::Value,
+    chat: String,
+    subject: String,
+    body: String,
+}
+
+impl Outgoing {
+    fn alert(a: &Alert, c: &Cycle) -> Outgoing {
+        Outgoing {
+            json: webhook_body(a, c),
+            chat: format!("Assure: {}", a.message),
+            subject: format!("Assure: {}", a.message.chars().take(120).collect::<String>()),
+            body: format!(
+                "{}\n\nCondition: {} ({})\nItem: {}\nReason: {}\nControls: {}\nPeriod: {} to {}, as of {}\nRun: ledger entry {}\nAt: {}\n",
+                a.message,
+                a.condition.kind,
+                a.condition.subject,
+                a.condition.item,
+                a.condition.reason,
+                a.condition.controls.join(", "),
+                c.run.period_start,
+                c.run.period_end,
+                c.run.as_of,
+                c.run_seq,
+                c.at
+            ),
+        }
+    }
+
+    fn digest(d: &Digest, c: &Cycle) -> Outgoing {
+        Outgoing {
+            json: serde_json::json!({
+                "kind": "digest",
+                "day": d.day,
+                "open": d.open,
+                "by_kind": d.by_kind,
+                "opened": d.opened,
+                "closed": d.closed,
+                "failing_controls": d.failing_controls,
+                "message": d.text,
+                "period": {"start": c.run.period_start, "end": c.run.period_end},
+                "as_of": c.run.as_of,
+                "run": c.run_seq,
+                "at": c.at,
+            }),
+            chat: d.text.clone(),
+            subject: format!("Assure daily digest for {}: {} open", d.day, d.open),
+            body: d.text.clone(),
+        }
+    }
+}
+
+/// Posts one message to every destination; true when all accepted it (a 2xx answer).
+fn deliver(targets: &[AlertTarget], m: &Outgoing) -> bool {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
         return false;
     };
@@ -205,17 +292,17 @@ fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
     let mut all = true;
     for t in targets {
         if t.kind == "email" {
-            if let Err(e) = email(t, a, c) {
-                eprintln!("cannot deliver the alert by email: {e}");
+            if let Err(e) = email(t, &m.subject, &m.body) {
+                eprintln!("cannot deliver by email: {e}");
                 all = false;
             }
             continue;
         }
         let Some(url) = t.url.as_deref() else { continue };
         let (body, secret) = match t.kind.as_str() {
-            "slack" => (serde_json::json!({ "text": format!("Assure: {}", a.message) }), None),
+            "slack" => (serde_json::json!({ "text": m.chat }), None),
             _ => (
-                webhook_body(a, c),
+                m.json.clone(),
                 t.secret_env.as_deref().and_then(|v| std::env::var(v).ok()),
             ),
         };
@@ -231,11 +318,11 @@ fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
         match sent {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => {
-                eprintln!("the {} alert destination {url} answered {}", t.kind, r.status());
+                eprintln!("the {} destination {url} answered {}", t.kind, r.status());
                 all = false;
             }
             Err(e) => {
-                eprintln!("cannot reach the {} alert destination {url}: {e}", t.kind);
+                eprintln!("cannot reach the {} destination {url}: {e}", t.kind);
                 all = false;
             }
         }
@@ -243,10 +330,10 @@ fn deliver(targets: &[AlertTarget], a: &Alert, c: &Cycle) -> bool {
     all
 }
 
-/// Sends one alert by email: STARTTLS on any port but 465 (TLS from the start there), never in the
+/// Sends one message by email: STARTTLS on any port but 465 (TLS from the start there), never in the
 /// clear; the server's certificate is checked against the system's roots and, when set, the
 /// project's `ca_file`.
-fn email(t: &AlertTarget, a: &Alert, c: &Cycle) -> Result<(), String> {
+fn email(t: &AlertTarget, subject: &str, body: &str) -> Result<(), String> {
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{Message, SmtpTransport, Transport};
@@ -281,25 +368,13 @@ fn email(t: &AlertTarget, a: &Alert, c: &Cycle) -> Result<(), String> {
     let from = t.from.as_deref().unwrap_or_default();
     let mut msg = Message::builder()
         .from(from.parse().map_err(|e| format!("`{from}` is not an address: {e}"))?)
-        .subject(format!("Assure: {}", a.message.chars().take(120).collect::<String>()));
+        .subject(subject);
     for to in &t.to {
         msg = msg.to(to.parse().map_err(|e| format!("`{to}` is not an address: {e}"))?);
     }
-    let body = format!(
-        "{}\n\nCondition: {} ({})\nItem: {}\nReason: {}\nControls: {}\nPeriod: {} to {}, as of {}\nRun: ledger entry {}\nAt: {}\n",
-        a.message,
-        a.condition.kind,
-        a.condition.subject,
-        a.condition.item,
-        a.condition.reason,
-        a.condition.controls.join(", "),
-        c.run.period_start,
-        c.run.period_end,
-        c.run.as_of,
-        c.run_seq,
-        c.at
-    );
-    let msg = msg.body(body).map_err(|e| format!("cannot build the message: {e}"))?;
+    let msg = msg
+        .body(body.to_string())
+        .map_err(|e| format!("cannot build the message: {e}"))?;
     mailer.build().send(&msg).map_err(|e| format!("{server}: {e}"))?;
     Ok(())
 }

@@ -394,6 +394,160 @@ fn unknown_kinds_fail_with_the_kinds_that_exist() {
     );
     assert_eq!(
         pulls[0].outcome.as_ref().unwrap_err(),
-        "this version cannot collect `jira` (it knows aws-iam, github, google-workspace, okta)"
+        "this version cannot collect `jira` (it knows aws-iam, cloudtrail, github, google-workspace, okta)"
     );
+}
+
+/// moto's AWS API server (PyPI), started for one test.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with moto[server] (scripts/test.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Runs Python with a boto3 S3 client as `s3`, as an administrator would.
+    fn python(&self, code: &str) {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import boto3, gzip, json\ns3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}",
+                    self.endpoint
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A CloudTrail log file as CloudTrail delivers it (gzipped `{"Records": [...]}`), made from our
+/// connector fixture's records (the fields AWS documents) with their times moved to `day`.
+fn trail_file(moto: &Moto, key: &str, day: &str) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assure-evidence/fixtures/connectors/cloudtrail.json");
+    moto.python(&format!(
+        "d = json.load(open('{}'))\nfor r in d['Records']: r['eventTime'] = '{day}' + r['eventTime'][10:]\ns3.put_object(Bucket='trail', Key='{key}', Body=gzip.compress(json.dumps(d).encode()))",
+        fixture.display()
+    ));
+}
+
+#[test]
+fn cloudtrail_reads_each_regions_new_log_files_from_the_bucket_past_its_cursor() {
+    let moto = Moto::start();
+    moto.python("s3.create_bucket(Bucket='trail')");
+    let east = "AWSLogs/123456789012/CloudTrail/us-east-1/2026";
+    let west = "AWSLogs/123456789012/CloudTrail/us-west-2/2026";
+    // Before the period: never read. A digest file is not a log file.
+    trail_file(
+        &moto,
+        &format!("{east}/01/31/123456789012_CloudTrail_us-east-1_20260131T2355Z_a.json.gz"),
+        "2026-01-31",
+    );
+    trail_file(
+        &moto,
+        &format!("{east}/03/08/123456789012_CloudTrail_us-east-1_20260308T0215Z_b.json.gz"),
+        "2026-03-08",
+    );
+    trail_file(
+        &moto,
+        &format!("{west}/03/09/123456789012_CloudTrail_us-west-2_20260309T1000Z_c.json.gz"),
+        "2026-03-09",
+    );
+    moto.python("s3.put_object(Bucket='trail', Key='AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/03/08/d.json.gz', Body=b'{}')");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &path,
+        "AWS_ACCESS_KEY_ID = \"testing\"\nAWS_SECRET_ACCESS_KEY = \"testing\"\n",
+    )
+    .unwrap();
+    let secrets = Secrets::load(Some(&path)).unwrap();
+    let c = CollectorConfig {
+        kind: "cloudtrail".into(),
+        endpoint: Some(moto.endpoint.clone()),
+        bucket: Some("trail".into()),
+        ..CollectorConfig::default()
+    };
+    let since = NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
+    let per_file = {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../assure-evidence/fixtures/connectors/cloudtrail.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        v["Records"].as_array().unwrap().len()
+    };
+
+    let first = assure_collect::collect(std::slice::from_ref(&c), &BTreeMap::new(), since, &secrets);
+    let (name, b) = bytes(&first[0]);
+    assert_eq!(
+        name,
+        "cloudtrail-123456789012_CloudTrail_us-west-2_20260309T1000Z_c.json"
+    );
+    let (connector, events) = rows(b);
+    assert_eq!(connector, "cloudtrail");
+    assert_eq!(events.len(), 2 * per_file, "the two files in the period, not January's");
+    let cursor = first[0].cursor.clone().unwrap();
+    let cursors = BTreeMap::from([(first[0].stream.clone(), cursor.clone())]);
+
+    // Nothing new: nothing pulled, the cursor stays.
+    let second = assure_collect::collect(std::slice::from_ref(&c), &cursors, since, &secrets);
+    assert!(matches!(second[0].outcome, Ok(None)), "{:?}", second[0].outcome);
+    assert_eq!(second[0].cursor.as_deref(), Some(cursor.as_str()));
+
+    // A new file in the region read first (its key sorts before the other region's cursor).
+    trail_file(
+        &moto,
+        &format!("{east}/03/10/123456789012_CloudTrail_us-east-1_20260310T0800Z_e.json.gz"),
+        "2026-03-10",
+    );
+    let third = assure_collect::collect(std::slice::from_ref(&c), &cursors, since, &secrets);
+    let (_, b) = bytes(&third[0]);
+    assert_eq!(rows(b).1.len(), per_file);
+
+    // A file that is not CloudTrail's fails the pull and keeps the cursor where it was.
+    moto.python(&format!(
+        "s3.put_object(Bucket='trail', Key='{east}/03/11/x.json.gz', Body=gzip.compress(b'not json'))"
+    ));
+    let fourth = assure_collect::collect(
+        std::slice::from_ref(&c),
+        &BTreeMap::from([(third[0].stream.clone(), third[0].cursor.clone().unwrap())]),
+        since,
+        &secrets,
+    );
+    let e = fourth[0].outcome.as_ref().unwrap_err();
+    assert!(e.contains("x.json.gz is not a CloudTrail file"), "{e}");
+    assert_eq!(fourth[0].cursor, None);
 }

@@ -548,3 +548,16 @@ fn monitoring_secrets_file_inside_the_project() {
         "\n[monitoring]\nsecrets_file = \"secrets.toml\"\n"
     )));
 }
+
+#[test]
+fn monitoring_digest_unknown() {
+    insta::assert_snapshot!(run(|f| with_monitoring(f, "\n[monitoring]\ndigest = \"weekly\"\n")));
+}
+
+#[test]
+fn monitoring_cloudtrail_collector_without_bucket() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"cloudtrail\"\n"
+    )));
+}

@@ -72,15 +72,17 @@ const VULNS: &str = "finding_id,asset_id,source,cve,severity,detected_at,remedia
 V-1,db-core,trivy,CVE-2026-1000,high,2026-09-01T00:00:00Z,2026-09-10T00:00:00Z,remediated
 ";
 
-#[test]
-fn a_new_exception_is_alerted_once_signed_and_a_failed_delivery_is_tried_again() {
+/// A new project `p` whose `[monitoring]` has `settings` and a webhook (with `hook_extra`) to a
+/// receiver answering 200, and `VULNS` imported; the directory, the hook's URL and what the
+/// receiver gets.
+fn watched(settings: &str, hook_extra: &str) -> (tempfile::TempDir, String, Received) {
     let tmp = tempfile::tempdir().unwrap();
     assert_eq!(assure(&["init", "p"], None, tmp.path()).code, 0);
     let (url, got) = receiver(200);
     let manifest = tmp.path().join("p/assure.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text.push_str(&format!(
-        "\n[monitoring]\nschedule = \"hourly\"\n\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"{url}\"\nsecret_env = \"ASSURE_TEST_HOOK_SECRET\"\n"
+        "\n[monitoring]\n{settings}\n\n[[monitoring.alert]]\nkind = \"webhook\"\nurl = \"{url}\"\n{hook_extra}"
     ));
     std::fs::write(&manifest, &text).unwrap();
     assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
@@ -89,6 +91,13 @@ fn a_new_exception_is_alerted_once_signed_and_a_failed_delivery_is_tried_again()
         assure(&["evidence", "import", "-p", "p", "vulns.csv"], None, tmp.path()).code,
         0
     );
+    (tmp, url, got)
+}
+
+#[test]
+fn a_new_exception_is_alerted_once_signed_and_a_failed_delivery_is_tried_again() {
+    let (tmp, url, got) = watched("schedule = \"hourly\"", "secret_env = \"ASSURE_TEST_HOOK_SECRET\"\n");
+    let manifest = tmp.path().join("p/assure.toml");
 
     // The first cycle is the baseline: nothing is alerted.
     let r = monitor(tmp.path());
@@ -528,4 +537,63 @@ fn two_servers_sharing_postgresql_never_run_the_same_cycle_twice() {
             "{slot}\n{logs:?}"
         );
     }
+}
+
+/// The daily digest: with the first cycle of a day, whether or not anything changed (a baseline
+/// included), one message to every destination saying what is open; not again the same day; again
+/// the next day.
+#[test]
+fn a_daily_digest_goes_out_once_a_day_even_when_nothing_changed() {
+    let (tmp, _, got) = watched("digest = \"daily\"", "");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("daily digest for {today} sent")),
+        "{}",
+        r.stdout
+    );
+    let first = got.lock().unwrap().clone();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let v: serde_json::Value = serde_json::from_str(&first[0].1).unwrap();
+    assert_eq!(v["kind"], "digest");
+    assert_eq!(v["day"], today);
+    let open = v["open"].as_u64().unwrap();
+    assert!(open > 0, "{v}");
+    assert_eq!(
+        v["by_kind"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>(),
+        open
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Assure daily digest for {today}: {open} condition(s) open")),
+        "{v}"
+    );
+
+    // The same day: no second digest.
+    let r = monitor(tmp.path());
+    assert!(!r.stdout.contains("daily digest"), "{}", r.stdout);
+    assert_eq!(got.lock().unwrap().len(), 1);
+
+    // The next day (as the state remembers it): a digest again.
+    let state = tmp.path().join("p/.assure/monitor/state.json");
+    let s = std::fs::read_to_string(&state).unwrap();
+    std::fs::write(
+        &state,
+        s.replace(
+            &format!("\"last_digest\": \"{today}\""),
+            "\"last_digest\": \"2020-01-01\"",
+        ),
+    )
+    .unwrap();
+    let r = monitor(tmp.path());
+    assert!(r.stdout.contains("daily digest for"), "{}", r.stdout);
+    assert_eq!(got.lock().unwrap().len(), 2);
 }
