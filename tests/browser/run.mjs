@@ -52,7 +52,7 @@ async function signIn(user) {
   await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
   return { ctx, page };
 }
-async function shot(page, name) { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false }); }
+async function shot(page, name, fullPage = false) { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage }); }
 
 // The owner of AC-05 in the sample company, read from the project through the API later.
 const auditor = { email: "auditor@cpa.example", password: "auditor-password-1", name: "Avery Auditor" };
@@ -158,16 +158,17 @@ await check("the administrator accepts a policy, recorded as evidence", async ()
   await ap.goto(`${base}/tests`);
   await shot(ap, "06-tests");
   await ap.goto(`${base}/monitoring`);
-  assert((await ap.locator("svg[role=img] title").textContent()).includes("last 2 cycles"), "the monitoring page has no trend of the cycles");
+  assert((await ap.locator("#trend-title").textContent()).includes("last 2 cycles"), "the monitoring page has no trend of the cycles");
+  assert((await ap.locator("#controls-title").textContent()).includes("Controls with exceptions"), "the monitoring page has no trend of failing controls");
   assert((await ap.textContent("main")).includes("condition(s) open"), "the monitoring page lists no open conditions");
-  await shot(ap, "06b-monitoring");
+  await shot(ap, "06b-monitoring", true);
   await Promise.all([ap.waitForURL(`${base}/monitoring/run`), ap.click("form[action='/monitoring/run'] button")]);
   assert((await ap.textContent("main")).includes("Monitoring cycle at"), "running a cycle from the page did not report the cycle");
   await shot(ap, "06c-monitoring-run");
   await ap.goto(`${base}/monitoring`);
   assert((await ap.textContent("main")).includes("Cycles run by this server"), "the monitoring page does not list the cycle run from the page");
   await ap.goto(`${base}/window`);
-  assert((await ap.textContent("main")).includes("of the window has passed") || (await ap.locator("svg title").first().textContent()).includes("window has passed"), "the window page shows no progress");
+  assert((await ap.textContent("main")).includes("of the window has passed") || (await ap.locator("#progress-title").textContent()).includes("window has passed"), "the window page shows no progress");
   assert((await ap.locator("table.calendar tr").count()) > 1, "the window page has no calendar of periodic controls");
   await shot(ap, "06d-window");
   await ap.goto(`${base}/audit`);

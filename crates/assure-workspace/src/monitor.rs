@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use assure_schema::results::{ItemStatus, RunRecord};
+use assure_schema::results::{Conclusion, ItemStatus, RunRecord};
 
 use crate::test::{RunOptions, Runner};
 use crate::{Workspace, WorkspaceError};
@@ -377,6 +377,27 @@ fn expand(text: &str) -> (Vec<HistoryLine>, usize) {
 pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
     let mut out = BTreeMap::new();
     for t in &run.tests {
+        // A test that could not run (no evidence for its window, evidence that does not check
+        // out, a query that failed) is a condition too: known at the baseline, alerted when a test
+        // that ran stops running.
+        if t.conclusion == Conclusion::NotRun {
+            let key = format!("not_run {}", t.id);
+            out.insert(
+                key.clone(),
+                Condition {
+                    key,
+                    kind: "not_run".into(),
+                    subject: t.id.clone(),
+                    item: String::new(),
+                    reason: t
+                        .note
+                        .as_deref()
+                        .map(|n| n.trim_start_matches("not run, ").to_string())
+                        .unwrap_or_else(|| "it did not run".into()),
+                    controls: t.controls.clone(),
+                },
+            );
+        }
         for i in t.items.iter().filter(|i| i.status == ItemStatus::Fail) {
             let key = format!("exception {} {}", t.id, i.item);
             out.insert(
@@ -414,6 +435,7 @@ pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
 fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
     let what = match c.kind.as_str() {
         "collector_failed" => format!("collector {} could not pull from {}: {}", c.subject, c.item, c.reason),
+        "not_run" => format!("test {} could not run: {}", c.subject, c.reason),
         "missed_slot" => format!(
             "control {}: a slot passed without evidence ({}): {}",
             c.subject, c.item, c.reason
@@ -662,7 +684,7 @@ impl Workspace {
             at: at.to_string(),
             run_seq: entry.seq,
             open: state.open.len(),
-            new_run: entry.draft.at == at,
+            new_run: self.monitor_history()?.last().is_none_or(|l| l.run != entry.seq),
             run,
             baseline,
             alerts,
@@ -931,6 +953,56 @@ pub struct MonitoringView {
     pub state: State,
     /// The latest cycles, oldest first (at most 200).
     pub history: Vec<HistoryLine>,
+    /// Each control that has had exceptions in a cycle of the current period: when it started
+    /// failing and when it last recovered, over the whole history.
+    pub tracks: Vec<ControlTrack>,
+}
+
+/// One control's failing and recovering across the cycles of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlTrack {
+    /// The control.
+    pub control: String,
+    /// Whether it has exceptions in the latest cycle.
+    pub failing: bool,
+    /// The first cycle of its current failing streak (when failing).
+    pub since: Option<String>,
+    /// The cycle it last recovered in (its first cycle without exceptions after failing).
+    pub recovered: Option<String>,
+    /// Cycles of the period in which it had exceptions.
+    pub cycles_failing: usize,
+}
+
+/// Every control's track over the history lines of the latest line's period. Pure.
+pub fn tracks(history: &[HistoryLine]) -> Vec<ControlTrack> {
+    let Some(period) = history.last().map(|l| l.period) else {
+        return Vec::new();
+    };
+    let mut out: BTreeMap<String, ControlTrack> = BTreeMap::new();
+    for line in history.iter().filter(|l| l.period == period) {
+        for c in &line.failing_controls {
+            let t = out.entry(c.clone()).or_insert_with(|| ControlTrack {
+                control: c.clone(),
+                failing: false,
+                since: None,
+                recovered: None,
+                cycles_failing: 0,
+            });
+            if !t.failing {
+                t.failing = true;
+                t.since = Some(line.at.clone());
+            }
+            t.cycles_failing += 1;
+        }
+        for t in out.values_mut() {
+            if t.failing && !line.failing_controls.contains(&t.control) {
+                t.failing = false;
+                t.since = None;
+                t.recovered = Some(line.at.clone());
+            }
+        }
+    }
+    out.into_values().collect()
 }
 
 /// The host of a URL (`https://hooks.slack.com/services/...` is `hooks.slack.com`).
@@ -949,6 +1021,7 @@ impl Workspace {
         let opened = self.open_read()?;
         let m = &opened.project.manifest.monitoring;
         let mut history = self.monitor_history()?;
+        let tracks = tracks(&history);
         let keep = history.len().saturating_sub(200);
         history.drain(..keep);
         Ok(MonitoringView {
@@ -977,6 +1050,7 @@ impl Workspace {
                 .collect(),
             state: self.monitor_state()?,
             history,
+            tracks,
         })
     }
 }
@@ -1090,6 +1164,36 @@ mod compaction {
         assert_eq!(expand(&text).0, lines);
         assert!(text.len() < 3_000_000, "{}", text.len());
         assert!(text.len() * 10 < full, "{} vs {full}", text.len());
+    }
+
+    #[test]
+    fn a_control_fails_from_its_first_failing_cycle_and_recovers_at_the_first_clean_one() {
+        let mut lines: Vec<HistoryLine> = (0..6).map(|i| line(i, &[("a", 0)], 0)).collect();
+        for (i, l) in lines.iter_mut().enumerate() {
+            l.failing_controls = match i {
+                1 | 2 => vec!["AC-01".into()],
+                4 | 5 => vec!["AC-01".into(), "AC-02".into()],
+                _ => Vec::new(),
+            };
+        }
+        let t = tracks(&lines);
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (
+                t[0].failing,
+                t[0].since.as_deref(),
+                t[0].recovered.as_deref(),
+                t[0].cycles_failing
+            ),
+            (true, Some("2026-06-01T04:00:00Z"), Some("2026-06-01T03:00:00Z"), 4)
+        );
+        assert_eq!(
+            (t[1].failing, t[1].since.as_deref(), t[1].recovered.as_deref()),
+            (true, Some("2026-06-01T04:00:00Z"), None)
+        );
+        // A new period starts over.
+        lines.push(line(6, &[("a", 0)], 1));
+        assert_eq!(tracks(&lines), Vec::new());
     }
 
     #[test]

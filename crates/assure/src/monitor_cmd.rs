@@ -189,7 +189,7 @@ fn webhook_body(a: &Alert, c: &Cycle) -> serde_json::Value {
     serde_json::json!({
         "kind": a.kind,
         "condition": a.condition.kind,
-        "test": (a.condition.kind == "exception").then_some(&a.condition.subject),
+        "test": matches!(a.condition.kind.as_str(), "exception" | "not_run").then_some(&a.condition.subject),
         "control": matches!(a.condition.kind.as_str(), "missed_slot" | "stale_evidence").then_some(&a.condition.subject),
         "policy": (a.condition.kind == "policy_overdue").then_some(&a.condition.subject),
         "collector": (a.condition.kind == "collector_failed").then_some(&a.condition.subject),

@@ -247,22 +247,7 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
     let points: Vec<usize> = v.history.iter().map(|h| h.tests.iter().map(|t| t.3).sum()).collect();
     let max = points.iter().copied().max().unwrap_or(0).max(1);
     let (w, h) = (600.0_f64, 120.0_f64);
-    let step = if points.len() > 1 {
-        w / (points.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let path: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * step,
-                h - (*p as f64 / max as f64) * (h - 10.0)
-            )
-        })
-        .collect();
+    let path = line_points(&points, w, h, 10.0);
     let (first, last) = (v.history.first(), v.history.last());
     b.push_str(&format!(
         "<h2>Exceptions per cycle</h2><figure><svg role=\"img\" aria-labelledby=\"trend-title\" viewBox=\"-4 -4 {} {}\" width=\"100%\" height=\"140\"><title id=\"trend-title\">Exceptions across every test in the last {} cycles, from {} to {} (most: {max})</title><line x1=\"0\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#8a94a6\" stroke-width=\"1\"/><line x1=\"0\" y1=\"10\" x2=\"{w}\" y2=\"10\" stroke=\"#d5dae3\" stroke-width=\"1\" stroke-dasharray=\"4 4\"/><text x=\"{w}\" y=\"8\" text-anchor=\"end\" font-size=\"11\" fill=\"#4a5468\">{max}</text><text x=\"{w}\" y=\"{h}\" dy=\"-3\" text-anchor=\"end\" font-size=\"11\" fill=\"#4a5468\">0</text><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" points=\"{}\"/></svg><figcaption class=\"muted\">From {} ({} exceptions) to {} ({} exceptions).</figcaption></figure>",
@@ -271,12 +256,81 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
         points.len(),
         esc(first.map_or("", |x| x.at.as_str())),
         esc(last.map_or("", |x| x.at.as_str())),
-        path.join(" "),
+        path,
         esc(first.map_or("", |x| x.at.as_str())),
         points.first().copied().unwrap_or(0),
         esc(last.map_or("", |x| x.at.as_str())),
         points.last().copied().unwrap_or(0),
     ));
+    // Controls with exceptions per cycle, and each test that had exceptions, as small lines.
+    let failing: Vec<usize> = v.history.iter().map(|h| h.failing_controls.len()).collect();
+    b.push_str(&format!(
+        "<h2>Controls with exceptions per cycle</h2><figure>{}<figcaption class=\"muted\">From {} to {} control(s) with exceptions.</figcaption></figure>",
+        sparkline(
+            &failing,
+            600.0,
+            80.0,
+            "controls-title",
+            &format!(
+                "Controls with exceptions in the last {} cycles (most: {})",
+                failing.len(),
+                failing.iter().max().copied().unwrap_or(0)
+            )
+        ),
+        failing.first().copied().unwrap_or(0),
+        failing.last().copied().unwrap_or(0)
+    ));
+    let mut ids: Vec<&str> = v
+        .history
+        .iter()
+        .flat_map(|h| h.tests.iter().filter(|t| t.3 > 0).map(|t| t.0.as_str()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if !ids.is_empty() {
+        b.push_str("<h2>Exceptions per test</h2><table><caption>Tests with exceptions in the latest cycles: first and latest count, and the line between</caption><tr><th scope=\"col\">Test</th><th scope=\"col\">First → latest</th><th scope=\"col\">Over the cycles</th></tr>");
+        for id in ids {
+            let series: Vec<usize> = v
+                .history
+                .iter()
+                .map(|h| h.tests.iter().find(|t| t.0 == id).map_or(0, |t| t.3))
+                .collect();
+            b.push_str(&format!(
+                "<tr><th scope=\"row\"><a href=\"/tests/{}\">{}</a></th><td>{} → {}</td><td>{}</td></tr>",
+                esc(id),
+                esc(id),
+                series.first().copied().unwrap_or(0),
+                series.last().copied().unwrap_or(0),
+                sparkline(
+                    &series,
+                    160.0,
+                    24.0,
+                    &format!("t-{}", esc(id)),
+                    &format!("Exceptions of {id} per cycle")
+                )
+            ));
+        }
+        b.push_str("</table>");
+    }
+    if !v.tracks.is_empty() {
+        b.push_str("<h2>Controls over the period</h2><table><caption>Each control that had exceptions in a cycle of this period</caption><tr><th scope=\"col\">Control</th><th scope=\"col\">Now</th><th scope=\"col\">Failing since</th><th scope=\"col\">Last recovered</th><th scope=\"col\">Cycles with exceptions</th></tr>");
+        for t in &v.tracks {
+            b.push_str(&format!(
+                "<tr><td><a href=\"/controls/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&t.control),
+                esc(&t.control),
+                if t.failing {
+                    "<span class=\"pill bad\">failing</span>"
+                } else {
+                    "<span class=\"pill ok\">passing</span>"
+                },
+                esc(t.since.as_deref().unwrap_or("")),
+                esc(t.recovered.as_deref().unwrap_or("never")),
+                t.cycles_failing
+            ));
+        }
+        b.push_str("</table>");
+    }
     b.push_str(&format!(
         "<h2>Open conditions</h2><table><caption>{} condition(s) open</caption><tr><th scope=\"col\">Kind</th><th scope=\"col\">Of</th><th scope=\"col\">Item</th><th scope=\"col\">Why</th><th scope=\"col\">First seen</th><th scope=\"col\">Alerted</th></tr>",
         v.state.open.len()
@@ -376,4 +430,35 @@ pub async fn run_monitoring(State(state): State<Shared>, s: Session, Form(f): Fo
             esc(&text)
         ),
     )
+}
+
+/// A small line chart of counts, drawn on the server (no script, no third-party asset), with a
+/// title for screen readers.
+fn sparkline(points: &[usize], w: f64, h: f64, id: &str, title: &str) -> String {
+    let path = line_points(points, w, h, 4.0);
+    format!(
+        "<svg role=\"img\" aria-labelledby=\"{id}\" viewBox=\"-2 -2 {} {}\" width=\"{}\" height=\"{}\"><title id=\"{id}\">{}</title><line x1=\"0\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#8a94a6\" stroke-width=\"1\"/><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" points=\"{}\"/></svg>",
+        w + 4.0,
+        h + 4.0,
+        if w > 200.0 { "100%".to_string() } else { format!("{w}") },
+        h + 4.0,
+        esc(title),
+        path
+    )
+}
+
+/// The points of a line chart of counts over `w` × `h`, the largest `top` below the top edge.
+fn line_points(points: &[usize], w: f64, h: f64, top: f64) -> String {
+    let max = points.iter().copied().max().unwrap_or(0).max(1);
+    let step = if points.len() > 1 {
+        w / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", i as f64 * step, h - (*p as f64 / max as f64) * (h - top)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -216,6 +216,13 @@ impl Backend for Fake {
                 line("2026-11-22T10:00:00Z", 9, 0, Vec::new()),
                 line("2026-11-22T11:00:00Z", 10, 1, vec!["exception t-ac05 A-1".into()]),
             ],
+            tracks: vec![assure_workspace::monitor::ControlTrack {
+                control: "AC-05".into(),
+                failing: true,
+                since: Some("2026-11-22T10:00:00Z".into()),
+                recovered: None,
+                cycles_failing: 2,
+            }],
         })
     }
     fn today(&self) -> NaiveDate {
@@ -1101,6 +1108,9 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
         "<title id=\"trend-title\">Exceptions across every test in the last 2 cycles",
         "<td>exception</td><td><a href=\"/tests/t-ac05\">t-ac05</a></td><td>A-1</td><td>late</td>",
         "<tr><td>2026-11-22T11:00:00Z</td><td>ledger entry 10</td><td>2026-11-22</td><td>1</td>",
+        "<title id=\"controls-title\">Controls with exceptions in the last 2 cycles",
+        "<tr><th scope=\"row\"><a href=\"/tests/t-ac05\">t-ac05</a></th><td>0 → 1</td>",
+        "<tr><td><a href=\"/controls/AC-05\">AC-05</a></td><td><span class=\"pill bad\">failing</span></td><td>2026-11-22T10:00:00Z</td><td>never</td><td>2</td></tr>",
     ] {
         assert!(page.body.contains(text), "{text}\n{}", page.body);
     }

@@ -597,3 +597,59 @@ fn a_daily_digest_goes_out_once_a_day_even_when_nothing_changed() {
     assert!(r.stdout.contains("daily digest for"), "{}", r.stdout);
     assert_eq!(got.lock().unwrap().len(), 2);
 }
+
+/// A cycle that changes nothing keeps the latest run from its small summary in `.assure/runs/`
+/// without reading the run's items; it still hashes every input, so a file altered on disk is
+/// caught, and without the summary the cycle comes to the same answer the long way.
+#[test]
+fn an_unchanged_cycle_keeps_the_run_from_its_summary_but_still_proves_its_inputs() {
+    let (tmp, _, _) = watched("", "");
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let runs = tmp.path().join("p/.assure/runs");
+    let summaries: Vec<_> = std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let r = monitor(tmp.path());
+    assert!(
+        r.stdout
+            .contains("no new run: every outcome, input and definition is as in run"),
+        "{}",
+        r.stdout
+    );
+    // Without the summary: the same answer, and the summary is kept again.
+    std::fs::remove_file(&summaries[0]).unwrap();
+    let r = monitor(tmp.path());
+    assert!(r.stdout.contains("no new run"), "{}", r.stdout);
+    assert!(summaries[0].exists());
+    // A summary that does not parse is ignored.
+    std::fs::write(&summaries[0], "{").unwrap();
+    let r = monitor(tmp.path());
+    assert!(r.stdout.contains("no new run"), "{}", r.stdout);
+    // An input altered on disk: the cycle does not keep the run on the summary's word.
+    let columnar = tmp.path().join("p/.assure/evidence/columnar");
+    // Copies are kept in directories by the first characters of their hash.
+    let copy = std::fs::read_dir(&columnar)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .expect("a columnar copy of the imported file");
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copy, &bytes).unwrap();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("no new run"), "{}", r.stdout);
+    // The tests that read it stop, and that is alerted: each names the file and what to do.
+    for t in [
+        "vulnerabilities-critical-high-within-sla",
+        "vulnerabilities-medium-within-sla",
+    ] {
+        assert!(
+            r.stdout.contains(&format!("alert: test {t} could not run: its evidence does not check out: vulns.csv: the columnar copy of entry 1 was altered after import")),
+            "{}",
+            r.stdout
+        );
+    }
+}
