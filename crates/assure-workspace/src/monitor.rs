@@ -113,6 +113,8 @@ pub struct Alert {
 pub struct Cycle {
     /// When it ran.
     pub at: String,
+    /// The readiness figure as of the cycle, in thousandths.
+    pub readiness: u32,
     /// The run's ledger entry.
     pub run_seq: u64,
     /// The run.
@@ -254,6 +256,9 @@ pub struct HistoryLine {
     pub closed: Vec<String>,
     /// Alerts that could not be delivered (tried again next cycle).
     pub undelivered: usize,
+    /// The readiness figure as of the cycle, in thousandths (absent in lines of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<u32>,
 }
 
 /// Lines between two full ones in `history.jsonl` (a week of hourly cycles).
@@ -287,6 +292,8 @@ struct StoredLine {
     closed: Vec<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     undelivered: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    readiness: Option<u32>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -329,6 +336,7 @@ fn compact(previous: Option<&HistoryLine>, line: &HistoryLine, since_keyframe: u
         opened: line.opened.clone(),
         closed: line.closed.clone(),
         undelivered: line.undelivered,
+        readiness: line.readiness,
     }
 }
 
@@ -368,9 +376,54 @@ fn expand(text: &str) -> (Vec<HistoryLine>, usize) {
             opened: stored.opened,
             closed: stored.closed,
             undelivered: stored.undelivered,
+            readiness: stored.readiness,
         });
     }
     (out, since_keyframe)
+}
+
+/// The conditions the gap analysis shows: a control whose evidence is stale for its frequency
+/// (or missing once the period has begun), a policy past its review date.
+pub fn assessment_conditions(a: &assure_assess::gap::Assessment) -> BTreeMap<String, Condition> {
+    let mut out = BTreeMap::new();
+    for c in &a.controls {
+        for check in c
+            .checks
+            .iter()
+            .filter(|k| k.name == "evidence_fresh" && k.status == assure_assess::gap::CheckStatus::Gap)
+        {
+            let key = format!("stale {}", c.id);
+            out.insert(
+                key.clone(),
+                Condition {
+                    key,
+                    kind: "stale_evidence".into(),
+                    subject: c.id.clone(),
+                    item: String::new(),
+                    reason: check.detail.clone(),
+                    controls: vec![c.id.clone()],
+                },
+            );
+        }
+    }
+    for p in a.policies.iter().filter(|p| p.status == "review-overdue") {
+        let key = format!("policy {}", p.id);
+        out.insert(
+            key.clone(),
+            Condition {
+                key,
+                kind: "policy_overdue".into(),
+                subject: p.id.clone(),
+                item: p.version.clone().unwrap_or_default(),
+                reason: p.next_review.map_or_else(
+                    || "its review is overdue".to_string(),
+                    |d| format!("its review was due {d}"),
+                ),
+                controls: Vec::new(),
+            },
+        );
+    }
+    out
 }
 
 /// The conditions a run shows.
@@ -436,6 +489,8 @@ fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
     let what = match c.kind.as_str() {
         "collector_failed" => format!("collector {} could not pull from {}: {}", c.subject, c.item, c.reason),
         "not_run" => format!("test {} could not run: {}", c.subject, c.reason),
+        "stale_evidence" => format!("control {}: evidence is stale: {}", c.subject, c.reason),
+        "policy_overdue" => format!("policy {} {}: {}", c.subject, c.item, c.reason),
         "missed_slot" => format!(
             "control {}: a slot passed without evidence ({}): {}",
             c.subject, c.item, c.reason
@@ -632,6 +687,15 @@ impl Workspace {
         };
         let (run, entry) = self.run_tests(runner, &opts, progress)?;
         let mut now = conditions(&run);
+        // What the gap analysis shows as of the cycle: evidence stale for a control's frequency,
+        // policies past their review date; and the readiness figure of the cycle.
+        let entries = self
+            .open_write(true)?
+            .whole_ledger("the monitor would judge evidence freshness without them")?;
+        let signals = crate::records::signals(project, &entries, Some(&run), as_of);
+        let assessment = assure_assess::gap::assess(project, as_of, &signals);
+        now.extend(assessment_conditions(&assessment));
+        let readiness = (assessment.overall.value * 1000.0).round().clamp(0.0, 1000.0) as u32;
         for (collector, source, error) in failures {
             let key = format!("collector {collector} {source}");
             now.insert(
@@ -682,9 +746,12 @@ impl Workspace {
         };
         Ok(Cycle {
             at: at.to_string(),
+            readiness,
             run_seq: entry.seq,
             open: state.open.len(),
-            new_run: self.monitor_history()?.last().is_none_or(|l| l.run != entry.seq),
+            // Recorded by this cycle: stamped with its time, and not the run the last cycle kept
+            // (two cycles can fall in the same second).
+            new_run: entry.draft.at == at && self.monitor_history()?.last().is_none_or(|l| l.run != entry.seq),
             run,
             baseline,
             alerts,
@@ -829,6 +896,7 @@ impl Workspace {
     ) -> Result<HistoryLine, WorkspaceError> {
         let Cycle {
             at,
+            readiness,
             run_seq,
             run,
             alerts,
@@ -887,6 +955,7 @@ impl Workspace {
                 .collect(),
             closed: recovered.iter().map(|c| c.key.clone()).collect(),
             undelivered,
+            readiness: Some(readiness),
         };
         let mut line = line;
         line.tests.sort();
@@ -1083,6 +1152,7 @@ mod compaction {
             opened: Vec::new(),
             closed: Vec::new(),
             undelivered: 0,
+            readiness: Some(500 + i as u32 % 7),
         }
     }
 

@@ -262,6 +262,23 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
         esc(last.map_or("", |x| x.at.as_str())),
         points.last().copied().unwrap_or(0),
     ));
+    // Readiness per cycle (cycles recorded before it was kept are left out).
+    let readiness: Vec<u32> = v.history.iter().filter_map(|h| h.readiness).collect();
+    if let (Some(first), Some(last)) = (readiness.first(), readiness.last()) {
+        let pct = |r: u32| format!("{:.1}%", f64::from(r) / 10.0);
+        b.push_str(&format!(
+            "<h2>Readiness per cycle</h2><figure>{}<figcaption class=\"muted\">The gap analysis's overall figure as of each cycle: from {} to {}.</figcaption></figure>",
+            sparkline(
+                &readiness.iter().map(|r| *r as usize).collect::<Vec<_>>(),
+                600.0,
+                80.0,
+                "readiness-title",
+                &format!("Readiness in the last {} cycles: from {} to {}", readiness.len(), pct(*first), pct(*last))
+            ),
+            pct(*first),
+            pct(*last)
+        ));
+    }
     // Controls with exceptions per cycle, and each test that had exceptions, as small lines.
     let failing: Vec<usize> = v.history.iter().map(|h| h.failing_controls.len()).collect();
     b.push_str(&format!(

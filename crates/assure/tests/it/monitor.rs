@@ -653,3 +653,31 @@ fn an_unchanged_cycle_keeps_the_run_from_its_summary_but_still_proves_its_inputs
         );
     }
 }
+
+/// What the gap analysis shows is monitored too: a policy whose review falls due is alerted once,
+/// with the date it was due; each cycle records the readiness figure.
+#[test]
+fn a_policy_falling_overdue_is_alerted_and_readiness_is_recorded_per_cycle() {
+    let (tmp, _, got) = watched("", "");
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(got.lock().unwrap().is_empty());
+    let policy = tmp.path().join("p/policies/acceptable-use.md");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("approved_on = 2026-01-15"), "{text}");
+    std::fs::write(
+        &policy,
+        text.replace("approved_on = 2026-01-15", "approved_on = 2025-01-15"),
+    )
+    .unwrap();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let alerts = got.lock().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{alerts:?}\n{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&alerts[0].1).unwrap();
+    assert_eq!(v["condition"], "policy_overdue");
+    assert_eq!(v["policy"], "acceptable-use");
+    assert_eq!(v["message"], "policy acceptable-use 1.0: its review was due 2026-01-15");
+    let history = std::fs::read_to_string(tmp.path().join("p/.assure/monitor/history.jsonl")).unwrap();
+    assert!(history.lines().all(|l| l.contains("\"readiness\":")), "{history}");
+}
