@@ -681,3 +681,74 @@ fn a_policy_falling_overdue_is_alerted_and_readiness_is_recorded_per_cycle() {
     let history = std::fs::read_to_string(tmp.path().join("p/.assure/monitor/history.jsonl")).unwrap();
     assert!(history.lines().all(|l| l.contains("\"readiness\":")), "{history}");
 }
+
+#[path = "../../../assure-collect/tests/it/replay.rs"]
+mod replay;
+
+/// The GitHub collector end to end, against `@octokit/fixtures-server`: the first cycle pulls the
+/// organisation's members and merged pull requests into the ledger (the baseline); the next pulls
+/// only what was merged since its cursor, a pull request approved by nobody but its author, and
+/// that new exception is alerted once, naming the test and the change.
+#[test]
+fn pulled_pull_requests_feed_the_tests_and_a_new_unreviewed_change_is_alerted() {
+    let server = replay::Server::start(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let (tmp, _, got) = watched("", "");
+    let secrets = tmp.path().join("secrets.toml");
+    std::fs::write(
+        &secrets,
+        "GITHUB_TOKEN = \"0000000000000000000000000000000000000001\"\n",
+    )
+    .unwrap();
+    let manifest = tmp.path().join("p/assure.toml");
+    let base = std::fs::read_to_string(&manifest).unwrap();
+    let with_endpoint = |url: &str| {
+        base.replace(
+            "[monitoring]\n",
+            &format!(
+                "[monitoring]\nsecrets_file = \"{}\"\n\n[[monitoring.collect]]\nkind = \"github\"\nendpoint = \"{url}\"\norg = \"octokit-fixture-org\"\nrepos = [\"octokit-fixture-org/hello-world\"]\n",
+                secrets.display()
+            ),
+        )
+    };
+    std::fs::write(&manifest, with_endpoint(&server.load("assure-github"))).unwrap();
+    assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("collected github members octokit-fixture-org: 3 rows into accounts as ledger entry"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("collected github pulls octokit-fixture-org/hello-world: 2 rows into changes as ledger entry"),
+        "{}",
+        r.stdout
+    );
+    assert!(got.lock().unwrap().is_empty(), "the baseline alerts nothing");
+
+    std::fs::write(&manifest, with_endpoint(&server.load("assure-github-later"))).unwrap();
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("collected github members octokit-fixture-org: unchanged since it was last recorded"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("collected github pulls octokit-fixture-org/hello-world: 1 rows into changes"),
+        "{}",
+        r.stdout
+    );
+    let alerts = got.lock().unwrap().clone();
+    let about: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|(_, b)| serde_json::from_str::<serde_json::Value>(b).unwrap())
+        .filter(|v| v["test"] == "changes-peer-approved")
+        .collect();
+    assert_eq!(about.len(), 1, "{alerts:?}\n{}", r.stdout);
+    assert!(about[0]["item"].as_str().unwrap().contains("13"), "{}", about[0]);
+}
