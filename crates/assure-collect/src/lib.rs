@@ -17,12 +17,14 @@
 //! | `google-workspace` | users with 2-step verification (Directory API) | `accounts` |
 //! | `aws-iam` | the IAM credential report (SigV4-signed) | `accounts` |
 //! | `cloudtrail` | the trail's log files from its S3 bucket, past each region's cursor | `events` |
+//! | `jira` | issues found by a JQL search, updated since the cursor, read through `[connectors.jira]` | the mapping's table |
 
 pub mod aws;
 pub mod cloudtrail;
 pub mod github;
 pub mod google;
 pub mod http;
+pub mod jira;
 pub mod okta;
 
 use std::collections::BTreeMap;
@@ -33,7 +35,7 @@ use assure_project::model::CollectorConfig;
 use chrono::NaiveDate;
 
 /// The collector kinds this version knows.
-pub const KINDS: [&str; 5] = assure_project::monitoring::COLLECTORS;
+pub const KINDS: [&str; 6] = assure_project::monitoring::COLLECTORS;
 
 /// How long one collector may spend waiting (rate limits, retries, reports being built).
 pub const PATIENCE: Duration = Duration::from_secs(120);
@@ -134,6 +136,7 @@ pub fn collect(
             "github" => out.extend(github::collect(c, cursors, since, secrets)),
             "okta" => out.extend(okta::collect(c, cursors, since, secrets)),
             "google-workspace" => out.push(google::collect(c, secrets)),
+            "jira" => out.push(jira::collect(c, cursors, secrets)),
             other => out.push(Pull::failed(
                 other,
                 other.to_string(),

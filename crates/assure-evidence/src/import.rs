@@ -295,7 +295,9 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
             opts.connector.as_deref() == Some(id)
                 || (opts.connector.is_none()
                     && opts.table.is_none()
-                    && first_line(path).is_some_and(|l| crate::vendor::mapping_fits(m, &l)))
+                    && (first_line(path).is_some_and(|l| crate::vendor::mapping_fits(m, &l))
+                        // Jira's own JSON (the search API's issues), as the `jira` collector saves it.
+                        || (id == "jira" && head(path).is_some_and(|h| crate::vendor::is_jira_json(&h)))))
         };
         let mapped = opts
             .hr_roster
@@ -347,6 +349,13 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
     } else {
         Err(problems)
     }
+}
+
+fn head(path: &Path) -> Option<String> {
+    let mut f = File::open(path).ok()?;
+    let mut head = vec![0u8; 8192];
+    let n = f.read(&mut head).ok()?;
+    Some(String::from_utf8_lossy(head.get(..n)?).into_owned())
 }
 
 fn first_line(path: &Path) -> Option<String> {

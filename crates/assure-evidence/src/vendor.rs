@@ -96,7 +96,152 @@ fn with_offset(naive: chrono::NaiveDateTime, offset: &str) -> Option<String> {
     )
 }
 
-/// Reads a CSV export through a mapping and validates every row against the mapped table.
+/// Whether the start of a file is Jira's own JSON: the search API's answer (`{"issues": [...]}`),
+/// a JSON array of those pages, or of issues (`key` and `fields`).
+pub fn is_jira_json(head: &str) -> bool {
+    let t = head.trim_start();
+    (t.starts_with('[') || t.starts_with('{')) && t.contains("\"key\"") && t.contains("\"fields\"")
+}
+
+/// A row of an export: its line (CSV) or position (JSON), and a value per header.
+type ExportRow = (u64, Vec<Option<String>>);
+
+/// The header and rows of an export: a CSV file, or Jira's JSON issues flattened to dotted paths
+/// (`key`, `fields.status.name`, `fields.customfield_10050.emailAddress`; lists of values joined
+/// with `, `). The flag says JSON.
+fn export_rows(mut input: impl Read, file: &str) -> Result<(Vec<String>, Vec<ExportRow>, bool), Outcome> {
+    let problem = |message: String, row: Option<u64>, hint: &str| Outcome {
+        problems: vec![Problem {
+            file: file.to_string(),
+            row,
+            column: None,
+            message,
+            hint: Some(hint.to_string()),
+        }],
+        ..Outcome::default()
+    };
+    let mut text = String::new();
+    if let Err(e) = (&mut input).take(MAX_DECOMPRESSED + 1).read_to_string(&mut text) {
+        return Err(problem(
+            format!("cannot read: {e}"),
+            None,
+            "check that the file is complete and UTF-8",
+        ));
+    }
+    if is_jira_json(text.get(..text.len().min(8192)).unwrap_or(&text)) {
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            problem(
+                format!("not valid JSON: {e}"),
+                None,
+                "save the search API's answer again",
+            )
+        })?;
+        let tops: Vec<&serde_json::Value> = match &v {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        let mut issues: Vec<&serde_json::Value> = Vec::new();
+        for x in tops {
+            match x.get("issues").and_then(serde_json::Value::as_array) {
+                Some(list) => issues.extend(list.iter()),
+                None if x.get("fields").is_some() => issues.push(x),
+                None => {}
+            }
+        }
+        let flat: Vec<BTreeMap<String, String>> = issues
+            .iter()
+            .map(|i| {
+                let mut m = BTreeMap::new();
+                flatten("", i, &mut m);
+                m
+            })
+            .collect();
+        let mut headers: Vec<String> = flat.iter().flat_map(|m| m.keys().cloned()).collect();
+        headers.sort();
+        headers.dedup();
+        let rows = flat
+            .iter()
+            .enumerate()
+            .map(|(n, m)| (n as u64 + 1, headers.iter().map(|h| m.get(h).cloned()).collect()))
+            .collect();
+        return Ok((headers, rows, true));
+    }
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h
+            .iter()
+            .map(|x| x.trim().trim_start_matches('\u{feff}').to_string())
+            .collect(),
+        Err(e) => {
+            return Err(problem(
+                format!("not valid CSV: {e}"),
+                Some(1),
+                "export the file again as CSV",
+            ));
+        }
+    };
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            problem(
+                format!("not valid CSV: {e}"),
+                e.position().map(|p| p.line()),
+                "check for unquoted commas",
+            )
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        rows.push((line, rec.iter().map(|v| Some(v.to_string())).collect()));
+    }
+    Ok((headers, rows, false))
+}
+
+/// Dotted paths to every value of a JSON object.
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                flatten(&key(k), x, out);
+            }
+        }
+        serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let joined: Vec<String> = items.iter().filter_map(scalar).collect();
+            if !prefix.is_empty() {
+                out.insert(prefix.to_string(), joined.join(", "));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (n, x) in items.iter().enumerate() {
+                flatten(&key(&n.to_string()), x, out);
+            }
+        }
+        other => {
+            if let Some(s) = scalar(other)
+                && !prefix.is_empty()
+            {
+                out.insert(prefix.to_string(), s);
+            }
+        }
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads an export through a mapping (a CSV file, or Jira's JSON issues) and validates every row
+/// against the mapped table.
 pub fn read_with_mapping<'a>(
     mapping: &Mapping,
     default_table: &str,
@@ -123,20 +268,9 @@ pub fn read_with_mapping<'a>(
             "use one of the tables `assure evidence tables` lists",
         );
     };
-    let mut rdr = csv::ReaderBuilder::new().from_reader(input);
-    let headers: Vec<String> = match rdr.headers() {
-        Ok(h) => h
-            .iter()
-            .map(|x| x.trim().trim_start_matches('\u{feff}').to_string())
-            .collect(),
-        Err(e) => {
-            return problem(
-                format!("not valid CSV: {e}"),
-                Some(1),
-                None,
-                "export the file again as CSV",
-            );
-        }
+    let (headers, rows, json) = match export_rows(input, file) {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     let index: BTreeMap<&str, usize> = mapping
         .columns
@@ -149,7 +283,9 @@ pub fn read_with_mapping<'a>(
         })
         .collect();
     for (canon, h) in &mapping.columns {
-        if !index.contains_key(canon.as_str()) {
+        // JSON leaves out empty fields, so a path absent from every issue is just empty there
+        // (a required column still fails validation, row by row).
+        if !json && !index.contains_key(canon.as_str()) {
             return problem(
                 format!("the mapped column `{h}` (for `{canon}`) is not in the export"),
                 Some(1),
@@ -161,24 +297,13 @@ pub fn read_with_mapping<'a>(
     let date_fmt = mapping.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into());
     let offset = mapping.utc_offset.clone().unwrap_or_else(|| "+00:00".into());
     let mut records = Vec::new();
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                return problem(
-                    format!("not valid CSV: {e}"),
-                    e.position().map(|p| p.line()),
-                    None,
-                    "check for unquoted commas",
-                );
-            }
-        };
-        let line = rec.position().map_or(0, |p| p.line());
+    for (line, rec) in rows {
         let mut m = Record::new();
         for c in t.columns {
             let raw = index
                 .get(c.name)
                 .and_then(|&i| rec.get(i))
+                .and_then(|v| v.as_deref())
                 .map(str::trim)
                 .filter(|v| !v.is_empty());
             let value = raw.map(|v| {
@@ -195,6 +320,12 @@ pub fn read_with_mapping<'a>(
                     crate::tables::ColumnType::Date => chrono::NaiveDate::parse_from_str(&v, &date_fmt)
                         .map(|d| d.to_string())
                         .unwrap_or(v),
+                    // Jira's JSON carries its own offset (`2026-02-02T09:15:00.000-0500`).
+                    crate::tables::ColumnType::Timestamp if json => {
+                        chrono::DateTime::parse_from_str(&v, "%Y-%m-%dT%H:%M:%S%.f%z")
+                            .map(|d| d.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                            .unwrap_or(v)
+                    }
                     crate::tables::ColumnType::Timestamp => match &mapping.timestamp_format {
                         Some(f) => chrono::NaiveDateTime::parse_from_str(&v, f)
                             .ok()

@@ -406,7 +406,7 @@ pub struct MonitoringConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorConfig {
-    /// `github`, `okta`, `google-workspace`, `aws-iam` or `cloudtrail` ([`crate::monitoring::COLLECTORS`]).
+    /// `github`, `okta`, `google-workspace`, `jira`, `aws-iam` or `cloudtrail` ([`crate::monitoring::COLLECTORS`]).
     pub kind: String,
     /// The API's address, for a regional or compatible endpoint (default: the vendor's).
     #[serde(default)]
@@ -429,6 +429,9 @@ pub struct CollectorConfig {
     /// The key prefix within the bucket (CloudTrail; default `AWSLogs/`).
     #[serde(default)]
     pub prefix: Option<String>,
+    /// The search (Jira), without `ORDER BY`: e.g. `project = IT AND issuetype = "Access Request"`.
+    #[serde(default)]
+    pub jql: Option<String>,
     /// The name of the credential in the environment or the secrets file, when not the kind's
     /// default (`GITHUB_TOKEN`, `OKTA_API_TOKEN`, `GOOGLE_ACCESS_TOKEN`); never the credential.
     #[serde(default)]

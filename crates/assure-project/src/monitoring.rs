@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 /// The collectors `[[monitoring.collect]] kind` may name.
-pub const COLLECTORS: [&str; 5] = ["aws-iam", "cloudtrail", "github", "google-workspace", "okta"];
+pub const COLLECTORS: [&str; 6] = ["aws-iam", "cloudtrail", "github", "google-workspace", "jira", "okta"];
 
 /// How often cycles run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -478,8 +478,26 @@ impl Validator<'_> {
             need(
                 crate::monitoring::COLLECTORS.contains(&c.kind.as_str()),
                 format!("{what} has kind `{}`, which this version cannot collect", c.kind),
-                "use github, okta, google-workspace, aws-iam or cloudtrail; other systems' exports are imported with `assure evidence import`",
+                "use github, okta, google-workspace, jira, aws-iam or cloudtrail; other systems' exports are imported with `assure evidence import`",
             );
+            if c.kind == "jira" {
+                let jql = c.jql.as_deref().unwrap_or("").trim();
+                need(
+                    !jql.is_empty() && !jql.to_ascii_lowercase().contains("order by"),
+                    format!("{what} (jira) needs a `jql` search without ORDER BY"),
+                    "e.g. `jql = \"project = IT AND issuetype = 'Access Request'\"`; the collector orders by `updated` itself",
+                );
+                need(
+                    c.endpoint.is_some(),
+                    format!("{what} (jira) names no `endpoint`"),
+                    "add your site's address, e.g. `endpoint = \"https://acme.atlassian.net\"`",
+                );
+                need(
+                    self.p.manifest.connectors.jira.is_some(),
+                    format!("{what} (jira) has no `[connectors.jira]` mapping to read the issues with"),
+                    "add `[connectors.jira]` naming, for each column, the issue's JSON path (`key`, `fields.created`, `fields.customfield_10050.emailAddress`)",
+                );
+            }
             need(
                 c.kind != "cloudtrail" || c.bucket.as_deref().is_some_and(|b| !b.trim().is_empty()),
                 format!("{what} (cloudtrail) names no `bucket`"),

@@ -312,7 +312,7 @@ fn urls_in_messages_carry_no_credentials() {
 #[test]
 fn unknown_kinds_fail_with_the_kinds_that_exist() {
     let c = CollectorConfig {
-        kind: "jira".into(),
+        kind: "servicenow".into(),
         ..CollectorConfig::default()
     };
     let pulls = assure_collect::collect(
@@ -323,7 +323,7 @@ fn unknown_kinds_fail_with_the_kinds_that_exist() {
     );
     assert_eq!(
         pulls[0].outcome.as_ref().unwrap_err(),
-        "this version cannot collect `jira` (it knows aws-iam, cloudtrail, github, google-workspace, okta)"
+        "this version cannot collect `servicenow` (it knows aws-iam, cloudtrail, github, google-workspace, jira, okta)"
     );
 }
 
@@ -479,4 +479,86 @@ fn cloudtrail_reads_each_regions_new_log_files_from_the_bucket_past_its_cursor()
     let e = fourth[0].outcome.as_ref().unwrap_err();
     assert!(e.contains("x.json.gz is not a CloudTrail file"), "{e}");
     assert_eq!(fourth[0].cursor, None);
+}
+
+/// The mapping a company would write in `[connectors.jira]` for the replayed issues: JSON paths.
+const JIRA_MAPPING: &str = r#"{"table": "access_requests", "columns": {"request_id": "key", "system": "fields.customfield_10060.value", "email": "fields.customfield_10061.emailAddress", "requested_at": "fields.created", "approver_email": "fields.customfield_10062.emailAddress", "approved_at": "fields.customfield_10063", "granted_at": "fields.resolutiondate"}}"#;
+
+#[test]
+fn jira_searches_across_a_rate_limited_page_and_next_time_from_the_cursors_day() {
+    let server = Server::start();
+    let url = server.load("assure-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &path,
+        "JIRA_EMAIL = \"svc-assure@acme.example\"\nJIRA_API_TOKEN = \"ATATT-test-token\"\n",
+    )
+    .unwrap();
+    let secrets = Secrets::load(Some(&path)).unwrap();
+    let c = CollectorConfig {
+        kind: "jira".into(),
+        endpoint: Some(url),
+        jql: Some("project = IT AND issuetype = \"Access Request\"".into()),
+        ..CollectorConfig::default()
+    };
+    let started = Instant::now();
+    let first = assure_collect::collect(
+        std::slice::from_ref(&c),
+        &BTreeMap::new(),
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets,
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 429's Retry-After was honoured"
+    );
+    let (name, b) = bytes(&first[0]);
+    assert_eq!(name, "jira-2026-02-04T08-01-00.000-0500.json");
+    assert_eq!(first[0].cursor.as_deref(), Some("2026-02-04T08:01:00.000-0500"));
+    // Read through the project's mapping, as an import would.
+    let mapping: assure_evidence::vendor::Mapping = serde_json::from_str(JIRA_MAPPING).unwrap();
+    let mut values: Vec<Vec<Option<String>>> = Vec::new();
+    let mut emit = |_: u64, v: Vec<Option<String>>| values.push(v);
+    let out = assure_evidence::vendor::read_with_mapping(&mapping, "access_requests", b, name, Some(&mut emit));
+    assert!(out.problems.is_empty(), "{:?}", out.problems);
+    assert_eq!(out.rows, 2);
+    let columns = assure_evidence::tables::table("access_requests").unwrap().columns;
+    let rows: Vec<BTreeMap<&'static str, Option<String>>> = values
+        .into_iter()
+        .map(|v| columns.iter().map(|c| c.name).zip(v).collect())
+        .collect();
+    assert_eq!(col(&rows, "request_id"), ["IT-101", "IT-102"]);
+    // Jira's offsets applied, in the table's canonical form.
+    assert_eq!(
+        col(&rows, "requested_at"),
+        ["2026-02-02T14:15:00.000000Z", "2026-02-04T03:00:00.000000Z"]
+    );
+    assert_eq!(col(&rows, "approver_email"), ["ana@acme.example", "-"]);
+    assert_eq!(col(&rows, "system"), ["aws-prod", "github"]);
+
+    // The next cycle searches from the cursor's day: IT-102 again (counted once by its key at
+    // import) and the new IT-103.
+    let next_url = server.load("assure-jira-next");
+    let c = CollectorConfig {
+        endpoint: Some(next_url),
+        ..c
+    };
+    let cursors = BTreeMap::from([(first[0].stream.clone(), first[0].cursor.clone().unwrap())]);
+    let second = assure_collect::collect(
+        std::slice::from_ref(&c),
+        &cursors,
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        &secrets,
+    );
+    let (_, b) = bytes(&second[0]);
+    let v: Value = serde_json::from_slice(b).unwrap();
+    let keys: Vec<&str> = v[0]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["IT-102", "IT-103"]);
+    assert_eq!(second[0].cursor.as_deref(), Some("2026-02-05T10:31:00.000-0500"));
 }

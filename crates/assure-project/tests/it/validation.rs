@@ -513,7 +513,7 @@ fn monitoring_secret_written_instead_of_named() {
 fn monitoring_collector_kind_unknown() {
     insta::assert_snapshot!(run(|f| with_monitoring(
         f,
-        "\n[[monitoring.collect]]\nkind = \"jira\"\nendpoint = \"https://acme.atlassian.net\"\n"
+        "\n[[monitoring.collect]]\nkind = \"servicenow\"\nendpoint = \"https://acme.service-now.com\"\n"
     )));
 }
 
@@ -559,5 +559,13 @@ fn monitoring_cloudtrail_collector_without_bucket() {
     insta::assert_snapshot!(run(|f| with_monitoring(
         f,
         "\n[[monitoring.collect]]\nkind = \"cloudtrail\"\n"
+    )));
+}
+
+#[test]
+fn monitoring_jira_collector_without_search_or_mapping() {
+    insta::assert_snapshot!(run(|f| with_monitoring(
+        f,
+        "\n[[monitoring.collect]]\nkind = \"jira\"\nendpoint = \"https://acme.atlassian.net\"\njql = \"project = IT ORDER BY created\"\n"
     )));
 }

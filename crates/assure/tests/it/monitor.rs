@@ -752,3 +752,41 @@ fn pulled_pull_requests_feed_the_tests_and_a_new_unreviewed_change_is_alerted() 
     assert_eq!(about.len(), 1, "{alerts:?}\n{}", r.stdout);
     assert!(about[0]["item"].as_str().unwrap().contains("13"), "{}", about[0]);
 }
+
+/// The Jira collector end to end: issues found by a search are read through the project's
+/// `[connectors.jira]` mapping, whose columns name JSON paths, and recorded as access requests.
+#[test]
+fn searched_jira_issues_are_recorded_through_the_projects_mapping() {
+    let server = replay::Server::start(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let (tmp, _, _) = watched("", "");
+    let secrets = tmp.path().join("secrets.toml");
+    std::fs::write(
+        &secrets,
+        "JIRA_EMAIL = \"svc-assure@acme.example\"\nJIRA_API_TOKEN = \"ATATT-test-token\"\n",
+    )
+    .unwrap();
+    let manifest = tmp.path().join("p/assure.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "[monitoring]\n",
+        &format!(
+            "[monitoring]\nsecrets_file = \"{}\"\n\n[[monitoring.collect]]\nkind = \"jira\"\nendpoint = \"{}\"\njql = 'project = IT AND issuetype = \"Access Request\"'\n",
+            secrets.display(),
+            server.load("assure-jira")
+        ),
+    );
+    let text = format!(
+        "{text}\n[connectors.jira]\ntable = \"access_requests\"\n\n[connectors.jira.columns]\nrequest_id = \"key\"\nsystem = \"fields.customfield_10060.value\"\nemail = \"fields.customfield_10061.emailAddress\"\nrequested_at = \"fields.created\"\napprover_email = \"fields.customfield_10062.emailAddress\"\napproved_at = \"fields.customfield_10063\"\ngranted_at = \"fields.resolutiondate\"\n"
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let v = assure(&["validate", "p"], None, tmp.path());
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let r = monitor(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "collected jira project = IT AND issuetype = \"Access Request\": 2 rows into access_requests as ledger entry"
+        ),
+        "{}",
+        r.stdout
+    );
+}
