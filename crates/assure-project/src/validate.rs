@@ -442,16 +442,16 @@ impl Validator<'_> {
     fn monitoring(&mut self) {
         let m = &self.p.manifest.monitoring;
         if let Some(s) = &m.schedule
-            && crate::monitoring::Schedule::parse(s).is_err()
+            && let Err(e) = crate::monitoring::Schedule::parse(s)
         {
             self.out.push(
                 Diagnostic::error(
                     "invalid-value",
                     "assure.toml",
                     None,
-                    format!("`[monitoring] schedule = \"{s}\"` is not a schedule Assure knows"),
+                    format!("`[monitoring] schedule = \"{s}\"` is not a schedule Assure knows: {e}"),
                 )
-                .with_hint("use \"hourly\", \"daily\" or \"every N minutes\""),
+                .with_hint("use \"hourly\", \"daily\", \"daily at 06:00\", \"every N minutes\" or a cron expression such as \"0 */4 * * *\" (UTC)"),
             );
         }
         if let Some(d) = &m.digest

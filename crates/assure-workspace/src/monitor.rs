@@ -115,6 +115,8 @@ pub struct Cycle {
     pub at: String,
     /// The readiness figure as of the cycle, in thousandths.
     pub readiness: u32,
+    /// Controls whose evidence is stale as of the cycle.
+    pub stale: u32,
     /// The run's ledger entry.
     pub run_seq: u64,
     /// The run.
@@ -259,6 +261,9 @@ pub struct HistoryLine {
     /// The readiness figure as of the cycle, in thousandths (absent in lines of earlier versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<u32>,
+    /// Controls whose evidence was stale for their frequency (absent in lines of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<u32>,
 }
 
 /// Lines between two full ones in `history.jsonl` (a week of hourly cycles).
@@ -294,6 +299,8 @@ struct StoredLine {
     undelivered: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     readiness: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale: Option<u32>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -337,6 +344,7 @@ fn compact(previous: Option<&HistoryLine>, line: &HistoryLine, since_keyframe: u
         closed: line.closed.clone(),
         undelivered: line.undelivered,
         readiness: line.readiness,
+        stale: line.stale,
     }
 }
 
@@ -377,6 +385,7 @@ fn expand(text: &str) -> (Vec<HistoryLine>, usize) {
             closed: stored.closed,
             undelivered: stored.undelivered,
             readiness: stored.readiness,
+            stale: stored.stale,
         });
     }
     (out, since_keyframe)
@@ -695,6 +704,7 @@ impl Workspace {
         let signals = crate::records::signals(project, &entries, Some(&run), as_of);
         let assessment = assure_assess::gap::assess(project, as_of, &signals);
         now.extend(assessment_conditions(&assessment));
+        let stale = u32::try_from(now.values().filter(|c| c.kind == "stale_evidence").count()).unwrap_or(u32::MAX);
         let readiness = (assessment.overall.value * 1000.0).round().clamp(0.0, 1000.0) as u32;
         for (collector, source, error) in failures {
             let key = format!("collector {collector} {source}");
@@ -747,6 +757,7 @@ impl Workspace {
         Ok(Cycle {
             at: at.to_string(),
             readiness,
+            stale,
             run_seq: entry.seq,
             open: state.open.len(),
             // Recorded by this cycle: stamped with its time, and not the run the last cycle kept
@@ -897,6 +908,7 @@ impl Workspace {
         let Cycle {
             at,
             readiness,
+            stale,
             run_seq,
             run,
             alerts,
@@ -956,6 +968,7 @@ impl Workspace {
             closed: recovered.iter().map(|c| c.key.clone()).collect(),
             undelivered,
             readiness: Some(readiness),
+            stale: Some(stale),
         };
         let mut line = line;
         line.tests.sort();
@@ -1153,6 +1166,7 @@ mod compaction {
             closed: Vec::new(),
             undelivered: 0,
             readiness: Some(500 + i as u32 % 7),
+            stale: Some(i as u32 % 3),
         }
     }
 

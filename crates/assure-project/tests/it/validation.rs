@@ -473,7 +473,7 @@ fn with_monitoring(files: &mut [(&'static str, String)], text: &str) {
 fn monitoring_schedule_unknown() {
     insta::assert_snapshot!(run(|f| with_monitoring(
         f,
-        "\n[monitoring]\nschedule = \"0 * * * *\"\n"
+        "\n[monitoring]\nschedule = \"every fortnight\"\n"
     )));
 }
 

@@ -279,6 +279,20 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
             pct(*last)
         ));
     }
+    // Evidence freshness: controls whose evidence is stale for their frequency, per cycle.
+    let stale: Vec<usize> = v.history.iter().filter_map(|h| h.stale).map(|n| n as usize).collect();
+    if let (Some(first), Some(last)) = (stale.first(), stale.last()) {
+        b.push_str(&format!(
+            "<h2>Evidence freshness per cycle</h2><figure>{}<figcaption class=\"muted\">Controls whose latest evidence is older than their frequency allows: from {first} to {last}; which ones are among the open conditions below (stale evidence).</figcaption></figure>",
+            sparkline(
+                &stale,
+                600.0,
+                80.0,
+                "stale-title",
+                &format!("Controls with stale evidence in the last {} cycles: from {first} to {last}", stale.len())
+            )
+        ));
+    }
     // Controls with exceptions per cycle, and each test that had exceptions, as small lines.
     let failing: Vec<usize> = v.history.iter().map(|h| h.failing_controls.len()).collect();
     b.push_str(&format!(

@@ -186,6 +186,7 @@ impl Backend for Fake {
             closed: Vec::new(),
             undelivered: 0,
             readiness: Some(if run == 9 { 612 } else { 598 }),
+            stale: Some(if run == 9 { 0 } else { 2 }),
         };
         let c = Condition {
             key: "exception t-ac05 A-1".into(),
@@ -1111,6 +1112,7 @@ async fn owners_get_their_part_of_a_run_and_viewers_what_the_role_table_grants()
         "<tr><td>2026-11-22T11:00:00Z</td><td>ledger entry 10</td><td>2026-11-22</td><td>1</td>",
         "<title id=\"controls-title\">Controls with exceptions in the last 2 cycles",
         "<title id=\"readiness-title\">Readiness in the last 2 cycles: from 61.2% to 59.8%</title>",
+        "<title id=\"stale-title\">Controls with stale evidence in the last 2 cycles: from 0 to 2</title>",
         "<tr><th scope=\"row\"><a href=\"/tests/t-ac05\">t-ac05</a></th><td>0 → 1</td>",
         "<tr><td><a href=\"/controls/AC-05\">AC-05</a></td><td><span class=\"pill bad\">failing</span></td><td>2026-11-22T10:00:00Z</td><td>never</td><td>2</td></tr>",
     ] {

@@ -381,8 +381,43 @@ fn monitoring_schedules_name_the_next_cycle() {
     assert_eq!(next("hourly"), "2026-11-30T11:00:00+00:00");
     assert_eq!(next("daily"), "2026-12-01T00:00:00+00:00");
     assert_eq!(next("every 15 minutes"), "2026-11-30T10:30:00+00:00");
-    assert!(Schedule::parse("0 * * * *").is_err());
     assert!(Schedule::parse("every 0 minutes").is_err());
+    let from = |s: &str, at: &str| {
+        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+        Schedule::parse(s).unwrap().next_after(at).to_rfc3339()
+    };
+    // Cron expressions, in UTC, as cron has them.
+    assert_eq!(from("0 * * * *", "2026-12-02T14:05:00Z"), "2026-12-02T15:00:00+00:00");
+    assert_eq!(
+        from("*/15 9-17 * * 1-5", "2026-12-04T17:50:00Z"),
+        "2026-12-07T09:00:00+00:00"
+    );
+    assert_eq!(from("30 6 1 * *", "2026-12-02T00:00:00Z"), "2027-01-01T06:30:00+00:00");
+    // Both day fields restricted: either makes a day due; 7 is Sunday as well as 0.
+    assert_eq!(from("0 0 13 * 7", "2026-12-02T00:00:00Z"), "2026-12-06T00:00:00+00:00");
+    assert_eq!(from("0 0 29 2 *", "2026-12-02T00:00:00Z"), "2028-02-29T00:00:00+00:00");
+    assert_eq!(
+        from("daily at 06:30", "2026-12-02T06:30:00Z"),
+        "2026-12-03T06:30:00+00:00"
+    );
+    assert_eq!(
+        from("daily at 06:30", "2026-12-02T06:29:59Z"),
+        "2026-12-02T06:30:00+00:00"
+    );
+    // What cannot be read, or never falls due, is refused with the reason.
+    assert_eq!(
+        Schedule::parse("0 25 * * *").unwrap_err(),
+        "`25` in the hour field is outside 0-23"
+    );
+    assert_eq!(
+        Schedule::parse("0 0 31 2 *").unwrap_err(),
+        "`0 0 31 2 *` never falls due (no such date in five years)"
+    );
+    assert_eq!(
+        Schedule::parse("daily at 25:00").unwrap_err(),
+        "`daily at 25:00` is not `daily at HH:MM` (UTC, 24-hour clock)"
+    );
+    assert!(Schedule::parse("*/0 * * * *").is_err());
 }
 
 fn date(s: &str) -> NaiveDate {
