@@ -217,7 +217,7 @@ pub async fn monitoring(State(state): State<Shared>, s: Session) -> Page {
     let mut b = String::from("<h1>Monitoring</h1>");
     if crate::authz::role_allows(role, Action::RunMonitoring) {
         b.push_str(&format!(
-            "<form method=\"post\" action=\"/monitoring/run\" class=\"card\">{}<p>A cycle collects from the systems above, runs the current period's tests, compares with the previous cycle and sends what is new.</p><button type=\"submit\">Run a cycle now</button></form>",
+            "<form method=\"post\" action=\"/monitoring/run\" class=\"card\">{}<p>A cycle collects from the systems listed below, runs the current period's tests, compares with the previous cycle and sends what is new.</p><button type=\"submit\">Run a cycle now</button></form>",
             csrf_field(s.csrf())
         ));
     }
