@@ -9,6 +9,7 @@ need_apt=""
 command -v pdftotext >/dev/null 2>&1 || need_apt="$need_apt poppler-utils"
 command -v psql >/dev/null 2>&1 || need_apt="$need_apt postgresql-client"
 command -v openssl >/dev/null 2>&1 || need_apt="$need_apt openssl"
+command -v npm >/dev/null 2>&1 || need_apt="$need_apt nodejs npm"
 if [ -n "$need_apt" ]; then
   echo "installing:$need_apt"
   apt-get update -qq

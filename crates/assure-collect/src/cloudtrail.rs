@@ -7,7 +7,8 @@
 //! its region's cursor, and records their events as one file (the `Records` of every new file, in
 //! key order), the cursor going into the ledger note. The first cycle starts at the period's first
 //! day. A file that cannot be read or is not CloudTrail's fails the pull, and the cursor stays.
-//! At most 2,000 files a cycle (a week of one region's five-minute files); the rest come next.
+//! At most 2,000 files or 512 MiB of log a cycle (a week of one region's five-minute files); the
+//! rest come next.
 //!
 //! Credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`) with
 //! `s3:ListBucket` on the bucket and `s3:GetObject` on its `AWSLogs/` keys. `bucket` names it;
@@ -30,6 +31,8 @@ use crate::{Pull, Secrets};
 
 /// Files read in one cycle.
 const MAX_FILES: usize = 2_000;
+/// Decompressed bytes read in one cycle; past it the rest waits for the next cycle.
+const MAX_BYTES: usize = 512 * 1024 * 1024;
 
 /// The pull of one `cloudtrail` collector.
 pub fn collect(c: &CollectorConfig, cursors: &BTreeMap<String, String>, since: NaiveDate, secrets: &Secrets) -> Pull {
@@ -117,7 +120,11 @@ fn read(
             .collect();
         let mut records = Vec::new();
         let mut last = String::new();
+        let mut read = 0usize;
         for (key, _) in &new {
+            if read >= MAX_BYTES {
+                break;
+            }
             let bytes = store
                 .get(&Key::from(key.as_str()))
                 .await
@@ -128,13 +135,20 @@ fn read(
             let text = if key.ends_with(".gz") {
                 let mut out = String::new();
                 flate2::read::GzDecoder::new(bytes.as_ref())
-                    .take(512 * 1024 * 1024)
+                    .take(MAX_BYTES as u64 + 1)
                     .read_to_string(&mut out)
                     .map_err(|e| format!("s3://{bucket}/{key} is not a gzipped CloudTrail file: {e}"))?;
+                if out.len() > MAX_BYTES {
+                    return Err(format!(
+                        "s3://{bucket}/{key} is larger than {} MiB decompressed: not a CloudTrail log file (they are a few MiB)",
+                        MAX_BYTES / (1024 * 1024)
+                    ));
+                }
                 out
             } else {
                 String::from_utf8(bytes.to_vec()).map_err(|_| format!("s3://{bucket}/{key} is not text"))?
             };
+            read += text.len();
             let v: Value = serde_json::from_str(&text)
                 .map_err(|e| format!("s3://{bucket}/{key} is not a CloudTrail file (JSON: {e})"))?;
             let list = v

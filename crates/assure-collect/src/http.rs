@@ -20,6 +20,8 @@ use reqwest::header::HeaderMap;
 pub const MAX_THROTTLED: u32 = 5;
 /// Retries of a request that failed (connection error or 5xx).
 pub const MAX_RETRIES: u32 = 2;
+/// The largest answer read for one request.
+pub const MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// An answer, read whole.
 #[derive(Debug)]
@@ -122,9 +124,27 @@ impl Http {
                 let resp = req.send().await?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let body = resp.text().await?;
-                Ok::<_, reqwest::Error>(Answer { status, headers, body })
+                // Read in chunks up to the bound: an answer larger than any page is refused, not held.
+                let mut resp = resp;
+                let mut bytes: Vec<u8> = Vec::new();
+                while let Some(chunk) = resp.chunk().await? {
+                    if bytes.len() + chunk.len() > MAX_BODY {
+                        return Ok(Err(format!(
+                            "{} answered more than {} MiB in one page; no API page this collector reads is that large",
+                            redact(url),
+                            MAX_BODY / (1024 * 1024)
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                let body = String::from_utf8_lossy(&bytes).into_owned();
+                Ok::<_, reqwest::Error>(Ok(Answer { status, headers, body }))
             });
+            let sent = match sent {
+                Ok(Err(too_large)) => return Err(too_large),
+                Ok(Ok(a)) => Ok(a),
+                Err(e) => Err(e),
+            };
             match sent {
                 Err(e) => {
                     failed += 1;

@@ -4,7 +4,8 @@
 //! the mapping's columns naming the issues' JSON paths (`key`, `fields.created`,
 //! `fields.customfield_10050.emailAddress`). Saved as the JSON array of the pages.
 //!
-//! Incremental: the cursor is the newest `fields.updated` recorded; the next search adds
+//! Incremental: the first search starts at the period's first day (`updated >= "<day>"`); the
+//! cursor is the newest `fields.updated` recorded, and the next search adds
 //! `AND updated >= "<its day>"` (Jira compares dates in the searching user's time zone, so the
 //! whole day is read again and issues seen before are counted once by their key).
 //!
@@ -23,14 +24,19 @@ use crate::http::Http;
 use crate::{PATIENCE, Pull, Secrets, base, slug};
 
 /// The pull of one `jira` collector.
-pub fn collect(c: &CollectorConfig, cursors: &BTreeMap<String, String>, secrets: &Secrets) -> Pull {
+pub fn collect(
+    c: &CollectorConfig,
+    cursors: &BTreeMap<String, String>,
+    since: chrono::NaiveDate,
+    secrets: &Secrets,
+) -> Pull {
     let endpoint = c.endpoint.clone().unwrap_or_default();
     let jql = c.jql.clone().unwrap_or_default();
     let stream = format!("jira {jql}");
     let cursor = cursors.get(&stream).cloned();
     let result = credentials(c, secrets).and_then(|auth| {
         let mut http = Http::new(PATIENCE)?;
-        search(&mut http, &endpoint, &jql, cursor.as_deref(), &auth)
+        search(&mut http, &endpoint, &jql, cursor.as_deref(), since, &auth)
     });
     let (outcome, next) = match result {
         Ok((pages, 0, newest)) => {
@@ -70,12 +76,14 @@ pub fn search(
     endpoint: &str,
     jql: &str,
     cursor: Option<&str>,
+    since: chrono::NaiveDate,
     auth: &str,
 ) -> Result<(Vec<Value>, usize, Option<String>), String> {
-    let query = match cursor.and_then(|c| c.get(..10)) {
-        Some(day) => format!("({jql}) AND updated >= \"{day}\" ORDER BY updated ASC"),
-        None => format!("{jql} ORDER BY updated ASC"),
-    };
+    // The first search starts at the period's first day, later ones at the cursor's day.
+    let day = cursor
+        .and_then(|c| c.get(..10))
+        .map_or_else(|| since.to_string(), str::to_string);
+    let query = format!("({jql}) AND updated >= \"{day}\" ORDER BY updated ASC");
     let headers = [
         ("accept", "application/json".to_string()),
         ("authorization", auth.to_string()),

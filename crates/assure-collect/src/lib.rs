@@ -136,7 +136,7 @@ pub fn collect(
             "github" => out.extend(github::collect(c, cursors, since, secrets)),
             "okta" => out.extend(okta::collect(c, cursors, since, secrets)),
             "google-workspace" => out.push(google::collect(c, secrets)),
-            "jira" => out.push(jira::collect(c, cursors, secrets)),
+            "jira" => out.push(jira::collect(c, cursors, since, secrets)),
             other => out.push(Pull::failed(
                 other,
                 other.to_string(),

@@ -128,6 +128,13 @@ fn export_rows(mut input: impl Read, file: &str) -> Result<(Vec<String>, Vec<Exp
             "check that the file is complete and UTF-8",
         ));
     }
+    if text.len() as u64 > MAX_DECOMPRESSED {
+        return Err(problem(
+            format!("the export is larger than {} MiB", MAX_DECOMPRESSED / (1024 * 1024)),
+            None,
+            "split the export (a search or report per quarter) and import each part",
+        ));
+    }
     if is_jira_json(text.get(..text.len().min(8192)).unwrap_or(&text)) {
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             problem(
