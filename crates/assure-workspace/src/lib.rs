@@ -17,6 +17,7 @@ mod error;
 pub mod evidence;
 pub mod monitor;
 pub mod period;
+pub mod questionnaire;
 pub mod records;
 pub mod sample;
 pub mod service;

@@ -16,6 +16,7 @@ mod monitor_cmd;
 mod period_cmd;
 mod policy_cmd;
 mod prompt;
+mod questionnaire_cmd;
 mod report_cmd;
 mod sample_cmd;
 mod scope_cmd;
@@ -92,6 +93,11 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Serve the web application and JSON API for a project (SQLite by default, or PostgreSQL)
     Serve(serve_cmd::ServeArgs),
+    /// Security questionnaires: answer them from the project's state and the answer library, review, export
+    Questionnaire {
+        #[command(subcommand)]
+        command: questionnaire_cmd::QuestionnaireCommand,
+    },
     /// Assess readiness: controls per criterion, design status, scores, gaps and a remediation plan
     Gap(gap_cmd::GapArgs),
 }
@@ -197,6 +203,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Policy { command } => policy_cmd::run(command, project_dir(p, None)?),
         Command::Period { command } => period_cmd::run(command, project_dir(p, None)?),
+        Command::Questionnaire { command } => questionnaire_cmd::run(command, project_dir(p, None)?),
         Command::Gap(args) => {
             let dir = project_dir(p, args.dir.clone())?;
             gap_cmd::run(args, dir)
