@@ -456,19 +456,19 @@ pub fn owner_choice(who: Ownership, choices: &[String]) -> Option<String> {
 
 /// Questions about the past (breaches, lawsuits) that no control answers.
 fn about_past_events(text: &str) -> bool {
-    let l = text.to_lowercase();
+    let l = format!(" {} ", text.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
     [
-        "have you had",
-        "have you experienced",
-        "has your organization experienced",
-        "in the past",
-        "been breached",
-        "been compromised",
-        "litigation",
-        "lawsuit",
-        "fined",
-        "convicted",
-        "ever had",
+        " have you had ",
+        " have you experienced ",
+        " has your organization experienced ",
+        " in the past ",
+        " been breached ",
+        " been compromised ",
+        " litigation ",
+        " lawsuit ",
+        " fined ",
+        " convicted ",
+        " ever had ",
     ]
     .iter()
     .any(|w| l.contains(w))

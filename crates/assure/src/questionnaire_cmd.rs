@@ -252,7 +252,7 @@ fn lines(a: &Answered) -> String {
             (None, None) => String::new(),
         };
         out.push_str(&format!(
-            "{:<24} {:<14} {:<7} {}{}\n",
+            "{:<24} {:<14} {:<8} {}{}\n",
             clip(&i.id, 24),
             clip(&ans, 14),
             i.level,
@@ -285,6 +285,7 @@ fn source_label(s: &serde_json::Value) -> String {
         "scope" => format!("scope: {}", field("detail")),
         "subservice" => format!("subservice organisation {}", field("name")),
         "qualifier" => format!("switched off by {}", field("question")),
+        "reviewer" => format!("answered by {}", field("by")),
         k => k.to_string(),
     }
 }
@@ -535,6 +536,10 @@ pub fn run(command: QuestionnaireCommand, dir: PathBuf) -> Result<ExitCode, CliE
                 item.answer = Answer::classify(&v);
                 item.value = Some(v);
                 item.reason = None;
+                // A person's answer rests on that person.
+                item.confidence = 1.0;
+                item.level = "reviewer".into();
+                item.sources = serde_json::json!([{"kind": "reviewer", "by": by, "at": now}]);
                 item.status = Status::Edited;
                 item.comments.push(assure_workspace::questionnaire::Comment {
                     by: by.clone(),

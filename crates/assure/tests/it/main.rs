@@ -10,6 +10,7 @@ mod cli;
 mod demo;
 mod evidence;
 mod monitor;
+mod questionnaire;
 mod reports;
 mod tidy;
 mod workflow;
