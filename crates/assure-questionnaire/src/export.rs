@@ -313,10 +313,10 @@ fn rewrite_zip(file: &str, original: &[u8], changed: &BTreeMap<String, Option<Ve
 
 /// Writes values into a workbook; only the named cells change.
 pub fn xlsx(file: &str, original: &[u8], writes: &[Write]) -> Result<Vec<u8>, QError> {
-    let book = xlsx::read(file, original)?;
+    let sheets = xlsx::sheet_parts(file, original)?;
     let mut by_part: BTreeMap<String, BTreeMap<(u32, u32), String>> = BTreeMap::new();
     for w in writes {
-        let Some(grid) = book.sheets.iter().find(|g| g.name == w.cell.sheet) else {
+        let Some((_, part)) = sheets.iter().find(|(name, _)| *name == w.cell.sheet) else {
             return Err(QError::new(
                 file,
                 &format!("the workbook has no sheet {:?}", w.cell.sheet),
@@ -324,7 +324,7 @@ pub fn xlsx(file: &str, original: &[u8], writes: &[Write]) -> Result<Vec<u8>, QE
             ));
         };
         by_part
-            .entry(grid.part.clone())
+            .entry(part.clone())
             .or_default()
             .insert((w.cell.row, w.cell.col), w.value.clone());
     }

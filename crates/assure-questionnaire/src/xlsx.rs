@@ -169,6 +169,23 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Workbook, QError> {
     Ok(Workbook { sheets, names })
 }
 
+/// The worksheets' names and parts, without reading any sheet.
+pub fn sheet_parts(file: &str, bytes: &[u8]) -> Result<Vec<(String, String)>, QError> {
+    let mut pkg = Package::open(file, bytes)?;
+    let workbook = pkg.required("xl/workbook.xml", "the workbook part")?;
+    let rels = pkg.part("xl/_rels/workbook.xml.rels")?.unwrap_or_default();
+    let targets = relationships(file, "xl/_rels/workbook.xml.rels", &rels)?;
+    let (listed, _) = workbook_part(file, &workbook)?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|(name, _, rid)| {
+            let (ty, target) = targets.get(&rid)?;
+            ty.ends_with("/worksheet")
+                .then(|| (name, resolve_target("xl/", target)))
+        })
+        .collect())
+}
+
 /// `worksheets/sheet1.xml` relative to `xl/`, or an absolute `/xl/...` target.
 pub(crate) fn resolve_target(base: &str, target: &str) -> String {
     if let Some(abs) = target.strip_prefix('/') {

@@ -34,7 +34,8 @@ fn hard_xlsx() -> Vec<u8> {
     names.sort_by_key(|n| (n != "[Content_Types].xml", n.clone()));
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for n in names {
-        w.start_file(n.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(n.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(&std::fs::read(dir.join(&n)).unwrap()).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -56,7 +57,18 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     std::fs::write(tmp.path().join("acme.csv"), QUESTIONS).unwrap();
 
     let r = assure(
-        &["questionnaire", "answer", "acme.csv", "-p", "d", "--as-of", "2026-12-31", "-o", "acme-answered.csv", "--json"],
+        &[
+            "questionnaire",
+            "answer",
+            "acme.csv",
+            "-p",
+            "d",
+            "--as-of",
+            "2026-12-31",
+            "-o",
+            "acme-answered.csv",
+            "--json",
+        ],
         None,
         tmp.path(),
     );
@@ -64,7 +76,16 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     let v = lines(&r.stdout);
     assert_eq!(v.len(), 7);
     for x in &v {
-        for key in ["id", "question", "answer", "text", "sources", "confidence", "sheet", "cell"] {
+        for key in [
+            "id",
+            "question",
+            "answer",
+            "text",
+            "sources",
+            "confidence",
+            "sheet",
+            "cell",
+        ] {
             assert!(x.get(key).is_some(), "{key} missing in {x}");
         }
         // An answer rests on something; an abstention says why.
@@ -77,7 +98,10 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     // MFA: the demo planted an exception in the control's test, so the yes is held back with the reason.
     let mfa = by_id(&v, "IAM-14.1");
     assert_eq!(mfa["answer"], "needs review");
-    assert!(mfa["reason"].as_str().unwrap().contains("exception(s) in 2026"), "{mfa}");
+    assert!(
+        mfa["reason"].as_str().unwrap().contains("exception(s) in 2026"),
+        "{mfa}"
+    );
     assert_eq!(by_id(&v, "DCS-01")["answer"], "N/A");
     assert_eq!(by_id(&v, "DCS-01")["sources"][0]["kind"], "subservice");
     assert_eq!(by_id(&v, "GEN-01")["answer"], "Yes");
@@ -86,34 +110,99 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     assert_eq!(by_id(&v, "INC-09")["answer"], "needs review");
     assert_eq!(by_id(&v, "GEN-01")["cell"], "C6");
     let filled = std::fs::read_to_string(tmp.path().join("acme-answered.csv")).unwrap();
-    assert!(filled.contains("GEN-01,Do you have a SOC 2 Type 2 report?,Yes,"), "{filled}");
+    assert!(
+        filled.contains("GEN-01,Do you have a SOC 2 Type 2 report?,Yes,"),
+        "{filled}"
+    );
 
     let r = assure(&["questionnaire", "list", "-p", "d"], None, tmp.path());
     let id = r.stdout.split_whitespace().next().unwrap().to_string();
     assert!(id.starts_with("q-"), "{}", r.stdout);
 
     // Review: the compliance manager answers the qualifier, then approves two answers.
-    let r = assure(&["questionnaire", "edit", &id, "PHI-01", "--answer", "No", "--comment", "We hold no health data.", "--by", "ciso@northwind.example", "-p", "d"], None, tmp.path());
+    let r = assure(
+        &[
+            "questionnaire",
+            "edit",
+            &id,
+            "PHI-01",
+            "--answer",
+            "No",
+            "--comment",
+            "We hold no health data.",
+            "--by",
+            "ciso@northwind.example",
+            "-p",
+            "d",
+        ],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = assure(&["questionnaire", "approve", &id, "PHI-01", "GEN-01", "--by", "ciso@northwind.example", "-p", "d"], None, tmp.path());
+    let r = assure(
+        &[
+            "questionnaire",
+            "approve",
+            &id,
+            "PHI-01",
+            "GEN-01",
+            "--by",
+            "ciso@northwind.example",
+            "-p",
+            "d",
+        ],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("Approved 2 answers"), "{}", r.stdout);
     let library = std::fs::read_to_string(tmp.path().join("d/questionnaires/library.toml")).unwrap();
-    assert!(library.contains("question = \"Do you process protected health information (PHI)?\""), "{library}");
+    assert!(
+        library.contains("question = \"Do you process protected health information (PHI)?\""),
+        "{library}"
+    );
     assert!(library.contains("owner = \"ciso@northwind.example\""));
     let r = assure(&["questionnaire", "show", &id, "-p", "d"], None, tmp.path());
     insta::assert_snapshot!("questionnaire_show", r.stdout.replace(&id, "q-ID"));
 
     // A needs-review answer cannot be approved.
-    let r = assure(&["questionnaire", "approve", &id, "INC-09", "--by", "ciso@northwind.example", "-p", "d"], None, tmp.path());
+    let r = assure(
+        &[
+            "questionnaire",
+            "approve",
+            &id,
+            "INC-09",
+            "--by",
+            "ciso@northwind.example",
+            "-p",
+            "d",
+        ],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stderr.contains("question INC-09 has no answer to approve"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("question INC-09 has no answer to approve"),
+        "{}",
+        r.stderr
+    );
 
     // The customer's workbook: the library answers its qualifier, the health section is
     // switched off, and only the answer cells change.
     std::fs::write(tmp.path().join("vendor.xlsx"), hard_xlsx()).unwrap();
     let r = assure(
-        &["questionnaire", "answer", "vendor.xlsx", "-p", "d", "--as-of", "2026-12-31", "-o", "vendor-answered.xlsx", "--json"],
+        &[
+            "questionnaire",
+            "answer",
+            "vendor.xlsx",
+            "-p",
+            "d",
+            "--as-of",
+            "2026-12-31",
+            "-o",
+            "vendor-answered.xlsx",
+            "--json",
+        ],
         None,
         tmp.path(),
     );
@@ -129,13 +218,32 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     assert_eq!(book.sheets[0].own(9, 2), "3) N/A");
 
     // Export as CSV (approved only) and JSON.
-    let r = assure(&["questionnaire", "export", &id, "--format", "csv", "--approved-only", "-o", "approved.csv", "-p", "d"], None, tmp.path());
+    let r = assure(
+        &[
+            "questionnaire",
+            "export",
+            &id,
+            "--format",
+            "csv",
+            "--approved-only",
+            "-o",
+            "approved.csv",
+            "-p",
+            "d",
+        ],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let csv = std::fs::read_to_string(tmp.path().join("approved.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
 
     // Nothing approved rests on a failing control yet.
-    let r = assure(&["questionnaire", "recheck", "-p", "d", "--as-of", "2026-12-31"], None, tmp.path());
+    let r = assure(
+        &["questionnaire", "recheck", "-p", "d", "--as-of", "2026-12-31"],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.code, 0, "{}", r.stdout);
     let r = assure(&["questionnaire", "library", "check", "-p", "d"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stdout);
@@ -144,5 +252,10 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     std::fs::write(tmp.path().join("fake.xlsx"), "Question,Answer\n").unwrap();
     let r = assure(&["questionnaire", "answer", "fake.xlsx", "-p", "d"], None, tmp.path());
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("fake.xlsx: it is not a ZIP archive as a .xlsx file must be"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("fake.xlsx: it is not a ZIP archive as a .xlsx file must be"),
+        "{}",
+        r.stderr
+    );
 }
