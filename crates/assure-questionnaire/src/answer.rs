@@ -742,7 +742,7 @@ impl Ctx<'_> {
                 best = Some((e, sim));
             }
         }
-        let Some((e, sim)) = best.filter(|(_, s)| *s >= 0.7) else {
+        let Some((e, sim)) = best.filter(|(_, s)| *s >= 0.6) else {
             // An expired answer to the same question is worth saying.
             let expired = self
                 .lib_all
@@ -836,7 +836,13 @@ impl Ctx<'_> {
             owner,
             text: e.text.clone(),
             sources,
-            confidence: Confidence::of(if sim >= 0.85 { 0.9 } else { 0.7 }),
+            confidence: Confidence::of(if sim >= 0.85 {
+                0.9
+            } else if sim >= 0.7 {
+                0.7
+            } else {
+                0.45
+            }),
             reason: None,
             topics: topic_ids.to_vec(),
         }))
