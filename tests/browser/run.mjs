@@ -229,6 +229,51 @@ await check("a control owner sees only the controls they own", async () => {
   await ctx.close();
 });
 
+await check("a questionnaire is answered from the project, reviewed, assigned and approved", async () => {
+  await ap.goto(`${base}/questionnaires`);
+  const csv = "Question ID,Question,Response,Comments\n" +
+    "IAM-14.1,Is multi-factor authentication enforced for all user accounts?,,\n" +
+    "DCS-01,Are physical access controls in place at your data centers?,,\n" +
+    "GEN-01,Do you have a SOC 2 Type 2 report?,,\n" +
+    "PHI-01,Do you process protected health information (PHI)?,,\n";
+  const file = join(work, "acme-security-review.csv");
+  writeFileSync(file, csv);
+  await ap.setInputFiles("#file", file);
+  await Promise.all([ap.waitForURL(/\/questionnaires\/q-[0-9a-f]+$/), ap.click("form[action='/questionnaires'] button")]);
+  const url = ap.url();
+  const main = await ap.textContent("main");
+  assert(main.includes("4 questions"), "the questionnaire page does not count its questions");
+  assert(main.includes("needs review"), "no question is held back for review");
+  assert(main.includes("Subservice organisation"), "the data-centre answer does not say it rests on the subservice organisation");
+  await shot(ap, "10-questionnaire", true);
+  // The qualifier needs a person: answer it, assign it to the owner and approve it.
+  await ap.goto(`${url}/q/3`);
+  assert((await ap.textContent("main")).includes("Needs review"), "the PHI question shows no reason for review");
+  await ap.fill("#answer", "No");
+  await ap.fill("#comment", "We hold no health data; see the data classification policy.");
+  await ap.selectOption("#assign", owner.email);
+  await Promise.all([ap.waitForURL(`${url}/q/3`), ap.click("button[value=approve]")]);
+  const q = await ap.textContent("main");
+  assert(q.includes("approved") && q.includes("Answered by admin@northwind.example"), "the approval is not shown with who answered");
+  assert(q.includes("assigned to owner@northwind.example"), "the assignment is not in the history");
+  await shot(ap, "11-question", true);
+  await ap.goto(`${base}/questionnaires`);
+  assert((await ap.textContent("main")).includes("acme-security-review.csv"), "the list does not show the questionnaire");
+  await shot(ap, "12-questionnaires");
+  const exported = await ap.evaluate(async (u) => await (await fetch(`${u}/export?approved=1`)).text(), url);
+  assert(exported.includes("PHI-01,Do you process protected health information (PHI)?,No,"), `the approved export lacks the answer: ${exported}`);
+  await ap.goto(`${base}/audit`);
+  assert((await ap.textContent("main")).includes("approved an answer"), "the audit log lacks the approval");
+  // The owner sees the question assigned to them, and only that one.
+  const { ctx, page } = await signIn(owner);
+  await page.goto(url);
+  const rows = await page.locator("table tr").count() - 1;
+  assert(rows === 1, `the owner sees ${rows} questions, not the one assigned to them`);
+  const other = await page.goto(`${url}/q/0`);
+  assert(other.status() === 404, `the owner reached a question not assigned to them (${other.status()})`);
+  await ctx.close();
+});
+
 await adminCtx.close();
 await browser.close();
 server.kill("SIGINT");

@@ -103,6 +103,12 @@ pub enum Action {
     ManageOwnTokens,
     /// Run a monitoring cycle now.
     RunMonitoring,
+    /// See security questionnaires and their answers (owners: the questions assigned to them).
+    ReadQuestionnaires,
+    /// Upload a customer's questionnaire to be answered, approve all, export.
+    AnswerQuestionnaires,
+    /// Change, comment on and approve one answer (owners: the questions assigned to them).
+    ReviewAnswers,
 }
 
 /// Whether a role may perform an action at all (before ownership limits).
@@ -125,6 +131,8 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | ReadPolicies
                 | AcceptPolicy
                 | ManageOwnTokens
+                | ReadQuestionnaires
+                | ReviewAnswers
         ),
         Role::Auditor => matches!(
             action,

@@ -59,6 +59,9 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             items.push(("/requests", "Requests"));
         }
         items.push(("/policies", "Policies"));
+        if can(crate::authz::Action::ReadQuestionnaires) {
+            items.push(("/questionnaires", "Questionnaires"));
+        }
         if can(crate::authz::Action::ReadAudit) {
             items.push(("/audit", "Audit log"));
         }

@@ -680,6 +680,17 @@ pub fn router(state: Shared) -> Router {
         .route("/policies", get(pages::policies))
         .route("/policies/{id}", get(pages::policy))
         .route("/policies/{id}/accept", post(pages::accept))
+        .route(
+            "/questionnaires",
+            get(pages::questionnaires).post(pages::upload_questionnaire),
+        )
+        .route("/questionnaires/{id}", get(pages::questionnaire))
+        .route(
+            "/questionnaires/{id}/q/{index}",
+            get(pages::question).post(pages::review),
+        )
+        .route("/questionnaires/{id}/approve", post(pages::approve_all))
+        .route("/questionnaires/{id}/export", get(pages::export_questionnaire))
         .route("/audit", get(pages::audit))
         .route("/users", get(pages::users).post(pages::add_user))
         .route("/tokens", get(pages::tokens).post(pages::add_token))

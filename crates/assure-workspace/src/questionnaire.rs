@@ -692,3 +692,190 @@ impl Workspace {
         Ok(out)
     }
 }
+
+/// A reviewer's change to one answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Review {
+    /// A new answer (one of the cell's choices when it has a list).
+    pub answer: Option<String>,
+    /// A new narrative.
+    pub text: Option<String>,
+    /// Assign the question to this person (email); empty to unassign.
+    pub assign: Option<String>,
+    /// A comment.
+    pub comment: Option<String>,
+    /// Approve the answer (it joins the library).
+    pub approve: bool,
+}
+
+/// What the web application asks of questionnaires.
+#[derive(Debug, Clone)]
+pub enum QuestionnaireOp {
+    /// Every answered questionnaire.
+    List,
+    /// One.
+    Get(String),
+    /// Answer a customer's file.
+    Answer {
+        /// Its name.
+        file_name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// As of.
+        as_of: NaiveDate,
+    },
+    /// Review one answer.
+    Review {
+        /// The questionnaire.
+        id: String,
+        /// The question's position (0-based).
+        index: usize,
+        /// The change.
+        review: Review,
+        /// Who (email).
+        by: String,
+    },
+    /// Approve every answered question.
+    ApproveAll {
+        /// The questionnaire.
+        id: String,
+        /// Who (email).
+        by: String,
+    },
+    /// The customer's file with the answers written in.
+    Export {
+        /// The questionnaire.
+        id: String,
+        /// Approved answers only.
+        approved_only: bool,
+    },
+}
+
+/// What a questionnaire operation returns.
+#[derive(Debug, Clone)]
+pub enum QuestionnaireOut {
+    /// A list.
+    List(Vec<Answered>),
+    /// One questionnaire.
+    One(Box<Answered>),
+    /// A file: its name and bytes.
+    File(String, Vec<u8>),
+}
+
+impl Workspace {
+    /// Applies a reviewer's change to the answer at `index`; approval adds it to the library.
+    pub fn review_answer(&self, id: &str, index: usize, r: &Review, by: &str) -> Result<Answered, WorkspaceError> {
+        let mut a = self.questionnaire(id)?;
+        let now = Workspace::now();
+        let Some(item) = a.items.get_mut(index) else {
+            return Err(WorkspaceError::invalid(
+                format!("{} has no question number {}", a.id, index + 1),
+                Some("`assure questionnaire show ID` lists the questions"),
+            ));
+        };
+        let note = |text: String| Comment {
+            by: by.to_string(),
+            at: now.clone(),
+            text,
+        };
+        if let Some(v) = r
+            .answer
+            .as_ref()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+        {
+            if !item.choices.is_empty() && !item.choices.contains(&v) {
+                return Err(WorkspaceError::invalid(
+                    format!("{v:?} is not one of question {}'s choices", item.id),
+                    Some(&format!("choose one of: {}", item.choices.join(" | "))),
+                ));
+            }
+            item.answer = Answer::classify(&v);
+            item.comments.push(note(format!("answer set to {v:?}")));
+            item.value = Some(v);
+            item.reason = None;
+            // A person's answer rests on that person.
+            item.confidence = 1.0;
+            item.level = "reviewer".into();
+            item.sources = serde_json::json!([{"kind": "reviewer", "by": by, "at": now}]);
+            item.status = Status::Edited;
+        }
+        if let Some(t) = &r.text
+            && *t != item.text
+        {
+            item.text = t.trim().to_string();
+            item.status = Status::Edited;
+            item.comments.push(note("narrative edited".into()));
+        }
+        if let Some(p) = &r.assign {
+            let p = p.trim();
+            item.assignee = (!p.is_empty()).then(|| p.to_string());
+            item.comments.push(note(if p.is_empty() {
+                "unassigned".into()
+            } else {
+                format!("assigned to {p}")
+            }));
+        }
+        if let Some(c) = r.comment.as_ref().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            item.comments.push(note(c.to_string()));
+        }
+        if r.approve {
+            self.approve_indices(&mut a, &[index], by, 365)?;
+        } else {
+            self.save_answered(&a)?;
+        }
+        Ok(a)
+    }
+
+    fn approve_indices(
+        &self,
+        a: &mut Answered,
+        indices: &[usize],
+        by: &str,
+        expires_days: i64,
+    ) -> Result<usize, WorkspaceError> {
+        let ids: Vec<String> = indices
+            .iter()
+            .filter_map(|i| a.items.get(*i))
+            .map(|i| i.id.clone())
+            .collect();
+        self.approve_answers(a, &ids, by, expires_days)
+    }
+
+    /// Carries out one questionnaire operation (the web application's entry point).
+    pub fn questionnaire_op(&self, op: QuestionnaireOp) -> Result<QuestionnaireOut, WorkspaceError> {
+        Ok(match op {
+            QuestionnaireOp::List => QuestionnaireOut::List(self.questionnaires()?),
+            QuestionnaireOp::Get(id) => QuestionnaireOut::One(Box::new(self.questionnaire(&id)?)),
+            QuestionnaireOp::Answer {
+                file_name,
+                bytes,
+                as_of,
+            } => {
+                let (a, _) = self.answer_questionnaire(&file_name, &bytes, None, &[], as_of)?;
+                QuestionnaireOut::One(Box::new(a))
+            }
+            QuestionnaireOp::Review { id, index, review, by } => {
+                QuestionnaireOut::One(Box::new(self.review_answer(&id, index, &review, &by)?))
+            }
+            QuestionnaireOp::ApproveAll { id, by } => {
+                let mut a = self.questionnaire(&id)?;
+                self.approve_answers(&mut a, &[], &by, 365)?;
+                QuestionnaireOut::One(Box::new(a))
+            }
+            QuestionnaireOp::Export { id, approved_only } => {
+                let a = self.questionnaire(&id)?;
+                let original = self.questionnaire_original(&a)?;
+                let bytes = filled(&a, &original, approved_only)?;
+                let name = match a.format {
+                    Format::Vsaq => format!("{}.answers.json", a.file.trim_end_matches(".json")),
+                    _ => match a.file.rsplit_once('.') {
+                        Some((stem, ext)) => format!("{stem}-answered.{ext}"),
+                        None => format!("{}-answered", a.file),
+                    },
+                };
+                QuestionnaireOut::File(name, bytes)
+            }
+        })
+    }
+}

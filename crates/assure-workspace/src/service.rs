@@ -107,6 +107,16 @@ pub trait Backend: Send + Sync + 'static {
             "this server cannot run monitoring cycles: run `assure monitor --once`".into(),
         ))
     }
+    /// Security questionnaires: list, answer, review, approve, export.
+    fn questionnaire(
+        &self,
+        op: crate::questionnaire::QuestionnaireOp,
+    ) -> Result<crate::questionnaire::QuestionnaireOut, BackendError> {
+        let _ = op;
+        Err(BackendError::Invalid(
+            "this server does not answer questionnaires: use `assure questionnaire`".into(),
+        ))
+    }
     /// Today's date (the as-of date of pages).
     fn today(&self) -> NaiveDate;
 }
@@ -151,6 +161,13 @@ fn plan_staged(path: &std::path::Path, opts: &import::Options) -> Result<Vec<imp
 impl Backend for Service {
     fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
         Ok(self.workspace.snapshot(as_of)?)
+    }
+
+    fn questionnaire(
+        &self,
+        op: crate::questionnaire::QuestionnaireOp,
+    ) -> Result<crate::questionnaire::QuestionnaireOut, BackendError> {
+        Ok(self.workspace.questionnaire_op(op)?)
     }
 
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {

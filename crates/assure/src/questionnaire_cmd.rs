@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use assure_questionnaire::detect::Mapping;
 use assure_questionnaire::{Answer, Library};
 use assure_workspace::Workspace;
-use assure_workspace::questionnaire::{Answered, Status, filled};
+use assure_workspace::questionnaire::{Answered, Review, Status, filled};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -520,55 +520,19 @@ pub fn run(command: QuestionnaireCommand, dir: PathBuf) -> Result<ExitCode, CliE
             comment,
             by,
         } => {
-            let mut a = ws.questionnaire(&id)?;
-            let now = Workspace::now();
-            let Some(item) = a.items.iter_mut().find(|i| i.id == question) else {
+            let a = ws.questionnaire(&id)?;
+            let Some(index) = a.items.iter().position(|i| i.id == question) else {
                 return Err(CliError::problems(format!("{} has no question {question:?}", a.id))
                     .with_hint("`assure questionnaire show ID` lists the question ids"));
             };
-            if let Some(v) = answer {
-                if !item.choices.is_empty() && !item.choices.contains(&v) {
-                    return Err(
-                        CliError::problems(format!("{v:?} is not one of question {question}'s choices"))
-                            .with_hint(format!("choose one of: {}", item.choices.join(" | "))),
-                    );
-                }
-                item.answer = Answer::classify(&v);
-                item.value = Some(v);
-                item.reason = None;
-                // A person's answer rests on that person.
-                item.confidence = 1.0;
-                item.level = "reviewer".into();
-                item.sources = serde_json::json!([{"kind": "reviewer", "by": by, "at": now}]);
-                item.status = Status::Edited;
-                item.comments.push(assure_workspace::questionnaire::Comment {
-                    by: by.clone(),
-                    at: now.clone(),
-                    text: format!("answer set to {:?}", item.value.clone().unwrap_or_default()),
-                });
-            }
-            if let Some(t) = text {
-                item.text = t;
-                if item.status == Status::Approved || item.status == Status::Proposed {
-                    item.status = Status::Edited;
-                }
-            }
-            if let Some(p) = assign {
-                item.comments.push(assure_workspace::questionnaire::Comment {
-                    by: by.clone(),
-                    at: now.clone(),
-                    text: format!("assigned to {p}"),
-                });
-                item.assignee = Some(p);
-            }
-            if let Some(c) = comment {
-                item.comments.push(assure_workspace::questionnaire::Comment {
-                    by: by.clone(),
-                    at: now.clone(),
-                    text: c,
-                });
-            }
-            ws.save_answered(&a)?;
+            let review = Review {
+                answer,
+                text,
+                assign,
+                comment,
+                approve: false,
+            };
+            ws.review_answer(&a.id, index, &review, &by)?;
             print(&format!("Saved question {question} of {}.\n", a.id))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -199,6 +199,12 @@ impl Backend for Served {
             .map(|(_, summary)| summary)
             .map_err(|e| BackendError::Failed(e.text()))
     }
+    fn questionnaire(
+        &self,
+        op: assure_workspace::questionnaire::QuestionnaireOp,
+    ) -> Result<assure_workspace::questionnaire::QuestionnaireOut, BackendError> {
+        self.service.questionnaire(op)
+    }
     fn today(&self) -> NaiveDate {
         self.service.today()
     }

@@ -496,6 +496,43 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         None,
     ),
     ("/audit", Kind::Get, Action::ReadAudit, None),
+    ("/questionnaires", Kind::Get, Action::ReadQuestionnaires, None),
+    (
+        "/questionnaires",
+        Kind::Upload("AC-05"),
+        Action::AnswerQuestionnaires,
+        None,
+    ),
+    (
+        "/questionnaires/q-00000000",
+        Kind::Get,
+        Action::ReadQuestionnaires,
+        None,
+    ),
+    (
+        "/questionnaires/q-00000000/q/0",
+        Kind::Get,
+        Action::ReadQuestionnaires,
+        None,
+    ),
+    (
+        "/questionnaires/q-00000000/q/0",
+        Kind::Form("answer=Yes&action=approve"),
+        Action::ReviewAnswers,
+        None,
+    ),
+    (
+        "/questionnaires/q-00000000/approve",
+        Kind::Form(""),
+        Action::AnswerQuestionnaires,
+        None,
+    ),
+    (
+        "/questionnaires/q-00000000/export",
+        Kind::Get,
+        Action::AnswerQuestionnaires,
+        None,
+    ),
     ("/monitoring/run", Kind::Form(""), Action::RunMonitoring, None),
     ("/my-work", Kind::Get, Action::ReadDashboard, None),
     ("/window", Kind::Get, Action::ReadDashboard, None),
@@ -652,6 +689,10 @@ async fn role_matrix(db: TestDb) {
     assert!(table.contains("compliance_manager POST /monitoring/run: allowed"));
     assert!(table.contains("control_owner GET /controls/GOV-01: refused"));
     assert!(table.contains("control_owner GET /controls/AC-05: allowed"));
+    assert!(table.contains("auditor GET /questionnaires: refused"));
+    assert!(table.contains("viewer POST /questionnaires: refused"));
+    assert!(table.contains("control_owner POST /questionnaires: refused"));
+    assert!(table.contains("compliance_manager POST /questionnaires/q-00000000/approve: allowed"));
     db.finish().await;
 }
 
