@@ -435,6 +435,66 @@ pub fn assessment_conditions(a: &assure_assess::gap::Assessment) -> BTreeMap<Str
     out
 }
 
+/// Approved questionnaire answers (and library answers) saying yes on the strength of a control
+/// that another condition now shows failing, stale or not run: each is to be reviewed again.
+pub fn answer_conditions(
+    now: &BTreeMap<String, Condition>,
+    answered: &[crate::questionnaire::Answered],
+    library: &assure_questionnaire::Library,
+) -> BTreeMap<String, Condition> {
+    let mut out = BTreeMap::new();
+    let why = |control: &str| {
+        now.values()
+            .find(|c| c.kind != "answer_review" && c.controls.iter().any(|x| x == control))
+            .map(|c| {
+                format!(
+                    "{} ({}{})",
+                    c.kind.replace('_', " "),
+                    c.subject,
+                    if c.item.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", c.item)
+                    }
+                )
+            })
+    };
+    let mut add = |origin: &str, qid: &str, controls: &[String]| {
+        for control in controls {
+            if let Some(w) = why(control) {
+                let key = format!("answer {origin} {qid}");
+                out.insert(
+                    key.clone(),
+                    Condition {
+                        key,
+                        kind: "answer_review".into(),
+                        subject: origin.to_string(),
+                        item: qid.to_string(),
+                        reason: format!("the approved answer rests on control {control}, which now shows {w}"),
+                        controls: vec![control.clone()],
+                    },
+                );
+                break;
+            }
+        }
+    };
+    for a in answered {
+        for i in a.items.iter().filter(|i| {
+            i.status == crate::questionnaire::Status::Approved && i.answer == assure_questionnaire::Answer::Yes
+        }) {
+            add(&a.id, &i.id, &i.controls);
+        }
+    }
+    for e in library
+        .entries
+        .iter()
+        .filter(|e| e.class() == assure_questionnaire::Answer::Yes)
+    {
+        add("library", e.question_id.as_deref().unwrap_or(&e.id), &e.controls);
+    }
+    out
+}
+
 /// The conditions a run shows.
 pub fn conditions(run: &RunRecord) -> BTreeMap<String, Condition> {
     let mut out = BTreeMap::new();
@@ -500,6 +560,10 @@ fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
         "not_run" => format!("test {} could not run: {}", c.subject, c.reason),
         "stale_evidence" => format!("control {}: evidence is stale: {}", c.subject, c.reason),
         "policy_overdue" => format!("policy {} {}: {}", c.subject, c.item, c.reason),
+        "answer_review" => format!(
+            "questionnaire answer {} in {}: review it again: {}",
+            c.item, c.subject, c.reason
+        ),
         "missed_slot" => format!(
             "control {}: a slot passed without evidence ({}): {}",
             c.subject, c.item, c.reason
@@ -704,6 +768,8 @@ impl Workspace {
         let signals = crate::records::signals(project, &entries, Some(&run), as_of);
         let assessment = assure_assess::gap::assess(project, as_of, &signals);
         now.extend(assessment_conditions(&assessment));
+        let answers = answer_conditions(&now, &self.questionnaires()?, &self.library()?);
+        now.extend(answers);
         let stale = u32::try_from(now.values().filter(|c| c.kind == "stale_evidence").count()).unwrap_or(u32::MAX);
         let readiness = (assessment.overall.value * 1000.0).round().clamp(0.0, 1000.0) as u32;
         for (collector, source, error) in failures {

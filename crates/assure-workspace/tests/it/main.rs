@@ -423,3 +423,70 @@ fn monitoring_schedules_name_the_next_cycle() {
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
+
+/// An approved yes that rests on a control another condition shows failing is to be reviewed
+/// again; a proposed answer, a no, or an answer on a healthy control is not.
+#[test]
+fn approved_answers_on_failing_controls_are_raised_for_review() {
+    use assure_workspace::monitor::{Condition, answer_conditions};
+    use assure_workspace::questionnaire::{Answered, Item, Status};
+    let item = |id: &str, answer: assure_questionnaire::Answer, status: Status, controls: &[&str]| Item {
+        id: id.into(),
+        question: format!("Question {id}?"),
+        section: None,
+        sheet: "Q".into(),
+        cell: Some("C2".into()),
+        answer,
+        value: Some("Yes".into()),
+        owner: None,
+        text: String::new(),
+        sources: serde_json::json!([]),
+        confidence: 0.9,
+        level: "high".into(),
+        reason: None,
+        status,
+        assignee: None,
+        approved_by: Some("ciso@example.com".into()),
+        approved_at: None,
+        comments: vec![],
+        controls: controls.iter().map(|c| c.to_string()).collect(),
+        choices: vec![],
+    };
+    use assure_questionnaire::Answer::{No, Yes};
+    let answered = Answered {
+        id: "q-12345678".into(),
+        file: "acme.xlsx".into(),
+        format: assure_questionnaire::Format::Xlsx,
+        blake3: "00".repeat(32),
+        as_of: "2026-06-30".parse().unwrap(),
+        period: Some("2026".into()),
+        created_at: "2026-06-30T10:00:00Z".into(),
+        mapping: Default::default(),
+        items: vec![
+            item("IAM-01", Yes, Status::Approved, &["AC-01"]),
+            item("IAM-02", Yes, Status::Proposed, &["AC-01"]),
+            item("IAM-03", No, Status::Approved, &["AC-01"]),
+            item("CHG-01", Yes, Status::Approved, &["CHG-01"]),
+        ],
+        cells: vec![],
+    };
+    let mut now = std::collections::BTreeMap::new();
+    now.insert(
+        "exception mfa-all A-9".to_string(),
+        Condition {
+            key: "exception mfa-all A-9".into(),
+            kind: "exception".into(),
+            subject: "mfa-all".into(),
+            item: "A-9".into(),
+            reason: "no second factor".into(),
+            controls: vec!["AC-01".into()],
+        },
+    );
+    let found = answer_conditions(&now, &[answered], &Default::default());
+    let keys: Vec<&String> = found.keys().collect();
+    assert_eq!(keys, ["answer q-12345678 IAM-01"]);
+    assert_eq!(
+        found["answer q-12345678 IAM-01"].reason,
+        "the approved answer rests on control AC-01, which now shows exception (mfa-all A-9)"
+    );
+}
