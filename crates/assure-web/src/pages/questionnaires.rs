@@ -99,7 +99,7 @@ fn source_html(v: &serde_json::Value) -> String {
 
 fn progress_bar(a: &Answered) -> String {
     let (n, answered, _, approved) = a.progress();
-    let pct = |x: usize| if n == 0 { 0 } else { x * 100 / n };
+    let pct = |x: usize| (x * 100).checked_div(n).unwrap_or(0);
     format!(
         "<div class=\"bar\" role=\"img\" aria-label=\"{approved} of {n} approved, {answered} answered\" title=\"{approved} of {n} approved\"><span style=\"width:{}%\"></span></div><span class=\"muted\">{}% answered, {}% approved</span>",
         pct(approved),
