@@ -4,7 +4,9 @@ library), TARGET another completed questionnaire of the same company, whose answ
 Both are `id|question|answer` lines. The project has no controls, policies or subservice
 organisations, so every answer comes from the library (or is an abstention).
 
-  python3 scripts/measure-questionnaire.py ASSURE_BIN LIBRARY.psv TARGET.psv
+  python3 scripts/measure-questionnaire.py ASSURE_BIN LIBRARY.psv TARGET.psv [MODEL_DIR]
+
+With MODEL_DIR (a build with `--features semantic`), the library is matched by meaning too.
 
 Classes: Yes, No, Partial, N/A (a compensating or inherited control, `CC`, counts as N/A).
 Balanced accuracy is the mean over the truth's classes of the share of that class answered right;
@@ -25,7 +27,7 @@ def rows(path):
             out.append((i, q, CLASS[a.strip().lower()]))
     return out
 
-def main(bin_, lib_path, target_path):
+def main(bin_, lib_path, target_path, model=None):
     work = tempfile.mkdtemp()
     proj = os.path.join(work, "p")
     subprocess.run([bin_, "init", proj], check=True, capture_output=True)
@@ -45,7 +47,8 @@ def main(bin_, lib_path, target_path):
         w.writerow(["Question ID", "Question", "Answer"])
         for i, q, _ in truth:
             w.writerow([i, q, ""])
-    r = subprocess.run([bin_, "questionnaire", "answer", tgt_csv, "-p", proj, "--json"], check=True, capture_output=True, text=True)
+    cmd = [bin_, "questionnaire", "answer", tgt_csv, "-p", proj, "--json"] + (["--model", model] if model else [])
+    r = subprocess.run(cmd, check=True, capture_output=True, text=True)
     got = {}
     for line in r.stdout.splitlines():
         v = json.loads(line)
@@ -89,4 +92,4 @@ def main(bin_, lib_path, target_path):
     shutil.rmtree(work)
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -480,6 +480,33 @@ fn overlap(a: &BTreeSet<String>, b: &str) -> usize {
 
 /// Answers every question.
 pub fn answer_all(q: &Questionnaire, k: &Knowledge, lib: &Library) -> Result<Vec<Proposal>, QError> {
+    answer_all_with(q, k, lib, None)
+}
+
+/// Turns texts into unit vectors whose dot product says how alike they are in meaning (a local
+/// sentence-embedding model; see the `assure-embed` crate). Optional: without one, matching is
+/// lexical only.
+pub trait Embedder: Send + Sync {
+    /// One unit vector per text, in order.
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QError>;
+    /// What model this is, for the record (name, where from, the weights' digest).
+    fn describe(&self) -> String;
+}
+
+/// Above this cosine, two questions are the same question in other words.
+pub const SAME_MEANING: f32 = 0.75;
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Answers every question, matching the library by meaning too when an embedder is given.
+pub fn answer_all_with(
+    q: &Questionnaire,
+    k: &Knowledge,
+    lib: &Library,
+    embedder: Option<&dyn Embedder>,
+) -> Result<Vec<Proposal>, QError> {
     let usable: Vec<&LibraryEntry> = lib.entries.iter().filter(|e| e.usable(k.as_of)).collect();
     let lib_corpus = Corpus::build(&usable.iter().map(|e| e.question.clone()).collect::<Vec<_>>())?;
     let control_texts: Vec<String> = k
@@ -494,6 +521,13 @@ pub fn answer_all(q: &Questionnaire, k: &Knowledge, lib: &Library) -> Result<Vec
             .map(|p| format!("{} {}", p.title, p.summary))
             .collect::<Vec<_>>(),
     )?;
+    let (lib_vecs, q_vecs) = match embedder {
+        Some(e) if !usable.is_empty() => (
+            e.embed(&usable.iter().map(|x| x.question.clone()).collect::<Vec<_>>())?,
+            e.embed(&q.questions.iter().map(|x| x.text.clone()).collect::<Vec<_>>())?,
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
     let ctx = Ctx {
         k,
         usable,
@@ -501,10 +535,11 @@ pub fn answer_all(q: &Questionnaire, k: &Knowledge, lib: &Library) -> Result<Vec
         controls: &control_corpus,
         policies: &policy_corpus,
         lib_all: lib,
+        lib_vecs,
     };
     let mut out: Vec<Proposal> = Vec::with_capacity(q.questions.len());
-    for question in &q.questions {
-        out.push(ctx.propose(question)?);
+    for (i, question) in q.questions.iter().enumerate() {
+        out.push(ctx.propose(question, q_vecs.get(i).map(Vec::as_slice))?);
     }
     apply_qualifiers(q, &mut out);
     apply_conditions(q, &mut out);
@@ -518,16 +553,18 @@ struct Ctx<'a> {
     lib: &'a Corpus,
     controls: &'a Corpus,
     policies: &'a Corpus,
+    /// The usable library questions' vectors (empty without an embedder).
+    lib_vecs: Vec<Vec<f32>>,
 }
 
 impl Ctx<'_> {
-    fn propose(&self, q: &Question) -> Result<Proposal, QError> {
+    fn propose(&self, q: &Question, vector: Option<&[f32]>) -> Result<Proposal, QError> {
         let classified = topics::classify(&q.id, &q.text);
         let topic_ids: Vec<String> = classified.iter().take(3).map(|(t, _)| t.id.to_string()).collect();
         let words: BTreeSet<String> = stems(&q.text).into_iter().collect();
 
         // 1. An approved library answer to the same question.
-        if let Some(p) = self.by_library(q, &topic_ids)? {
+        if let Some(p) = self.by_library(q, vector, &topic_ids)? {
             return Ok(p);
         }
         if about_past_events(&q.text) {
@@ -730,15 +767,44 @@ impl Ctx<'_> {
         ))
     }
 
-    fn by_library(&self, q: &Question, topic_ids: &[String]) -> Result<Option<Proposal>, QError> {
+    fn by_library(
+        &self,
+        q: &Question,
+        vector: Option<&[f32]>,
+        topic_ids: &[String],
+    ) -> Result<Option<Proposal>, QError> {
+        // Candidates: the best by BM25, and the best by meaning when there are vectors.
+        let mut candidates: Vec<usize> = self.lib.search(&q.text, 8)?.into_iter().map(|(i, _)| i).collect();
+        let cos_of = |i: usize| vector.and_then(|v| self.lib_vecs.get(i).map(|w| cosine(v, w)));
+        if vector.is_some() {
+            let mut by_meaning: Vec<(usize, f32)> = (0..self.usable.len())
+                .filter_map(|i| cos_of(i).map(|c| (i, c)))
+                .collect();
+            by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            candidates.extend(by_meaning.into_iter().take(8).map(|(i, _)| i));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        // A candidate is the same question when its words are alike enough (Dice of stems) or,
+        // with an embedder, its meaning is (cosine); it is scored by the stronger of the two.
         let mut best: Option<(&LibraryEntry, f64)> = None;
-        for (i, _) in self.lib.search(&q.text, 8)? {
+        for i in candidates {
             let e = self.usable[i];
             let mut sim = similarity(&q.text, &e.question);
             if e.question_id.as_deref() == Some(q.id.as_str()) && sim >= 0.5 {
                 sim = sim.max(0.9);
             }
-            if best.is_none_or(|(_, s)| sim > s) {
+            let lexical_ok = sim >= 0.6;
+            if let Some(c) = cos_of(i)
+                && c >= SAME_MEANING
+            {
+                // On the same scale: SAME_MEANING maps to the lexical floor, 1.0 to 1.0.
+                let scaled = 0.6 + f64::from(c - SAME_MEANING) / f64::from(1.0 - SAME_MEANING) * 0.4;
+                sim = sim.max(scaled);
+            } else if !lexical_ok {
+                continue;
+            }
+            if best.is_none_or(|(b, s)| sim > s || (sim == s && e.id < b.id)) {
                 best = Some((e, sim));
             }
         }

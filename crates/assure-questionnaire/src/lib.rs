@@ -23,7 +23,7 @@ pub mod vsaq;
 pub mod xlsx;
 pub mod zipsafe;
 
-pub use answer::{Answer, Confidence, Knowledge, Proposal, Source};
+pub use answer::{Answer, Confidence, Embedder, Knowledge, Proposal, Source};
 pub use detect::{Mapping, Question, Questionnaire};
 pub use error::QError;
 pub use grid::{CellRef, Grid, Rect};

@@ -271,6 +271,9 @@ pub struct Answered {
     pub items: Vec<Item>,
     /// Cell positions, per item (kept to write back).
     pub cells: Vec<Cells>,
+    /// The sentence-embedding model the library was matched with, if any (name, place, digest).
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// Where one item's values go.
@@ -364,6 +367,7 @@ pub fn answered(
         mapping: q.mapping.clone(),
         items,
         cells,
+        model: None,
     }
 }
 
@@ -492,6 +496,7 @@ impl Workspace {
         mapping: Option<&Mapping>,
         extra: &[Library],
         as_of: NaiveDate,
+        embedder: Option<&dyn assure_questionnaire::Embedder>,
     ) -> Result<(Answered, assure_questionnaire::Questionnaire), WorkspaceError> {
         let (format, grids) = assure_questionnaire::read(file, bytes)?;
         let q = assure_questionnaire::detect::detect(file, format, &grids, mapping)?;
@@ -500,8 +505,9 @@ impl Workspace {
             lib.entries.extend(l.entries.iter().cloned());
         }
         let k = self.knowledge(as_of)?;
-        let proposals = assure_questionnaire::answer::answer_all(&q, &k, &lib)?;
-        let a = answered(file, bytes, &q, &proposals, &k, &Workspace::now());
+        let proposals = assure_questionnaire::answer::answer_all_with(&q, &k, &lib, embedder)?;
+        let mut a = answered(file, bytes, &q, &proposals, &k, &Workspace::now());
+        a.model = embedder.map(|e| e.describe());
         let dir = self.questionnaires_dir().join(&a.id);
         std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io {
             what: "create",
@@ -852,7 +858,7 @@ impl Workspace {
                 bytes,
                 as_of,
             } => {
-                let (a, _) = self.answer_questionnaire(&file_name, &bytes, None, &[], as_of)?;
+                let (a, _) = self.answer_questionnaire(&file_name, &bytes, None, &[], as_of, None)?;
                 QuestionnaireOut::One(Box::new(a))
             }
             QuestionnaireOp::Review { id, index, review, by } => {

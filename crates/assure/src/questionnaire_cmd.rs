@@ -132,6 +132,10 @@ pub struct AnswerArgs {
     /// Ground the answers as of this date (defaults to today)
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// Also match the library by meaning with the sentence-embedding model in this directory
+    /// (config.json, tokenizer.json, model.safetensors; builds with the `semantic` feature)
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +162,30 @@ pub enum LibraryCommand {
     },
     /// Duplicates and conflicting answers to clean up
     Check,
+}
+
+/// The sentence-embedding model, when one is named and this build can run it.
+#[cfg(feature = "semantic")]
+fn embedder(dir: Option<&Path>) -> Result<Option<Box<dyn assure_questionnaire::Embedder>>, CliError> {
+    match dir {
+        None => Ok(None),
+        Some(d) => Ok(Some(Box::new(assure_embed::MiniLm::load(d).map_err(q)?))),
+    }
+}
+
+/// The sentence-embedding model, when one is named and this build can run it.
+#[cfg(not(feature = "semantic"))]
+fn embedder(dir: Option<&Path>) -> Result<Option<Box<dyn assure_questionnaire::Embedder>>, CliError> {
+    match dir {
+        None => Ok(None),
+        Some(d) => Err(CliError::problems(format!(
+            "--model {}: this build of assure cannot run a sentence-embedding model",
+            d.display()
+        ))
+        .with_hint(
+            "build it with `cargo build --release --features semantic`, or leave out --model (matching stays lexical)",
+        )),
+    }
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
@@ -294,10 +322,14 @@ fn summary(a: &Answered) -> String {
     let (n, answered, review, approved) = a.progress();
     let high = a.items.iter().filter(|i| i.level == "high").count();
     format!(
-        "{}: {n} questions, {answered} answered ({high} with high confidence), {review} need review, {approved} approved. Grounded as of {}{}.\n",
+        "{}: {n} questions, {answered} answered ({high} with high confidence), {review} need review, {approved} approved. Grounded as of {}{}{}.\n",
         a.id,
         a.as_of,
-        a.period.as_ref().map(|p| format!(" in period {p}")).unwrap_or_default()
+        a.period.as_ref().map(|p| format!(" in period {p}")).unwrap_or_default(),
+        a.model
+            .as_ref()
+            .map(|m| format!("; library matched by meaning with {m}"))
+            .unwrap_or_default()
     )
 }
 
@@ -313,7 +345,8 @@ pub fn run(command: QuestionnaireCommand, dir: PathBuf) -> Result<ExitCode, CliE
             for l in &args.library {
                 extra.push(library_from(l, None, as_of, 365, None)?.0);
             }
-            let (a, _) = ws.answer_questionnaire(&name, &bytes, map.as_ref(), &extra, as_of)?;
+            let embedder = embedder(args.model.as_deref())?;
+            let (a, _) = ws.answer_questionnaire(&name, &bytes, map.as_ref(), &extra, as_of, embedder.as_deref())?;
             if let Some(out) = &args.output {
                 let original = ws.questionnaire_original(&a)?;
                 write_atomically(out, filled(&a, &original, false)?)?;

@@ -743,3 +743,62 @@ fn the_library_imports_completed_questionnaires_and_lists_conflicts() {
     let bad = Library::parse("library.toml", "[[answer]]\nid = \"x\"\nquestion = \"q\"\n").unwrap_err();
     assert_eq!(bad.place, "library.toml, line 1");
 }
+
+/// An embedder that knows three ideas: a text's vector counts the words of each idea it uses.
+/// Enough to test how meaning is combined with words; the real model is in `assure-embed`.
+struct Ideas;
+
+impl assure_questionnaire::Embedder for Ideas {
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, assure_questionnaire::QError> {
+        const IDEAS: [&[&str]; 3] = [
+            &["two-step", "multi-factor", "second factor", "mfa", "verification"],
+            &["encrypt", "cipher", "at rest"],
+            &["backup", "restore", "copies"],
+        ];
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let l = t.to_lowercase();
+                let mut v: Vec<f32> = IDEAS
+                    .iter()
+                    .map(|words| words.iter().filter(|w| l.contains(*w)).count() as f32)
+                    .collect();
+                v.push(0.1);
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+    fn describe(&self) -> String {
+        "three ideas".into()
+    }
+}
+
+#[test]
+fn an_embedder_matches_the_library_by_meaning_where_words_differ() {
+    let csv = "ID,Question,Answer\nQ1,Is two-step verification required to sign in to your service?,\nQ2,Do you keep restore copies of customer records?,\n";
+    let (format, grids) = read("q.csv", csv.as_bytes()).unwrap();
+    let q = detect("q.csv", format, &grids, None).unwrap();
+    let lib = Library {
+        entries: vec![library_entry(
+            "Do you enforce multi-factor authentication (MFA) for all users?",
+            "Yes",
+            Some("2026-01-01"),
+            None,
+        )],
+    };
+    let mut k = knowledge();
+    k.controls.clear();
+    // Words alone: the MFA question shares too few words with the library's.
+    let lexical = assure_questionnaire::answer::answer_all(&q, &k, &lib).unwrap();
+    assert_eq!(lexical[0].answer, Answer::NeedsReview);
+    // With meaning: the same question in other words; the backup question matches nothing.
+    let semantic = assure_questionnaire::answer::answer_all_with(&q, &k, &lib, Some(&Ideas)).unwrap();
+    assert_eq!(semantic[0].answer, Answer::Yes);
+    assert_eq!(semantic[0].confidence.level, "high");
+    assert!(matches!(
+        semantic[0].sources[0],
+        assure_questionnaire::Source::Library { .. }
+    ));
+    assert_eq!(semantic[1].answer, Answer::NeedsReview);
+}

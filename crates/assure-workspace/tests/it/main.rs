@@ -469,6 +469,7 @@ fn approved_answers_on_failing_controls_are_raised_for_review() {
             item("CHG-01", Yes, Status::Approved, &["CHG-01"]),
         ],
         cells: vec![],
+        model: None,
     };
     let mut now = std::collections::BTreeMap::new();
     now.insert(

@@ -248,6 +248,15 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     let r = assure(&["questionnaire", "library", "check", "-p", "d"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stdout);
 
+    // Meaning-matching needs a build with the `semantic` feature; this one says so.
+    let r = assure(&["questionnaire", "answer", "acme.csv", "-p", "d", "--model", "minilm"], None, tmp.path());
+    if cfg!(feature = "semantic") {
+        assert!(r.stderr.contains("minilm/config.json: cannot be read"), "{}", r.stderr);
+    } else {
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.contains("this build of assure cannot run a sentence-embedding model"), "{}", r.stderr);
+    }
+
     // A file that is not what its name says.
     std::fs::write(tmp.path().join("fake.xlsx"), "Question,Answer\n").unwrap();
     let r = assure(&["questionnaire", "answer", "fake.xlsx", "-p", "d"], None, tmp.path());
