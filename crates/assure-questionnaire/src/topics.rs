@@ -556,8 +556,74 @@ pub fn topic(id: &str) -> Option<&'static Topic> {
     TOPICS.iter().find(|t| t.id == id)
 }
 
-/// The topics an identifier's prefix maps to.
+/// Our mapping from the words of VSAQ's question identifiers (`application_ssl_configuration`)
+/// to topics.
+pub const VSAQ_WORDS: &[(&str, &str)] = &[
+    ("ssl", "encryption"),
+    ("tls", "encryption"),
+    ("https", "encryption"),
+    ("crypto", "encryption"),
+    ("encryption", "encryption"),
+    ("authentication", "authentication"),
+    ("password", "authentication"),
+    ("passwords", "authentication"),
+    ("sso", "authentication"),
+    ("login", "authentication"),
+    ("mfa", "authentication"),
+    ("authorization", "access"),
+    ("access", "access"),
+    ("privileges", "access"),
+    ("vm", "vulnerability"),
+    ("vulnerability", "vulnerability"),
+    ("patching", "vulnerability"),
+    ("pentest", "vulnerability"),
+    ("xss", "appsec"),
+    ("xsrf", "appsec"),
+    ("xssi", "appsec"),
+    ("clickjacking", "appsec"),
+    ("injection", "appsec"),
+    ("sdlc", "appsec"),
+    ("testing", "appsec"),
+    ("logging", "logging"),
+    ("monitoring", "logging"),
+    ("backup", "continuity"),
+    ("backups", "continuity"),
+    ("dr", "continuity"),
+    ("network", "network"),
+    ("firewall", "network"),
+    ("physical", "physical"),
+    ("datacenter", "physical"),
+    ("incident", "incident"),
+    ("vendor", "vendors"),
+    ("vendors", "vendors"),
+    ("privacy", "privacy"),
+    ("training", "training"),
+    ("personnel", "people"),
+    ("hr", "people"),
+    ("change", "change"),
+    ("retention", "data-lifecycle"),
+    ("deletion", "data-lifecycle"),
+    ("policy", "policy"),
+    ("policies", "policy"),
+    ("risk", "risk"),
+    ("endpoint", "endpoint"),
+    ("malware", "endpoint"),
+];
+
+/// The topics an identifier maps to: a standard questionnaire's prefix, or VSAQ's words.
 pub fn by_id(question_id: &str) -> Vec<&'static Topic> {
+    if question_id.contains('_') {
+        let mut out: Vec<&'static Topic> = Vec::new();
+        for word in question_id.to_lowercase().split('_') {
+            if let Some((_, t)) = VSAQ_WORDS.iter().find(|(w, _)| *w == word)
+                && let Some(topic) = topic(t)
+                && !out.contains(&topic)
+            {
+                out.push(topic);
+            }
+        }
+        return out;
+    }
     let id = question_id.trim().to_uppercase();
     let head: String = id
         .chars()

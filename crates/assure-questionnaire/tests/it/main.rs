@@ -802,3 +802,22 @@ fn an_embedder_matches_the_library_by_meaning_where_words_differ() {
     ));
     assert_eq!(semantic[1].answer, Answer::NeedsReview);
 }
+
+#[test]
+fn standard_identifiers_map_to_our_topics() {
+    use assure_questionnaire::topics::by_id;
+    let ids = |q: &str| by_id(q).iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids("A&A-02.1"), ["audit"]);
+    assert_eq!(
+        ids("IAM-14.1"),
+        ["access", "authentication", "provisioning", "access-review"]
+    );
+    assert_eq!(ids("HFIH-01"), ["incident"]);
+    assert_eq!(
+        ids("H.3.2"),
+        ["access", "authentication", "provisioning", "access-review"]
+    );
+    assert_eq!(ids("application_ssl_configuration_ciphers"), ["encryption"]);
+    assert_eq!(ids("application_vm_securitycontact"), ["vulnerability"]);
+    assert!(ids("Q-0001").is_empty());
+}

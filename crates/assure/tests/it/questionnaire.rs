@@ -249,12 +249,21 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     assert_eq!(r.code, 0, "{}", r.stdout);
 
     // Meaning-matching needs a build with the `semantic` feature; this one says so.
-    let r = assure(&["questionnaire", "answer", "acme.csv", "-p", "d", "--model", "minilm"], None, tmp.path());
+    let r = assure(
+        &["questionnaire", "answer", "acme.csv", "-p", "d", "--model", "minilm"],
+        None,
+        tmp.path(),
+    );
     if cfg!(feature = "semantic") {
         assert!(r.stderr.contains("minilm/config.json: cannot be read"), "{}", r.stderr);
     } else {
         assert_eq!(r.code, 1);
-        assert!(r.stderr.contains("this build of assure cannot run a sentence-embedding model"), "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("this build of assure cannot run a sentence-embedding model"),
+            "{}",
+            r.stderr
+        );
     }
 
     // A file that is not what its name says.
