@@ -655,8 +655,19 @@ impl Ctx<'_> {
                     .as_ref()
                     .and_then(|_| owner_choice(Ownership::Subservice, &q.owner_choices)),
                 text: format!(
-                    "We operate no data centre of our own: our systems run at {}, whose physical and environmental controls are theirs and covered by their own reports.",
-                    names.join(", ")
+                    "We operate no data centre of our own: our systems run at {}, whose physical and environmental controls are theirs{}.",
+                    names.join(", "),
+                    {
+                        let reports: Vec<String> = subs
+                            .iter()
+                            .filter_map(|s| s.report.as_ref().map(|r| format!("{} ({r})", s.name)))
+                            .collect();
+                        if reports.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", covered by their own reports: {}", reports.join(", "))
+                        }
+                    }
                 ),
                 sources,
                 confidence: Confidence::of(0.6),

@@ -163,7 +163,13 @@ pub fn knowledge(snap: &Snapshot) -> Knowledge {
             name: s.name.clone(),
             services: s.services.clone(),
             method: format!("{:?}", s.treatment).to_lowercase(),
-            report: None,
+            // The assurance report its vendor record names (`soc2-type2`), when there is one.
+            report: s
+                .vendor
+                .as_ref()
+                .and_then(|v| project.vendors.iter().find(|x| x.id.as_str() == v.as_str()))
+                .and_then(|v| v.assurance.clone())
+                .filter(|a| a != "none"),
         })
         .collect();
     Knowledge {

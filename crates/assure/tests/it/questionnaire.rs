@@ -104,6 +104,8 @@ fn a_questionnaire_is_answered_from_the_state_reviewed_and_answered_again_from_t
     );
     assert_eq!(by_id(&v, "DCS-01")["answer"], "N/A");
     assert_eq!(by_id(&v, "DCS-01")["sources"][0]["kind"], "subservice");
+    // The subservice organisation's own report, from its vendor record.
+    assert_eq!(by_id(&v, "DCS-01")["sources"][0]["report"], "soc2-type2");
     assert_eq!(by_id(&v, "GEN-01")["answer"], "Yes");
     assert_eq!(by_id(&v, "GEN-01")["sources"][0]["kind"], "scope");
     assert_eq!(by_id(&v, "PHI-01")["answer"], "needs review");
