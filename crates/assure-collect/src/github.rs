@@ -9,6 +9,11 @@
 //!   until a pull request last updated at or before the stream's cursor (or before the period)
 //!   appears; each merged one gets its `reviews` (`GET .../pulls/{n}/reviews`, paged). The
 //!   cursor is the newest `updated_at` seen. Needs `repo` (read) on private repositories.
+//! - **Branch protection** (`github repositories ORG`, onto `repositories` through
+//!   `github-repositories`): per repository `GET /repos/{repo}` (its default branch) and
+//!   `GET /repos/{repo}/branches/{branch}/protection` (404 "Branch not protected" is recorded as
+//!   no protection); saved as one JSON array, all repositories or none. Needs *Administration:
+//!   read* (classic: `repo`): GitHub shows protection only to a token that may administer it.
 //! - Repositories are `repos = ["owner/name"]`, or every repository of the organisation that is
 //!   not archived (`GET /orgs/{org}/repos`).
 //!
@@ -75,6 +80,24 @@ pub fn collect(
     } else {
         c.repos.clone()
     };
+    let protection: Result<Vec<Value>, String> = repos
+        .iter()
+        .map(|repo| protection(&mut http, &endpoint, repo, &headers))
+        .collect();
+    out.push(Pull {
+        collector: "github".into(),
+        stream: format!("github repositories {org}"),
+        source: crate::http::redact(&endpoint),
+        outcome: protection
+            .map(|items| {
+                Some((
+                    format!("github-repositories-{}.json", slug(&org)),
+                    serde_json::to_vec_pretty(&Value::Array(items)).unwrap_or_default(),
+                ))
+            })
+            .map_err(|e| format!("branch protection: {e}")),
+        cursor: None,
+    });
     for repo in repos {
         let stream = format!("github pulls {repo}");
         let cursor = cursors.get(&stream).cloned();
@@ -103,6 +126,42 @@ pub fn collect(
         });
     }
     out
+}
+
+/// A repository, its default branch and that branch's protection (null when not protected).
+fn protection(http: &mut Http, endpoint: &str, repo: &str, headers: &[(&str, String)]) -> Result<Value, String> {
+    let base = endpoint.trim_end_matches('/');
+    let r = http
+        .ok("GET", &format!("{base}/repos/{repo}"), headers, None)?
+        .json(&format!("repository {repo}"))?;
+    let branch = r
+        .get("default_branch")
+        .and_then(Value::as_str)
+        .unwrap_or("main")
+        .to_string();
+    let url = format!(
+        "{base}/repos/{repo}/branches/{}/protection",
+        branch.replace('%', "%25").replace(' ', "%20")
+    );
+    let a = http.send("GET", &url, headers, None)?;
+    let p = match a.status {
+        200 => a.json(&format!("protection of {repo}:{branch}"))?,
+        404 if a.body.contains("Branch not protected") => Value::Null,
+        _ => {
+            return Err(format!(
+                "{repo}: {} answered HTTP {}{}{}",
+                crate::http::redact(&url),
+                a.status,
+                crate::http::vendor_message(&a.body),
+                if a.status == 403 || a.status == 404 {
+                    " (GitHub shows branch protection only to a token that may administer the repository: see the README)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    };
+    Ok(json!({"repository": r, "branch": branch, "protection": p}))
 }
 
 fn headers(token: &str) -> Vec<(&'static str, String)> {

@@ -291,6 +291,23 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "repositories",
+        about: "source repositories and the protection of their default branch (GitHub branch protection)",
+        columns: &[
+            req("repository", T),
+            req("source", T),
+            opt("default_branch", T),
+            opt("archived", B),
+            req("protected", B),
+            opt("required_approvals", I),
+            opt("dismiss_stale_reviews", B),
+            opt("require_code_owner_reviews", B),
+            opt("enforce_admins", B),
+            opt("allow_force_pushes", B),
+            opt("required_checks", L),
+        ],
+    },
+    Table {
         name: "backups",
         about: "backup jobs",
         columns: &[
@@ -404,7 +421,7 @@ pub fn table(name: &str) -> Option<&'static Table> {
 pub fn is_snapshot(table: &str) -> bool {
     matches!(
         table,
-        "people" | "accounts" | "assets" | "devices" | "vendors" | "risks"
+        "people" | "accounts" | "assets" | "devices" | "repositories" | "vendors" | "risks"
     )
 }
 
@@ -421,6 +438,7 @@ pub fn key_of(table: &str) -> &'static [&'static str] {
         "vulnerabilities" => &["finding_id"],
         "assets" => &["asset_id"],
         "devices" => &["source", "device_id"],
+        "repositories" => &["source", "repository"],
         "incidents" => &["incident_id"],
         "vendors" => &["vendor_id"],
         "risks" => &["risk_id"],

@@ -106,6 +106,7 @@ fn github_members_and_merged_pulls_with_reviews_across_a_rate_limited_page() {
         streams,
         [
             "github members octokit-fixture-org",
+            "github repositories octokit-fixture-org",
             "github pulls octokit-fixture-org/hello-world"
         ]
     );
@@ -118,7 +119,7 @@ fn github_members_and_merged_pulls_with_reviews_across_a_rate_limited_page() {
     assert_eq!(col(&members, "mfa_enabled"), ["true", "false", "true"]);
     assert_eq!(col(&members, "privileged"), ["true", "false", "false"]);
 
-    let (name, b) = bytes(&pulls[1]);
+    let (name, b) = bytes(&pulls[2]);
     assert_eq!(
         name,
         "github-pulls-octokit-fixture-org-hello-world-20260502T100500Z.json"
@@ -136,7 +137,7 @@ fn github_members_and_merged_pulls_with_reviews_across_a_rate_limited_page() {
     let (connector, changes) = rows(b);
     assert_eq!(connector, "github-pulls");
     assert_eq!(changes.len(), 2);
-    assert_eq!(pulls[1].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
+    assert_eq!(pulls[2].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
     // The credential is in no saved byte and no source.
     for p in &pulls {
         assert!(!String::from_utf8_lossy(bytes(p).1).contains(GITHUB_TOKEN));
@@ -162,8 +163,20 @@ fn github_next_cycle_reads_only_past_the_cursor() {
         NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         &secrets(dir.path()),
     );
-    assert!(matches!(pulls[1].outcome, Ok(None)), "{:?}", pulls[1].outcome);
-    assert_eq!(pulls[1].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
+    // The default branch's protection, read by the github-repositories connector.
+    let (name, b) = bytes(&pulls[1]);
+    assert_eq!(name, "github-repositories-octokit-fixture-org.json");
+    let (connector, repos) = rows(b);
+    assert_eq!(connector, "github-repositories");
+    assert_eq!(col(&repos, "repository"), ["octokit-fixture-org/hello-world"]);
+    assert_eq!(col(&repos, "default_branch"), ["master"]);
+    assert_eq!(col(&repos, "protected"), ["true"]);
+    assert_eq!(col(&repos, "required_approvals"), ["1"]);
+    assert_eq!(col(&repos, "enforce_admins"), ["false"]);
+    assert_eq!(col(&repos, "required_checks"), ["ci/test"]);
+
+    assert!(matches!(pulls[2].outcome, Ok(None)), "{:?}", pulls[2].outcome);
+    assert_eq!(pulls[2].cursor.as_deref(), Some("2026-05-02T10:05:00Z"));
 }
 
 #[test]
@@ -181,14 +194,15 @@ fn github_failed_page_fails_the_whole_pull_and_says_which_page() {
         &secrets(dir.path()),
     );
     assert!(matches!(pulls[0].outcome, Ok(Some(_))));
-    let e = pulls[1].outcome.as_ref().unwrap_err();
+    assert!(matches!(pulls[1].outcome, Ok(Some(_))));
+    let e = pulls[2].outcome.as_ref().unwrap_err();
     assert!(
         e.starts_with("pull requests of octokit-fixture-org/hello-world: page 2 of the pull requests: "),
         "{e}"
     );
     assert!(e.ends_with("answered HTTP 502: Server Error (3 attempts)"), "{e}");
     // A failed stream keeps no new cursor: the next cycle starts where this one did.
-    assert_eq!(pulls[1].cursor, None);
+    assert_eq!(pulls[2].cursor, None);
 }
 
 #[test]

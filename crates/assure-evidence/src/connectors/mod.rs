@@ -17,6 +17,7 @@ mod git_log;
 mod github_audit_log;
 mod github_members;
 mod github_pulls;
+mod github_repositories;
 mod google_workspace_activity;
 mod google_workspace_users;
 mod intune_devices;
@@ -132,6 +133,7 @@ pub static REGISTRY: &[&dyn Connector] = &[
     &cloudtrail::CloudTrail,
     &okta_system_log::OktaSystemLog,
     &trivy::Trivy,
+    &github_repositories::GithubRepositories,
     &github_pulls::GithubPulls,
     &okta_users::OktaUsers,
     &google_workspace_users::GoogleWorkspaceUsers,

@@ -66,7 +66,7 @@ fn every_table_has_a_schema_with_lineage_columns() {
         }
         assert_eq!(s.fields().len(), t.columns.len() + 3);
     }
-    assert_eq!(TABLES.len(), 17);
+    assert_eq!(TABLES.len(), 18);
     assert!(
         table("changes")
             .unwrap()

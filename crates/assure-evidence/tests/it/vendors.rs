@@ -686,6 +686,18 @@ fn github_members_read_roles_and_two_factor() {
     ));
 }
 
+/// Repositories and their default branch's protection: a protected branch with two approvals,
+/// code owners and required checks; an unprotected one (GitHub's 404, saved as null); a
+/// protected one that still allows force pushes and requires no reviews.
+#[test]
+fn github_repositories_read_branch_protection() {
+    insta::assert_snapshot!(fixture_rows(
+        "repositories.json",
+        include_bytes!("../../fixtures/connectors/github-repositories.json"),
+        "repositories"
+    ));
+}
+
 /// The GitHub organization audit log: millisecond timestamps as instants, grants, an owner
 /// promotion, a branch-protection override and a removal in the shared verbs.
 #[test]
