@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads an XLSX workbook with openpyxl (independent of the writer) and prints what a test checks,
 as JSON: sheet names, and per sheet the header row, frozen panes, autofilter, column widths, row
-count, the types of the cells in the first data row, and whether any cell holds a formula."""
+count, the types of the cells in the first data row, whether any cell holds a formula, and the
+print setup (orientation, fit to pages, rows repeated on every page)."""
 import json
 import sys
 
@@ -29,5 +30,12 @@ for ws in wb.worksheets:
         "first_types": first,
         "first_values": first_values,
         "formulas": formulas,
+        "print": {
+            "orientation": ws.page_setup.orientation,
+            # With fit-to-page on, an absent fitToWidth or fitToHeight means 1 (the file format's default).
+            "fit_width": (1 if ws.page_setup.fitToWidth is None else int(ws.page_setup.fitToWidth)) if ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage else None,
+            "fit_height": (1 if ws.page_setup.fitToHeight is None else int(ws.page_setup.fitToHeight)) if ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage else None,
+            "title_rows": ws.print_title_rows,
+        },
     }
 print(json.dumps(out, default=str))

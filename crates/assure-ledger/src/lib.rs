@@ -65,6 +65,9 @@ pub enum Action {
     /// `period_start`/`period_end` are the period's dates, `note` names the period and the report).
     /// What Assure prints for that period from then on, byte for byte.
     Freeze,
+    /// The auditor's work on a sample (its blob is the JSON of one item's test result or of a
+    /// sign-off; `controls` names the sampled control). Never evidence.
+    Workpaper,
 }
 
 impl Action {
@@ -77,6 +80,7 @@ impl Action {
             Action::Sample => "sample",
             Action::Derive => "derive",
             Action::Freeze => "freeze",
+            Action::Workpaper => "workpaper",
         }
     }
 

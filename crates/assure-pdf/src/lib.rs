@@ -64,12 +64,27 @@ pub fn render<T: serde::Serialize>(doc: &T, ident: &str) -> Result<Rendered, Pdf
         timestamp: None,
         ..Default::default()
     };
-    let bytes = typst_pdf::pdf(&compiled, &options)
+    let mut bytes = typst_pdf::pdf(&compiled, &options)
         .map_err(|e| PdfError::Layout(e.iter().map(|d| d.message.to_string()).collect::<Vec<_>>().join("; ")))?;
+    quiet_poppler(&mut bytes);
     Ok(Rendered {
         pages: compiled.pages().len(),
         bytes,
     })
+}
+
+/// Poppler (22.x, Debian 12's `pdfinfo` and `pdftotext`) reports "Syntax Error: Suspects object
+/// is wrong type (boolean)" for the catalog's `/MarkInfo<</Marked true/Suspects false>>` that
+/// typst writes, although the PDF specification allows it. `/Suspects false` is the default, so
+/// leaving it out says the same; it is overwritten with spaces of the same length, so every byte
+/// offset in the cross-reference table stays right. The catalog is written uncompressed, once.
+fn quiet_poppler(pdf: &mut [u8]) {
+    const FROM: &[u8] = b"/MarkInfo<</Marked true/Suspects false>>";
+    const TO: &[u8] = b"/MarkInfo<</Marked true>>               ";
+    const _: () = assert!(FROM.len() == TO.len());
+    if let Some(i) = pdf.windows(FROM.len()).position(|w| w == FROM) {
+        pdf[i..i + FROM.len()].copy_from_slice(TO);
+    }
 }
 
 fn describe(e: &typst_as_lib::TypstAsLibError) -> String {

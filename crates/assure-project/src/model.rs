@@ -592,9 +592,51 @@ pub struct System {
     /// Significant changes during the period (DC9).
     #[serde(default)]
     pub changes: Vec<SystemChange>,
-    /// Significant incidents (DC4).
+    /// Significant incidents (DC4): management's account of each (nature, timing, effect,
+    /// resolution), linked to the incidents evidence by `incident_id`.
     #[serde(default)]
     pub incidents: Vec<SystemChange>,
+    /// The least severe rating of an incident the description reports as significant (DC4):
+    /// `sev2` (default) reports sev1 and sev2 incidents from the incidents evidence.
+    #[serde(default)]
+    pub significant_incidents: Option<Severity>,
+}
+
+/// An incident's severity as the incidents evidence rates it, `sev1` the most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The most severe.
+    Sev1,
+    /// Severe.
+    Sev2,
+    /// Moderate.
+    Sev3,
+    /// Minor.
+    Sev4,
+}
+
+impl Severity {
+    /// Reads `sev1` .. `sev4` (any case, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sev1" => Some(Severity::Sev1),
+            "sev2" => Some(Severity::Sev2),
+            "sev3" => Some(Severity::Sev3),
+            "sev4" => Some(Severity::Sev4),
+            _ => None,
+        }
+    }
+
+    /// `sev1` .. `sev4`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Sev1 => "sev1",
+            Severity::Sev2 => "sev2",
+            Severity::Sev3 => "sev3",
+            Severity::Sev4 => "sev4",
+        }
+    }
 }
 
 /// The five kinds of system component.
@@ -646,6 +688,9 @@ pub struct SystemChange {
     pub date: Date,
     /// What happened.
     pub text: String,
+    /// For an incident: its `incident_id` in the incidents evidence, when it is recorded there.
+    #[serde(default)]
+    pub incident_id: Option<String>,
 }
 
 /// What the examination covers.

@@ -17,6 +17,7 @@ pub mod matrix;
 mod other;
 pub mod policy;
 mod soc;
+pub mod workpaper;
 pub mod yoy;
 
 use std::collections::BTreeMap;
@@ -49,6 +50,34 @@ pub struct Inputs<'a> {
     /// Commits to the project's controls, policies and tests, newest first (from git; empty when
     /// the project is not under git): the report's changes during the period are drawn from them.
     pub history: &'a [ProjectChange],
+    /// The incidents evidence (every row of the `incidents` table), or `None` when none is
+    /// recorded: the description's significant incidents (DC4) and the bridge letter read it.
+    pub incidents: Option<&'a [Incident]>,
+}
+
+/// An incident as the incidents evidence records it, with where it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Incident {
+    /// Its identifier in the incident tracker.
+    pub id: String,
+    /// `sev1` .. `sev4` as recorded (kept verbatim when it is not one of those).
+    pub severity: String,
+    /// `security`, `availability`, `privacy`, `other`, or empty.
+    pub category: String,
+    /// When it was detected (the day, UTC).
+    pub detected_on: NaiveDate,
+    /// When it was resolved, if it was.
+    pub resolved_on: Option<NaiveDate>,
+    /// When its postmortem was published, if it was.
+    pub postmortem_on: Option<NaiveDate>,
+    /// Whether customers were affected, when recorded.
+    pub customer_impact: Option<bool>,
+    /// The evidence file it was read from, its row, and that file's ledger entry.
+    pub file: String,
+    /// The row in that file.
+    pub row: u64,
+    /// The SHA-256 of that file.
+    pub sha256: String,
 }
 
 /// A commit that changed the project's controls, policies or tests.
@@ -70,6 +99,17 @@ pub enum ReportError {
     /// The input makes no sense for this report.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// `s` ending a sentence: a full stop added unless it already ends with one ("Northwind, Inc."
+/// never becomes "Inc..").
+pub fn sentence(s: &str) -> String {
+    let t = s.trim_end();
+    if t.ends_with('.') || t.ends_with('!') || t.ends_with('?') {
+        t.to_string()
+    } else {
+        format!("{t}.")
+    }
 }
 
 /// `1 exception`, `2 exceptions`.
@@ -202,6 +242,68 @@ impl<'a> Inputs<'a> {
             }
         }
         m
+    }
+}
+
+/// One evidence file recorded for the report's period, as an auditor checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceFile {
+    /// Its ledger entry.
+    pub seq: u64,
+    /// When it was recorded (the day).
+    pub recorded: String,
+    /// `import` or `add`.
+    pub action: &'static str,
+    /// The file name it was recorded under.
+    pub name: String,
+    /// The table it fills (imports), or the controls it supports (added files).
+    pub what: String,
+    /// Rows read (imports).
+    pub rows: Option<u64>,
+    /// Its SHA-256, what `sha256sum` prints.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Inputs<'_> {
+    /// Every evidence file recorded for the report's period, by ledger entry, up to the as-of date.
+    pub fn evidence_files(&self) -> Vec<EvidenceFile> {
+        self.ledger
+            .iter()
+            .filter(|e| e.draft.action.is_evidence() && self.for_this_period(e))
+            .filter(|e| {
+                NaiveDate::parse_from_str(e.draft.at.get(..10).unwrap_or(""), "%Y-%m-%d").is_ok_and(|d| d <= self.as_of)
+            })
+            .filter_map(|e| {
+                let b = e.draft.blob.as_ref()?;
+                Some(EvidenceFile {
+                    seq: e.seq,
+                    recorded: e.draft.at.get(..10).unwrap_or("").to_string(),
+                    action: e.draft.action.as_str(),
+                    name: b.name.clone(),
+                    what: match &e.draft.table {
+                        Some(t) => t.clone(),
+                        None => e.draft.controls.join(", "),
+                    },
+                    rows: e.draft.rows,
+                    sha256: b.sha256.clone(),
+                    size: b.size,
+                })
+            })
+            .collect()
+    }
+
+    /// The commands that let anyone check these files and their hashes offline.
+    pub fn verify_command(&self) -> String {
+        let key = self
+            .project
+            .manifest
+            .evidence
+            .public_key
+            .clone()
+            .unwrap_or_else(|| "KEY (from `assure evidence key`)".into());
+        format!("assure evidence export -o evidence.tar, then assure evidence verify evidence.tar --key {key}")
     }
 }
 

@@ -96,6 +96,10 @@ fn sheet_name(base: &str, used: &mut BTreeSet<String>) -> String {
 /// Days after the period's end by which the request list asks for each item.
 pub const PBC_DAYS_AFTER_PERIOD: u64 = 14;
 
+fn n_or_empty(x: usize) -> Cell {
+    if x > 0 { n(x) } else { Cell::Empty }
+}
+
 /// Builds the workbook's content.
 pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     let p = inp.project;
@@ -122,8 +126,21 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     for c in &controls {
         let (result, exc) = control_result(inp, c.id.as_str());
         let tests = inp.tests_of(c.id.as_str());
-        let population: usize = tests.iter().map(|t| t.population).sum::<usize>()
-            + inp.occurrences_of(c.id.as_str()).map(|o| o.expected).unwrap_or(0);
+        // Each test's population on its own: populations of different tests are never added up.
+        let mut parts: Vec<(String, usize)> = tests.iter().map(|t| (t.id.clone(), t.population)).collect();
+        if let Some(o) = inp.occurrences_of(c.id.as_str()) {
+            parts.push((format!("{} occurrences", o.frequency), o.expected));
+        }
+        let population: usize = parts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        let population_cell = match parts.as_slice() {
+            [] => Cell::Empty,
+            [(_, n)] => n_or_empty(*n),
+            many => t(many
+                .iter()
+                .map(|(id, n)| format!("{id}: {n}"))
+                .collect::<Vec<_>>()
+                .join("\n")),
+        };
         let sample = inp.sample_of(c.id.as_str()).map(|s| s.selected.len() + s.added.len());
         rows.push(vec![
             t(c.id.as_str()),
@@ -138,7 +155,7 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
                 .unwrap_or_default()),
             t(if c.key { "yes" } else { "no" }),
             t(procedures(inp, c).join("\n")),
-            if population > 0 { n(population) } else { Cell::Empty },
+            population_cell,
             match sample {
                 Some(s) => n(s),
                 None if population > 0 => t("all"),
@@ -250,57 +267,14 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     // One sheet per test that ran.
     if let Some((seq, r)) = inp.run {
         for test in &r.tests {
-            let mut keys: Vec<String> = Vec::new();
-            for i in &test.items {
-                for (k, _) in &i.attributes {
-                    if !keys.contains(k) {
-                        keys.push(k.clone());
-                    }
-                }
-            }
-            let mut headers = vec!["Item".to_string(), "Status".into(), "Reason".into()];
-            headers.extend(keys.iter().cloned());
-            let mut widths = vec![28, 14, 50];
-            widths.extend(keys.iter().map(|_| 18));
-            let rows = test
-                .items
-                .iter()
-                .map(|i| {
-                    let mut row = vec![t(i.item.clone()), t(i.status.as_str()), t(i.reason.clone())];
-                    for k in &keys {
-                        let v = i
-                            .attributes
-                            .iter()
-                            .find(|(a, _)| a == k)
-                            .map(|(_, v)| v.as_str())
-                            .unwrap_or("");
-                        row.push(match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-                            Ok(d) => Cell::Date(d),
-                            Err(_) => t(v),
-                        });
-                    }
-                    row
-                })
-                .collect();
-            sheets.push(Sheet {
-                name: sheet_name(&test.id, &mut used),
-                preface: vec![
-                    ("Test".into(), format!("{}: {}", test.id, test.title)),
-                    ("Controls".into(), test.controls.join(", ")),
-                    (
-                        "Population".into(),
-                        format!(
-                            "{} items, {} exceptions, {} not applicable",
-                            test.population, test.exceptions, test.not_applicable
-                        ),
-                    ),
-                    ("Conclusion".into(), test.conclusion.label().to_string()),
-                    ("Run".into(), format!("ledger entry {seq}, as of {}", r.as_of)),
-                ],
-                headers,
-                widths,
-                rows,
-            });
+            // The whole population with every attribute, typed, sampled items marked, and each
+            // item's lineage (ledger entry, file, row, SHA-256) when the test returns it.
+            let mut sheet = crate::workpaper::population_sheet(seq, r, test, inp.samples);
+            sheet.name = sheet_name(&test.id, &mut used);
+            sheet
+                .preface
+                .insert(3, ("Conclusion".into(), test.conclusion.label().to_string()));
+            sheets.push(sheet);
         }
     }
     // Who each value in the evidence was taken to be: every merge with its rule, and every value
@@ -340,6 +314,39 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
             headers: vec!["Value".into(), "Person".into(), "Rule".into(), "Seen in".into()],
             widths: vec![40, 32, 36, 40],
             rows,
+        });
+    }
+    // Every evidence file of the period with its SHA-256, and how to check them.
+    let files = inp.evidence_files();
+    if !files.is_empty() {
+        sheets.push(Sheet {
+            name: sheet_name("Evidence", &mut used),
+            preface: vec![
+                (
+                    "Evidence".into(),
+                    "Every file recorded in the signed ledger for the period, with the SHA-256 that `sha256sum` prints for it".into(),
+                ),
+                ("To verify".into(), inp.verify_command()),
+            ],
+            headers: ["Entry", "Recorded", "Action", "File", "Table or controls", "Rows", "Bytes", "SHA-256"]
+                .map(String::from)
+                .to_vec(),
+            widths: vec![8, 12, 8, 36, 24, 10, 12, 70],
+            rows: files
+                .into_iter()
+                .map(|f| {
+                    vec![
+                        n(f.seq as usize),
+                        NaiveDate::parse_from_str(&f.recorded, "%Y-%m-%d").map_or(t(f.recorded.clone()), Cell::Date),
+                        t(f.action),
+                        t(f.name),
+                        t(f.what),
+                        f.rows.map_or(Cell::Empty, |r| n(r as usize)),
+                        n(f.size as usize),
+                        t(f.sha256),
+                    ]
+                })
+                .collect(),
         });
     }
     Matrix {

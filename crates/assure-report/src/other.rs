@@ -256,16 +256,52 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
         .filter(|(_, r)| r.period_end > end)
         .map(|(seq, r)| (*seq, r.period_end, r.tests.iter().map(|t| t.exceptions).sum::<usize>()));
     let exceptions = tested.map_or(0, |(_, _, n)| n);
+    // The incidents evidence over the bridge period: a significant incident recorded there is
+    // listed even when management has not written its account yet.
+    let (threshold, recorded) = crate::soc::significant_incidents(inp, |d| d > end && d <= to);
+    let mut incidents: Vec<(NaiveDate, String)> = incidents.iter().map(|c| (c.date.0, c.text.clone())).collect();
+    for i in recorded.unwrap_or_default() {
+        if !inp
+            .project
+            .manifest
+            .system
+            .incidents
+            .iter()
+            .any(|n| n.incident_id.as_deref() == Some(i.id.as_str()))
+        {
+            incidents.push((
+                i.detected_on,
+                format!(
+                    "incident {} ({}{}), {}",
+                    i.id,
+                    i.severity,
+                    if i.category.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", i.category)
+                    },
+                    match i.resolved_on {
+                        Some(r) => format!("resolved on {}", long_date(r)),
+                        None => "not yet resolved".into(),
+                    }
+                ),
+            ));
+        }
+    }
+    incidents.sort();
     if incidents.is_empty() && exceptions == 0 {
         d.p("We are not aware of any significant incident, or any deficiency in the design or operation of the controls described in the report, during the bridge period.");
     } else if incidents.is_empty() {
         d.p("We are not aware of any significant incident during the bridge period.");
     } else {
-        d.p("During the bridge period the following significant incidents occurred:");
+        d.p(format!(
+            "During the bridge period the following significant incidents (rated {}) occurred:",
+            crate::soc::threshold_words(threshold)
+        ));
         d.bullets(
             incidents
                 .iter()
-                .map(|c| format!("{}: {}", long_date(c.date.0), c.text))
+                .map(|(day, text)| format!("{}: {}", long_date(*day), text))
                 .collect(),
         );
     }
@@ -291,11 +327,11 @@ pub fn bridge(inp: &Inputs<'_>, to: NaiveDate) -> Result<Document, ReportError> 
     d.blocks.push(Block::Placeholder {
         title: "Signature".into(),
         text: format!(
-            "{}{}{}, for {}. Date: ____________",
+            "{}{}{}, for {} Date: ____________",
             if name.is_empty() { "Name" } else { &name },
             if title.is_empty() { "" } else { ", " },
             title,
-            inp.legal_name()
+            crate::sentence(inp.legal_name())
         ),
     });
     Ok(d)

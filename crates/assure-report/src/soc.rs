@@ -4,7 +4,7 @@ use assure_catalog::{Category, criteria, description_elements};
 use assure_project::model::{ExamType, ReportKind, Treatment};
 
 use crate::doc::{Block, Document};
-use crate::{Inputs, ReportError, control_result, long_date, procedures};
+use crate::{Inputs, ReportError, control_result, long_date};
 
 /// Exceptions listed per test in the PDF; the rest are in the control matrix workbook.
 const EXCEPTIONS_SHOWN: usize = 25;
@@ -103,14 +103,14 @@ fn signature(inp: &Inputs<'_>, d: &mut Document) {
         text: if name.is_empty() {
             format!(
                 "Signed for {} by an officer of the company, with name, title and date.",
-                inp.legal_name()
+                inp.legal_name().trim_end_matches('.')
             )
         } else {
             format!(
-                "{name}{}{}, for {}. Date: ____________",
+                "{name}{}{}, for {} Date: ____________",
                 if title.is_empty() { "" } else { ", " },
                 title,
-                inp.legal_name()
+                crate::sentence(inp.legal_name())
             )
         },
     });
@@ -232,6 +232,7 @@ fn five_sections(inp: &Inputs<'_>, d: &mut Document, fw: Framework, opinion: &st
         },
     );
     section_iv(inp, d, fw);
+    evidence_listing(inp, d);
     d.h(1, "Section V: Other information provided by management");
     section_v(inp, d);
 }
@@ -314,47 +315,77 @@ pub fn soc3(inp: &Inputs<'_>) -> Result<Document, ReportError> {
 fn assertion(inp: &Inputs<'_>, d: &mut Document, kind: &str) {
     let sys = &inp.project.manifest.system.name;
     let period = inp.period_text();
-    let (criteria_words, subject) = if kind == "soc1" {
-        (
-            "the control objectives stated in the description".to_string(),
-            "user entities and their auditors, who use it when assessing the risks of material misstatement of the user entities' financial statements".to_string(),
-        )
-    } else {
-        (
-            format!("the trust services criteria for {}", categories_text(inp)),
-            "user entities, business partners and others who understand the system well enough to use it".to_string(),
-        )
+    let claims = match kind {
+        // A SOC 1 assertion speaks of control objectives, which are achieved, and of user
+        // entities' financial statements.
+        "soc1" => {
+            d.p(format!(
+                "We have prepared the accompanying description of the {sys} system ({period}) for user entities of the system and their auditors, who have a sufficient understanding to consider it, together with other information, when assessing the risks of material misstatement of user entities' financial statements."
+            ));
+            let mut c = vec![format!(
+                "The description fairly presents the {sys} system that was designed and implemented {period}, in accordance with the description criteria."
+            )];
+            if is_type2(inp) {
+                c.push(format!(
+                    "The controls related to the control objectives stated in the description were suitably designed throughout the period {period} to provide reasonable assurance that those control objectives would be achieved if the controls operated as described and, where applicable, subservice organizations and user entities applied the complementary controls assumed in the design."
+                ));
+                c.push(format!(
+                    "The controls related to the control objectives stated in the description operated effectively throughout the period {period} to achieve those control objectives."
+                ));
+            } else {
+                c.push(format!(
+                    "The controls related to the control objectives stated in the description were suitably designed {period} to provide reasonable assurance that those control objectives would be achieved if the controls operated as described and the complementary controls assumed in the design were applied."
+                ));
+            }
+            c
+        }
+        // A SOC 2 assertion speaks of service commitments and system requirements met under the
+        // trust services criteria; its users are those named in the report (restricted use).
+        "soc2" => {
+            let criteria_words = format!("the trust services criteria relevant to {}", categories_text(inp));
+            d.p(format!(
+                "We have prepared the accompanying description of the {sys} system ({period}) for user entities, business partners, regulators and others who have a sufficient understanding of the system to use it, based on the description criteria."
+            ));
+            let mut c = vec![format!(
+                "The description presents the {sys} system that was designed and implemented {period}, in accordance with the description criteria."
+            )];
+            if is_type2(inp) {
+                c.push(format!(
+                    "The controls stated in the description were suitably designed throughout the period {period} to provide reasonable assurance that the service commitments and system requirements would be met based on {criteria_words}, if the controls operated as described and, where applicable, subservice organizations and user entities applied the complementary controls assumed in the design."
+                ));
+                c.push(format!(
+                    "The controls stated in the description operated effectively throughout the period {period} to provide reasonable assurance that the service commitments and system requirements were met based on {criteria_words}."
+                ));
+            } else {
+                c.push(format!(
+                    "The controls stated in the description were suitably designed {period} to provide reasonable assurance that the service commitments and system requirements would be met based on {criteria_words}, if the controls operated as described and the complementary controls assumed in the design were applied."
+                ));
+            }
+            c
+        }
+        // A SOC 3 report is for general use: no named audience, no detailed description, one
+        // statement about the controls' effectiveness.
+        _ => {
+            d.p(format!(
+                "We are responsible for designing, implementing and operating effective controls within the {sys} system to provide reasonable assurance that our service commitments and system requirements are met. Attachment A describes the system and its boundaries; Attachment B states the principal service commitments and system requirements."
+            ));
+            vec![format!(
+                "The controls within the {sys} system were effective throughout the period {period} to provide reasonable assurance that the principal service commitments and system requirements were achieved based on the trust services criteria relevant to {}.",
+                categories_text(inp)
+            )]
+        }
     };
-    d.p(format!(
-        "We have prepared the accompanying description of the {sys} system ({period}) for {subject}."
-    ));
-    let mut claims = vec![format!(
-        "The description presents the {sys} system that was designed and implemented {period}, in accordance with the description criteria."
-    )];
-    if is_type2(inp) {
-        claims.push(format!(
-            "The controls stated in the description were suitably designed throughout the period {period} to provide reasonable assurance that {criteria_words} would be met (achieved, for control objectives), if the controls operated as described and, where applicable, subservice organizations and user entities applied the complementary controls assumed in the design."
-        ));
-        claims.push(format!(
-            "The controls stated in the description operated effectively throughout the period {period} to provide reasonable assurance that {criteria_words} were met."
-        ));
-    } else {
-        claims.push(format!(
-            "The controls stated in the description were suitably designed {period} to provide reasonable assurance that {criteria_words} would be met, if the controls operated as described and the complementary controls assumed in the design were applied."
-        ));
-    }
-    if kind == "soc3" {
-        claims = vec![format!(
-            "The controls within the {sys} system were effective throughout the period {period} to provide reasonable assurance that the principal service commitments and system requirements were achieved based on {criteria_words}."
-        )];
-    }
     d.p("We confirm, to the best of our knowledge and belief, that:");
     d.blocks.push(Block::Numbered { items: claims });
     if let Some(s) = subservice_sentence(inp) {
         d.p(s);
     }
     if !inp.project.manifest.cuec.is_empty() && kind != "soc3" {
-        d.p("The description also states the controls that user entities are expected to operate; the criteria can be met only if they do.");
+        d.p(if kind == "soc1" {
+            "The description also states the controls that user entities are expected to operate; the control objectives can be achieved only if they do."
+        } else {
+            "The description also states the controls that user entities are expected to operate; the service commitments and system requirements can be met only if they do."
+        });
     }
     if let Some((_, r)) = inp.run
         && kind != "soc3"
@@ -362,7 +393,12 @@ fn assertion(inp: &Inputs<'_>, d: &mut Document, kind: &str) {
         let exc: usize = r.tests.iter().map(|t| t.exceptions).sum();
         if exc > 0 {
             d.note(format!(
-                "Before signing: the latest test run noted {exc} exceptions (Section IV). Management and the service auditor decide whether any of them means a criterion or objective was not met, which would change these statements."
+                "Before signing: the latest test run noted {exc} exceptions (Section IV). Management and the service auditor decide whether any of them means {} which would change these statements.",
+                if kind == "soc1" {
+                    "a control objective was not achieved,"
+                } else {
+                    "a service commitment or system requirement was not met,"
+                }
             ));
         }
     }
@@ -472,8 +508,46 @@ fn in_period(inp: &Inputs<'_>, date: chrono::NaiveDate) -> bool {
     date >= start && date <= end
 }
 
+/// The severity threshold of significant incidents, and the evidence's incidents in the period
+/// that meet it.
+pub(crate) fn significant_incidents<'a>(
+    inp: &Inputs<'a>,
+    within: impl Fn(chrono::NaiveDate) -> bool,
+) -> (assure_project::model::Severity, Option<Vec<&'a crate::Incident>>) {
+    let threshold = inp
+        .project
+        .manifest
+        .system
+        .significant_incidents
+        .unwrap_or(assure_project::model::Severity::Sev2);
+    let list = inp.incidents.map(|all| {
+        all.iter()
+            .filter(|i| within(i.detected_on))
+            .filter(|i| assure_project::model::Severity::parse(&i.severity).is_some_and(|s| s <= threshold))
+            .collect()
+    });
+    (threshold, list)
+}
+
+/// `sev1 or sev2`, `sev1`.
+pub(crate) fn threshold_words(t: assure_project::model::Severity) -> String {
+    use assure_project::model::Severity::*;
+    let all = [Sev1, Sev2, Sev3, Sev4];
+    let upto: Vec<&str> = all.iter().filter(|s| **s <= t).map(|s| s.as_str()).collect();
+    match upto.len() {
+        1 => upto[0].to_string(),
+        n => format!("{} or {}", upto[..n - 1].join(", "), upto[n - 1]),
+    }
+}
+
 fn incidents(inp: &Inputs<'_>, d: &mut Document) {
-    let list: Vec<_> = inp
+    let when = if is_type2(inp) {
+        "during the period"
+    } else {
+        "as of the date"
+    };
+    let (threshold, evidence) = significant_incidents(inp, |day| in_period(inp, day));
+    let mut narratives: Vec<_> = inp
         .project
         .manifest
         .system
@@ -481,22 +555,99 @@ fn incidents(inp: &Inputs<'_>, d: &mut Document) {
         .iter()
         .filter(|i| in_period(inp, i.date.0))
         .collect();
-    if list.is_empty() {
-        d.p(format!(
-            "No significant system incidents are recorded in the project {}.",
-            if is_type2(inp) {
-                "for the period"
-            } else {
-                "as of the date"
+    narratives.sort_by(|a, b| a.date.0.cmp(&b.date.0).then(a.incident_id.cmp(&b.incident_id)));
+    d.p(format!(
+        "An incident is significant here when the incident record rates it {} (the threshold is `significant_incidents` under [system] in assure.toml).",
+        threshold_words(threshold)
+    ));
+    match &evidence {
+        None => {
+            d.note(format!(
+                "No incidents evidence is recorded, so the incident record cannot be checked. Import the incident tracker's export (table `incidents`) before this description is issued; until then it rests on management's account alone{}.",
+                if narratives.is_empty() { ", which lists no incident" } else { "" }
+            ));
+        }
+        Some(list) if list.is_empty() => {
+            let total = inp
+                .incidents
+                .map_or(0, |all| all.iter().filter(|i| in_period(inp, i.detected_on)).count());
+            d.p(format!(
+                "The incidents evidence records {} {when}, none of them rated {}: no significant incident occurred {when}.",
+                crate::plural(total, "incident"),
+                threshold_words(threshold)
+            ));
+        }
+        Some(list) => {
+            d.p(format!(
+                "The incidents evidence records {} rated {} {when}:",
+                crate::plural(list.len(), "incident"),
+                threshold_words(threshold)
+            ));
+            d.table(
+                &[
+                    "Incident",
+                    "Severity",
+                    "Kind",
+                    "Detected",
+                    "Resolved",
+                    "Customers affected",
+                    "Postmortem",
+                ],
+                &[2, 1, 2, 2, 2, 1, 2],
+                list.iter()
+                    .map(|i| {
+                        vec![
+                            i.id.clone(),
+                            i.severity.clone(),
+                            i.category.clone(),
+                            i.detected_on.to_string(),
+                            i.resolved_on
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "not resolved".into()),
+                            match i.customer_impact {
+                                Some(true) => "yes".into(),
+                                Some(false) => "no".into(),
+                                None => "not recorded".into(),
+                            },
+                            i.postmortem_on.map(|x| x.to_string()).unwrap_or_else(|| "none".into()),
+                        ]
+                    })
+                    .collect(),
+            );
+            for i in list {
+                if !narratives
+                    .iter()
+                    .any(|n| n.incident_id.as_deref() == Some(i.id.as_str()))
+                {
+                    d.gap(
+                        "DC4",
+                        format!(
+                            "Incident {} ({}, detected {}) has no account of its nature, timing, effect and resolution.",
+                            i.id, i.severity, i.detected_on
+                        ),
+                        format!(
+                            "Add a [[system.incidents]] entry with incident_id = \"{}\", its date and text to assure.toml.",
+                            i.id
+                        ),
+                    );
+                }
             }
-        ));
-        d.note("Management confirms this before issue; record any under [[system.incidents]] with date and text (nature, timing, effect, resolution).");
-    } else {
+        }
+    }
+    if !narratives.is_empty() {
+        d.p("Management's account of each:");
         d.table(
-            &["Date", "Nature, effect and resolution"],
-            &[1, 5],
-            list.iter()
-                .map(|i| vec![i.date.0.to_string(), i.text.clone()])
+            &["Date", "Incident", "Nature, effect and resolution"],
+            &[1, 1, 5],
+            narratives
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.date.0.to_string(),
+                        i.incident_id.clone().unwrap_or_default(),
+                        i.text.clone(),
+                    ]
+                })
                 .collect(),
         );
     }
@@ -617,33 +768,43 @@ fn changes(inp: &Inputs<'_>, d: &mut Document) {
     }
 }
 
+/// An element's heading, in words: the code (`DC4`) goes in the text, never the heading.
 fn element_title(id: &str) -> String {
     description_elements()
         .iter()
         .find(|e| e.id == id)
-        .map(|e| format!("{id}. {}", e.title))
+        .map(|e| e.title.to_string())
         .unwrap_or_else(|| id.to_string())
 }
 
+/// The heading of a description element, followed for the DC 200 elements by the criterion it
+/// answers, named in the text.
+fn element(d: &mut Document, id: &str) {
+    d.h(2, element_title(id));
+    if id.starts_with("DC") {
+        d.p(format!("This part answers description criterion {id}."));
+    }
+}
+
 fn describe_soc2(inp: &Inputs<'_>, d: &mut Document) {
-    d.p("This description is organized by the description criteria; each heading names the element it covers.");
-    d.h(2, element_title("DC1"));
+    d.p("This description is organized by the description criteria: each part names the criterion it answers.");
+    element(d, "DC1");
     services(inp, d, "DC1");
-    d.h(2, element_title("DC2"));
+    element(d, "DC2");
     commitments(inp, d, "DC2");
-    d.h(2, element_title("DC3"));
+    element(d, "DC3");
     components(inp, d, "DC3");
-    d.h(2, element_title("DC4"));
+    element(d, "DC4");
     incidents(inp, d);
-    d.h(2, element_title("DC5"));
+    element(d, "DC5");
     criteria_and_controls(inp, d);
-    d.h(2, element_title("DC6"));
+    element(d, "DC6");
     cuecs(inp, d, "DC6");
-    d.h(2, element_title("DC7"));
+    element(d, "DC7");
     subservice(inp, d, "DC7");
-    d.h(2, element_title("DC8"));
+    element(d, "DC8");
     not_relevant(inp, d);
-    d.h(2, element_title("DC9"));
+    element(d, "DC9");
     if is_type2(inp) {
         changes(inp, d);
     } else {
@@ -768,10 +929,10 @@ fn other_aspects(inp: &Inputs<'_>, d: &mut Document) {
 
 fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
     let sys = &inp.project.manifest.system;
-    d.p("This description is organized by the elements a SOC 1 description must contain; each heading names the element it covers.");
-    d.h(2, element_title("SOC1-SERVICES"));
+    d.p("This description is organized by the elements a SOC 1 description must contain, one part each.");
+    element(d, "SOC1-SERVICES");
     services(inp, d, "SOC1-SERVICES");
-    d.h(2, element_title("SOC1-TXN"));
+    element(d, "SOC1-TXN");
     if sys.transaction_flows.is_empty() {
         d.gap(
             "SOC1-TXN",
@@ -781,7 +942,7 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
     } else {
         d.bullets(sys.transaction_flows.clone());
     }
-    d.h(2, element_title("SOC1-RECORDS"));
+    element(d, "SOC1-RECORDS");
     if sys.components.data.is_empty() {
         d.gap(
             "SOC1-RECORDS",
@@ -791,7 +952,7 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
     } else {
         d.bullets(sys.components.data.clone());
     }
-    d.h(2, element_title("SOC1-EVENTS"));
+    element(d, "SOC1-EVENTS");
     if sys.components.procedures.is_empty() {
         d.gap(
             "SOC1-EVENTS",
@@ -801,7 +962,7 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
     } else {
         d.bullets(sys.components.procedures.clone());
     }
-    d.h(2, element_title("SOC1-REPORTING"));
+    element(d, "SOC1-REPORTING");
     match sys.reporting_process.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => d.p(t),
         _ => d.gap(
@@ -810,7 +971,7 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
             "Write `reporting_process` under [system] in assure.toml.",
         ),
     }
-    d.h(2, element_title("SOC1-OBJECTIVES"));
+    element(d, "SOC1-OBJECTIVES");
     if inp.project.objectives.is_empty() {
         d.gap(
             "SOC1-OBJECTIVES",
@@ -845,13 +1006,13 @@ fn describe_soc1(inp: &Inputs<'_>, d: &mut Document) {
         }
         d.table(&["Objective", "Control objective", "Controls"], &[1, 5, 5], rows);
     }
-    d.h(2, element_title("SOC1-CUEC"));
+    element(d, "SOC1-CUEC");
     cuecs(inp, d, "SOC1-CUEC");
-    d.h(2, element_title("SOC1-SUBSERVICE"));
+    element(d, "SOC1-SUBSERVICE");
     subservice(inp, d, "SOC1-SUBSERVICE");
-    d.h(2, element_title("SOC1-COSO"));
+    element(d, "SOC1-COSO");
     other_aspects(inp, d);
-    d.h(2, element_title("SOC1-CHANGES"));
+    element(d, "SOC1-CHANGES");
     if is_type2(inp) {
         changes(inp, d);
     } else {
@@ -868,7 +1029,10 @@ enum Framework {
 fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
     let type2 = is_type2(inp);
     if type2 {
-        d.p("For each control: what it does, the tests Assure performed over the whole population of the period, the population and sample sizes, and the result. The service auditor performs and documents their own tests; these results are management's evidence, which the auditor may re-perform from the signed ledger.");
+        d.p(match fw {
+            Framework::Soc2 => "Laid out by criterion: for each criterion in scope, the controls that address it, and for each control the tests Assure performed over the whole population of the period, each test's own population, the sample where one was drawn, and the result. A control that addresses several criteria appears under each. The service auditor performs and documents their own tests; these results are management's evidence, which the auditor may re-perform from the signed ledger.",
+            Framework::Soc1 => "Laid out by control objective: for each objective, the controls that achieve it, and for each control the tests Assure performed over the whole population of the period, each test's own population, the sample where one was drawn, and the result. The service auditor performs and documents their own tests; these results are management's evidence, which the auditor may re-perform from the signed ledger.",
+        });
     } else {
         d.p("For each control: what it does, who owns it and how often it operates. A Type 1 report covers design and implementation as of a date, so operating results are not reported.");
     }
@@ -879,23 +1043,43 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             "Import the period's evidence and run `assure test`.",
         );
     }
-    let mut groups: Vec<(String, Vec<&assure_project::model::Control>)> = Vec::new();
     match fw {
         Framework::Soc2 => {
             let cats = inp.project.manifest.scope.categories();
+            let nr = &inp.project.manifest.scope.not_relevant;
             for s in assure_catalog::series() {
-                if !criteria()
+                let in_scope: Vec<_> = criteria()
                     .iter()
-                    .any(|c| c.series == s.id && cats.contains(&c.category))
-                {
+                    .filter(|c| c.series == s.id && cats.contains(&c.category))
+                    .collect();
+                let (Some(first), Some(last)) = (in_scope.first(), in_scope.last()) else {
                     continue;
-                }
-                let controls = inp.controls_for(|c| {
-                    c.criteria
-                        .iter()
-                        .any(|r| assure_catalog::criterion(r.as_str()).is_some_and(|cr| cr.series == s.id))
+                };
+                d.h(2, s.name.to_string());
+                d.p(if first.id == last.id {
+                    format!("Criterion {}.", first.id)
+                } else {
+                    format!("Criteria {} to {}.", first.id, last.id)
                 });
-                groups.push((format!("{}: {}", s.id, s.name), controls));
+                for cr in in_scope {
+                    d.h(3, cr.title.to_string());
+                    if let Some(n) = nr.iter().find(|n| n.criterion.as_str() == cr.id) {
+                        d.p(format!(
+                            "Criterion {}. Not relevant to the system: {}",
+                            cr.id,
+                            crate::sentence(&n.reason)
+                        ));
+                        continue;
+                    }
+                    let controls = inp.controls_for(|c| c.criteria.iter().any(|r| r.as_str() == cr.id));
+                    d.p(format!(
+                        "Criterion {}. {} address{} it.",
+                        cr.id,
+                        crate::plural(controls.len(), "control"),
+                        if controls.len() == 1 { "es" } else { "" }
+                    ));
+                    controls_table(inp, d, &controls, type2);
+                }
             }
         }
         Framework::Soc1 => {
@@ -903,76 +1087,21 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             objs.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
             for o in objs {
                 let controls = inp.controls_for(|c| c.objectives.iter().any(|r| r.as_str() == o.id.as_str()));
-                groups.push((format!("{}: {}", o.id.as_str(), o.statement), controls));
+                d.h(
+                    2,
+                    if o.title.trim().is_empty() {
+                        o.id.as_str().to_string()
+                    } else {
+                        o.title.clone()
+                    },
+                );
+                d.p(format!(
+                    "Control objective {}: {}",
+                    o.id.as_str(),
+                    crate::sentence(&o.statement)
+                ));
+                controls_table(inp, d, &controls, type2);
             }
-        }
-    }
-    for (title, controls) in groups {
-        d.h(2, title);
-        if controls.is_empty() {
-            d.p("No controls are mapped here.");
-            continue;
-        }
-        let rows = controls
-            .iter()
-            .map(|c| {
-                let owner = inp.person_name(c.owner.as_ref());
-                let freq = c.frequency.map(|f| f.as_str().replace('_', " ")).unwrap_or_default();
-                let desc = if c.description.trim().is_empty() {
-                    c.title.clone()
-                } else {
-                    c.description.trim().to_string()
-                };
-                if type2 {
-                    let (result, exc) = control_result(inp, c.id.as_str());
-                    let tests = inp.tests_of(c.id.as_str());
-                    let population: usize = tests.iter().map(|t| t.population).sum::<usize>()
-                        + inp.occurrences_of(c.id.as_str()).map(|o| o.expected).unwrap_or(0);
-                    let sample = inp
-                        .sample_of(c.id.as_str())
-                        .map(|s| (s.selected.len() + s.added.len()).to_string())
-                        .unwrap_or_else(|| if population > 0 { "all".into() } else { String::new() });
-                    let procs = procedures(inp, c);
-                    vec![
-                        c.id.as_str().to_string(),
-                        format!("{desc} (owner: {owner}; {freq})"),
-                        if procs.is_empty() {
-                            "Inspection by the service auditor".into()
-                        } else {
-                            procs.join(" ")
-                        },
-                        if population > 0 {
-                            population.to_string()
-                        } else {
-                            String::new()
-                        },
-                        sample,
-                        if exc > 0 { format!("{result} ({exc})") } else { result },
-                    ]
-                } else {
-                    vec![c.id.as_str().to_string(), desc, owner, freq]
-                }
-            })
-            .collect();
-        if type2 {
-            d.table(
-                &[
-                    "Control",
-                    "Control activity",
-                    "Tests performed",
-                    "Population",
-                    "Sample",
-                    "Result",
-                ],
-                &[2, 6, 6, 2, 2, 3],
-                rows,
-            );
-        } else {
-            d.table(
-                &["Control", "Control activity", "Owner", "Frequency"],
-                &[2, 9, 3, 2],
-                rows,
-            );
         }
     }
     if type2 && let Some((seq, r)) = inp.run {
@@ -985,10 +1114,11 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             ));
         }
         for t in with {
-            d.h(
-                3,
-                format!("{} {}: {} of {} items", t.id, t.title, t.exceptions, t.population),
-            );
+            d.h(3, t.title.clone());
+            d.p(format!(
+                "Test {} noted {} of {} items as exceptions.",
+                t.id, t.exceptions, t.population
+            ));
             let fails: Vec<_> = t
                 .items
                 .iter()
@@ -1011,16 +1141,14 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
             }
         }
         for o in occ {
-            d.h(
-                3,
-                format!(
-                    "{}: {} of {} {} occurrences without evidence",
-                    o.control,
-                    o.missing.len(),
-                    o.expected,
-                    o.frequency
-                ),
-            );
+            d.h(3, control_title(inp, &o.control));
+            d.p(format!(
+                "Control {}: {} of {} {} occurrences have no evidence.",
+                o.control,
+                o.missing.len(),
+                o.expected,
+                o.frequency
+            ));
             d.bullets(o.missing.clone());
         }
         if !r.unresolved.is_empty() {
@@ -1056,6 +1184,171 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
     }
 }
 
+/// The controls that address one criterion or objective: for Type 2, one row per test performed
+/// (each with its own population: populations of different tests are never added together), per
+/// periodic control's occurrences and per sample; for Type 1, the control's design.
+fn controls_table(inp: &Inputs<'_>, d: &mut Document, controls: &[&assure_project::model::Control], type2: bool) {
+    if controls.is_empty() {
+        d.p("No control is mapped here.");
+        return;
+    }
+    let mut rows = Vec::new();
+    for c in controls {
+        let owner = inp.person_name(c.owner.as_ref());
+        let freq = c.frequency.map(|f| f.as_str().replace('_', " ")).unwrap_or_default();
+        let desc = if c.description.trim().is_empty() {
+            c.title.clone()
+        } else {
+            c.description.trim().to_string()
+        };
+        if !type2 {
+            rows.push(vec![c.id.as_str().to_string(), desc, owner, freq]);
+            continue;
+        }
+        let activity = format!(
+            "{desc} (owner: {}; {})",
+            if owner.is_empty() { "not assigned" } else { &owner },
+            if freq.is_empty() { "frequency not stated" } else { &freq }
+        );
+        let mut lines: Vec<[String; 4]> = Vec::new();
+        for t in &c.tests {
+            let def = inp.project.test(t.as_str());
+            let what = def
+                .map(|def| {
+                    let w = def.doc.what.trim();
+                    if w.is_empty() { def.title.clone() } else { w.to_string() }
+                })
+                .unwrap_or_default();
+            let outcome = inp.run.and_then(|(_, r)| r.tests.iter().find(|o| o.id == t.as_str()));
+            let (population, sample, result) = match outcome {
+                None if inp.run.is_none() => (String::new(), String::new(), "not tested: no test run recorded".into()),
+                None => (String::new(), String::new(), "not run".into()),
+                Some(o) if o.exceptions > 0 => (
+                    o.population.to_string(),
+                    "all".into(),
+                    format!("exceptions noted ({} of {})", o.exceptions, o.population),
+                ),
+                Some(o) if o.population > 0 => (o.population.to_string(), "all".into(), "no exceptions noted".into()),
+                Some(o) => ("0".into(), String::new(), o.conclusion.label().to_string()),
+            };
+            lines.push([format!("Test {}: {what}", t.as_str()), population, sample, result]);
+        }
+        if let Some(o) = inp.occurrences_of(c.id.as_str()) {
+            lines.push([
+                format!(
+                    "Inspected the evidence recorded for each {} occurrence in the period.",
+                    o.frequency
+                ),
+                o.expected.to_string(),
+                "all".into(),
+                if o.missing.is_empty() {
+                    "no exceptions noted".into()
+                } else {
+                    format!(
+                        "exceptions noted ({} of {} without evidence)",
+                        o.missing.len(),
+                        o.expected
+                    )
+                },
+            ]);
+        }
+        if let Some(s) = inp.sample_of(c.id.as_str()) {
+            lines.push([
+                format!(
+                    "Selected a sample for inspection by the service auditor ({}; seed {}).",
+                    s.rule, s.seed
+                ),
+                s.population.len().to_string(),
+                (s.selected.len() + s.added.len()).to_string(),
+                "inspection by the service auditor".into(),
+            ]);
+        }
+        if lines.is_empty() {
+            let (result, _) = control_result(inp, c.id.as_str());
+            let result = if result.starts_with("no automated test") {
+                "not tested by Assure".to_string()
+            } else {
+                result
+            };
+            lines.push([
+                "Inspection by the service auditor.".into(),
+                String::new(),
+                String::new(),
+                result,
+            ]);
+        }
+        for (i, [what, population, sample, result]) in lines.into_iter().enumerate() {
+            let (id, act) = if i == 0 {
+                (c.id.as_str().to_string(), activity.clone())
+            } else {
+                (String::new(), String::new())
+            };
+            rows.push(vec![id, act, what, population, sample, result]);
+        }
+    }
+    if type2 {
+        d.table(
+            &[
+                "Control",
+                "Control activity",
+                "Test performed",
+                "Population",
+                "Sample",
+                "Result",
+            ],
+            &[2, 6, 6, 3, 2, 3],
+            rows,
+        );
+    } else {
+        d.table(
+            &["Control", "Control activity", "Owner", "Frequency"],
+            &[2, 9, 3, 2],
+            rows,
+        );
+    }
+}
+
+/// The evidence files of the period, each with its SHA-256, and how to verify them.
+fn evidence_listing(inp: &Inputs<'_>, d: &mut Document) {
+    let files = inp.evidence_files();
+    d.h(2, "Evidence recorded for the period");
+    if files.is_empty() {
+        d.p("No evidence file is recorded in the ledger for the period.");
+        return;
+    }
+    d.p(format!(
+        "Every file recorded in the signed evidence ledger for the period ({}), with its SHA-256. To check them and the ledger's signatures offline: {}.",
+        crate::plural(files.len(), "file"),
+        inp.verify_command()
+    ));
+    d.table(
+        &["Entry", "File", "Table or controls", "Rows", "SHA-256"],
+        &[1, 4, 3, 1, 7],
+        files
+            .into_iter()
+            .map(|f| {
+                vec![
+                    f.seq.to_string(),
+                    f.name,
+                    f.what,
+                    f.rows.map(|r| r.to_string()).unwrap_or_default(),
+                    f.sha256,
+                ]
+            })
+            .collect(),
+    );
+}
+
+/// A control's title, or its id when the project no longer has it.
+fn control_title(inp: &Inputs<'_>, id: &str) -> String {
+    inp.project
+        .controls
+        .iter()
+        .find(|c| c.id.as_str() == id)
+        .map(|c| c.title.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
 fn section_v(inp: &Inputs<'_>, d: &mut Document) {
     d.p("This section is information from management that the service auditor's opinion does not cover.");
     d.h(2, "Management's responses to exceptions");
@@ -1063,35 +1356,43 @@ fn section_v(inp: &Inputs<'_>, d: &mut Document) {
         d.p("No test run is recorded, so there are no exceptions to respond to yet.");
         return;
     };
-    let mut subjects: Vec<(String, String)> = r
+    let mut subjects: Vec<(String, String, String)> = r
         .tests
         .iter()
         .filter(|t| t.exceptions > 0)
         .map(|t| {
             (
                 t.id.clone(),
-                format!("{} ({})", t.title, crate::plural(t.exceptions, "exception")),
+                t.title.clone(),
+                format!("Test {}: {}.", t.id, crate::plural(t.exceptions, "exception")),
             )
         })
         .collect();
     subjects.extend(r.occurrences.iter().filter(|o| !o.missing.is_empty()).map(|o| {
         (
             o.control.clone(),
-            format!("missing {} occurrences of {}", o.frequency, o.control),
+            control_title(inp, &o.control),
+            format!(
+                "Control {}: {} of its {} occurrences without evidence.",
+                o.control,
+                o.missing.len(),
+                o.frequency
+            ),
         )
     }));
     if subjects.is_empty() {
         d.p("The latest test run noted no exceptions.");
         return;
     }
-    for (id, what) in subjects {
+    for (id, title, what) in subjects {
         let responses: Vec<_> = inp
             .project
             .responses
             .iter()
             .filter(|x| x.subject.as_str() == id)
             .collect();
-        d.h(3, format!("{id}: {what}"));
+        d.h(3, title);
+        d.p(what);
         if responses.is_empty() {
             d.gap(
                 "Section V",

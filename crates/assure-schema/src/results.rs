@@ -318,3 +318,101 @@ pub struct SampleRecord {
     /// Items an auditor added by hand.
     pub added: Vec<String>,
 }
+
+/// What testing one sampled item found, or a sign-off of a sample's workpaper: the auditor's
+/// work on a sample, recorded in the ledger (`workpaper` entries) against the sample's entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkpaperRecord {
+    /// The record's format version (1).
+    pub format: u32,
+    /// The control sampled.
+    pub control: String,
+    /// The sample's ledger entry.
+    pub sample: u64,
+    /// What this record says.
+    #[serde(flatten)]
+    pub what: WorkpaperKind,
+}
+
+/// A workpaper record's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkpaperKind {
+    /// The result of testing one sampled item.
+    Result {
+        /// The sampled item.
+        item: String,
+        /// Each attribute tested and what was found.
+        attributes: Vec<AttributeResult>,
+        /// The item's result.
+        result: SampleResult,
+        /// Tickmarks (see [`TICKMARKS`]).
+        tickmarks: Vec<String>,
+        /// The tester's note.
+        note: String,
+    },
+    /// A preparer's or reviewer's sign-off of the whole sample.
+    Signoff {
+        /// Which.
+        role: SignoffRole,
+    },
+}
+
+/// One attribute tested on a sampled item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeResult {
+    /// What was checked (`approved by the manager before access was granted`).
+    pub attribute: String,
+    /// What was found.
+    pub result: SampleResult,
+}
+
+/// What testing found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleResult {
+    /// As expected.
+    Pass,
+    /// An exception.
+    Exception,
+    /// Does not apply to this item.
+    NotApplicable,
+}
+
+impl SampleResult {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SampleResult::Pass => "pass",
+            SampleResult::Exception => "exception",
+            SampleResult::NotApplicable => "not_applicable",
+        }
+    }
+
+    /// Reads the stored word.
+    pub fn parse(s: &str) -> Option<SampleResult> {
+        [SampleResult::Pass, SampleResult::Exception, SampleResult::NotApplicable]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// Who signs a workpaper off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignoffRole {
+    /// The person who did the work.
+    Preparer,
+    /// A second person who reviewed it.
+    Reviewer,
+}
+
+/// The tickmarks a tester may put on a sampled item, with what each means.
+pub const TICKMARKS: [(&str, &str); 6] = [
+    ("A", "agreed to the source document without exception"),
+    ("I", "inspected the document or record"),
+    ("R", "recalculated or re-performed"),
+    ("O", "observed the control operating"),
+    ("Q", "inquired of the control owner"),
+    ("X", "exception noted (see the note)"),
+];

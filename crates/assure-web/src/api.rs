@@ -13,7 +13,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::authz::Action;
-use crate::db::{AuditLine, Request as PbcRequest};
+use crate::db::{AuditLine, Request as PbcRequest, RequestLink};
+use crate::requests::RequestStatus;
 use crate::views::{self, ControlView, EvidenceView, TestView};
 use crate::{AppError, Session, Shared};
 
@@ -242,6 +243,117 @@ pub async fn raise(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
+/// A change to a request's status, through the same workflow as the web page.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequestChange {
+    /// The new status; a control owner may set in_progress and submitted, an auditor open,
+    /// accepted and rejected; only a submitted request is accepted or rejected.
+    pub status: RequestStatus,
+    /// Why it is rejected: required for a rejection (no NUL character).
+    #[serde(default)]
+    #[schema(max_length = 20000, pattern = r"^[^\u0000]*$")]
+    pub reason: Option<String>,
+    /// Due date (unchanged when absent).
+    #[serde(default)]
+    #[schema(format = Date, value_type = Option<String>)]
+    pub due: Option<String>,
+}
+
+/// Evidence to link to a request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LinkEvidence {
+    /// The ledger entry that (partly) answers the request.
+    #[schema(minimum = 1)]
+    pub seq: u64,
+}
+
+async fn visible_request(state: &Shared, s: &Session, id: &str) -> Result<(PbcRequest, crate::authz::Role), AppError> {
+    let (_, role) = state.authorized(s, Action::ReadRequests, &[]).await?;
+    let r = state
+        .db
+        .request(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such request.".into()))?;
+    if !crate::authz::may_see_request(role, &s.user, &r) {
+        return Err(AppError::Forbidden("this request is not assigned to you".into()));
+    }
+    Ok((r, role))
+}
+
+/// Changes a request's status (and due date).
+#[utoipa::path(post, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = RequestChange,
+    responses((status = 200, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_request(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<RequestChange>, JsonRejection>,
+) -> ApiResult<Json<PbcRequest>> {
+    let s = session(&state, &headers).await?;
+    check_header_csrf(&state, &s, &headers)?;
+    let Json(c) =
+        body.map_err(|e| AppError::BadRequest(format!("The body is not a valid change: {}.", e.body_text())))?;
+    let (r, role) = visible_request(&state, &s, &id).await?;
+    state.authorized(&s, Action::UpdateRequest, &[]).await?;
+    let change = crate::requests::Change {
+        status: c.status.as_str().to_string(),
+        reason: c.reason.unwrap_or_default(),
+        assignee: r.assignee.clone().unwrap_or_default(),
+        due: c.due.or_else(|| r.due.clone()).unwrap_or_default(),
+    };
+    crate::requests::change(&state, &s, role, &r, &change).await?;
+    let r = state
+        .db
+        .request(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such request.".into()))?;
+    Ok(Json(r))
+}
+
+/// The evidence linked to a request.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/evidence", tag = "requests", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The request's id")),
+    responses((status = 200, body = [RequestLink]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn request_evidence(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<RequestLink>>> {
+    let s = session(&state, &headers).await?;
+    let (r, _) = visible_request(&state, &s, &id).await?;
+    Ok(Json(state.db.request_links(&r.id).await?))
+}
+
+/// Links evidence already in the ledger to a request (its assignee, administrators and compliance
+/// managers).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/evidence", tag = "requests", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The request's id")),
+    request_body = LinkEvidence,
+    responses((status = 200, body = [RequestLink]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn link_request_evidence(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<LinkEvidence>, JsonRejection>,
+) -> ApiResult<Json<Vec<RequestLink>>> {
+    let s = session(&state, &headers).await?;
+    check_header_csrf(&state, &s, &headers)?;
+    let Json(l) =
+        body.map_err(|e| AppError::BadRequest(format!("The body is not a valid link: {}.", e.body_text())))?;
+    let (r, role) = visible_request(&state, &s, &id).await?;
+    if !crate::requests::may_answer(role, &s.user, &r) {
+        return Err(AppError::Forbidden(
+            "only the person this request is assigned to, or a compliance manager, can link evidence to it".into(),
+        )
+        .into());
+    }
+    let snap = state.snapshot().await?;
+    crate::requests::link(&state, &s, &snap, &r, l.seq).await?;
+    Ok(Json(state.db.request_links(&r.id).await?))
+}
+
 /// The audit log, newest first (at most 1,000 lines).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = [AuditLine]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -271,8 +383,8 @@ impl Modify for Security {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Assure API", description = "Readiness, controls, tests, evidence, requests and the audit log of an Assure project."),
-    paths(summary, controls, control, tests, evidence, requests, raise, audit),
-    components(schemas(Summary, ScoreView, ControlView, TestView, EvidenceView, NewRequest, PbcRequest, AuditLine, ErrorBody)),
+    paths(summary, controls, control, tests, evidence, requests, raise, update_request, request_evidence, link_request_evidence, audit),
+    components(schemas(Summary, ScoreView, ControlView, TestView, EvidenceView, NewRequest, PbcRequest, RequestChange, RequestStatus, LinkEvidence, RequestLink, AuditLine, ErrorBody)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -291,5 +403,10 @@ pub fn routes() -> Router<Shared> {
         .route("/api/v1/tests", get(tests))
         .route("/api/v1/evidence", get(evidence))
         .route("/api/v1/requests", get(requests).post(raise))
+        .route("/api/v1/requests/{id}", axum::routing::post(update_request))
+        .route(
+            "/api/v1/requests/{id}/evidence",
+            get(request_evidence).post(link_request_evidence),
+        )
         .route("/api/v1/audit", get(audit))
 }

@@ -91,6 +91,8 @@ pub enum Action {
     Comment,
     /// Draw a sample of a control's population.
     SelectSample,
+    /// Record what testing a sampled item found, and sign a sample's workpaper off.
+    RecordWorkpaper,
     /// Read policies.
     ReadPolicies,
     /// Accept a policy as the signed-in person.
@@ -146,6 +148,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | UpdateRequest
                 | Comment
                 | SelectSample
+                | RecordWorkpaper
                 | ReadPolicies
                 | ReadAudit
                 | ManageOwnTokens

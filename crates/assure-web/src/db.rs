@@ -68,6 +68,23 @@ pub struct Request {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// Why it was sent back, when it was rejected.
+    pub reason: Option<String>,
+    /// The auditor's own identifier, for a request imported from their list.
+    pub reference: Option<String>,
+    /// The criterion it concerns, for a request that names one rather than a control.
+    pub criterion: Option<String>,
+}
+
+/// An evidence entry linked to a request as (part of) its answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RequestLink {
+    /// The ledger entry.
+    pub seq: i64,
+    /// The account that linked it.
+    pub linked_by: String,
+    /// When (microseconds since 1970, UTC).
+    pub linked_at: i64,
 }
 
 /// A comment on a control, request or test.
@@ -417,7 +434,7 @@ impl Db {
                 .await?
                 .try_get("n")?;
             let res = sqlx::query(
-                "INSERT INTO requests (id, number, title, detail, control, status, assignee, due, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO requests (id, number, title, detail, control, status, assignee, due, created_by, created_at, updated_at, reason, reference, criterion) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&r.id)
             .bind(next)
@@ -430,6 +447,9 @@ impl Db {
             .bind(&r.created_by)
             .bind(r.created_at)
             .bind(r.updated_at)
+            .bind(&r.reason)
+            .bind(&r.reference)
+            .bind(&r.criterion)
             .execute(&self.pool)
             .await;
             match res {
@@ -467,6 +487,9 @@ impl Db {
             created_by: r.try_get("created_by")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
+            reason: r.try_get("reason")?,
+            reference: r.try_get("reference")?,
+            criterion: r.try_get("criterion")?,
         })
     }
 
@@ -487,24 +510,107 @@ impl Db {
         row.map(|r| Db::request_of(&r)).transpose().map_err(DbError::from)
     }
 
-    /// Changes a request's status, assignee and due date.
+    /// Changes a request's status (with the reason, for a rejection), assignee and due date.
     pub async fn update_request(
         &self,
         id: &str,
         status: crate::requests::RequestStatus,
+        reason: Option<&str>,
         assignee: Option<&str>,
         due: Option<&str>,
         now: i64,
     ) -> Result<(), DbError> {
-        sqlx::query("UPDATE requests SET status = $1, assignee = $2, due = $3, updated_at = $4 WHERE id = $5")
-            .bind(status.as_str())
-            .bind(assignee)
-            .bind(due)
-            .bind(now)
-            .bind(id)
+        sqlx::query(
+            "UPDATE requests SET status = $1, reason = $2, assignee = $3, due = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(assignee)
+        .bind(due)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The request imported earlier under the auditor's reference, if any.
+    pub async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>, DbError> {
+        let row = sqlx::query("SELECT * FROM requests WHERE reference = $1")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Db::request_of(&r)).transpose().map_err(DbError::from)
+    }
+
+    /// Updates what an imported request asks for (a re-import of the auditor's list).
+    pub async fn update_request_text(
+        &self,
+        id: &str,
+        title: &str,
+        control: Option<&str>,
+        criterion: Option<&str>,
+        due: Option<&str>,
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE requests SET title = $1, control = $2, criterion = $3, due = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(title)
+        .bind(control)
+        .bind(criterion)
+        .bind(due)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Links a ledger entry to a request; linking it twice changes nothing.
+    pub async fn link_evidence(&self, request: &str, seq: i64, user: &str, now: i64) -> Result<bool, DbError> {
+        let res =
+            sqlx::query("INSERT INTO request_evidence (request_id, seq, linked_by, linked_at) VALUES ($1, $2, $3, $4)")
+                .bind(request)
+                .bind(seq)
+                .bind(user)
+                .bind(now)
+                .execute(&self.pool)
+                .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a link.
+    pub async fn unlink_evidence(&self, request: &str, seq: i64) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM request_evidence WHERE request_id = $1 AND seq = $2")
+            .bind(request)
+            .bind(seq)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The entries linked to a request, in ledger order.
+    pub async fn request_links(&self, request: &str) -> Result<Vec<RequestLink>, DbError> {
+        let rows =
+            sqlx::query("SELECT seq, linked_by, linked_at FROM request_evidence WHERE request_id = $1 ORDER BY seq")
+                .bind(request)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(RequestLink {
+                    seq: r.try_get("seq")?,
+                    linked_by: r.try_get("linked_by")?,
+                    linked_at: r.try_get("linked_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// Adds a comment.

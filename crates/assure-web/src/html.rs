@@ -22,7 +22,8 @@ textarea{min-height:5rem}button{font:inherit;background:var(--brand);color:#fff;
 form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
 .comment{border-left:3px solid var(--line);padding:.2rem .8rem;margin:.6rem 0}.prose{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.5rem}
 footer{max-width:76rem;margin:2rem auto;padding:0 1.5rem;color:var(--muted);font-size:.8rem}
-pre{white-space:pre-wrap;overflow-wrap:anywhere}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.scroll{overflow-x:auto}table.calendar td .pill{margin:.1rem 0;min-width:1.2rem;text-align:center}"#;
+pre{white-space:pre-wrap;overflow-wrap:anywhere}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.scroll{overflow-x:auto}table.calendar td .pill{margin:.1rem 0;min-width:1.2rem;text-align:center}
+code.hash{font:.78rem/1.3 ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;display:inline-block;max-width:17rem}"#;
 
 /// A score as a coloured pill.
 pub fn score_pill(v: f64) -> String {

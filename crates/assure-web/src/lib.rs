@@ -659,6 +659,8 @@ pub fn router(state: Shared) -> Router {
         .route("/controls/{id}", get(pages::control))
         .route("/controls/{id}/comments", post(pages::control_comment))
         .route("/controls/{id}/sample", post(pages::control_sample))
+        .route("/controls/{id}/workpaper", post(pages::control_workpaper))
+        .route("/controls/{id}/signoff", post(pages::control_signoff))
         .route(
             "/evidence",
             get(pages::evidence)
@@ -669,6 +671,7 @@ pub fn router(state: Shared) -> Router {
         .route("/evidence/{seq}/download", get(pages::download))
         .route("/tests", get(pages::tests))
         .route("/tests/{id}", get(pages::test))
+        .route("/tests/{id}/population.xlsx", get(pages::population_xlsx))
         .route("/periods", get(pages::periods))
         .route("/monitoring", get(pages::monitoring))
         .route("/monitoring/run", post(pages::run_monitoring))
@@ -677,6 +680,15 @@ pub fn router(state: Shared) -> Router {
         .route("/requests", get(pages::requests).post(pages::raise_request))
         .route("/requests/{id}", get(pages::request).post(pages::update_request))
         .route("/requests/{id}/comments", post(pages::request_comment))
+        .route(
+            "/requests/{id}/attach",
+            post(pages::attach).layer(DefaultBodyLimit::max(max_upload + 64 * 1024)),
+        )
+        .route("/requests/{id}/link", post(pages::link_evidence))
+        .route(
+            "/requests/import",
+            post(pages::import_requests).layer(DefaultBodyLimit::max(max_upload + 64 * 1024)),
+        )
         .route("/policies", get(pages::policies))
         .route("/policies/{id}", get(pages::policy))
         .route("/policies/{id}/accept", post(pages::accept))

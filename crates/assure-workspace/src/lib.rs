@@ -23,6 +23,7 @@ pub mod sample;
 pub mod service;
 pub mod snapshot;
 pub mod test;
+pub mod workpaper;
 
 use std::path::{Path, PathBuf};
 

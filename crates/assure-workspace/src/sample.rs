@@ -169,7 +169,7 @@ impl Workspace {
 }
 
 /// The scope's dates: the period's first and last day (a Type 1 date twice).
-fn scope_dates(project: &assure_project::Project) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+pub(crate) fn scope_dates(project: &assure_project::Project) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
     let s = &project.manifest.scope;
     match (&s.period_start, &s.period_end, &s.as_of) {
         (Some(a), Some(b), _) => Some((a.get_ref().0, b.get_ref().0)),

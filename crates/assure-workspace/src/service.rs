@@ -35,6 +35,9 @@ pub struct Upload {
     pub by: String,
     /// What the uploader may provide, when limited (a control owner): see [`UploadScope`].
     pub scope: Option<UploadScope>,
+    /// What the ledger entry's note says of it (default: uploaded through the web application),
+    /// for example the request it answers.
+    pub note: Option<String>,
 }
 
 /// What a person may provide as an export: rows for the tables their controls read, never a
@@ -94,7 +97,20 @@ pub trait Backend: Send + Sync + 'static {
     /// The bytes of a stored file, by BLAKE3.
     fn blob(&self, blake3: &str) -> Result<Vec<u8>, BackendError>;
     /// Draws and records a sample of a control's population.
-    fn sample(&self, control: &str, by: &str, as_of: NaiveDate) -> Result<SampleRecord, BackendError>;
+    fn sample(
+        &self,
+        control: &str,
+        opts: &SampleOptions,
+        by: &str,
+        as_of: NaiveDate,
+    ) -> Result<SampleRecord, BackendError>;
+    /// Records an item's test result or a sign-off on a control's latest sample.
+    fn record_workpaper(
+        &self,
+        control: &str,
+        input: &crate::workpaper::WorkpaperInput,
+        by: &str,
+    ) -> Result<Entry, BackendError>;
     /// Every examination period's results side by side, oldest first (year over year).
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<crate::period::PeriodResults>, BackendError>;
     /// Monitoring: its configuration, open conditions and latest cycles.
@@ -173,7 +189,10 @@ impl Backend for Service {
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
         let ws = &self.workspace;
         let w = ws.open_write(true)?;
-        let meta = Service::meta(&upload.by, "uploaded through the web application")?;
+        let meta = Service::meta(
+            &upload.by,
+            upload.note.as_deref().unwrap_or("uploaded through the web application"),
+        )?;
         let entries = ws.staged(&upload.file_name, &upload.bytes, |path| match upload.kind {
             UploadKind::Export => {
                 // Recorded under the uploaded name, so a new upload of the same export replaces it.
@@ -291,9 +310,24 @@ impl Backend for Service {
         Ok(self.workspace.blob(blake3)?)
     }
 
-    fn sample(&self, control: &str, by: &str, _as_of: NaiveDate) -> Result<SampleRecord, BackendError> {
+    fn record_workpaper(
+        &self,
+        control: &str,
+        input: &crate::workpaper::WorkpaperInput,
+        by: &str,
+    ) -> Result<Entry, BackendError> {
+        Ok(self.workspace.record_workpaper(control, input, &Workspace::now(), by)?)
+    }
+
+    fn sample(
+        &self,
+        control: &str,
+        opts: &SampleOptions,
+        by: &str,
+        _as_of: NaiveDate,
+    ) -> Result<SampleRecord, BackendError> {
         self.workspace
-            .sample(control, &SampleOptions::default(), &Workspace::now(), by)
+            .sample(control, opts, &Workspace::now(), by)
             .map(|(r, _)| r)
             .map_err(|e| match e {
                 // Sampling refusals are the auditor's to read, whatever their kind.

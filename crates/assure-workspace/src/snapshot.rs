@@ -53,6 +53,10 @@ pub struct Snapshot {
     pub as_of: NaiveDate,
     /// Commits to the project's controls, policies and tests, newest first (empty without git).
     pub history: Vec<assure_report::ProjectChange>,
+    /// The incidents evidence, `None` when no incidents file is recorded.
+    pub incidents: Option<Vec<assure_report::Incident>>,
+    /// The work recorded on each control's latest sample, by control.
+    pub workpapers: std::collections::BTreeMap<String, crate::workpaper::Workpaper>,
 }
 
 impl Snapshot {
@@ -66,6 +70,7 @@ impl Snapshot {
             ledger: &self.ledger,
             as_of: self.as_of,
             history: &self.history,
+            incidents: self.incidents.as_deref(),
         }
     }
 }
@@ -125,6 +130,8 @@ impl Workspace {
             problems: Vec::new(),
             as_of,
             history: project_history(&self.dir),
+            incidents: None,
+            workpapers: std::collections::BTreeMap::new(),
         };
         if !self.has_ledger() {
             return Ok(snap);
@@ -140,6 +147,16 @@ impl Workspace {
         let signals = records::signals(&snap.project, &entries, run.as_ref().map(|(_, r)| r), as_of);
         snap.assessment = gap::assess(&snap.project, as_of, &signals);
         snap.acceptances = acceptances(&store, &entries, &mut snap.problems)?;
+        snap.incidents = incidents(&store, &entries, &mut snap.problems)?;
+        let seqs = crate::workpaper::latest_sample_seqs(&entries, &snap.project);
+        let mut read = |e: &Entry| -> Result<Vec<u8>, String> {
+            let b = e.draft.blob.as_ref().ok_or("no file")?;
+            records::blob_bytes(&store, b).map_err(|x| x.to_string())
+        };
+        snap.workpapers = crate::workpaper::workpapers(&entries, &seqs, &mut read);
+        for w in snap.workpapers.values() {
+            snap.problems.extend(w.problems.iter().cloned());
+        }
         let period_end = snap
             .project
             .manifest
@@ -195,6 +212,67 @@ fn acceptances(
         }
     }
     Ok(out)
+}
+
+/// Every incident in the incidents evidence, each once (a later import of the same `incident_id`
+/// replaces an earlier one), ordered by detection; `None` when no incidents file is recorded.
+fn incidents(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    problems: &mut Vec<String>,
+) -> Result<Option<Vec<assure_report::Incident>>, WorkspaceError> {
+    if !entries.iter().any(|e| e.draft.table.as_deref() == Some("incidents")) {
+        return Ok(None);
+    }
+    let wanted: BTreeSet<&str> = ["incidents"].into_iter().collect();
+    let loaded = assure_evidence::load::load_entries(store, entries, Some(&wanted))?;
+    problems.extend(loaded.problems.iter().map(ToString::to_string));
+    let Some(t) = loaded.tables.get("incidents") else {
+        return Ok(Some(Vec::new()));
+    };
+    let by_blake: std::collections::BTreeMap<&str, &assure_schema::results::Source> =
+        loaded.sources.iter().map(|s| (s.blake3.as_str(), s)).collect();
+    let col = |n: &str| t.table.columns.iter().position(|c| c.name == n);
+    let (id, sev, cat, det, res, pm, imp) = (
+        col("incident_id"),
+        col("severity"),
+        col("category"),
+        col("detected_at"),
+        col("resolved_at"),
+        col("postmortem_at"),
+        col("customer_impact"),
+    );
+    // Timestamps are canonical RFC 3339 after validation; the day is their first ten characters.
+    let day = |v: Option<String>| v.and_then(|v| NaiveDate::parse_from_str(v.get(..10)?, "%Y-%m-%d").ok());
+    let mut by_id: std::collections::BTreeMap<String, (u64, assure_report::Incident)> =
+        std::collections::BTreeMap::new();
+    for r in &t.rows {
+        let get = |i: Option<usize>| i.and_then(|i| r.values.get(i).cloned().flatten());
+        let Some(detected_on) = day(get(det)) else { continue };
+        let src = by_blake.get(r.evidence.as_str());
+        let seq = src.map_or(0, |s| s.seq);
+        let inc = assure_report::Incident {
+            id: get(id).unwrap_or_default(),
+            severity: get(sev).unwrap_or_default(),
+            category: get(cat).unwrap_or_default(),
+            detected_on,
+            resolved_on: day(get(res)),
+            postmortem_on: day(get(pm)),
+            customer_impact: get(imp).map(|v| v == "true"),
+            file: src.map(|s| s.name.clone()).unwrap_or_default(),
+            row: r.row,
+            sha256: src.map(|s| s.sha256.clone()).unwrap_or_default(),
+        };
+        match by_id.get(&inc.id) {
+            Some((s, _)) if *s > seq => {}
+            _ => {
+                by_id.insert(inc.id.clone(), (seq, inc));
+            }
+        }
+    }
+    let mut out: Vec<_> = by_id.into_values().map(|(_, i)| i).collect();
+    out.sort_by(|a, b| a.detected_on.cmp(&b.detected_on).then(a.id.cmp(&b.id)));
+    Ok(Some(out))
 }
 
 /// The commits that changed the project's controls, policies or tests, newest first, up to a

@@ -34,6 +34,11 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// Escapes `&` in text printed in a header or footer (Excel reads `&` as a control code).
+fn escape_hf(s: &str) -> String {
+    s.replace('&', "&&")
+}
+
 /// Writes the workbook to bytes.
 pub fn write(m: &Matrix) -> Result<Vec<u8>, XlsxWriteError> {
     let mut wb = Workbook::new();
@@ -114,6 +119,18 @@ pub fn write(m: &Matrix) -> Result<Vec<u8>, XlsxWriteError> {
         let last_row = head + u32::try_from(rows.len()).unwrap_or(0);
         ws.autofilter(head, 0, last_row, last_col)?;
         ws.set_freeze_panes(head + 1, 0)?;
+        // Printed, a sheet is landscape, one page wide (as many pages tall as it takes), with the
+        // header row repeated on every page and the sheet's name and page numbers in the margins.
+        ws.set_landscape();
+        ws.set_print_fit_to_pages(1, 0);
+        ws.set_repeat_rows(head, head)?;
+        ws.set_print_gridlines(true);
+        ws.set_header(format!(
+            "&L&\"-,Bold\"{}&R{}",
+            escape_hf(&m.organization),
+            escape_hf(&sheet.name)
+        ));
+        ws.set_footer(format!("&LAs of {}&CPage &P of &N", m.as_of));
     }
     Ok(wb.save_to_buffer()?)
 }

@@ -172,6 +172,61 @@ pub fn synth(args: SynthArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Management's account of each significant (sev1, sev2) incident the synthetic incident export
+/// holds for the period, appended to `assure.toml` as `[[system.incidents]]` tables linked by
+/// `incident_id`: what a company writes for its description's significant incidents.
+fn append_incident_accounts(
+    dir: &std::path::Path,
+    incidents: &std::path::Path,
+    cfg: &assure_synth::Config,
+) -> Result<(), CliError> {
+    let csv = std::fs::read_to_string(incidents).map_err(CliError::io("read", incidents))?;
+    let mut text = String::new();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let [id, sev, category, detected, resolved, postmortem, impact] = f[..] else {
+            continue;
+        };
+        let day = |t: &str| t.get(..10).unwrap_or("").to_string();
+        let detected_on = day(detected);
+        let in_period = chrono::NaiveDate::parse_from_str(&detected_on, "%Y-%m-%d")
+            .is_ok_and(|d| d >= cfg.period_start && d <= cfg.period_end);
+        if !(sev == "sev1" || sev == "sev2") || !in_period {
+            continue;
+        }
+        let account = format!(
+            "{} incident rated {sev}, detected by monitoring on {detected_on}; service restored on {}. {} {}",
+            match category {
+                "security" => "Security",
+                "privacy" => "Privacy",
+                _ => "Availability",
+            },
+            day(resolved),
+            if impact == "true" {
+                "Customers were affected and were notified."
+            } else {
+                "No customer data or customer-facing commitment was affected."
+            },
+            if postmortem.is_empty() {
+                "No postmortem has been published.".to_string()
+            } else {
+                format!("The postmortem was published on {}.", day(postmortem))
+            }
+        );
+        text.push_str(&format!(
+            "\n[[system.incidents]]\nincident_id = \"{id}\"\ndate = {detected_on}\ntext = \"{account}\"\n"
+        ));
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join("assure.toml");
+    let mut toml = std::fs::read_to_string(&path).map_err(CliError::io("read", &path))?;
+    toml.push_str("\n# Significant incidents of the period (sev1 and sev2), as management describes them.");
+    toml.push_str(&text);
+    crate::write_atomically(&path, toml)
+}
+
 pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let dir = &args.dir;
     let step = |s: &str| eprintln!("==> {s}");
@@ -286,6 +341,8 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         &dir.join("responses.toml"),
         responses(&p, &record, &planted, &missing_on_purpose),
     )?;
+    step("writing management's account of the period's significant incidents (assure.toml)");
+    append_incident_accounts(dir, &exports.join("incidents.csv"), &cfg)?;
     step("assessing readiness and drafting the reports");
     let g = crate::report_cmd::gather(dir, cfg.as_of, None)?;
     let a = &g.assessment;

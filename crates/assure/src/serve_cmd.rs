@@ -180,10 +180,19 @@ impl Backend for Served {
     fn sample(
         &self,
         control: &str,
+        opts: &assure_workspace::sample::SampleOptions,
         by: &str,
         as_of: NaiveDate,
     ) -> Result<assure_schema::results::SampleRecord, BackendError> {
-        self.service.sample(control, by, as_of)
+        self.service.sample(control, opts, by, as_of)
+    }
+    fn record_workpaper(
+        &self,
+        control: &str,
+        input: &assure_workspace::workpaper::WorkpaperInput,
+        by: &str,
+    ) -> Result<assure_ledger::Entry, BackendError> {
+        self.service.record_workpaper(control, input, by)
     }
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<assure_workspace::period::PeriodResults>, BackendError> {
         self.service.year_over_year(as_of)

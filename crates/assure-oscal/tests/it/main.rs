@@ -30,6 +30,7 @@ fn docs(t: Template, fw: Framework) -> Vec<(String, Value)> {
         ledger: &[],
         as_of,
         history: &[],
+        incidents: None,
     };
     documents(&inp, fw).unwrap()
 }

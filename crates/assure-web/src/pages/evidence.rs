@@ -13,13 +13,33 @@ pub(super) fn evidence_row(e: &assure_ledger::Entry, download: bool) -> String {
         (Some(a), Some(b)) => format!("{a} to {b}"),
         _ => String::new(),
     };
+    let sha = e.draft.blob.as_ref().map(|b| b.sha256.as_str()).unwrap_or_default();
     format!(
-        "<tr><td>{}</td><td>{file}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{file}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code class=\"hash\" title=\"SHA-256\">{}</code></td></tr>",
         e.seq,
         esc(e.draft.table.as_deref().unwrap_or("record")),
         esc(&covers),
         esc(e.draft.at.get(..16).unwrap_or(&e.draft.at)),
-        esc(&e.draft.by)
+        esc(&e.draft.by),
+        esc(sha)
+    )
+}
+
+/// The head of an evidence table, matching [`evidence_row`].
+pub(super) const EVIDENCE_HEAD: &str = "<table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th><th>SHA-256</th></tr>";
+
+/// How anyone checks the files and their hashes offline, with the project's pinned key.
+pub(super) fn verify_hint(snap: &Snapshot) -> String {
+    let key = snap
+        .project
+        .manifest
+        .evidence
+        .public_key
+        .clone()
+        .unwrap_or_else(|| "KEY".into());
+    format!(
+        "<p class=\"muted\">Each file's SHA-256 is what <code>sha256sum</code> prints for it. To check every file, the hash chain and the signatures offline: <code>assure evidence export -o evidence.tar</code>, then <code>assure evidence verify evidence.tar --key {}</code>.</p>",
+        esc(&key)
     )
 }
 
@@ -65,7 +85,9 @@ pub(super) async fn evidence_page(
     let entries: Vec<_> = crate::views::entries(snap, &s.user, role)
         .filter(|e| e.draft.action.is_evidence())
         .collect();
-    b.push_str(&format!("<h2>Ledger ({} entries)</h2><table><tr><th>Entry</th><th>File</th><th>Table</th><th>Covers</th><th>Recorded</th><th>By</th></tr>", entries.len()));
+    b.push_str(&format!("<h2>Ledger ({} entries)</h2>", entries.len()));
+    b.push_str(&verify_hint(snap));
+    b.push_str(EVIDENCE_HEAD);
     for e in entries.iter().rev().take(500) {
         b.push_str(&evidence_row(
             e,
@@ -82,46 +104,10 @@ pub(super) async fn evidence_page(
 
 pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) -> Page {
     let (snap, role) = state.authorized(&s, Action::UploadEvidence, &[]).await?;
-    let limit = state.settings.max_upload;
-    let (mut csrf, mut control, mut kind, mut file) = (String::new(), String::new(), String::from("record"), None);
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "The file is larger than the {} MiB upload limit, so nothing was stored. Import large exports with `assure evidence import` instead.",
-            limit / (1024 * 1024)
-        ))
-    };
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => {
-                return Err(AppError::BadRequest(format!(
-                    "The upload could not be read: {}.",
-                    e.body_text()
-                )));
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => {
-                return Err(AppError::BadRequest(format!(
-                    "The upload could not be read: {}.",
-                    e.body_text()
-                )));
-            }
-        };
-        match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&bytes).to_string(),
-            "control" => control = String::from_utf8_lossy(&bytes).to_string(),
-            "kind" => kind = String::from_utf8_lossy(&bytes).to_string(),
-            "file" => file = Some((file_name.unwrap_or_default(), bytes.to_vec())),
-            _ => {}
-        }
-    }
+    let (fields, file) = super::form_and_file(&state, &mut mp).await?;
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (csrf, control) = (field("csrf"), field("control"));
+    let kind = fields.get("kind").cloned().unwrap_or_else(|| "record".into());
     state.check_csrf(&s, &csrf)?;
     if snap.project.control(&control).is_none() {
         return evidence_page(
@@ -135,7 +121,7 @@ pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) 
         .await;
     }
     state.authorize(&s, &snap, Action::UploadEvidence, &[control.as_str()])?;
-    let Some((file_name, bytes)) = file.filter(|(n, b)| !n.is_empty() && !b.is_empty()) else {
+    let Some((file_name, bytes)) = file else {
         return evidence_page(
             &state,
             &s,
@@ -146,9 +132,6 @@ pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) 
         )
         .await;
     };
-    if bytes.len() > limit {
-        return Err(too_large());
-    }
     let upload = Upload {
         file_name: file_name.clone(),
         bytes,
@@ -160,6 +143,7 @@ pub async fn upload(State(state): State<Shared>, s: Session, mut mp: Multipart) 
         },
         by: s.user.email.clone(),
         scope: crate::authz::upload_scope(role, &s.user, &snap),
+        note: None,
     };
     let backend = state.backend.clone();
     let result = blocking(move || backend.import(upload)).await?;

@@ -48,6 +48,43 @@ fn ok(title: &str, s: &Session, active: &str, body: String) -> Page {
     Ok(Html(page(title, Some((&s.user, s.csrf())), active, &body)).into_response())
 }
 
+/// Reads a multipart form: its text fields, and its one file (`file`) when it has a name and is not
+/// empty, refusing anything over the upload limit.
+async fn form_and_file(
+    state: &Shared,
+    mp: &mut Multipart,
+) -> Result<(BTreeMap<String, String>, Option<(String, Vec<u8>)>), AppError> {
+    let limit = state.settings.max_upload;
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "The file is larger than the {} MiB upload limit, so nothing was stored. Import large exports with `assure evidence import` instead.",
+            limit / (1024 * 1024)
+        ))
+    };
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            AppError::BadRequest(format!("The upload could not be read: {}.", e.body_text()))
+        }
+    };
+    let (mut fields, mut file) = (BTreeMap::new(), None);
+    while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let bytes = field.bytes().await.map_err(unreadable)?;
+        if name == "file" {
+            file = Some((file_name.unwrap_or_default(), bytes.to_vec()));
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&bytes).to_string());
+        }
+    }
+    if file.as_ref().is_some_and(|(_, b)| b.len() > limit) {
+        return Err(too_large());
+    }
+    Ok((fields, file.filter(|(n, b)| !n.is_empty() && !b.is_empty())))
+}
+
 fn see_other(to: &str) -> Page {
     Ok(Redirect::to(to).into_response())
 }

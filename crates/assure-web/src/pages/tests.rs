@@ -57,8 +57,95 @@ pub async fn tests(State(state): State<Shared>, s: Session) -> Page {
     ok("Tests", &s, "/tests", b)
 }
 
-pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
+#[derive(Debug, Default, Deserialize)]
+pub struct PopulationParams {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    #[serde(default, deserialize_with = "lenient_usize")]
+    page: Option<usize>,
+    #[serde(default, deserialize_with = "lenient_usize")]
+    per: Option<usize>,
+}
+
+/// A number from a query string, or nothing when it is empty or not a number (a hand-edited
+/// address shows the first page rather than an error).
+fn lenient_usize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.and_then(|s| s.trim().parse().ok()))
+}
+
+/// Percent-encodes a query value.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The whole population of a test as a workbook: every item, every attribute, typed, with lineage.
+pub async fn population_xlsx(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
     let snap = state.snapshot().await?;
+    let (seq, r, t) = latest_test(&state, &s, &snap, &id)?;
+    let mut sheet = assure_report::workpaper::population_sheet(seq, r, t, &snap.samples);
+    sheet.name = "Population".into();
+    let m = assure_report::matrix::Matrix {
+        organization: snap.project.manifest.organization.name.clone(),
+        as_of: snap.as_of,
+        sheets: vec![sheet],
+    };
+    let bytes = assure_xlsx::write(&m).map_err(|e| AppError::Internal(e.to_string()))?;
+    state
+        .audit(
+            Some(&s.user),
+            "downloaded a population",
+            &format!("test:{id}"),
+            &format!("run {seq}"),
+        )
+        .await?;
+    let safe: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{safe}-population.xlsx\""))
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A test of the latest run that the session may read.
+fn latest_test<'a>(
+    state: &Shared,
+    s: &Session,
+    snap: &'a Snapshot,
+    id: &str,
+) -> Result<
+    (
+        u64,
+        &'a assure_schema::results::RunRecord,
+        &'a assure_schema::results::TestOutcome,
+    ),
+    AppError,
+> {
     let (seq, r) = snap
         .run
         .as_ref()
@@ -69,7 +156,18 @@ pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String
         .find(|t| t.id == id)
         .ok_or_else(|| AppError::NotFound(format!("The latest run has no test `{id}`.")))?;
     let controls: Vec<&str> = t.controls.iter().map(String::as_str).collect();
-    state.authorize(&s, &snap, Action::ReadTests, &controls)?;
+    state.authorize(s, snap, Action::ReadTests, &controls)?;
+    Ok((*seq, r, t))
+}
+
+pub async fn test(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<PopulationParams>,
+) -> Page {
+    let snap = state.snapshot().await?;
+    let (seq, r, t) = latest_test(&state, &s, &snap, &id)?;
     let mut b = format!(
         "<h1>{}</h1><div class=\"card\"><p>{}</p><p>Controls: {} · population {} · exceptions {} · not applicable {} · {} · ledger entry {seq}</p></div>",
         esc(&t.title),
@@ -99,53 +197,173 @@ pub async fn test(State(state): State<Shared>, s: Session, Path(id): Path<String
         b.push_str(&format!("<p class=\"muted\">{}</p>", esc(n)));
     }
     // Samples drawn from this test's controls, with the selected items marked below.
-    let samples: Vec<_> = snap
-        .samples
-        .iter()
-        .filter(|x| t.controls.contains(&x.control))
-        .collect();
-    let mut selected: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-    for x in &samples {
+    for x in snap.samples.iter().filter(|x| t.controls.contains(&x.control)) {
         b.push_str(&format!(
-            "<div class=\"card\">Sample for {}: {} of {} items, seed {} ({}). Selected items are marked below.</div>",
+            "<div class=\"card\">Sample for {}: {} of {} items, seed {} ({}). <a href=\"/tests/{}?status=sampled\">Show the sampled items</a> · <a href=\"/controls/{}\">Work the sample</a></div>",
             esc(&x.control),
             x.selected.len() + x.added.len(),
             x.population.len(),
             x.seed,
-            esc(&x.rule)
+            esc(&x.rule),
+            esc(&t.id),
+            esc(&x.control)
         ));
-        selected.extend(x.selected.iter().chain(&x.added).map(String::as_str));
     }
-    let mut items: Vec<_> = t.items.iter().collect();
-    items.sort_by_key(|i| (i.status != ItemStatus::Fail, i.item.clone()));
-    b.push_str("<table><tr><th>Item</th><th>Status</th><th>Reason</th></tr>");
-    for i in items.iter().take(1000) {
-        let class = if i.status == ItemStatus::Fail {
-            "bad"
-        } else if i.status == ItemStatus::Pass {
-            "ok"
+    let query = assure_report::workpaper::PopulationQuery {
+        status: q.status.clone(),
+        text: q.q.clone(),
+        sort: q.sort.clone(),
+        descending: q.dir == "desc",
+        page: q.page.unwrap_or(1),
+        per_page: q.per.unwrap_or(100),
+    };
+    let view = assure_report::workpaper::population(r, t, &snap.samples, &query);
+    // Every link keeps the other parameters.
+    let link = |sort: &str, dir: &str, page: usize| {
+        format!(
+            "/tests/{}?status={}&q={}&sort={}&dir={}&page={page}&per={}",
+            esc(&t.id),
+            esc(&url_encode(&query.status)),
+            esc(&url_encode(&query.text)),
+            esc(&url_encode(sort)),
+            dir,
+            query.per_page.clamp(1, 1000)
+        )
+    };
+    let status_opts: String = [
+        ("", "every item"),
+        ("fail", "exceptions"),
+        ("pass", "passed"),
+        ("not_applicable", "not applicable"),
+        ("sampled", "sampled"),
+    ]
+    .iter()
+    .map(|(v, l)| {
+        format!(
+            "<option value=\"{v}\"{}>{l}</option>",
+            if *v == query.status { " selected" } else { "" }
+        )
+    })
+    .collect();
+    b.push_str(&format!(
+        "<h2>Population</h2><form class=\"filters\" method=\"get\" action=\"/tests/{0}\"><div><label for=\"status\">Show</label><select id=\"status\" name=\"status\">{status_opts}</select></div><div><label for=\"q\">Containing</label><input id=\"q\" name=\"q\" value=\"{1}\"></div><input type=\"hidden\" name=\"sort\" value=\"{2}\"><input type=\"hidden\" name=\"dir\" value=\"{3}\"><div><label for=\"per\">Per page</label><select id=\"per\" name=\"per\">{4}</select></div><button type=\"submit\">Filter</button></form><p>{5} of {6} items · page {7} of {8} · <a href=\"/tests/{0}/population.xlsx\">Download the whole population (XLSX)</a></p>",
+        esc(&t.id),
+        esc(&query.text),
+        esc(&query.sort),
+        esc(&q.dir),
+        [25usize, 100, 500, 1000]
+            .iter()
+            .map(|n| format!("<option{}>{n}</option>", if *n == query.per_page.clamp(1, 1000) || (query.per_page == 0 && *n == 100) { " selected" } else { "" }))
+            .collect::<String>(),
+        view.matching,
+        t.items.len(),
+        view.page,
+        view.pages
+    ));
+    let has_lineage = view.items.iter().any(|i| i.lineage.is_some());
+    b.push_str("<div class=\"scroll\"><table><tr>");
+    let mut heads: Vec<&str> = vec!["item", "status", "reason"];
+    heads.extend(view.columns.iter().map(String::as_str));
+    for h in &heads {
+        let (dir, mark) = if query.sort == *h {
+            if query.descending {
+                ("asc", " ▼")
+            } else {
+                ("desc", " ▲")
+            }
         } else {
-            "warn"
+            ("asc", "")
+        };
+        let kind = view
+            .types
+            .get(*h)
+            .map(|k| format!("{k:?}").to_lowercase())
+            .unwrap_or_default();
+        b.push_str(&format!(
+            "<th aria-sort=\"{}\"><a href=\"{}\" title=\"sorts as {kind}\">{}{mark}</a></th>",
+            if query.sort == *h {
+                if query.descending { "descending" } else { "ascending" }
+            } else {
+                "none"
+            },
+            link(h, dir, 1),
+            esc(h)
+        ));
+    }
+    if has_lineage {
+        b.push_str("<th>Read from (ledger entry, file, row, SHA-256)</th>");
+    }
+    b.push_str("</tr>");
+    for i in &view.items {
+        let class = match i.item.status {
+            ItemStatus::Fail => "bad",
+            ItemStatus::Pass => "ok",
+            _ => "warn",
         };
         b.push_str(&format!(
-            "<tr><td>{}{}</td><td><span class=\"pill {class}\">{}</span></td><td>{}</td></tr>",
-            esc(&i.item),
-            // Sampled items are named `test/item` when the population came from a test run.
-            if selected.contains(i.item.as_str()) || selected.contains(format!("{}/{}", t.id, i.item).as_str()) {
+            "<tr><td>{}{}</td><td><span class=\"pill {class}\">{}</span></td><td>{}</td>",
+            esc(&i.item.item),
+            if i.sampled {
                 " <span class=\"pill warn\">sampled</span>"
             } else {
                 ""
             },
-            esc(i.status.as_str()),
-            esc(&i.reason)
+            esc(i.item.status.as_str()),
+            esc(&i.item.reason)
         ));
+        for c in &view.columns {
+            let v = i
+                .item
+                .attributes
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            let num = view.types.get(c) == Some(&assure_report::workpaper::ColumnType::Number);
+            b.push_str(&format!(
+                "<td{}>{}</td>",
+                if num { " style=\"text-align:right\"" } else { "" },
+                esc(v)
+            ));
+        }
+        if has_lineage {
+            b.push_str(&match &i.lineage {
+                Some(l) => format!(
+                    "<td>entry {} · {} · row {}<br><code class=\"hash\" title=\"SHA-256\">{}</code></td>",
+                    l.seq,
+                    esc(&l.file),
+                    esc(&l.row),
+                    esc(&l.sha256)
+                ),
+                None => "<td></td>".into(),
+            });
+        }
+        b.push_str("</tr>");
     }
-    b.push_str("</table>");
-    if items.len() > 1000 {
-        b.push_str(&format!(
-            "<p class=\"muted\">{} more items are in the control matrix workbook.</p>",
-            items.len() - 1000
-        ));
+    b.push_str("</table></div>");
+    if view.pages > 1 {
+        let sort = query.sort.clone();
+        let dir = if query.descending { "desc" } else { "asc" };
+        b.push_str("<nav class=\"filters\" aria-label=\"Pages\">");
+        if view.page > 1 {
+            b.push_str(&format!(
+                "<a href=\"{}\">first</a> <a href=\"{}\" rel=\"prev\">previous</a>",
+                link(&sort, dir, 1),
+                link(&sort, dir, view.page - 1)
+            ));
+        }
+        b.push_str(&format!(" page {} of {} ", view.page, view.pages));
+        if view.page < view.pages {
+            b.push_str(&format!(
+                "<a href=\"{}\" rel=\"next\">next</a> <a href=\"{}\">last</a>",
+                link(&sort, dir, view.page + 1),
+                link(&sort, dir, view.pages)
+            ));
+        }
+        b.push_str("</nav>");
+    }
+    if !has_lineage && !t.items.is_empty() {
+        b.push_str("<p class=\"muted\">This test's query does not return where each item came from (`_evidence`, `_row`); the run's input files and their hashes are listed on the evidence page.</p>");
     }
     ok(&t.title, &s, "/tests", b)
 }

@@ -98,6 +98,8 @@ impl Backend for Fake {
             problems: Vec::new(),
             as_of,
             history: Vec::new(),
+            incidents: None,
+            workpapers: Default::default(),
         })
     }
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
@@ -169,8 +171,22 @@ impl Backend for Fake {
         }
         Err(BackendError::Failed("disk on fire at /secret/path".into()))
     }
-    fn sample(&self, _: &str, _: &str, _: NaiveDate) -> Result<SampleRecord, BackendError> {
+    fn sample(
+        &self,
+        _: &str,
+        _: &assure_workspace::sample::SampleOptions,
+        _: &str,
+        _: NaiveDate,
+    ) -> Result<SampleRecord, BackendError> {
         Err(BackendError::Invalid("the control has no population yet".into()))
+    }
+    fn record_workpaper(
+        &self,
+        _: &str,
+        _: &assure_workspace::workpaper::WorkpaperInput,
+        _: &str,
+    ) -> Result<Entry, BackendError> {
+        Err(BackendError::Invalid("the control has no sample to work on".into()))
     }
     fn monitoring(&self) -> Result<assure_workspace::monitor::MonitoringView, BackendError> {
         use assure_workspace::monitor::{Condition, HistoryLine, MonitoringView, Open, State};
@@ -441,6 +457,24 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Action::SelectSample,
         Some("AC-05"),
     ),
+    (
+        "/controls/AC-05/sample",
+        Kind::Form("size=40&seed=20261231&risk=moderate"),
+        Action::SelectSample,
+        Some("AC-05"),
+    ),
+    (
+        "/controls/AC-05/workpaper",
+        Kind::Form("item=x&result=pass&attribute0=approved&attribute0_result=pass&tick_I=1"),
+        Action::RecordWorkpaper,
+        Some("AC-05"),
+    ),
+    (
+        "/controls/AC-05/signoff",
+        Kind::Form("role=preparer"),
+        Action::RecordWorkpaper,
+        Some("AC-05"),
+    ),
     ("/evidence", Kind::Get, Action::ReadEvidence, None),
     (
         "/evidence",
@@ -466,6 +500,18 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
     ("/monitoring", Kind::Get, Action::ReadTests, None),
     ("/tests/t-ac05", Kind::Get, Action::ReadTests, Some("AC-05")),
     ("/tests/t-gov01", Kind::Get, Action::ReadTests, Some("GOV-01")),
+    (
+        "/tests/t-ac05/population.xlsx",
+        Kind::Get,
+        Action::ReadTests,
+        Some("AC-05"),
+    ),
+    (
+        "/tests/t-gov01/population.xlsx",
+        Kind::Get,
+        Action::ReadTests,
+        Some("GOV-01"),
+    ),
     // A request assigned to nobody: a control owner may not see or change it (marked as not theirs).
     ("/requests/{req}", Kind::Get, Action::ReadRequests, Some("GOV-01")),
     (
@@ -480,13 +526,29 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Action::Comment,
         Some("GOV-01"),
     ),
+    // Answering a request (attaching a file, linking evidence) is for its assignee and the
+    // program's managers; this one is assigned to nobody, and an auditor never writes evidence.
+    (
+        "/requests/{req}/attach",
+        Kind::Upload("AC-05"),
+        Action::UploadEvidence,
+        Some("GOV-01"),
+    ),
+    (
+        "/requests/{req}/link",
+        Kind::Form("seq=1"),
+        Action::UploadEvidence,
+        Some("GOV-01"),
+    ),
     ("/requests", Kind::Get, Action::ReadRequests, None),
+    ("/requests?view=overdue", Kind::Get, Action::ReadRequests, None),
     (
         "/requests",
         Kind::Form("title=Population+of+changes&due=2027-01-15"),
         Action::RaiseRequest,
         None,
     ),
+    ("/requests/import", Kind::Upload("AC-05"), Action::RaiseRequest, None),
     ("/policies", Kind::Get, Action::ReadPolicies, None),
     ("/policies/access-control", Kind::Get, Action::ReadPolicies, None),
     (
@@ -563,6 +625,24 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Action::RaiseRequest,
         None,
     ),
+    (
+        "/api/v1/requests/{req}",
+        Kind::Json(r#"{"status":"in_progress"}"#),
+        Action::UpdateRequest,
+        Some("GOV-01"),
+    ),
+    (
+        "/api/v1/requests/{req}/evidence",
+        Kind::Get,
+        Action::ReadRequests,
+        Some("GOV-01"),
+    ),
+    (
+        "/api/v1/requests/{req}/evidence",
+        Kind::Json(r#"{"seq":1}"#),
+        Action::UploadEvidence,
+        Some("GOV-01"),
+    ),
     ("/api/v1/audit", Kind::Get, Action::ReadAudit, None),
 ];
 
@@ -623,6 +703,9 @@ async fn role_matrix(db: TestDb) {
             created_by: creator.id.clone(),
             created_at: now,
             updated_at: now,
+            reason: None,
+            reference: None,
+            criterion: None,
         })
         .await
         .unwrap();
@@ -680,10 +763,18 @@ async fn role_matrix(db: TestDb) {
     // An auditor can never have uploaded: the only uploads are from roles that may.
     assert_eq!(
         fake.uploads.lock().unwrap().len(),
-        5,
-        "admin and compliance manager twice, the owner only for AC-05"
+        7,
+        "admin and compliance manager twice on /evidence and once on a request, the owner only for AC-05"
     );
     assert!(table.contains("auditor POST /evidence: refused"));
+    for l in ["/attach: refused", "/link: refused", "/evidence: refused"] {
+        assert!(
+            table
+                .lines()
+                .any(|x| x.starts_with("auditor POST /") && x.contains("requests/") && x.ends_with(l)),
+            "an auditor answers no request ({l})"
+        );
+    }
     assert!(table.contains("auditor POST /monitoring/run: refused"));
     assert!(table.contains("control_owner POST /monitoring/run: refused"));
     assert!(table.contains("compliance_manager POST /monitoring/run: allowed"));
@@ -966,7 +1057,10 @@ async fn the_openapi_description_covers_every_api_route() {
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     let paths: Vec<&String> = v["paths"].as_object().unwrap().keys().collect();
     for (path, ..) in ROUTES.iter().filter(|r| r.0.starts_with("/api/")) {
-        let templ = path.replace("AC-05", "{id}").replace("GOV-01", "{id}");
+        let templ = path
+            .replace("AC-05", "{id}")
+            .replace("GOV-01", "{id}")
+            .replace("{req}", "{id}");
         assert!(paths.iter().any(|p| **p == templ), "{templ} is not described");
     }
     assert!(v["components"]["securitySchemes"]["bearer"].is_object());
@@ -997,6 +1091,9 @@ async fn the_dashboard_lists_what_is_due_this_week() {
             created_by: state.db.users().await.unwrap()[0].id.clone(),
             created_at: now,
             updated_at: now,
+            reason: None,
+            reference: None,
+            criterion: None,
         })
         .await
         .unwrap();
@@ -1053,15 +1150,62 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     let path = format!("/requests/{id}");
     let r = send(&state, form(&path, Some(&owner), "status=accepted&due=2026-12-15")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("choose one of: open, submitted"), "{}", r.body);
+    assert!(r.body.contains("choose one of: in_progress, submitted"), "{}", r.body);
     assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Open);
+    // Only what was submitted is accepted or rejected.
+    let r = send(&state, form(&path, Some(&auditor), "status=accepted")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("only what was submitted is accepted or rejected"),
+        "{}",
+        r.body
+    );
+    let r = send(&state, form(&path, Some(&owner), "status=in_progress&due=2026-12-15")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::InProgress);
     let r = send(&state, form(&path, Some(&owner), "status=submitted&due=2026-12-15")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Submitted);
-    // The auditor decides; a word that is no status is refused.
+    // The auditor decides; a word that is no status is refused; a rejection needs a reason.
     let r = send(&state, form(&path, Some(&auditor), "status=closed")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = send(&state, form(&path, Some(&auditor), "status=accepted")).await;
+    let r = send(&state, form(&path, Some(&auditor), "status=rejected&reason=")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Say why the request is rejected"), "{}", r.body);
+    let r = send(
+        &state,
+        form(
+            &path,
+            Some(&auditor),
+            &format!("status=rejected&reason=The+list+stops+in+October&assignee={owner_id}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = send(&state, get(&path, Some(&owner))).await;
+    assert!(
+        page.body
+            .contains("Sent back because</th><td colspan=\"3\">The list stops in October"),
+        "{}",
+        page.body
+    );
+    // The owner answers again through the API, the same workflow.
+    let r = send(
+        &state,
+        json(
+            &format!("/api/v1/{}", &path[1..]),
+            Some(&owner),
+            r#"{"status":"submitted"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("\"status\":\"submitted\""), "{}", r.body);
+    let r = send(
+        &state,
+        form(&path, Some(&auditor), &format!("status=accepted&assignee={owner_id}")),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Accepted);
     // The API shows the typed status, and counts only requests still open.
@@ -1070,6 +1214,214 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     let r = send(&state, get("/api/v1/summary", Some(&auditor))).await;
     assert!(r.body.contains("\"open_requests\":0"), "{}", r.body);
     db.finish().await;
+}
+
+/// A test's population: sorted by a column either way, filtered, paged, and downloadable whole.
+#[tokio::test]
+async fn a_tests_population_sorts_filters_and_downloads() {
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let page = send(&state, get("/tests/t-ac05?sort=item&dir=desc", Some(&auditor))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let (a1, a2) = (page.body.find(">A-1<").unwrap(), page.body.find(">A-2<").unwrap());
+    assert!(a2 < a1, "descending by item");
+    assert!(page.body.contains("aria-sort=\"descending\""));
+    let page = send(&state, get("/tests/t-ac05?status=fail", Some(&auditor))).await;
+    assert!(
+        page.body.contains(">A-1<") && !page.body.contains(">A-2<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("1 of 2 items"));
+    let page = send(&state, get("/tests/t-ac05?per=1&page=2&sort=item", Some(&auditor))).await;
+    assert!(
+        page.body.contains("page 2 of 2") && page.body.contains(">A-2<") && !page.body.contains(">A-1<"),
+        "{}",
+        page.body
+    );
+    // A hand-edited address shows the first page, not an error.
+    let page = send(&state, get("/tests/t-ac05?page=abc&per=", Some(&auditor))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let x = send(&state, get("/tests/t-ac05/population.xlsx", Some(&auditor))).await;
+    assert_eq!(x.status, StatusCode::OK);
+    assert!(x.body.starts_with("PK"), "an XLSX package");
+    db.finish().await;
+}
+
+/// The issue's case: an auditor asks a control owner for evidence of a control they do not own.
+/// The owner still cannot open that control, but answers the request: attaches a file (recorded
+/// for the request's control) and links evidence; the auditor sees it with its SHA-256.
+#[tokio::test]
+async fn an_assignee_answers_a_request_for_a_control_they_do_not_own() {
+    let db = sqlite().await;
+    let (state, fake) = app(&db.url, Settings::default()).await;
+    let snap = state.snapshot().await.unwrap();
+    let person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
+    let auditor = account(&state, Role::Auditor, None).await;
+    let owner = account(&state, Role::ControlOwner, Some(&person)).await;
+    let owner_id = state
+        .db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == "control_owner")
+        .unwrap()
+        .id;
+    let r = send(
+        &state,
+        form(
+            "/requests",
+            Some(&auditor),
+            &format!("title=Board+minutes&control=GOV-01&assignee={owner_id}&due=2026-12-15"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = r.location.rsplit('/').next().unwrap().to_string();
+    assert_eq!(
+        send(&state, get("/controls/GOV-01", Some(&owner))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = send(&state, get(&format!("/requests/{id}"), Some(&owner))).await;
+    assert!(page.body.contains("Attach a file"), "{}", page.body);
+    let r = send(
+        &state,
+        multipart(
+            &format!("/requests/{id}/attach"),
+            Some(&owner),
+            "GOV-01",
+            "minutes-q3.pdf",
+            b"minutes",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(fake.uploads.lock().unwrap().as_slice(), ["minutes-q3.pdf"]);
+    // The auditor cannot attach or link; they see the linked entry with its hash.
+    let r = send(
+        &state,
+        multipart(
+            &format!("/requests/{id}/attach"),
+            Some(&auditor),
+            "GOV-01",
+            "x.txt",
+            b"x",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&state, form(&format!("/requests/{id}/link"), Some(&auditor), "seq=2")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=2")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=9")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a test run is not evidence");
+    let page = send(&state, get(&format!("/requests/{id}"), Some(&auditor))).await;
+    assert!(page.body.contains("Evidence that answers it (2)"), "{}", page.body);
+    assert!(page.body.contains(&"cd".repeat(32)), "the SHA-256 is shown");
+    assert!(page.body.contains("assure evidence verify evidence.tar --key"));
+    let links = send(&state, get(&format!("/api/v1/requests/{id}/evidence"), Some(&auditor))).await;
+    let v: serde_json::Value = serde_json::from_str(&links.body).unwrap();
+    let seqs: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [2, 3]);
+    db.finish().await;
+}
+
+/// The auditor's own request list, from a spreadsheet: every problem named by row and column and
+/// nothing imported; then imported, and imported again without duplicates.
+#[tokio::test]
+async fn the_auditors_request_list_imports_from_a_spreadsheet() {
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let bad = "Request ID,Description,Control or criterion,Due date\nR-1,Population of terminations,AC-05,2027-01-31\nR-2,,ZZ-99,31 January\nR-1,Again,,\n";
+    let r = send(
+        &state,
+        multipart("/requests/import", Some(&auditor), "", "pbc.csv", bad.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    for m in [
+        "pbc.csv, row 3, column `Description`: request `R-2` says nothing about what is requested.",
+        "pbc.csv, row 3, column `Control or criterion`: `ZZ-99` is neither a control of the project nor a criterion",
+        "pbc.csv, row 3, column `Due date`: `31 January` is not a date; write it as YYYY-MM-DD.",
+        "pbc.csv, row 4, column `Request ID`: request id `R-1` is also on row 2",
+    ] {
+        assert!(r.body.contains(&html_escape(m)), "{m}\n{}", r.body);
+    }
+    assert!(state.db.requests().await.unwrap().is_empty(), "nothing is imported");
+    let good = "Request ID,Description,Control or criterion,Due date\nR-1,Population of terminations,AC-05,2027-01-31\nR-2,Risk assessment minutes,cc3.1,46053\n";
+    let r = send(
+        &state,
+        multipart("/requests/import", Some(&auditor), "", "pbc.csv", good.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("pbc.csv: 2 requests created, 0 updated."), "{}", r.body);
+    let again = good.replace("2027-01-31", "2027-02-07");
+    let r = send(
+        &state,
+        multipart("/requests/import", Some(&auditor), "", "pbc.csv", again.as_bytes()),
+    )
+    .await;
+    assert!(r.body.contains("pbc.csv: 0 requests created, 2 updated."), "{}", r.body);
+    let mut list = state.db.requests().await.unwrap();
+    list.sort_by_key(|r| r.number);
+    let got: Vec<_> = list
+        .iter()
+        .map(|r| {
+            (
+                r.reference.clone().unwrap(),
+                r.control.clone(),
+                r.criterion.clone(),
+                r.due.clone().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "R-1".to_string(),
+                Some("AC-05".to_string()),
+                None,
+                "2027-02-07".to_string()
+            ),
+            (
+                "R-2".to_string(),
+                None,
+                Some("CC3.1".to_string()),
+                "2026-01-31".to_string()
+            ),
+        ]
+    );
+    // The overdue view lists what is late as of the page's date, oldest first.
+    let page = send(&state, get("/requests?view=overdue", Some(&auditor))).await;
+    assert!(page.body.contains("Risk assessment minutes"), "{}", page.body);
+    assert!(!page.body.contains("Population of terminations</td>"), "{}", page.body);
+    db.finish().await;
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// What the hardening review found leaking: an owner downloading the whole test-run record, and

@@ -144,6 +144,134 @@ fn a_sample_draws_from_recorded_evidence_and_is_recorded() {
     assert_eq!(unknown.to_string(), "unknown control `NOPE-1`");
 }
 
+/// The auditor's work on a sample: each item's result recorded in the ledger, sign-offs only when
+/// every item is tested, a reviewer who is not the preparer, and sign-offs that go stale when a
+/// result changes after them.
+#[test]
+fn a_samples_workpaper_records_results_and_sign_offs_in_the_ledger() {
+    use assure_schema::results::{AttributeResult, SampleResult, SignoffRole};
+    use assure_workspace::workpaper::WorkpaperInput;
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    for i in 0..5 {
+        let file = tmp.path().join(format!("minutes-{i}.md"));
+        std::fs::write(&file, format!("# minutes {i}\n")).unwrap();
+        ws.add(&file, vec!["GOV-01".into()], &meta()).unwrap();
+    }
+    let opts = SampleOptions {
+        size: Some(2),
+        seed: Some(7),
+        ..SampleOptions::default()
+    };
+    let (sample, _) = ws.sample("GOV-01", &opts, "2026-07-01T00:00:00Z", "auditor").unwrap();
+    let at = "2026-07-02T00:00:00Z";
+    let result = |item: &str, r: SampleResult, note: &str| WorkpaperInput::Result {
+        item: item.into(),
+        attributes: vec![AttributeResult {
+            attribute: "minutes signed by the chair".into(),
+            result: r,
+        }],
+        result: r,
+        tickmarks: vec!["I".into()],
+        note: note.into(),
+    };
+    let (a, b) = (sample.selected[0].clone(), sample.selected[1].clone());
+    // Not a sampled item; an exception without a note; an unknown tickmark.
+    let e = ws
+        .record_workpaper("GOV-01", &result("entry 99: x", SampleResult::Pass, ""), at, "auditor")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("is not one of the sampled items of GOV-01"),
+        "{e}"
+    );
+    let e = ws
+        .record_workpaper("GOV-01", &result(&a, SampleResult::Exception, " "), at, "auditor")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "say what the exception is in the note");
+    let bad_tick = WorkpaperInput::Result {
+        item: a.clone(),
+        attributes: Vec::new(),
+        result: SampleResult::Pass,
+        tickmarks: vec!["Z".into()],
+        note: String::new(),
+    };
+    assert!(
+        ws.record_workpaper("GOV-01", &bad_tick, at, "auditor")
+            .unwrap_err()
+            .to_string()
+            .starts_with("`Z` is not a tickmark")
+    );
+    // Sign-off before every item is tested is refused.
+    ws.record_workpaper("GOV-01", &result(&a, SampleResult::Pass, ""), at, "auditor")
+        .unwrap();
+    let e = ws
+        .record_workpaper("GOV-01", &WorkpaperInput::Signoff(SignoffRole::Preparer), at, "auditor")
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("1 of the 2 sampled items have no result yet"),
+        "{e}"
+    );
+    ws.record_workpaper(
+        "GOV-01",
+        &result(&b, SampleResult::Exception, "unsigned minutes"),
+        at,
+        "auditor",
+    )
+    .unwrap();
+    // A reviewer needs the preparer's sign-off, and must be someone else.
+    let e = ws
+        .record_workpaper("GOV-01", &WorkpaperInput::Signoff(SignoffRole::Reviewer), at, "senior")
+        .unwrap_err();
+    assert!(e.to_string().starts_with("the preparer has not signed off"), "{e}");
+    let prep = ws
+        .record_workpaper("GOV-01", &WorkpaperInput::Signoff(SignoffRole::Preparer), at, "auditor")
+        .unwrap();
+    assert_eq!(prep.draft.action, assure_ledger::Action::Workpaper);
+    let e = ws
+        .record_workpaper("GOV-01", &WorkpaperInput::Signoff(SignoffRole::Reviewer), at, "auditor")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "the reviewer must be someone other than the preparer");
+    ws.record_workpaper("GOV-01", &WorkpaperInput::Signoff(SignoffRole::Reviewer), at, "senior")
+        .unwrap();
+    let snap = ws.snapshot(day()).unwrap();
+    let w = &snap.workpapers["GOV-01"];
+    assert_eq!(w.items.len(), 2);
+    assert_eq!(w.items[&b].result, SampleResult::Exception);
+    assert_eq!(w.items[&b].note, "unsigned minutes");
+    assert_eq!(
+        (
+            w.preparer.as_ref().unwrap().by.as_str(),
+            w.reviewer.as_ref().unwrap().by.as_str()
+        ),
+        ("auditor", "senior")
+    );
+    assert!(!w.preparer.as_ref().unwrap().stale && !w.reviewer.as_ref().unwrap().stale);
+    // A result changed after the sign-offs makes both stale; the ledger keeps every result.
+    ws.record_workpaper(
+        "GOV-01",
+        &result(&b, SampleResult::Pass, "signed copy found"),
+        at,
+        "auditor",
+    )
+    .unwrap();
+    let snap = ws.snapshot(day()).unwrap();
+    let w = &snap.workpapers["GOV-01"];
+    assert_eq!(w.items[&b].result, SampleResult::Pass);
+    assert!(w.preparer.as_ref().unwrap().stale && w.reviewer.as_ref().unwrap().stale);
+    let kept = snap
+        .ledger
+        .iter()
+        .filter(|e| e.draft.action == assure_ledger::Action::Workpaper)
+        .count();
+    assert_eq!(
+        kept, 5,
+        "two results, two sign-offs and the changed result, each an entry"
+    );
+    // A workpaper is not evidence: the ledger still verifies, and the evidence count is unchanged.
+    assert!(ws.verify(None).unwrap().unwrap().report.ok());
+    assert!(snap.ledger.iter().filter(|e| e.draft.action.is_evidence()).count() == 5);
+}
+
 #[test]
 fn a_project_with_an_unreadable_file_is_refused_with_its_diagnostic() {
     let tmp = tempfile::tempdir().unwrap();
@@ -234,6 +362,7 @@ fn an_upload_stays_within_what_its_uploader_may_provide() {
         kind: UploadKind::Export,
         by: "someone@northwind.example".into(),
         scope,
+        note: None,
     };
     // The change owner's export, recorded for CHG-01.
     service.import(upload("changes.csv", None)).unwrap();

@@ -56,6 +56,20 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
         assert!(soc2.contains(test.as_str()), "the SOC 2 draft does not name {test}");
     }
     assert!(soc2.contains("Management's responses to exceptions"));
+    // Significant incidents come from the incidents evidence, with the threshold stated and
+    // management's account of each; never "no significant incidents" over sev1 and sev2 rows.
+    assert!(soc2.contains("An incident is significant here when the incident record rates it sev1 or sev2"));
+    assert!(
+        soc2.contains("incidents rated sev1 or sev2 during the period"),
+        "{soc2}"
+    );
+    assert!(soc2.contains("Management's account of each"));
+    assert!(!soc2.contains("No significant system incidents") && !soc2.contains("none of them rated"));
+    // Every evidence file is listed with its SHA-256 and how to verify it offline.
+    assert!(soc2.contains("Evidence recorded for the period"));
+    assert!(soc2.contains("assure evidence verify evidence.tar --key"));
+    // No doubled full stop after "Northwind Analytics, Inc.".
+    assert!(!soc2.contains("Inc.."));
     assert!(crate::reports::pdf_text(&reports.join("soc3.pdf")).contains("SOC 3 report"));
     assert!(crate::reports::pdf_text(&reports.join("readiness.pdf")).contains("Readiness assessment"));
     let x = crate::reports::xlsx(&reports.join("control-matrix.xlsx"));
@@ -65,6 +79,10 @@ fn the_demo_reports_exactly_the_planted_exceptions_and_verifies() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
+    assert!(sheets.contains(&"Evidence"), "{sheets:?}");
+    let ev = &x["detail"]["Evidence"];
+    assert_eq!(ev["headers"][7], "SHA-256");
+    assert_eq!(ev["first_values"][7].as_str().unwrap().len(), 64);
     let tests: BTreeSet<&str> = planted.iter().map(|(t, _)| t.as_str()).collect();
     for t in &tests {
         let name: String = t.chars().take(31).collect();

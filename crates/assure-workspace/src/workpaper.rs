@@ -1,0 +1,377 @@
+//! The auditor's work on a sample: each sampled item's test (the attributes checked, the result,
+//! tickmarks, a note) and the preparer's and reviewer's sign-offs, each recorded in the signed
+//! ledger as a `workpaper` entry against the sample's entry. Later results for an item replace
+//! earlier ones on the page; the ledger keeps every one. A sign-off covers the results recorded
+//! before it: a result recorded after it makes it stale.
+
+use std::collections::BTreeMap;
+
+use assure_evidence::store::EvidenceStore;
+use assure_ledger::{Action, Draft, Entry};
+use assure_schema::results::{
+    AttributeResult, SampleRecord, SampleResult, SignoffRole, WorkpaperKind, WorkpaperRecord,
+};
+
+use crate::{Workspace, WorkspaceError, records};
+
+/// The latest result recorded for one sampled item.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ItemWork {
+    /// Each attribute tested and what was found.
+    pub attributes: Vec<AttributeResult>,
+    /// The item's result.
+    pub result: SampleResult,
+    /// Tickmarks.
+    pub tickmarks: Vec<String>,
+    /// The tester's note.
+    pub note: String,
+    /// Who recorded it (account email) and when (RFC 3339), and its ledger entry.
+    pub by: String,
+    /// When.
+    pub at: String,
+    /// Its ledger entry.
+    pub seq: u64,
+}
+
+/// A sign-off.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Signoff {
+    /// Who signed (account email).
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Its ledger entry.
+    pub seq: u64,
+    /// Whether a result was recorded after it, so it no longer covers the workpaper as it stands.
+    pub stale: bool,
+}
+
+/// The work on a control's latest sample.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Workpaper {
+    /// The control.
+    pub control: String,
+    /// The sample's ledger entry.
+    pub sample: u64,
+    /// The latest result per sampled item.
+    pub items: BTreeMap<String, ItemWork>,
+    /// The latest preparer sign-off.
+    pub preparer: Option<Signoff>,
+    /// The latest reviewer sign-off.
+    pub reviewer: Option<Signoff>,
+    /// What could not be read.
+    pub problems: Vec<String>,
+}
+
+impl Workpaper {
+    /// Sampled items with no result yet, in the sample's order.
+    pub fn untested<'a>(&self, sample: &'a SampleRecord) -> Vec<&'a str> {
+        sample
+            .selected
+            .iter()
+            .chain(&sample.added)
+            .map(String::as_str)
+            .filter(|i| !self.items.contains_key(*i))
+            .collect()
+    }
+
+    /// Attribute names used so far on this sample, in first-use order (what the form offers).
+    pub fn attribute_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut by_seq: Vec<&ItemWork> = self.items.values().collect();
+        by_seq.sort_by_key(|w| w.seq);
+        for w in by_seq {
+            for a in &w.attributes {
+                if !out.contains(&a.attribute) {
+                    out.push(a.attribute.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What someone records on a sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkpaperInput {
+    /// One item's result.
+    Result {
+        /// The sampled item.
+        item: String,
+        /// Attributes tested.
+        attributes: Vec<AttributeResult>,
+        /// The result (an exception on any attribute makes the item an exception).
+        result: SampleResult,
+        /// Tickmarks, from [`assure_schema::results::TICKMARKS`].
+        tickmarks: Vec<String>,
+        /// A note (required for an exception).
+        note: String,
+    },
+    /// A sign-off.
+    Signoff(SignoffRole),
+}
+
+/// The longest note.
+pub const MAX_NOTE: usize = 10_000;
+
+/// Builds the workpaper of each sample from the ledger's `workpaper` entries (their blobs read
+/// through `read`), keyed by control.
+pub fn workpapers(
+    entries: &[Entry],
+    samples: &BTreeMap<String, u64>,
+    read: &mut dyn FnMut(&Entry) -> Result<Vec<u8>, String>,
+) -> BTreeMap<String, Workpaper> {
+    let mut out: BTreeMap<String, Workpaper> = samples
+        .iter()
+        .map(|(c, seq)| {
+            (
+                c.clone(),
+                Workpaper {
+                    control: c.clone(),
+                    sample: *seq,
+                    items: BTreeMap::new(),
+                    preparer: None,
+                    reviewer: None,
+                    problems: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for e in entries.iter().filter(|e| e.draft.action == Action::Workpaper) {
+        let Some(control) = e.draft.controls.first() else {
+            continue;
+        };
+        let Some(w) = out.get_mut(control) else { continue };
+        let record: WorkpaperRecord = match read(e).and_then(|b| serde_json::from_slice(&b).map_err(|x| x.to_string()))
+        {
+            Ok(r) => r,
+            Err(m) => {
+                w.problems.push(format!(
+                    "the workpaper recorded as entry {} cannot be read ({m})",
+                    e.seq
+                ));
+                continue;
+            }
+        };
+        if record.sample != w.sample {
+            continue;
+        }
+        match record.what {
+            WorkpaperKind::Result {
+                item,
+                attributes,
+                result,
+                tickmarks,
+                note,
+            } => {
+                w.items.insert(
+                    item,
+                    ItemWork {
+                        attributes,
+                        result,
+                        tickmarks,
+                        note,
+                        by: e.draft.by.clone(),
+                        at: e.draft.at.clone(),
+                        seq: e.seq,
+                    },
+                );
+            }
+            WorkpaperKind::Signoff { role } => {
+                let s = Some(Signoff {
+                    by: e.draft.by.clone(),
+                    at: e.draft.at.clone(),
+                    seq: e.seq,
+                    stale: false,
+                });
+                match role {
+                    SignoffRole::Preparer => w.preparer = s,
+                    SignoffRole::Reviewer => w.reviewer = s,
+                }
+            }
+        }
+    }
+    for w in out.values_mut() {
+        let last = w.items.values().map(|i| i.seq).max().unwrap_or(0);
+        for s in [&mut w.preparer, &mut w.reviewer].into_iter().flatten() {
+            s.stale = s.seq < last;
+        }
+        // A review covers the preparer's sign-off it followed.
+        if let (Some(p), Some(r)) = (&w.preparer, &mut w.reviewer)
+            && r.seq < p.seq
+        {
+            r.stale = true;
+        }
+    }
+    out
+}
+
+/// Checks what someone records on `sample` (recorded as entry `sample_seq`) against the workpaper
+/// as it stands; returns the problem in words.
+pub fn check(sample: &SampleRecord, work: Option<&Workpaper>, input: &WorkpaperInput, by: &str) -> Result<(), String> {
+    let sampled: Vec<&str> = sample
+        .selected
+        .iter()
+        .chain(&sample.added)
+        .map(String::as_str)
+        .collect();
+    match input {
+        WorkpaperInput::Result {
+            item,
+            attributes,
+            result,
+            tickmarks,
+            note,
+        } => {
+            if !sampled.contains(&item.as_str()) {
+                return Err(format!(
+                    "`{item}` is not one of the sampled items of {}",
+                    sample.control
+                ));
+            }
+            if note.chars().count() > MAX_NOTE || note.contains('\0') {
+                return Err("keep the note under 10,000 characters, without NUL characters".into());
+            }
+            for a in attributes {
+                if a.attribute.trim().is_empty() || a.attribute.chars().count() > 300 || a.attribute.contains('\0') {
+                    return Err("name each attribute tested in under 300 characters".into());
+                }
+            }
+            for t in tickmarks {
+                if !assure_schema::results::TICKMARKS.iter().any(|(k, _)| k == t) {
+                    return Err(format!(
+                        "`{t}` is not a tickmark; use {}",
+                        assure_schema::results::TICKMARKS
+                            .iter()
+                            .map(|(k, m)| format!("{k} ({m})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+            let any_exception = attributes.iter().any(|a| a.result == SampleResult::Exception);
+            if any_exception && *result != SampleResult::Exception {
+                return Err("an attribute is an exception, so the item is an exception".into());
+            }
+            if *result == SampleResult::Exception && note.trim().is_empty() {
+                return Err("say what the exception is in the note".into());
+            }
+            Ok(())
+        }
+        WorkpaperInput::Signoff(role) => {
+            let done = work.map(|w| w.items.len()).unwrap_or(0);
+            let untested = work.map_or(sampled.len(), |w| w.untested(sample).len());
+            if untested > 0 {
+                return Err(format!(
+                    "{untested} of the {} sampled items have no result yet ({done} tested); record them before signing off",
+                    sampled.len()
+                ));
+            }
+            if *role == SignoffRole::Reviewer {
+                let Some(p) = work.and_then(|w| w.preparer.as_ref()).filter(|p| !p.stale) else {
+                    return Err("the preparer has not signed off the workpaper as it stands; a review follows the preparer's sign-off".into());
+                };
+                if p.by == by {
+                    return Err("the reviewer must be someone other than the preparer".into());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Workspace {
+    /// Records `input` on the latest sample of `control` as `by` at `at`, after checking it.
+    pub fn record_workpaper(
+        &self,
+        control: &str,
+        input: &WorkpaperInput,
+        at: &str,
+        by: &str,
+    ) -> Result<Entry, WorkspaceError> {
+        let w = self.open_write(true)?;
+        let project = &w.project;
+        let entries = w.whole_ledger("a workpaper recorded now could miss others")?;
+        let seqs = latest_sample_seqs(&entries, project);
+        let Some(&sample_seq) = seqs.get(control) else {
+            return Err(WorkspaceError::invalid(
+                format!("control `{control}` has no sample to work on"),
+                Some("draw a sample first (`assure sample` or the control's page)"),
+            ));
+        };
+        let (samples, _) = records::latest_samples(&w.store, &entries, project)?;
+        let sample = samples.iter().find(|s| s.control == control).ok_or_else(|| {
+            WorkspaceError::invalid(
+                format!("the sample of `{control}` (entry {sample_seq}) cannot be read"),
+                Some("run `assure evidence verify`"),
+            )
+        })?;
+        let period = crate::sample::scope_dates(project);
+        if let Some((a, b)) = period {
+            self.refuse_closed(project, a, b, "record workpapers")?;
+        }
+        let store = &w.store;
+        let mut read = |e: &Entry| -> Result<Vec<u8>, String> {
+            let b = e.draft.blob.as_ref().ok_or("no file")?;
+            records::blob_bytes(store, b).map_err(|x| x.to_string())
+        };
+        let papers = workpapers(&entries, &seqs, &mut read);
+        check(sample, papers.get(control), input, by).map_err(|m| WorkspaceError::invalid(m, None))?;
+        let record = WorkpaperRecord {
+            format: 1,
+            control: control.to_string(),
+            sample: sample_seq,
+            what: match input.clone() {
+                WorkpaperInput::Result {
+                    item,
+                    attributes,
+                    result,
+                    tickmarks,
+                    note,
+                } => WorkpaperKind::Result {
+                    item,
+                    attributes,
+                    result,
+                    tickmarks,
+                    note: note.trim().to_string(),
+                },
+                WorkpaperInput::Signoff(role) => WorkpaperKind::Signoff { role },
+            },
+        };
+        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+        let blob = w
+            .store
+            .put_blob(&mut json.as_bytes(), &format!("workpaper-{control}.json"))?;
+        let mut draft = Draft::new(Action::Workpaper, at, by);
+        draft.blob = Some(blob);
+        draft.controls = vec![control.to_string()];
+        draft.period_start = period.map(|(a, _)| a.to_string());
+        draft.period_end = period.map(|(_, b)| b.to_string());
+        draft.note = Some(match input {
+            WorkpaperInput::Result { item, result, .. } => {
+                format!("sample entry {sample_seq}: {item} tested, {}", result.as_str())
+            }
+            WorkpaperInput::Signoff(SignoffRole::Preparer) => {
+                format!("sample entry {sample_seq}: signed off by the preparer")
+            }
+            WorkpaperInput::Signoff(SignoffRole::Reviewer) => {
+                format!("sample entry {sample_seq}: signed off by the reviewer")
+            }
+        });
+        w.append_one(draft)
+    }
+}
+
+/// The ledger entry of the latest sample per control (the same choice as `records::latest_samples`).
+pub fn latest_sample_seqs(entries: &[Entry], project: &assure_project::Project) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for e in entries
+        .iter()
+        .filter(|e| e.draft.action == Action::Sample && records::in_period(project, e))
+    {
+        if let Some(c) = e.draft.controls.first() {
+            out.insert(c.clone(), e.seq);
+        }
+    }
+    out
+}
