@@ -229,6 +229,107 @@ await check("a control owner sees only the controls they own", async () => {
   await ctx.close();
 });
 
+await check("an auditor samples with a seed, records each item's result and signs off; a manager reviews", async () => {
+  const { ctx, page } = await signIn(auditor);
+  await page.goto(`${base}/controls/AC-05`);
+  await page.fill("#size", "5");
+  await page.fill("#seed", "20261231");
+  await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/sample'] button")]);
+  let main = await page.textContent("main");
+  assert(/5 of \d+ items, seed 20261231/.test(main), "the sample with the auditor's size and seed is not shown");
+  assert((await page.locator("#sample ~ div table tr").count()) >= 6, "the sampled items are not a table");
+  // Each item's result, one at a time; the form offers the untested items first.
+  for (let i = 0; i < 5; i++) {
+    const last = i === 4;
+    await page.fill("#attribute0", "approved by the manager before access was granted");
+    await page.selectOption("select[name=attribute0_result]", last ? "exception" : "pass");
+    await page.selectOption("#result", last ? "exception" : "pass");
+    await page.check("input[name=tick_I]");
+    if (last) await page.fill("#note", "Approval dated two days after the grant.");
+    await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/workpaper'] button")]);
+  }
+  main = await page.textContent("main");
+  assert(!main.includes("not tested yet"), "an item is still untested");
+  assert(main.includes("Approval dated two days after the grant."), "the exception's note is not shown");
+  await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/signoff'] button:has-text('preparer')")]);
+  assert((await page.textContent("main")).includes(`${auditor.email} on`), "the preparer's sign-off is not shown");
+  // The same person cannot also review.
+  await page.click("form[action$='/signoff'] button:has-text('reviewer')");
+  assert((await page.textContent("main")).includes("someone other than the preparer"), "the auditor reviewed their own work");
+  await page.goto(`${base}/controls/AC-05#sample`);
+  await shot(page, "13-sample-workpaper", true);
+  await Promise.all([ap.waitForURL(`${base}/controls/AC-05#sample`), ap.goto(`${base}/controls/AC-05`).then(() => ap.click("form[action$='/signoff'] button:has-text('reviewer')"))]);
+  const signed = await ap.textContent("main");
+  assert(signed.includes("Reviewed by") && signed.includes(`${admin.email} on`), "the reviewer's sign-off is not shown");
+  // Every result and sign-off is a `workpaper` entry in the ledger; the auditor still wrote no evidence.
+  const entries = await page.evaluate(async () => (await (await fetch("/api/v1/evidence")).json()));
+  const mine = entries.filter((e) => e.by === "auditor@cpa.example");
+  assert(mine.filter((e) => e.action === "workpaper").length === 6, `the auditor's workpaper entries: ${JSON.stringify(mine.map((e) => e.action))}`);
+  assert(mine.every((e) => e.action === "workpaper" || e.action === "sample"), "an auditor's entry is evidence");
+  await ctx.close();
+});
+
+await check("an auditor's request for a control its assignee does not own is answered, linked and accepted", async () => {
+  const { ctx, page } = await signIn(auditor);
+  const users = await ap.evaluate(async () => [...document.querySelectorAll("option")].map((o) => [o.value, o.textContent]));
+  await page.goto(`${base}/requests`);
+  await page.fill("#title", `Evidence of ${otherControl} for Q3`);
+  await page.fill("#control", otherControl);
+  const ownerOption = await page.locator("#assignee option", { hasText: owner.name }).getAttribute("value");
+  await page.selectOption("#assignee", ownerOption);
+  await page.fill("#due", "2027-01-20");
+  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+$/), page.click("form[action='/requests'] button")]);
+  const url = page.url();
+  // The owner cannot open the control, but answers the request.
+  const o = await signIn(owner);
+  const refused = await o.page.goto(`${base}/controls/${otherControl}`);
+  assert(refused.status() === 403, `the owner opened ${otherControl}`);
+  await o.page.goto(url);
+  const file = join(work, "q3-evidence.txt");
+  writeFileSync(file, `Q3 evidence for ${otherControl}.\n`);
+  await o.page.setInputFiles("#file", file);
+  await Promise.all([o.page.waitForURL(url), o.page.click("form[action$='/attach'] button")]);
+  assert((await o.page.textContent("main")).includes("q3-evidence.txt"), "the attachment is not linked to the request");
+  await o.page.selectOption("#status", "submitted");
+  await Promise.all([o.page.waitForURL(url), o.page.click("form[action='" + new URL(url).pathname + "'] button")]);
+  await o.ctx.close();
+  // The auditor sees the linked file with its SHA-256 and accepts.
+  await page.goto(url);
+  const text = await page.textContent("main");
+  assert(text.includes("Evidence that answers it (1)") && /[0-9a-f]{64}/.test(text), "the linked evidence and its hash are not shown");
+  assert(text.includes("assure evidence verify evidence.tar --key"), "no verification command beside the hash");
+  await page.selectOption("#status", "accepted");
+  await Promise.all([page.waitForURL(url), page.click("form[action='" + new URL(url).pathname + "'] button")]);
+  assert((await page.textContent("main")).includes("accepted"), "the request is not accepted");
+  await shot(page, "14-request-answered", true);
+  await page.goto(`${base}/requests?view=open`);
+  await shot(page, "15-requests-ageing");
+  await ctx.close();
+});
+
+await check("an auditor pages a population, downloads it and the workpaper set, which openpyxl reads and which verifies", async () => {
+  const { ctx, page } = await signIn(auditor);
+  await page.goto(`${base}/tests/changes-peer-approved?per=25&sort=merged_at&dir=desc`);
+  const main = await page.textContent("main");
+  assert(/page 1 of \d+/.test(main), "the population is not paged");
+  assert(main.includes("Read from (ledger entry, file, row, SHA-256)"), "the population has no lineage");
+  await page.click("a[rel=next]");
+  assert((await page.textContent("main")).includes("page 2 of"), "the next page does not open");
+  await shot(page, "16-population", true);
+  const tarPath = join(work, "workpapers.tar");
+  const bytes = await page.evaluate(async () => Array.from(new Uint8Array(await (await fetch("/workpapers.tar")).arrayBuffer())));
+  writeFileSync(tarPath, Buffer.from(bytes));
+  const out = join(work, "unpacked");
+  mkdirSync(out, { recursive: true });
+  execFileSync("tar", ["-xf", tarPath, "-C", out]);
+  const read = execFileSync("python3", ["-c", "import openpyxl,sys; wb=openpyxl.load_workbook(sys.argv[1]); print('|'.join(wb.sheetnames)); ws=wb['Samples']; print(ws.max_row)", join(out, "workpapers/workpapers.xlsx")]).toString();
+  assert(read.includes("Samples") && read.includes("Evidence") && read.includes("changes-peer-approved"), `the workbook's sheets: ${read}`);
+  const verifyText = execFileSync("cat", [join(out, "workpapers/VERIFY.txt")]).toString();
+  const key = /--key ([0-9a-f]{64})/.exec(verifyText)[1];
+  execFileSync(bin, ["evidence", "verify", join(out, "workpapers/evidence.tar"), "--key", key], { stdio: "ignore" });
+  await ctx.close();
+});
+
 await check("a questionnaire is answered from the project, reviewed, assigned and approved", async () => {
   await ap.goto(`${base}/questionnaires`);
   const csv = "Question ID,Question,Response,Comments\n" +

@@ -160,13 +160,22 @@ fn sources(run: &RunRecord) -> BTreeMap<&str, &assure_assess::results::Source> {
     run.inputs.iter().map(|s| (s.blake3.as_str(), s)).collect()
 }
 
-fn lineage_of(i: &ItemRecord, by_blake: &BTreeMap<&str, &assure_assess::results::Source>) -> Option<Lineage> {
-    let blake = value(i, "_evidence");
+/// Where an item was read from: its compact `from` (file index and row), or, in records that keep
+/// them as attributes, its `_evidence` and `_row`.
+fn lineage_of(
+    t: &TestOutcome,
+    i: &ItemRecord,
+    by_blake: &BTreeMap<&str, &assure_assess::results::Source>,
+) -> Option<Lineage> {
+    let (blake, row) = match i.from {
+        Some((k, row)) => (t.files.get(k as usize)?.as_str(), row.to_string()),
+        None => (value(i, "_evidence"), value(i, "_row").to_string()),
+    };
     let src = by_blake.get(blake)?;
     Some(Lineage {
         seq: src.seq,
         file: src.name.clone(),
-        row: value(i, "_row").to_string(),
+        row,
         sha256: src.sha256.clone(),
     })
 }
@@ -255,7 +264,7 @@ pub fn population<'a>(
         .map(|i| PopulationItem {
             item: i,
             sampled: is_sampled(i),
-            lineage: lineage_of(i, &by_blake),
+            lineage: lineage_of(t, i, &by_blake),
         })
         .collect();
     PopulationPage {
@@ -315,7 +324,7 @@ pub fn population_sheet(
             row.extend(columns.iter().map(|c| cell(types.get(c), value(i, c))));
             let sampled = picked.contains(i.item.as_str()) || picked.contains(format!("{}/{}", t.id, i.item).as_str());
             row.push(Cell::Text(if sampled { "yes".into() } else { String::new() }));
-            match lineage_of(i, &by_blake) {
+            match lineage_of(t, i, &by_blake) {
                 Some(l) => row.extend([
                     Cell::Int(i64::try_from(l.seq).unwrap_or(i64::MAX)),
                     Cell::Text(l.file),

@@ -269,6 +269,7 @@ pub fn evaluate(
             note: None,
             items: Vec::new(),
             key: None,
+            files: Vec::new(),
         };
         if let Some(why) = skipped.get(&id).or_else(|| diagnostics.get(&id)) {
             tests.push(TestOutcome {
@@ -288,26 +289,54 @@ pub fn evaluate(
             ExamType::Type1 if passes > 0 => Conclusion::Implemented,
             ExamType::Type1 => Conclusion::NotShown,
         };
+        // Lineage (`_evidence`, `_row`) is kept for every item, compactly: an index into the
+        // test's list of files and the row. Passing items are otherwise recorded by id only;
+        // exceptions and exclusions keep their reason and other attributes. Re-running with the
+        // same inputs gives the rest.
+        let mut files: Vec<String> = Vec::new();
+        let items = r
+            .items
+            .iter()
+            .map(|i| {
+                let pass = i.status == ItemStatus::Pass;
+                let attr = |k: &str| i.attributes.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+                let from = match (attr("_evidence"), attr("_row").and_then(|r| r.parse::<u64>().ok())) {
+                    (Some(file), Some(row)) if !file.is_empty() => {
+                        let idx = match files.iter().position(|f| f == file) {
+                            Some(k) => k,
+                            None => {
+                                files.push(file.to_string());
+                                files.len() - 1
+                            }
+                        };
+                        u32::try_from(idx).ok().map(|k| (k, row))
+                    }
+                    _ => None,
+                };
+                ItemRecord {
+                    item: i.item.clone(),
+                    status: i.status,
+                    reason: if pass { String::new() } else { i.reason.clone() },
+                    attributes: if pass {
+                        Vec::new()
+                    } else {
+                        i.attributes
+                            .iter()
+                            .filter(|(k, _)| k != "_evidence" && k != "_row")
+                            .cloned()
+                            .collect()
+                    },
+                    from,
+                }
+            })
+            .collect();
         tests.push(TestOutcome {
             population: r.population,
             exceptions: r.failed,
             not_applicable: r.not_applicable,
             conclusion,
-            items: r
-                .items
-                .iter()
-                .map(|i| {
-                    // Passing items are recorded by id only; exceptions and exclusions keep their
-                    // reason and attributes. Re-running with the same inputs gives the rest.
-                    let pass = i.status == ItemStatus::Pass;
-                    ItemRecord {
-                        item: i.item.clone(),
-                        status: i.status,
-                        reason: if pass { String::new() } else { i.reason.clone() },
-                        attributes: if pass { Vec::new() } else { i.attributes.clone() },
-                    }
-                })
-                .collect(),
+            items,
+            files,
             ..base
         });
     }

@@ -179,6 +179,11 @@ pub struct ItemRecord {
     pub reason: String,
     /// Further columns.
     pub attributes: Vec<(String, String)>,
+    /// Where it was read from, for every item of a test whose query returns `_evidence` and `_row`:
+    /// (index into the test's `files`, row in that file). Kept for passing items too, so every item
+    /// of a population traces to its file, row and hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<(u32, u64)>,
 }
 
 /// One test's outcome.
@@ -207,6 +212,9 @@ pub struct TestOutcome {
     /// whose key is the same reuses this outcome (absent in records of earlier versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The BLAKE3 of each file its items' `from` names, in the order they first appear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// The conclusion for a control, from its tests.

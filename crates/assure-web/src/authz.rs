@@ -93,6 +93,8 @@ pub enum Action {
     SelectSample,
     /// Record what testing a sampled item found, and sign a sample's workpaper off.
     RecordWorkpaper,
+    /// Download the whole workpaper set (the workbook and the evidence package of the whole ledger).
+    ExportWorkpapers,
     /// Read policies.
     ReadPolicies,
     /// Accept a policy as the signed-in person.
@@ -149,6 +151,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | Comment
                 | SelectSample
                 | RecordWorkpaper
+                | ExportWorkpapers
                 | ReadPolicies
                 | ReadAudit
                 | ManageOwnTokens

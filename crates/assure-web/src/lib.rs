@@ -672,6 +672,7 @@ pub fn router(state: Shared) -> Router {
         .route("/tests", get(pages::tests))
         .route("/tests/{id}", get(pages::test))
         .route("/tests/{id}/population.xlsx", get(pages::population_xlsx))
+        .route("/workpapers.tar", get(pages::workpaper_set))
         .route("/periods", get(pages::periods))
         .route("/monitoring", get(pages::monitoring))
         .route("/monitoring/run", post(pages::run_monitoring))

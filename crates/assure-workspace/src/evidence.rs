@@ -241,6 +241,29 @@ impl Workspace {
         Ok((m, w.public))
     }
 
+    /// The auditor's package as bytes (written to a private temporary file first), with the
+    /// ledger's public key that verifies it.
+    pub fn export_bytes(&self) -> Result<(Vec<u8>, String), WorkspaceError> {
+        let dir = std::env::temp_dir().join(format!("assure-package-{}", crate::random_id()?));
+        std::fs::create_dir_all(&dir).map_err(|source| WorkspaceError::Io {
+            what: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let out = dir.join("evidence.tar");
+        let result = self.export(&out).and_then(|(_, public)| {
+            std::fs::read(&out)
+                .map(|b| (b, public))
+                .map_err(|source| WorkspaceError::Io {
+                    what: "read",
+                    path: out.clone(),
+                    source,
+                })
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
     /// Stages uploaded bytes in a private directory inside the project's state and runs `f` on the
     /// staged path; the directory is removed afterwards whatever happens.
     pub(crate) fn staged<T>(

@@ -133,6 +133,13 @@ pub trait Backend: Send + Sync + 'static {
             "this server does not answer questionnaires: use `assure questionnaire`".into(),
         ))
     }
+    /// The auditor's evidence package (the signed ledger and every file) as bytes, with the public
+    /// key that verifies it.
+    fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
+        Err(BackendError::Invalid(
+            "this server cannot export the evidence package: use `assure evidence export`".into(),
+        ))
+    }
     /// Today's date (the as-of date of pages).
     fn today(&self) -> NaiveDate;
 }
@@ -317,6 +324,10 @@ impl Backend for Service {
         by: &str,
     ) -> Result<Entry, BackendError> {
         Ok(self.workspace.record_workpaper(control, input, &Workspace::now(), by)?)
+    }
+
+    fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
+        Ok(self.workspace.export_bytes()?)
     }
 
     fn sample(

@@ -375,3 +375,85 @@ pub fn latest_sample_seqs(entries: &[Entry], project: &assure_project::Project) 
     }
     out
 }
+
+/// Every control's latest sample as a workbook sheet: each sampled item with what testing it
+/// found (attributes, result, tickmarks, note, who and when, the ledger entry), then the sign-offs.
+pub fn samples_sheet(snap: &crate::Snapshot) -> Option<assure_report::matrix::Sheet> {
+    use assure_report::matrix::Cell;
+    if snap.samples.is_empty() {
+        return None;
+    }
+    let t = |s: &str| Cell::Text(s.to_string());
+    let mut rows = Vec::new();
+    for sample in &snap.samples {
+        let work = snap.workpapers.get(&sample.control);
+        for item in sample.selected.iter().chain(&sample.added) {
+            let w = work.and_then(|w| w.items.get(item));
+            rows.push(vec![
+                t(&sample.control),
+                work.map_or(Cell::Empty, |w| Cell::Int(i64::try_from(w.sample).unwrap_or(i64::MAX))),
+                t(&sample.seed.to_string()),
+                t(item),
+                t(w.map_or("not tested yet", |w| w.result.as_str())),
+                t(&w.map(|w| {
+                    w.attributes
+                        .iter()
+                        .map(|a| format!("{}: {}", a.attribute, a.result.as_str()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default()),
+                t(&w.map(|w| w.tickmarks.join(" ")).unwrap_or_default()),
+                t(w.map_or("", |w| w.note.as_str())),
+                t(w.map_or("", |w| w.by.as_str())),
+                t(w.map_or("", |w| w.at.get(..10).unwrap_or(&w.at))),
+                w.map_or(Cell::Empty, |w| Cell::Int(i64::try_from(w.seq).unwrap_or(i64::MAX))),
+            ]);
+        }
+        let signed = |role: &str, s: Option<&Signoff>| {
+            vec![
+                t(&sample.control),
+                work.map_or(Cell::Empty, |w| Cell::Int(i64::try_from(w.sample).unwrap_or(i64::MAX))),
+                Cell::Empty,
+                t(&format!("{role} sign-off")),
+                t(match s {
+                    Some(s) if s.stale => "signed; results changed since",
+                    Some(_) => "signed",
+                    None => "not signed",
+                }),
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Empty,
+                t(s.map_or("", |s| s.by.as_str())),
+                t(s.map_or("", |s| s.at.get(..10).unwrap_or(&s.at))),
+                s.map_or(Cell::Empty, |s| Cell::Int(i64::try_from(s.seq).unwrap_or(i64::MAX))),
+            ]
+        };
+        rows.push(signed("Preparer", work.and_then(|w| w.preparer.as_ref())));
+        rows.push(signed("Reviewer", work.and_then(|w| w.reviewer.as_ref())));
+    }
+    Some(assure_report::matrix::Sheet {
+        name: "Samples".into(),
+        preface: vec![
+            (
+                "Samples".into(),
+                "Each control's latest sample: every sampled item with what testing it found, then the preparer's and reviewer's sign-offs, each recorded in the signed ledger".into(),
+            ),
+            (
+                "Tickmarks".into(),
+                assure_schema::results::TICKMARKS
+                    .iter()
+                    .map(|(k, m)| format!("{k} {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ],
+        headers: [
+            "Control", "Sample entry", "Seed", "Item", "Result", "Attributes tested", "Tickmarks", "Note", "By", "On", "Ledger entry",
+        ]
+        .map(String::from)
+        .to_vec(),
+        widths: vec![10, 10, 22, 40, 14, 44, 10, 40, 28, 12, 10],
+        rows,
+    })
+}

@@ -194,6 +194,9 @@ impl Backend for Served {
     ) -> Result<assure_ledger::Entry, BackendError> {
         self.service.record_workpaper(control, input, by)
     }
+    fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
+        self.service.evidence_package()
+    }
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<assure_workspace::period::PeriodResults>, BackendError> {
         self.service.year_over_year(as_of)
     }

@@ -690,4 +690,31 @@ fn a_population_pages_sorts_by_type_filters_and_traces_each_item() {
     );
     assert!(matches!(sheet.rows[0][3], Cell::Int(_)));
     assert_eq!(sheet.rows[0][9], Cell::Text("5e".repeat(32)));
+    // Runs record a passing item's lineage compactly (`from`: file index and row), without its
+    // other attributes: it still traces to the file, row and hash.
+    let mut compact = run.clone();
+    let t = &mut compact.tests[0];
+    t.files = vec!["ab".repeat(32)];
+    for (n, i) in t.items.iter_mut().enumerate() {
+        i.attributes.clear();
+        i.from = Some((0, n as u64 + 2));
+    }
+    let page = population(
+        &compact,
+        &compact.tests[0],
+        &[],
+        &PopulationQuery {
+            text: "chg-7".into(),
+            ..Default::default()
+        },
+    );
+    let l = page
+        .items
+        .iter()
+        .find(|i| i.item.item == "CHG-7")
+        .unwrap()
+        .lineage
+        .clone()
+        .unwrap();
+    assert_eq!((l.seq, l.row.as_str(), l.sha256.len()), (4, "8", 64));
 }

@@ -5,6 +5,9 @@ use super::*;
 pub async fn tests(State(state): State<Shared>, s: Session) -> Page {
     let (snap, role) = state.authorized(&s, Action::ReadTests, &[]).await?;
     let mut b = String::from("<h1>Test results</h1>");
+    if crate::authz::role_allows(role, Action::ExportWorkpapers) {
+        b.push_str("<p><a href=\"/workpapers.tar\" download>Download the workpaper set</a> <span class=\"muted\">(the workbook with every population, sample and evidence hash, and the evidence package that verifies offline)</span></p>");
+    }
     match &snap.run {
         None => b.push_str(
             "<div class=\"card\">No test run is recorded yet: import evidence and run <code>assure test</code>.</div>",
@@ -125,6 +128,62 @@ pub async fn population_xlsx(State(state): State<Shared>, s: Session, Path(id): 
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&format!("attachment; filename=\"{safe}-population.xlsx\""))
                     .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The whole workpaper set as one archive: `workpapers.xlsx` (the control matrix, the request list,
+/// every evidence file with its SHA-256, each test's whole population with lineage, and each
+/// sample's results and sign-offs), `evidence.tar` (the signed ledger and every file, which
+/// `assure evidence verify` checks offline) and `VERIFY.txt` (how).
+pub async fn workpaper_set(State(state): State<Shared>, s: Session) -> Page {
+    let (snap, _) = state.authorized(&s, Action::ExportWorkpapers, &[]).await?;
+    let (inputs, _) = snap.period_inputs();
+    let mut m = assure_report::matrix::matrix(&inputs);
+    if let Some(sheet) = assure_workspace::workpaper::samples_sheet(&snap) {
+        m.sheets.insert(3, sheet);
+    }
+    let workbook = assure_xlsx::write(&m).map_err(|e| AppError::Internal(e.to_string()))?;
+    let backend = state.backend.clone();
+    let (package, key) = blocking(move || backend.evidence_package()).await??;
+    let verify = format!(
+        "Workpapers of {} as of {}.\n\nworkpapers.xlsx  the control matrix, the request list, every evidence file with its SHA-256,\n                 each test's whole population with where each item was read from, and each\n                 sample's results and sign-offs.\nevidence.tar     the signed evidence ledger and every file it records.\n\nTo check the package offline, with the ledger's public key:\n\n    assure evidence verify evidence.tar --key {key}\n\nEach file's SHA-256 in the workbook is what `sha256sum` prints for it inside the package.\n",
+        snap.project.manifest.organization.name, snap.as_of
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in [
+        ("workpapers.xlsx", workbook.as_slice()),
+        ("evidence.tar", package.as_slice()),
+        ("VERIFY.txt", verify.as_bytes()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("workpapers/{name}"), bytes)
+            .map_err(|e| AppError::Internal(format!("cannot write the workpaper set: {e}")))?;
+    }
+    let bytes = tar
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("cannot write the workpaper set: {e}")))?;
+    state
+        .audit(
+            Some(&s.user),
+            "downloaded the workpaper set",
+            "workpapers",
+            &format!("as of {}", snap.as_of),
+        )
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"workpapers.tar\""),
             ),
         ],
         bytes,
@@ -361,6 +420,13 @@ pub async fn test(
             ));
         }
         b.push_str("</nav>");
+    }
+    if t.items
+        .iter()
+        .any(|i| i.status == ItemStatus::Pass && i.attributes.is_empty())
+        && !view.columns.is_empty()
+    {
+        b.push_str("<p class=\"muted\">A run records passing items by id and by where they were read from (the file, row and hash above); their other columns are in that row of the file. Exceptions and exclusions keep every column.</p>");
     }
     if !has_lineage && !t.items.is_empty() {
         b.push_str("<p class=\"muted\">This test's query does not return where each item came from (`_evidence`, `_row`); the run's input files and their hashes are listed on the evidence page.</p>");

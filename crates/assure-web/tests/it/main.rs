@@ -475,6 +475,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Action::RecordWorkpaper,
         Some("AC-05"),
     ),
+    ("/workpapers.tar", Kind::Get, Action::ExportWorkpapers, None),
     ("/evidence", Kind::Get, Action::ReadEvidence, None),
     (
         "/evidence",
