@@ -15,9 +15,9 @@ if [ -n "$need_apt" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
 fi
-if ! python3 -c "import openpyxl, trestle, schemathesis, moto.server, aiosmtpd" >/dev/null 2>&1; then
-  echo "installing openpyxl, compliance-trestle, schemathesis, moto (an AWS API server for the object-storage and collector tests) and aiosmtpd (an SMTP server for the email-alert test) from PyPI"
-  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1" "aiosmtpd==1.4.6"
+if ! python3 -c "import openpyxl, docx, trestle, schemathesis, moto.server, aiosmtpd" >/dev/null 2>&1; then
+  echo "installing openpyxl, python-docx (reads the Word drafts back), compliance-trestle, schemathesis, moto (an AWS API server for the object-storage and collector tests) and aiosmtpd (an SMTP server for the email-alert test) from PyPI"
+  python3 -m pip install -q --disable-pip-version-check "openpyxl==3.1.5" "python-docx==1.2.0" "compliance-trestle==5.2.0" "schemathesis==4.32.5" "moto[server]==5.2.1" "aiosmtpd==1.4.6"
 fi
 if [ ! -d tests/fixtures-server/node_modules/@octokit/fixtures-server ]; then
   echo "installing @octokit/fixtures-server from npm (replays recorded API answers for the collector tests)"

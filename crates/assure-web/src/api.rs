@@ -284,7 +284,7 @@ async fn visible_request(state: &Shared, s: &Session, id: &str) -> Result<(PbcRe
 #[utoipa::path(post, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = []), ("session" = [])),
     params(("id" = String, Path, description = "The request's id")),
     request_body = RequestChange,
-    responses((status = 200, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PbcRequest), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The request's status does not allow this change: only a submitted request is accepted or rejected, and a rejection needs a reason")))]
 pub async fn update_request(
     State(state): State<Shared>,
     headers: HeaderMap,

@@ -165,6 +165,9 @@ pub enum AppError {
     NotFound(String),
     /// The request is malformed.
     BadRequest(String),
+    /// The request is well-formed but the thing's current state does not allow it (a request's
+    /// workflow: only what was submitted is accepted; a rejection needs a reason).
+    Conflict(String),
     /// The body is too large.
     TooLarge(String),
     /// Too many attempts.
@@ -202,6 +205,7 @@ impl std::fmt::Display for AppError {
             AppError::Forbidden(m) => write!(f, "not allowed: {m}"),
             AppError::NotFound(m)
             | AppError::BadRequest(m)
+            | AppError::Conflict(m)
             | AppError::TooLarge(m)
             | AppError::TooMany(m)
             | AppError::Internal(m) => f.write_str(m),
@@ -222,6 +226,7 @@ impl AppError {
             ),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m.clone()),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, "Not in this state", m.clone()),
             AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "Too large", m.clone()),
             AppError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts", m.clone()),
             AppError::Internal(m) => {

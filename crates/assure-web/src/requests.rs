@@ -231,10 +231,10 @@ pub async fn change(state: &Shared, s: &Session, role: Role, r: &Request, c: &Ch
         })?;
     r.status
         .may_become(status)
-        .map_err(|m| AppError::BadRequest(format!("{}: {m}.", capitalise(&m).split(':').next().unwrap_or(""))))?;
+        .map_err(|m| AppError::Conflict(format!("{}.", capitalise(&m))))?;
     let reason = c.reason.trim();
     if status == RequestStatus::Rejected && status != r.status && reason.is_empty() {
-        return Err(AppError::BadRequest(
+        return Err(AppError::Conflict(
             "Say why the request is rejected: the person it is assigned to needs to know what to provide instead."
                 .into(),
         ));
@@ -311,7 +311,7 @@ pub async fn link(state: &Shared, s: &Session, snap: &Snapshot, r: &Request, seq
         .ledger
         .iter()
         .find(|e| e.seq == seq)
-        .ok_or_else(|| AppError::BadRequest(format!("There is no ledger entry {seq}.")))?;
+        .ok_or_else(|| AppError::NotFound(format!("There is no ledger entry {seq}.")))?;
     link_entry(state, s, r, e).await
 }
 
@@ -319,12 +319,12 @@ pub async fn link(state: &Shared, s: &Session, snap: &Snapshot, r: &Request, seq
 pub async fn link_entry(state: &Shared, s: &Session, r: &Request, e: &assure_ledger::Entry) -> Result<bool, AppError> {
     let seq = e.seq;
     if !e.draft.action.is_evidence() {
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::NotFound(format!(
             "Ledger entry {seq} records a {}, not evidence; link the file that answers the request.",
             e.draft.action
         )));
     }
-    let seq_i = i64::try_from(seq).map_err(|_| AppError::BadRequest("That entry number is too large.".into()))?;
+    let seq_i = i64::try_from(seq).map_err(|_| AppError::NotFound(format!("There is no ledger entry {seq}.")))?;
     let added = state.db.link_evidence(&r.id, seq_i, &s.user.id, now_micros()).await?;
     if added {
         state

@@ -54,6 +54,8 @@ pub enum ReportFormat {
     Xlsx,
     /// OSCAL 1.1 JSON documents (catalog, component definition, SSP, assessment results) into a directory
     Oscal,
+    /// A Word document (DOCX), from the same document model, for auditors who edit in Word
+    Docx,
     /// The document model as JSON
     Json,
 }
@@ -67,6 +69,7 @@ impl ReportFormat {
             ReportFormat::Xlsx => "xlsx",
             ReportFormat::Oscal => "oscal",
             ReportFormat::Json => "json",
+            ReportFormat::Docx => "docx",
         }
     }
 }
@@ -163,6 +166,7 @@ pub fn run(args: ReportArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
             "html" | "htm" => Some(ReportFormat::Html),
             "xlsx" => Some(ReportFormat::Xlsx),
             "json" => Some(ReportFormat::Json),
+            "docx" => Some(ReportFormat::Docx),
             _ => None,
         });
     let format = args.format.or(from_ext).unwrap_or(if args.kind == ReportKind::Matrix {
@@ -266,7 +270,7 @@ pub fn write_report(
                 .join(", ")
                 .to_string())
         }
-        ReportFormat::Pdf | ReportFormat::Html | ReportFormat::Json => {
+        ReportFormat::Pdf | ReportFormat::Html | ReportFormat::Json | ReportFormat::Docx => {
             let (bytes, summary) = render(kind, format, inp, to)?;
             write_atomically(out, &bytes)?;
             Ok(summary)
@@ -302,6 +306,11 @@ pub fn render(
             (r.bytes, format!("{} pages{note}", r.pages))
         }
         ReportFormat::Html => (assure_report::doc::html(&d).into_bytes(), format!("HTML{note}")),
+        ReportFormat::Docx => {
+            let bytes = assure_docx::write(&d).map_err(|e| CliError::failure(e.to_string()))?;
+            let n = bytes.len();
+            (bytes, format!("Word document, {n} bytes{note}"))
+        }
         _ => (
             (serde_json::to_string_pretty(&d).unwrap_or_default() + "\n").into_bytes(),
             format!("JSON{note}"),

@@ -574,7 +574,7 @@ pub async fn link_evidence(
     }
     match crate::requests::link(&state, &s, &snap, &r, seq).await {
         Ok(_) => see_other(&format!("/requests/{}", r.id)),
-        Err(AppError::BadRequest(m)) => request_page(&state, &s, &id, Some(&m), StatusCode::BAD_REQUEST).await,
+        Err(AppError::NotFound(m)) => request_page(&state, &s, &id, Some(&m), StatusCode::NOT_FOUND).await,
         Err(e) => Err(e),
     }
 }

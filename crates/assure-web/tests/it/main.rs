@@ -1155,9 +1155,11 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Open);
     // Only what was submitted is accepted or rejected.
     let r = send(&state, form(&path, Some(&auditor), "status=accepted")).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(
-        r.body.contains("only what was submitted is accepted or rejected"),
+        r.body.contains(
+            "A request that is open cannot become accepted: only what was submitted is accepted or rejected."
+        ),
         "{}",
         r.body
     );
@@ -1171,7 +1173,7 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     let r = send(&state, form(&path, Some(&auditor), "status=closed")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = send(&state, form(&path, Some(&auditor), "status=rejected&reason=")).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("Say why the request is rejected"), "{}", r.body);
     let r = send(
         &state,
@@ -1325,7 +1327,7 @@ async fn an_assignee_answers_a_request_for_a_control_they_do_not_own() {
     let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=2")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=9")).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a test run is not evidence");
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "a test run is not evidence");
     let page = send(&state, get(&format!("/requests/{id}"), Some(&auditor))).await;
     assert!(page.body.contains("Evidence that answers it (2)"), "{}", page.body);
     assert!(page.body.contains(&"cd".repeat(32)), "the SHA-256 is shown");

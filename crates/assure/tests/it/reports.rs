@@ -48,6 +48,18 @@ pub fn pdf_text(path: &Path) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What python-docx reads from a Word document.
+pub fn docx(path: &Path) -> serde_json::Value {
+    let script = scripts().join("check-docx.py");
+    let (code, text) = run_tool(
+        "python3",
+        &[script.to_str().unwrap(), path.to_str().unwrap()],
+        "install python3 with python-docx (`scripts/test.sh` does)",
+    );
+    assert_eq!(code, 0, "python-docx could not read {}: {text}", path.display());
+    serde_json::from_str(&text).unwrap()
+}
+
 /// What openpyxl reads from a workbook.
 pub fn xlsx(path: &Path) -> serde_json::Value {
     let script = scripts().join("check-xlsx.py");
@@ -115,6 +127,39 @@ fn every_report_kind_renders_for_every_template_and_reads_back() {
         // No run yet: the draft says so on the cover instead of leaving Section IV silently empty.
         assert!(t.contains("This draft lacks"), "{template}");
         assert!(t.contains("No test run is recorded"), "{template}");
+
+        // The same draft as a Word document, read back by python-docx: Word's heading styles,
+        // the sections in order, tables whose header row repeats, the notice in the footer.
+        report(d, &["soc2", "p", "-o", "soc2.docx"]);
+        let w = docx(&d.join("soc2.docx"));
+        let h1: Vec<&str> = w["paragraphs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p[0] == "Heading 1")
+            .map(|p| p[1].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            h1.iter().filter(|h| h.starts_with("Section ")).count(),
+            5,
+            "{template}: the Word draft's sections: {h1:?}"
+        );
+        assert!(
+            h1.contains(&"Section IV: Criteria, controls, tests and results"),
+            "{template}"
+        );
+        assert!(
+            w["tables"].as_array().unwrap().iter().any(|t| t["header"] == true),
+            "{template}: no repeated header row"
+        );
+        assert!(
+            w["footer"].as_str().unwrap().contains("Not an auditor's report"),
+            "{template}"
+        );
+        assert!(
+            w["created"].as_str().unwrap().starts_with("2026-11-22"),
+            "{template}: the document's date is not the as-of date"
+        );
 
         report(d, &["soc1", "p", "-o", "soc1.pdf"]);
         let t = pdf_text(&d.join("soc1.pdf"));
