@@ -264,7 +264,21 @@ pub struct RequestChange {
 pub struct LinkEvidence {
     /// The ledger entry that (partly) answers the request.
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole_number")]
     pub seq: u64,
+}
+
+/// A JSON number that is a whole number, written as `12` or `12.0` (JSON Schema's `integer`
+/// counts both).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a ledger entry number")))
 }
 
 async fn visible_request(state: &Shared, s: &Session, id: &str) -> Result<(PbcRequest, crate::authz::Role), AppError> {
@@ -350,7 +364,7 @@ pub async fn link_request_evidence(
         .into());
     }
     let snap = state.snapshot().await?;
-    crate::requests::link(&state, &s, &snap, &r, l.seq).await?;
+    crate::requests::link(&state, &s, role, &snap, &r, l.seq).await?;
     Ok(Json(state.db.request_links(&r.id).await?))
 }
 

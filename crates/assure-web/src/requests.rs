@@ -305,13 +305,28 @@ pub fn may_answer(role: Role, user: &crate::db::User, r: &Request) -> bool {
 }
 
 /// Links ledger entry `seq` to a request as (part of) its answer, after checking that the entry
-/// exists and records evidence; records it in the audit log.
-pub async fn link(state: &Shared, s: &Session, snap: &Snapshot, r: &Request, seq: u64) -> Result<bool, AppError> {
+/// exists, records evidence and is one `role` may link; records it in the audit log.
+pub async fn link(
+    state: &Shared,
+    s: &Session,
+    role: Role,
+    snap: &Snapshot,
+    r: &Request,
+    seq: u64,
+) -> Result<bool, AppError> {
     let e = snap
         .ledger
         .iter()
         .find(|e| e.seq == seq)
         .ok_or_else(|| AppError::NotFound(format!("There is no ledger entry {seq}.")))?;
+    // An owner links evidence they may see, or evidence of the request's own control.
+    if !crate::authz::may_see_entry(role, &s.user, snap, e)
+        && !r.control.as_ref().is_some_and(|c| e.draft.controls.contains(c))
+    {
+        return Err(AppError::Forbidden(format!(
+            "ledger entry {seq} is not evidence you can see"
+        )));
+    }
     link_entry(state, s, r, e).await
 }
 

@@ -1326,10 +1326,32 @@ async fn an_assignee_answers_a_request_for_a_control_they_do_not_own() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=2")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Through the API too, with a whole number written as JSON Schema allows (`1.0`); entry 1 is
+    // AC-05's, which this owner owns.
+    let r = send(
+        &state,
+        json(
+            &format!("/api/v1/requests/{id}/evidence"),
+            Some(&owner),
+            r#"{"seq": 1.0}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &state,
+        json(
+            &format!("/api/v1/requests/{id}/evidence"),
+            Some(&owner),
+            r#"{"seq": 1.5}"#,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     let r = send(&state, form(&format!("/requests/{id}/link"), Some(&owner), "seq=9")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "a test run is not evidence");
     let page = send(&state, get(&format!("/requests/{id}"), Some(&auditor))).await;
-    assert!(page.body.contains("Evidence that answers it (2)"), "{}", page.body);
+    assert!(page.body.contains("Evidence that answers it (3)"), "{}", page.body);
     assert!(page.body.contains(&"cd".repeat(32)), "the SHA-256 is shown");
     assert!(page.body.contains("assure evidence verify evidence.tar --key"));
     let links = send(&state, get(&format!("/api/v1/requests/{id}/evidence"), Some(&auditor))).await;
@@ -1340,7 +1362,7 @@ async fn an_assignee_answers_a_request_for_a_control_they_do_not_own() {
         .iter()
         .map(|l| l["seq"].as_i64().unwrap())
         .collect();
-    assert_eq!(seqs, [2, 3]);
+    assert_eq!(seqs, [1, 2, 3]);
     db.finish().await;
 }
 
