@@ -1047,6 +1047,15 @@ pub struct Risk {
     pub likelihood: u8,
     /// 1 (negligible) to 5 (severe).
     pub impact: u8,
+    /// The likelihood left once the controls operate (1 to 5), when assessed.
+    #[serde(default)]
+    pub residual_likelihood: Option<u8>,
+    /// The impact left once the controls operate (1 to 5), when assessed.
+    #[serde(default)]
+    pub residual_impact: Option<u8>,
+    /// When the risk was last assessed (the periodic risk assessment).
+    #[serde(default)]
+    pub reviewed_on: Option<Date>,
     /// The person who owns the risk.
     #[serde(default)]
     pub owner: Option<Ref>,

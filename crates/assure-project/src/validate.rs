@@ -998,6 +998,38 @@ impl Validator<'_> {
                     "score likelihood and impact from 1 (lowest) to 5 (highest)",
                 );
             }
+            match (r.residual_likelihood, r.residual_impact) {
+                (None, None) => {}
+                (Some(l), Some(i)) if (1..=5).contains(&l) && (1..=5).contains(&i) => {
+                    if u16::from(l) * u16::from(i) > u16::from(r.likelihood) * u16::from(r.impact) {
+                        self.warn(
+                            "residual-above-inherent",
+                            r.file,
+                            &r.id,
+                            format!(
+                                "{what}'s residual score {} is above its inherent score {}",
+                                u16::from(l) * u16::from(i),
+                                u16::from(r.likelihood) * u16::from(r.impact)
+                            ),
+                            "controls lower a risk; check the residual likelihood and impact",
+                        );
+                    }
+                }
+                (Some(_), Some(_)) => self.error(
+                    "invalid-value",
+                    r.file,
+                    &r.id,
+                    format!("{what} has a residual likelihood or impact outside 1 to 5"),
+                    "score the residual likelihood and impact from 1 (lowest) to 5 (highest)",
+                ),
+                _ => self.error(
+                    "invalid-value",
+                    r.file,
+                    &r.id,
+                    format!("{what} has only one of residual_likelihood and residual_impact"),
+                    "give both, or neither",
+                ),
+            }
         }
     }
 

@@ -16,6 +16,7 @@ pub mod due;
 pub mod matrix;
 mod other;
 pub mod policy;
+pub mod risk;
 mod soc;
 pub mod workpaper;
 pub mod yoy;

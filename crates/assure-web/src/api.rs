@@ -100,7 +100,7 @@ pub struct NewRequest {
     pub control: Option<String>,
     /// Due date.
     #[serde(default)]
-    #[schema(format = Date, value_type = Option<String>)]
+    #[schema(format = Date, value_type = Option<String>, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub due: Option<String>,
 }
 
@@ -223,6 +223,7 @@ pub async fn raise(
     let (snap, _) = state.authorized(&s, Action::RaiseRequest, &[]).await?;
     let Json(n) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid request: {}.", e.body_text())))?;
+    api_date(n.due.as_deref())?;
     let new = crate::requests::NewRequest {
         title: n.title,
         detail: n.detail,
@@ -243,6 +244,17 @@ pub async fn raise(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
+/// A date the API was given, when given: YYYY-MM-DD, as the description's `format: date` says (the
+/// forms treat an empty field as no date; the API has `null` or an absent field for that).
+fn api_date(d: Option<&str>) -> Result<(), AppError> {
+    match d {
+        Some(t) if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_err() => Err(AppError::BadRequest(format!(
+            "due: `{t}` is not a date; write it as YYYY-MM-DD, or leave the field out"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A change to a request's status, through the same workflow as the web page.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RequestChange {
@@ -255,7 +267,7 @@ pub struct RequestChange {
     pub reason: Option<String>,
     /// Due date (unchanged when absent).
     #[serde(default)]
-    #[schema(format = Date, value_type = Option<String>)]
+    #[schema(format = Date, value_type = Option<String>, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub due: Option<String>,
 }
 
@@ -309,6 +321,7 @@ pub async fn update_request(
     check_header_csrf(&state, &s, &headers)?;
     let Json(c) =
         body.map_err(|e| AppError::BadRequest(format!("The body is not a valid change: {}.", e.body_text())))?;
+    api_date(c.due.as_deref())?;
     let (r, role) = visible_request(&state, &s, &id).await?;
     state.authorized(&s, Action::UpdateRequest, &[]).await?;
     let change = crate::requests::Change {

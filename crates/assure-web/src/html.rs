@@ -23,6 +23,7 @@ form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2r
 .comment{border-left:3px solid var(--line);padding:.2rem .8rem;margin:.6rem 0}.prose{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.5rem}
 footer{max-width:76rem;margin:2rem auto;padding:0 1.5rem;color:var(--muted);font-size:.8rem}
 pre{white-space:pre-wrap;overflow-wrap:anywhere}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.scroll{overflow-x:auto}table.calendar td .pill{margin:.1rem 0;min-width:1.2rem;text-align:center}
+table.riskmap{width:auto}table.riskmap td{min-width:4.5rem;height:2.6rem;text-align:center;font-size:.8rem}table.riskmap td.ok{background:var(--okbg)}table.riskmap td.warn{background:var(--warnbg)}table.riskmap td.bad{background:var(--badbg)}table.riskmap caption{font-weight:600;text-align:left;padding:.3rem 0}
 code.hash{font:.78rem/1.3 ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;display:inline-block;max-width:17rem}"#;
 
 /// A score as a coloured pill.
@@ -46,6 +47,7 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
         let mut items = vec![
             ("/", "Dashboard"),
             ("/controls", "Controls"),
+            ("/risks", "Risks"),
             ("/tests", "Tests"),
             ("/periods", "Periods"),
             ("/monitoring", "Monitoring"),

@@ -661,6 +661,7 @@ pub fn router(state: Shared) -> Router {
         .route("/logout", post(pages::logout))
         .route("/setup", get(pages::setup_form).post(pages::setup))
         .route("/controls", get(pages::controls))
+        .route("/risks", get(pages::risks))
         .route("/controls/{id}", get(pages::control))
         .route("/controls/{id}/comments", post(pages::control_comment))
         .route("/controls/{id}/sample", post(pages::control_sample))

@@ -18,6 +18,7 @@ mod policy_cmd;
 mod prompt;
 mod questionnaire_cmd;
 mod report_cmd;
+mod risk_cmd;
 mod sample_cmd;
 mod scope_cmd;
 mod serve_cmd;
@@ -77,6 +78,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
+    },
+    /// The risk register: heat maps, risks ranked by residual score, one risk with its controls
+    Risk {
+        #[command(subcommand)]
+        command: risk_cmd::RiskCommand,
     },
     /// Draw a reproducible sample of a control's population, as an auditor would
     Sample(sample_cmd::SampleArgs),
@@ -202,6 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             sample_cmd::run(args, dir)
         }
         Command::Policy { command } => policy_cmd::run(command, project_dir(p, None)?),
+        Command::Risk { command } => risk_cmd::run(command, &project_dir(p, None)?),
         Command::Period { command } => period_cmd::run(command, project_dir(p, None)?),
         Command::Questionnaire { command } => questionnaire_cmd::run(command, project_dir(p, None)?),
         Command::Gap(args) => {

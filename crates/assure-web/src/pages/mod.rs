@@ -11,6 +11,7 @@ mod evidence;
 mod policies;
 mod questionnaires;
 mod requests;
+mod risks;
 mod tests;
 mod work;
 
@@ -22,6 +23,7 @@ pub use evidence::*;
 pub use policies::*;
 pub use questionnaires::*;
 pub use requests::*;
+pub use risks::*;
 pub use tests::*;
 pub use work::*;
 

@@ -476,6 +476,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
         Some("AC-05"),
     ),
     ("/workpapers.tar", Kind::Get, Action::ExportWorkpapers, None),
+    ("/risks", Kind::Get, Action::ReadControls, None),
     ("/evidence", Kind::Get, Action::ReadEvidence, None),
     (
         "/evidence",

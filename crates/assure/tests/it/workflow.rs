@@ -2,6 +2,69 @@
 
 use crate::cli::assure;
 
+/// The risk register: heat maps of inherent and residual risk, risks ranked by residual score
+/// with their controls' results and assessment status, one risk in full, and clear errors.
+#[test]
+fn the_risk_register_lists_ranks_and_shows_risks() {
+    let tmp = tempfile::tempdir().unwrap();
+    assure(&["init", "p"], None, tmp.path());
+    let r = assure(&["risk", "list", "-p", "p", "--as-of", "2026-11-22"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("risk_list", r.stdout);
+    let r = assure(
+        &["risk", "list", "-p", "p", "--as-of", "2027-06-30", "--json"],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert!(
+        rows.iter().all(|x| x["review_due"] == true),
+        "a year and more after 2026-03-16 every assessment is due"
+    );
+    let ranks: Vec<u64> = rows
+        .iter()
+        .map(|x| {
+            x["residual"][2]
+                .as_u64()
+                .unwrap_or_else(|| x["score"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] >= w[1]),
+        "not ranked by residual score: {ranks:?}"
+    );
+    let r = assure(
+        &["risk", "show", "R-01", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("score       3×5=15 (high), residual 2×5=10 (medium)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("AC-01"), "{}", r.stdout);
+    let r = assure(&["risk", "show", "R-99", "-p", "p"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("there is no risk `R-99`"), "{}", r.stderr);
+    // Half a residual assessment is an error validate names.
+    let path = tmp.path().join("p/risks/register.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("residual_impact = 5\n", "", 1);
+    std::fs::write(&path, text).unwrap();
+    let r = assure(&["validate", "p"], None, tmp.path());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("has only one of residual_likelihood and residual_impact"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn policies_list_show_and_render() {
     let tmp = tempfile::tempdir().unwrap();
