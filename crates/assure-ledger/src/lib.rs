@@ -68,6 +68,10 @@ pub enum Action {
     /// The auditor's work on a sample (its blob is the JSON of one item's test result or of a
     /// sign-off; `controls` names the sampled control). Never evidence.
     Workpaper,
+    /// A management approval of a project record (its blob is the approval's JSON: a policy
+    /// version approved by a named person, bound to the SHA-256 of the text approved). Never
+    /// evidence collected from a system; the record of who approved what, and when.
+    Approval,
 }
 
 impl Action {
@@ -81,6 +85,7 @@ impl Action {
             Action::Derive => "derive",
             Action::Freeze => "freeze",
             Action::Workpaper => "workpaper",
+            Action::Approval => "approval",
         }
     }
 

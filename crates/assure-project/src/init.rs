@@ -228,6 +228,18 @@ impl Ctx {
     }
 }
 
+/// The approver and the approval date a template's sample company gives its policies (the demo
+/// records these approvals in its ledger; `init` writes no approval into a policy).
+pub fn policy_approval(template: Template) -> Result<(String, chrono::NaiveDate), InitError> {
+    let broken = |message: String| InitError::Library { template, message };
+    let text = library_file(&format!("templates/{}/profile.toml", template.as_str()))
+        .ok_or_else(|| broken("no profile.toml".into()))?;
+    let profile: Profile = toml::from_str(text).map_err(|e| broken(format!("profile.toml: {e}")))?;
+    let on = chrono::NaiveDate::parse_from_str(&profile.policy_approved_on, "%Y-%m-%d")
+        .map_err(|e| broken(format!("profile.toml: policy_approved_on: {e}")))?;
+    Ok((profile.policy_approver, on))
+}
+
 /// Builds every file of a template: relative path and contents, sorted by path.
 pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
     let dir = format!("templates/{}/", template.as_str());
@@ -375,8 +387,6 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
         s.push_str(&format!("title = {}\n", q(&head.title)));
         s.push_str(&format!("owner = {}\n", q(&ctx.person(&head.owner)?)));
         s.push_str("version = \"1.0\"\n");
-        s.push_str(&format!("approved_by = {}\n", q(&ctx.profile.policy_approver)));
-        s.push_str(&format!("approved_on = {}\n", ctx.profile.policy_approved_on));
         s.push_str("review_interval_months = 12\n");
         s.push_str(&format!("applies_to = {}\n", q(&head.applies_to)));
         s.push_str(&format!("criteria = {}\n", list(&crit)));

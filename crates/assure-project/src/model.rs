@@ -549,6 +549,10 @@ pub struct Organization {
     /// The email domain(s) the workforce uses.
     #[serde(default)]
     pub email_domains: Vec<String>,
+    /// The people who may approve a policy version (usually the chief executive, or whoever the
+    /// board names). An approval is recorded in the ledger, never typed into the policy.
+    #[serde(default)]
+    pub policy_approvers: Vec<Ref>,
 }
 
 /// A service the organization provides.
@@ -903,10 +907,12 @@ pub struct Policy {
     /// The version.
     #[serde(default)]
     pub version: Option<String>,
-    /// Who approved this version.
+    /// Who approved this version. Derived from the approval recorded in the ledger
+    /// (`assure policy approve`) when the project is opened through the workspace; a value typed
+    /// into the front matter is a claim, shown as "not recorded", never an approval.
     #[serde(default)]
     pub approved_by: Option<Ref>,
-    /// When this version was approved.
+    /// When this version was approved; derived like `approved_by`.
     #[serde(default)]
     pub approved_on: Option<Date>,
     /// How many months between reviews.
@@ -1027,10 +1033,176 @@ pub struct Vendor {
     /// The person who manages the relationship.
     #[serde(default)]
     pub owner: Option<Ref>,
+    /// When the vendor's security was last reviewed (questionnaire, contract, access).
+    #[serde(default)]
+    pub reviewed_on: Option<Date>,
+    /// The reviews of the assurance reports it gave, oldest first.
+    #[serde(default)]
+    pub reports: Vec<VendorReport>,
     /// The file it was read from.
     #[serde(skip)]
     pub file: FileId,
 }
+
+/// The company's review of an assurance report a vendor gave (a SOC 1 or SOC 2 report).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorReport {
+    /// `soc1-type1`, `soc1-type2`, `soc2-type1`, `soc2-type2`, `soc3`, `iso27001`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The first day of the period it covers (Type 2).
+    #[serde(default)]
+    pub period_start: Option<Date>,
+    /// The last day it covers (the as-of date of a Type 1).
+    pub period_end: Date,
+    /// The service auditor's opinion: `unmodified`, `qualified`, `adverse` or `disclaimer`.
+    pub opinion: String,
+    /// When it was received.
+    #[serde(default)]
+    pub received_on: Option<Date>,
+    /// When the company reviewed it; absent while the review is still to do.
+    #[serde(default)]
+    pub reviewed_on: Option<Date>,
+    /// Who reviewed it.
+    #[serde(default)]
+    pub reviewed_by: Option<Ref>,
+    /// The exceptions the service auditor noted, each with the company's assessment.
+    #[serde(default)]
+    pub exceptions: Vec<ReportException>,
+    /// The controls the report expects of its customers, each mapped to the company's controls.
+    #[serde(default)]
+    pub cuecs: Vec<VendorCuec>,
+    /// Bridge letters carrying the report forward.
+    #[serde(default)]
+    pub bridge_letters: Vec<BridgeLetter>,
+}
+
+/// An exception noted in a vendor's report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportException {
+    /// The vendor's control or criterion it concerns.
+    pub control: String,
+    /// What the service auditor found.
+    pub description: String,
+    /// Whether it matters to the company's own commitments.
+    pub relevant: bool,
+    /// The company's assessment: why it does not matter, or what the company does about it.
+    #[serde(default)]
+    pub assessment: String,
+}
+
+/// A complementary user entity control a vendor's report expects of the company.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorCuec {
+    /// Its reference in the vendor's report.
+    pub id: String,
+    /// What the vendor expects of its customers.
+    pub text: String,
+    /// The company's controls that carry it out.
+    #[serde(default)]
+    pub controls: Vec<Ref>,
+}
+
+/// A vendor's bridge (gap) letter: management's statement covering the days after its report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeLetter {
+    /// The last day it covers.
+    pub covers_through: Date,
+    /// When it was received.
+    #[serde(default)]
+    pub received_on: Option<Date>,
+}
+
+/// The opinions a service auditor gives.
+pub const OPINIONS: [&str; 4] = ["unmodified", "qualified", "adverse", "disclaimer"];
+
+impl VendorReport {
+    /// The last day the report, carried forward by its latest bridge letter, covers.
+    pub fn covered_through(&self) -> NaiveDate {
+        self.bridge_letters
+            .iter()
+            .map(|b| b.covers_through.0)
+            .chain(std::iter::once(self.period_end.0))
+            .max()
+            .unwrap_or(self.period_end.0)
+    }
+}
+
+impl Vendor {
+    /// The latest report (by the last day it covers), if any.
+    pub fn latest_report(&self) -> Option<&VendorReport> {
+        self.reports.iter().max_by_key(|r| r.period_end.0)
+    }
+
+    /// When the vendor was last reviewed: its own review or its latest report's, whichever is later.
+    pub fn last_reviewed(&self) -> Option<NaiveDate> {
+        self.reports
+            .iter()
+            .filter_map(|r| r.reviewed_on.map(|d| d.0))
+            .chain(self.reviewed_on.map(|d| d.0))
+            .max()
+    }
+
+    /// The day its assurance goes stale: 15 months after the period its latest report (or bridge
+    /// letter) covers, as the subservice test judges it.
+    pub fn report_stale_on(&self) -> Option<NaiveDate> {
+        self.latest_report()?
+            .covered_through()
+            .checked_add_months(chrono::Months::new(15))
+    }
+
+    /// Where its assurance stands as of a date: `current`, `due soon` (it goes stale within
+    /// `REPORT_REMINDER_DAYS`), `stale`, `not reviewed`, `adverse` (an adverse opinion or a
+    /// disclaimer), or `no report`; with a sentence saying why.
+    pub fn report_status(&self, as_of: NaiveDate) -> (&'static str, String) {
+        let Some(r) = self.latest_report() else {
+            return ("no report", "no assurance report review is recorded".into());
+        };
+        let through = r.covered_through();
+        let stale = self.report_stale_on().unwrap_or(through);
+        if matches!(r.opinion.as_str(), "adverse" | "disclaimer") {
+            return (
+                "adverse",
+                format!("its {} report carries an {} opinion", r.kind, r.opinion),
+            );
+        }
+        if stale <= as_of {
+            return (
+                "stale",
+                format!(
+                    "its {} report covers through {through}; it went stale on {stale}",
+                    r.kind
+                ),
+            );
+        }
+        if r.reviewed_on.is_none() {
+            return (
+                "not reviewed",
+                format!("its {} report (through {}) is not reviewed yet", r.kind, r.period_end.0),
+            );
+        }
+        if (stale - as_of).num_days() <= REPORT_REMINDER_DAYS {
+            return (
+                "due soon",
+                format!(
+                    "its {} report covers through {through}; it goes stale on {stale}: request the next report or a bridge letter",
+                    r.kind
+                ),
+            );
+        }
+        (
+            "current",
+            format!("its {} report covers through {through}, current until {stale}", r.kind),
+        )
+    }
+}
+
+/// How many days before a vendor's report goes stale Assure starts reminding.
+pub const REPORT_REMINDER_DAYS: i64 = 60;
 
 /// A risk in the register.
 #[derive(Debug, Clone, Deserialize)]

@@ -319,6 +319,17 @@ impl Validator<'_> {
                 "the organization's compliance lead",
             );
         }
+        for a in &self.p.manifest.organization.policy_approvers {
+            if self.p.person(a).is_none() {
+                self.unknown(
+                    "unknown-owner",
+                    MANIFEST,
+                    a,
+                    "person",
+                    "a policy approver (policy_approvers)",
+                );
+            }
+        }
         if let Some(j) = &self.p.manifest.connectors.jira
             && let Some(t) = &j.table
             && !CANONICAL_TABLES.contains(&t.as_str())
@@ -893,18 +904,15 @@ impl Validator<'_> {
             {
                 self.unknown("unknown-owner", p.file, a, "person", &format!("{what} (approved_by)"));
             }
-            if p.approved_on.is_none() || p.review_interval_months.is_none() {
-                let missing = match (p.approved_on.is_none(), p.review_interval_months.is_none()) {
-                    (true, true) => "`approved_on` and `review_interval_months`",
-                    (true, false) => "`approved_on`",
-                    _ => "`review_interval_months`",
-                };
+            // Approval is a recorded act (`assure policy approve`), not a field: only the review
+            // interval belongs in the file.
+            if p.review_interval_months.is_none() {
                 self.error(
                     "policy-without-review",
                     p.file,
                     &p.id,
-                    format!("{what} has no review date: {missing} missing"),
-                    "auditors check that policies are approved and reviewed on a schedule; set both in the front matter",
+                    format!("{what} has no review interval: `review_interval_months` missing"),
+                    "auditors check that policies are reviewed and re-approved on a schedule; set `review_interval_months` in the front matter (12 is usual)",
                 );
             }
             for r in &p.criteria {
@@ -972,6 +980,59 @@ impl Validator<'_> {
                 && self.p.person(o).is_none()
             {
                 self.unknown("unknown-owner", v.file, o, "person", &format!("vendor `{}`", v.id));
+            }
+            for (i, rep) in v.reports.iter().enumerate() {
+                let what = format!(
+                    "vendor `{}` report {} ({}, period ending {})",
+                    v.id,
+                    i + 1,
+                    rep.kind,
+                    rep.period_end.0
+                );
+                if !crate::model::OPINIONS.contains(&rep.opinion.as_str()) {
+                    self.error(
+                        "invalid-value",
+                        v.file,
+                        &v.id,
+                        format!("{what} has opinion `{}`", rep.opinion),
+                        "the opinion is one of unmodified, qualified, adverse, disclaimer",
+                    );
+                }
+                if rep.period_start.is_some_and(|a| a.0 > rep.period_end.0) {
+                    self.error(
+                        "invalid-value",
+                        v.file,
+                        &v.id,
+                        format!("{what} starts after it ends"),
+                        "`period_start` is the first day the report covers, `period_end` the last",
+                    );
+                }
+                if let Some(b) = rep
+                    .bridge_letters
+                    .iter()
+                    .find(|b| b.covers_through.0 <= rep.period_end.0)
+                {
+                    self.error(
+                        "invalid-value",
+                        v.file,
+                        &v.id,
+                        format!(
+                            "{what} has a bridge letter covering through {}, not after the report's period",
+                            b.covers_through.0
+                        ),
+                        "a bridge letter covers the days after the report's period end",
+                    );
+                }
+                if let Some(r) = &rep.reviewed_by
+                    && self.p.person(r).is_none()
+                {
+                    self.unknown("unknown-owner", v.file, r, "person", &format!("{what} (reviewed_by)"));
+                }
+                for c in rep.cuecs.iter().flat_map(|c| &c.controls) {
+                    if self.p.control(c).is_none() {
+                        self.unknown("unknown-control", v.file, c, "control", &format!("{what} (cuecs)"));
+                    }
+                }
             }
         }
         for r in &self.p.risks {

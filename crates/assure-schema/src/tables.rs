@@ -376,6 +376,16 @@ pub const TABLES: &[Table] = &[
             opt("soc_report_type", T),
             opt("soc_report_period_end", D),
             opt("last_reviewed_at", TS),
+            // Proposed additions (Assure's notes): the latest report's review, from the project's
+            // vendor register.
+            opt_enum(
+                "soc_report_opinion",
+                &["unmodified", "qualified", "adverse", "disclaimer"],
+            ),
+            opt("soc_report_covered_through", D),
+            opt("soc_report_reviewed_at", TS),
+            opt("cuecs_unmapped", I),
+            opt("exceptions_unassessed", I),
         ],
     },
     Table {

@@ -99,6 +99,8 @@ pub enum Action {
     ReadPolicies,
     /// Accept a policy as the signed-in person.
     AcceptPolicy,
+    /// Approve a policy's current text, as a named approver (`policy_approvers`) signed in.
+    ApprovePolicy,
     /// Read the audit log.
     ReadAudit,
     /// Create accounts and set roles.
@@ -134,6 +136,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
                 | Comment
                 | ReadPolicies
                 | AcceptPolicy
+                | ApprovePolicy
                 | ManageOwnTokens
                 | ReadQuestionnaires
                 | ReviewAnswers
@@ -158,7 +161,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::Viewer => matches!(
             action,
-            ReadDashboard | ReadControls | ReadTests | ReadPolicies | AcceptPolicy
+            ReadDashboard | ReadControls | ReadTests | ReadPolicies | AcceptPolicy | ApprovePolicy
         ),
     }
 }
@@ -185,7 +188,10 @@ pub fn authorize(user: &User, action: Action, controls: &[&str], owns: &dyn Fn(&
     }
     if role == Role::ControlOwner
         && !controls.is_empty()
-        && !matches!(action, Action::ReadPolicies | Action::AcceptPolicy)
+        && !matches!(
+            action,
+            Action::ReadPolicies | Action::AcceptPolicy | Action::ApprovePolicy
+        )
         && !controls.iter().any(|c| owns(c))
     {
         return Err(Denied {

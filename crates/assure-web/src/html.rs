@@ -48,6 +48,7 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             ("/", "Dashboard"),
             ("/controls", "Controls"),
             ("/risks", "Risks"),
+            ("/vendors", "Vendors"),
             ("/tests", "Tests"),
             ("/periods", "Periods"),
             ("/monitoring", "Monitoring"),

@@ -662,6 +662,8 @@ pub fn router(state: Shared) -> Router {
         .route("/setup", get(pages::setup_form).post(pages::setup))
         .route("/controls", get(pages::controls))
         .route("/risks", get(pages::risks))
+        .route("/vendors", get(pages::vendors))
+        .route("/vendors/{id}", get(pages::vendor))
         .route("/controls/{id}", get(pages::control))
         .route("/controls/{id}/comments", post(pages::control_comment))
         .route("/controls/{id}/sample", post(pages::control_sample))
@@ -699,6 +701,7 @@ pub fn router(state: Shared) -> Router {
         .route("/policies", get(pages::policies))
         .route("/policies/{id}", get(pages::policy))
         .route("/policies/{id}/accept", post(pages::accept))
+        .route("/policies/{id}/approve", post(pages::approve))
         .route(
             "/questionnaires",
             get(pages::questionnaires).post(pages::upload_questionnaire),

@@ -150,6 +150,9 @@ impl Workspace {
         let w = self.open_write(true)?;
         let project = &w.project;
         self.refuse_closed_meta(project, meta, "record evidence")?;
+        for p in planned {
+            crate::registers::refuse_import(project, p.table, &p.name)?;
+        }
         Ok(import::commit(&w.store, &w.key, planned, meta, &|t| {
             controls_for_table(project, t)
         })?)

@@ -13,12 +13,14 @@
 
 #![warn(missing_docs)]
 
+pub mod approval;
 mod error;
 pub mod evidence;
 pub mod monitor;
 pub mod period;
 pub mod questionnaire;
 pub mod records;
+pub mod registers;
 pub mod sample;
 pub mod service;
 pub mod snapshot;
@@ -52,6 +54,10 @@ pub struct Opened {
     pub project: Project,
     /// How many validation errors it has (a front end may say so; reading goes on).
     pub errors: usize,
+    /// Where each policy's approval stands (its `approved_by`/`approved_on` derived from it).
+    pub approvals: std::collections::BTreeMap<String, approval::PolicyApproval>,
+    /// Approvals in the ledger that could not be read.
+    pub problems: Vec<String>,
 }
 
 /// A project opened for recording: the project, its store, and its signing key, checked against
@@ -203,9 +209,13 @@ impl Workspace {
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count();
+        let mut project = self.for_period(checked.project)?;
+        let (approvals, problems) = self.apply_approvals(&mut project)?;
         Ok(Opened {
-            project: self.for_period(checked.project)?,
+            project,
             errors,
+            approvals,
+            problems,
         })
     }
 
@@ -243,8 +253,10 @@ impl Workspace {
                 Some(created)
             }
         };
+        let mut project = self.for_period(checked.project)?;
+        self.apply_approvals(&mut project)?;
         Ok(Writable {
-            project: self.for_period(checked.project)?,
+            project,
             store,
             key,
             public,

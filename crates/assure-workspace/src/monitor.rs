@@ -435,6 +435,32 @@ pub fn assessment_conditions(a: &assure_assess::gap::Assessment) -> BTreeMap<Str
     out
 }
 
+/// Vendors whose assurance report goes stale within the reminder window, has gone stale, is not
+/// reviewed, or carries an adverse opinion: each is a condition until the register shows a newer
+/// report or a bridge letter.
+pub fn vendor_conditions(project: &assure_project::Project, as_of: chrono::NaiveDate) -> BTreeMap<String, Condition> {
+    let mut out = BTreeMap::new();
+    for v in project.vendors.iter().filter(|v| !v.reports.is_empty()) {
+        let (status, reason) = v.report_status(as_of);
+        if status == "current" {
+            continue;
+        }
+        let key = format!("vendor {}", v.id);
+        out.insert(
+            key.clone(),
+            Condition {
+                key,
+                kind: "vendor_report_due".into(),
+                subject: v.id.to_string(),
+                item: status.to_string(),
+                reason,
+                controls: Vec::new(),
+            },
+        );
+    }
+    out
+}
+
 /// Approved questionnaire answers (and library answers) saying yes on the strength of a control
 /// that another condition now shows failing, stale or not run: each is to be reviewed again.
 pub fn answer_conditions(
@@ -560,6 +586,7 @@ fn message(c: &Condition, newly_failing: &[String], reminder: bool) -> String {
         "not_run" => format!("test {} could not run: {}", c.subject, c.reason),
         "stale_evidence" => format!("control {}: evidence is stale: {}", c.subject, c.reason),
         "policy_overdue" => format!("policy {} {}: {}", c.subject, c.item, c.reason),
+        "vendor_report_due" => format!("vendor {} ({}): {}", c.subject, c.item, c.reason),
         "answer_review" => format!(
             "questionnaire answer {} in {}: review it again: {}",
             c.item, c.subject, c.reason
@@ -768,6 +795,7 @@ impl Workspace {
         let signals = crate::records::signals(project, &entries, Some(&run), as_of);
         let assessment = assure_assess::gap::assess(project, as_of, &signals);
         now.extend(assessment_conditions(&assessment));
+        now.extend(vendor_conditions(project, as_of));
         let answers = answer_conditions(&now, &self.questionnaires()?, &self.library()?);
         now.extend(answers);
         let stale = u32::try_from(now.values().filter(|c| c.kind == "stale_evidence").count()).unwrap_or(u32::MAX);

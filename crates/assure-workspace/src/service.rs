@@ -123,6 +123,13 @@ pub trait Backend: Send + Sync + 'static {
             "this server cannot run monitoring cycles: run `assure monitor --once`".into(),
         ))
     }
+    /// Records a named approver's approval of a policy's current text in the ledger, as `by`.
+    fn approve_policy(&self, input: &crate::approval::ApproveInput, by: &str) -> Result<Entry, BackendError> {
+        let _ = (input, by);
+        Err(BackendError::Invalid(
+            "this server cannot record approvals: run `assure policy approve`".into(),
+        ))
+    }
     /// Security questionnaires: list, answer, review, approve, export.
     fn questionnaire(
         &self,
@@ -204,6 +211,9 @@ impl Backend for Service {
             UploadKind::Export => {
                 // Recorded under the uploaded name, so a new upload of the same export replaces it.
                 let planned = plan_staged(path, &mapped_options(&w.project))?;
+                for p in &planned {
+                    crate::registers::refuse_import(&w.project, p.table, &p.name)?;
+                }
                 if let Some(scope) = &upload.scope {
                     for p in &planned {
                         if !scope.tables.contains(p.table) {
@@ -328,6 +338,10 @@ impl Backend for Service {
 
     fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
         Ok(self.workspace.export_bytes()?)
+    }
+
+    fn approve_policy(&self, input: &crate::approval::ApproveInput, by: &str) -> Result<Entry, BackendError> {
+        Ok(self.workspace.approve_policy(input, &Workspace::now(), by)?)
     }
 
     fn sample(

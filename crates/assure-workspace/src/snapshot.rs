@@ -57,6 +57,8 @@ pub struct Snapshot {
     pub incidents: Option<Vec<assure_report::Incident>>,
     /// The work recorded on each control's latest sample, by control.
     pub workpapers: std::collections::BTreeMap<String, crate::workpaper::Workpaper>,
+    /// Where each policy's approval stands, by policy id (recorded approvals, from the ledger).
+    pub policy_approvals: std::collections::BTreeMap<String, crate::approval::PolicyApproval>,
 }
 
 impl Snapshot {
@@ -132,7 +134,9 @@ impl Workspace {
             history: project_history(&self.dir),
             incidents: None,
             workpapers: std::collections::BTreeMap::new(),
+            policy_approvals: opened.approvals,
         };
+        snap.problems.extend(opened.problems);
         if !self.has_ledger() {
             return Ok(snap);
         }

@@ -110,6 +110,19 @@ impl Workspace {
             "record test runs",
         )?;
         let mut entries = w.whole_ledger("a run now would leave their evidence out")?;
+        // The registers the project keeps (risks, vendors) are what their tests read: a copy is
+        // recorded when the register changed, and copies imported from elsewhere are left out.
+        if self.record_registers(
+            &w,
+            &entries,
+            &wanted_tables(&w.project, &opts.only),
+            (opts.window.period_start, opts.window.period_end),
+            &opts.at,
+            &opts.by,
+        )? {
+            entries = w.whole_ledger("a run now would leave their evidence out")?;
+        }
+        entries.retain(|e| !crate::registers::is_outside_copy(&w.project, e));
         let project = &w.project;
         // Files imported before columnar copies existed are migrated on first use: each original is
         // checked against its hash, copied, and the copy's hash recorded in a signed `derive` entry.

@@ -153,11 +153,13 @@ fn write_exports(cfg: &Config, out: &Path) -> Result<(Vec<PathBuf>, Vec<assure_s
 }
 
 pub fn synth(args: SynthArgs) -> Result<ExitCode, CliError> {
-    let checked = check(&args.project)?;
-    let mut cfg = config(&checked.project, args.seed, args.people, args.as_of)?;
+    // The project as the workspace reads it: policies approved as the ledger records.
+    let p = Workspace::new(&args.project).open_read()?.project;
+    let mut cfg = config(&p, args.seed, args.people, args.as_of)?;
     cfg.changes_per_engineer_week = args.changes_per_engineer_week;
     cfg.events_per_person_day = args.events_per_person_day;
-    let (files, planted) = write_exports(&cfg, &args.output)?;
+    let (mut files, mut planted) = write_exports(&cfg, &args.output)?;
+    keep_registers(&args.project, &p, &args.output, &mut files, &mut planted, false)?;
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -227,20 +229,102 @@ fn append_incident_accounts(
     crate::write_atomically(&path, toml)
 }
 
+/// The sample company keeps its vendor and risk registers in its own files, and the tests read
+/// them from there: the generated copies of those tables are not imported, and the exception the
+/// generator would plant in the risks table is planted in the register instead (its last risk was
+/// last reviewed before the period) when `plant` is set; `assure synth` leaves the register alone.
+fn keep_registers(
+    dir: &Path,
+    p: &Project,
+    exports: &Path,
+    files: &mut Vec<PathBuf>,
+    planted: &mut Vec<assure_synth::Planted>,
+    plant: bool,
+) -> Result<(), CliError> {
+    use assure_workspace::registers;
+    let kept: Vec<&str> = registers::TABLES
+        .iter()
+        .copied()
+        .filter(|t| registers::keeps(p, t))
+        .collect();
+    files.retain(|f| !kept.iter().any(|t| f.file_stem().is_some_and(|s| s == *t)));
+    for t in &kept {
+        let _ = std::fs::remove_file(exports.join(format!("{t}.csv")));
+    }
+    if kept.contains(&"risks") {
+        planted.retain(|x| x.test != "risk-register-reviewed");
+    }
+    if kept.contains(&"risks") && plant {
+        let path = dir.join("risks/register.toml");
+        let text = std::fs::read_to_string(&path).map_err(CliError::io("read", &path))?;
+        let start = p.manifest.scope.period_start.as_ref().map(|d| d.get_ref().0);
+        if let (Some(block), Some(start)) = (text.rfind("[[risk]]"), start) {
+            let (head, tail) = text.split_at(block);
+            let id = tail
+                .lines()
+                .find_map(|l| l.strip_prefix("id = "))
+                .map(|v| v.trim_matches('"').to_string())
+                .unwrap_or_default();
+            let stale = start - chrono::Days::new(40);
+            let tail: String = tail
+                .lines()
+                .map(|l| {
+                    if l.starts_with("reviewed_on = ") {
+                        format!("reviewed_on = {stale}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            crate::write_atomically(&path, format!("{head}{tail}"))?;
+            planted.push(assure_synth::Planted {
+                test: "risk-register-reviewed",
+                item: id,
+                what: "a risk last reviewed before the period",
+            });
+        }
+    }
+    if !kept.is_empty() {
+        let planted_path = exports.join("planted.json");
+        crate::write_atomically(
+            &planted_path,
+            serde_json::to_string_pretty(&planted).unwrap_or_default(),
+        )?;
+    }
+    Ok(())
+}
+
 pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let dir = &args.dir;
     let step = |s: &str| eprintln!("==> {s}");
     step(&format!("creating the sample SaaS company in {}", dir.display()));
     crate::init_cmd::cmd_init_quiet(dir)?;
-    let checked = check(dir)?;
-    let p = checked.project;
+    let ws = Workspace::new(dir);
+    {
+        // The sample company's chief executive approved every policy at the start of the year:
+        // approvals recorded in the ledger, as `assure policy approve` records them.
+        let (approver, on) = assure_project::init::policy_approval(assure_project::init::Template::Saas)?;
+        step(&format!("recording the approval of every policy by {approver} on {on}"));
+        let ids: Vec<String> = check(dir)?.project.policies.iter().map(|x| x.id.to_string()).collect();
+        for id in ids {
+            let input = assure_workspace::approval::ApproveInput {
+                policy: id,
+                approver: approver.clone(),
+                on: Some(on),
+                note: "approved at the annual policy review".into(),
+            };
+            ws.approve_policy(&input, &format!("{on}T12:00:00Z"), "assure-demo")?;
+        }
+    }
+    let p = ws.open_read()?.project;
     let cfg = config(&p, args.seed, args.people, None)?;
     step(&format!(
         "generating a year of evidence for {} people (seed {})",
         cfg.people, cfg.seed
     ));
     let exports = dir.join("exports");
-    let (files, planted) = write_exports(&cfg, &exports)?;
+    let (mut files, mut planted) = write_exports(&cfg, &exports)?;
+    keep_registers(dir, &p, &exports, &mut files, &mut planted, true)?;
     step(&format!(
         "importing {} exports through the connectors into the signed ledger",
         files.len()
@@ -258,7 +342,6 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
             f.name = rel.display().to_string();
         }
     }
-    let ws = Workspace::new(dir);
     let Writable { store, key, .. } = ws.open_write(true)?;
     let at = format!("{}T18:00:00Z", cfg.as_of);
     let controls_for = |t: &str| -> Vec<String> {

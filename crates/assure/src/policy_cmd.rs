@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use assure_docs::{Change, facts, html, markdown};
+use std::collections::BTreeMap;
+
 use assure_project::{Project, check};
+use assure_workspace::Workspace;
+use assure_workspace::approval::{ApprovalState, ApproveInput, PolicyApproval};
 use chrono::NaiveDate;
 use clap::{Subcommand, ValueEnum};
 
@@ -32,6 +36,23 @@ pub enum PolicyCommand {
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Record a named approver's approval of a policy's current text in the signed ledger
+    Approve {
+        /// The policy id
+        id: String,
+        /// The approver: a person's id, email or alias, one of `policy_approvers` in assure.toml
+        #[arg(long = "approver")]
+        approver: String,
+        /// The day they approved it (defaults to today; never later than today)
+        #[arg(long, value_parser = parse_date)]
+        on: Option<NaiveDate>,
+        /// Where the approval is minuted, or any note for the auditor
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who records it (defaults to $ASSURE_USER, else $USER)
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Render one policy (or all, with --all and -o DIR) as Markdown, HTML or PDF with a version table
     Render {
@@ -93,20 +114,47 @@ fn history(dir: &Path, id: &str) -> Vec<Change> {
         .collect()
 }
 
-fn load(dir: &Path) -> Result<Project, CliError> {
+/// The project with each policy's approval derived from the ledger, and where each stands.
+fn load(dir: &Path) -> Result<(Project, BTreeMap<String, PolicyApproval>), CliError> {
     let checked = check(dir)?;
     if checked.project.incomplete.contains("policies") {
         return Err(CliError::problems("some policy files could not be read")
             .with_hint(format!("run `assure validate {}`", dir.display())));
     }
-    Ok(checked.project)
+    let opened = Workspace::new(dir).open_read()?;
+    for p in &opened.problems {
+        eprintln!("warning: {p}");
+    }
+    Ok((opened.project, opened.approvals))
 }
 
 /// Runs `assure policy`; `dir` is the project directory (`-p`, default `.`).
 pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
     match cmd {
+        PolicyCommand::Approve {
+            id,
+            approver,
+            on,
+            note,
+            by,
+        } => {
+            let ws = Workspace::new(&dir);
+            let input = ApproveInput {
+                policy: id.clone(),
+                approver,
+                on,
+                note,
+            };
+            let entry = ws.approve_policy(&input, &Workspace::now(), &crate::evidence_cmd::who(by))?;
+            print(&format!(
+                "{} (ledger entry {})\n",
+                entry.draft.note.clone().unwrap_or_default(),
+                entry.seq
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCommand::List { as_of, json } => {
-            let p = load(&dir)?;
+            let (p, approvals) = load(&dir)?;
             let as_of = as_of.unwrap_or_else(today);
             let mut all: Vec<_> = p.policies.iter().map(|x| facts(&p, x, as_of, Vec::new())).collect();
             all.sort_by(|a, b| a.id.cmp(&b.id));
@@ -115,16 +163,20 @@ pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let mut s = format!(
-                "{:<26} {:<8} {:<20} {:<11} {:<11} {:<15} {:>8} {:>10}\n",
+                "{:<26} {:<8} {:<20} {:<26} {:<11} {:<15} {:>8} {:>10}\n",
                 "Policy", "Version", "Owner", "Approved", "Review due", "Status", "Controls", "Statements"
             );
             for f in &all {
                 s.push_str(&format!(
-                    "{:<26} {:<8} {:<20} {:<11} {:<11} {:<15} {:>8} {:>10}\n",
+                    "{:<26} {:<8} {:<20} {:<26} {:<11} {:<15} {:>8} {:>10}\n",
                     f.id,
                     f.version,
                     f.owner,
-                    f.approved_on.map_or("-".into(), |d| d.to_string()),
+                    match (f.approved_on, approvals.get(&f.id)) {
+                        (Some(d), _) => d.to_string(),
+                        (None, Some(a)) => a.state.as_str().to_string(),
+                        (None, None) => "-".into(),
+                    },
                     f.next_review.map_or("-".into(), |d| d.to_string()),
                     f.status,
                     f.controls.len(),
@@ -136,13 +188,18 @@ pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Show { id, as_of, json } => {
-            let p = load(&dir)?;
+            let (p, approvals) = load(&dir)?;
             let policy = p.policy(&id).ok_or_else(|| {
                 CliError::problems(format!("no policy `{id}`")).with_hint("`assure policy list` shows them")
             })?;
             let f = facts(&p, policy, as_of.unwrap_or_else(today), history(&dir, &id));
+            let approval = approvals.get(&id);
             if json {
-                print(&format!("{}\n", serde_json::to_string_pretty(&f).unwrap_or_default()))?;
+                let mut v = serde_json::to_value(&f).unwrap_or_default();
+                if let (Some(o), Some(a)) = (v.as_object_mut(), approval) {
+                    o.insert("approval".into(), serde_json::to_value(a).unwrap_or_default());
+                }
+                print(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()))?;
                 return Ok(ExitCode::SUCCESS);
             }
             let mut s = format!("{}  {}\n\n", f.id, f.title);
@@ -157,6 +214,9 @@ pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
                 ("criteria", f.criteria.join(", ")),
             ] {
                 s.push_str(&format!("  {k:<12} {v}\n"));
+            }
+            if let Some(a) = approval {
+                s.push_str(&approval_text(a));
             }
             s.push_str(&format!("\nStatements ({}):\n", f.statements.len()));
             for st in &f.statements {
@@ -183,7 +243,7 @@ pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
             output,
             as_of,
         } => {
-            let p = load(&dir)?;
+            let (p, _) = load(&dir)?;
             let as_of = as_of.unwrap_or_else(today);
             let render = |policy: &assure_project::model::Policy| -> Result<Vec<u8>, CliError> {
                 let f = facts(&p, policy, as_of, history(&dir, policy.id.as_str()));
@@ -230,4 +290,41 @@ pub fn run(cmd: PolicyCommand, dir: PathBuf) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Where a policy's approval stands, for `assure policy show`.
+fn approval_text(a: &PolicyApproval) -> String {
+    let mut s = format!("\nApproval: {}\n", a.state.as_str());
+    match (&a.state, &a.current, a.history.last()) {
+        (ApprovalState::Approved, Some(c), _) => s.push_str(&format!(
+            "  version {} approved by {} on {}; recorded by {} at {} (ledger entry {})\n",
+            c.record.version, c.record.approver_name, c.record.approved_on, c.recorded_by, c.recorded_at, c.seq
+        )),
+        (ApprovalState::EditedSinceApproval, _, Some(last)) => s.push_str(&format!(
+            "  the text changed after version {} was approved on {} (ledger entry {}): raise the version and approve it again\n",
+            last.record.version, last.record.approved_on, last.seq
+        )),
+        (ApprovalState::NotRecorded, _, _) => s.push_str(&format!(
+            "  {}, but the ledger holds no such approval: record it with `assure policy approve`\n",
+            a.claimed.as_deref().unwrap_or("the front matter names an approval")
+        )),
+        _ => s.push_str("  record one with `assure policy approve ID --approver PERSON`\n"),
+    }
+    s.push_str(&format!("  SHA-256 of the current text: {}\n", a.sha256));
+    for h in &a.history {
+        s.push_str(&format!(
+            "  entry {}: version {} approved by {} on {} (text {}){}\n",
+            h.seq,
+            h.record.version,
+            h.record.approver_name,
+            h.record.approved_on,
+            h.record.sha256.get(..16).unwrap_or(&h.record.sha256),
+            if h.record.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", h.record.note)
+            }
+        ));
+    }
+    s
 }

@@ -197,6 +197,13 @@ impl Backend for Served {
     fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
         self.service.evidence_package()
     }
+    fn approve_policy(
+        &self,
+        input: &assure_workspace::approval::ApproveInput,
+        by: &str,
+    ) -> Result<assure_ledger::Entry, BackendError> {
+        self.service.approve_policy(input, by)
+    }
     fn year_over_year(&self, as_of: NaiveDate) -> Result<Vec<assure_workspace::period::PeriodResults>, BackendError> {
         self.service.year_over_year(as_of)
     }

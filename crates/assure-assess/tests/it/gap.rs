@@ -16,7 +16,18 @@ fn project(template: Template, dir: &Path) -> assure_project::Project {
     init(template, dir).unwrap();
     let checked = check(dir).unwrap();
     assert!(!checked.has_errors());
-    checked.project
+    approved(checked.project, template)
+}
+
+/// The project as the workspace reads it once the template company's approver has approved every
+/// policy: the approvals live in the ledger, and the assessment sees only the derived fields.
+fn approved(mut p: assure_project::Project, template: Template) -> assure_project::Project {
+    let (by, on) = assure_project::init::policy_approval(template).unwrap();
+    for pol in &mut p.policies {
+        pol.approved_by = Some(assure_project::model::Ref::new(by.clone()));
+        pol.approved_on = Some(assure_project::model::Date(on));
+    }
+    p
 }
 
 fn summary(a: &assure_assess::gap::Assessment) -> String {
@@ -112,15 +123,17 @@ fn broken_project_shows_exactly_the_expected_gaps_most_blocking_first() {
         "\n[[evidence]]\nname = \"Organization chart export with review sign-off\"\n",
         "\n",
     );
-    // A policy is overdue for review.
-    edit(
-        &dir,
-        "policies/physical-security.md",
-        "approved_on = 2026-01-15",
-        "approved_on = 2025-01-15",
-    );
     let checked = check(&dir).unwrap();
-    let p = checked.project;
+    let mut p = approved(checked.project, Template::Saas);
+    // A policy is overdue for review: its approval is a year older.
+    let pol = p
+        .policies
+        .iter_mut()
+        .find(|x| x.id.as_str() == "physical-security")
+        .unwrap();
+    pol.approved_on = Some(assure_project::model::Date(
+        NaiveDate::from_ymd_opt(2025, 1, 15).unwrap(),
+    ));
     let lines = gap_lines(&p);
     // The period has begun with no evidence: what cannot be shown ranks above the documentation
     // gaps planted here, which follow in their own order.

@@ -15,7 +15,13 @@ use chrono::NaiveDate;
 fn project() -> (tempfile::TempDir, assure_project::Project) {
     let tmp = tempfile::tempdir().unwrap();
     init(Template::Saas, &tmp.path().join("p")).unwrap();
-    let p = assure_project::check(&tmp.path().join("p")).unwrap().project;
+    let mut p = assure_project::check(&tmp.path().join("p")).unwrap().project;
+    // As the workspace derives them from the approvals recorded in the ledger.
+    let (by, on) = assure_project::init::policy_approval(Template::Saas).unwrap();
+    for pol in &mut p.policies {
+        pol.approved_by = Some(assure_project::model::Ref::new(by.clone()));
+        pol.approved_on = Some(assure_project::model::Date(on));
+    }
     (tmp, p)
 }
 

@@ -178,12 +178,18 @@ I4,sev3,other,2026-04-01T10:00:00Z,2026-04-01T12:00:00Z,,false
 I5,sev1,availability,2026-06-28T10:00:00Z,,,true
 ";
 
-const VENDORS: &str =
-    "vendor_id,name,criticality,subservice,data_access,soc_report_type,soc_report_period_end,last_reviewed_at
-aws,Amazon Web Services,high,true,confidential,soc2-type2,2025-12-31,2026-02-01T10:00:00Z
-bank,First Lakes Bank,high,true,restricted,soc1-type2,2024-09-30,2025-11-01T10:00:00Z
-github,GitHub,high,false,confidential,soc2-type2,2025-09-30,2025-05-01T10:00:00Z
-checkr,Checkr,medium,false,restricted,soc2-type2,2025-12-31,
+// The last five columns come from a project's vendor register (its report reviews); an imported
+// vendors table without them (aws, bank) is judged on the older columns alone.
+const VENDORS: &str = "vendor_id,name,criticality,subservice,data_access,soc_report_type,soc_report_period_end,last_reviewed_at,soc_report_opinion,soc_report_covered_through,soc_report_reviewed_at,cuecs_unmapped,exceptions_unassessed
+aws,Amazon Web Services,high,true,confidential,soc2-type2,2025-12-31,2026-02-01T10:00:00Z,,,,,
+bank,First Lakes Bank,high,true,restricted,soc1-type2,2024-09-30,2025-11-01T10:00:00Z,,,,,
+github,GitHub,high,false,confidential,soc2-type2,2025-09-30,2025-05-01T10:00:00Z,,,,,
+checkr,Checkr,medium,false,restricted,soc2-type2,2025-12-31,,,,,,
+bridged,Bridged Payroll,medium,true,restricted,soc1-type2,2024-12-31,2026-02-01T10:00:00Z,qualified,2025-12-31,2026-02-01T10:00:00Z,0,0
+adverse,Adverse Hosting,medium,true,confidential,soc2-type2,2025-12-31,2026-03-01T10:00:00Z,adverse,2025-12-31,2026-03-01T10:00:00Z,0,0
+unmapped,Unmapped Mail,medium,true,internal,soc2-type2,2025-12-31,2026-03-01T10:00:00Z,unmodified,2025-12-31,2026-03-01T10:00:00Z,2,0
+unassessed,Unassessed Storage,medium,true,internal,soc2-type2,2025-12-31,2026-03-01T10:00:00Z,unmodified,2025-12-31,2026-03-01T10:00:00Z,0,1
+unreviewed,Unreviewed Queue,medium,true,internal,soc2-type2,2025-12-31,,unmodified,2025-12-31,,0,0
 ";
 
 const RISKS: &str = "risk_id,title,likelihood,impact,treatment,last_reviewed_at

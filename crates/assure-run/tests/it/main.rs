@@ -35,16 +35,20 @@ fn setup() -> (tempfile::TempDir, Workspace) {
     let file = tmp.path().join("changes.csv");
     std::fs::write(&file, CHANGES).unwrap();
     let planned = ws.plan_import(&[file], None, None).unwrap();
-    let meta = Meta {
+    ws.commit_import(&planned, &meta("b")).unwrap();
+    (tmp, ws)
+}
+
+/// An import for the first half of 2026.
+fn meta(batch: &str) -> Meta {
+    Meta {
         at: "2026-07-01T10:00:00Z".into(),
         by: "tester".into(),
         period_start: Some("2026-01-01".into()),
         period_end: Some("2026-06-30".into()),
         note: None,
-        batch: "b".into(),
-    };
-    ws.commit_import(&planned, &meta).unwrap();
-    (tmp, ws)
+        batch: batch.into(),
+    }
 }
 
 fn opts(exam: ExamType, only: &[&str]) -> RunOptions {
@@ -202,7 +206,23 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     // An outcome is reused only while its evidence still checks out: alter a columnar copy on
     // disk and the tests that read it run again, and stop, naming the file.
     let dir = ws.dir().join(".assure/evidence/columnar");
-    let copy = walk(&dir).into_iter().next().unwrap();
+    // A copy of a changes export (the registers' copies are recorded too), kept under the
+    // original's hash.
+    let ledger = std::fs::read_to_string(ws.dir().join(".assure/evidence/ledger.jsonl")).unwrap();
+    let changes: Vec<String> = assure_ledger::parse(&ledger)
+        .entries
+        .iter()
+        .filter(|e| e.draft.table.as_deref() == Some("changes"))
+        .map(|e| e.draft.blob.as_ref().unwrap().blake3.clone())
+        .collect();
+    let copy = walk(&dir)
+        .into_iter()
+        .find(|p| {
+            changes
+                .iter()
+                .any(|h| p.to_string_lossy().ends_with(&format!("{}.parquet", &h[2..])))
+        })
+        .unwrap();
     let mut bytes = std::fs::read(&copy).unwrap();
     let k = bytes.len() / 2;
     bytes[k] ^= 0x55;
@@ -277,4 +297,79 @@ fn a_format_1_ledger_is_migrated_on_first_use() {
     // The whole ledger, format 1 and 2 together, verifies.
     let v = ws.verify(None).unwrap().unwrap();
     assert!(v.report.ok(), "{:?}", v.report.findings);
+}
+
+/// The registers a project keeps (risks/*.toml, vendors/*.toml) are what their tests read: a copy
+/// is recorded at the run when the register changed (and only then), the run names it as an input,
+/// an edit to the register shows in the next run, and an imported copy of the table is refused.
+#[test]
+fn the_tests_read_the_project_s_registers_not_an_imported_copy() {
+    let (tmp, ws) = setup();
+    let only = ["risk-register-reviewed", "subservice-soc-report-current"];
+    let (record, _) = ws
+        .run_tests(&Engine, &opts(ExamType::Type2, &only), &mut |_, _, _| {})
+        .unwrap();
+    let names: Vec<&str> = record.inputs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["register/risks.csv", "register/vendors.csv"]);
+    let risks = record.tests.iter().find(|t| t.id == "risk-register-reviewed").unwrap();
+    // The template's eight risks were assessed on 2026-03-16, inside the half-year.
+    assert_eq!((risks.population, risks.exceptions), (8, 0), "{risks:?}");
+    let aws = record
+        .tests
+        .iter()
+        .find(|t| t.id == "subservice-soc-report-current")
+        .unwrap();
+    assert_eq!(aws.items.len(), 1);
+    assert_eq!(aws.items[0].item, "aws");
+    assert_eq!(aws.items[0].status, ItemStatus::Pass, "{aws:?}");
+    // Nothing changed: no new copy.
+    let ledger = |ws: &Workspace| std::fs::read_to_string(ws.dir().join(".assure/evidence/ledger.jsonl")).unwrap();
+    let before = ledger(&ws).lines().count();
+    ws.run_tests(&Engine, &opts(ExamType::Type2, &only), &mut |_, _, _| {})
+        .unwrap();
+    assert_eq!(ledger(&ws).lines().count(), before + 1, "only the run is recorded");
+    // The register changes: a risk's assessment is older, a complementary control loses its mapping.
+    let path = ws.dir().join("risks/register.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("reviewed_on = 2026-03-16", "reviewed_on = 2025-10-01", 1),
+    )
+    .unwrap();
+    let path = ws.dir().join("vendors/aws.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("controls = [\"AC-01\"]", "controls = []", 1)).unwrap();
+    let (record, _) = ws
+        .run_tests(&Engine, &opts(ExamType::Type2, &only), &mut |_, _, _| {})
+        .unwrap();
+    let risks = record.tests.iter().find(|t| t.id == "risk-register-reviewed").unwrap();
+    assert_eq!(risks.exceptions, 1);
+    let r01 = risks.items.iter().find(|i| i.status == ItemStatus::Fail).unwrap();
+    assert_eq!(r01.item, "R-01");
+    assert_eq!(r01.reason, "last reviewed on 2025-10-01, before the period");
+    let aws = record
+        .tests
+        .iter()
+        .find(|t| t.id == "subservice-soc-report-current")
+        .unwrap();
+    assert_eq!(
+        aws.items[0].reason,
+        "Amazon Web Services report expects 1 complementary control(s) of us that no control of ours carries out"
+    );
+    // The run read the new copies, each recorded under the same name, superseding the old.
+    assert_eq!(record.inputs.len(), 2);
+    assert!(record.inputs.iter().all(|s| s.seq > before as u64));
+    // An imported risks table is refused, saying where the register is.
+    let file = tmp.path().join("risks.csv");
+    std::fs::write(
+        &file,
+        "risk_id,title,likelihood,impact,owner_email,treatment,last_reviewed_at\nR-01,x,1,1,,accept,2026-05-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let planned = ws.plan_import(&[file], None, None).unwrap();
+    let e = ws.commit_import(&planned, &meta("r")).unwrap_err().to_string();
+    assert!(
+        e.contains("this project keeps that register in risks/*.toml") && e.contains("an imported copy could disagree"),
+        "{e}"
+    );
 }

@@ -13,6 +13,7 @@ mod questionnaires;
 mod requests;
 mod risks;
 mod tests;
+mod vendors;
 mod work;
 
 pub use admin::*;
@@ -25,6 +26,7 @@ pub use questionnaires::*;
 pub use requests::*;
 pub use risks::*;
 pub use tests::*;
+pub use vendors::*;
 pub use work::*;
 
 use std::collections::BTreeMap;

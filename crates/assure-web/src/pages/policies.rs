@@ -33,7 +33,7 @@ pub async fn policies(State(state): State<Shared>, s: Session) -> Page {
             esc(&due.join(", "))
         ));
     }
-    b.push_str("<table><tr><th>Policy</th><th>Applies to</th><th>Version</th><th>Approved</th><th>Next review</th><th>Status</th><th>You</th></tr>");
+    b.push_str("<table><tr><th>Policy</th><th>Applies to</th><th>Version</th><th>Approval</th><th>Next review</th><th>Status</th><th>You</th></tr>");
     for p in list {
         let st = snap.assessment.policies.iter().find(|x| x.id == p.id.as_str());
         let version = p.version.clone().unwrap_or_default();
@@ -51,13 +51,118 @@ pub async fn policies(State(state): State<Shared>, s: Session) -> Page {
             esc(&p.title),
             esc(p.applies_to.as_deref().unwrap_or("all")),
             esc(&version),
-            p.approved_on.map(|d| d.0.to_string()).unwrap_or_default(),
+            approval_cell(&snap, p),
             st.and_then(|x| x.next_review).map(|d| d.to_string()).unwrap_or_default(),
             esc(st.map(|x| x.status).unwrap_or(""))
         ));
     }
     b.push_str("</table>");
     ok("Policies", &s, "/policies", b)
+}
+
+/// The approval column: the date of the recorded approval of the current text, or where it stands.
+fn approval_cell(snap: &Snapshot, p: &assure_project::model::Policy) -> String {
+    use assure_workspace::approval::ApprovalState;
+    match snap.policy_approvals.get(p.id.as_str()) {
+        Some(a) if a.state == ApprovalState::Approved => p.approved_on.map(|d| d.0.to_string()).unwrap_or_default(),
+        Some(a) => format!("<span class=\"pill warn\">{}</span>", esc(a.state.as_str())),
+        None => String::new(),
+    }
+}
+
+/// The approval card on a policy's page: where it stands, the text's SHA-256, every approval
+/// recorded, and the approve button for a named approver.
+fn approval_card(snap: &Snapshot, p: &assure_project::model::Policy, s: &Session, may_approve: bool) -> String {
+    use assure_workspace::approval::ApprovalState;
+    let Some(a) = snap.policy_approvals.get(p.id.as_str()) else {
+        return String::new();
+    };
+    let pill = match a.state {
+        ApprovalState::Approved => "ok",
+        _ => "bad",
+    };
+    let mut b = format!(
+        "<div class=\"card\"><h2>Approval</h2><p><span class=\"pill {pill}\">{}</span> ",
+        esc(a.state.as_str())
+    );
+    match (&a.state, &a.current, a.history.last()) {
+        (ApprovalState::Approved, Some(c), _) => b.push_str(&format!(
+            "Version {} approved by {} on {}, recorded in ledger entry {} by {} at {}.",
+            esc(&c.record.version),
+            esc(&c.record.approver_name),
+            c.record.approved_on,
+            c.seq,
+            esc(&c.recorded_by),
+            esc(&c.recorded_at)
+        )),
+        (ApprovalState::EditedSinceApproval, _, Some(last)) => b.push_str(&format!(
+            "The text changed after version {} was approved on {} (ledger entry {}): the edited text needs a new version and a new approval.",
+            esc(&last.record.version),
+            last.record.approved_on,
+            last.seq
+        )),
+        (ApprovalState::NotRecorded, _, _) => b.push_str(&format!(
+            "{}, but no approval is recorded in the ledger: a typed field is not an approval.",
+            esc(&capitalise(a.claimed.as_deref().unwrap_or("the front matter names an approval")))
+        )),
+        _ => b.push_str("No approval is recorded for this policy."),
+    }
+    b.push_str(&format!(
+        "</p><p class=\"muted\">SHA-256 of the current text: <code>{}</code> (the policy file without its approved_by/approved_on lines; an approval is bound to it).</p>",
+        esc(&a.sha256)
+    ));
+    if !a.history.is_empty() {
+        b.push_str("<table><caption>Approvals recorded</caption><tr><th>Version</th><th>Approved by</th><th>On</th><th>Text SHA-256</th><th>Recorded by</th><th>Ledger entry</th><th>Note</th></tr>");
+        for h in a.history.iter().rev() {
+            b.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{} at {}</td><td>{}</td><td>{}</td></tr>",
+                esc(&h.record.version),
+                esc(&h.record.approver_name),
+                h.record.approved_on,
+                esc(h.record.sha256.get(..16).unwrap_or(&h.record.sha256)),
+                esc(&h.recorded_by),
+                esc(&h.recorded_at),
+                h.seq,
+                esc(&h.record.note)
+            ));
+        }
+        b.push_str("</table>");
+    }
+    if a.state != ApprovalState::Approved && may_approve {
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"/policies/{}/approve\">{}<p>You are a named policy approver. Approving records, in the signed ledger, that you approved version {} as it reads now.</p><label>Note (where it is minuted, for example) <input name=\"note\" maxlength=\"500\"></label> <button type=\"submit\">Approve version {}</button></form>",
+            esc(p.id.as_str()),
+            csrf_field(s.csrf()),
+            esc(p.version.as_deref().unwrap_or("")),
+            esc(p.version.as_deref().unwrap_or(""))
+        ));
+    }
+    b.push_str("</div>");
+    b
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The project person the signed-in account is (its linked person, else its email), when that
+/// person is one of the project's named policy approvers.
+fn approver_of(snap: &Snapshot, user: &crate::db::User) -> Option<String> {
+    let p = &snap.project;
+    let me = user
+        .person
+        .as_deref()
+        .and_then(|x| p.person(x))
+        .or_else(|| p.person(&user.email))?;
+    p.manifest
+        .organization
+        .policy_approvers
+        .iter()
+        .any(|a| p.person(a).is_some_and(|x| x.id.as_str() == me.id.as_str()))
+        .then(|| me.id.to_string())
 }
 
 /// Markdown to HTML with raw HTML shown as text, safe links only and no images (one rule for every
@@ -95,6 +200,8 @@ pub async fn policy(State(state): State<Shared>, s: Session, Path(id): Path<Stri
         None => {}
     }
     b.push_str("</div>");
+    let may_approve = crate::authz::role_allows(role, Action::ApprovePolicy) && approver_of(&snap, &s.user).is_some();
+    b.push_str(&approval_card(&snap, p, &s, may_approve));
     if !f.enforcement.is_empty() {
         b.push_str(
             "<h2>How each statement is enforced</h2><table><tr><th>Statement</th><th>Controls</th><th>Tests</th></tr>",
@@ -146,6 +253,58 @@ pub async fn accept(State(state): State<Shared>, s: Session, Path(id): Path<Stri
             "accepted a policy",
             &format!("policy:{}", p.id.as_str()),
             &format!("version {version}, ledger entry {}", entry.seq),
+        )
+        .await?;
+    see_other(&format!("/policies/{}", p.id.as_str()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records the signed-in named approver's approval of a policy's current text.
+pub async fn approve(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<ApproveForm>,
+) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    let snap = state.snapshot().await?;
+    let p = snap
+        .project
+        .policy(&id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no policy `{id}`.")))?;
+    state.authorize(&s, &snap, Action::ApprovePolicy, &[])?;
+    let Some(approver) = approver_of(&snap, &s.user) else {
+        return Err(AppError::Forbidden(
+            "Only the people named in `policy_approvers` in assure.toml may approve policies.".into(),
+        ));
+    };
+    let input = assure_workspace::approval::ApproveInput {
+        policy: p.id.to_string(),
+        approver,
+        on: None,
+        note: f.note.chars().take(500).collect(),
+    };
+    let backend = state.backend.clone();
+    let by = s.user.email.clone();
+    let entry = blocking(move || backend.approve_policy(&input, &by)).await??;
+    state.invalidate().await;
+    state
+        .audit(
+            Some(&s.user),
+            "approved a policy",
+            &format!("policy:{}", p.id.as_str()),
+            &format!(
+                "version {}, ledger entry {}",
+                p.version.as_deref().unwrap_or(""),
+                entry.seq
+            ),
         )
         .await?;
     see_other(&format!("/policies/{}", p.id.as_str()))

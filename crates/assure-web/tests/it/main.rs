@@ -28,6 +28,7 @@ const AS_OF: (i32, u32, u32) = (2026, 11, 22);
 struct Fake {
     dir: tempfile::TempDir,
     uploads: Mutex<Vec<String>>,
+    approvals: Mutex<Vec<(String, String, String)>>,
     today: NaiveDate,
 }
 
@@ -71,7 +72,20 @@ fn entry(seq: u64, control: &str) -> Entry {
 
 impl Backend for Fake {
     fn snapshot(&self, as_of: NaiveDate) -> Result<Snapshot, BackendError> {
-        let p = assure_project::check(&self.dir.path().join("p")).unwrap().project;
+        let root = self.dir.path().join("p");
+        let mut p = assure_project::check(&root).unwrap().project;
+        // As the workspace derives it: no approval recorded, so none is approved.
+        let texts = p
+            .policies
+            .iter()
+            .map(|x| {
+                (
+                    x.id.to_string(),
+                    std::fs::read_to_string(root.join(p.sources.path(x.file))).unwrap(),
+                )
+            })
+            .collect();
+        let policy_approvals = assure_workspace::approval::reconcile(&mut p, &texts, &[]);
         let a = assess(&p, as_of, &Signals::default());
         let outcome = |id: &str, control: &str| {
             serde_json::json!({"id": id, "title": format!("Test of {control}"), "controls": [control], "population": 2,
@@ -100,6 +114,7 @@ impl Backend for Fake {
             history: Vec::new(),
             incidents: None,
             workpapers: Default::default(),
+            policy_approvals,
         })
     }
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
@@ -157,6 +172,17 @@ impl Backend for Fake {
     }
     fn accept_policy(&self, _: &str, _: &str, _: &str) -> Result<Entry, BackendError> {
         Ok(entry(4, "GOV-11"))
+    }
+    fn approve_policy(
+        &self,
+        input: &assure_workspace::approval::ApproveInput,
+        by: &str,
+    ) -> Result<Entry, BackendError> {
+        self.approvals
+            .lock()
+            .unwrap()
+            .push((input.policy.clone(), input.approver.clone(), by.to_string()));
+        Ok(entry(5, "AC-05"))
     }
     fn verify(&self) -> Result<Verified, BackendError> {
         Ok(Verified {
@@ -314,6 +340,7 @@ async fn app_on(url: &str, settings: Settings, today: NaiveDate) -> (Shared, Arc
     let fake = Arc::new(Fake {
         dir,
         uploads: Mutex::new(Vec::new()),
+        approvals: Mutex::new(Vec::new()),
         today,
     });
     let db = Db::connect(url).await.unwrap();
@@ -552,6 +579,8 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
     ),
     ("/requests/import", Kind::Upload("AC-05"), Action::RaiseRequest, None),
     ("/policies", Kind::Get, Action::ReadPolicies, None),
+    ("/vendors", Kind::Get, Action::ReadControls, None),
+    ("/vendors/aws", Kind::Get, Action::ReadControls, None),
     ("/policies/access-control", Kind::Get, Action::ReadPolicies, None),
     (
         "/policies/access-control/accept",
@@ -787,6 +816,91 @@ async fn role_matrix(db: TestDb) {
     assert!(table.contains("control_owner POST /questionnaires: refused"));
     assert!(table.contains("compliance_manager POST /questionnaires/q-00000000/approve: allowed"));
     db.finish().await;
+}
+
+/// Policy approval: only a named approver (`policy_approvers`) signed in sees the button and may
+/// approve; the approval goes to the ledger as that person's, recorded by the account; an auditor
+/// may not even try. The vendor pages show each report review and what still needs doing.
+async fn approvals_and_vendors(db: TestDb) {
+    let (state, fake) = app(&db.url, Settings::default()).await;
+    let approver = account(&state, Role::Viewer, Some("dana.whitfield")).await;
+    let manager = account(&state, Role::ComplianceManager, None).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let page = send(&state, get("/policies/access-control", Some(&approver))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("not approved"), "{}", page.body);
+    assert!(page.body.contains("SHA-256 of the current text"), "{}", page.body);
+    assert!(page.body.contains("Approve version 1.0"), "{}", page.body);
+    let page = send(&state, get("/policies/access-control", Some(&manager))).await;
+    assert!(
+        !page.body.contains("Approve version"),
+        "not a named approver: no button"
+    );
+    let r = send(
+        &state,
+        form("/policies/access-control/approve", Some(&manager), "note=x"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("policy_approvers"), "{}", r.body);
+    let r = send(
+        &state,
+        form("/policies/access-control/approve", Some(&auditor), "note=x"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &state,
+        form(
+            "/policies/access-control/approve",
+            Some(&approver),
+            "note=board+minute+12",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/policies/access-control")
+    );
+    assert_eq!(
+        fake.approvals.lock().unwrap().clone(),
+        [(
+            "access-control".to_string(),
+            "dana.whitfield".to_string(),
+            "viewer@example.test".to_string()
+        )]
+    );
+    let r = send(&state, form("/policies/nope/approve", Some(&approver), "")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Vendors: the register, what needs attention, and one vendor's report review.
+    let page = send(&state, get("/vendors", Some(&auditor))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Amazon Web Services") && page.body.contains("soc2-type2 2025-04-01 to 2026-03-31"),
+        "{}",
+        page.body
+    );
+    let page = send(&state, get("/vendors/aws", Some(&auditor))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for want in [
+        "unmodified",
+        "Covered through",
+        "2027-06-30",
+        "For 2 of 40 leavers sampled",
+        "CUEC-1",
+        "<a href=\"/controls/AC-01\">AC-01</a>",
+        "Bridge letters",
+    ] {
+        assert!(page.body.contains(want), "{want}: {}", page.body);
+    }
+    let r = send(&state, get("/vendors/nope", Some(&auditor))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn policy_approval_and_vendor_pages_on_sqlite() {
+    approvals_and_vendors(sqlite().await).await;
 }
 
 #[tokio::test]

@@ -627,13 +627,17 @@ fn an_unchanged_cycle_keeps_the_run_from_its_summary_but_still_proves_its_inputs
     assert!(r.stdout.contains("no new run"), "{}", r.stdout);
     // An input altered on disk: the cycle does not keep the run on the summary's word.
     let columnar = tmp.path().join("p/.assure/evidence/columnar");
-    // Copies are kept in directories by the first characters of their hash.
-    let copy = std::fs::read_dir(&columnar)
-        .unwrap()
-        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_file())
-        .expect("a columnar copy of the imported file");
+    // The copy of entry 1 (vulns.csv; the registers' copies are recorded too), kept under the
+    // original's hash in a directory named by its first two characters.
+    let ledger = std::fs::read_to_string(tmp.path().join("p/.assure/evidence/ledger.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(ledger.lines().next().unwrap()).unwrap();
+    let hash = first["blob"]["blake3"].as_str().unwrap().to_string();
+    let copy = columnar.join(&hash[..2]).join(format!("{}.parquet", &hash[2..]));
+    assert!(
+        copy.is_file(),
+        "a columnar copy of the imported file at {}",
+        copy.display()
+    );
     let mut bytes = std::fs::read(&copy).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
@@ -662,14 +666,23 @@ fn a_policy_falling_overdue_is_alerted_and_readiness_is_recorded_per_cycle() {
     let r = monitor(tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(got.lock().unwrap().is_empty());
-    let policy = tmp.path().join("p/policies/acceptable-use.md");
-    let text = std::fs::read_to_string(&policy).unwrap();
-    assert!(text.contains("approved_on = 2026-01-15"), "{text}");
-    std::fs::write(
-        &policy,
-        text.replace("approved_on = 2026-01-15", "approved_on = 2025-01-15"),
-    )
-    .unwrap();
+    // The policy's approval, recorded as given a year before: its annual review is now overdue.
+    let r = assure(
+        &[
+            "policy",
+            "approve",
+            "-p",
+            "p",
+            "acceptable-use",
+            "--approver",
+            "dana.whitfield",
+            "--on",
+            "2025-01-15",
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let r = monitor(tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let alerts = got.lock().unwrap().clone();

@@ -76,13 +76,132 @@ fn policies_list_show_and_render() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("19 policies"), "{}", r.stdout);
+    // A new project's policies are drafts: nobody has approved them.
+    assert_eq!(r.stdout.matches(" not approved ").count(), 38, "{}", r.stdout);
+    // Only a named approver approves, and the approval is recorded in the ledger.
+    let approve = |who: &str, on: &str, id: &str| {
+        assure(
+            &[
+                "policy",
+                "approve",
+                "-p",
+                "p",
+                id,
+                "--approver",
+                who,
+                "--on",
+                on,
+                "--note",
+                "board minute 2026-03",
+            ],
+            None,
+            tmp.path(),
+        )
+    };
+    let r = approve("priya.raman", "2026-01-15", "access-control");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("Priya Raman (priya.raman) may not approve policies: the approvers are dana.whitfield"),
+        "{}",
+        r.stderr
+    );
+    let r = approve("dana.whitfield", "2099-01-01", "access-control");
+    assert!(r.stderr.contains("is in the future"), "{}", r.stderr);
+    let mut policies: Vec<String> = std::fs::read_dir(tmp.path().join("p/policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    policies.sort();
+    for id in &policies {
+        let r = approve("dana.whitfield", "2026-01-15", id);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = approve("dana.whitfield", "2026-01-15", "access-control");
+    assert!(
+        r.stderr
+            .contains("version 1.0 of `access-control` is already approved: by Dana Whitfield on 2026-01-15"),
+        "{}",
+        r.stderr
+    );
+    let r = assure(
+        &["policy", "list", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
     assert_eq!(r.stdout.matches(" current ").count(), 19, "{}", r.stdout);
     let r = assure(
         &["policy", "show", "access-control", "-p", "p", "--as-of", "2026-11-22"],
         None,
         tmp.path(),
     );
-    insta::assert_snapshot!("policy_show", r.stdout);
+    // Who recorded it and when are the machine's; the rest is what the user sees.
+    let shown: String = r
+        .stdout
+        .lines()
+        .map(|l| l.split("; recorded by ").next().unwrap_or(l).to_string() + "\n")
+        .collect();
+    insta::assert_snapshot!("policy_show", shown);
+    // A typed approval is a claim, not an approval.
+    let path = tmp.path().join("p/policies/encryption.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("+++\n", "+++\n# Approved: the front matter can say anything.\n", 1),
+    )
+    .unwrap();
+    let r = assure(
+        &["policy", "show", "encryption", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
+    assert!(r.stdout.contains("Approval: edited since its approval"), "{}", r.stdout);
+    assert!(r.stdout.contains("status       not approved"), "{}", r.stdout);
+    let r = approve("dana.whitfield", "2026-03-01", "encryption");
+    assert!(
+        r.stderr
+            .contains("version 1.0 of `encryption` was approved on 2026-01-15 with other text")
+            && r.stderr.contains("raise `version`"),
+        "{}",
+        r.stderr
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "version = \"1.0\"",
+            "version = \"1.1\"\napproved_by = \"priya.raman\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let r = assure(
+        &["policy", "show", "encryption", "-p", "p", "--as-of", "2026-11-22"],
+        None,
+        tmp.path(),
+    );
+    assert!(r.stdout.contains("approved by  none"), "{}", r.stdout);
+    let r = approve("dana.whitfield", "2026-03-01", "encryption");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = assure(
+        &[
+            "policy",
+            "show",
+            "encryption",
+            "-p",
+            "p",
+            "--as-of",
+            "2026-11-22",
+            "--json",
+        ],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["approved_by"], "Dana Whitfield");
+    assert_eq!(v["approval"]["state"], "approved");
+    assert_eq!(v["approval"]["history"].as_array().unwrap().len(), 2);
+    assert_eq!(v["approval"]["current"]["version"], "1.1");
     let r = assure(
         &[
             "policy",
