@@ -4,7 +4,7 @@
 //
 //   ASSURE_BIN=target/debug/assure node run.mjs [SCREENSHOT_DIR]
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -373,6 +373,46 @@ await check("a questionnaire is answered from the project, reviewed, assigned an
   const other = await page.goto(`${url}/q/0`);
   assert(other.status() === 404, `the owner reached a question not assigned to them (${other.status()})`);
   await ctx.close();
+});
+
+await check("the chief executive approves an edited policy; vendors show their report reviews", async () => {
+  // The policy is edited in git: its approval no longer covers it until a named approver approves the new version.
+  const path = join(project, "policies", "encryption.md");
+  const text = readFileSync(path, "utf8");
+  writeFileSync(path, text.replace('version = "1.0"', 'version = "1.1"') + "\nKeys are rotated every year.\n");
+  const ceo = { email: "dana@northwind.example", password: "chief-executive-1", name: "Dana Whitfield" };
+  await ap.goto(`${base}/users`);
+  await ap.fill("#name", ceo.name);
+  await ap.fill("#email", ceo.email);
+  await ap.selectOption("#role", "viewer");
+  await ap.selectOption("#person", "dana.whitfield");
+  await ap.fill("#password", ceo.password);
+  await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+  // The server reads the project again once its 5-second snapshot has aged.
+  await new Promise((r) => setTimeout(r, 5500));
+  // The administrator is no named approver: no button.
+  await ap.goto(`${base}/policies/encryption`);
+  let main = await ap.textContent("main");
+  assert(main.includes("edited since its approval"), "the edit is not shown against the approval");
+  assert(!(await ap.locator("text=Approve version").count()), "a non-approver is offered the approval");
+  const { ctx, page } = await signIn(ceo);
+  await page.goto(`${base}/policies/encryption`);
+  await page.fill("input[name=note]", "Board meeting, December");
+  await Promise.all([page.waitForURL(`${base}/policies/encryption`), page.click("text=Approve version 1.1")]);
+  main = await page.textContent("main");
+  assert(main.includes("Version 1.1 approved by Dana Whitfield"), `the approval is not shown: ${main.slice(0, 600)}`);
+  assert(main.includes("Board meeting, December"), "the note is not kept");
+  await shot(page, "13-policy-approval", true);
+  await ctx.close();
+  const entries = await (await ap.request.get(`${base}/api/v1/evidence`)).json();
+  assert(entries.some((e) => e.action === "approval" && e.file === "approval-encryption-1.1.json" && e.by === ceo.email), "the approval is not in the ledger as the approver's");
+  await ap.goto(`${base}/vendors`);
+  main = await ap.textContent("main");
+  assert(main.includes("Amazon Web Services") && main.includes("unmodified"), "the vendor register lacks AWS's report");
+  await ap.goto(`${base}/vendors/aws`);
+  main = await ap.textContent("main");
+  assert(main.includes("CUEC-1") && main.includes("For 2 of 40 leavers"), "the report review is incomplete");
+  await shot(ap, "14-vendor", true);
 });
 
 await adminCtx.close();

@@ -620,3 +620,34 @@ fn approved_answers_on_failing_controls_are_raised_for_review() {
         "the approved answer rests on control AC-01, which now shows exception (mfa-all A-9)"
     );
 }
+
+/// A vendor's SOC report is a reminder 60 days before it goes stale (15 months after the last day
+/// it or its bridge letter covers), a condition once stale, and nothing while it is current.
+#[test]
+fn vendor_reports_are_reminded_before_they_go_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = project(tmp.path());
+    let p = ws.open_read().unwrap().project;
+    let at = |d: &str| assure_workspace::monitor::vendor_conditions(&p, date(d));
+    // The template's AWS report covers 2025-04-01 to 2026-03-31: stale on 2027-06-30.
+    assert!(at("2027-04-30").is_empty());
+    let due = at("2027-05-01");
+    let c = due.get("vendor aws").unwrap();
+    assert_eq!((c.kind.as_str(), c.item.as_str()), ("vendor_report_due", "due soon"));
+    assert_eq!(
+        c.reason,
+        "its soc2-type2 report covers through 2026-03-31; it goes stale on 2027-06-30: request the next report or a bridge letter"
+    );
+    assert_eq!(at("2027-06-30")["vendor aws"].item, "stale");
+    // A bridge letter carries it forward.
+    let path = ws.dir().join("vendors/aws.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[[reports.bridge_letters]]\ncovers_through = 2026-06-30\nreceived_on = 2026-07-10\n"),
+    )
+    .unwrap();
+    let p = ws.open_read().unwrap().project;
+    assert!(assure_workspace::monitor::vendor_conditions(&p, date("2027-06-30")).is_empty());
+    assert_eq!(p.vendors.iter().find(|v| v.id.as_str() == "aws").unwrap().report_stale_on(), Some(date("2027-09-30")));
+}
