@@ -123,6 +123,16 @@ pub trait Backend: Send + Sync + 'static {
             "this server cannot run monitoring cycles: run `assure monitor --once`".into(),
         ))
     }
+    /// A test's outcome with each item's evidence row added to its attributes (read back from the
+    /// store through the item's lineage). A backend without a store returns the outcome as it is.
+    fn with_evidence_rows(
+        &self,
+        test: &assure_schema::results::TestOutcome,
+        entries: &[Entry],
+    ) -> Result<assure_schema::results::TestOutcome, BackendError> {
+        let _ = entries;
+        Ok(test.clone())
+    }
     /// Records a named approver's approval of a policy's current text in the ledger, as `by`.
     fn approve_policy(&self, input: &crate::approval::ApproveInput, by: &str) -> Result<Entry, BackendError> {
         let _ = (input, by);
@@ -342,6 +352,14 @@ impl Backend for Service {
 
     fn approve_policy(&self, input: &crate::approval::ApproveInput, by: &str) -> Result<Entry, BackendError> {
         Ok(self.workspace.approve_policy(input, &Workspace::now(), by)?)
+    }
+
+    fn with_evidence_rows(
+        &self,
+        test: &assure_schema::results::TestOutcome,
+        entries: &[Entry],
+    ) -> Result<assure_schema::results::TestOutcome, BackendError> {
+        Ok(self.workspace.with_evidence_rows(test, entries)?)
     }
 
     fn sample(

@@ -197,6 +197,13 @@ impl Backend for Served {
     fn evidence_package(&self) -> Result<(Vec<u8>, String), BackendError> {
         self.service.evidence_package()
     }
+    fn with_evidence_rows(
+        &self,
+        test: &assure_schema::results::TestOutcome,
+        entries: &[assure_ledger::Entry],
+    ) -> Result<assure_schema::results::TestOutcome, BackendError> {
+        self.service.with_evidence_rows(test, entries)
+    }
     fn approve_policy(
         &self,
         input: &assure_workspace::approval::ApproveInput,

@@ -373,3 +373,39 @@ fn the_tests_read_the_project_s_registers_not_an_imported_copy() {
         "{e}"
     );
 }
+
+/// A passing item shows its evidence row as an exception does: each item's lineage (file and row)
+/// is read back from the store and its columns added after the attributes the query returned.
+#[test]
+fn every_item_of_a_population_carries_its_evidence_row() {
+    let (_tmp, ws) = setup();
+    let (record, _) = ws
+        .run_tests(
+            &Engine,
+            &opts(ExamType::Type2, &["changes-peer-approved"]),
+            &mut |_, _, _| {},
+        )
+        .unwrap();
+    let t = &record.tests[0];
+    let pass = t.items.iter().find(|i| i.item.ends_with("101")).unwrap();
+    assert_eq!(pass.status, ItemStatus::Pass);
+    assert!(pass.from.is_some(), "{pass:?}");
+    let ledger = std::fs::read_to_string(ws.dir().join(".assure/evidence/ledger.jsonl")).unwrap();
+    let entries = assure_ledger::parse(&ledger).entries;
+    let filled = ws.with_evidence_rows(t, &entries).unwrap();
+    let pass = filled.items.iter().find(|i| i.item.ends_with("101")).unwrap();
+    let get = |k: &str| pass.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("title"), Some("ok"));
+    assert_eq!(get("author_email"), Some("ana@northwind.example"));
+    assert_eq!(get("approver_emails"), Some("bo@northwind.example"));
+    let fail = filled.items.iter().find(|i| i.item.ends_with("102")).unwrap();
+    // An exception keeps its query's attributes first, then gains the row's other columns.
+    let original = t.items.iter().find(|i| i.item.ends_with("102")).unwrap();
+    assert_eq!(fail.attributes[..original.attributes.len()], original.attributes[..]);
+    assert!(
+        fail.attributes
+            .iter()
+            .any(|(n, v)| n == "title" && v == "self-approved"),
+        "{fail:?}"
+    );
+}

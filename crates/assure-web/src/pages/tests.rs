@@ -98,6 +98,7 @@ fn url_encode(s: &str) -> String {
 pub async fn population_xlsx(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
     let snap = state.snapshot().await?;
     let (seq, r, t) = latest_test(&state, &s, &snap, &id)?;
+    let t = &with_rows(&state, &snap, t).await?;
     let mut sheet = assure_report::workpaper::population_sheet(seq, r, t, &snap.samples);
     sheet.name = "Population".into();
     let m = assure_report::matrix::Matrix {
@@ -192,6 +193,18 @@ pub async fn workpaper_set(State(state): State<Shared>, s: Session) -> Page {
 }
 
 /// A test of the latest run that the session may read.
+/// The test's items with the evidence rows they were read from (every item, passing ones too, shows
+/// its evidence's columns), read back from the store.
+async fn with_rows(
+    state: &Shared,
+    snap: &std::sync::Arc<Snapshot>,
+    t: &assure_schema::results::TestOutcome,
+) -> Result<assure_schema::results::TestOutcome, AppError> {
+    let backend = state.backend.clone();
+    let (snap, t) = (snap.clone(), t.clone());
+    Ok(blocking(move || backend.with_evidence_rows(&t, &snap.ledger)).await??)
+}
+
 fn latest_test<'a>(
     state: &Shared,
     s: &Session,
@@ -276,6 +289,7 @@ pub async fn test(
         page: q.page.unwrap_or(1),
         per_page: q.per.unwrap_or(100),
     };
+    let t = &with_rows(&state, &snap, t).await?;
     let view = assure_report::workpaper::population(r, t, &snap.samples, &query);
     // Every link keeps the other parameters.
     let link = |sort: &str, dir: &str, page: usize| {

@@ -649,5 +649,12 @@ fn vendor_reports_are_reminded_before_they_go_stale() {
     .unwrap();
     let p = ws.open_read().unwrap().project;
     assert!(assure_workspace::monitor::vendor_conditions(&p, date("2027-06-30")).is_empty());
-    assert_eq!(p.vendors.iter().find(|v| v.id.as_str() == "aws").unwrap().report_stale_on(), Some(date("2027-09-30")));
+    assert_eq!(
+        p.vendors
+            .iter()
+            .find(|v| v.id.as_str() == "aws")
+            .unwrap()
+            .report_stale_on(),
+        Some(date("2027-09-30"))
+    );
 }
