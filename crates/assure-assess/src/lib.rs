@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod coverage;
+pub mod framework;
 pub mod gap;
 pub mod occurrences;
 pub mod render;

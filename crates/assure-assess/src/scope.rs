@@ -707,10 +707,39 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
             names(&financial)
         ));
     }
-    if has(&a.regulations, Regulation::Hipaa) {
-        notes.push(
-            "customers name HIPAA: consider a SOC 2+ that adds the HIPAA Security Rule as additional criteria".into(),
-        );
+    // A SOC report is not compliance with a law: say so, say what it gives, and name the framework
+    // to add to the project (`[scope] frameworks`, read through Assure's crosswalk).
+    for (reg, name, framework, gives) in [
+        (
+            Regulation::Hipaa,
+            "HIPAA",
+            "hipaa",
+            "a SOC 2 (or a SOC 2+ that adds the HIPAA Security Rule as additional criteria) gives an auditor's opinion on the safeguards; the risk analysis, business associate agreements and breach notification remain yours to show",
+        ),
+        (
+            Regulation::Gdpr,
+            "GDPR",
+            "gdpr",
+            "a SOC 2 gives evidence for the security of processing (Art. 32); records of processing, impact assessments, data subjects' rights, processor contracts and transfers remain yours to show",
+        ),
+        (
+            Regulation::Ccpa,
+            "CCPA",
+            "ccpa",
+            "a SOC 2 supports the reasonable-security duty; the contract terms, limits on use and help with consumers' requests a service provider owes remain yours to show",
+        ),
+        (
+            Regulation::Sox,
+            "SOX",
+            "sox-itgc",
+            "a SOC 1 Type 2 report on your IT general controls is what customers' auditors rely on; a SOC 2 is not designed for that use",
+        ),
+    ] {
+        if has(&a.regulations, reg) {
+            notes.push(format!(
+                "customers name {name}: a SOC report does not by itself make you compliant with it; {gives}. Add `frameworks = [\"{framework}\"]` to `[scope]` and run `assure gap --framework {framework}` to see what a SOC report leaves to show"
+            ));
+        }
     }
 
     let type1 = reasons(Conclusion::Type1);

@@ -722,6 +722,10 @@ pub struct Scope {
     /// Criteria that do not apply to the system, with reasons (DC8).
     #[serde(default)]
     pub not_relevant: Vec<NotRelevant>,
+    /// Other frameworks the company must also meet, read through Assure's crosswalk: `iso27001`,
+    /// `hipaa`, `gdpr`, `ccpa`, `sox-itgc`, `nist-csf` (`assure gap --framework NAME`).
+    #[serde(default)]
+    pub frameworks: Vec<Ref>,
 }
 
 /// A value with the span it was read from.
@@ -882,6 +886,10 @@ pub struct Control {
     /// The tests that check it.
     #[serde(default)]
     pub tests: Vec<Ref>,
+    /// Other frameworks' requirements it meets directly, as `FRAMEWORK:REQUIREMENT`
+    /// (`iso27001:A.5.32`, `hipaa:164.308(b)(3)`), beyond what the crosswalk gives through its criteria.
+    #[serde(default)]
+    pub requirements: Vec<Ref>,
     /// The vendors it relies on or covers.
     #[serde(default)]
     pub vendors: Vec<Ref>,

@@ -171,6 +171,19 @@ impl Validator<'_> {
     fn scope(&mut self) {
         let s = &self.p.manifest.scope;
         let line = self.p.scope_line;
+        for f in &s.frameworks {
+            if assure_catalog::framework(f.as_str()).is_none() {
+                self.out.push(
+                    Diagnostic::error(
+                        "unknown-framework",
+                        "assure.toml",
+                        line,
+                        format!("`[scope] frameworks` names `{f}`, which Assure does not know"),
+                    )
+                    .with_hint("use iso27001, hipaa, gdpr, ccpa, sox-itgc or nist-csf".to_string()),
+                );
+            }
+        }
         let incomplete = |msg: &str, hint: &str| {
             Diagnostic::error("incomplete-scope", "assure.toml", line, msg.to_string()).with_hint(hint.to_string())
         };
@@ -793,6 +806,20 @@ impl Validator<'_> {
             }
             for r in &c.objectives {
                 self.objective(c.file, r, &what);
+            }
+            for r in &c.requirements {
+                let known = r.as_str().split_once(':').is_some_and(|(fw, id)| {
+                    assure_catalog::requirement(fw, id).is_some_and(|q| q.kind != assure_catalog::Kind::Group)
+                });
+                if !known {
+                    self.error(
+                        "unknown-requirement",
+                        c.file,
+                        r,
+                        format!("{what} names `{r}`, which is no requirement Assure knows"),
+                        "write FRAMEWORK:REQUIREMENT, such as `iso27001:A.5.32` or `hipaa:164.308(b)(3)`; `assure catalog list --framework NAME` lists them",
+                    );
+                }
             }
             match &c.owner {
                 Some(o) if self.p.person(o).is_none() => self.unknown("unknown-owner", c.file, o, "person", &what),

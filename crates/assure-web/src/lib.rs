@@ -663,6 +663,7 @@ pub fn router(state: Shared) -> Router {
         .route("/controls", get(pages::controls))
         .route("/risks", get(pages::risks))
         .route("/vendors", get(pages::vendors))
+        .route("/frameworks/{id}", get(pages::framework))
         .route("/vendors/{id}", get(pages::vendor))
         .route("/controls/{id}", get(pages::control))
         .route("/controls/{id}/comments", post(pages::control_comment))

@@ -29,6 +29,19 @@ pub enum CatalogCommand {
         /// List the description criteria (DC 200 and the SOC 1 elements) instead
         #[arg(long)]
         description: bool,
+        /// List another framework's requirements instead, each with the criteria it maps to
+        /// (iso27001, hipaa, gdpr, ccpa, sox-itgc, nist-csf; `all` lists the frameworks)
+        #[arg(long, num_args = 0..=1, default_missing_value = "all")]
+        framework: Option<String>,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the crosswalk of a requirement (`iso27001:A.5.15`, `hipaa:164.312(b)`) to the criteria,
+    /// or of a criterion (`CC6.1`) to every framework's requirements
+    Crosswalk {
+        /// A criterion, or FRAMEWORK:REQUIREMENT
+        id: String,
         /// Print machine-readable JSON
         #[arg(long)]
         json: bool,
@@ -78,10 +91,14 @@ pub fn run(cmd: CatalogCommand, project: Option<PathBuf>) -> Result<ExitCode, Cl
             series,
             objectives,
             description,
+            framework,
             json,
         } => {
             if description {
                 return list_description(json);
+            }
+            if let Some(fw) = framework {
+                return list_framework(&fw, json);
             }
             if let Some(family) = objectives {
                 return list_objectives(&family, json);
@@ -129,6 +146,7 @@ pub fn run(cmd: CatalogCommand, project: Option<PathBuf>) -> Result<ExitCode, Cl
             Ok(ExitCode::SUCCESS)
         }
         CatalogCommand::Show { id, json } => show(&id, json),
+        CatalogCommand::Crosswalk { id, json } => crosswalk(&id, json),
         CatalogCommand::Search { words, json } => {
             let hits = search(&words.join(" "));
             if json {
@@ -294,5 +312,156 @@ fn cmd_coverage(dir: &std::path::Path, json: bool) -> Result<ExitCode, CliError>
     } else {
         print(&assure_assess::coverage::text(&c))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unknown_framework(fw: &str) -> CliError {
+    CliError::failure(format!("unknown framework `{fw}`")).with_hint(
+        "frameworks are iso27001, hipaa, gdpr, ccpa, sox-itgc and nist-csf (`assure catalog list --framework`)",
+    )
+}
+
+fn mapping_json(m: &assure_catalog::Mapping) -> serde_json::Value {
+    json!({"framework": m.framework, "requirement": m.requirement, "criteria": m.criteria,
+           "relation": m.relation.as_str(), "note": m.note})
+}
+
+/// `assure catalog list --framework [NAME]`: the frameworks, or one framework's requirements with
+/// the criteria each maps to (a requirement no criterion covers is marked: the SOC 2 delta).
+fn list_framework(fw: &str, json: bool) -> Result<ExitCode, CliError> {
+    if fw == "all" {
+        let all = assure_catalog::frameworks();
+        if json {
+            let v: Vec<_> = all
+                .iter()
+                .map(|f| json!({"id": f.id, "name": f.name, "about": f.about, "source": f.source, "soc_note": f.soc_note,
+                                "requirements": assure_catalog::requirements(f.id).iter().filter(|r| r.kind != assure_catalog::Kind::Group).count()}))
+                .collect();
+            print(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()))?;
+        } else {
+            let mut s = format!("{:<10} {:>5}  {}\n", "ID", "Reqs", "Framework");
+            for f in all {
+                let n = assure_catalog::requirements(f.id)
+                    .iter()
+                    .filter(|r| r.kind != assure_catalog::Kind::Group)
+                    .count();
+                s.push_str(&format!("{:<10} {n:>5}  {}\n", f.id, f.name));
+            }
+            s.push_str("list one with `assure catalog list --framework ID`\n");
+            print(&s)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let f = assure_catalog::framework(fw).ok_or_else(|| unknown_framework(fw))?;
+    let reqs = assure_catalog::requirements(f.id);
+    let maps = assure_catalog::mappings(f.id);
+    let map_of = |id: &str| maps.iter().find(|m| m.requirement == id);
+    if json {
+        let v: Vec<_> = reqs
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "parent": r.parent, "kind": r.kind.as_str(), "title": r.title,
+                            "mapping": map_of(r.id).map(mapping_json)})
+            })
+            .collect();
+        print(&format!("{}\n", serde_json::to_string_pretty(&json!({"framework": f.id, "name": f.name, "source": f.source, "soc_note": f.soc_note, "requirements": v})).unwrap_or_default()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!("{}\n{}\nOfficial text: {}\n\n", f.name, f.about, f.source);
+    let mut delta = 0;
+    for r in &reqs {
+        if r.kind == assure_catalog::Kind::Group {
+            s.push_str(&format!("{}  {}\n", r.id, r.title));
+            continue;
+        }
+        let crit = match map_of(r.id) {
+            Some(m) if !m.criteria.is_empty() => format!("{} {}", m.relation.as_str(), m.criteria.join(" ")),
+            _ => {
+                delta += 1;
+                "not covered by a SOC 2".to_string()
+            }
+        };
+        s.push_str(&format!(
+            "  {:<22} {:<11} {}  [{crit}]\n",
+            r.id,
+            r.kind.as_str(),
+            r.title
+        ));
+    }
+    let n = reqs.iter().filter(|r| r.kind != assure_catalog::Kind::Group).count();
+    s.push_str(&format!(
+        "\n{n} requirements; {delta} not covered by any criterion (the SOC 2 delta)\n{}\n",
+        f.soc_note
+    ));
+    print(&s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `assure catalog crosswalk ID`: a requirement to the criteria, or a criterion to every framework.
+fn crosswalk(id: &str, json: bool) -> Result<ExitCode, CliError> {
+    if let Some((fw, req)) = id.split_once(':') {
+        let f = assure_catalog::framework(fw).ok_or_else(|| unknown_framework(fw))?;
+        let r = assure_catalog::requirement(f.id, req).ok_or_else(|| {
+            CliError::failure(format!("{} has no requirement `{req}`", f.name))
+                .with_hint(format!("`assure catalog list --framework {}` lists them", f.id))
+        })?;
+        let m = assure_catalog::mappings(f.id)
+            .into_iter()
+            .find(|m| m.requirement == r.id);
+        if json {
+            print(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json!({"framework": f.id, "requirement": r.id, "kind": r.kind.as_str(), "title": r.title, "mapping": m.as_ref().map(mapping_json)}))
+                    .unwrap_or_default()
+            ))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = format!("{} {} ({})\n  {}\n\n", f.name, r.id, r.kind.as_str(), r.title);
+        match m {
+            Some(m) if !m.criteria.is_empty() => {
+                s.push_str(&format!("Maps to ({}):\n", m.relation.as_str()));
+                for c in m.criteria {
+                    let t = criterion(c).map_or("", |x| x.title);
+                    s.push_str(&format!("  {c:<7} {t}\n"));
+                }
+                if !m.note.is_empty() {
+                    s.push_str(&format!("\n{}\n", m.note));
+                }
+            }
+            Some(m) => s.push_str(&format!("No criterion covers it: {}\n", m.note)),
+            None => s.push_str("No criterion covers it: a SOC 2 examination does not address it.\n"),
+        }
+        print(&s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = criterion(id).ok_or_else(|| {
+        CliError::failure(format!("`{id}` is neither a criterion nor FRAMEWORK:REQUIREMENT"))
+            .with_hint("try `assure catalog crosswalk CC6.1` or `assure catalog crosswalk iso27001:A.5.15`")
+    })?;
+    let back = assure_catalog::mapped_to(c.id);
+    if json {
+        let v: Vec<_> = back.iter().map(mapping_json).collect();
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({"criterion": c.id, "mapped_from": v})).unwrap_or_default()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = format!("{}  {}\n\nRequirements that map to it:\n", c.id, c.title);
+    for m in &back {
+        let title = assure_catalog::requirement(m.framework, m.requirement).map_or("", |r| r.title);
+        s.push_str(&format!(
+            "  {:<9} {:<22} {:<10} {title}\n",
+            m.framework,
+            m.requirement,
+            m.relation.as_str()
+        ));
+    }
+    s.push_str(&format!("{} requirement(s) in {} framework(s)\n", back.len(), {
+        let mut f: Vec<&str> = back.iter().map(|m| m.framework).collect();
+        f.dedup();
+        f.len()
+    }));
+    print(&s)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,10 @@ pub struct GapArgs {
     /// The examination period, by name (default: the current period)
     #[arg(long)]
     pub period: Option<String>,
+    /// Readiness against another framework through Assure's crosswalk instead (iso27001, hipaa,
+    /// gdpr, ccpa, sox-itgc, nist-csf): each requirement's status and what a SOC 2 leaves to show
+    #[arg(long)]
+    pub framework: Option<String>,
 }
 
 /// Runs `assure gap` on the project in `dir`.
@@ -51,6 +55,7 @@ pub fn run(args: GapArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         args.format,
         args.output.as_deref(),
         args.period.as_deref(),
+        args.framework.as_deref(),
     )
 }
 
@@ -60,8 +65,38 @@ fn cmd_gap(
     format: GapFormat,
     output: Option<&Path>,
     period: Option<&str>,
+    framework: Option<&str>,
 ) -> Result<ExitCode, CliError> {
-    let a = crate::report_cmd::gather(dir, as_of, period)?.assessment;
+    let gathered = crate::report_cmd::gather(dir, as_of, period)?;
+    let a = gathered.assessment;
+    if let Some(fw) = framework {
+        let fa = assure_assess::framework::assess(&gathered.project, &a, fw).ok_or_else(|| {
+            CliError::failure(format!("unknown framework `{fw}`")).with_hint(
+                "frameworks are iso27001, hipaa, gdpr, ccpa, sox-itgc and nist-csf (`assure catalog list --framework`)",
+            )
+        })?;
+        let org = &a.organization;
+        let text = match format {
+            GapFormat::Text => assure_assess::framework::text(&fa, org, a.as_of),
+            GapFormat::Md => assure_assess::framework::markdown(&fa, org, a.as_of),
+            GapFormat::Html => assure_assess::framework::html(&fa, org, a.as_of),
+            GapFormat::Json => format!("{}\n", serde_json::to_string_pretty(&fa).unwrap_or_default()),
+        };
+        match output {
+            Some(path) => {
+                write_atomically(path, &text)?;
+                eprintln!(
+                    "wrote {} (readiness against {} {:.1}%, {} requirement(s) a SOC 2 does not cover)",
+                    path.display(),
+                    fa.name,
+                    fa.readiness * 100.0,
+                    fa.delta.len()
+                );
+            }
+            None => print(&text)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let text = match format {
         GapFormat::Text => render::text(&a),
         GapFormat::Md => render::markdown(&a),

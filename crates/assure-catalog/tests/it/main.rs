@@ -164,3 +164,156 @@ fn category_parsing_accepts_codes_and_names() {
     assert_eq!(Category::parse("security"), Some(Category::Security));
     assert_eq!(Category::parse("speed"), None);
 }
+
+/// The frameworks' structure, counted against the official documents: ISO/IEC 27001:2022 has 93
+/// Annex A controls in four themes (37, 8, 14, 34) and clauses 4 to 10; NIST CSF 2.0 has 6
+/// functions, 22 categories and 106 subcategories; the HIPAA Security Rule has 18 standards in
+/// 164.308 to 164.312 with 36 implementation specifications, 14 required and 22 addressable.
+#[test]
+fn framework_catalogs_match_the_official_structure() {
+    use assure_catalog::{Kind, framework, frameworks, requirement, requirements, sox_objectives};
+    let ids: Vec<&str> = frameworks().iter().map(|f| f.id).collect();
+    assert_eq!(ids, ["iso27001", "hipaa", "gdpr", "ccpa", "sox-itgc", "nist-csf"]);
+    let count = |fw: &str, kind: Kind, prefix: &str| {
+        requirements(fw)
+            .iter()
+            .filter(|r| r.kind == kind && r.id.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(count("iso27001", Kind::Control, "A."), 93);
+    for (theme, n) in [("A.5.", 37), ("A.6.", 8), ("A.7.", 14), ("A.8.", 34)] {
+        assert_eq!(count("iso27001", Kind::Control, theme), n, "{theme}");
+    }
+    assert_eq!(count("iso27001", Kind::Clause, ""), 23);
+    assert_eq!(requirement("iso27001", "A.8.32").unwrap().parent, "A.8");
+    assert_eq!(requirement("iso27001", "9.2").unwrap().parent, "9");
+    assert_eq!(count("nist-csf", Kind::Control, ""), 106);
+    let csf = requirements("nist-csf");
+    let functions = csf
+        .iter()
+        .filter(|r| r.kind == Kind::Group && !r.id.contains('.'))
+        .count();
+    let categories = csf
+        .iter()
+        .filter(|r| r.kind == Kind::Group && r.id.contains('.'))
+        .count();
+    assert_eq!((functions, categories), (6, 22));
+    for (f, n) in [("GV", 31), ("ID", 21), ("PR", 22), ("DE", 11), ("RS", 13), ("RC", 8)] {
+        assert_eq!(count("nist-csf", Kind::Control, &format!("{f}.")), n, "{f}");
+    }
+    assert_eq!(requirement("nist-csf", "PR.AA-05").unwrap().parent, "PR.AA");
+    assert_eq!(requirement("nist-csf", "PR.AA").unwrap().parent, "PR");
+    let security = |kind: Kind| {
+        ["164.308", "164.310", "164.312"]
+            .iter()
+            .map(|s| count("hipaa", kind, s))
+            .sum::<usize>()
+    };
+    assert_eq!(security(Kind::Standard), 18);
+    assert_eq!((security(Kind::Required), security(Kind::Addressable)), (14, 22));
+    assert_eq!(
+        count("hipaa", Kind::Standard, "164.314") + count("hipaa", Kind::Standard, "164.316"),
+        4
+    );
+    assert_eq!(
+        count("hipaa", Kind::Obligation, "164.4"),
+        7,
+        "the Breach Notification Rule"
+    );
+    let risk = requirement("hipaa", "164.308(a)(1)(ii)(A)").unwrap();
+    assert_eq!((risk.kind, risk.parent), (Kind::Required, "164.308(a)(1)"));
+    assert_eq!(
+        requirement("hipaa", "164.312(a)(2)(iv)").unwrap().kind,
+        Kind::Addressable
+    );
+    assert_eq!(requirement("hipaa", "164.308(a)(1)").unwrap().parent, "164.308");
+    for art in [
+        "Art. 5", "Art. 24", "Art. 25", "Art. 28", "Art. 30", "Art. 32", "Art. 33", "Art. 34", "Art. 35", "Art. 36",
+        "Art. 44", "Art. 45", "Art. 46", "Art. 47", "Art. 48", "Art. 49",
+    ] {
+        assert_eq!(
+            requirement("gdpr", art).map(|r| r.kind),
+            Some(Kind::Obligation),
+            "{art}"
+        );
+    }
+    assert!(requirement("ccpa", "1798.100(e)").is_some() && requirement("ccpa", "7051").is_some());
+    let domains: Vec<&str> = requirements("sox-itgc")
+        .iter()
+        .filter(|r| r.kind == Kind::Group)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(domains, ["APD", "PC", "PD", "CO"]);
+    for d in domains {
+        assert!(!sox_objectives(d).is_empty());
+        for o in sox_objectives(d) {
+            assert!(assure_catalog::objective_template(o).is_some(), "{o}");
+        }
+    }
+    // Every identifier is unique within its framework, every title is ours and non-empty, and every
+    // parent names a requirement of the same framework.
+    for f in frameworks() {
+        let all = requirements(f.id);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &all {
+            assert!(seen.insert(r.id), "{} {} twice", f.id, r.id);
+            assert!(!r.title.is_empty() && r.title.len() < 200, "{} {}", f.id, r.id);
+            assert!(
+                r.parent.is_empty() || all.iter().any(|p| p.id == r.parent),
+                "{} {}",
+                f.id,
+                r.id
+            );
+            assert_eq!(r.framework, f.id);
+        }
+        assert!(framework(f.id).unwrap().soc_note.contains("SOC"));
+    }
+    assert!(requirements("pci-dss").is_empty());
+}
+
+/// Assure's crosswalk names real requirements and real criteria, maps each requirement once, says
+/// what differs wherever a requirement asks for more or has no criterion, and reads both ways.
+#[test]
+fn the_crosswalk_names_real_requirements_and_criteria_both_ways() {
+    use assure_catalog::{Kind, Relation, criterion, frameworks, mapped_to, mappings, requirement};
+    for f in frameworks() {
+        let rows = mappings(f.id);
+        assert!(!rows.is_empty(), "{}", f.id);
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &rows {
+            let r = requirement(f.id, m.requirement).unwrap_or_else(|| panic!("{} {}", f.id, m.requirement));
+            assert_ne!(r.kind, Kind::Group, "{} {} is a group", f.id, m.requirement);
+            assert!(seen.insert(m.requirement), "{} {} mapped twice", f.id, m.requirement);
+            for c in m.criteria {
+                assert!(criterion(c).is_some(), "{} {} names `{c}`", f.id, m.requirement);
+            }
+            if m.criteria.is_empty() {
+                assert_eq!(m.relation, Relation::Superset);
+                assert!(!m.note.is_empty(), "{} {} says nothing", f.id, m.requirement);
+            }
+        }
+    }
+    // Every Annex A control and every CSF subcategory is mapped (some to no criterion, saying so).
+    for fw in ["iso27001", "nist-csf"] {
+        let mapped: std::collections::BTreeSet<&str> = mappings(fw).iter().map(|m| m.requirement).collect();
+        for r in assure_catalog::requirements(fw)
+            .iter()
+            .filter(|r| r.kind == Kind::Control)
+        {
+            assert!(mapped.contains(r.id), "{fw} {} is not mapped", r.id);
+        }
+    }
+    let back: Vec<String> = mapped_to("CC8.1")
+        .iter()
+        .map(|m| format!("{}:{}", m.framework, m.requirement))
+        .collect();
+    assert!(
+        back.contains(&"iso27001:A.8.32".to_string()) && back.contains(&"sox-itgc:PC-01".to_string()),
+        "{back:?}"
+    );
+    let ra = mappings("hipaa")
+        .into_iter()
+        .find(|m| m.requirement == "164.308(a)(1)(ii)(A)")
+        .unwrap();
+    assert_eq!((ra.relation, ra.criteria), (Relation::Superset, &["CC3.2"][..]));
+}

@@ -29,6 +29,30 @@ pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
         ));
     }
     b.push_str("</div>");
+    // Other frameworks the project names, read through the crosswalk.
+    let frameworks: Vec<_> = snap
+        .project
+        .manifest
+        .scope
+        .frameworks
+        .iter()
+        .filter_map(|f| assure_assess::framework::assess(&snap.project, a, f.as_str()))
+        .collect();
+    if !frameworks.is_empty() {
+        b.push_str("<h2>Other frameworks</h2><div class=\"grid\">");
+        for fa in &frameworks {
+            b.push_str(&format!(
+                "<div class=\"card\"><div class=\"muted\"><a href=\"/frameworks/{}\">{}</a></div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} requirements, {} not covered by the SOC scope</div></div>",
+                esc(fa.framework),
+                esc(fa.name),
+                fa.readiness * 100.0,
+                fa.readiness * 100.0,
+                fa.total,
+                fa.delta.len()
+            ));
+        }
+        b.push_str("</div>");
+    }
     b.push_str("<h2>Criteria and objectives</h2><div class=\"card\"><div class=\"heat\">");
     for i in &a.items {
         let label = match (&i.not_relevant, i.score) {
@@ -137,4 +161,50 @@ pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
         b.push_str("</table>");
     }
     ok("Dashboard", &s, "/", b)
+}
+
+/// Readiness against another framework through Assure's crosswalk: each requirement's status, its
+/// criteria and controls, and what a SOC report leaves to show.
+pub async fn framework(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
+    let (snap, _) = state.authorized(&s, Action::ReadDashboard, &[]).await?;
+    let fa = assure_assess::framework::assess(&snap.project, &snap.assessment, &id)
+        .ok_or_else(|| AppError::NotFound(format!("Assure does not know the framework `{id}`.")))?;
+    let mut b = format!(
+        "<h1>{}</h1><div class=\"card\"><div class=\"big\">{:.1} %</div><p>{} requirements; {} covered by the SOC scope or the company's own controls; {} not covered.</p><p class=\"muted\">{}</p>{}</div>",
+        esc(fa.name),
+        fa.readiness * 100.0,
+        fa.total,
+        fa.covered,
+        fa.delta.len(),
+        esc(fa.soc_note),
+        if fa.in_project {
+            String::new()
+        } else {
+            format!(
+                "<p>The project does not name it: add <code>frameworks = [\"{}\"]</code> to <code>[scope]</code>.</p>",
+                esc(fa.framework)
+            )
+        }
+    );
+    b.push_str("<table><tr><th>Requirement</th><th>Title</th><th>Status</th><th>Score</th><th>Criteria</th><th>Controls</th></tr>");
+    for r in &fa.requirements {
+        let pill = match r.status {
+            "covered" | "own controls" => "ok",
+            "partly covered" => "warn",
+            _ => "bad",
+        };
+        b.push_str(&format!(
+            "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{}{}</td><td><span class=\"pill {pill}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(r.id),
+            esc(r.kind),
+            esc(r.title),
+            if r.note.is_empty() { String::new() } else { format!("<br><span class=\"muted\">{}</span>", esc(r.note)) },
+            esc(r.status),
+            r.score.map(|v| format!("{:.0} %", v * 100.0)).unwrap_or_default(),
+            esc(&r.relation.map(|x| format!("{x}: {}", r.criteria.join(", "))).unwrap_or_default()),
+            r.controls.iter().map(|c| format!("<a href=\"/controls/{0}\">{0}</a>", esc(c))).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    b.push_str("</table>");
+    ok(fa.name, &s, "/", b)
 }

@@ -580,6 +580,7 @@ const ROUTES: &[(&str, Kind, Action, Option<&str>)] = &[
     ("/requests/import", Kind::Upload("AC-05"), Action::RaiseRequest, None),
     ("/policies", Kind::Get, Action::ReadPolicies, None),
     ("/vendors", Kind::Get, Action::ReadControls, None),
+    ("/frameworks/iso27001", Kind::Get, Action::ReadDashboard, None),
     ("/vendors/aws", Kind::Get, Action::ReadControls, None),
     ("/policies/access-control", Kind::Get, Action::ReadPolicies, None),
     (

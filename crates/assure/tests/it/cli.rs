@@ -363,3 +363,160 @@ fn the_project_is_named_with_p_everywhere_and_positionally_where_it_was() {
     );
     assert!(!tmp.path().join("y").exists());
 }
+
+/// Other frameworks through Assure's crosswalk: the frameworks listed, one framework's requirements
+/// with what each maps to, a requirement and a criterion crosswalked both ways, and the readiness of
+/// each template against the frameworks it names, with what a SOC 2 leaves to show.
+#[test]
+fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = assure(&["catalog", "list", "--framework"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("frameworks", r.stdout);
+    let r = assure(&["catalog", "list", "--framework", "hipaa", "--json"], None, tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let reqs = v["requirements"].as_array().unwrap();
+    let ra = reqs.iter().find(|x| x["id"] == "164.308(a)(1)(ii)(A)").unwrap();
+    assert_eq!(ra["kind"], "required");
+    assert_eq!(ra["mapping"]["relation"], "superset");
+    let r = assure(&["catalog", "crosswalk", "iso27001:A.8.32"], None, tmp.path());
+    assert!(
+        r.stdout.contains("Maps to (equal):") && r.stdout.contains("CC8.1"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(&["catalog", "crosswalk", "hipaa:164.316(b)(2)(i)"], None, tmp.path());
+    assert!(
+        r.stdout
+            .contains("No criterion covers it: Keeping documentation six years"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(&["catalog", "crosswalk", "CC6.7"], None, tmp.path());
+    assert!(
+        r.stdout.contains("iso27001  A.5.14") && r.stdout.contains("hipaa     164.312(e)(2)(ii)"),
+        "{}",
+        r.stdout
+    );
+    let r = assure(&["catalog", "crosswalk", "pci:1.1"], None, tmp.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown framework `pci`"), "{}", r.stderr);
+    for (template, frameworks) in [
+        ("saas", &["iso27001", "gdpr"][..]),
+        ("payroll", &["sox-itgc"][..]),
+        ("fintech", &["sox-itgc", "ccpa"][..]),
+    ] {
+        let dir = tmp.path().join(template);
+        let r = assure(
+            &["init", "--template", template, dir.to_str().unwrap()],
+            None,
+            tmp.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for fw in frameworks {
+            let r = assure(
+                &["gap", dir.to_str().unwrap(), "--framework", fw, "--as-of", "2026-11-22"],
+                None,
+                tmp.path(),
+            );
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            insta::assert_snapshot!(format!("framework_gap_{template}_{fw}"), r.stdout);
+            let r = assure(
+                &[
+                    "gap",
+                    dir.to_str().unwrap(),
+                    "--framework",
+                    fw,
+                    "--as-of",
+                    "2026-11-22",
+                    "--format",
+                    "json",
+                ],
+                None,
+                tmp.path(),
+            );
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            assert_eq!(v["in_project"], true);
+            for f in ["md", "html"] {
+                let r = assure(
+                    &[
+                        "gap",
+                        dir.to_str().unwrap(),
+                        "--framework",
+                        fw,
+                        "--as-of",
+                        "2026-11-22",
+                        "--format",
+                        f,
+                    ],
+                    None,
+                    tmp.path(),
+                );
+                assert_eq!(r.code, 0, "{}", r.stderr);
+            }
+        }
+    }
+    // The SaaS company's ISO 27001 delta includes the management system ISO asks for.
+    let r = assure(
+        &[
+            "gap",
+            tmp.path().join("saas").to_str().unwrap(),
+            "--framework",
+            "iso27001",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let delta: Vec<&str> = v["delta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(delta.contains(&"4.3") && delta.contains(&"A.5.32"), "{delta:?}");
+    // A control that names a requirement directly meets it; a wrong reference is refused.
+    let ctl = tmp.path().join("saas/controls/GOV-01.toml");
+    let text = std::fs::read_to_string(&ctl).unwrap();
+    std::fs::write(&ctl, text.replacen("\n", "\nrequirements = [\"iso27001:A.5.32\"]\n", 1)).unwrap();
+    let r = assure(
+        &[
+            "gap",
+            tmp.path().join("saas").to_str().unwrap(),
+            "--framework",
+            "iso27001",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ],
+        None,
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ip = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "A.5.32")
+        .unwrap();
+    assert_eq!(
+        (ip["status"].as_str(), ip["controls"][0].as_str()),
+        (Some("own controls"), Some("GOV-01"))
+    );
+    std::fs::write(&ctl, text.replacen("\n", "\nrequirements = [\"iso27001:A.9.9\"]\n", 1)).unwrap();
+    let r = assure(
+        &["validate", tmp.path().join("saas").to_str().unwrap()],
+        None,
+        tmp.path(),
+    );
+    assert!(
+        r.stdout.contains("unknown-requirement") && r.stdout.contains("iso27001:A.9.9"),
+        "{}",
+        r.stdout
+    );
+}
