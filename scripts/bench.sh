@@ -26,6 +26,11 @@ work=out/bench
 rm -rf "$work"
 mkdir -p "$work"
 "$bin" init --template saas "$work/p" >/dev/null
+# The sample company's chief executive approves its policies (the acceptances the generator writes
+# follow the approval dates, as in the demo).
+for f in "$work"/p/policies/*.md; do
+  "$bin" policy approve -p "$work/p" "$(basename "$f" .md)" --approver dana.whitfield --on 2026-01-15 >/dev/null
+done
 now() { date +%s.%N; }
 t0=$(now); "$bin" synth -p "$work/p" -o "$work/exports" --people "$PEOPLE" --events-per-person-day "$EVENTS" --changes-per-engineer-week 3 >/dev/null; t1=$(now)
 bytes=$(cat "$work"/exports/*.csv | wc -c)

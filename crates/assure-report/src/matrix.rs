@@ -262,6 +262,112 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
         rows,
     });
 
+    // Other frameworks the project names, read through Assure's crosswalk; for ISO 27001, a draft
+    // Statement of Applicability.
+    for fw in &inp.project.manifest.scope.frameworks {
+        let Some(fa) = assure_assess::framework::assess(inp.project, inp.assessment, fw.as_str()) else {
+            continue;
+        };
+        let pct = |v: Option<f64>| v.map_or(Cell::Empty, |v| t(format!("{:.0}%", v * 100.0)));
+        sheets.push(Sheet {
+            name: sheet_name(&format!("Crosswalk {}", fa.framework), &mut used),
+            preface: vec![
+                ("Framework".into(), fa.name.to_string()),
+                (
+                    "Readiness".into(),
+                    format!(
+                        "{:.1}% over {} requirements; {} not covered by the SOC scope",
+                        fa.readiness * 100.0,
+                        fa.total,
+                        fa.delta.len()
+                    ),
+                ),
+                ("Note".into(), fa.soc_note.to_string()),
+            ],
+            headers: [
+                "Requirement",
+                "Kind",
+                "Title",
+                "Status",
+                "Readiness",
+                "Relation",
+                "Criteria",
+                "Controls",
+                "What differs",
+            ]
+            .map(String::from)
+            .to_vec(),
+            widths: vec![20, 11, 50, 20, 10, 11, 24, 30, 50],
+            rows: fa
+                .requirements
+                .iter()
+                .map(|r| {
+                    vec![
+                        t(r.id),
+                        t(r.kind),
+                        t(r.title),
+                        t(r.status),
+                        pct(r.score),
+                        t(r.relation.unwrap_or("")),
+                        t(r.criteria.join(", ")),
+                        t(r.controls.join(", ")),
+                        t(r.note),
+                    ]
+                })
+                .collect(),
+        });
+        if fa.framework == "iso27001" {
+            sheets.push(Sheet {
+                name: sheet_name("Statement of Applicability", &mut used),
+                preface: vec![
+                    (
+                        "Statement of Applicability".into(),
+                        "A draft for ISO/IEC 27001:2022 clause 6.1.3 d): each Annex A control, whether it applies, why, and whether it is in place. Applicability is management's decision: a control with no company control behind it is marked for decision, never excluded by Assure.".into(),
+                    ),
+                    ("As of".into(), inp.as_of.to_string()),
+                ],
+                headers: ["Control", "Title", "Applicable", "Justification", "Implemented", "Company controls"]
+                    .map(String::from)
+                    .to_vec(),
+                widths: vec![9, 46, 12, 60, 16, 30],
+                rows: fa
+                    .requirements
+                    .iter()
+                    .filter(|r| r.id.starts_with("A."))
+                    .map(|r| {
+                        let (applicable, why) = if r.controls.is_empty() {
+                            ("to decide", "no company control addresses it yet".to_string())
+                        } else if r.criteria.is_empty() {
+                            ("yes", format!("met by the company's own controls ({})", r.controls.join(", ")))
+                        } else {
+                            (
+                                "yes",
+                                format!(
+                                    "addresses risks the SOC 2 scope also treats ({}: {})",
+                                    r.relation.unwrap_or("intersects"),
+                                    r.criteria.join(", ")
+                                ),
+                            )
+                        };
+                        let implemented = match r.score {
+                            Some(v) if v >= 0.999 => "yes",
+                            Some(v) if v > 0.0 => "partly",
+                            _ => "not yet",
+                        };
+                        vec![
+                            t(r.id),
+                            t(r.title),
+                            t(applicable),
+                            t(why),
+                            t(implemented),
+                            t(r.controls.join(", ")),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
+    }
+
     sheets.push(requests(inp, &mut used, preface.clone()));
 
     // One sheet per test that ran.
@@ -495,7 +601,14 @@ pub fn document(m: &Matrix, inp: &Inputs<'_>) -> Document {
         breaks: true,
         blocks: Vec::new(),
     };
-    for s in m.sheets.iter().take(3) {
+    // The matrix, the criteria map, the framework crosswalks, and the request list: every sheet up
+    // to the request list (the per-test populations follow it).
+    let upto = m
+        .sheets
+        .iter()
+        .position(|s| s.name.starts_with("Request list"))
+        .map_or(m.sheets.len().min(3), |i| i + 1);
+    for s in m.sheets.iter().take(upto) {
         d.h(1, s.name.clone());
         let keep: Vec<usize> = if s.headers.len() > 10 {
             vec![0, 1, 2, 4, 5, 10, 11, 12, 13]

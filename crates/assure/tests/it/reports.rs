@@ -199,10 +199,24 @@ fn every_report_kind_renders_for_every_template_and_reads_back() {
 
         report(d, &["matrix", "p", "-o", "matrix.xlsx"]);
         let x = xlsx(&d.join("matrix.xlsx"));
-        assert_eq!(
-            x["sheets"],
-            serde_json::json!(["Control matrix", "Criteria map", "Request list"])
-        );
+        // The frameworks each template names get a crosswalk sheet; ISO 27001 also a draft
+        // Statement of Applicability with every Annex A control.
+        let frameworks: &[&str] = match template {
+            "saas" => &["Crosswalk iso27001", "Statement of Applicability", "Crosswalk gdpr"],
+            "payroll" => &["Crosswalk sox-itgc"],
+            _ => &["Crosswalk sox-itgc", "Crosswalk ccpa"],
+        };
+        let mut sheets = vec!["Control matrix", "Criteria map"];
+        sheets.extend(frameworks);
+        sheets.push("Request list");
+        assert_eq!(x["sheets"], serde_json::json!(sheets), "{template}");
+        if template == "saas" {
+            let soa = &x["detail"]["Statement of Applicability"];
+            assert_eq!(soa["rows"], 93, "{soa}");
+            assert_eq!(soa["headers"][2], "Applicable");
+            let cw = &x["detail"]["Crosswalk iso27001"];
+            assert_eq!(cw["rows"], 116, "{cw}");
+        }
         let m = &x["detail"]["Control matrix"];
         assert_eq!(m["headers"][0], "Control");
         assert_eq!(m["headers"][13], "Exceptions");
