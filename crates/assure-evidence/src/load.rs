@@ -303,6 +303,73 @@ pub fn load_entries(
     Ok(out)
 }
 
+/// Some rows of one recorded file, by row number: its table's column names and the rows asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SomeRows {
+    /// The table's column names, in order.
+    pub columns: Vec<&'static str>,
+    /// Each row asked for that the file has, by its row number.
+    pub rows: BTreeMap<u64, Vec<Option<String>>>,
+}
+
+/// Reads the rows numbered in `wanted` from the original file an import entry recorded. The file
+/// is first hashed as it streams and compared with the ledger (a file altered since it was recorded
+/// gives a problem, never rows), then read again keeping only the rows asked for: memory stays
+/// bounded by those rows, whatever the file's size.
+pub fn rows_of(
+    store: &dyn EvidenceStore,
+    entry: &Entry,
+    wanted: &std::collections::BTreeSet<u64>,
+) -> Result<Result<SomeRows, Problem>, StoreError> {
+    let (mut superseded, mut problems) = (Vec::new(), Vec::new());
+    let Some(c) = choose(std::slice::from_ref(entry), None, None, &mut superseded, &mut problems).pop() else {
+        return Ok(Err(problems.pop().unwrap_or_else(|| {
+            problem("", format!("entry {} records no table file", entry.seq), None)
+        })));
+    };
+    let src = c.source;
+    let mut hasher = blake3::Hasher::new();
+    let mut reader = store.open_blob(&src.blake3)?;
+    if let Err(e) = std::io::copy(&mut reader, &mut hasher) {
+        return Ok(Err(problem(&src.name, format!("cannot read it back: {e}"), None)));
+    }
+    let read = hasher.finalize().to_hex().to_string();
+    if read != src.blake3 {
+        return Ok(Err(problem(
+            &src.name,
+            format!(
+                "entry {} no longer matches its file (recorded BLAKE3 {}, read {})",
+                src.seq,
+                src.blake3.get(..16).unwrap_or(&src.blake3),
+                read.get(..16).unwrap_or(&read)
+            ),
+            Some("run `assure evidence verify`"),
+        )));
+    }
+    let mut rows = BTreeMap::new();
+    let mut emit = |line: u64, values: Vec<Option<String>>| {
+        if wanted.contains(&line) {
+            rows.insert(line, values);
+        }
+    };
+    let reader = store.open_blob(&src.blake3)?;
+    let outcome = crate::connectors::read(
+        c.connector,
+        reader,
+        c.table,
+        &src.name,
+        c.mapping.as_ref(),
+        Some(&mut emit),
+    );
+    if let Some(p) = outcome.problems.into_iter().next() {
+        return Ok(Err(p));
+    }
+    Ok(Ok(SomeRows {
+        columns: c.table.columns.iter().map(|col| col.name).collect(),
+        rows,
+    }))
+}
+
 /// A table as typed columns, from the columnar copies of its files.
 #[derive(Debug, Clone)]
 pub struct TableBatches {

@@ -132,6 +132,25 @@ pub fn csv(project: &Project, table: &str) -> Option<Vec<u8>> {
     w.into_inner().ok()
 }
 
+/// The register entry (its id and file) behind a row of the copy: rows are written in id order,
+/// after a header line, so row `r` is the `r - 1`th entry by id.
+fn entry_of(project: &Project, table: &str, row: u64) -> Option<(String, String)> {
+    let mut all: Vec<(String, String)> = match table {
+        "risks" => project
+            .risks
+            .iter()
+            .map(|r| (r.id.to_string(), project.sources.path(r.file).to_string()))
+            .collect(),
+        _ => project
+            .vendors
+            .iter()
+            .map(|v| (v.id.to_string(), project.sources.path(v.file).to_string()))
+            .collect(),
+    };
+    all.sort();
+    all.into_iter().nth(usize::try_from(row.checked_sub(2)?).ok()?)
+}
+
 /// Whether an import entry is a copy of `table` made somewhere other than the project's register.
 pub fn is_outside_copy(project: &Project, e: &Entry) -> bool {
     e.draft.action == Action::Import
@@ -212,13 +231,35 @@ impl crate::Workspace {
             };
             self.staged(&format!("{table}.csv"), &bytes, |path| {
                 let mut planned = import::plan(&[path.to_path_buf()], &opts).map_err(|ps| {
+                    // Each problem names the register entry and its file, not the generated copy's row.
+                    let said: Vec<String> = ps
+                        .iter()
+                        .take(5)
+                        .map(|p| {
+                            let at = p.row.and_then(|r| entry_of(&w.project, table, r));
+                            match (at, &p.column) {
+                                (Some((id, file)), Some(col)) => {
+                                    format!("{file}, `{id}`, field `{col}`: {}", p.message)
+                                }
+                                (Some((id, file)), None) => format!("{file}, `{id}`: {}", p.message),
+                                _ => p.to_string(),
+                            }
+                        })
+                        .collect();
                     crate::WorkspaceError::invalid(
                         format!(
-                            "the {table} register ({}) does not make a valid `{table}` table: {}",
+                            "the {table} register ({}) does not make a valid `{table}` table: {}{}",
                             location(table),
-                            crate::evidence::problems_text(&ps)
+                            said.join("; "),
+                            if ps.len() > 5 {
+                                format!("; and {} more", ps.len() - 5)
+                            } else {
+                                String::new()
+                            }
                         ),
-                        Some("fix the register's files; `assure validate` checks them"),
+                        Some(
+                            "fix those fields in the register's files, then run the tests again; nothing was recorded",
+                        ),
                     )
                 })?;
                 planned.iter_mut().for_each(|p| p.name = name.clone());

@@ -461,8 +461,8 @@ pub fn samples_sheet(snap: &crate::Snapshot) -> Option<assure_report::matrix::Sh
 impl Workspace {
     /// A test's outcome with each item's evidence row: the columns of the row it was read from
     /// (its lineage: file and row), added after the attributes its query returned, so a passing
-    /// item shows what an exception shows. The files are read back from the store and each is
-    /// checked against its recorded hash as it loads; an item without lineage is left as it is.
+    /// item shows what an exception shows. Each file is checked against its recorded hash and read
+    /// keeping only the rows the items name; an item without lineage is left as it is.
     pub fn with_evidence_rows(
         &self,
         test: &assure_schema::results::TestOutcome,
@@ -474,32 +474,33 @@ impl Workspace {
         }
         let store = self.store()?;
         // (file index, row) -> the row's columns, for the rows the items name.
-        let wanted: std::collections::BTreeSet<(u32, u64)> = test.items.iter().filter_map(|i| i.from).collect();
         let mut rows: BTreeMap<(u32, u64), Vec<(String, String)>> = BTreeMap::new();
         for (k, blake) in test.files.iter().enumerate() {
             let Ok(k) = u32::try_from(k) else { break };
+            let wanted: std::collections::BTreeSet<u64> = test
+                .items
+                .iter()
+                .filter_map(|i| i.from.filter(|(f, _)| *f == k).map(|(_, r)| r))
+                .collect();
             let Some(entry) = entries.iter().rev().find(|e| {
                 e.draft.action == Action::Import && e.draft.blob.as_ref().is_some_and(|b| &b.blake3 == blake)
             }) else {
                 continue;
             };
-            let loaded = assure_evidence::load::load_entries(&store, std::slice::from_ref(entry), None)?;
-            if let Some(p) = loaded.problems.first() {
-                return Err(WorkspaceError::invalid(
+            let got = assure_evidence::load::rows_of(&store, entry, &wanted)?.map_err(|p| {
+                WorkspaceError::invalid(
                     format!("the evidence rows of `{}` cannot be read: {p}", test.id),
                     Some("run `assure evidence verify`"),
-                ));
-            }
-            for t in loaded.tables.values() {
-                let names: Vec<&str> = t.table.columns.iter().map(|c| c.name).collect();
-                for r in t.rows.iter().filter(|r| wanted.contains(&(k, r.row))) {
-                    let cols = names
-                        .iter()
-                        .zip(&r.values)
-                        .map(|(n, v)| ((*n).to_string(), v.clone().unwrap_or_default()))
-                        .collect();
-                    rows.insert((k, r.row), cols);
-                }
+                )
+            })?;
+            for (row, values) in got.rows {
+                let cols = got
+                    .columns
+                    .iter()
+                    .zip(values)
+                    .map(|(n, v)| ((*n).to_string(), v.unwrap_or_default()))
+                    .collect();
+                rows.insert((k, row), cols);
             }
         }
         for i in &mut out.items {

@@ -359,6 +359,26 @@ fn the_tests_read_the_project_s_registers_not_an_imported_copy() {
     // The run read the new copies, each recorded under the same name, superseding the old.
     assert_eq!(record.inputs.len(), 2);
     assert!(record.inputs.iter().all(|s| s.seq > before as u64));
+    // A register entry the table cannot hold stops the run, naming the file, the entry and the
+    // field; nothing is recorded.
+    let path = ws.dir().join("vendors/datadog.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        good.replace("criticality = \"medium\"\n", "criticality = \"severe\"\n"),
+    )
+    .unwrap();
+    let lines = ledger(&ws).lines().count();
+    let e = ws
+        .run_tests(&Engine, &opts(ExamType::Type2, &only), &mut |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("vendors/datadog.toml, `datadog`, field `criticality`"),
+        "{e}"
+    );
+    assert_eq!(ledger(&ws).lines().count(), lines, "nothing recorded");
+    std::fs::write(&path, good).unwrap();
     // An imported risks table is refused, saying where the register is.
     let file = tmp.path().join("risks.csv");
     std::fs::write(
@@ -407,5 +427,19 @@ fn every_item_of_a_population_carries_its_evidence_row() {
             .iter()
             .any(|(n, v)| n == "title" && v == "self-approved"),
         "{fail:?}"
+    );
+    // An original altered since it was recorded gives no rows, only an error naming it.
+    let blake = &t.files[0];
+    let blob = ws
+        .dir()
+        .join(".assure/evidence/blobs")
+        .join(&blake[..2])
+        .join(&blake[2..]);
+    let text = std::fs::read_to_string(&blob).unwrap();
+    std::fs::write(&blob, text.replace("self-approved", "self-approves")).unwrap();
+    let e = ws.with_evidence_rows(t, &entries).unwrap_err().to_string();
+    assert!(
+        e.contains("no longer matches its file") && e.contains("changes.csv"),
+        "{e}"
     );
 }

@@ -148,6 +148,13 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The policy a route names, or 404.
+fn policy_in<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a assure_project::model::Policy, AppError> {
+    snap.project
+        .policy(id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no policy `{id}`.")))
+}
+
 /// The project person the signed-in account is (its linked person, else its email), when that
 /// person is one of the project's named policy approvers.
 fn approver_of(snap: &Snapshot, user: &crate::db::User) -> Option<String> {
@@ -173,10 +180,7 @@ pub(super) fn markdown(body: &str) -> String {
 
 pub async fn policy(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
     let snap = state.snapshot().await?;
-    let p = snap
-        .project
-        .policy(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no policy `{id}`.")))?;
+    let p = policy_in(&snap, &id)?;
     let role = state.authorize(&s, &snap, Action::ReadPolicies, &[])?;
     let f = assure_docs::facts(&snap.project, p, snap.as_of, Vec::new());
     let mut b = format!(
@@ -234,10 +238,7 @@ pub async fn policy(State(state): State<Shared>, s: Session, Path(id): Path<Stri
 pub async fn accept(State(state): State<Shared>, s: Session, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> Page {
     state.check_csrf(&s, &f.csrf)?;
     let snap = state.snapshot().await?;
-    let p = snap
-        .project
-        .policy(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no policy `{id}`.")))?;
+    let p = policy_in(&snap, &id)?;
     state.authorize(&s, &snap, Action::AcceptPolicy, &[])?;
     let version = p
         .version
@@ -275,10 +276,7 @@ pub async fn approve(
 ) -> Page {
     state.check_csrf(&s, &f.csrf)?;
     let snap = state.snapshot().await?;
-    let p = snap
-        .project
-        .policy(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no policy `{id}`.")))?;
+    let p = policy_in(&snap, &id)?;
     state.authorize(&s, &snap, Action::ApprovePolicy, &[])?;
     let Some(approver) = approver_of(&snap, &s.user) else {
         return Err(AppError::Forbidden(

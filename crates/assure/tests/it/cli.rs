@@ -370,6 +370,23 @@ fn the_project_is_named_with_p_everywhere_and_positionally_where_it_was() {
 #[test]
 fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
     let tmp = tempfile::tempdir().unwrap();
+    // `assure gap DIR --framework FW --as-of 2026-11-22 --format FORMAT`.
+    let gap = |dir: &std::path::Path, fw: &str, format: &str| {
+        assure(
+            &[
+                "gap",
+                dir.to_str().unwrap(),
+                "--framework",
+                fw,
+                "--as-of",
+                "2026-11-22",
+                "--format",
+                format,
+            ],
+            None,
+            tmp.path(),
+        )
+    };
     let r = assure(&["catalog", "list", "--framework"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("frameworks", r.stdout);
@@ -414,63 +431,20 @@ fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         for fw in frameworks {
-            let r = assure(
-                &["gap", dir.to_str().unwrap(), "--framework", fw, "--as-of", "2026-11-22"],
-                None,
-                tmp.path(),
-            );
+            let r = gap(&dir, fw, "text");
             assert_eq!(r.code, 0, "{}", r.stderr);
             insta::assert_snapshot!(format!("framework_gap_{template}_{fw}"), r.stdout);
-            let r = assure(
-                &[
-                    "gap",
-                    dir.to_str().unwrap(),
-                    "--framework",
-                    fw,
-                    "--as-of",
-                    "2026-11-22",
-                    "--format",
-                    "json",
-                ],
-                None,
-                tmp.path(),
-            );
+            let r = gap(&dir, fw, "json");
             let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
             assert_eq!(v["in_project"], true);
             for f in ["md", "html"] {
-                let r = assure(
-                    &[
-                        "gap",
-                        dir.to_str().unwrap(),
-                        "--framework",
-                        fw,
-                        "--as-of",
-                        "2026-11-22",
-                        "--format",
-                        f,
-                    ],
-                    None,
-                    tmp.path(),
-                );
+                let r = gap(&dir, fw, f);
                 assert_eq!(r.code, 0, "{}", r.stderr);
             }
         }
     }
     // The SaaS company's ISO 27001 delta includes the management system ISO asks for.
-    let r = assure(
-        &[
-            "gap",
-            tmp.path().join("saas").to_str().unwrap(),
-            "--framework",
-            "iso27001",
-            "--as-of",
-            "2026-11-22",
-            "--format",
-            "json",
-        ],
-        None,
-        tmp.path(),
-    );
+    let r = gap(&tmp.path().join("saas"), "iso27001", "json");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let delta: Vec<&str> = v["delta"]
         .as_array()
@@ -483,20 +457,7 @@ fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
     let ctl = tmp.path().join("saas/controls/GOV-01.toml");
     let text = std::fs::read_to_string(&ctl).unwrap();
     std::fs::write(&ctl, text.replacen("\n", "\nrequirements = [\"iso27001:A.5.32\"]\n", 1)).unwrap();
-    let r = assure(
-        &[
-            "gap",
-            tmp.path().join("saas").to_str().unwrap(),
-            "--framework",
-            "iso27001",
-            "--as-of",
-            "2026-11-22",
-            "--format",
-            "json",
-        ],
-        None,
-        tmp.path(),
-    );
+    let r = gap(&tmp.path().join("saas"), "iso27001", "json");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let ip = v["requirements"]
         .as_array()
