@@ -7,7 +7,7 @@ import json
 import pathlib
 import sys
 
-from trestle.oscal import assessment_plan, assessment_results, catalog, component, profile, ssp
+from trestle.oscal import assessment_plan, assessment_results, catalog, component, mapping, profile, ssp
 
 MODELS = {
     "catalog": catalog.Catalog,
@@ -16,6 +16,7 @@ MODELS = {
     "system-security-plan": ssp.SystemSecurityPlan,
     "assessment-plan": assessment_plan.AssessmentPlan,
     "assessment-results": assessment_results.AssessmentResults,
+    "mapping-collection": mapping.MappingCollection,
 }
 
 ok = True

@@ -8,6 +8,9 @@ import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const bin = process.env.ASSURE_BIN;
 if (!bin) throw new Error("set ASSURE_BIN to the assure binary");
@@ -413,6 +416,59 @@ await check("the chief executive approves an edited policy; vendors show their r
   main = await ap.textContent("main");
   assert(main.includes("CUEC-1") && main.includes("For 2 of 40 leavers"), "the report review is incomplete");
   await shot(ap, "14-vendor", true);
+});
+
+// Accessibility: axe-core over every page, as the administrator (who reaches them all) and at a
+// phone's width (390 px): no serious or critical violation, and the layout never scrolls sideways
+// (wide tables scroll inside themselves). The counts per impact are printed for the record.
+await check("every page passes axe-core with no serious or critical violation, at 1360 and 390 px", async () => {
+  const pages = ["/", "/controls", "/controls/AC-05", "/risks", "/vendors", "/vendors/aws", "/tests",
+    "/periods", "/monitoring", "/window", "/my-work", "/evidence", "/requests", "/policies", "/policies/encryption",
+    "/questionnaires", "/audit", "/users", "/tokens", "/frameworks/iso27001", "/no-such-page"];
+  const tests = await (await ap.request.get(`${base}/api/v1/tests`)).json().catch(() => []);
+  const firstTest = Array.isArray(tests) && tests.length ? (tests[0].id || tests[0].test) : null;
+  if (firstTest) pages.push(`/tests/${firstTest}`);
+  const totals = { minor: 0, moderate: 0, serious: 0, critical: 0 };
+  const bad = [];
+  // The application's Content-Security-Policy forbids inline scripts; only the checker's own
+  // contexts bypass it, to inject axe-core.
+  const state = await adminCtx.storageState();
+  const wide = await browser.newContext({ viewport: { width: 1360, height: 900 }, storageState: state, bypassCSP: true });
+  const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: state, bypassCSP: true });
+  const wp = await wide.newPage();
+  const np = await narrow.newPage();
+  for (const [page, width] of [[wp, 1360], [np, 390]]) {
+    for (const path of pages) {
+      await page.goto(`${base}${path}`);
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+      for (const v of result.violations) {
+        totals[v.impact] = (totals[v.impact] || 0) + v.nodes.length;
+        if (v.impact === "serious" || v.impact === "critical") bad.push(`${width}px ${path}: ${v.id} (${v.impact}, ${v.nodes.length}): ${v.nodes[0].target.join(" ")}`);
+      }
+      if (width === 390) {
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        if (overflow > 1) bad.push(`390px ${path}: the page scrolls sideways by ${overflow} px`);
+      }
+    }
+  }
+  await np.goto(`${base}/`);
+  await shot(np, "15-dashboard-390", true);
+  await narrow.close();
+  await wide.close();
+  console.log(`     axe-core violations over ${pages.length} pages at two widths: ${JSON.stringify(totals)}`);
+  assert(!bad.length, `accessibility problems:\n${bad.slice(0, 40).join("\n")}`);
+});
+
+await check("the favicon is served and a keyboard user can skip to the content", async () => {
+  const r = await ap.request.get(`${base}/favicon.ico`);
+  assert(r.ok() && (r.headers()["content-type"] || "").startsWith("image/"), `favicon: ${r.status()}`);
+  await ap.goto(`${base}/controls`);
+  await ap.keyboard.press("Tab");
+  const focused = await ap.evaluate(() => [document.activeElement.textContent, getComputedStyle(document.activeElement).left]);
+  assert(focused[0] === "Skip to content", `the first tab stop is ${focused[0]}`);
+  await ap.keyboard.press("Enter");
+  assert((await ap.evaluate(() => document.activeElement.id)) === "main", "Enter on the skip link does not move focus to the content");
 });
 
 await adminCtx.close();

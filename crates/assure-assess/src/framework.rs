@@ -29,13 +29,19 @@ pub struct RequirementStatus {
     pub criteria: Vec<&'static str>,
     /// Those of them the SOC scope covers (in scope and relevant).
     pub in_scope: Vec<&'static str>,
-    /// The company's controls: those of its in-scope criteria, and those that name it directly.
+    /// The project's SOC 1 control objectives that evidence it (SOX IT general controls only: the
+    /// objectives adopted from the library objectives the requirement ties to).
+    pub objectives: Vec<String>,
+    /// The company's controls: those of its in-scope criteria and SOC 1 objectives, and those that
+    /// name it directly.
     pub controls: Vec<String>,
-    /// `covered`, `partly covered` (it asks for more than its criteria, or some of them are out of
-    /// scope), `own controls` (no criterion, but controls name it), `out of scope` (its criteria
-    /// are outside the SOC scope) or `not covered by SOC 2` (the delta).
+    /// `covered`, `covered by SOC 1` (SOX: an in-scope SOC 1 objective achieves it), `partly
+    /// covered` (it asks for more than its criteria, or some of them are out of scope), `own controls` (no criterion, but controls name it), `out of scope` (its criteria
+    /// are outside the SOC scope), `not covered by SOC 2` (the delta) or `not applicable` (HIPAA
+    /// duties of covered entities, clearinghouses and plans only).
     pub status: &'static str,
-    /// Readiness 0 to 1: the mean score of its in-scope criteria, or of the controls that name it.
+    /// Readiness 0 to 1: the mean score of its SOC 1 objectives (SOX), else of its in-scope
+    /// criteria, else of the controls that name it.
     pub score: Option<f64>,
     /// What the crosswalk says differs.
     pub note: &'static str,
@@ -54,8 +60,10 @@ pub struct FrameworkAssessment {
     pub in_project: bool,
     /// Requirements (groups left out), in the framework's order.
     pub requirements: Vec<RequirementStatus>,
-    /// How many requirements.
+    /// How many requirements apply (all but the `not applicable` ones).
     pub total: usize,
+    /// How many do not apply to a service organization.
+    pub not_applicable: usize,
     /// How many a SOC 2 covers in full or in part.
     pub covered: usize,
     /// Requirements no criterion covers and no control names: what the company must show besides.
@@ -86,13 +94,32 @@ pub fn assess(project: &Project, a: &Assessment, framework: &str) -> Option<Fram
             .iter()
             .filter(|c| c.requirements.iter().any(|x| x.as_str() == key))
             .collect();
+        // SOX IT general controls are evidenced by a SOC 1 report: the project's objectives adopted
+        // from the library objectives the requirement ties to, when they are assessed (in scope).
+        let objectives: Vec<String> = if f.id == "sox-itgc" {
+            let lib = assure_catalog::sox_requirement_objectives(r.id);
+            project
+                .objectives
+                .iter()
+                .filter(|o| lib.contains(&o.id.as_str()) || o.from.as_ref().is_some_and(|x| lib.contains(&x.as_str())))
+                .map(|o| o.id.to_string())
+                .filter(|id| a.items.iter().any(|i| i.id == *id && i.score.is_some()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut controls: BTreeSet<String> = direct.iter().map(|c| c.id.to_string()).collect();
-        for c in &in_scope {
+        for c in in_scope.iter().copied().chain(objectives.iter().map(String::as_str)) {
             if let Some(i) = a.items.iter().find(|i| i.id == *c) {
                 controls.extend(i.controls.iter().cloned());
             }
         }
-        let scores: Vec<f64> = if in_scope.is_empty() {
+        let scores: Vec<f64> = if !objectives.is_empty() {
+            objectives
+                .iter()
+                .filter_map(|o| a.items.iter().find(|i| i.id == *o).and_then(|i| i.score))
+                .collect()
+        } else if in_scope.is_empty() {
             direct
                 .iter()
                 .filter_map(|c| a.controls.iter().find(|s| s.id == c.id.as_str()).map(|s| s.score))
@@ -106,6 +133,7 @@ pub fn assess(project: &Project, a: &Assessment, framework: &str) -> Option<Fram
         let score = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
         let relation = m.filter(|m| !m.criteria.is_empty()).map(|m| m.relation);
         let status = match (criteria.is_empty(), in_scope.len(), direct.is_empty()) {
+            _ if !objectives.is_empty() => "covered by SOC 1",
             (true, _, false) => "own controls",
             (true, _, true) => "not covered by SOC 2",
             (false, 0, false) => "own controls",
@@ -121,22 +149,84 @@ pub fn assess(project: &Project, a: &Assessment, framework: &str) -> Option<Fram
             relation: relation.map(Relation::as_str),
             criteria,
             in_scope,
+            objectives,
             controls: controls.into_iter().collect(),
             status,
             score,
             note: m.map_or("", |m| m.note),
         });
     }
+    // A HIPAA standard with implementation specifications and no row of its own is met through
+    // them: its criteria and controls are theirs, its score their mean, covered when all of them
+    // are. A requirement that binds only covered entities, clearinghouses or plans does not apply
+    // to a service organization (a business associate).
+    for i in 0..out.len() {
+        if f.id == "hipaa" && assure_catalog::hipaa_not_for_business_associates(out[i].id) {
+            let r = &mut out[i];
+            r.status = "not applicable";
+            r.score = None;
+            if r.note.is_empty() {
+                r.note = "Binds covered entities, clearinghouses or group health plans, not a business associate.";
+            }
+            continue;
+        }
+        if out[i].status != "not covered by SOC 2" {
+            continue;
+        }
+        let id = out[i].id;
+        let children: Vec<&RequirementStatus> = out
+            .iter()
+            .filter(|c| c.parent == id && c.status != "not applicable")
+            .collect();
+        if children.is_empty() {
+            continue;
+        }
+        let met = |c: &&RequirementStatus| matches!(c.status, "covered" | "covered by SOC 1" | "own controls");
+        let status = if children.iter().all(met) {
+            "covered"
+        } else if children.iter().any(|c| met(c) || c.status == "partly covered") {
+            "partly covered"
+        } else {
+            "not covered by SOC 2"
+        };
+        let mut criteria: BTreeSet<&'static str> = BTreeSet::new();
+        let mut in_scope: BTreeSet<&'static str> = BTreeSet::new();
+        let mut controls: BTreeSet<String> = BTreeSet::new();
+        let scores: Vec<f64> = children.iter().filter_map(|c| c.score).collect();
+        for c in &children {
+            criteria.extend(c.criteria.iter().copied());
+            in_scope.extend(c.in_scope.iter().copied());
+            controls.extend(c.controls.iter().cloned());
+        }
+        let r = &mut out[i];
+        r.status = status;
+        r.criteria = criteria.into_iter().collect();
+        r.in_scope = in_scope.into_iter().collect();
+        r.controls.extend(controls);
+        r.controls.sort();
+        r.controls.dedup();
+        r.score = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+        r.note = "Met through its implementation specifications below.";
+    }
     let covered = out
         .iter()
-        .filter(|r| matches!(r.status, "covered" | "partly covered" | "own controls"))
+        .filter(|r| {
+            matches!(
+                r.status,
+                "covered" | "covered by SOC 1" | "partly covered" | "own controls"
+            )
+        })
         .count();
     let delta = out
         .iter()
         .filter(|r| matches!(r.status, "not covered by SOC 2" | "out of scope"))
         .map(|r| r.id)
         .collect();
-    let scored: Vec<f64> = out.iter().map(|r| r.score.unwrap_or(0.0)).collect();
+    let scored: Vec<f64> = out
+        .iter()
+        .filter(|r| r.status != "not applicable")
+        .map(|r| r.score.unwrap_or(0.0))
+        .collect();
     let readiness = if scored.is_empty() {
         0.0
     } else {
@@ -147,12 +237,26 @@ pub fn assess(project: &Project, a: &Assessment, framework: &str) -> Option<Fram
         name: f.name,
         soc_note: f.soc_note,
         in_project: project.manifest.scope.frameworks.iter().any(|x| x.as_str() == f.id),
-        total: out.len(),
+        total: out.iter().filter(|r| r.status != "not applicable").count(),
+        not_applicable: out.iter().filter(|r| r.status == "not applicable").count(),
         covered,
         delta,
         readiness,
         requirements: out,
     })
+}
+
+impl RequirementStatus {
+    /// What the requirement is read through: its SOC 1 objectives (`SOC 1: ITGC-BR`), else its
+    /// criteria with the relation (`subset: CC8.1`); empty when neither.
+    pub fn basis(&self) -> String {
+        if !self.objectives.is_empty() {
+            return format!("SOC 1: {}", self.objectives.join(", "));
+        }
+        self.relation
+            .map(|x| format!("{x}: {}", self.criteria.join(", ")))
+            .unwrap_or_default()
+    }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -162,11 +266,16 @@ fn pct(v: Option<f64>) -> String {
 /// The framework assessment as plain text.
 pub fn text(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDate) -> String {
     let mut s = format!(
-        "{} against {} as of {as_of}\n\nReadiness {:.1}% over {} requirements; {} covered by the SOC scope or the company's own controls; {} not covered (the delta below).\n{}\n\n",
+        "{} against {} as of {as_of}\n\nReadiness {:.1}% over {} requirements{}; {} covered by the SOC scope or the company's own controls; {} not covered (the delta below).\n{}\n\n",
         organization,
         fa.name,
         fa.readiness * 100.0,
         fa.total,
+        if fa.not_applicable > 0 {
+            format!(" ({} more not applicable to a service organization)", fa.not_applicable)
+        } else {
+            String::new()
+        },
         fa.covered,
         fa.delta.len(),
         fa.soc_note
@@ -184,7 +293,9 @@ pub fn text(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDa
         "Requirement", "Kind", "Status", "Score"
     );
     for r in &fa.requirements {
-        let via = if r.criteria.is_empty() {
+        let via = if !r.objectives.is_empty() {
+            format!("SOC 1 {} · {} controls", r.objectives.join(" "), r.controls.len())
+        } else if r.criteria.is_empty() {
             r.controls.join(" ")
         } else {
             format!(
@@ -230,7 +341,7 @@ pub fn text(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDa
 pub fn markdown(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDate) -> String {
     let cell = |t: &str| t.replace('|', "\\|");
     let mut s = format!(
-        "# {} against {}\n\nAs of {as_of}. Readiness **{:.1}%** over {} requirements; {} covered; {} not covered by a SOC 2.\n\n> {}\n\n| Requirement | Kind | Title | Status | Score | Criteria | Controls |\n|---|---|---|---|---|---|---|\n",
+        "# {} against {}\n\nAs of {as_of}. Readiness **{:.1}%** over {} requirements; {} covered; {} not covered by a SOC 2.\n\n> {}\n\n| Requirement | Kind | Title | Status | Score | Read through | Controls |\n|---|---|---|---|---|---|---|\n",
         cell(organization),
         cell(fa.name),
         fa.readiness * 100.0,
@@ -248,9 +359,7 @@ pub fn markdown(fa: &FrameworkAssessment, organization: &str, as_of: chrono::Nai
             cell(r.title),
             r.status,
             pct(r.score),
-            r.relation
-                .map(|x| format!("{x}: {}", r.criteria.join(", ")))
-                .unwrap_or_default(),
+            cell(&r.basis()),
             r.controls.join(", ")
         );
     }
@@ -282,7 +391,7 @@ pub fn html(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDa
             .replace('"', "&quot;")
     };
     let mut s = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} against {}</title><style>body{{font:14px system-ui,sans-serif;margin:2em;color:#1a202c}}table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #e2e8f0;padding:4px 6px;text-align:left;vertical-align:top}}.delta{{background:#fff5f5}}</style></head><body><h1>{} against {}</h1><p>As of {as_of}. Readiness <b>{:.1}%</b> over {} requirements; {} covered; {} not covered by a SOC 2.</p><p>{}</p><table><tr><th>Requirement</th><th>Kind</th><th>Title</th><th>Status</th><th>Score</th><th>Criteria</th><th>Controls</th></tr>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} against {}</title><style>body{{font:14px system-ui,sans-serif;margin:2em;color:#1a202c}}table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #e2e8f0;padding:4px 6px;text-align:left;vertical-align:top}}.delta{{background:#fff5f5}}</style></head><body><h1>{} against {}</h1><p>As of {as_of}. Readiness <b>{:.1}%</b> over {} requirements; {} covered; {} not covered by a SOC 2.</p><p>{}</p><table><tr><th>Requirement</th><th>Kind</th><th>Title</th><th>Status</th><th>Score</th><th>Read through</th><th>Controls</th></tr>",
         esc(organization),
         esc(fa.name),
         esc(organization),
@@ -307,10 +416,7 @@ pub fn html(fa: &FrameworkAssessment, organization: &str, as_of: chrono::NaiveDa
             esc(r.title),
             r.status,
             pct(r.score),
-            esc(&r
-                .relation
-                .map(|x| format!("{x}: {}", r.criteria.join(", ")))
-                .unwrap_or_default()),
+            esc(&r.basis()),
             esc(&r.controls.join(", "))
         );
     }

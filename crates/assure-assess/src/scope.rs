@@ -714,7 +714,7 @@ pub fn decide(a: &Answers, today: NaiveDate) -> Outcome {
             Regulation::Hipaa,
             "HIPAA",
             "hipaa",
-            "a SOC 2 (or a SOC 2+ that adds the HIPAA Security Rule as additional criteria) gives an auditor's opinion on the safeguards; the risk analysis, business associate agreements and breach notification remain yours to show",
+            "a SOC 2 (or a SOC 2+ that adds the HIPAA Security Rule as additional subject matter: `additional_subject_matter = [\"hipaa\"]`, as the `health` template does) gives an auditor's opinion on the safeguards; the risk analysis, business associate agreements and breach notification remain yours to show",
         ),
         (
             Regulation::Gdpr,

@@ -1312,3 +1312,36 @@ pub fn sox_objectives(domain: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// The SOC 1 objectives of Assure's library that a SOX IT general control requirement's controls
+/// achieve (a narrower tie than `sox_objectives`, which lists a whole domain's): a SOC 1 Type 2
+/// report on them is how the requirement is evidenced to a customer's financial-statement auditor.
+pub fn sox_requirement_objectives(requirement: &str) -> &'static [&'static str] {
+    match requirement {
+        "APD-01" | "APD-02" | "APD-04" | "APD-05" => &["ITGC-LA"],
+        "APD-03" => &["ITGC-LA", "ITGC-PA"],
+        "PC-01" | "PC-02" | "PC-03" => &["ITGC-CM"],
+        "PC-04" => &["ITGC-IC"],
+        "PD-01" | "PD-02" => &["ITGC-SD"],
+        "CO-01" => &["ITGC-OP"],
+        "CO-02" => &["ITGC-BR"],
+        "CO-03" => &["ITGC-IM"],
+        _ => &[],
+    }
+}
+
+/// Whether a HIPAA requirement binds only a covered entity, a health care clearinghouse, a group
+/// health plan or a government entity, and never a business associate as such (a business
+/// associate's SOC 2+ marks these as not applicable rather than as gaps).
+pub fn hipaa_not_for_business_associates(id: &str) -> bool {
+    matches!(
+        id,
+        "164.308(a)(4)(ii)(A)"
+            | "164.314(a)(2)(ii)"
+            | "164.314(b)(1)"
+            | "164.314(b)(2)"
+            | "164.404"
+            | "164.406"
+            | "164.408"
+    )
+}

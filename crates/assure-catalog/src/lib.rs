@@ -16,7 +16,10 @@ mod tsc;
 
 pub use crosswalk::{Mapping, Relation, mapped_to, mappings};
 pub use description::{DescriptionElement, DescriptionReport, description_elements};
-pub use frameworks::{Framework, Kind, Requirement, framework, frameworks, requirement, requirements, sox_objectives};
+pub use frameworks::{
+    Framework, Kind, Requirement, framework, frameworks, hipaa_not_for_business_associates, requirement, requirements,
+    sox_objectives, sox_requirement_objectives,
+};
 pub use objectives::{ObjectiveFamily, ObjectiveTemplate, objective_template, objective_templates};
 pub use search::{CatalogEntry, search};
 pub use tsc::{Category, Criterion, Series, criteria, criterion, series, series_by_id};

@@ -10,6 +10,10 @@
 
 #![warn(missing_docs)]
 
+mod framework;
+
+pub use framework::{OSCAL_MAPPING_VERSION, framework_documents, requirement_id};
+
 use assure_catalog::{criteria, series};
 use assure_project::model::Treatment;
 use assure_report::{Inputs, control_result};

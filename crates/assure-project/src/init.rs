@@ -24,11 +24,15 @@ pub enum Template {
     Payroll,
     /// A payments company: SOC 1 (ITGC + payments) and SOC 2 with Processing Integrity.
     Fintech,
+    /// A health-care SaaS and HIPAA business associate: SOC 2 Type 2 (Security, Availability,
+    /// Confidentiality) with the HIPAA Security and Breach Notification Rules as additional
+    /// subject matter (SOC 2+).
+    Health,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Template; 3] = [Template::Saas, Template::Payroll, Template::Fintech];
+    pub const ALL: [Template; 4] = [Template::Saas, Template::Payroll, Template::Fintech, Template::Health];
 
     /// Returns the name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -36,6 +40,7 @@ impl Template {
             Template::Saas => "saas",
             Template::Payroll => "payroll",
             Template::Fintech => "fintech",
+            Template::Health => "health",
         }
     }
 
@@ -132,6 +137,10 @@ struct Blueprint {
     criteria: Vec<String>,
     #[serde(default)]
     objectives: Vec<String>,
+    /// Framework requirements the control meets directly (`hipaa:164.410`); a template keeps those
+    /// of the frameworks its `assure.toml` names.
+    #[serde(default)]
+    requirements: Vec<String>,
     #[serde(default)]
     policies: Vec<String>,
     #[serde(default)]
@@ -278,12 +287,18 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
             .filter(|o| adopted.contains(o.as_str()))
             .cloned()
             .collect();
-        if crit.is_empty() && objs.is_empty() {
+        let reqs: Vec<String> = bp
+            .requirements
+            .iter()
+            .filter(|r| r.split_once(':').is_some_and(|(fw, _)| tags.contains(fw)))
+            .cloned()
+            .collect();
+        if crit.is_empty() && objs.is_empty() && reqs.is_empty() {
             continue;
         }
-        selected.push((bp, crit, objs));
+        selected.push((bp, crit, objs, reqs));
     }
-    let control_ids: BTreeSet<String> = selected.iter().map(|(bp, _, _)| bp.id.clone()).collect();
+    let control_ids: BTreeSet<String> = selected.iter().map(|(bp, _, _, _)| bp.id.clone()).collect();
 
     // Tests: every library test that tests a selected control.
     let mut test_ids = BTreeSet::new();
@@ -309,7 +324,7 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
 
     // Which policies each control supports, to derive policy criteria and the control list.
     let mut policy_controls: BTreeMap<String, Vec<(String, String, Vec<String>)>> = BTreeMap::new();
-    for (bp, crit, objs) in &selected {
+    for (bp, crit, objs, _) in &selected {
         let title = ctx.fill(&bp.title)?;
         for p in &bp.policies {
             let mut refs = crit.clone();
@@ -321,7 +336,7 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
         }
     }
 
-    for (bp, crit, objs) in &selected {
+    for (bp, crit, objs, reqs) in &selected {
         let tests: Vec<String> = bp.tests.iter().filter(|t| test_ids.contains(*t)).cloned().collect();
         let mut s = String::new();
         s.push_str(&format!("id = {}\n", q(&bp.id)));
@@ -337,6 +352,9 @@ pub fn render(template: Template) -> Result<Vec<(String, String)>, InitError> {
         }
         if !objs.is_empty() {
             s.push_str(&format!("objectives = {}\n", list(objs)));
+        }
+        if !reqs.is_empty() {
+            s.push_str(&format!("requirements = {}\n", list(reqs)));
         }
         s.push_str(&format!("policies = {}\n", list(&bp.policies)));
         if !tests.is_empty() {

@@ -726,6 +726,11 @@ pub struct Scope {
     /// `hipaa`, `gdpr`, `ccpa`, `sox-itgc`, `nist-csf` (`assure gap --framework NAME`).
     #[serde(default)]
     pub frameworks: Vec<Ref>,
+    /// Frameworks whose requirements the SOC 2 report also covers as additional subject matter
+    /// (a "SOC 2+"): their requirements get their own part of Section IV. Only `hipaa` for now;
+    /// each must also be in `frameworks`.
+    #[serde(default)]
+    pub additional_subject_matter: Vec<Ref>,
 }
 
 /// A value with the span it was read from.

@@ -184,6 +184,32 @@ impl Validator<'_> {
                 );
             }
         }
+        for f in &s.additional_subject_matter {
+            let problem = if f.as_str() != "hipaa" {
+                Some((
+                    format!("`[scope] additional_subject_matter` names `{f}`; Assure writes additional subject matter for HIPAA only"),
+                    "use `additional_subject_matter = [\"hipaa\"]`, or read other frameworks with `assure gap --framework NAME`".to_string(),
+                ))
+            } else if !s.frameworks.iter().any(|x| x.as_str() == f.as_str()) {
+                Some((
+                    format!("`[scope] additional_subject_matter` names `{f}`, which `frameworks` does not"),
+                    format!("add `\"{f}\"` to `frameworks` in `[scope]`"),
+                ))
+            } else if !s.reports.iter().any(|r| r.as_str() == "soc2") {
+                Some((
+                    format!(
+                        "`[scope] additional_subject_matter` names `{f}`, but the scope has no SOC 2 report to carry it"
+                    ),
+                    "add `soc2` to `reports`, or remove `additional_subject_matter`".to_string(),
+                ))
+            } else {
+                None
+            };
+            if let Some((msg, hint)) = problem {
+                self.out
+                    .push(Diagnostic::error("additional-subject-matter", "assure.toml", line, msg).with_hint(hint));
+            }
+        }
         let incomplete = |msg: &str, hint: &str| {
             Diagnostic::error("incomplete-scope", "assure.toml", line, msg.to_string()).with_hint(hint.to_string())
         };
@@ -790,13 +816,13 @@ impl Validator<'_> {
     fn controls(&mut self) {
         for c in &self.p.controls {
             let what = format!("control `{}`", c.id);
-            if c.criteria.is_empty() && c.objectives.is_empty() {
+            if c.criteria.is_empty() && c.objectives.is_empty() && c.requirements.is_empty() {
                 self.error(
                     "control-addresses-nothing",
                     c.file,
                     &c.id,
-                    format!("{what} addresses no criterion and no objective"),
-                    "list the `criteria` (such as `CC6.1`) or SOC 1 `objectives` it helps meet, or remove the control",
+                    format!("{what} addresses no criterion, objective or framework requirement"),
+                    "list the `criteria` (such as `CC6.1`), SOC 1 `objectives` or framework `requirements` (such as `hipaa:164.410`) it helps meet, or remove the control",
                 );
             }
             for r in &c.criteria {

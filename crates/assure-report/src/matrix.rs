@@ -100,6 +100,144 @@ fn n_or_empty(x: usize) -> Cell {
     if x > 0 { n(x) } else { Cell::Empty }
 }
 
+fn pct(v: Option<f64>) -> Cell {
+    v.map_or(Cell::Empty, |v| t(format!("{:.0}%", v * 100.0)))
+}
+
+/// One framework read through the crosswalk: each requirement, its status and readiness, what it is
+/// read through (criteria with the relation, or SOC 1 objectives) and the company's controls.
+fn crosswalk_sheet(fa: &assure_assess::framework::FrameworkAssessment, used: &mut BTreeSet<String>) -> Sheet {
+    Sheet {
+        name: sheet_name(&format!("Crosswalk {}", fa.framework), used),
+        preface: vec![
+            ("Framework".into(), fa.name.to_string()),
+            (
+                "Readiness".into(),
+                format!(
+                    "{:.1}% over {} requirements; {} not covered by the SOC scope",
+                    fa.readiness * 100.0,
+                    fa.total,
+                    fa.delta.len()
+                ),
+            ),
+            ("Note".into(), fa.soc_note.to_string()),
+        ],
+        headers: [
+            "Requirement",
+            "Kind",
+            "Title",
+            "Status",
+            "Readiness",
+            "Relation",
+            "Criteria",
+            "SOC 1 objectives",
+            "Controls",
+            "What differs",
+        ]
+        .map(String::from)
+        .to_vec(),
+        widths: vec![20, 11, 50, 20, 10, 11, 24, 18, 30, 50],
+        rows: fa
+            .requirements
+            .iter()
+            .map(|r| {
+                vec![
+                    t(r.id),
+                    t(r.kind),
+                    t(r.title),
+                    t(r.status),
+                    pct(r.score),
+                    t(r.relation.unwrap_or("")),
+                    t(r.criteria.join(", ")),
+                    t(r.objectives.join(", ")),
+                    t(r.controls.join(", ")),
+                    t(r.note),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A draft ISO/IEC 27001:2022 Statement of Applicability: each Annex A control, whether it
+/// applies (never excluded by Assure: a control with nothing behind it is marked for decision), why,
+/// whether it is in place, and the company's controls.
+fn statement_of_applicability(
+    fa: &assure_assess::framework::FrameworkAssessment,
+    as_of: NaiveDate,
+    used: &mut BTreeSet<String>,
+) -> Sheet {
+    Sheet {
+        name: sheet_name("Statement of Applicability", used),
+        preface: vec![
+            (
+                "Statement of Applicability".into(),
+                "A draft for ISO/IEC 27001:2022 clause 6.1.3 d): each Annex A control, whether it applies, why, and whether it is in place. Applicability is management's decision: a control with no company control behind it is marked for decision, never excluded by Assure.".into(),
+            ),
+            ("As of".into(), as_of.to_string()),
+        ],
+        headers: ["Control", "Title", "Applicable", "Justification", "Implemented", "Company controls"]
+            .map(String::from)
+            .to_vec(),
+        widths: vec![9, 46, 12, 60, 16, 30],
+        rows: fa
+            .requirements
+            .iter()
+            .filter(|r| r.id.starts_with("A."))
+            .map(|r| {
+                let (applicable, why) = if r.controls.is_empty() {
+                    ("to decide", "no company control addresses it yet".to_string())
+                } else if r.criteria.is_empty() {
+                    ("yes", format!("met by the company's own controls ({})", r.controls.join(", ")))
+                } else {
+                    (
+                        "yes",
+                        format!(
+                            "addresses risks the SOC 2 scope also treats ({}: {})",
+                            r.relation.unwrap_or("intersects"),
+                            r.criteria.join(", ")
+                        ),
+                    )
+                };
+                let implemented = match r.score {
+                    Some(v) if v >= 0.999 => "yes",
+                    Some(v) if v > 0.0 => "partly",
+                    _ => "not yet",
+                };
+                vec![
+                    t(r.id),
+                    t(r.title),
+                    t(applicable),
+                    t(why),
+                    t(implemented),
+                    t(r.controls.join(", ")),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A workbook for one framework: its crosswalk sheet, and for ISO 27001 the draft Statement of
+/// Applicability first (`assure gap --framework iso27001 --format xlsx`). `None` for a framework
+/// Assure does not know.
+pub fn framework_workbook(inp: &Inputs<'_>, framework: &str) -> Option<Matrix> {
+    let fa = assure_assess::framework::assess(inp.project, inp.assessment, framework)?;
+    let mut used = BTreeSet::new();
+    let mut sheets = Vec::new();
+    if fa.framework == "iso27001" {
+        sheets.push(statement_of_applicability(&fa, inp.as_of, &mut used));
+    }
+    let mut cw = crosswalk_sheet(&fa, &mut used);
+    cw.preface
+        .insert(0, ("Organization".into(), inp.legal_name().to_string()));
+    cw.preface.insert(1, ("As of".into(), inp.as_of.to_string()));
+    sheets.push(cw);
+    Some(Matrix {
+        organization: inp.project.manifest.organization.name.clone(),
+        as_of: inp.as_of,
+        sheets,
+    })
+}
+
 /// Builds the workbook's content.
 pub fn matrix(inp: &Inputs<'_>) -> Matrix {
     let p = inp.project;
@@ -268,103 +406,9 @@ pub fn matrix(inp: &Inputs<'_>) -> Matrix {
         let Some(fa) = assure_assess::framework::assess(inp.project, inp.assessment, fw.as_str()) else {
             continue;
         };
-        let pct = |v: Option<f64>| v.map_or(Cell::Empty, |v| t(format!("{:.0}%", v * 100.0)));
-        sheets.push(Sheet {
-            name: sheet_name(&format!("Crosswalk {}", fa.framework), &mut used),
-            preface: vec![
-                ("Framework".into(), fa.name.to_string()),
-                (
-                    "Readiness".into(),
-                    format!(
-                        "{:.1}% over {} requirements; {} not covered by the SOC scope",
-                        fa.readiness * 100.0,
-                        fa.total,
-                        fa.delta.len()
-                    ),
-                ),
-                ("Note".into(), fa.soc_note.to_string()),
-            ],
-            headers: [
-                "Requirement",
-                "Kind",
-                "Title",
-                "Status",
-                "Readiness",
-                "Relation",
-                "Criteria",
-                "Controls",
-                "What differs",
-            ]
-            .map(String::from)
-            .to_vec(),
-            widths: vec![20, 11, 50, 20, 10, 11, 24, 30, 50],
-            rows: fa
-                .requirements
-                .iter()
-                .map(|r| {
-                    vec![
-                        t(r.id),
-                        t(r.kind),
-                        t(r.title),
-                        t(r.status),
-                        pct(r.score),
-                        t(r.relation.unwrap_or("")),
-                        t(r.criteria.join(", ")),
-                        t(r.controls.join(", ")),
-                        t(r.note),
-                    ]
-                })
-                .collect(),
-        });
+        sheets.push(crosswalk_sheet(&fa, &mut used));
         if fa.framework == "iso27001" {
-            sheets.push(Sheet {
-                name: sheet_name("Statement of Applicability", &mut used),
-                preface: vec![
-                    (
-                        "Statement of Applicability".into(),
-                        "A draft for ISO/IEC 27001:2022 clause 6.1.3 d): each Annex A control, whether it applies, why, and whether it is in place. Applicability is management's decision: a control with no company control behind it is marked for decision, never excluded by Assure.".into(),
-                    ),
-                    ("As of".into(), inp.as_of.to_string()),
-                ],
-                headers: ["Control", "Title", "Applicable", "Justification", "Implemented", "Company controls"]
-                    .map(String::from)
-                    .to_vec(),
-                widths: vec![9, 46, 12, 60, 16, 30],
-                rows: fa
-                    .requirements
-                    .iter()
-                    .filter(|r| r.id.starts_with("A."))
-                    .map(|r| {
-                        let (applicable, why) = if r.controls.is_empty() {
-                            ("to decide", "no company control addresses it yet".to_string())
-                        } else if r.criteria.is_empty() {
-                            ("yes", format!("met by the company's own controls ({})", r.controls.join(", ")))
-                        } else {
-                            (
-                                "yes",
-                                format!(
-                                    "addresses risks the SOC 2 scope also treats ({}: {})",
-                                    r.relation.unwrap_or("intersects"),
-                                    r.criteria.join(", ")
-                                ),
-                            )
-                        };
-                        let implemented = match r.score {
-                            Some(v) if v >= 0.999 => "yes",
-                            Some(v) if v > 0.0 => "partly",
-                            _ => "not yet",
-                        };
-                        vec![
-                            t(r.id),
-                            t(r.title),
-                            t(applicable),
-                            t(why),
-                            t(implemented),
-                            t(r.controls.join(", ")),
-                        ]
-                    })
-                    .collect(),
-            });
+            sheets.push(statement_of_applicability(&fa, inp.as_of, &mut used));
         }
     }
 

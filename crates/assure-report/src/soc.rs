@@ -1081,6 +1081,16 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
                     controls_table(inp, d, &controls, type2);
                 }
             }
+            if inp
+                .project
+                .manifest
+                .scope
+                .additional_subject_matter
+                .iter()
+                .any(|f| f.as_str() == "hipaa")
+            {
+                hipaa_subject_matter(inp, d, type2);
+            }
         }
         Framework::Soc1 => {
             let mut objs: Vec<_> = inp.project.objectives.iter().collect();
@@ -1181,6 +1191,114 @@ fn section_iv(inp: &Inputs<'_>, d: &mut Document, fw: Framework) {
                 d.bullets(by_name);
             }
         }
+    }
+}
+
+/// Section IV's part for HIPAA as additional subject matter (a SOC 2+): each safeguard's standards
+/// and implementation specifications and the Breach Notification Rule's obligations, each with
+/// whether HIPAA requires it or leaves it addressable, the criteria it relates to in Assure's
+/// crosswalk, the company's controls and their combined result; then the controls that meet HIPAA
+/// requirements directly, with their tests. A requirement no criterion and no control covers is
+/// marked as a gap, never left out.
+fn hipaa_subject_matter(inp: &Inputs<'_>, d: &mut Document, type2: bool) {
+    let Some(fa) = assure_assess::framework::assess(inp.project, inp.assessment, "hipaa") else {
+        return;
+    };
+    d.h(
+        2,
+        "Additional subject matter: the HIPAA Security and Breach Notification Rules",
+    );
+    d.p("At management's request this report also addresses the requirements a business associate must meet under the HIPAA Security Rule (45 CFR 164.308 to 164.316) and the Breach Notification Rule (45 CFR 164.400 to 164.414). Each requirement is listed with whether HIPAA requires it or leaves it addressable (to be implemented where reasonable and appropriate, or an equivalent documented), the criteria of this report it relates to in Assure's crosswalk, the controls that meet it and their result. This part does not certify HIPAA compliance: no body certifies it, and a requirement that only a covered entity or a group health plan has is marked as such.");
+    let groups: Vec<assure_catalog::Requirement> = assure_catalog::requirements("hipaa")
+        .into_iter()
+        .filter(|r| r.kind == assure_catalog::Kind::Group)
+        .collect();
+    let mut uncovered = Vec::new();
+    for g in &groups {
+        let rows: Vec<Vec<String>> = fa
+            .requirements
+            .iter()
+            .filter(|r| {
+                r.parent == g.id || assure_catalog::requirement("hipaa", r.parent).is_some_and(|p| p.parent == g.id)
+            })
+            .map(|r| {
+                let kind = match r.kind {
+                    "required" => "required",
+                    "addressable" => "addressable",
+                    "standard" => "standard",
+                    _ => "obligation",
+                };
+                let basis = match (r.criteria.is_empty(), r.relation) {
+                    (true, _) => "none".to_string(),
+                    (false, Some(rel)) => format!("{} ({rel})", r.criteria.join(", ")),
+                    (false, None) => r.criteria.join(", "),
+                };
+                let result = if assure_catalog::hipaa_not_for_business_associates(r.id) {
+                    "not applicable: binds covered entities, clearinghouses or plans only".to_string()
+                } else if r.controls.is_empty() {
+                    uncovered.push(r.id);
+                    "no control: not addressed".to_string()
+                } else if !type2 {
+                    "designed".to_string()
+                } else {
+                    let with: Vec<&String> = r
+                        .controls
+                        .iter()
+                        .filter(|c| crate::control_result(inp, c).1 > 0)
+                        .collect();
+                    if inp.run.is_none() {
+                        "not tested: no test run recorded".to_string()
+                    } else if with.is_empty() {
+                        "no exceptions noted".to_string()
+                    } else {
+                        format!(
+                            "exceptions noted ({})",
+                            with.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                };
+                let mut title = r.title.to_string();
+                if !r.note.is_empty() {
+                    title = format!("{title}. {}", r.note);
+                }
+                vec![
+                    r.id.to_string(),
+                    kind.to_string(),
+                    title,
+                    basis,
+                    r.controls.join(", "),
+                    result,
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        d.h(3, g.title.to_string());
+        d.p(format!("45 CFR {}.", g.id));
+        d.table(
+            &["Requirement", "Kind", "What it asks", "Criteria", "Controls", "Result"],
+            &[3, 2, 5, 3, 3, 3],
+            rows,
+        );
+    }
+    let direct = inp.controls_for(|c| c.requirements.iter().any(|r| r.as_str().starts_with("hipaa:")));
+    d.h(3, "Controls that meet HIPAA requirements directly");
+    d.p(format!(
+        "{} the company added for HIPAA's requirements beyond the criteria, each naming the requirements it meets.",
+        crate::plural(direct.len(), "control")
+    ));
+    controls_table(inp, d, &direct, type2);
+    if !uncovered.is_empty() {
+        d.gap(
+            "Section IV",
+            format!(
+                "{} HIPAA requirement(s) have no control: {}.",
+                uncovered.len(),
+                uncovered.join(", ")
+            ),
+            "Add controls that name them (`requirements = [\"hipaa:ID\"]`), or state why they do not apply; `assure gap --framework hipaa` lists them.",
+        );
     }
 }
 

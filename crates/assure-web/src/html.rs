@@ -24,7 +24,13 @@ form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2r
 footer{max-width:76rem;margin:2rem auto;padding:0 1.5rem;color:var(--muted);font-size:.8rem}
 pre{white-space:pre-wrap;overflow-wrap:anywhere}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.scroll{overflow-x:auto}table.calendar td .pill{margin:.1rem 0;min-width:1.2rem;text-align:center}
 table.riskmap{width:auto}table.riskmap td{min-width:4.5rem;height:2.6rem;text-align:center;font-size:.8rem}table.riskmap td.ok{background:var(--okbg)}table.riskmap td.warn{background:var(--warnbg)}table.riskmap td.bad{background:var(--badbg)}table.riskmap caption{font-weight:600;text-align:left;padding:.3rem 0}
-code.hash{font:.78rem/1.3 ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;display:inline-block;max-width:17rem}"#;
+code.hash{font:.78rem/1.3 ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;display:inline-block;max-width:17rem}
+.skip{position:absolute;left:-999rem;top:.4rem;background:#fff;color:var(--brand);padding:.4rem .8rem;border:2px solid var(--brand);border-radius:5px;z-index:10}.skip:focus{left:.5rem}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible,summary:focus-visible,[tabindex]:focus-visible{outline:3px solid var(--brand);outline-offset:2px;box-shadow:0 0 0 5px #fff}
+@media (max-width:40rem){header.top{gap:.4rem;padding:.5rem .8rem}header.top nav{display:flex;flex-wrap:wrap;gap:.15rem .9rem}header.top nav a{margin-right:0}header.top .me{margin-left:0}main{padding:0 .8rem;margin-top:1rem}th,td{overflow-wrap:anywhere;padding:.35rem .4rem;font-size:.85rem}code,code.hash{max-width:100%;overflow-wrap:anywhere;word-break:break-all}pre{overflow-wrap:anywhere}table.riskmap td{min-width:2.6rem}.big{font-size:1.6rem}}"#;
+
+/// The application's icon (a shield with a tick), served at `/favicon.ico` and `/assets/icon.svg`.
+pub const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 6v9c0 7.5 5.1 13.2 12 15 6.9-1.8 12-7.5 12-15V6z" fill="#1d4e89"/><path d="m10 16 4 4 8-9" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>"##;
 
 /// A score as a coloured pill.
 pub fn score_pill(v: f64) -> String {
@@ -73,7 +79,11 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             items.push(("/users", "Users"));
         }
         for (href, label) in items {
-            let on = if href == active { " class=\"on\"" } else { "" };
+            let on = if href == active {
+                " class=\"on\" aria-current=\"page\""
+            } else {
+                ""
+            };
             nav.push_str(&format!("<a href=\"{href}\"{on}>{label}</a>"));
         }
         me = format!(
@@ -84,7 +94,7 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
         );
     }
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Assure</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><header class=\"top\"><a class=\"brand\" href=\"/\">Assure</a><nav>{nav}</nav>{me}</header><main>{body}</main><footer>Assure · every figure here can be re-performed from the project's signed ledger.</footer></body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Assure</title><link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"top\"><a class=\"brand\" href=\"/\">Assure</a><nav aria-label=\"Main\">{nav}</nav>{me}</header><main id=\"main\" tabindex=\"-1\">{body}</main><footer>Assure · every figure here can be re-performed from the project's signed ledger.</footer></body></html>\n",
         esc(title)
     )
 }

@@ -624,6 +624,16 @@ async fn request_ids(req: Request, next: Next) -> Response {
     resp
 }
 
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        html::ICON,
+    )
+}
+
 async fn css() -> impl IntoResponse {
     (
         [
@@ -664,6 +674,7 @@ pub fn router(state: Shared) -> Router {
         .route("/risks", get(pages::risks))
         .route("/vendors", get(pages::vendors))
         .route("/frameworks/{id}", get(pages::framework))
+        .route("/frameworks/{id}/workbook.xlsx", get(pages::framework_workbook))
         .route("/vendors/{id}", get(pages::vendor))
         .route("/controls/{id}", get(pages::control))
         .route("/controls/{id}/comments", post(pages::control_comment))
@@ -718,6 +729,8 @@ pub fn router(state: Shared) -> Router {
         .route("/users", get(pages::users).post(pages::add_user))
         .route("/tokens", get(pages::tokens).post(pages::add_token))
         .route("/assets/app.css", get(css))
+        .route("/assets/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/healthz", get(health))
         .merge(api::routes())
         .fallback(not_found)

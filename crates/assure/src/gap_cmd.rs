@@ -21,6 +21,9 @@ pub enum GapFormat {
     Html,
     /// JSON
     Json,
+    /// A workbook (with `--framework` only; needs `-o FILE`): the framework's crosswalk sheet, and
+    /// for ISO 27001 a draft Statement of Applicability
+    Xlsx,
 }
 
 /// Arguments of `assure gap`.
@@ -68,9 +71,9 @@ fn cmd_gap(
     framework: Option<&str>,
 ) -> Result<ExitCode, CliError> {
     let gathered = crate::report_cmd::gather(dir, as_of, period)?;
-    let a = gathered.assessment;
+    let a = &gathered.assessment;
     if let Some(fw) = framework {
-        let fa = assure_assess::framework::assess(&gathered.project, &a, fw).ok_or_else(|| {
+        let fa = assure_assess::framework::assess(&gathered.project, a, fw).ok_or_else(|| {
             CliError::failure(format!("unknown framework `{fw}`")).with_hint(
                 "frameworks are iso27001, hipaa, gdpr, ccpa, sox-itgc and nist-csf (`assure catalog list --framework`)",
             )
@@ -81,6 +84,27 @@ fn cmd_gap(
             GapFormat::Md => assure_assess::framework::markdown(&fa, org, a.as_of),
             GapFormat::Html => assure_assess::framework::html(&fa, org, a.as_of),
             GapFormat::Json => format!("{}\n", serde_json::to_string_pretty(&fa).unwrap_or_default()),
+            GapFormat::Xlsx => {
+                let Some(path) = output else {
+                    return Err(
+                        CliError::problems("a workbook is not written to the terminal").with_hint("add -o FILE.xlsx")
+                    );
+                };
+                let inp = gathered.inputs();
+                let m = assure_report::matrix::framework_workbook(&inp, fw)
+                    .ok_or_else(|| CliError::failure(format!("unknown framework `{fw}`")))?;
+                let bytes = assure_xlsx::write(&m)?;
+                write_atomically(path, &bytes)?;
+                eprintln!(
+                    "wrote {} ({}; readiness against {} {:.1}%, {} requirement(s) a SOC 2 does not cover)",
+                    path.display(),
+                    m.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+                    fa.name,
+                    fa.readiness * 100.0,
+                    fa.delta.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
         };
         match output {
             Some(path) => {
@@ -98,10 +122,16 @@ fn cmd_gap(
         return Ok(ExitCode::SUCCESS);
     }
     let text = match format {
-        GapFormat::Text => render::text(&a),
-        GapFormat::Md => render::markdown(&a),
-        GapFormat::Html => render::html(&a),
-        GapFormat::Json => format!("{}\n", render::json(&a)),
+        GapFormat::Text => render::text(a),
+        GapFormat::Md => render::markdown(a),
+        GapFormat::Html => render::html(a),
+        GapFormat::Json => format!("{}\n", render::json(a)),
+        GapFormat::Xlsx => {
+            return Err(
+                CliError::problems("the gap analysis has no XLSX form; a framework's gaps do")
+                    .with_hint("add --framework NAME (for example iso27001 for the Statement of Applicability), or use `assure report matrix --format xlsx`"),
+            );
+        }
     };
     match output {
         Some(path) => {

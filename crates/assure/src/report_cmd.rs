@@ -257,7 +257,14 @@ pub fn write_report(
                     );
                 }
             };
-            let docs = assure_oscal::documents(inp, framework)?;
+            let mut docs = assure_oscal::documents(inp, framework)?;
+            // Each other framework the project names: its catalog, a profile and, beside the SOC 2
+            // catalog, Assure's crosswalk to the criteria in scope as an OSCAL mapping collection.
+            if framework == assure_oscal::Framework::Soc2 {
+                for fw in &inp.project.manifest.scope.frameworks {
+                    docs.extend(assure_oscal::framework_documents(inp, fw.as_str())?);
+                }
+            }
             std::fs::create_dir_all(out).map_err(CliError::io("create", out))?;
             for (name, value) in &docs {
                 let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";

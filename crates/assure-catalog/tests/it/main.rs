@@ -147,8 +147,22 @@ fn description_criteria_are_dc1_to_dc9_and_the_soc1_elements() {
 fn search_ranks_id_hits_first_and_needs_every_word() {
     let ids = |q: &str| search(q).iter().map(|e| e.id()).collect::<Vec<_>>();
     assert_eq!(ids("cc8"), ["CC8.1"]);
-    assert_eq!(ids("vendor"), ["CC9.2"]);
-    assert_eq!(ids("backup"), ["A1.2", "ITGC-BR"]);
+    assert_eq!(ids("vendor"), ["CC9.2", "ITGC-SM"]);
+    assert_eq!(ids("backup"), ["A1.2", "ITGC-BR", "A1.3"]);
+    // Abbreviations people type find the catalog's own words, and a short one is never matched
+    // as a fragment of other words ("dr" in "address").
+    for q in ["mfa", "2fa", "sso", "MFA"] {
+        assert_eq!(ids(q), ["CC6.1", "ITGC-LA"], "{q}");
+    }
+    for q in ["dr", "bcp"] {
+        assert!(
+            ids(q).contains(&"CC9.1") && ids(q).contains(&"A1.3"),
+            "{q}: {:?}",
+            ids(q)
+        );
+        assert!(!ids(q).contains(&"CC2.3"), "{q}");
+    }
+    assert_eq!(ids("sdlc"), ["CC8.1", "ITGC-SD"]);
     assert!(ids("payroll tax").contains(&"PAY-TAX"));
     assert!(ids("").is_empty());
     assert!(ids("no such words anywhere").is_empty());
@@ -316,4 +330,43 @@ fn the_crosswalk_names_real_requirements_and_criteria_both_ways() {
         .find(|m| m.requirement == "164.308(a)(1)(ii)(A)")
         .unwrap();
     assert_eq!((ra.relation, ra.criteria), (Relation::Superset, &["CC3.2"][..]));
+}
+
+/// Each SOX ITGC requirement is tied to SOC 1 library objectives of its own domain, and the HIPAA
+/// requirements that bind only covered entities, clearinghouses or plans are real requirements.
+#[test]
+fn sox_requirements_tie_to_their_domains_objectives_and_hipaa_applicability_is_known() {
+    use assure_catalog::{
+        Kind, hipaa_not_for_business_associates, requirement, requirements, sox_objectives, sox_requirement_objectives,
+    };
+    for r in requirements("sox-itgc").into_iter().filter(|r| r.kind != Kind::Group) {
+        let objs = sox_requirement_objectives(r.id);
+        assert!(!objs.is_empty(), "{}", r.id);
+        for o in objs {
+            assert!(
+                sox_objectives(r.parent).contains(o),
+                "{} {o} outside {}",
+                r.id,
+                r.parent
+            );
+        }
+    }
+    let not_ba: Vec<&str> = requirements("hipaa")
+        .into_iter()
+        .filter(|r| hipaa_not_for_business_associates(r.id))
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        not_ba,
+        [
+            "164.308(a)(4)(ii)(A)",
+            "164.314(a)(2)(ii)",
+            "164.314(b)(1)",
+            "164.314(b)(2)",
+            "164.404",
+            "164.406",
+            "164.408"
+        ]
+    );
+    assert!(requirement("hipaa", "164.410").is_some_and(|r| !hipaa_not_for_business_associates(r.id)));
 }

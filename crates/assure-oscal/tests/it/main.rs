@@ -16,13 +16,14 @@ use assure_report::Inputs;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-fn docs(t: Template, fw: Framework) -> Vec<(String, Value)> {
+/// Runs `f` over the report inputs of a fresh project from template `t`, as of 2026-11-22.
+fn with_inputs<T>(t: Template, f: impl FnOnce(&Inputs<'_>) -> T) -> T {
     let dir = tempfile::tempdir().unwrap();
     init(t, &dir.path().join("p")).unwrap();
     let p = assure_project::check(&dir.path().join("p")).unwrap().project;
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let a = assess(&p, as_of, &Signals::default());
-    let inp = Inputs {
+    f(&Inputs {
         project: &p,
         assessment: &a,
         run: None,
@@ -31,8 +32,11 @@ fn docs(t: Template, fw: Framework) -> Vec<(String, Value)> {
         as_of,
         history: &[],
         incidents: None,
-    };
-    documents(&inp, fw).unwrap()
+    })
+}
+
+fn docs(t: Template, fw: Framework) -> Vec<(String, Value)> {
+    with_inputs(t, |inp| documents(inp, fw).unwrap())
 }
 
 fn uuids(v: &Value, out: &mut Vec<String>) {
@@ -142,4 +146,82 @@ fn tokens_are_valid_oscal_identifiers() {
     assert_eq!(token("CC6.1"), "cc6.1");
     assert_eq!(token("CO 1/2"), "co_1_2");
     assert_eq!(token("1-objective"), "_1-objective");
+}
+
+/// A framework the project names becomes a catalog (groups nested as the framework nests them,
+/// HIPAA's implementation specifications inside their standard), a profile of all of it and
+/// Assure's crosswalk as a mapping collection whose maps point at criteria of the SOC 2 catalog
+/// beside it and whose source gap summary is what a SOC 2 leaves to show.
+#[test]
+fn framework_catalog_profile_and_mapping_agree() {
+    let (soc2, d, again, unknown) = with_inputs(Template::Health, |inp| {
+        (
+            documents(inp, Framework::Soc2).unwrap(),
+            assure_oscal::framework_documents(inp, "hipaa").unwrap(),
+            assure_oscal::framework_documents(inp, "hipaa").unwrap(),
+            assure_oscal::framework_documents(inp, "pci").is_err(),
+        )
+    });
+    let names: Vec<&str> = d.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["catalog-hipaa.json", "profile-hipaa.json", "mapping-hipaa.json"]
+    );
+    // Every non-group requirement is a control exactly once; specifications nest in standards.
+    fn controls(v: &Value, out: &mut Vec<String>) {
+        for c in v["controls"].as_array().into_iter().flatten() {
+            out.push(c["id"].as_str().unwrap().to_string());
+            controls(c, out);
+        }
+        for g in v["groups"].as_array().into_iter().flatten() {
+            controls(g, out);
+        }
+    }
+    let mut ids = Vec::new();
+    controls(&d[0].1["catalog"], &mut ids);
+    let reqs: Vec<_> = assure_catalog::requirements("hipaa")
+        .into_iter()
+        .filter(|r| r.kind != assure_catalog::Kind::Group)
+        .collect();
+    assert_eq!(ids.len(), reqs.len());
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len(), "unique ids");
+    let admin = &d[0].1["catalog"]["groups"][0];
+    assert_eq!(admin["props"][0]["value"], "164.308");
+    let rm = &admin["controls"][0];
+    assert_eq!(rm["id"], "hipaa-164.308-a-1");
+    assert_eq!(rm["controls"][0]["id"], "hipaa-164.308-a-1-ii-a");
+    assert_eq!(rm["controls"][0]["props"][1]["value"], "required");
+    assert_eq!(d[1].1["profile"]["imports"][0]["href"], "./catalog-hipaa.json");
+    // Maps: sources are catalog controls, targets are criteria of catalog.json, relationships are
+    // OSCAL's words; unmapped requirements are the source gap.
+    let mc = &d[2].1["mapping-collection"];
+    assert_eq!(mc["metadata"]["oscal-version"], "1.2.1");
+    let m = &mc["mappings"][0];
+    assert_eq!(m["target-resource"]["href"], "./catalog.json");
+    let mut criteria = Vec::new();
+    controls(&soc2[0].1["catalog"], &mut criteria);
+    for map in m["maps"].as_array().unwrap() {
+        assert!(ids.contains(&map["sources"][0]["id-ref"].as_str().unwrap().to_string()));
+        for t in map["targets"].as_array().unwrap() {
+            assert!(criteria.contains(&t["id-ref"].as_str().unwrap().to_string()), "{t}");
+        }
+        assert!(
+            ["equal-to", "subset-of", "superset-of", "intersects-with"]
+                .contains(&map["relationship"].as_str().unwrap())
+        );
+    }
+    let gap: Vec<&str> = m["source-gap-summary"]["unmapped-controls"][0]["with-ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(gap.contains(&"hipaa-164.316-b-2-i"), "{gap:?}");
+    assert!(
+        !gap.contains(&"hipaa-164.410"),
+        "164.410 maps to CC7.4 and CC2.3, in scope"
+    );
+    // The same inputs give the same bytes.
+    assert_eq!(d, again);
+    assert!(unknown, "an unknown framework is an error");
 }

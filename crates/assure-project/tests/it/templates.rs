@@ -102,6 +102,39 @@ fn fintech_is_both_reports_with_processing_integrity() {
 }
 
 #[test]
+fn health_is_a_soc2_plus_hipaa_business_associate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("health");
+    init(Template::Health, &dir).unwrap();
+    let p = check(&dir).unwrap().project;
+    assert!(p.manifest.scope.has(ReportKind::Soc2) && !p.manifest.scope.has(ReportKind::Soc1));
+    let names = |v: &[assure_project::model::Ref]| v.iter().map(|x| x.as_str().to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&p.manifest.scope.frameworks), ["hipaa"]);
+    assert_eq!(names(&p.manifest.scope.additional_subject_matter), ["hipaa"]);
+    // The business associate's own HIPAA controls, each naming the requirements it meets.
+    let hip: Vec<(&str, Vec<String>)> = p
+        .controls
+        .iter()
+        .filter(|c| c.id.as_str().starts_with("HIP-"))
+        .map(|c| (c.id.as_str(), names(&c.requirements)))
+        .collect();
+    assert_eq!(hip.len(), 4, "{hip:?}");
+    assert!(hip.iter().any(|(_, r)| r.contains(&"hipaa:164.410".to_string())));
+    assert!(hip.iter().any(|(_, r)| r.contains(&"hipaa:164.308(b)(1)".to_string())));
+    // The other templates name no HIPAA requirement.
+    let saas = tmp.path().join("saas");
+    init(Template::Saas, &saas).unwrap();
+    assert!(
+        check(&saas)
+            .unwrap()
+            .project
+            .controls
+            .iter()
+            .all(|c| c.requirements.is_empty())
+    );
+}
+
+#[test]
 fn init_refuses_to_overwrite_and_leaves_the_directory_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");

@@ -149,6 +149,36 @@ fn control_addresses_nothing() {
     )));
 }
 
+/// A control that meets only a framework requirement (no criterion, no objective) is valid.
+#[test]
+fn control_meeting_only_a_framework_requirement() {
+    let out = run(|f| {
+        replace(
+            f,
+            "assure.toml",
+            "period_end = 2026-06-30\n",
+            "period_end = 2026-06-30\nframeworks = [\"hipaa\"]\n",
+        );
+        add(
+            f,
+            "controls/C-2.toml",
+            "id = \"C-2\"\ntitle = \"Breach notices\"\nowner = \"pat\"\npolicies = [\"pol\"]\nrequirements = [\"hipaa:164.410\"]\n",
+        )
+    });
+    assert_eq!(out, "");
+}
+
+#[test]
+fn additional_subject_matter() {
+    // Not among `frameworks`, and a framework Assure writes no additional subject matter for.
+    insta::assert_snapshot!(run(|f| replace(
+        f,
+        "assure.toml",
+        "period_end = 2026-06-30\n",
+        "period_end = 2026-06-30\nframeworks = [\"iso27001\"]\nadditional_subject_matter = [\"hipaa\", \"iso27001\"]\n",
+    )));
+}
+
 #[test]
 fn criterion_without_control() {
     insta::assert_snapshot!(run(|f| replace(f, "controls/C-1.toml", ",\"CC9.2\"]", "]")));

@@ -186,11 +186,21 @@ pub async fn framework(State(state): State<Shared>, s: Session, Path(id): Path<S
             )
         }
     );
-    b.push_str("<table><tr><th>Requirement</th><th>Title</th><th>Status</th><th>Score</th><th>Criteria</th><th>Controls</th></tr>");
+    b.push_str(&format!(
+        "<p><a href=\"/frameworks/{0}/workbook.xlsx\" download>Download as XLSX{1}</a></p>",
+        esc(fa.framework),
+        if fa.framework == "iso27001" {
+            " (with the draft Statement of Applicability)"
+        } else {
+            ""
+        }
+    ));
+    b.push_str("<table><tr><th>Requirement</th><th>Title</th><th>Status</th><th>Score</th><th>Read through</th><th>Controls</th></tr>");
     for r in &fa.requirements {
         let pill = match r.status {
-            "covered" | "own controls" => "ok",
+            "covered" | "covered by SOC 1" | "own controls" => "ok",
             "partly covered" => "warn",
+            "not applicable" => "",
             _ => "bad",
         };
         b.push_str(&format!(
@@ -201,10 +211,27 @@ pub async fn framework(State(state): State<Shared>, s: Session, Path(id): Path<S
             if r.note.is_empty() { String::new() } else { format!("<br><span class=\"muted\">{}</span>", esc(r.note)) },
             esc(r.status),
             r.score.map(|v| format!("{:.0} %", v * 100.0)).unwrap_or_default(),
-            esc(&r.relation.map(|x| format!("{x}: {}", r.criteria.join(", "))).unwrap_or_default()),
+            esc(&r.basis()),
             r.controls.iter().map(|c| format!("<a href=\"/controls/{0}\">{0}</a>", esc(c))).collect::<Vec<_>>().join(", ")
         ));
     }
     b.push_str("</table>");
     ok(fa.name, &s, "/", b)
+}
+
+/// A framework's readiness as a workbook: the crosswalk sheet, and for ISO 27001 the draft
+/// Statement of Applicability first (what `assure gap --framework ID --format xlsx` writes).
+pub async fn framework_workbook(State(state): State<Shared>, s: Session, Path(id): Path<String>) -> Page {
+    let (snap, _) = state.authorized(&s, Action::ReadDashboard, &[]).await?;
+    let (inputs, _) = snap.period_inputs();
+    let m = assure_report::matrix::framework_workbook(&inputs, &id)
+        .ok_or_else(|| AppError::NotFound(format!("Assure does not know the framework `{id}`.")))?;
+    let bytes = assure_xlsx::write(&m).map_err(|e| AppError::Internal(e.to_string()))?;
+    let name = if id == "iso27001" {
+        "statement-of-applicability-iso27001.xlsx".to_string()
+    } else {
+        // `id` is a framework Assure knows (checked above): letters, digits and `-` only.
+        format!("crosswalk-{id}.xlsx")
+    };
+    Ok(xlsx_download(bytes, &name))
 }

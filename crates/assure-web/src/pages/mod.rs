@@ -194,3 +194,22 @@ fn comment_form(action: &str, csrf: &str, error: Option<&str>) -> String {
             .unwrap_or_default()
     )
 }
+
+/// A workbook as a download named `name` (which must be plain: letters, digits, `-`, `_`, `.`).
+fn xlsx_download(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

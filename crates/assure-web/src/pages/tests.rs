@@ -119,21 +119,7 @@ pub async fn population_xlsx(State(state): State<Shared>, s: Session, Path(id): 
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .collect();
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{safe}-population.xlsx\""))
-                    .unwrap_or(HeaderValue::from_static("attachment")),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(xlsx_download(bytes, &format!("{safe}-population.xlsx")))
 }
 
 /// The whole workpaper set as one archive: `workpapers.xlsx` (the control matrix, the request list,

@@ -1,6 +1,6 @@
 //! The web application through its router (no sockets): the role matrix on every route, sign-in,
 //! lockout, rate limiting, CSRF, setup, API tokens, uploads and errors. Every test runs on SQLite
-//! and on the PostgreSQL of the machine (127.0.0.1:5432, user postgres, database `test`); a test
+//! and on the PostgreSQL of the machine (127.0.0.1:5432, or `ASSURE_TEST_PG`; user postgres, database `test`); a test
 //! fails, never skips, when PostgreSQL cannot be reached.
 #![allow(
     clippy::unwrap_used,
@@ -290,19 +290,26 @@ async fn sqlite() -> TestDb {
     }
 }
 
+/// Where the tests' PostgreSQL listens: `ASSURE_TEST_PG` (host:port, set by `scripts/test.sh` when
+/// it brings up its own server), else the machine's 127.0.0.1:5432.
+pub fn pg_address() -> String {
+    std::env::var("ASSURE_TEST_PG").unwrap_or_else(|_| "127.0.0.1:5432".into())
+}
+
 async fn postgres() -> TestDb {
     sqlx::any::install_default_drivers();
-    let admin = "postgres://postgres@127.0.0.1:5432/test";
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
+    let addr = pg_address();
+    let admin = format!("postgres://postgres@{addr}/test");
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at 127.0.0.1:5432 (user postgres, database test) is required: {e}"));
+        .unwrap_or_else(|e| panic!("PostgreSQL at {addr} (user postgres, database test) is required: {e}"));
     let name = format!("assure_web_{}", assure_web::new_id().unwrap());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .unwrap();
     TestDb {
-        url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+        url: format!("postgres://postgres@{addr}/{name}"),
         _dir: None,
         drop_pg: Some(name),
     }
@@ -311,10 +318,12 @@ async fn postgres() -> TestDb {
 impl TestDb {
     async fn finish(self) {
         if let Some(name) = &self.drop_pg {
-            let mut conn =
-                <sqlx::AnyConnection as sqlx::Connection>::connect("postgres://postgres@127.0.0.1:5432/test")
-                    .await
-                    .unwrap();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
+                "postgres://postgres@{}/test",
+                pg_address()
+            ))
+            .await
+            .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))

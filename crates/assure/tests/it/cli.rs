@@ -36,6 +36,29 @@ fn init_validate_coverage_and_gap_on_the_saas_template() {
     let r = assure(&["init", "--template", "saas", "acme"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("init", r.stdout);
+    // The project is a git repository whose first commit holds every file but the runtime state
+    // (the signing key under .assure/ never goes into git); `--no-git` leaves git out.
+    let git = |dir: &str, args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(tmp.path().join(dir))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(git("acme", &["rev-list", "--count", "HEAD"]).trim(), "1");
+    let tracked = git("acme", &["ls-files"]);
+    assert!(
+        tracked.contains("assure.toml") && tracked.contains("controls/AC-01.toml"),
+        "{tracked}"
+    );
+    assert!(!tracked.contains(".assure/"), "{tracked}");
+    assert_eq!(git("acme", &["status", "--porcelain"]), "");
+    let r = assure(&["init", "--no-git", "plain"], None, tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!tmp.path().join("plain/.git").exists());
+    assert!(!r.stdout.contains("git repository"), "{}", r.stdout);
     let r = assure(&["validate", "acme"], None, tmp.path());
     assert_eq!(r.code, 0);
     insta::assert_snapshot!("validate_clean", r.stdout);
@@ -422,6 +445,7 @@ fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
         ("saas", &["iso27001", "gdpr"][..]),
         ("payroll", &["sox-itgc"][..]),
         ("fintech", &["sox-itgc", "ccpa"][..]),
+        ("health", &["hipaa"][..]),
     ] {
         let dir = tmp.path().join(template);
         let r = assure(
@@ -453,6 +477,67 @@ fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
         .map(|x| x.as_str().unwrap())
         .collect();
     assert!(delta.contains(&"4.3") && delta.contains(&"A.5.32"), "{delta:?}");
+    // SOX IT general controls read through the payroll company's SOC 1 objectives: backups
+    // (CO-02) are achieved by ITGC-BR although SOC 2 Availability is not in its scope.
+    let r = gap(&tmp.path().join("payroll"), "sox-itgc", "json");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let co2 = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "CO-02")
+        .unwrap();
+    assert_eq!(co2["status"], "covered by SOC 1", "{co2}");
+    assert_eq!(co2["objectives"], serde_json::json!(["ITGC-BR"]));
+    assert_eq!(v["delta"], serde_json::json!([]));
+    // The health company's own HIPAA controls meet what no criterion covers.
+    let r = gap(&tmp.path().join("health"), "hipaa", "json");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ba = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "164.316(b)(2)(i)")
+        .unwrap();
+    assert_eq!(
+        (ba["status"].as_str(), ba["controls"][0].as_str()),
+        (Some("own controls"), Some("HIP-04"))
+    );
+    // The Statement of Applicability as its own workbook, read back by openpyxl; a gap analysis
+    // without a framework has no workbook form, and a workbook needs a file.
+    let saas = tmp.path().join("saas");
+    let r = assure(
+        &[
+            "gap",
+            saas.to_str().unwrap(),
+            "--framework",
+            "iso27001",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "xlsx",
+            "-o",
+            tmp.path().join("soa.xlsx").to_str().unwrap(),
+        ],
+        None,
+        tmp.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let x = crate::reports::xlsx(&tmp.path().join("soa.xlsx"));
+    assert_eq!(
+        x["sheets"],
+        serde_json::json!(["Statement of Applicability", "Crosswalk iso27001"])
+    );
+    assert_eq!(x["detail"]["Statement of Applicability"]["rows"], 93);
+    let r = gap(&saas, "iso27001", "xlsx");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("add -o FILE.xlsx"), "{}", r.stderr);
+    let r = assure(
+        &["gap", saas.to_str().unwrap(), "--format", "xlsx", "-o", "x.xlsx"],
+        None,
+        tmp.path(),
+    );
+    assert!(r.stderr.contains("add --framework NAME"), "{}", r.stderr);
     // A control that names a requirement directly meets it; a wrong reference is refused.
     let ctl = tmp.path().join("saas/controls/GOV-01.toml");
     let text = std::fs::read_to_string(&ctl).unwrap();

@@ -432,9 +432,17 @@ fn a_new_exception_is_emailed_over_starttls() {
     );
 }
 
+/// The tests' PostgreSQL: `ASSURE_TEST_PG` (host:port, set by `scripts/test.sh` when it brings up
+/// its own server), else the machine's 127.0.0.1:5432.
+fn pg_address() -> String {
+    std::env::var("ASSURE_TEST_PG").unwrap_or_else(|_| "127.0.0.1:5432".into())
+}
+
 fn psql(db: &str, sql: &str) -> String {
+    let addr = pg_address();
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr.as_str(), "5432"));
     let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atc", sql])
+        .args(["-h", host, "-p", port, "-U", "postgres", "-d", db, "-Atc", sql])
         .output()
         .expect("psql (scripts/test.sh installs the PostgreSQL client)");
     assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
@@ -455,7 +463,7 @@ fn two_servers_sharing_postgresql_never_run_the_same_cycle_twice() {
     text.push_str("\n[monitoring]\nschedule = \"every 5 seconds\"\n");
     std::fs::write(&manifest, &text).unwrap();
     assert_eq!(assure(&["validate", "p"], None, tmp.path()).code, 0);
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let url = format!("postgres://postgres@{}/{db}", pg_address());
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {

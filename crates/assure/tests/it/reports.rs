@@ -102,7 +102,7 @@ fn report(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn every_report_kind_renders_for_every_template_and_reads_back() {
-    for template in ["saas", "payroll", "fintech"] {
+    for template in ["saas", "payroll", "fintech", "health"] {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         assert_eq!(assure(&["init", "--template", template, "p"], None, d).code, 0);
@@ -123,6 +123,23 @@ fn every_report_kind_renders_for_every_template_and_reads_back() {
             "Page 2 of",
         ] {
             assert!(t.contains(s), "{template}: SOC 2 PDF lacks `{s}`");
+        }
+        // The health company's SOC 2+ carries HIPAA in Section IV: the safeguards' requirements
+        // with their criteria, controls and results, covered-entity duties marked not applicable,
+        // and the controls added for HIPAA with their tests.
+        if template == "health" {
+            for s in [
+                "Additional subject matter: the HIPAA Security and Breach Notification Rules",
+                "Administrative safeguards",
+                "164.308(a)(1)(ii)(A)",
+                "not applicable: binds covered entities",
+                "Controls that meet HIPAA requirements directly",
+                "HIP-03",
+            ] {
+                assert!(t.contains(s), "SOC 2+ PDF lacks `{s}`");
+            }
+        } else {
+            assert!(!t.contains("Additional subject matter"), "{template}");
         }
         // No run yet: the draft says so on the cover instead of leaving Section IV silently empty.
         assert!(t.contains("This draft lacks"), "{template}");
@@ -204,6 +221,7 @@ fn every_report_kind_renders_for_every_template_and_reads_back() {
         let frameworks: &[&str] = match template {
             "saas" => &["Crosswalk iso27001", "Statement of Applicability", "Crosswalk gdpr"],
             "payroll" => &["Crosswalk sox-itgc"],
+            "health" => &["Crosswalk hipaa"],
             _ => &["Crosswalk sox-itgc", "Crosswalk ccpa"],
         };
         let mut sheets = vec!["Control matrix", "Criteria map"];
@@ -248,18 +266,32 @@ fn every_report_kind_renders_for_every_template_and_reads_back() {
 
         report(d, &["soc2", "p", "--format", "oscal", "-o", "oscal2"]);
         let files = oscal_valid(&d.join("oscal2"));
-        assert_eq!(
-            files,
-            [
-                "assessment-plan.json",
-                "assessment-results.json",
-                "catalog.json",
-                "component-definition.json",
-                "profile.json",
-                "ssp.json"
-            ]
-        );
-        if template != "saas" {
+        // The SOC 2 documents, and per framework the template names its catalog, a profile and
+        // Assure's crosswalk as an OSCAL mapping collection (validated by trestle above).
+        let mut expected: Vec<String> = [
+            "assessment-plan.json",
+            "assessment-results.json",
+            "catalog.json",
+            "component-definition.json",
+            "profile.json",
+            "ssp.json",
+        ]
+        .map(String::from)
+        .to_vec();
+        let fws: &[&str] = match template {
+            "saas" => &["iso27001", "gdpr"],
+            "payroll" => &["sox-itgc"],
+            "health" => &["hipaa"],
+            _ => &["sox-itgc", "ccpa"],
+        };
+        for fw in fws {
+            for kind in ["catalog", "mapping", "profile"] {
+                expected.push(format!("{kind}-{fw}.json"));
+            }
+        }
+        expected.sort();
+        assert_eq!(files, expected, "{template}");
+        if matches!(template, "payroll" | "fintech") {
             report(d, &["soc1", "p", "--format", "oscal", "-o", "oscal1"]);
             oscal_valid(&d.join("oscal1"));
         }

@@ -7,7 +7,7 @@ use crate::cli::assure;
 #[test]
 fn the_risk_register_lists_ranks_and_shows_risks() {
     let tmp = tempfile::tempdir().unwrap();
-    assure(&["init", "p"], None, tmp.path());
+    assure(&["init", "--no-git", "p"], None, tmp.path());
     let r = assure(&["risk", "list", "-p", "p", "--as-of", "2026-11-22"], None, tmp.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("risk_list", r.stdout);
@@ -68,7 +68,7 @@ fn the_risk_register_lists_ranks_and_shows_risks() {
 #[test]
 fn policies_list_show_and_render() {
     let tmp = tempfile::tempdir().unwrap();
-    assure(&["init", "p"], None, tmp.path());
+    assure(&["init", "--no-git", "p"], None, tmp.path());
     let r = assure(
         &["policy", "list", "-p", "p", "--as-of", "2026-11-22"],
         None,

@@ -315,7 +315,7 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
 fn the_changes_during_the_period_come_from_the_projects_git_history() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let r = assure(&["init", "--template", "saas", "p"], None, cwd);
+    let r = assure(&["init", "--template", "saas", "--no-git", "p"], None, cwd);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let p = cwd.join("p");
     let git = |args: &[&str], date: &str| {
