@@ -59,4 +59,9 @@ if ! psql -h "$pg_host" -p "$pg_port" -U postgres -d test -Atc "select 1" >/dev/
   echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') is listening on $ASSURE_TEST_PG for this run"
 fi
 
-cargo test --workspace
+# Arguments narrow the run (`bash scripts/test.sh -p assure-web`); without them, every test.
+if [ "$#" -gt 0 ]; then
+  cargo test "$@"
+else
+  cargo test --workspace
+fi

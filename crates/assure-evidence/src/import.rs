@@ -121,7 +121,13 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
                 hint: None,
             })?
             .filter_map(Result::ok)
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            // Hidden files, and files named `_...` (notes beside the exports, such as the synthetic
+            // company's `_planted.json` answer key), are not evidence.
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                !n.starts_with('.') && !n.starts_with('_')
+            })
             .map(|e| e.path())
             .collect();
         entries.sort();

@@ -142,8 +142,27 @@ fn write_exports(cfg: &Config, out: &Path) -> Result<(Vec<PathBuf>, Vec<assure_s
     if let Some(e) = error {
         return Err(CliError::failure(e));
     }
-    let paths = files.keys().map(|t| out.join(format!("{t}.csv"))).collect();
-    let planted_path = out.join("planted.json");
+    // A table with no rows is not written: an import refuses a header-only file (an empty
+    // population is recorded with `evidence add` and a note), so it would stop the whole import.
+    let mut paths = Vec::new();
+    for table in files.into_keys() {
+        let path = out.join(format!("{table}.csv"));
+        let text = std::fs::read(&path).map_err(CliError::io("read", &path))?;
+        if text.iter().filter(|b| **b == b'\n').count() <= 1 {
+            std::fs::remove_file(&path).map_err(CliError::io("remove", &path))?;
+            eprintln!(
+                "note: {table} has no rows for this project{}; no {table}.csv written",
+                if table == "policy_acceptances" {
+                    " (people accept only approved policies: `assure policy approve`)"
+                } else {
+                    ""
+                }
+            );
+            continue;
+        }
+        paths.push(path);
+    }
+    let planted_path = out.join("_planted.json");
     std::fs::write(
         &planted_path,
         serde_json::to_string_pretty(&planted).unwrap_or_default(),
@@ -166,7 +185,7 @@ pub fn synth(args: SynthArgs) -> Result<ExitCode, CliError> {
         .map(|m| m.len())
         .sum();
     print(&format!(
-        "wrote {} files ({bytes} bytes) and planted.json ({} planted exceptions) to {}\n",
+        "wrote {} files ({bytes} bytes) and _planted.json ({} planted exceptions) to {}\n",
         files.len(),
         planted.len(),
         args.output.display()
@@ -285,7 +304,7 @@ fn keep_registers(
         }
     }
     if !kept.is_empty() {
-        let planted_path = exports.join("planted.json");
+        let planted_path = exports.join("_planted.json");
         crate::write_atomically(
             &planted_path,
             serde_json::to_string_pretty(&planted).unwrap_or_default(),
@@ -397,7 +416,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
         }
     }
     crate::write_atomically(
-        &exports.join("planted-occurrences.json"),
+        &exports.join("_planted-occurrences.json"),
         serde_json::to_string_pretty(&missing_on_purpose).unwrap_or_default(),
     )?;
     step("running the Type 2 control tests over the whole period");
@@ -454,7 +473,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
     let exceptions: usize = record.tests.iter().map(|t| t.exceptions).sum();
     let population: usize = record.tests.iter().map(|t| t.population).sum();
     print(&format!(
-        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall (reports/readiness.html, .md, .pdf)\n{}\n\nNext, try:\n  assure serve {d} --as-of {as_of}   # the web application (README: how to sign in)\n  assure test {d} --as-of {as_of}    # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n",
+        "\n{org} is ready in {d}\n  evidence: {} exports in exports/, recorded in the signed ledger (.assure/evidence)\n  tests:    {} tests over {population} population items, {exceptions} exceptions ({} planted on purpose, listed in exports/_planted.json); run recorded as ledger entry {}\n  readiness: {:.1}% overall (reports/readiness.html, .md, .pdf)\n{}\n\nNext, try:\n  assure serve {d} --as-of {as_of}   # the web application (README: how to sign in)\n  assure test {d} --as-of {as_of}    # the exceptions, control by control\n  assure evidence verify -p {d}      # re-hash every file, check every signature\n",
         files.len(),
         record.tests.len(),
         planted.len(),

@@ -11,6 +11,7 @@ mod demo;
 mod evidence;
 mod monitor;
 mod questionnaire;
+mod readme;
 mod reports;
 mod tidy;
 mod workflow;

@@ -303,7 +303,7 @@ fn samples_are_reproducible_and_recorded_and_occurrences_are_counted() {
         })
         .collect();
     let planted: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/planted-occurrences.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("d/exports/_planted-occurrences.json")).unwrap())
             .unwrap();
     assert_eq!(missing, planted);
     let text = assure(&["test", "d", "--as-of", "2026-12-31"], None, tmp.path()).stdout;

@@ -39,7 +39,7 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
     let cwd = tmp.path();
     let r = assure(&["demo", "d", "--people", "60", "--seed", "5"], None, cwd);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let planted_2026 = planted(&cwd.join("d/exports/planted.json"));
+    let planted_2026 = planted(&cwd.join("d/exports/_planted.json"));
 
     // 2026, tested and reported before the roll.
     for (kind, out) in [
@@ -140,11 +140,12 @@ fn a_year_rolls_forward_without_mixing_periods_and_the_closed_year_stays_frozen(
         cwd,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let planted_2027 = planted(&cwd.join("exports-2027/planted.json"));
+    let planted_2027 = planted(&cwd.join("exports-2027/_planted.json"));
     assert!(planted_2027.len() >= 20);
-    std::fs::remove_file(cwd.join("exports-2027/planted.json")).unwrap();
+    // The answer key beside the exports (`_planted.json`) is not evidence: the import skips it.
     let r = assure(&["evidence", "import", "-p", "d", "exports-2027"], None, cwd);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("_planted"), "{}", r.stderr);
     assert!(!r.stderr.contains("outside the period"), "{}", r.stderr);
     let r = assure(&["test", "d", "--as-of", "2027-12-31", "--json"], None, cwd);
     assert_eq!(r.code, 0, "{}", r.stderr);
