@@ -85,6 +85,10 @@ await check("the administrator reads the dashboard: readiness, heat map, failing
   assert((await ap.locator(".heat a").count()) > 30, "the criteria heat map is missing");
   assert(text.includes("Failing tests"), "no failing tests section");
   assert((await ap.locator("text=Terminated").count()) + (await ap.locator("table tr").count()) > 1, "no failing tests listed");
+  // Day 1: the demo has evidence, a run, approved and accepted policies, but no control owner yet.
+  assert(text.includes("Getting started: 4 of 5 done") && text.includes("Invite the control owners"), "the getting-started list is wrong");
+  // One card per report that means something: the SOC 3 card explains itself instead of repeating the SOC 2.
+  assert(text.includes("SOC 2 Type 2") && text.includes("The public summary of the SOC 2"), "the report cards are not distinct");
   await shot(ap, "02-dashboard");
 });
 
@@ -458,6 +462,11 @@ await check("every page passes axe-core with no serious or critical violation, a
   await wide.close();
   console.log(`     axe-core violations over ${pages.length} pages at two widths: ${JSON.stringify(totals)}`);
   assert(!bad.length, `accessibility problems:\n${bad.slice(0, 40).join("\n")}`);
+});
+
+await check("the getting-started list is gone once every step is done", async () => {
+  await ap.goto(`${base}/`);
+  assert(!(await ap.textContent("main")).includes("Getting started"), "the list stays after the control owner was invited");
 });
 
 await check("the favicon is served and a keyboard user can skip to the content", async () => {

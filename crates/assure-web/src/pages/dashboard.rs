@@ -12,15 +12,43 @@ pub async fn dashboard(State(state): State<Shared>, s: Session) -> Page {
         esc(a.window.as_deref().unwrap_or("no period set")),
         snap.as_of
     );
+    if matches!(role, Role::Admin | Role::ComplianceManager) {
+        b.push_str(&getting_started(&state, &snap).await?);
+    }
     b.push_str("<div class=\"grid\">");
     b.push_str(&format!(
-        "<div class=\"card\"><div class=\"muted\">Overall readiness</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div></div>",
+        "<div class=\"card\"><div class=\"muted\">Overall readiness</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} criteria and objectives in scope</div></div>",
         a.overall.value * 100.0,
-        a.overall.value * 100.0
+        a.overall.value * 100.0,
+        a.overall.items
     ));
-    for c in a.reports.iter().chain(&a.categories) {
+    let exam = a.exam_type.unwrap_or("");
+    let has_soc2 = a.reports.iter().any(|r| r.label == "SOC 2");
+    for c in &a.reports {
+        // A SOC 3 is the general-use summary of the SOC 2: the same criteria, the same readiness;
+        // its card says so instead of repeating the SOC 2's figures.
+        if c.label == "SOC 3" && has_soc2 {
+            b.push_str("<div class=\"card\"><div class=\"muted\">SOC 3</div><p>The public summary of the SOC 2, for anyone: it is ready when the SOC 2 is, and carries no test details.</p><div class=\"muted\"><code>assure report soc3</code></div></div>");
+            continue;
+        }
+        let what = if c.label == "SOC 1" {
+            "control objectives"
+        } else {
+            "criteria"
+        };
         b.push_str(&format!(
-            "<div class=\"card\"><div class=\"muted\">{}</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} items{}</div></div>",
+            "<div class=\"card\"><div class=\"muted\">{} {}</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} {what} in scope{}</div></div>",
+            esc(&c.label),
+            esc(exam),
+            c.value * 100.0,
+            c.value * 100.0,
+            c.items,
+            if c.uncovered > 0 { format!(", {} without a control", c.uncovered) } else { String::new() }
+        ));
+    }
+    for c in &a.categories {
+        b.push_str(&format!(
+            "<div class=\"card\"><div class=\"muted\">{}</div><div class=\"big\">{:.1} %</div><div class=\"bar\"><span style=\"width:{:.0}%\"></span></div><div class=\"muted\">{} criteria{}</div></div>",
             esc(&c.label),
             c.value * 100.0,
             c.value * 100.0,
@@ -234,4 +262,88 @@ pub async fn framework_workbook(State(state): State<Shared>, s: Session, Path(id
         format!("crosswalk-{id}.xlsx")
     };
     Ok(xlsx_download(bytes, &name))
+}
+
+/// The first steps of a new project, each done or not from the project's own state, with where to
+/// do it; empty once every step is done.
+async fn getting_started(state: &Shared, snap: &assure_workspace::Snapshot) -> Result<String, AppError> {
+    let imported = snap
+        .ledger
+        .iter()
+        .filter(|e| e.draft.action.as_str() == "import")
+        .count();
+    let approved = snap.project.policies.iter().filter(|p| p.approved_by.is_some()).count();
+    let owners = state
+        .db
+        .users()
+        .await?
+        .iter()
+        .filter(|u| u.role == "control_owner")
+        .count();
+    let total_policies = snap.project.policies.len();
+    let steps: [(bool, String, String); 5] = [
+        (
+            imported > 0,
+            "Import the period's evidence".into(),
+            if imported > 0 {
+                format!("{imported} imports recorded in the ledger")
+            } else {
+                "<code>assure evidence import -p PROJECT EXPORTS/</code>, or <a href=\"/evidence\">add evidence</a> here".into()
+            },
+        ),
+        (
+            snap.run.is_some(),
+            "Run the tests".into(),
+            match &snap.run {
+                Some((seq, _)) => format!("latest run: ledger entry {seq}"),
+                None => "<code>assure test -p PROJECT</code> tests every row of the period's evidence".into(),
+            },
+        ),
+        (
+            total_policies > 0 && approved == total_policies,
+            "Approve the policies".into(),
+            format!(
+                "{approved} of {total_policies} approved; a named approver approves each on <a href=\"/policies\">its page</a> or with <code>assure policy approve</code>"
+            ),
+        ),
+        (
+            owners > 0,
+            "Invite the control owners".into(),
+            if owners > 0 {
+                format!("{owners} control owner accounts")
+            } else {
+                "<a href=\"/users\">Users</a>: add each owner with the role control owner, linked to their person"
+                    .into()
+            },
+        ),
+        (
+            !snap.acceptances.is_empty(),
+            "Have people accept the policies".into(),
+            if snap.acceptances.is_empty() {
+                "each person accepts the approved policies on <a href=\"/policies\">Policies</a>".into()
+            } else {
+                format!("{} acceptances recorded", snap.acceptances.len())
+            },
+        ),
+    ];
+    let done = steps.iter().filter(|s| s.0).count();
+    if done == steps.len() {
+        return Ok(String::new());
+    }
+    let mut b = format!(
+        "<section class=\"card\" aria-labelledby=\"start\"><h2 id=\"start\" style=\"margin-top:0\">Getting started: {done} of {} done</h2><ol class=\"checklist\">",
+        steps.len()
+    );
+    for (ok, what, how) in &steps {
+        b.push_str(&format!(
+            "<li class=\"{}\"><span class=\"pill {}\">{}</span> <b>{}</b><br><span class=\"muted\">{}</span></li>",
+            if *ok { "done" } else { "todo" },
+            if *ok { "ok" } else { "warn" },
+            if *ok { "done" } else { "to do" },
+            esc(what),
+            how
+        ));
+    }
+    b.push_str("</ol><p class=\"muted\">This list goes away once every step is done.</p></section>");
+    Ok(b)
 }
