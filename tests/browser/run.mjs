@@ -464,6 +464,16 @@ await check("every page passes axe-core with no serious or critical violation, a
   assert(!bad.length, `accessibility problems:\n${bad.slice(0, 40).join("\n")}`);
 });
 
+await check("filters ignore case and an empty result says what to do", async () => {
+  await ap.goto(`${base}/controls?criterion=cc6.1`);
+  const lower = await ap.locator("table tr").count();
+  await ap.goto(`${base}/controls?criterion=CC6.1`);
+  assert(lower > 2 && lower === (await ap.locator("table tr").count()), `cc6.1 lists ${lower - 1} rows`);
+  await ap.goto(`${base}/controls?q=no-such-words-anywhere`);
+  const main = await ap.textContent("main");
+  assert(main.includes("No control matches these filters") && main.includes("Show every control"), "no empty state");
+});
+
 await check("the getting-started list is gone once every step is done", async () => {
   await ap.goto(`${base}/`);
   assert(!(await ap.textContent("main")).includes("Getting started"), "the list stays after the control owner was invited");

@@ -470,10 +470,13 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
                         .into_iter()
                         .rev()
                         .collect()),
-                    d.controls.join(",")
+                    crate::summarize(&d.controls, 6)
                 ));
             }
-            s.push_str(&format!("{} entries\n", list.len()));
+            s.push_str(&format!(
+                "{} entries (a long control list shows its first items; `--json` or `assure evidence show ENTRY` has all)\n",
+                list.len()
+            ));
             print(&s)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -144,11 +144,32 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("internal fault{place}: {}", panic_message(info.payload()));
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => e.report(),
     }
+}
+
+/// Prints clap's error, and when an unexpected argument is a project directory (a command that
+/// takes the project as `-p DIR` was given it positionally), the command line that works.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let _ = e.print();
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && Path::new(arg).join("assure.toml").is_file()
+    {
+        let args: Vec<String> = std::env::args().skip(1).filter(|a| a != arg).collect();
+        eprintln!(
+            "  = hint: `{arg}` is a project: this command takes it as `-p {arg}`: `assure {} -p {arg}`",
+            args.join(" ")
+        );
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
@@ -237,6 +258,15 @@ pub fn print(text: &str) -> Result<(), CliError> {
 }
 
 /// Writes a file through a temporary file and a rename, so readers never see half of it.
+/// A list for a terminal line: every item when there are at most `keep`, else the first `keep`
+/// and how many more (`AC-01,AC-02,... and 40 more`); `--json` outputs carry the whole list.
+pub fn summarize(items: &[String], keep: usize) -> String {
+    if items.len() <= keep {
+        return items.join(",");
+    }
+    format!("{},... and {} more", items[..keep].join(","), items.len() - keep)
+}
+
 pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), CliError> {
     let tmp = path.with_extension(format!("assure-tmp-{}", std::process::id()));
     let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));

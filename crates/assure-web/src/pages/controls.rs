@@ -26,10 +26,15 @@ pub async fn controls(State(state): State<Shared>, s: Session, Query(f): Query<C
                 || c.criteria
                     .iter()
                     .chain(&c.objectives)
-                    .any(|r| r.as_str() == f.criterion)
+                    .any(|r| r.as_str().eq_ignore_ascii_case(f.criterion.trim()))
         })
         .filter(|c| f.owner.is_empty() || c.owner.as_ref().is_some_and(|o| o.as_str() == f.owner))
-        .filter(|c| q.is_empty() || c.id.as_str().to_lowercase().contains(&q) || c.title.to_lowercase().contains(&q))
+        .filter(|c| {
+            q.is_empty()
+                || c.id.as_str().to_lowercase().contains(q.trim())
+                || c.title.to_lowercase().contains(q.trim())
+                || c.description.to_lowercase().contains(q.trim())
+        })
         .filter(|c| {
             let (result, _) = assure_report::control_result(&snap.inputs(), c.id.as_str());
             match f.status.as_str() {
@@ -72,7 +77,21 @@ pub async fn controls(State(state): State<Shared>, s: Session, Query(f): Query<C
         opt("gaps", "With readiness gaps", &f.status),
         opt("exceptions", "With exceptions", &f.status),
     );
-    b.push_str(&format!("<p class=\"muted\">{} controls</p><table><tr><th>Control</th><th>Title</th><th>Owner</th><th>Frequency</th><th>Readiness</th><th>Result</th></tr>", list.len()));
+    if list.is_empty() {
+        b.push_str(&format!(
+            "<div class=\"card\" role=\"status\"><p><b>No control matches these filters.</b></p><p class=\"muted\">{} <a href=\"/controls\">Show every control</a>.</p></div>",
+            if f.criterion.is_empty() {
+                "Try fewer words, or another owner or status.".to_string()
+            } else {
+                format!(
+                    "No control you can see addresses `{}`; criteria look like CC6.1, objectives like ITGC-LA.",
+                    esc(f.criterion.trim())
+                )
+            }
+        ));
+        return ok("Controls", &s, "/controls", b);
+    }
+    b.push_str(&format!("<p class=\"muted\" role=\"status\">{} controls</p><table><caption class=\"sr\">Controls matching the filters</caption><tr><th scope=\"col\">Control</th><th scope=\"col\">Title</th><th scope=\"col\">Owner</th><th scope=\"col\">Frequency</th><th scope=\"col\">Readiness</th><th scope=\"col\">Result</th></tr>", list.len()));
     for c in list {
         let (result, exc) = assure_report::control_result(&snap.inputs(), c.id.as_str());
         let pill = if exc > 0 {

@@ -566,3 +566,23 @@ fn frameworks_are_listed_crosswalked_and_assessed_per_template() {
         r.stdout
     );
 }
+
+/// A project given positionally to a command that takes `-p DIR` gets the command line that works;
+/// other unknown arguments get the parser's message alone.
+#[test]
+fn a_project_passed_positionally_to_a_dash_p_command_gets_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(assure(&["init", "--no-git", "payroll"], None, tmp.path()).code, 0);
+    let r = assure(&["policy", "list", "payroll"], None, tmp.path());
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "hint: `payroll` is a project: this command takes it as `-p payroll`: `assure policy list -p payroll`"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = assure(&["policy", "list", "nothing-here"], None, tmp.path());
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("hint:"), "{}", r.stderr);
+}
