@@ -464,6 +464,55 @@ await check("every page passes axe-core with no serious or critical violation, a
   assert(!bad.length, `accessibility problems:\n${bad.slice(0, 40).join("\n")}`);
 });
 
+await check("accounts: least-privilege default, a role changed, an account disabled and enabled, all audited", async () => {
+  const temp = { email: "temp@northwind.example", password: "temporary-pass-12", name: "Tess Temp" };
+  await ap.goto(`${base}/users`);
+  assert((await ap.inputValue("#role")) === "viewer", "a new user does not default to the viewer role");
+  await ap.fill("#name", temp.name);
+  await ap.fill("#email", temp.email);
+  await ap.fill("#password", temp.password);
+  await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+  const row = ap.locator("tr", { hasText: temp.email });
+  assert((await row.textContent()).includes("Viewer"), "not added as a viewer");
+  await row.locator("select[name=role]").selectOption("auditor");
+  await Promise.all([ap.waitForURL(`${base}/users`), row.locator("text=Save role").click()]);
+  assert((await ap.locator("tr", { hasText: temp.email }).textContent()).includes("Auditor"), "the role did not change");
+  // Signed in, then disabled: the session ends and signing in again is refused; enabled again, it works.
+  const { ctx, page } = await signIn(temp);
+  await Promise.all([ap.waitForURL(`${base}/users`), ap.locator("tr", { hasText: temp.email }).locator("text=Disable").click()]);
+  assert((await ap.locator("tr", { hasText: temp.email }).textContent()).includes("disabled"), "not shown as disabled");
+  await page.goto(`${base}/controls`);
+  assert(page.url().includes("/login"), `a disabled account's session still works: ${page.url()}`);
+  await page.fill("#email", temp.email);
+  await page.fill("#password", temp.password);
+  await page.click("button[type=submit]");
+  assert((await page.textContent("body")).includes("The email or password is wrong"), "a disabled account signed in");
+  await Promise.all([ap.waitForURL(`${base}/users`), ap.locator("tr", { hasText: temp.email }).locator("text=Enable").click()]);
+  await ctx.close();
+  const again = await signIn(temp);
+  await again.ctx.close();
+  await ap.goto(`${base}/audit`);
+  const log = await ap.textContent("main");
+  for (const what of ["changed a role", "disabled an account", "enabled an account"]) assert(log.includes(what), `audit log lacks ${what}`);
+});
+
+await check("API tokens: read-only by default, with an expiry, refused for changes, revoked", async () => {
+  await ap.goto(`${base}/tokens`);
+  await ap.fill("#tname", "dashboards");
+  assert((await ap.inputValue("#scope")) === "read-only" && (await ap.inputValue("#expires")) === "90", "defaults are not read-only, 90 days");
+  await ap.click("form[action='/tokens'] button");
+  const token = (await ap.textContent("#token")).trim();
+  const api = (method, path, body) => fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
+  assert((await api("GET", "/api/v1/summary")).status === 200, "a read-only token cannot read");
+  assert((await api("POST", "/api/v1/requests", JSON.stringify({ title: "no" }))).status === 403, "a read-only token made a change");
+  const row = ap.locator("tr", { hasText: "dashboards" }).last();
+  assert((await row.textContent()).includes("read-only"), "scope not shown");
+  await Promise.all([ap.waitForURL(`${base}/tokens`), row.locator("text=Revoke").click()]);
+  assert((await ap.locator("tr", { hasText: "dashboards" }).last().textContent()).includes("revoked"), "not shown as revoked");
+  assert((await api("GET", "/api/v1/summary")).status === 401, "a revoked token still reads");
+  await shot(ap, "16-tokens", true);
+});
+
 await check("filters ignore case and an empty result says what to do", async () => {
   await ap.goto(`${base}/controls?criterion=cc6.1`);
   const lower = await ap.locator("table tr").count();

@@ -117,6 +117,26 @@ pub enum Action {
     ReviewAnswers,
 }
 
+impl Action {
+    /// Whether the action changes anything (a read-only API token may do only the others).
+    pub fn changes_something(self) -> bool {
+        use Action::*;
+        !matches!(
+            self,
+            ReadDashboard
+                | ReadControls
+                | ReadTests
+                | ReadEvidence
+                | DownloadEvidence
+                | ReadRequests
+                | ExportWorkpapers
+                | ReadPolicies
+                | ReadAudit
+                | ReadQuestionnaires
+        )
+    }
+}
+
 /// Whether a role may perform an action at all (before ownership limits).
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;

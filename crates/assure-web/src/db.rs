@@ -14,6 +14,25 @@ pub struct Db {
     pub engine: &'static str,
 }
 
+/// One API token as its owner sees it (never its secret).
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// Its id.
+    pub id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// When it was created (microseconds since 1970).
+    pub created_at: i64,
+    /// When it was last used, 0 for never.
+    pub last_used_at: i64,
+    /// When it stops working, 0 for never.
+    pub expires_at: i64,
+    /// `read-write` or `read-only`.
+    pub scope: String,
+    /// When it was revoked, 0 while in force.
+    pub revoked_at: i64,
+}
+
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -279,7 +298,7 @@ impl Db {
     /// An account with its password hash and lockout state, by email.
     pub async fn login_record(&self, email: &str) -> Result<Option<(User, String, i64, i64)>, DbError> {
         let row = sqlx::query(
-            "SELECT id, email, name, role, person, password_hash, failed_logins, locked_until FROM users WHERE email = $1",
+            "SELECT id, email, name, role, person, password_hash, failed_logins, locked_until FROM users WHERE email = $1 AND disabled_at = 0",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -354,7 +373,7 @@ impl Db {
     /// The account and CSRF token of a live session.
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(User, String)>, DbError> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.name, u.role, u.person, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+            "SELECT u.id, u.email, u.name, u.role, u.person, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at = 0",
         )
         .bind(token_hash)
         .bind(now)
@@ -375,7 +394,8 @@ impl Db {
         Ok(())
     }
 
-    /// Stores an API token.
+    /// Stores an API token: `expires_at` 0 for never, `scope` `read-write` or `read-only`.
+    #[allow(clippy::too_many_arguments, reason = "one column each")]
     pub async fn create_token(
         &self,
         id: &str,
@@ -383,47 +403,114 @@ impl Db {
         name: &str,
         token_hash: &str,
         now: i64,
+        expires_at: i64,
+        scope: &str,
     ) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, 0)")
+        sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at, expires_at, scope, revoked_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, 0)")
             .bind(id)
             .bind(user_id)
             .bind(name)
             .bind(token_hash)
             .bind(now)
+            .bind(expires_at)
+            .bind(scope)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// The account an API token belongs to.
-    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>, DbError> {
+    /// The account an API token in force belongs to (not revoked, not expired, its account not
+    /// disabled), and whether the token is read-only.
+    pub async fn token_user(&self, token_hash: &str, now: i64) -> Result<Option<(User, bool)>, DbError> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.name, u.role, u.person FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+            "SELECT u.id, u.email, u.name, u.role, u.person, t.scope FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at = 0 AND (t.expires_at = 0 OR t.expires_at > $2) AND u.disabled_at = 0",
         )
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Db::user_of(&r)).transpose().map_err(DbError::from)
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let scope: String = r.try_get("scope")?;
+                Ok(Some((Db::user_of(&r)?, scope == "read-only")))
+            }
+        }
     }
 
-    /// A user's tokens: (id, name, created, last used).
-    pub async fn tokens(&self, user_id: &str) -> Result<Vec<(String, String, i64, i64)>, DbError> {
+    /// A user's tokens, newest last.
+    pub async fn tokens(&self, user_id: &str) -> Result<Vec<TokenRow>, DbError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
+            "SELECT id, name, created_at, last_used_at, expires_at, scope, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("name")?,
-                    r.try_get("created_at")?,
-                    r.try_get("last_used_at")?,
-                ))
+                Ok(TokenRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    scope: r.try_get("scope")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
             })
             .collect()
+    }
+
+    /// Revokes one of a user's tokens; false when the user has no such token in force.
+    pub async fn revoke_token(&self, user_id: &str, id: &str, now: i64) -> Result<bool, DbError> {
+        let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at = 0")
+            .bind(now)
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Every account with whether it is disabled, by email.
+    pub async fn accounts(&self) -> Result<Vec<(User, bool)>, DbError> {
+        let rows = sqlx::query("SELECT id, email, name, role, person, disabled_at FROM users ORDER BY email")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let disabled: i64 = r.try_get("disabled_at")?;
+                Ok((Db::user_of(r)?, disabled != 0))
+            })
+            .collect()
+    }
+
+    /// Changes an account's name, role and person.
+    pub async fn update_user(&self, id: &str, name: &str, role: &str, person: Option<&str>) -> Result<bool, DbError> {
+        let r = sqlx::query("UPDATE users SET name = $1, role = $2, person = $3 WHERE id = $4")
+            .bind(name)
+            .bind(role)
+            .bind(person)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Disables (at `now`) or enables an account; disabling also ends its sessions.
+    pub async fn set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool, DbError> {
+        let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(if disabled { now } else { 0 })
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(r.rows_affected() == 1)
     }
 
     /// Creates a request, numbering it after the highest so far.

@@ -276,6 +276,8 @@ pub struct Session {
     pub user: User,
     /// The session's CSRF token (absent for API tokens).
     pub csrf: Option<String>,
+    /// A read-only API token: it may read what its account reads and change nothing.
+    pub read_only: bool,
 }
 
 /// A page handler that takes a `Session` requires a signed-in account: without one the request ends
@@ -329,9 +331,13 @@ impl AppState {
         {
             return Ok(self
                 .db
-                .token_user(&token_hash(token.trim()))
+                .token_user(&token_hash(token.trim()), now_micros())
                 .await?
-                .map(|user| Session { user, csrf: None }));
+                .map(|(user, read_only)| Session {
+                    user,
+                    csrf: None,
+                    read_only,
+                }));
         }
         let Some(token) = cookie_token(headers) else {
             return Ok(None);
@@ -340,7 +346,11 @@ impl AppState {
             .db
             .session(&token_hash(&token), now_micros())
             .await?
-            .map(|(user, csrf)| Session { user, csrf: Some(csrf) }))
+            .map(|(user, csrf)| Session {
+                user,
+                csrf: Some(csrf),
+                read_only: false,
+            }))
     }
 
     /// The signed-in account, or sign in first.
@@ -374,6 +384,11 @@ impl AppState {
 
     /// Checks an action for the signed-in account against the snapshot's ownership.
     pub fn authorize(&self, s: &Session, snap: &Snapshot, action: Action, controls: &[&str]) -> Result<Role, AppError> {
+        if s.read_only && action.changes_something() {
+            return Err(AppError::Forbidden(
+                "This API token is read-only: create a read-write token on the API tokens page to make changes.".into(),
+            ));
+        }
         Ok(authz::authorize(&s.user, action, controls, &|c| snap.owns(&s.user, c))?)
     }
 
@@ -557,12 +572,29 @@ pub async fn start_session(state: &AppState, user: &User) -> Result<HeaderValue,
     .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// Creates an API token for an account; returns the token, shown once.
-pub async fn create_token(state: &AppState, user: &User, name: &str) -> Result<String, AppError> {
+/// Creates an API token for an account; returns the token, shown once. `days`: how long it
+/// works (`None`: until revoked); `read_only`: it may read but change nothing.
+pub async fn create_token(
+    state: &AppState,
+    user: &User,
+    name: &str,
+    days: Option<u32>,
+    read_only: bool,
+) -> Result<String, AppError> {
     let token = format!("assure_{}", random_hex(24)?);
+    let now = now_micros();
+    let expires = days.map_or(0, |d| now + i64::from(d) * 86_400_000_000);
     state
         .db
-        .create_token(&new_id()?, &user.id, name, &token_hash(&token), now_micros())
+        .create_token(
+            &new_id()?,
+            &user.id,
+            name,
+            &token_hash(&token),
+            now,
+            expires,
+            if read_only { "read-only" } else { "read-write" },
+        )
         .await?;
     Ok(token)
 }
@@ -728,6 +760,10 @@ pub fn router(state: Shared) -> Router {
         .route("/audit", get(pages::audit))
         .route("/users", get(pages::users).post(pages::add_user))
         .route("/tokens", get(pages::tokens).post(pages::add_token))
+        .route("/tokens/{id}/revoke", post(pages::revoke_token))
+        .route("/users/{id}/role", post(pages::set_role))
+        .route("/users/{id}/disable", post(pages::disable_user))
+        .route("/users/{id}/enable", post(pages::enable_user))
         .route("/assets/app.css", get(css))
         .route("/assets/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))

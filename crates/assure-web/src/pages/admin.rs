@@ -47,15 +47,40 @@ pub(super) async fn users_page(
 ) -> Page {
     let (snap, _) = state.authorized(s, Action::ManageUsers, &[]).await?;
     let mut b = String::from(
-        "<h1>Users</h1><table><tr><th>Name</th><th>Email</th><th>Role</th><th>Person in the project</th></tr>",
+        "<h1>Users</h1><p class=\"muted\">Change a role, or disable an account: a disabled account cannot sign in, and its sessions and API tokens stop working at once. Every change is in the audit log.</p><table><caption class=\"sr\">Accounts</caption><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">Person in the project</th><th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr>",
     );
-    for u in state.db.users().await? {
+    for (u, disabled) in state.db.accounts().await? {
+        let options: String = Role::ALL
+            .iter()
+            .map(|r| {
+                format!(
+                    "<option value=\"{}\"{}>{}</option>",
+                    r.as_str(),
+                    if r.as_str() == u.role { " selected" } else { "" },
+                    r.label()
+                )
+            })
+            .collect();
+        let me = u.id == s.user.id;
         b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&u.name),
             esc(&u.email),
             Role::parse(&u.role).map(|r| r.label()).unwrap_or("?"),
-            esc(u.person.as_deref().unwrap_or(""))
+            esc(u.person.as_deref().unwrap_or("")),
+            if disabled { "<span class=\"pill bad\">disabled</span>" } else { "<span class=\"pill ok\">active</span>" },
+            if me {
+                "<span class=\"muted\">your own account</span>".to_string()
+            } else {
+                format!(
+                    "<form class=\"inline\" method=\"post\" action=\"/users/{id}/role\">{csrf}<label class=\"sr\" for=\"role-{id}\">Role of {email}</label><select id=\"role-{id}\" name=\"role\" style=\"width:auto\">{options}</select> <button type=\"submit\">Save role</button></form> <form class=\"inline\" method=\"post\" action=\"/users/{id}/{toggle}\">{csrf}<button type=\"submit\">{label}</button></form>",
+                    id = esc(&u.id),
+                    csrf = csrf_field(s.csrf()),
+                    email = esc(&u.email),
+                    toggle = if disabled { "enable" } else { "disable" },
+                    label = if disabled { "Enable" } else { "Disable" },
+                )
+            }
         ));
     }
     b.push_str("</table>");
@@ -71,7 +96,11 @@ pub(super) async fn users_page(
             format!(
                 "<option value=\"{}\"{}>{}</option>",
                 r.as_str(),
-                if r.as_str() == f.role { " selected" } else { "" },
+                if r.as_str() == f.role || (f.role.is_empty() && *r == Role::Viewer) {
+                    " selected"
+                } else {
+                    ""
+                },
                 r.label()
             )
         })
@@ -154,11 +183,121 @@ pub async fn add_user(State(state): State<Shared>, s: Session, Form(f): Form<Use
 }
 
 #[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The account `id`, unless it is the administrator's own (nobody demotes or disables themselves:
+/// that is how the last administrator is kept).
+async fn other_account(state: &Shared, s: &Session, id: &str) -> Result<crate::User, AppError> {
+    if id == s.user.id {
+        return Err(AppError::BadRequest(
+            "You cannot change your own role or disable your own account; another administrator can.".into(),
+        ));
+    }
+    state
+        .db
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no account `{id}`.")))
+}
+
+pub async fn set_role(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<RoleForm>,
+) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::ManageUsers, &[]).await?;
+    let u = other_account(&state, &s, &id).await?;
+    let role = Role::parse(&f.role).ok_or_else(|| AppError::BadRequest(format!("`{}` is not a role.", f.role)))?;
+    if role == Role::ControlOwner && u.person.is_none() {
+        return Err(AppError::BadRequest(format!(
+            "{} is linked to no person in the project, so as a control owner they would see no controls; add them again linked to their person.",
+            u.email
+        )));
+    }
+    state
+        .db
+        .update_user(&u.id, &u.name, role.as_str(), u.person.as_deref())
+        .await?;
+    state
+        .audit(
+            Some(&s.user),
+            "changed a role",
+            &format!("user:{}", u.email),
+            &format!("{} to {}", u.role, role.as_str()),
+        )
+        .await?;
+    see_other("/users")
+}
+
+async fn set_disabled(state: Shared, s: Session, id: String, csrf: String, disabled: bool) -> Page {
+    state.check_csrf(&s, &csrf)?;
+    state.authorized(&s, Action::ManageUsers, &[]).await?;
+    let u = other_account(&state, &s, &id).await?;
+    state.db.set_disabled(&u.id, disabled, crate::now_micros()).await?;
+    state
+        .audit(
+            Some(&s.user),
+            if disabled {
+                "disabled an account"
+            } else {
+                "enabled an account"
+            },
+            &format!("user:{}", u.email),
+            if disabled {
+                "sessions ended; tokens stop working"
+            } else {
+                ""
+            },
+        )
+        .await?;
+    see_other("/users")
+}
+
+pub async fn disable_user(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    set_disabled(state, s, id, f.csrf, true).await
+}
+
+pub async fn enable_user(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    set_disabled(state, s, id, f.csrf, false).await
+}
+
+#[derive(Debug, Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     name: String,
+    /// Days until it stops working: 30, 90, 365, or `never`.
+    #[serde(default)]
+    expires: String,
+    /// `read-only` or `read-write`.
+    #[serde(default)]
+    scope: String,
 }
 
 pub(super) async fn tokens_page(state: &Shared, s: &Session, created: Option<&str>, error: Option<&str>) -> Page {
@@ -172,18 +311,44 @@ pub(super) async fn tokens_page(state: &Shared, s: &Session, created: Option<&st
             esc(t)
         ));
     }
-    b.push_str("<table><tr><th>Name</th><th>Created</th><th>Last used</th></tr>");
-    for (_, name, created, used) in state.db.tokens(&s.user.id).await? {
+    b.push_str("<table><caption class=\"sr\">Your API tokens</caption><tr><th scope=\"col\">Name</th><th scope=\"col\">Scope</th><th scope=\"col\">Created</th><th scope=\"col\">Expires</th><th scope=\"col\">Last used</th><th scope=\"col\">Status</th></tr>");
+    let now = crate::now_micros();
+    let rows = state.db.tokens(&s.user.id).await?;
+    if rows.is_empty() {
+        b.push_str("<tr><td colspan=\"6\" class=\"muted\">You have no tokens yet: create one below.</td></tr>");
+    }
+    for t in rows {
+        let status = if t.revoked_at > 0 {
+            format!("<span class=\"pill bad\">revoked {}</span>", when(t.revoked_at))
+        } else if t.expires_at > 0 && t.expires_at <= now {
+            "<span class=\"pill bad\">expired</span>".to_string()
+        } else {
+            format!(
+                "<span class=\"pill ok\">in force</span> <form class=\"inline\" method=\"post\" action=\"/tokens/{}/revoke\">{}<button type=\"submit\">Revoke</button></form>",
+                esc(&t.id),
+                csrf_field(s.csrf())
+            )
+        };
         b.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&name),
-            when(created),
-            if used > 0 { when(used) } else { "never".into() }
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+            esc(&t.name),
+            esc(&t.scope),
+            when(t.created_at),
+            if t.expires_at > 0 {
+                when(t.expires_at)
+            } else {
+                "never".into()
+            },
+            if t.last_used_at > 0 {
+                when(t.last_used_at)
+            } else {
+                "never".into()
+            }
         ));
     }
     b.push_str("</table>");
     b.push_str(&format!(
-        "<div class=\"card\"><form method=\"post\" action=\"/tokens\">{}<label for=\"tname\">Name</label><input id=\"tname\" name=\"name\" required maxlength=\"100\" placeholder=\"CI upload\">{}<button type=\"submit\">Create a token</button></form></div>",
+        "<div class=\"card\"><h2>Create a token</h2><form method=\"post\" action=\"/tokens\">{}<label for=\"tname\">Name</label><input id=\"tname\" name=\"name\" required maxlength=\"100\" placeholder=\"CI upload\"><label for=\"scope\">Scope</label><select id=\"scope\" name=\"scope\"><option value=\"read-only\" selected>Read only: reads what you can read, changes nothing</option><option value=\"read-write\">Read and write: acts with your role</option></select><label for=\"expires\">Expires after</label><select id=\"expires\" name=\"expires\"><option value=\"30\">30 days</option><option value=\"90\" selected>90 days</option><option value=\"365\">a year</option><option value=\"never\">never (until revoked)</option></select>{}<button type=\"submit\">Create a token</button></form></div>",
         csrf_field(s.csrf()),
         error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default()
     ));
@@ -207,14 +372,53 @@ pub async fn add_token(State(state): State<Shared>, s: Session, Form(f): Form<To
         )
         .await;
     }
-    let token = crate::create_token(&state, &s.user, name).await?;
+    let days = match f.expires.as_str() {
+        "never" => None,
+        "" => Some(90),
+        d => match d.parse::<u32>() {
+            Ok(d @ 1..=3650) => Some(d),
+            _ => return tokens_page(&state, &s, None, Some("Choose when the token expires.")).await,
+        },
+    };
+    let read_only = match f.scope.as_str() {
+        "read-only" | "" => true,
+        "read-write" => false,
+        _ => return tokens_page(&state, &s, None, Some("Choose read only or read and write.")).await,
+    };
+    let token = crate::create_token(&state, &s.user, name, days, read_only).await?;
     state
         .audit(
             Some(&s.user),
             "created an API token",
             &format!("user:{}", s.user.email),
-            name,
+            &format!(
+                "{name}; {}; {}",
+                if read_only { "read-only" } else { "read-write" },
+                days.map_or("never expires".to_string(), |d| format!("expires in {d} days"))
+            ),
         )
         .await?;
     tokens_page(&state, &s, Some(&token), None).await
+}
+
+pub async fn revoke_token(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::ManageOwnTokens, &[]).await?;
+    if !state.db.revoke_token(&s.user.id, &id, crate::now_micros()).await? {
+        return Err(AppError::NotFound("You have no token in force with that id.".into()));
+    }
+    state
+        .audit(
+            Some(&s.user),
+            "revoked an API token",
+            &format!("user:{}", s.user.email),
+            &id,
+        )
+        .await?;
+    see_other("/tokens")
 }

@@ -1111,7 +1111,9 @@ async fn setup_csrf_tokens_and_errors(db: TestDb) {
         .into_iter()
         .find(|u| u.role == "compliance_manager")
         .unwrap();
-    let token = assure_web::create_token(&state, &user, "ci").await.unwrap();
+    let token = assure_web::create_token(&state, &user, "ci", None, false)
+        .await
+        .unwrap();
     let r = send(
         &state,
         Request::post("/api/v1/requests")
@@ -1133,6 +1135,89 @@ async fn setup_csrf_tokens_and_errors(db: TestDb) {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A read-only token reads but changes nothing; a revoked or expired token, or one whose account
+    // is disabled, stops working.
+    let bearer = |t: &str, req: axum::http::request::Builder| req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    let ro = assure_web::create_token(&state, &user, "dashboards", Some(30), true)
+        .await
+        .unwrap();
+    let r = send(
+        &state,
+        bearer(&ro, Request::get("/api/v1/summary"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &state,
+        bearer(&ro, Request::post("/api/v1/requests"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"title":"Should not exist"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("read-only"), "{}", r.body);
+    let rows = state.db.tokens(&user.id).await.unwrap();
+    let ro_row = rows.iter().find(|t| t.name == "dashboards").unwrap();
+    assert_eq!(ro_row.scope, "read-only");
+    assert!(ro_row.expires_at > ro_row.created_at);
+    assert!(state.db.revoke_token(&user.id, &ro_row.id, 1).await.unwrap());
+    let r = send(
+        &state,
+        bearer(&ro, Request::get("/api/v1/summary"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a revoked token still works");
+    let expired = assure_web::create_token(&state, &user, "old", Some(0), false)
+        .await
+        .unwrap();
+    let r = send(
+        &state,
+        bearer(&expired, Request::get("/api/v1/summary"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "an expired token still works");
+    let viewer = assure_web::create_user(
+        &state.db,
+        "reader@acme.example",
+        "Rea Der",
+        assure_web::authz::Role::Viewer,
+        None,
+        "reader-password-12",
+    )
+    .await
+    .unwrap();
+    let vt = assure_web::create_token(&state, &viewer, "reports", None, true)
+        .await
+        .unwrap();
+    assert!(state.db.set_disabled(&viewer.id, true, 1).await.unwrap());
+    let r = send(
+        &state,
+        bearer(&vt, Request::get("/api/v1/summary"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account's token still works"
+    );
+    assert!(state.db.set_disabled(&viewer.id, false, 1).await.unwrap());
+    let r = send(
+        &state,
+        bearer(&vt, Request::get("/api/v1/summary"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // Malformed JSON is a 400 with a JSON error, not a crash.
     let r = send(&state, json("/api/v1/requests", Some(&admin), "{\"title\": 5")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
