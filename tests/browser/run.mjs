@@ -24,6 +24,8 @@ for (let i = 0; i < 2; i++) execFileSync(bin, ["monitor", project, "--once", "--
 
 const port = 18000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
+// A page reached after a change: its path (the query carries the confirmation, the fragment the section).
+const at = (path) => (u) => u.pathname === path.split("#")[0];
 const admin = { email: "admin@northwind.example", password: "correct-horse-battery-staple" };
 const server = spawn(bin, ["serve", project, "--listen", `127.0.0.1:${port}`, "--max-upload-mb", "1"], {
   env: { ...process.env, ASSURE_ADMIN_EMAIL: admin.email, ASSURE_ADMIN_PASSWORD: admin.password, ASSURE_ADMIN_NAME: "Ada Admin" },
@@ -52,7 +54,7 @@ async function signIn(user) {
   await page.goto(`${base}/login`);
   await page.fill("#email", user.email);
   await page.fill("#password", user.password);
-  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL(at("/")), page.click("button[type=submit]")]);
   return { ctx, page };
 }
 async function shot(page, name, fullPage = false) { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage }); }
@@ -105,7 +107,7 @@ await check("the administrator adds an auditor and a control owner", async () =>
     await ap.selectOption("#role", role);
     await ap.selectOption("#person", person);
     await ap.fill("#password", u.password);
-    await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+    await Promise.all([ap.waitForURL(at("/users")), ap.click("form[action='/users'] button")]);
     assert((await ap.textContent("table")).includes(u.email), `${u.email} not listed`);
   }
   await shot(ap, "03-users");
@@ -128,11 +130,11 @@ await check("the administrator uploads evidence for a control into the signed le
   await ap.goto(`${base}/controls/AC-05`);
   await ap.selectOption("#kind", "record");
   await ap.setInputFiles("#file", file);
-  await Promise.all([ap.waitForURL(`${base}/controls/AC-05`), ap.click("form[action='/evidence'] button")]);
+  await Promise.all([ap.waitForURL(at("/controls/AC-05")), ap.click("form[action='/evidence'] button")]);
   assert((await ap.textContent("main")).includes("access-review-signoff.txt"), "the upload is not listed under the control");
   await shot(ap, "04-control");
   await ap.goto(`${base}/evidence`);
-  await Promise.all([ap.waitForURL(`${base}/evidence/verify`), ap.click("form[action='/evidence/verify'] button")]);
+  await Promise.all([ap.waitForURL(at("/evidence/verify")), ap.click("form[action='/evidence/verify'] button")]);
   assert((await ap.textContent("main")).includes("intact"), "the ledger does not verify after the upload");
 });
 
@@ -155,7 +157,7 @@ await check("the administrator accepts a policy, recorded as evidence", async ()
   assert((await row()).includes("to accept"), "access-control is not listed as to accept");
   const before = await ap.textContent("main .card");
   await ap.goto(`${base}/policies/access-control`);
-  await Promise.all([ap.waitForURL(`${base}/policies/access-control`), ap.click("form[action$='/accept'] button")]);
+  await Promise.all([ap.waitForURL(at("/policies/access-control")), ap.click("form[action$='/accept'] button")]);
   assert((await ap.textContent("main")).includes("You accepted version"), "no acceptance shown");
   await ap.goto(`${base}/policies`);
   assert((await row()).includes("accepted"), "the list does not show the acceptance");
@@ -169,7 +171,7 @@ await check("the administrator accepts a policy, recorded as evidence", async ()
   assert((await ap.locator("#controls-title").textContent()).includes("Controls with exceptions"), "the monitoring page has no trend of failing controls");
   assert((await ap.textContent("main")).includes("condition(s) open"), "the monitoring page lists no open conditions");
   await shot(ap, "06b-monitoring", true);
-  await Promise.all([ap.waitForURL(`${base}/monitoring/run`), ap.click("form[action='/monitoring/run'] button")]);
+  await Promise.all([ap.waitForURL(at("/monitoring/run")), ap.click("form[action='/monitoring/run'] button")]);
   assert((await ap.textContent("main")).includes("Monitoring cycle at"), "running a cycle from the page did not report the cycle");
   await shot(ap, "06c-monitoring-run");
   await ap.goto(`${base}/monitoring`);
@@ -191,7 +193,7 @@ await check("an auditor reads everything and comments, but cannot add or change 
   await page.goto(`${base}/controls/AC-05`);
   assert((await page.locator("form[action='/evidence']").count()) === 0, "the auditor is offered an upload form");
   await page.fill("#body", "Please provide the approval ticket for REQ-4.");
-  await Promise.all([page.waitForURL(`${base}/controls/AC-05`), page.click("form[action$='/comments'] button")]);
+  await Promise.all([page.waitForURL(at("/controls/AC-05")), page.click("form[action$='/comments'] button")]);
   assert((await page.textContent("main")).includes("approval ticket for REQ-4"), "the comment is not shown");
   const csrf = await page.inputValue("input[name=csrf] >> nth=0");
   const status = await page.evaluate(async (csrf) => {
@@ -201,14 +203,14 @@ await check("an auditor reads everything and comments, but cannot add or change 
     return (await fetch("/evidence", { method: "POST", body: fd })).status;
   }, csrf);
   assert(status === 403, `an auditor's upload answered ${status}, not 403`);
-  await Promise.all([page.waitForURL(`${base}/controls/AC-05`), page.click("form[action$='/sample'] button")]);
+  await Promise.all([page.waitForURL(at("/controls/AC-05")), page.click("form[action$='/sample'] button")]);
   assert((await page.textContent("main")).includes("seed"), "the sample is not shown on the control");
   await page.goto(`${base}/tests/access-approved-before-grant`);
   assert((await page.locator("text=sampled").count()) > 0, "the test page does not mark the sampled items");
   await page.goto(`${base}/requests`);
   await page.fill("#title", "Population of terminations for Q4");
   await page.fill("#due", "2027-01-15");
-  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+$/), page.click("form[action='/requests'] button")]);
+  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+(\?|$)/), page.click("form[action='/requests'] button")]);
   assert((await page.textContent("h1")).includes("PBC-1"), "the request was not created");
   await shot(page, "08-request");
   await ctx.close();
@@ -241,7 +243,7 @@ await check("an auditor samples with a seed, records each item's result and sign
   await page.goto(`${base}/controls/AC-05`);
   await page.fill("#size", "5");
   await page.fill("#seed", "20261231");
-  await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/sample'] button")]);
+  await Promise.all([page.waitForURL(at("/controls/AC-05#sample")), page.click("form[action$='/sample'] button")]);
   let main = await page.textContent("main");
   assert(/5 of \d+ items, seed 20261231/.test(main), "the sample with the auditor's size and seed is not shown");
   assert((await page.locator("#sample ~ div table tr").count()) >= 6, "the sampled items are not a table");
@@ -253,19 +255,19 @@ await check("an auditor samples with a seed, records each item's result and sign
     await page.selectOption("#result", last ? "exception" : "pass");
     await page.check("input[name=tick_I]");
     if (last) await page.fill("#note", "Approval dated two days after the grant.");
-    await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/workpaper'] button")]);
+    await Promise.all([page.waitForURL(at("/controls/AC-05#sample")), page.click("form[action$='/workpaper'] button")]);
   }
   main = await page.textContent("main");
   assert(!main.includes("not tested yet"), "an item is still untested");
   assert(main.includes("Approval dated two days after the grant."), "the exception's note is not shown");
-  await Promise.all([page.waitForURL(`${base}/controls/AC-05#sample`), page.click("form[action$='/signoff'] button:has-text('preparer')")]);
+  await Promise.all([page.waitForURL(at("/controls/AC-05#sample")), page.click("form[action$='/signoff'] button:has-text('preparer')")]);
   assert((await page.textContent("main")).includes(`${auditor.email} on`), "the preparer's sign-off is not shown");
   // The same person cannot also review.
   await page.click("form[action$='/signoff'] button:has-text('reviewer')");
   assert((await page.textContent("main")).includes("someone other than the preparer"), "the auditor reviewed their own work");
   await page.goto(`${base}/controls/AC-05#sample`);
   await shot(page, "13-sample-workpaper", true);
-  await Promise.all([ap.waitForURL(`${base}/controls/AC-05#sample`), ap.goto(`${base}/controls/AC-05`).then(() => ap.click("form[action$='/signoff'] button:has-text('reviewer')"))]);
+  await Promise.all([ap.waitForURL(at("/controls/AC-05#sample")), ap.goto(`${base}/controls/AC-05`).then(() => ap.click("form[action$='/signoff'] button:has-text('reviewer')"))]);
   const signed = await ap.textContent("main");
   assert(signed.includes("Reviewed by") && signed.includes(`${admin.email} on`), "the reviewer's sign-off is not shown");
   // Every result and sign-off is a `workpaper` entry in the ledger; the auditor still wrote no evidence.
@@ -285,8 +287,8 @@ await check("an auditor's request for a control its assignee does not own is ans
   const ownerOption = await page.locator("#assignee option", { hasText: owner.name }).getAttribute("value");
   await page.selectOption("#assignee", ownerOption);
   await page.fill("#due", "2027-01-20");
-  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+$/), page.click("form[action='/requests'] button")]);
-  const url = page.url();
+  await Promise.all([page.waitForURL(/\/requests\/[0-9a-f]+(\?|$)/), page.click("form[action='/requests'] button")]);
+  const url = page.url().split("?")[0];
   // The owner cannot open the control, but answers the request.
   const o = await signIn(owner);
   const refused = await o.page.goto(`${base}/controls/${otherControl}`);
@@ -295,10 +297,10 @@ await check("an auditor's request for a control its assignee does not own is ans
   const file = join(work, "q3-evidence.txt");
   writeFileSync(file, `Q3 evidence for ${otherControl}.\n`);
   await o.page.setInputFiles("#file", file);
-  await Promise.all([o.page.waitForURL(url), o.page.click("form[action$='/attach'] button")]);
+  await Promise.all([o.page.waitForURL(at(new URL(url).pathname)), o.page.click("form[action$='/attach'] button")]);
   assert((await o.page.textContent("main")).includes("q3-evidence.txt"), "the attachment is not linked to the request");
   await o.page.selectOption("#status", "submitted");
-  await Promise.all([o.page.waitForURL(url), o.page.click("form[action='" + new URL(url).pathname + "'] button")]);
+  await Promise.all([o.page.waitForURL(at(new URL(url).pathname)), o.page.click("form[action='" + new URL(url).pathname + "'] button")]);
   await o.ctx.close();
   // The auditor sees the linked file with its SHA-256 and accepts.
   await page.goto(url);
@@ -306,7 +308,7 @@ await check("an auditor's request for a control its assignee does not own is ans
   assert(text.includes("Evidence that answers it (1)") && /[0-9a-f]{64}/.test(text), "the linked evidence and its hash are not shown");
   assert(text.includes("assure evidence verify evidence.tar --key"), "no verification command beside the hash");
   await page.selectOption("#status", "accepted");
-  await Promise.all([page.waitForURL(url), page.click("form[action='" + new URL(url).pathname + "'] button")]);
+  await Promise.all([page.waitForURL(at(new URL(url).pathname)), page.click("form[action='" + new URL(url).pathname + "'] button")]);
   assert((await page.textContent("main")).includes("accepted"), "the request is not accepted");
   await shot(page, "14-request-answered", true);
   await page.goto(`${base}/requests?view=open`);
@@ -347,8 +349,8 @@ await check("a questionnaire is answered from the project, reviewed, assigned an
   const file = join(work, "acme-security-review.csv");
   writeFileSync(file, csv);
   await ap.setInputFiles("#file", file);
-  await Promise.all([ap.waitForURL(/\/questionnaires\/q-[0-9a-f]+$/), ap.click("form[action='/questionnaires'] button")]);
-  const url = ap.url();
+  await Promise.all([ap.waitForURL(/\/questionnaires\/q-[0-9a-f]+(\?|$)/), ap.click("form[action='/questionnaires'] button")]);
+  const url = ap.url().split("?")[0];
   const main = await ap.textContent("main");
   assert(main.includes("4 questions"), "the questionnaire page does not count its questions");
   assert(main.includes("needs review"), "no question is held back for review");
@@ -360,7 +362,7 @@ await check("a questionnaire is answered from the project, reviewed, assigned an
   await ap.fill("#answer", "No");
   await ap.fill("#comment", "We hold no health data; see the data classification policy.");
   await ap.selectOption("#assign", owner.email);
-  await Promise.all([ap.waitForURL(`${url}/q/3`), ap.click("button[value=approve]")]);
+  await Promise.all([ap.waitForURL(at(new URL(`${url}/q/3`).pathname)), ap.click("button[value=approve]")]);
   const q = await ap.textContent("main");
   assert(q.includes("approved") && q.includes("Answered by admin@northwind.example"), "the approval is not shown with who answered");
   assert(q.includes("assigned to owner@northwind.example"), "the assignment is not in the history");
@@ -394,7 +396,7 @@ await check("the chief executive approves an edited policy; vendors show their r
   await ap.selectOption("#role", "viewer");
   await ap.selectOption("#person", "dana.whitfield");
   await ap.fill("#password", ceo.password);
-  await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+  await Promise.all([ap.waitForURL(at("/users")), ap.click("form[action='/users'] button")]);
   // The server reads the project again once its 5-second snapshot has aged.
   await new Promise((r) => setTimeout(r, 5500));
   // The administrator is no named approver: no button.
@@ -405,7 +407,7 @@ await check("the chief executive approves an edited policy; vendors show their r
   const { ctx, page } = await signIn(ceo);
   await page.goto(`${base}/policies/encryption`);
   await page.fill("input[name=note]", "Board meeting, December");
-  await Promise.all([page.waitForURL(`${base}/policies/encryption`), page.click("text=Approve version 1.1")]);
+  await Promise.all([page.waitForURL(at("/policies/encryption")), page.click("text=Approve version 1.1")]);
   main = await page.textContent("main");
   assert(main.includes("Version 1.1 approved by Dana Whitfield"), `the approval is not shown: ${main.slice(0, 600)}`);
   assert(main.includes("Board meeting, December"), "the note is not kept");
@@ -471,15 +473,15 @@ await check("accounts: least-privilege default, a role changed, an account disab
   await ap.fill("#name", temp.name);
   await ap.fill("#email", temp.email);
   await ap.fill("#password", temp.password);
-  await Promise.all([ap.waitForURL(`${base}/users`), ap.click("form[action='/users'] button")]);
+  await Promise.all([ap.waitForURL(at("/users")), ap.click("form[action='/users'] button")]);
   const row = ap.locator("tr", { hasText: temp.email });
   assert((await row.textContent()).includes("Viewer"), "not added as a viewer");
   await row.locator("select[name=role]").selectOption("auditor");
-  await Promise.all([ap.waitForURL(`${base}/users`), row.locator("text=Save role").click()]);
+  await Promise.all([ap.waitForURL(at("/users")), row.locator("text=Save role").click()]);
   assert((await ap.locator("tr", { hasText: temp.email }).textContent()).includes("Auditor"), "the role did not change");
   // Signed in, then disabled: the session ends and signing in again is refused; enabled again, it works.
   const { ctx, page } = await signIn(temp);
-  await Promise.all([ap.waitForURL(`${base}/users`), ap.locator("tr", { hasText: temp.email }).locator("text=Disable").click()]);
+  await Promise.all([ap.waitForURL(at("/users")), ap.locator("tr", { hasText: temp.email }).locator("text=Disable").click()]);
   assert((await ap.locator("tr", { hasText: temp.email }).textContent()).includes("disabled"), "not shown as disabled");
   await page.goto(`${base}/controls`);
   assert(page.url().includes("/login"), `a disabled account's session still works: ${page.url()}`);
@@ -487,13 +489,62 @@ await check("accounts: least-privilege default, a role changed, an account disab
   await page.fill("#password", temp.password);
   await page.click("button[type=submit]");
   assert((await page.textContent("body")).includes("The email or password is wrong"), "a disabled account signed in");
-  await Promise.all([ap.waitForURL(`${base}/users`), ap.locator("tr", { hasText: temp.email }).locator("text=Enable").click()]);
+  await Promise.all([ap.waitForURL(at("/users")), ap.locator("tr", { hasText: temp.email }).locator("text=Enable").click()]);
   await ctx.close();
   const again = await signIn(temp);
   await again.ctx.close();
   await ap.goto(`${base}/audit`);
   const log = await ap.textContent("main");
   for (const what of ["changed a role", "disabled an account", "enabled an account"]) assert(log.includes(what), `audit log lacks ${what}`);
+});
+
+await check("a one-time password reset link, a confirmation after each change, and an account removed with its history kept", async () => {
+  const temp = { email: "temp@northwind.example", password: "temporary-pass-12", name: "Tess Temp" };
+  await ap.goto(`${base}/users`);
+  await Promise.all([ap.waitForURL(at("/users")), ap.locator("tr", { hasText: temp.email }).locator("text=Reset password").click()]);
+  const link = (await ap.textContent("#reset-link")).trim();
+  assert(link.startsWith(`${base}/reset/`), `the link is not on this server: ${link}`);
+  const { ctx, page } = await signIn(temp);
+  const fresh = await browser.newContext();
+  const rp = await fresh.newPage();
+  await rp.goto(link);
+  assert((await rp.textContent("main")).includes(temp.email), "the reset page does not say whose password it sets");
+  temp.password = "a-brand-new-password-1";
+  await rp.fill("#password", temp.password);
+  await rp.fill("#again", temp.password);
+  await Promise.all([rp.waitForURL(at("/login")), rp.click("button[type=submit]")]);
+  assert((await rp.textContent("[role=status]")).includes("Your new password is set"), "no confirmation after the reset");
+  await page.goto(`${base}/controls`);
+  assert(page.url().includes("/login"), "the session from before the reset still works");
+  assert((await (await rp.goto(link)).status()) === 410, "the link worked twice");
+  await fresh.close();
+  await ctx.close();
+  const again = await signIn(temp);
+  await again.ctx.close();
+  // Removal asks for the email again; the page confirms; the audit log keeps the history.
+  const row = ap.locator("tr", { hasText: temp.email });
+  await row.locator("summary").click();
+  await row.locator("input[name=confirm]").fill(temp.email);
+  await Promise.all([ap.waitForURL(at("/users")), row.locator("button:has-text('Remove')").click()]);
+  assert((await ap.textContent("[role=status]")).includes("The account is removed"), "no confirmation after removal");
+  assert(!(await ap.textContent("table")).includes(temp.email), "the removed account is still listed");
+  await shot(ap, "15b-users-after-removal", true);
+  await ap.goto(`${base}/audit`);
+  const log = await ap.textContent("main");
+  for (const what of ["made a password reset link", "set a new password", "removed an account"]) assert(log.includes(what), `audit log lacks ${what}`);
+});
+
+await check("the evidence list filters by control, pages, and the upload form starts at the control it was opened for", async () => {
+  await ap.goto(`${base}/evidence?control=AC-05`);
+  assert((await ap.inputValue("#control")) === "AC-05", "the upload form does not default to the filtered control");
+  const main = await ap.textContent("main");
+  assert(/Entries 1–\d+ of \d+ matching the filters/.test(main), "no count of the filtered entries");
+  const controls = await ap.locator("table tr td:nth-child(2)").count();
+  assert(controls > 0, "AC-05 has no evidence listed");
+  await ap.goto(`${base}/evidence`);
+  assert((await ap.locator("nav.pager").count()) === 1, "the demo's ledger is not paged");
+  assert((await ap.locator("#control").inputValue()) === "", "the upload form preselects a control nobody chose");
+  await shot(ap, "06b-evidence-list", true);
 });
 
 await check("API tokens: read-only by default, with an expiry, refused for changes, revoked", async () => {
@@ -507,7 +558,7 @@ await check("API tokens: read-only by default, with an expiry, refused for chang
   assert((await api("POST", "/api/v1/requests", JSON.stringify({ title: "no" }))).status === 403, "a read-only token made a change");
   const row = ap.locator("tr", { hasText: "dashboards" }).last();
   assert((await row.textContent()).includes("read-only"), "scope not shown");
-  await Promise.all([ap.waitForURL(`${base}/tokens`), row.locator("text=Revoke").click()]);
+  await Promise.all([ap.waitForURL(at("/tokens")), row.locator("text=Revoke").click()]);
   assert((await ap.locator("tr", { hasText: "dashboards" }).last().textContent()).includes("revoked"), "not shown as revoked");
   assert((await api("GET", "/api/v1/summary")).status === 401, "a revoked token still reads");
   await shot(ap, "16-tokens", true);

@@ -159,6 +159,9 @@ pub struct NewAudit<'a> {
     pub request_id: &'a str,
 }
 
+/// The active account an unused, unexpired reset link (`$1`, its token's hash) is for at `$2`.
+const RESET_USER: &str = "SELECT u.id, u.email, u.name, u.role, u.person FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 AND r.used_at = 0 AND r.expires_at > $2 AND u.disabled_at = 0";
+
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -474,9 +477,11 @@ impl Db {
 
     /// Every account with whether it is disabled, by email.
     pub async fn accounts(&self) -> Result<Vec<(User, bool)>, DbError> {
-        let rows = sqlx::query("SELECT id, email, name, role, person, disabled_at FROM users ORDER BY email")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, email, name, role, person, disabled_at FROM users WHERE removed_at = 0 ORDER BY email",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let disabled: i64 = r.try_get("disabled_at")?;
@@ -499,7 +504,7 @@ impl Db {
 
     /// Disables (at `now`) or enables an account; disabling also ends its sessions.
     pub async fn set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool, DbError> {
-        let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+        let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND removed_at = 0")
             .bind(if disabled { now } else { 0 })
             .bind(id)
             .execute(&self.pool)
@@ -511,6 +516,122 @@ impl Db {
                 .await?;
         }
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Records a one-time password reset for an account (its token's hash), replacing any earlier
+    /// one not yet used: only the newest link works.
+    pub async fn create_reset(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        created_by: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at = 0")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(created_by)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active account a reset link is for, while the link is unused and unexpired.
+    pub async fn reset_user(&self, token_hash: &str, now: i64) -> Result<Option<User>, DbError> {
+        let row = sqlx::query(RESET_USER)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(Db::user_of).transpose()?)
+    }
+
+    /// Uses a reset link once: sets the new password, clears a lockout and ends the account's
+    /// sessions, in one transaction. `None` when the link is used, expired or unknown (so two
+    /// tabs submitting the same link change the password once).
+    pub async fn use_reset(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<Option<User>, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(RESET_USER)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(user) = row.as_ref().map(Db::user_of).transpose()? else {
+            return Ok(None);
+        };
+        let used = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at = 0")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        if used.rows_affected() != 1 {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2")
+            .bind(password_hash)
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    /// Removes an account: it keeps its row (the audit log, comments and requests still name who
+    /// did what) under `email` rewritten to say it was removed, so the address can be used again;
+    /// it is disabled, its sessions end, its tokens are revoked, its unused resets are dropped and
+    /// the requests assigned to it that are not yet accepted lose their assignee. Returns how many
+    /// requests were unassigned, or `None` when there is no such active account.
+    pub async fn remove_user(&self, id: &str, removed_email: &str, now: i64) -> Result<Option<u64>, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE users SET removed_at = $1, disabled_at = $1, email = $2, password_hash = '!' WHERE id = $3 AND removed_at = 0",
+        )
+        .bind(now)
+        .bind(removed_email)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1 AND used_at = 0")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let unassigned = sqlx::query(
+            "UPDATE requests SET assignee = NULL, updated_at = $1 WHERE assignee = $2 AND status <> 'accepted'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Some(unassigned))
     }
 
     /// Creates a request, numbering it after the highest so far.

@@ -17,7 +17,7 @@ header.top .me form{display:inline}main{max-width:76rem;margin:1.5rem auto;paddi
 th{background:#eef2f8;font-weight:600;font-size:.9rem}.bar{background:#e9edf3;border-radius:4px;height:.6rem;overflow:hidden}.bar span{display:block;height:100%;background:var(--brand)}
 .pill{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;font-weight:600}.ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}.warn{background:var(--warnbg);color:var(--warn)}
 .heat{display:grid;grid-template-columns:repeat(auto-fill,minmax(4.6rem,1fr));gap:.3rem}.heat a{display:block;padding:.35rem;border-radius:5px;text-align:center;font-size:.8rem;text-decoration:none;color:#fff}.legend{display:flex;flex-wrap:wrap;gap:.8rem;margin-top:.7rem;font-size:.8rem}.legend span{display:inline-flex;align-items:center;gap:.3rem}.legend i{width:.9rem;height:.9rem;border-radius:3px;display:inline-block;border:1px solid #0002}
-form.inline{display:inline}label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #b8c2d0;border-radius:5px;width:100%;max-width:32rem;background:#fff}
+form.inline{display:inline}details.inline{display:inline-block;vertical-align:top}details.inline summary{cursor:pointer;color:var(--brand)}.pager{display:flex;gap:1rem;align-items:center;margin:.6rem 0}label{display:block;font-weight:600;margin:.6rem 0 .2rem}input,select,textarea{font:inherit;padding:.4rem .5rem;border:1px solid #b8c2d0;border-radius:5px;width:100%;max-width:32rem;background:#fff}
 textarea{min-height:5rem}button{font:inherit;background:var(--brand);color:#fff;border:0;border-radius:5px;padding:.45rem 1rem;cursor:pointer;margin-top:.6rem}button.link{background:none;color:var(--brand);padding:0;margin:0}
 form>button{display:block}.error{color:var(--bad);font-size:.9rem;margin-top:.2rem}.flash{padding:.6rem .9rem;border-radius:6px;margin-bottom:1rem}.filters{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end}.filters label{margin:0}.filters select,.filters input{width:auto}
 .comment{border-left:3px solid var(--line);padding:.2rem .8rem;margin:.6rem 0}.prose{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.5rem}
@@ -93,10 +93,41 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             esc(csrf)
         );
     }
+    let body = scope_headers(body);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Assure</title><link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"top\"><a class=\"brand\" href=\"/\">Assure</a><nav aria-label=\"Main\">{nav}</nav>{me}</header><main id=\"main\" tabindex=\"-1\">{body}</main><footer>Assure · every figure here can be re-performed from the project's signed ledger.</footer></body></html>\n",
         esc(title)
     )
+}
+
+/// Gives every header cell without a scope its scope: a row's header when a data cell follows it
+/// in the row (the label-value tables), else its column's. Screen readers then read each cell
+/// with its header, on every table of every page.
+pub fn scope_headers(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 256);
+    let mut rest = body;
+    while let Some(i) = rest.find("<th>") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 4..];
+        let row = after.find("</th>").is_some_and(|j| after[j + 5..].starts_with("<td"));
+        out.push_str(if row {
+            "<th scope=\"row\">"
+        } else {
+            "<th scope=\"col\">"
+        });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An attribute's value as written by [`esc`], read back (`&amp;` and the quotes).
+pub fn unescape_attr(v: &str) -> String {
+    v.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A hidden CSRF field.

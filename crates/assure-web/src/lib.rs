@@ -147,6 +147,11 @@ fn random_hex(n: usize) -> Result<String, AppError> {
     Ok(hex::encode(b))
 }
 
+/// A secret for a link or a session (256 bits, hex).
+pub fn random_token() -> Result<String, AppError> {
+    random_hex(32)
+}
+
 /// SHA-256 of a secret token, hex: what the database keeps instead of the token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -764,12 +769,17 @@ pub fn router(state: Shared) -> Router {
         .route("/users/{id}/role", post(pages::set_role))
         .route("/users/{id}/disable", post(pages::disable_user))
         .route("/users/{id}/enable", post(pages::enable_user))
+        .route("/users/{id}/reset", post(pages::reset_password))
+        .route("/users/{id}/remove", post(pages::remove_user))
+        .route("/reset/{token}", get(pages::reset_form).post(pages::reset))
         .route("/assets/app.css", get(css))
         .route("/assets/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
         .route("/healthz", get(health))
         .merge(api::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn(pages::confirmations))
+        .layer(middleware::from_fn_with_state(state.clone(), pages::followable_links))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
 }

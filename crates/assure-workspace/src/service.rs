@@ -38,6 +38,9 @@ pub struct Upload {
     /// What the ledger entry's note says of it (default: uploaded through the web application),
     /// for example the request it answers.
     pub note: Option<String>,
+    /// The first and last day the file covers, when the uploader said (a periodic control's
+    /// slot: the quarter a review covers).
+    pub period: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// What a person may provide as an export: rows for the tables their controls read, never a
@@ -213,10 +216,14 @@ impl Backend for Service {
     fn import(&self, upload: Upload) -> Result<Vec<Entry>, BackendError> {
         let ws = &self.workspace;
         let w = ws.open_write(true)?;
-        let meta = Service::meta(
+        let mut meta = Service::meta(
             &upload.by,
             upload.note.as_deref().unwrap_or("uploaded through the web application"),
         )?;
+        if let Some((start, end)) = upload.period {
+            meta.period_start = Some(start.to_string());
+            meta.period_end = Some(end.to_string());
+        }
         let entries = ws.staged(&upload.file_name, &upload.bytes, |path| match upload.kind {
             UploadKind::Export => {
                 // Recorded under the uploaded name, so a new upload of the same export replaces it.

@@ -38,6 +38,14 @@ pub struct UserForm {
     password: String,
 }
 
+/// What the users page says above the accounts after an action: a one-time reset link to hand
+/// over (shown once), or nothing.
+#[derive(Debug, Default)]
+pub(super) struct UsersNotice {
+    /// The account a reset link was made for, and the link.
+    reset: Option<(String, String)>,
+}
+
 pub(super) async fn users_page(
     state: &Shared,
     s: &Session,
@@ -45,10 +53,29 @@ pub(super) async fn users_page(
     errors: &BTreeMap<&str, String>,
     status: StatusCode,
 ) -> Page {
+    users_page_with(state, s, f, errors, status, &UsersNotice::default()).await
+}
+
+async fn users_page_with(
+    state: &Shared,
+    s: &Session,
+    f: &UserForm,
+    errors: &BTreeMap<&str, String>,
+    status: StatusCode,
+    notice: &UsersNotice,
+) -> Page {
     let (snap, _) = state.authorized(s, Action::ManageUsers, &[]).await?;
     let mut b = String::from(
-        "<h1>Users</h1><p class=\"muted\">Change a role, or disable an account: a disabled account cannot sign in, and its sessions and API tokens stop working at once. Every change is in the audit log.</p><table><caption class=\"sr\">Accounts</caption><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">Person in the project</th><th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr>",
+        "<h1>Users</h1><p class=\"muted\">Change a role, disable an account (it cannot sign in, and its sessions and API tokens stop working at once), give someone a one-time link to set a new password, or remove an account (its history stays in the audit log). Every change is in the audit log.</p>",
     );
+    if let Some((email, link)) = &notice.reset {
+        b.push_str(&format!(
+            "<div class=\"card\" role=\"status\"><h2>A password reset link for {}</h2><p>Give this link to them yourself (it is shown only this once). It works once, for {RESET_HOURS} hours; making another link replaces it. Their sessions end when they set the new password.</p><pre id=\"reset-link\">{}</pre></div>",
+            esc(email),
+            esc(link)
+        ));
+    }
+    b.push_str("<table><caption class=\"sr\">Accounts</caption><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th><th scope=\"col\">Person in the project</th><th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr>");
     for (u, disabled) in state.db.accounts().await? {
         let options: String = Role::ALL
             .iter()
@@ -73,7 +100,16 @@ pub(super) async fn users_page(
                 "<span class=\"muted\">your own account</span>".to_string()
             } else {
                 format!(
-                    "<form class=\"inline\" method=\"post\" action=\"/users/{id}/role\">{csrf}<label class=\"sr\" for=\"role-{id}\">Role of {email}</label><select id=\"role-{id}\" name=\"role\" style=\"width:auto\">{options}</select> <button type=\"submit\">Save role</button></form> <form class=\"inline\" method=\"post\" action=\"/users/{id}/{toggle}\">{csrf}<button type=\"submit\">{label}</button></form>",
+                    "<form class=\"inline\" method=\"post\" action=\"/users/{id}/role\">{csrf}<label class=\"sr\" for=\"role-{id}\">Role of {email}</label><select id=\"role-{id}\" name=\"role\" style=\"width:auto\">{options}</select> <button type=\"submit\">Save role</button></form> <form class=\"inline\" method=\"post\" action=\"/users/{id}/{toggle}\">{csrf}<button type=\"submit\">{label}</button></form>{reset} <details class=\"inline\"><summary>Remove</summary><form method=\"post\" action=\"/users/{id}/remove\">{csrf}<label for=\"confirm-{id}\">Type the email address to remove this account</label><input id=\"confirm-{id}\" name=\"confirm\" autocomplete=\"off\" required><button type=\"submit\">Remove {email}</button></form></details>",
+                    reset = if disabled {
+                        String::new()
+                    } else {
+                        format!(
+                            " <form class=\"inline\" method=\"post\" action=\"/users/{}/reset\">{}<button type=\"submit\">Reset password</button></form>",
+                            esc(&u.id),
+                            csrf_field(s.csrf())
+                        )
+                    },
                     id = esc(&u.id),
                     csrf = csrf_field(s.csrf()),
                     email = esc(&u.email),
@@ -130,6 +166,107 @@ pub(super) async fn users_page(
     Ok((status, Html(page("Users", Some((&s.user, s.csrf())), "/users", &b))).into_response())
 }
 
+/// How long a password reset link works.
+const RESET_HOURS: i64 = 24;
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    /// The account's email, typed again: removal is not undone.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Makes a one-time link for an account to set a new password, shown once to the administrator.
+pub async fn reset_password(
+    State(state): State<Shared>,
+    s: Session,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::ManageUsers, &[]).await?;
+    let u = other_account(&state, &s, &id).await?;
+    let token = crate::random_token()?;
+    let now = crate::now_micros();
+    state
+        .db
+        .create_reset(
+            &crate::token_hash(&token),
+            &u.id,
+            &s.user.id,
+            now,
+            now + RESET_HOURS * 3_600_000_000,
+        )
+        .await?;
+    state
+        .audit(
+            Some(&s.user),
+            "made a password reset link",
+            &format!("user:{}", u.email),
+            &format!("works once, for {RESET_HOURS} hours"),
+        )
+        .await?;
+    // The link as the administrator's browser reached this server, when it said (Origin).
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| o.starts_with("http://") || o.starts_with("https://"))
+        .unwrap_or("");
+    let notice = UsersNotice {
+        reset: Some((u.email.clone(), format!("{origin}/reset/{token}"))),
+    };
+    users_page_with(
+        &state,
+        &s,
+        &UserForm::default(),
+        &BTreeMap::new(),
+        StatusCode::OK,
+        &notice,
+    )
+    .await
+}
+
+/// Removes an account after its email is typed again; its history stays.
+pub async fn remove_user(
+    State(state): State<Shared>,
+    s: Session,
+    Path(id): Path<String>,
+    Form(f): Form<RemoveForm>,
+) -> Page {
+    state.check_csrf(&s, &f.csrf)?;
+    state.authorized(&s, Action::ManageUsers, &[]).await?;
+    let u = other_account(&state, &s, &id).await?;
+    if f.confirm.trim().to_lowercase() != u.email {
+        return Err(AppError::BadRequest(format!(
+            "Nothing was removed: type {} exactly to remove that account.",
+            u.email
+        )));
+    }
+    let now = crate::now_micros();
+    let day = chrono::DateTime::from_timestamp_micros(now)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let removed = format!("{} (removed {day})", u.email);
+    let Some(unassigned) = state.db.remove_user(&u.id, &removed, now).await? else {
+        return Err(AppError::NotFound(format!("There is no account `{id}`.")));
+    };
+    state
+        .audit(
+            Some(&s.user),
+            "removed an account",
+            &format!("user:{}", u.email),
+            &format!(
+                "sessions ended, tokens revoked; {unassigned} open request{} unassigned",
+                if unassigned == 1 { "" } else { "s" }
+            ),
+        )
+        .await?;
+    see_done("/users", Done::Removed)
+}
+
 pub async fn users(State(state): State<Shared>, s: Session) -> Page {
     users_page(&state, &s, &UserForm::default(), &BTreeMap::new(), StatusCode::OK).await
 }
@@ -171,7 +308,7 @@ pub async fn add_user(State(state): State<Shared>, s: Session, Form(f): Form<Use
                         role.as_str(),
                     )
                     .await?;
-                return see_other("/users");
+                return see_done("/users", Done::UserAdded);
             }
             Err(AppError::BadRequest(m)) => {
                 errors.insert("email", m);
@@ -201,14 +338,15 @@ pub struct CsrfForm {
 async fn other_account(state: &Shared, s: &Session, id: &str) -> Result<crate::User, AppError> {
     if id == s.user.id {
         return Err(AppError::BadRequest(
-            "You cannot change your own role or disable your own account; another administrator can.".into(),
+            "You cannot change your own role, reset your own password here, or disable or remove your own account; another administrator can.".into(),
         ));
     }
     state
         .db
-        .users()
+        .accounts()
         .await?
         .into_iter()
+        .map(|(u, _)| u)
         .find(|u| u.id == id)
         .ok_or_else(|| AppError::NotFound(format!("There is no account `{id}`.")))
 }
@@ -241,7 +379,7 @@ pub async fn set_role(
             &format!("{} to {}", u.role, role.as_str()),
         )
         .await?;
-    see_other("/users")
+    see_done("/users", Done::RoleChanged)
 }
 
 async fn set_disabled(state: Shared, s: Session, id: String, csrf: String, disabled: bool) -> Page {
@@ -265,7 +403,7 @@ async fn set_disabled(state: Shared, s: Session, id: String, csrf: String, disab
             },
         )
         .await?;
-    see_other("/users")
+    see_done("/users", if disabled { Done::Disabled } else { Done::Enabled })
 }
 
 pub async fn disable_user(
@@ -420,5 +558,5 @@ pub async fn revoke_token(
             &id,
         )
         .await?;
-    see_other("/tokens")
+    see_done("/tokens", Done::TokenRevoked)
 }

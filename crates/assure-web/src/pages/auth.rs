@@ -202,3 +202,98 @@ pub async fn setup(State(state): State<Shared>, Form(f): Form<SetupForm>) -> Pag
     resp.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(resp)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    again: String,
+}
+
+/// The page a password reset link opens: a new password, twice.
+fn reset_page(token: &str, email: &str, error: Option<&str>) -> String {
+    page(
+        "Set a new password",
+        None,
+        "",
+        &format!(
+            "<div class=\"card\" style=\"max-width:28rem;margin:3rem auto\"><h1>Set a new password</h1><p class=\"muted\">For {}. This link works once; your other sessions end when the password is set.</p><form method=\"post\" action=\"/reset/{}\"><label for=\"password\">New password (at least 12 characters)</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required><label for=\"again\">The same password again</label><input id=\"again\" name=\"again\" type=\"password\" autocomplete=\"new-password\" required>{}<button type=\"submit\">Set the password</button></form></div>",
+            esc(email),
+            esc(token),
+            error
+                .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+                .unwrap_or_default()
+        ),
+    )
+}
+
+const RESET_GONE: &str = "This password reset link does not work: it was used already, it expired, or a newer link replaced it. Ask an administrator for a new one.";
+
+fn reset_gone() -> Page {
+    Ok((
+        StatusCode::GONE,
+        Html(page(
+            "Reset link",
+            None,
+            "",
+            &format!(
+                "<div class=\"card\" style=\"max-width:28rem;margin:3rem auto\"><h1>Reset link</h1><p class=\"error\" role=\"alert\">{RESET_GONE}</p><p><a href=\"/login\">Sign in</a></p></div>"
+            ),
+        )),
+    )
+        .into_response())
+}
+
+/// Opens a password reset link (no session needed: the link is the secret).
+pub async fn reset_form(State(state): State<Shared>, Path(token): Path<String>) -> Page {
+    match state
+        .db
+        .reset_user(&crate::token_hash(&token), crate::now_micros())
+        .await?
+    {
+        Some(u) => Ok(Html(reset_page(&token, &u.email, None)).into_response()),
+        None => reset_gone(),
+    }
+}
+
+/// Sets the new password through a reset link, once; rate limited like signing in.
+pub async fn reset(
+    State(state): State<Shared>,
+    info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(f): Form<ResetForm>,
+) -> Page {
+    let ip = state.client_ip(info.as_ref().map(|e| &e.0), &headers);
+    state.check_attempts(ip)?;
+    let hash = crate::token_hash(&token);
+    let Some(user) = state.db.reset_user(&hash, crate::now_micros()).await? else {
+        state.sign_in_failed(ip, "")?;
+        return reset_gone();
+    };
+    let error = if f.password.chars().count() < 12 {
+        Some("Use at least 12 characters.")
+    } else if f.password != f.again {
+        Some("The two passwords differ: type the same one twice.")
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        return Ok((StatusCode::BAD_REQUEST, Html(reset_page(&token, &user.email, Some(e)))).into_response());
+    }
+    let password = f.password.clone();
+    let new_hash = blocking(move || crate::hash_password(&password)).await??;
+    let Some(user) = state.db.use_reset(&hash, &new_hash, crate::now_micros()).await? else {
+        return reset_gone();
+    };
+    state
+        .audit(
+            Some(&user),
+            "set a new password",
+            &format!("user:{}", user.email),
+            "through a reset link; sessions ended",
+        )
+        .await?;
+    see_done("/login", Done::PasswordSet)
+}

@@ -245,14 +245,21 @@ pub async fn control(State(state): State<Shared>, s: Session, Path(id): Path<Str
                 ));
             }
             b.push_str("</table>");
+            if entries.len() > 50 {
+                b.push_str(&format!(
+                    "<p>The newest 50 of {} entries. <a href=\"/evidence?control={}\">Filter, sort and page through all of them</a>.</p>",
+                    entries.len(),
+                    super::tests::url_encode(c.id.as_str())
+                ));
+            }
         }
     }
     if crate::authz::role_allows(role, Action::UploadEvidence) {
-        b.push_str(&upload_form(s.csrf(), &[c.id.as_str()], None));
+        b.push_str(&upload_form(s.csrf(), &[c.id.as_str()], Some(c.id.as_str()), None));
     }
     // Comments and history.
     let subject = format!("control:{}", c.id.as_str());
-    b.push_str("<h2>Comments</h2>");
+    b.push_str("<h2 id=\"comments\">Comments</h2>");
     b.push_str(&comments_html(&state.db.comments(&subject).await?));
     if crate::authz::role_allows(role, Action::Comment) {
         b.push_str(&comment_form(
@@ -300,7 +307,7 @@ pub async fn control_comment(
     let c = control_or_404(&snap, &id)?;
     state.authorize(&s, &snap, Action::Comment, &[c.id.as_str()])?;
     comment(&state, &s, &format!("control:{}", c.id.as_str()), &f.body).await?;
-    see_other(&format!("/controls/{}", c.id.as_str()))
+    see_done(&format!("/controls/{}#comments", c.id.as_str()), Done::Commented)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,7 +377,7 @@ pub async fn control_sample(
             ),
         )
         .await?;
-    see_other(&format!("/controls/{}#sample", c.id.as_str()))
+    see_done(&format!("/controls/{}#sample", c.id.as_str()), Done::Sampled)
 }
 
 /// A control's latest sample as a workpaper: the sampled items in a table with what testing each
@@ -564,7 +571,7 @@ async fn record(
             &format!("ledger entry {}", entry.seq),
         )
         .await?;
-    see_other(&format!("/controls/{}#sample", c.id.as_str()))
+    see_done(&format!("/controls/{}#sample", c.id.as_str()), Done::WorkpaperSaved)
 }
 
 /// Records what testing one sampled item found.

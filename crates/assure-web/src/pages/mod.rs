@@ -8,6 +8,7 @@ mod auth;
 mod controls;
 mod dashboard;
 mod evidence;
+mod links;
 mod policies;
 mod questionnaires;
 mod requests;
@@ -21,6 +22,7 @@ pub use auth::*;
 pub use controls::*;
 pub use dashboard::*;
 pub use evidence::*;
+pub use links::{followable_links, may_follow, unlink};
 pub use policies::*;
 pub use questionnaires::*;
 pub use requests::*;
@@ -91,6 +93,185 @@ async fn form_and_file(
 
 fn see_other(to: &str) -> Page {
     Ok(Redirect::to(to).into_response())
+}
+
+/// A change done, as the page it leads to confirms it: the redirect carries `done=KEY` (and, for
+/// uploads, `entries=N,M`), and [`confirmations`] puts the sentence at the top of that page. Only
+/// these fixed sentences can appear, so a crafted link cannot put words on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Uploaded,
+    Commented,
+    Sampled,
+    WorkpaperSaved,
+    PolicyAccepted,
+    PolicyApproved,
+    QuestionnaireAdded,
+    AnswerSaved,
+    AnswersApproved,
+    RequestRaised,
+    RequestUpdated,
+    EvidenceAttached,
+    EvidenceLinked,
+    UserAdded,
+    RoleChanged,
+    Disabled,
+    Enabled,
+    Removed,
+    TokenRevoked,
+    PasswordSet,
+}
+
+impl Done {
+    const ALL: [Done; 20] = [
+        Done::Uploaded,
+        Done::Commented,
+        Done::Sampled,
+        Done::WorkpaperSaved,
+        Done::PolicyAccepted,
+        Done::PolicyApproved,
+        Done::QuestionnaireAdded,
+        Done::AnswerSaved,
+        Done::AnswersApproved,
+        Done::RequestRaised,
+        Done::RequestUpdated,
+        Done::EvidenceAttached,
+        Done::EvidenceLinked,
+        Done::UserAdded,
+        Done::RoleChanged,
+        Done::Disabled,
+        Done::Enabled,
+        Done::Removed,
+        Done::TokenRevoked,
+        Done::PasswordSet,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Done::Uploaded => "uploaded",
+            Done::Commented => "commented",
+            Done::Sampled => "sampled",
+            Done::WorkpaperSaved => "workpaper",
+            Done::PolicyAccepted => "accepted",
+            Done::PolicyApproved => "approved",
+            Done::QuestionnaireAdded => "questionnaire",
+            Done::AnswerSaved => "answer",
+            Done::AnswersApproved => "answers-approved",
+            Done::RequestRaised => "raised",
+            Done::RequestUpdated => "request",
+            Done::EvidenceAttached => "attached",
+            Done::EvidenceLinked => "linked",
+            Done::UserAdded => "user-added",
+            Done::RoleChanged => "role",
+            Done::Disabled => "disabled",
+            Done::Enabled => "enabled",
+            Done::Removed => "removed",
+            Done::TokenRevoked => "revoked",
+            Done::PasswordSet => "password",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Done> {
+        Done::ALL.into_iter().find(|d| d.key() == key)
+    }
+
+    /// The sentence the page shows.
+    fn message(self) -> &'static str {
+        match self {
+            Done::Uploaded => "Recorded in the signed ledger",
+            Done::Commented => "Your comment is saved.",
+            Done::Sampled => "The sample is drawn and recorded in the ledger with its seed and population.",
+            Done::WorkpaperSaved => "Saved to the workpaper.",
+            Done::PolicyAccepted => "Your acceptance is recorded in the ledger.",
+            Done::PolicyApproved => "Your approval of this text is recorded in the ledger.",
+            Done::QuestionnaireAdded => "The questionnaire is read and draft answers are ready for review.",
+            Done::AnswerSaved => "The answer is saved.",
+            Done::AnswersApproved => "The answers are approved.",
+            Done::RequestRaised => "The request is raised.",
+            Done::RequestUpdated => "The request is updated.",
+            Done::EvidenceAttached => "The file is recorded in the ledger and attached to this request.",
+            Done::EvidenceLinked => "The ledger entry is linked to this request.",
+            Done::UserAdded => "The account is added. Give them their initial password yourself.",
+            Done::RoleChanged => "The role is changed; it applies from their next page.",
+            Done::Disabled => "The account is disabled: its sessions ended and its tokens stopped working.",
+            Done::Enabled => "The account is enabled again.",
+            Done::Removed => "The account is removed. Its history stays in the audit log.",
+            Done::TokenRevoked => "The token is revoked and stops working now.",
+            Done::PasswordSet => "Your new password is set. Sign in with it.",
+        }
+    }
+}
+
+/// Redirects to `to`, which then confirms `done`.
+fn see_done(to: &str, done: Done) -> Page {
+    let (path, fragment) = to.split_once('#').map_or((to, ""), |(p, f)| (p, f));
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let hash = if fragment.is_empty() {
+        String::new()
+    } else {
+        format!("#{fragment}")
+    };
+    see_other(&format!("{path}{sep}done={}{hash}", done.key()))
+}
+
+/// The sentence a request's `done` (and `entries`) query asks a page to confirm, if any.
+pub fn confirmation(query: &str) -> Option<String> {
+    let mut done = None;
+    let mut entries = String::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("done", k)) => done = Done::parse(k),
+            Some(("entries", v)) if !v.is_empty() && v.len() <= 200 => {
+                let seqs: Vec<&str> = v.split(',').collect();
+                if seqs
+                    .iter()
+                    .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                {
+                    entries = seqs.join(", ");
+                }
+            }
+            _ => {}
+        }
+    }
+    let done = done?;
+    Some(match done {
+        Done::Uploaded if !entries.is_empty() => format!(
+            "{} as entry {entries}. It counts for this control from now on; run the tests to see its effect.",
+            done.message()
+        ),
+        Done::Uploaded => format!("{}.", done.message()),
+        _ => done.message().to_string(),
+    })
+}
+
+/// Puts a change's confirmation at the top of the page a change redirected to (HTML pages only).
+pub async fn confirmations(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let sentence = (req.method() == axum::http::Method::GET)
+        .then(|| req.uri().query().and_then(confirmation))
+        .flatten();
+    let resp = next.run(req).await;
+    let Some(sentence) = sentence else { return resp };
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    const MAIN: &str = "<main id=\"main\" tabindex=\"-1\">";
+    let out = text.replacen(
+        MAIN,
+        &format!("{MAIN}<div class=\"flash ok\" role=\"status\">{}</div>", esc(&sentence)),
+        1,
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(out))
 }
 
 fn control_or_404<'a>(snap: &'a Snapshot, id: &str) -> Result<&'a assure_project::model::Control, AppError> {

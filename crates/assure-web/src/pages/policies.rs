@@ -256,7 +256,7 @@ pub async fn accept(State(state): State<Shared>, s: Session, Path(id): Path<Stri
             &format!("version {version}, ledger entry {}", entry.seq),
         )
         .await?;
-    see_other(&format!("/policies/{}", p.id.as_str()))
+    see_done(&format!("/policies/{}", p.id.as_str()), Done::PolicyAccepted)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -305,5 +305,5 @@ pub async fn approve(
             ),
         )
         .await?;
-    see_other(&format!("/policies/{}", p.id.as_str()))
+    see_done(&format!("/policies/{}", p.id.as_str()), Done::PolicyApproved)
 }

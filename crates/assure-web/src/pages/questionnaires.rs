@@ -210,7 +210,7 @@ pub async fn upload_questionnaire(State(state): State<Shared>, s: Session, mut m
             &format!("{safe}: {n} questions, {answered} answered, {review} need review"),
         )
         .await?;
-    see_other(&format!("/questionnaires/{}", a.id))
+    see_done(&format!("/questionnaires/{}", a.id), Done::QuestionnaireAdded)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -517,7 +517,7 @@ pub async fn review(
             &what.join("; "),
         )
         .await?;
-    see_other(&format!("/questionnaires/{}/q/{index}", a.id))
+    see_done(&format!("/questionnaires/{}/q/{index}", a.id), Done::AnswerSaved)
 }
 
 pub async fn approve_all(
@@ -548,7 +548,7 @@ pub async fn approve_all(
             &format!("{approved} approved in all"),
         )
         .await?;
-    see_other(&format!("/questionnaires/{}", a.id))
+    see_done(&format!("/questionnaires/{}", a.id), Done::AnswersApproved)
 }
 
 #[derive(Debug, Default, Deserialize)]

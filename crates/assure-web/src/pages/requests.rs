@@ -271,7 +271,7 @@ pub async fn raise_request(State(state): State<Shared>, s: Session, Form(f): For
         return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST, "", None).await;
     }
     let r = crate::requests::create(&state, &s, &f.to_new()).await?;
-    see_other(&format!("/requests/{}", r.id))
+    see_done(&format!("/requests/{}", r.id), Done::RequestRaised)
 }
 
 pub(super) async fn load_request(state: &Shared, s: &Session, id: &str) -> Result<(PbcRequest, Role), AppError> {
@@ -503,6 +503,7 @@ pub async fn attach(State(state): State<Shared>, s: Session, Path(id): Path<Stri
                 .map(|x| format!(" (auditor's {x})"))
                 .unwrap_or_default()
         )),
+        period: None,
     };
     let backend = state.backend.clone();
     match blocking(move || backend.import(upload)).await? {
@@ -522,7 +523,7 @@ pub async fn attach(State(state): State<Shared>, s: Session, Path(id): Path<Stri
                     ),
                 )
                 .await?;
-            see_other(&format!("/requests/{}", r.id))
+            see_done(&format!("/requests/{}", r.id), Done::EvidenceAttached)
         }
         Err(crate::BackendError::Invalid(m)) => {
             request_page(
@@ -564,7 +565,7 @@ pub async fn link_evidence(
     };
     let snap = state.snapshot().await?;
     match crate::requests::link(&state, &s, role, &snap, &r, seq).await {
-        Ok(_) => see_other(&format!("/requests/{}", r.id)),
+        Ok(_) => see_done(&format!("/requests/{}", r.id), Done::EvidenceLinked),
         Err(AppError::NotFound(m)) => request_page(&state, &s, &id, Some(&m), StatusCode::NOT_FOUND).await,
         Err(e) => Err(e),
     }
@@ -630,7 +631,7 @@ pub async fn update_request(
     let (r, role) = load_request(&state, &s, &id).await?;
     state.authorized(&s, Action::UpdateRequest, &[]).await?;
     crate::requests::change(&state, &s, role, &r, &f.to_change()).await?;
-    see_other(&format!("/requests/{}", r.id))
+    see_done(&format!("/requests/{}", r.id), Done::RequestUpdated)
 }
 
 pub async fn request_comment(
@@ -643,5 +644,5 @@ pub async fn request_comment(
     let (r, _) = load_request(&state, &s, &id).await?;
     state.authorized(&s, Action::Comment, &[]).await?;
     comment(&state, &s, &format!("request:{}", r.id), &f.body).await?;
-    see_other(&format!("/requests/{}", r.id))
+    see_done(&format!("/requests/{}", r.id), Done::Commented)
 }

@@ -84,7 +84,7 @@ fn lenient_usize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>
 }
 
 /// Percent-encodes a query value.
-fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

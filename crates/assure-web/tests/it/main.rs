@@ -28,6 +28,10 @@ const AS_OF: (i32, u32, u32) = (2026, 11, 22);
 struct Fake {
     dir: tempfile::TempDir,
     uploads: Mutex<Vec<String>>,
+    /// The period each upload said it covers, in order.
+    periods: Mutex<Vec<Option<(NaiveDate, NaiveDate)>>>,
+    /// Entries beyond the three every snapshot has (a long evidence list).
+    extra: Mutex<Vec<Entry>>,
     approvals: Mutex<Vec<(String, String, String)>>,
     today: NaiveDate,
 }
@@ -106,7 +110,10 @@ impl Backend for Fake {
             run: Some((9, run)),
             later_run: None,
             samples: Vec::new(),
-            ledger: vec![entry(1, "AC-05"), entry(2, "GOV-01"), run_entry()],
+            ledger: [entry(1, "AC-05"), entry(2, "GOV-01"), run_entry()]
+                .into_iter()
+                .chain(self.extra.lock().unwrap().iter().cloned())
+                .collect(),
             acceptances: Vec::new(),
             errors: 0,
             problems: Vec::new(),
@@ -123,6 +130,7 @@ impl Backend for Fake {
                 "row 2, column `email`: not an email address".into(),
             ));
         }
+        self.periods.lock().unwrap().push(upload.period);
         self.uploads.lock().unwrap().push(upload.file_name);
         Ok(vec![entry(3, "AC-05")])
     }
@@ -349,6 +357,8 @@ async fn app_on(url: &str, settings: Settings, today: NaiveDate) -> (Shared, Arc
     let fake = Arc::new(Fake {
         dir,
         uploads: Mutex::new(Vec::new()),
+        periods: Mutex::new(Vec::new()),
+        extra: Mutex::new(Vec::new()),
         approvals: Mutex::new(Vec::new()),
         today,
     });
@@ -870,7 +880,7 @@ async fn approvals_and_vendors(db: TestDb) {
     .await;
     assert_eq!(
         (r.status, r.location.as_str()),
-        (StatusCode::SEE_OTHER, "/policies/access-control")
+        (StatusCode::SEE_OTHER, "/policies/access-control?done=approved")
     );
     assert_eq!(
         fake.approvals.lock().unwrap().clone(),
@@ -1354,7 +1364,15 @@ async fn the_request_workflow_lets_owners_answer_and_auditors_decide() {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let id = r.location.rsplit('/').next().unwrap().to_string();
+    let id = r
+        .location
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let status = |state: Shared, id: String| async move { state.db.request(&id).await.unwrap().unwrap().status };
     assert_eq!(status(state.clone(), id.clone()).await, RequestStatus::Open);
     // The owner answers: submitted is theirs to set; accepted is not.
@@ -1499,7 +1517,15 @@ async fn an_assignee_answers_a_request_for_a_control_they_do_not_own() {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let id = r.location.rsplit('/').next().unwrap().to_string();
+    let id = r
+        .location
+        .split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(
         send(&state, get("/controls/GOV-01", Some(&owner))).await.status,
         StatusCode::FORBIDDEN
@@ -1975,5 +2001,422 @@ async fn one_address_cannot_take_every_connection() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     let _ = stop_tx.send(());
     server.await.unwrap().unwrap();
+    db.finish().await;
+}
+
+/// Every same-site link on the pages a role reaches from the dashboard, followed: none of them
+/// may lead to a page that refuses the reader (a link a person cannot follow is not shown).
+#[tokio::test]
+async fn no_page_links_to_a_page_its_reader_cannot_open() {
+    let db = sqlite().await;
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let snap = state.snapshot().await.unwrap();
+    let owner_person = snap
+        .project
+        .control("AC-05")
+        .unwrap()
+        .owner
+        .as_ref()
+        .unwrap()
+        .to_string();
+    let href = regex_lite_hrefs;
+    let mut report = Vec::new();
+    let mut owner = None;
+    for role in Role::ALL {
+        let who = account(
+            &state,
+            role,
+            (role == Role::ControlOwner).then_some(owner_person.as_str()),
+        )
+        .await;
+        if role == Role::ControlOwner {
+            owner = Some(Who {
+                cookie: who.cookie.clone(),
+                csrf: who.csrf.clone(),
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut queue = std::collections::VecDeque::from([("/".to_string(), "/".to_string())]);
+        while let Some((path, from)) = queue.pop_front() {
+            if seen.len() >= 400 || !seen.insert(path.clone()) {
+                continue;
+            }
+            let r = send(&state, get(&path, Some(&who))).await;
+            if r.status == StatusCode::FORBIDDEN {
+                report.push(format!("{}: {path} (linked from {from}) answers 403", role.as_str()));
+                continue;
+            }
+            if r.status != StatusCode::OK || !r.body.starts_with("<!doctype html>") {
+                continue;
+            }
+            for link in href(&r.body) {
+                // Downloads and the API are files, not pages; signing out ends the walk.
+                if link.contains("/download")
+                    || link.ends_with(".xlsx")
+                    || link.ends_with(".tar")
+                    || link.starts_with("/api/")
+                    || link.starts_with("/assets/")
+                {
+                    continue;
+                }
+                queue.push_back((link, path.clone()));
+            }
+        }
+        assert!(seen.len() > 5, "{}: the walk reached only {seen:?}", role.as_str());
+    }
+    assert!(
+        report.is_empty(),
+        "links a reader cannot follow:\n{}",
+        report.join("\n")
+    );
+    // What is not a link is still named: the owner reads GOV-01 on the framework page, unlinked.
+    let page = send(&state, get("/frameworks/iso27001", owner.as_ref())).await;
+    assert!(
+        page.body.contains("GOV-01") && !page.body.contains("href=\"/controls/GOV-01\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("href=\"/controls/AC-05\""),
+        "the owner's own control lost its link"
+    );
+    db.finish().await;
+}
+
+/// The `href="/..."` links of a page, unescaped, without fragments.
+fn regex_lite_hrefs(body: &str) -> Vec<String> {
+    body.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|h| h.starts_with('/') && !h.starts_with("//"))
+        .map(|h| h.split('#').next().unwrap_or(h).replace("&amp;", "&"))
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+async fn resets_and_removal(db: TestDb) {
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let admin = account(&state, Role::Admin, None).await;
+    let viewer = assure_web::create_user(
+        &state.db,
+        "vera@example.test",
+        "Vera",
+        Role::Viewer,
+        None,
+        "the-first-password",
+    )
+    .await
+    .unwrap();
+    // The administrator makes a link; it is shown once, with the Origin the browser sent.
+    let mut req = form(&format!("/users/{}/reset", viewer.id), Some(&admin), "");
+    req.headers_mut()
+        .insert(header::ORIGIN, "https://assure.example.test".parse().unwrap());
+    let r = send(&state, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let link = r
+        .body
+        .split("<pre id=\"reset-link\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(link.starts_with("https://assure.example.test/reset/"), "{link}");
+    let path = link.trim_start_matches("https://assure.example.test").to_string();
+    // A newer link replaces it.
+    let r = send(&state, form(&format!("/users/{}/reset", viewer.id), Some(&admin), "")).await;
+    let newer = r
+        .body
+        .split("<pre id=\"reset-link\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        newer.starts_with("/reset/"),
+        "without an Origin the link is a path: {newer}"
+    );
+    assert_eq!(
+        send(&state, get(&path, None)).await.status,
+        StatusCode::GONE,
+        "the replaced link still works"
+    );
+    let r = send(&state, get(&newer, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("vera@example.test"), "{}", r.body);
+    // Mistakes are said beside the form and change nothing.
+    let r = send(&state, form(&newer, None, "password=short&again=short")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("at least 12 characters"), "{}", r.body);
+    let r = send(
+        &state,
+        form(&newer, None, "password=a-new-long-password&again=a-new-long-passwore"),
+    )
+    .await;
+    assert!(r.body.contains("The two passwords differ"), "{}", r.body);
+    // The viewer's session ends when the password is set.
+    let session = assure_web::start_session(&state, &viewer).await.unwrap();
+    let cookie = session.to_str().unwrap().split(';').next().unwrap().to_string();
+    let r = send(
+        &state,
+        form(&newer, None, "password=a-new-long-password&again=a-new-long-password"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/login?done=password")
+    );
+    let r = send(&state, get("/login?done=password", None)).await;
+    assert!(r.body.contains("Your new password is set"), "{}", r.body);
+    let old = Request::get("/")
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        send(&state, old).await.location,
+        "/login",
+        "the old session survived the reset"
+    );
+    assert_eq!(
+        send(&state, get(&newer, None)).await.status,
+        StatusCode::GONE,
+        "a link worked twice"
+    );
+    let r = send(
+        &state,
+        form("/login", None, "email=vera%40example.test&password=a-new-long-password"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/"),
+        "the new password does not sign in"
+    );
+    let r = send(
+        &state,
+        form("/login", None, "email=vera%40example.test&password=the-first-password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the old password still signs in");
+    // Nobody resets or removes their own account here.
+    let me = state
+        .db
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(u, _)| u.role == "admin")
+        .unwrap()
+        .0;
+    assert_eq!(
+        send(&state, form(&format!("/users/{}/reset", me.id), Some(&admin), ""))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    // Removal needs the email typed again.
+    let r = send(
+        &state,
+        form(&format!("/users/{}/remove", viewer.id), Some(&admin), "confirm=someone"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Nothing was removed"), "{}", r.body);
+    let token = assure_web::create_token(&state, &viewer, "ci", None, true)
+        .await
+        .unwrap();
+    let r = send(
+        &state,
+        form(
+            &format!("/users/{}/remove", viewer.id),
+            Some(&admin),
+            "confirm=Vera%40example.test",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/users?done=removed")
+    );
+    let r = send(&state, get("/users?done=removed", Some(&admin))).await;
+    assert!(r.body.contains("The account is removed"), "{}", r.body);
+    assert!(
+        !r.body.contains("vera@example.test"),
+        "a removed account is still listed"
+    );
+    let api = Request::get("/api/v1/controls")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        send(&state, api).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a removed account's token works"
+    );
+    let r = send(
+        &state,
+        form("/login", None, "email=vera%40example.test&password=a-new-long-password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a removed account signs in");
+    // Its history stays and names it; the address can be used again.
+    let log = state.db.audit_log(None, 100).await.unwrap();
+    for what in ["made a password reset link", "set a new password", "removed an account"] {
+        assert!(log.iter().any(|l| l.action == what), "the audit log lacks `{what}`");
+    }
+    assure_web::create_user(
+        &state.db,
+        "vera@example.test",
+        "Vera",
+        Role::Viewer,
+        None,
+        "the-third-password",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        send(
+            &state,
+            form(&format!("/users/{}/remove", viewer.id), Some(&admin), "confirm=x")
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn password_reset_links_and_account_removal_on_sqlite() {
+    resets_and_removal(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn password_reset_links_and_account_removal_on_postgres() {
+    resets_and_removal(postgres().await).await;
+}
+
+/// A ledger entry for the long-list test: `n` for `control`, in `table` (None: a record).
+fn listed(n: u64, control: &str, table: Option<&str>, name: &str) -> Entry {
+    let mut e = entry(n, control);
+    e.draft.table = table.map(str::to_string);
+    if let Some(b) = e.draft.blob.as_mut() {
+        b.name = name.to_string();
+    }
+    e
+}
+
+#[tokio::test]
+async fn the_evidence_list_filters_sorts_pages_and_uploads_confirm_with_their_period() {
+    let db = sqlite().await;
+    let (state, fake) = app(&db.url, Settings::default()).await;
+    {
+        let mut extra = fake.extra.lock().unwrap();
+        for n in 10..130 {
+            let (control, table) = if n % 2 == 0 {
+                ("AC-05", Some("changes"))
+            } else {
+                ("GOV-01", None)
+            };
+            extra.push(listed(n, control, table, &format!("file-{n:03}.csv")));
+        }
+    }
+    let admin = account(&state, Role::ComplianceManager, None).await;
+    let r = send(&state, get("/evidence", Some(&admin))).await;
+    assert!(r.body.contains("Entries 1–50 of 122."), "{}", r.body);
+    assert!(r.body.contains("Page 1 of 3"), "{}", r.body);
+    assert!(
+        r.body.find("file-129.csv").unwrap() < r.body.find("file-128.csv").unwrap(),
+        "newest first"
+    );
+    let r = send(
+        &state,
+        get(
+            "/evidence?control=AC-05&table=changes&q=FILE-1&sort=file&page=2",
+            Some(&admin),
+        ),
+    )
+    .await;
+    // AC-05's change files named file-1xx: 100..128 even = 15 entries; one page.
+    assert!(
+        r.body.contains("Entries 1–15 of 15 matching the filters (122 in all"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("file-101.csv") && r.body.contains("file-100.csv"));
+    assert!(
+        r.body.find("file-100.csv").unwrap() < r.body.find("file-128.csv").unwrap(),
+        "sorted by name"
+    );
+    // The upload form defaults to the filtered control.
+    assert!(
+        r.body.contains("<option value=\"AC-05\" selected>AC-05</option>"),
+        "{}",
+        r.body
+    );
+    let r = send(&state, get("/evidence?q=nothing-like-this", Some(&admin))).await;
+    assert!(r.body.contains("No entry matches these filters"), "{}", r.body);
+    let r = send(&state, get("/evidence?page=3&sort=oldest", Some(&admin))).await;
+    assert!(
+        r.body.contains("Entries 101–122 of 122.") && r.body.contains("rel=\"prev\""),
+        "{}",
+        r.body
+    );
+    // An upload states the period it covers, and the page it leads to says what was recorded.
+    let boundary = "b0undary";
+    let part =
+        |n: &str, v: &str| format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n{v}\r\n");
+    let upload = |from: &str, to: &str| {
+        let mut body = [
+            part("csrf", &admin.csrf),
+            part("control", "AC-05"),
+            part("kind", "record"),
+            part("covers_from", from),
+            part("covers_to", to),
+        ]
+        .concat()
+        .into_bytes();
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"q3-review.pdf\"\r\n\r\n%PDF\r\n--{boundary}--\r\n").as_bytes());
+        Request::post("/evidence")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::COOKIE, &admin.cookie)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = send(&state, upload("2026-09-30", "2026-07-01")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("ends before it starts"), "{}", r.body);
+    let r = send(&state, upload("2026-07-01", "")).await;
+    assert!(r.body.contains("or neither"), "{}", r.body);
+    let r = send(&state, upload("2026-07-01", "2026-09-30")).await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/controls/AC-05?entries=3&done=uploaded")
+    );
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        fake.periods.lock().unwrap().as_slice(),
+        [Some((d("2026-07-01"), d("2026-09-30")))]
+    );
+    let r = send(&state, get(&r.location, Some(&admin))).await;
+    assert!(
+        r.body
+            .contains("<div class=\"flash ok\" role=\"status\">Recorded in the signed ledger as entry 3."),
+        "{}",
+        r.body
+    );
+    // Only the fixed sentences: a crafted link puts nothing on the page.
+    let r = send(
+        &state,
+        get("/controls/AC-05?done=%3Cscript%3E&entries=1%3Cb%3E", Some(&admin)),
+    )
+    .await;
+    assert!(!r.body.contains("flash ok"), "{}", r.body);
     db.finish().await;
 }

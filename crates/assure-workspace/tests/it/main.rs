@@ -363,6 +363,7 @@ fn an_upload_stays_within_what_its_uploader_may_provide() {
         by: "someone@northwind.example".into(),
         scope,
         note: None,
+        period: None,
     };
     // The change owner's export, recorded for CHG-01.
     service.import(upload("changes.csv", None)).unwrap();
@@ -391,6 +392,24 @@ fn an_upload_stays_within_what_its_uploader_may_provide() {
     assert_eq!(service.snapshot(day()).unwrap().ledger.len(), 1);
     service.import(upload("changes-mine.csv", Some(theirs))).unwrap();
     assert_eq!(service.snapshot(day()).unwrap().ledger.len(), 2);
+    // A record uploaded with the period it covers carries it in its ledger entry (a periodic
+    // control's slot is filled by the period, not the day of the upload).
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let review = Upload {
+        file_name: "q3-access-review.txt".into(),
+        bytes: b"Q3 access review signed off".to_vec(),
+        controls: vec!["CHG-01".into()],
+        kind: UploadKind::Record,
+        by: "someone@northwind.example".into(),
+        scope: None,
+        note: None,
+        period: Some((d("2026-07-01"), d("2026-09-30"))),
+    };
+    let e = service.import(review).unwrap().pop().unwrap();
+    assert_eq!(
+        (e.draft.period_start.as_deref(), e.draft.period_end.as_deref()),
+        (Some("2026-07-01"), Some("2026-09-30"))
+    );
 }
 
 /// The monitoring rules without a project: a baseline alerts nothing, a new condition is alerted
