@@ -143,7 +143,11 @@ await check("an oversized upload is refused with a clear message and nothing sto
   writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 7));
   const before = (await (await ap.request.get(`${base}/api/v1/evidence`)).json()).length;
   await ap.goto(`${base}/evidence`);
+  // The form names no control until one is chosen: submitting without one is stopped in the browser.
   await ap.setInputFiles("#file", big);
+  await ap.click("form[action='/evidence'] button");
+  assert(await ap.locator("#control").evaluate((e) => !e.validity.valid), "the form was sent without a control");
+  await ap.selectOption("#control", "AC-05");
   await ap.click("form[action='/evidence'] button");
   const text = await ap.textContent("main");
   assert(text.includes("larger than the 1 MiB upload limit"), `message: ${text.slice(0, 300)}`);
