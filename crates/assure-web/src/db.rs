@@ -878,6 +878,47 @@ impl Db {
         Ok(())
     }
 
+    /// One page of the audit log, newest first, of the lines whose person, action, subject or
+    /// detail contains `text` (any case; `%` and `_` are plain characters), and how many lines
+    /// match in all.
+    pub async fn audit_search(&self, text: &str, offset: i64, limit: i64) -> Result<(Vec<AuditLine>, i64), DbError> {
+        let text = text.trim().to_lowercase();
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        const WHERE: &str = "FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE ($1 = '' OR LOWER(COALESCE(u.email, '')) LIKE $2 ESCAPE '\\' OR LOWER(a.action) LIKE $2 ESCAPE '\\' OR LOWER(a.subject) LIKE $2 ESCAPE '\\' OR LOWER(a.detail) LIKE $2 ESCAPE '\\')";
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n {WHERE}")))
+            .bind(&text)
+            .bind(&pattern)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT a.at, u.email AS who, a.action, a.subject, a.detail, a.request_id {WHERE} ORDER BY a.at DESC, a.id DESC LIMIT $3 OFFSET $4"
+        )))
+        .bind(&text)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let lines = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditLine {
+                    at: r.try_get("at")?,
+                    who: r.try_get("who")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                    request_id: r.try_get("request_id")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok((lines, total))
+    }
+
     /// The audit log, newest first, optionally for one subject prefix.
     pub async fn audit_log(&self, subject_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditLine>, DbError> {
         let rows = sqlx::query(

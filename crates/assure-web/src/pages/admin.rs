@@ -2,12 +2,54 @@
 
 use super::*;
 
-pub async fn audit(State(state): State<Shared>, s: Session) -> Page {
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    /// Words in the person, action, subject or detail.
+    #[serde(default)]
+    q: String,
+    /// 1-based page of [`AUDIT_PAGE`] lines.
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// Lines on one page of the audit log.
+const AUDIT_PAGE: i64 = 100;
+
+pub async fn audit(State(state): State<Shared>, s: Session, Query(q): Query<AuditQuery>) -> Page {
     state.authorized(&s, Action::ReadAudit, &[]).await?;
-    let mut b = String::from(
-        "<h1>Audit log</h1><p class=\"muted\">Every change made through Assure's web application, newest first. Evidence itself is in the signed ledger.</p><table><tr><th>When</th><th>Who</th><th>What</th><th>Subject</th><th>Detail</th><th>Request</th></tr>",
+    let page = q.page.unwrap_or(1).max(1);
+    let (mut lines, mut total) = state.db.audit_search(&q.q, (page - 1) * AUDIT_PAGE, AUDIT_PAGE).await?;
+    let pages = ((total + AUDIT_PAGE - 1) / AUDIT_PAGE).max(1);
+    let page = if page > pages {
+        // Past the end (the log was filtered since): the last page.
+        (lines, total) = state
+            .db
+            .audit_search(&q.q, (pages - 1) * AUDIT_PAGE, AUDIT_PAGE)
+            .await?;
+        pages
+    } else {
+        page
+    };
+    let mut b = format!(
+        "<h1>Audit log</h1><p class=\"muted\">Every change made through Assure's web application, newest first. Evidence itself is in the signed ledger.</p><form method=\"get\" action=\"/audit\" class=\"filters\" role=\"search\" aria-label=\"Search the audit log\"><div><label for=\"aq\">Contains</label><input id=\"aq\" name=\"q\" value=\"{}\" placeholder=\"person, action, subject, detail\"></div><div><button type=\"submit\">Show</button></div></form>",
+        esc(&q.q)
     );
-    for l in state.db.audit_log(None, 500).await? {
+    if lines.is_empty() {
+        b.push_str(if q.q.trim().is_empty() {
+            "<div class=\"card muted\">Nothing has been changed through the web application yet.</div>"
+        } else {
+            "<div class=\"card muted\">No line matches. <a href=\"/audit\">Show the whole log</a>.</div>"
+        });
+        return ok("Audit log", &s, "/audit", b);
+    }
+    let first = (page - 1) * AUDIT_PAGE;
+    b.push_str(&format!(
+        "<p class=\"muted\" role=\"status\">Lines {}–{} of {total}{}.</p><div class=\"scroll\"><table><caption class=\"sr\">Audit log</caption><tr><th>When</th><th>Who</th><th>What</th><th>Subject</th><th>Detail</th><th>Request</th></tr>",
+        first + 1,
+        first + i64::try_from(lines.len()).unwrap_or(0),
+        if q.q.trim().is_empty() { "" } else { " matching" }
+    ));
+    for l in lines {
         b.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
             when(l.at),
@@ -18,7 +60,25 @@ pub async fn audit(State(state): State<Shared>, s: Session) -> Page {
             esc(&l.request_id)
         ));
     }
-    b.push_str("</table>");
+    b.push_str("</table></div>");
+    if pages > 1 {
+        let link = |p: i64| format!("/audit?q={}&page={p}", super::tests::url_encode(&q.q));
+        b.push_str("<nav class=\"pager\" aria-label=\"Pages of the audit log\">");
+        if page > 1 {
+            b.push_str(&format!(
+                "<a href=\"{}\" rel=\"prev\">Previous page</a>",
+                esc(&link(page - 1))
+            ));
+        }
+        b.push_str(&format!("<span>Page {page} of {pages}</span>"));
+        if page < pages {
+            b.push_str(&format!(
+                "<a href=\"{}\" rel=\"next\">Next page</a>",
+                esc(&link(page + 1))
+            ));
+        }
+        b.push_str("</nav>");
+    }
     ok("Audit log", &s, "/audit", b)
 }
 

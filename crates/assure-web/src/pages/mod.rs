@@ -236,7 +236,7 @@ pub fn confirmation(query: &str) -> Option<String> {
     let done = done?;
     Some(match done {
         Done::Uploaded if !entries.is_empty() => format!(
-            "{} as entry {entries}. It counts for this control from now on; run the tests to see its effect.",
+            "{} as entry {entries}, as evidence for this control. Run the tests to see what it changes.",
             done.message()
         ),
         Done::Uploaded => format!("{}.", done.message()),

@@ -2407,7 +2407,7 @@ async fn the_evidence_list_filters_sorts_pages_and_uploads_confirm_with_their_pe
     let r = send(&state, get(&r.location, Some(&admin))).await;
     assert!(
         r.body
-            .contains("<div class=\"flash ok\" role=\"status\">Recorded in the signed ledger as entry 3."),
+            .contains("<div class=\"flash ok\" role=\"status\">Recorded in the signed ledger as entry 3, as evidence for this control."),
         "{}",
         r.body
     );
@@ -2419,4 +2419,50 @@ async fn the_evidence_list_filters_sorts_pages_and_uploads_confirm_with_their_pe
     .await;
     assert!(!r.body.contains("flash ok"), "{}", r.body);
     db.finish().await;
+}
+
+async fn audit_search_and_pages(db: TestDb) {
+    let (state, _) = app(&db.url, Settings::default()).await;
+    let auditor = account(&state, Role::Auditor, None).await;
+    let user = state.db.accounts().await.unwrap().into_iter().next().unwrap().0;
+    for n in 0..130 {
+        let what = if n % 10 == 0 { "approved a policy" } else { "commented" };
+        state
+            .audit(Some(&user), what, &format!("control:AC-{n:02}"), "100%_sure")
+            .await
+            .unwrap();
+    }
+    let r = send(&state, get("/audit", Some(&auditor))).await;
+    assert!(r.body.contains("Lines 1–100 of 130."), "{}", r.body);
+    assert!(
+        r.body.contains("Page 1 of 2") && r.body.contains("rel=\"next\""),
+        "{}",
+        r.body
+    );
+    let r = send(&state, get("/audit?page=2", Some(&auditor))).await;
+    assert!(r.body.contains("Lines 101–130 of 130."), "{}", r.body);
+    let r = send(&state, get("/audit?q=APPROVED+A", Some(&auditor))).await;
+    assert!(r.body.contains("Lines 1–13 of 13 matching."), "{}", r.body);
+    // `%` and `_` are characters, not wildcards.
+    let r = send(&state, get("/audit?q=0%25_s", Some(&auditor))).await;
+    assert!(r.body.contains("of 130 matching"), "{}", r.body);
+    let r = send(&state, get("/audit?q=x%25y", Some(&auditor))).await;
+    assert!(r.body.contains("No line matches"), "{}", r.body);
+    let r = send(&state, get("/audit?page=99", Some(&auditor))).await;
+    assert!(
+        r.body.contains("Lines 101–130 of 130."),
+        "past the end shows the last page: {}",
+        r.body
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_searches_and_pages_on_sqlite() {
+    audit_search_and_pages(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_audit_log_searches_and_pages_on_postgres() {
+    audit_search_and_pages(postgres().await).await;
 }
