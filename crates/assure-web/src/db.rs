@@ -903,19 +903,7 @@ impl Db {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let lines = rows
-            .iter()
-            .map(|r| {
-                Ok(AuditLine {
-                    at: r.try_get("at")?,
-                    who: r.try_get("who")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    detail: r.try_get("detail")?,
-                    request_id: r.try_get("request_id")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let lines = rows.iter().map(Db::audit_line).collect::<Result<Vec<_>, _>>()?;
         Ok((lines, total))
     }
 
@@ -929,17 +917,17 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditLine {
-                    at: r.try_get("at")?,
-                    who: r.try_get("who")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    detail: r.try_get("detail")?,
-                    request_id: r.try_get("request_id")?,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(Db::audit_line).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn audit_line(r: &sqlx::any::AnyRow) -> Result<AuditLine, sqlx::Error> {
+        Ok(AuditLine {
+            at: r.try_get("at")?,
+            who: r.try_get("who")?,
+            action: r.try_get("action")?,
+            subject: r.try_get("subject")?,
+            detail: r.try_get("detail")?,
+            request_id: r.try_get("request_id")?,
+        })
     }
 }
