@@ -93,7 +93,11 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
             esc(csrf)
         );
     }
-    let body = scope_headers(body);
+    // A table that scrolls sideways is reachable by keyboard (focus it, then the arrow keys).
+    let body = scope_headers(body).replace(
+        "<div class=\"scroll\">",
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways when wide)\">",
+    );
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · Assure</title><link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header class=\"top\"><a class=\"brand\" href=\"/\">Assure</a><nav aria-label=\"Main\">{nav}</nav>{me}</header><main id=\"main\" tabindex=\"-1\">{body}</main><footer>Assure · every figure here can be re-performed from the project's signed ledger.</footer></body></html>\n",
         esc(title)
