@@ -18,7 +18,10 @@ const AUDIT_PAGE: i64 = 100;
 pub async fn audit(State(state): State<Shared>, s: Session, Query(q): Query<AuditQuery>) -> Page {
     state.authorized(&s, Action::ReadAudit, &[]).await?;
     let page = q.page.unwrap_or(1).max(1);
-    let (mut lines, mut total) = state.db.audit_search(&q.q, (page - 1) * AUDIT_PAGE, AUDIT_PAGE).await?;
+    let (mut lines, mut total) = state
+        .db
+        .audit_search(&q.q, (page - 1).saturating_mul(AUDIT_PAGE), AUDIT_PAGE)
+        .await?;
     let pages = ((total + AUDIT_PAGE - 1) / AUDIT_PAGE).max(1);
     let page = if page > pages {
         // Past the end (the log was filtered since): the last page.

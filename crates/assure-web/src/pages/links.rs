@@ -110,7 +110,7 @@ pub async fn followable_links(
         return resp;
     };
     let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_PAGE).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let out = unlink(&String::from_utf8_lossy(&bytes), &|href| {

@@ -202,6 +202,10 @@ impl Done {
     }
 }
 
+/// The largest page the middlewares that rewrite pages ([`confirmations`], [`followable_links`])
+/// read; a larger body (none is near it: long lists are paged) is answered with a 500.
+const MAX_PAGE: usize = 64 * 1024 * 1024;
+
 /// Redirects to `to`, which then confirms `done`.
 fn see_done(to: &str, done: Done) -> Page {
     let (path, fragment) = to.split_once('#').map_or((to, ""), |(p, f)| (p, f));
@@ -260,7 +264,7 @@ pub async fn confirmations(req: axum::extract::Request, next: axum::middleware::
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let text = String::from_utf8_lossy(&bytes);

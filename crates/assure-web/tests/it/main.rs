@@ -2454,6 +2454,12 @@ async fn audit_search_and_pages(db: TestDb) {
         "past the end shows the last page: {}",
         r.body
     );
+    let r = send(&state, get("/audit?page=9223372036854775807", Some(&auditor))).await;
+    assert!(
+        r.body.contains("Lines 101–130 of 130."),
+        "the largest page number: {}",
+        r.body
+    );
     db.finish().await;
 }
 
