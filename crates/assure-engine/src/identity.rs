@@ -258,14 +258,23 @@ impl Identities {
     pub fn merges(&self, tables: &[TableBatches]) -> Vec<IdentityMerge> {
         let mut out: BTreeMap<String, (String, &'static str, BTreeSet<String>)> = BTreeMap::new();
         for t in tables {
+            // Each distinct value of a column is resolved once (a log has millions of rows and a
+            // few thousand people).
+            let mut seen: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
             for batch in &t.batches {
                 let schema = batch.schema();
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    if !IDENTITY_COLUMNS.contains(&name) && !SOFT_IDENTITY_COLUMNS.contains(&name) {
+                    let Some(name) = IDENTITY_COLUMNS
+                        .iter()
+                        .chain(SOFT_IDENTITY_COLUMNS)
+                        .copied()
+                        .find(|c| *c == name)
+                    else {
                         continue;
-                    }
+                    };
                     let Some(col) = batch.columns().get(i) else { continue };
+                    let done = seen.entry(name).or_default();
                     let mut note = |v: &str| {
                         if let Some((p, rule)) = self.resolve_with_rule(v)
                             && rule != "primary"
@@ -276,25 +285,15 @@ impl Identities {
                                 .insert(format!("{}.{name}", t.name));
                         }
                     };
-                    match field.data_type() {
-                        DataType::Utf8 => {
-                            let a = col.as_string::<i32>();
-                            for r in 0..a.len() {
-                                if a.is_valid(r) {
-                                    note(a.value(r));
-                                }
-                            }
+                    let values = match field.data_type() {
+                        DataType::Utf8 => col.as_string::<i32>(),
+                        DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
+                        _ => continue,
+                    };
+                    for v in values.iter().flatten() {
+                        if done.insert(v) {
+                            note(v);
                         }
-                        DataType::List(_) => {
-                            let l = col.as_list::<i32>();
-                            let items = l.values().as_string::<i32>();
-                            for k in 0..items.len() {
-                                if items.is_valid(k) {
-                                    note(items.value(k));
-                                }
-                            }
-                        }
-                        _ => {}
                     }
                 }
             }
@@ -410,23 +409,10 @@ impl Identities {
         let mut unresolved: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
         for t in tables.iter_mut() {
             let table_name = t.name.clone();
-            let mut cache: HashMap<String, Option<String>> = HashMap::new();
-            let mut resolve = |v: &str, column: &str, unresolved: &mut BTreeMap<String, (BTreeSet<String>, usize)>| {
-                let found = cache
-                    .entry(v.to_string())
-                    .or_insert_with(|| self.resolve(v).map(str::to_string))
-                    .clone();
-                match found {
-                    Some(p) => p,
-                    None if SOFT_IDENTITY_COLUMNS.contains(&column) => v.to_string(),
-                    None => {
-                        let e = unresolved.entry(v.to_string()).or_default();
-                        e.0.insert(format!("{table_name}.{column}"));
-                        e.1 += 1;
-                        Self::bare(v)
-                    }
-                }
-            };
+            // Per column, each distinct value mapped once: what it is written as, and whether it
+            // resolved to nobody (counted per row below).
+            let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::new();
+            let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
             let mut out = Vec::with_capacity(t.batches.len());
             for batch in &t.batches {
                 let schema = batch.schema();
@@ -465,17 +451,29 @@ impl Identities {
                 }
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    if !IDENTITY_COLUMNS.contains(&name) && !SOFT_IDENTITY_COLUMNS.contains(&name) {
+                    let Some(column) = IDENTITY_COLUMNS
+                        .iter()
+                        .chain(SOFT_IDENTITY_COLUMNS)
+                        .copied()
+                        .find(|c| *c == name)
+                    else {
                         continue;
-                    }
+                    };
+                    let soft = SOFT_IDENTITY_COLUMNS.contains(&column);
+                    let cache = caches.entry(column).or_default();
+                    let missed = misses.entry(column).or_default();
                     let Some(col) = columns.get(i).cloned() else { continue };
                     let mapped: ArrayRef = match field.data_type() {
                         DataType::Utf8 => {
                             let a = col.as_string::<i32>();
-                            let m: StringArray = (0..a.len())
-                                .map(|r| a.is_valid(r).then(|| resolve(a.value(r), name, &mut unresolved)))
-                                .collect();
-                            Arc::new(m)
+                            let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+                            for v in a.iter() {
+                                match v {
+                                    Some(v) => b.append_value(written_as(self, cache, missed, soft, v)),
+                                    None => b.append_null(),
+                                }
+                            }
+                            Arc::new(b.finish())
                         }
                         DataType::List(_) => {
                             let l = col.as_list::<i32>();
@@ -483,9 +481,10 @@ impl Identities {
                             for r in 0..l.len() {
                                 let items = l.value(r);
                                 let items = items.as_string::<i32>();
-                                let mut v: Vec<String> = (0..items.len())
-                                    .filter(|k| items.is_valid(*k))
-                                    .map(|k| resolve(items.value(k), name, &mut unresolved))
+                                let mut v: Vec<String> = items
+                                    .iter()
+                                    .flatten()
+                                    .map(|x| written_as(self, cache, missed, soft, x).to_string())
                                     .collect();
                                 v.sort();
                                 v.dedup();
@@ -505,6 +504,13 @@ impl Identities {
                 out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
             }
             t.batches = out;
+            for (column, values) in misses {
+                for (value, rows) in values {
+                    let e = unresolved.entry(value).or_default();
+                    e.0.insert(format!("{table_name}.{column}"));
+                    e.1 += rows;
+                }
+            }
         }
         Ok(unresolved
             .into_iter()
@@ -516,4 +522,33 @@ impl Identities {
             })
             .collect())
     }
+}
+
+/// What an identity value is written as after resolution (cached per distinct value); a value that
+/// resolved to nobody is counted per row in `missed`.
+fn written_as<'c>(
+    ids: &Identities,
+    cache: &'c mut HashMap<String, (String, bool)>,
+    missed: &mut HashMap<String, usize>,
+    soft: bool,
+    v: &str,
+) -> &'c str {
+    if !cache.contains_key(v) {
+        let found = match ids.resolve(v) {
+            Some(p) => (p.to_string(), false),
+            None if soft => (v.to_string(), false),
+            None => (Identities::bare(v), true),
+        };
+        cache.insert(v.to_string(), found);
+    }
+    let Some((written, miss)) = cache.get(v) else { return "" };
+    if *miss {
+        match missed.get_mut(v) {
+            Some(n) => *n += 1,
+            None => {
+                missed.insert(v.to_string(), 1);
+            }
+        }
+    }
+    written.as_str()
 }

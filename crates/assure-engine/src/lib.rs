@@ -54,8 +54,13 @@ pub struct Item {
     pub status: Status,
     /// What was expected and what was found.
     pub reason: String,
-    /// Further columns the test returned, as text.
+    /// Further columns the test returned, as text: kept for exceptions and exclusions; a passing
+    /// item keeps none (at a large company they would be most of a run's memory, and re-running the
+    /// test or reading its evidence row gives them back).
     pub attributes: Vec<(String, String)>,
+    /// Its lineage, when the query returned `_evidence` and `_row`: an index into the result's
+    /// [`TestResult::files`] and the line or record number in that file.
+    pub from: Option<(u32, u64)>,
 }
 
 /// The result of one test.
@@ -71,6 +76,8 @@ pub struct TestResult {
     pub failed: usize,
     /// Items the test does not apply to.
     pub not_applicable: usize,
+    /// The evidence files (BLAKE3 of each original) the items' lineage points into.
+    pub files: Vec<String>,
 }
 
 /// A problem that stopped one test.
@@ -114,7 +121,7 @@ impl TableBatches {
     }
 }
 
-/// Runs every test over tables of rows for the window. `progress` is called after each test.
+/// Runs every test over tables of rows for the window. `progress(done, test)` is called as each test starts.
 pub fn run(tables: &[TableData], tests: &[TestSpec], window: &Window, progress: &mut dyn FnMut(usize, &str)) -> Run {
     let mut typed = Vec::new();
     let mut diagnostics = Vec::new();
@@ -134,7 +141,7 @@ pub fn run(tables: &[TableData], tests: &[TestSpec], window: &Window, progress: 
 }
 
 /// Runs every test over typed tables for the window, each table registered once, in memory, as the
-/// batches it came in (no copy). `progress` is called after each test.
+/// batches it came in (no copy). `progress(done, test)` is called as each test starts.
 pub fn run_batches(
     tables: &[TableBatches],
     tests: &[TestSpec],
@@ -176,6 +183,7 @@ pub fn run_batches(
     }
     let mut results = Vec::new();
     for (i, t) in tests.iter().enumerate() {
+        progress(i, &t.id);
         match rt.block_on(run_one(&ctx, t, window)) {
             Ok(r) => results.push(r),
             Err(message) => diagnostics.push(Diagnostic {
@@ -183,7 +191,6 @@ pub fn run_batches(
                 message,
             }),
         }
-        progress(i + 1, &t.id);
     }
     Run { results, diagnostics }
 }
@@ -193,9 +200,11 @@ async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window) -> Result<
     let df = ctx.sql(&sql).await.map_err(|e| clean(&e.to_string()))?;
     let batches: Vec<RecordBatch> = df.collect().await.map_err(|e| clean(&e.to_string()))?;
     let mut items = Vec::new();
+    let mut files = Vec::new();
     for b in &batches {
-        items.extend(items_of(b)?);
+        items.extend(items_of(b, &mut files)?);
     }
+    drop(batches);
     items.sort_by(|a, b| (&a.item, a.status, &a.reason).cmp(&(&b.item, b.status, &b.reason)));
     let failed = items.iter().filter(|i| i.status == Status::Fail).count();
     let not_applicable = items.iter().filter(|i| i.status == Status::NotApplicable).count();
@@ -205,6 +214,7 @@ async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window) -> Result<
         failed,
         not_applicable,
         items,
+        files,
     })
 }
 
@@ -212,7 +222,8 @@ fn clean(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 
-fn items_of(batch: &RecordBatch) -> Result<Vec<Item>, String> {
+fn items_of(batch: &RecordBatch, files: &mut Vec<String>) -> Result<Vec<Item>, String> {
+    use arrow::array::{Array, AsArray};
     let schema = batch.schema();
     let col = |name: &str| schema.index_of(name).ok().map(|i| Arc::clone(batch.column(i)));
     let (Some(item), Some(status), Some(reason)) = (col("item"), col("status"), col("reason")) else {
@@ -220,23 +231,37 @@ fn items_of(batch: &RecordBatch) -> Result<Vec<Item>, String> {
     };
     let opts = FormatOptions::default().with_null("");
     let fi = ArrayFormatter::try_new(item.as_ref(), &opts).map_err(|e| e.to_string())?;
-    let fs = ArrayFormatter::try_new(status.as_ref(), &opts).map_err(|e| e.to_string())?;
+    let status = arrow::compute::cast(&status, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
+    let fs = status.as_string_opt::<i32>().ok_or("the column `status` is not text")?;
     let fr = ArrayFormatter::try_new(reason.as_ref(), &opts).map_err(|e| e.to_string())?;
+    // Lineage read as values, not formatted: the file as an index into `files`, the row as a number.
+    let evidence = col("_evidence")
+        .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Utf8))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let evidence = evidence.as_ref().and_then(|c| c.as_string_opt::<i32>());
+    let rows = col("_row")
+        .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Int64))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let rows = rows
+        .as_ref()
+        .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int64Type>());
     let others: Vec<(String, ArrayFormatter<'_>)> = schema
         .fields()
         .iter()
         .enumerate()
-        .filter(|(_, f)| !matches!(f.name().as_str(), "item" | "status" | "reason"))
+        .filter(|(_, f)| !matches!(f.name().as_str(), "item" | "status" | "reason" | "_evidence" | "_row"))
         .filter_map(|(i, f)| {
             ArrayFormatter::try_new(batch.column(i).as_ref(), &opts)
                 .ok()
                 .map(|a| (f.name().clone(), a))
         })
         .collect();
+    let mut last_file: Option<u32> = None;
     let mut out = Vec::with_capacity(batch.num_rows());
     for r in 0..batch.num_rows() {
-        let status_text = fs.value(r).to_string();
-        let status = match status_text.as_str() {
+        let status = match if fs.is_valid(r) { fs.value(r) } else { "" } {
             "pass" => Status::Pass,
             "fail" => Status::Fail,
             "not_applicable" => Status::NotApplicable,
@@ -247,14 +272,37 @@ fn items_of(batch: &RecordBatch) -> Result<Vec<Item>, String> {
                 ));
             }
         };
+        let file = evidence
+            .filter(|e| e.is_valid(r) && !e.value(r).is_empty())
+            .map(|e| e.value(r))
+            .map(|f| {
+                let hit = last_file.filter(|k| files.get(*k as usize).is_some_and(|x| x == f));
+                let k = hit.unwrap_or_else(|| match files.iter().position(|x| x == f) {
+                    Some(k) => u32::try_from(k).unwrap_or(u32::MAX),
+                    None => {
+                        files.push(f.to_string());
+                        u32::try_from(files.len() - 1).unwrap_or(u32::MAX)
+                    }
+                });
+                last_file = Some(k);
+                k
+            });
+        let row = rows
+            .filter(|a| a.is_valid(r))
+            .and_then(|a| u64::try_from(a.value(r)).ok());
         out.push(Item {
             item: fi.value(r).to_string(),
             status,
             reason: fr.value(r).to_string(),
-            attributes: others
-                .iter()
-                .map(|(n, f)| (n.clone(), f.value(r).to_string()))
-                .collect(),
+            attributes: if status == Status::Pass {
+                Vec::new()
+            } else {
+                others
+                    .iter()
+                    .map(|(n, f)| (n.clone(), f.value(r).to_string()))
+                    .collect()
+            },
+            from: file.zip(row),
         });
     }
     Ok(out)

@@ -171,6 +171,15 @@ pub fn evaluate(
             }
         }
     }
+    progress(
+        0,
+        if only.is_empty() {
+            project.tests.len()
+        } else {
+            only.len()
+        },
+        "resolving identities",
+    );
     let ids = identities_of_batches(project, &tables);
     let merged = ids.merges(&tables);
     let unresolved = match ids.apply_batches(&mut tables) {
@@ -278,7 +287,13 @@ pub fn evaluate(
             });
             continue;
         }
-        let Some(r) = run.results.iter().find(|r| r.id == id) else {
+        // Each result is taken, not copied: a large company's run holds millions of items.
+        let Some(r) = run
+            .results
+            .iter()
+            .position(|r| r.id == id)
+            .map(|k| run.results.swap_remove(k))
+        else {
             continue;
         };
         let passes = r.population - r.failed - r.not_applicable;
@@ -290,46 +305,24 @@ pub fn evaluate(
             ExamType::Type1 => Conclusion::NotShown,
         };
         // Lineage (`_evidence`, `_row`) is kept for every item, compactly: an index into the
-        // test's list of files and the row. Passing items are otherwise recorded by id only;
-        // exceptions and exclusions keep their reason and other attributes. Re-running with the
-        // same inputs gives the rest.
-        let mut files: Vec<String> = Vec::new();
+        // test's list of files and the row. Passing items are otherwise recorded by id only (the
+        // engine keeps no attributes for them); exceptions and exclusions keep their reason and
+        // other attributes. Re-running with the same inputs gives the rest.
         let items = r
             .items
-            .iter()
+            .into_iter()
             .map(|i| {
                 let pass = i.status == ItemStatus::Pass;
-                let attr = |k: &str| i.attributes.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
-                let from = match (attr("_evidence"), attr("_row").and_then(|r| r.parse::<u64>().ok())) {
-                    (Some(file), Some(row)) if !file.is_empty() => {
-                        let idx = match files.iter().position(|f| f == file) {
-                            Some(k) => k,
-                            None => {
-                                files.push(file.to_string());
-                                files.len() - 1
-                            }
-                        };
-                        u32::try_from(idx).ok().map(|k| (k, row))
-                    }
-                    _ => None,
-                };
                 ItemRecord {
-                    item: i.item.clone(),
+                    item: i.item,
                     status: i.status,
-                    reason: if pass { String::new() } else { i.reason.clone() },
-                    attributes: if pass {
-                        Vec::new()
-                    } else {
-                        i.attributes
-                            .iter()
-                            .filter(|(k, _)| k != "_evidence" && k != "_row")
-                            .cloned()
-                            .collect()
-                    },
-                    from,
+                    reason: if pass { String::new() } else { i.reason },
+                    attributes: i.attributes,
+                    from: i.from,
                 }
             })
             .collect();
+        let files = r.files;
         tests.push(TestOutcome {
             population: r.population,
             exceptions: r.failed,

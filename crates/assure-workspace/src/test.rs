@@ -31,7 +31,8 @@ pub trait Runner {
     /// The engine's version, recorded with every run; a change of engine re-runs every test.
     fn engine(&self) -> String;
     /// Evaluates the tests selected by `only` (all when empty) over `loaded` for the window;
-    /// `progress(done, total, test)` is called as tests finish.
+    /// `progress(done, total, step)` is called as each step starts: reading the evidence, resolving
+    /// identities, each test, recording the run.
     fn evaluate(
         &self,
         project: &Project,
@@ -259,6 +260,7 @@ impl Workspace {
         let mut duplicates = BTreeMap::new();
         if !to_run.is_empty() {
             let need = wanted_tables(project, &to_run);
+            progress(0, to_run.len(), "reading the evidence");
             let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&need), window)?;
             // Problems tied to a table stop the tests that read it (the runner says so per test);
             // anything else stops the run.
@@ -376,6 +378,7 @@ impl Workspace {
             self.run_summaries().put(entry, last);
             return Ok((last.clone(), entry.clone()));
         }
+        progress(record.tests.len(), record.tests.len(), "recording the run");
         // Compact JSON: a run records every item of every test, and at a large company the
         // indentation alone would be a third of it.
         let json = serde_json::to_string(&record).unwrap_or_default();
@@ -457,10 +460,50 @@ impl RunSummaries {
     /// Keeps the summary of a recorded run (best effort: a summary is a cache).
     pub fn put(&self, entry: &Entry, record: &RunRecord) {
         let Some(path) = self.path(entry) else { return };
-        let mut summary = record.clone();
-        for t in &mut summary.tests {
-            t.items.retain(|i| i.status == assure_schema::results::ItemStatus::Fail);
-        }
+        // Copied without its passing items (cloning them first would double a large run's memory).
+        let tests = record
+            .tests
+            .iter()
+            .map(|t| TestOutcome {
+                items: t
+                    .items
+                    .iter()
+                    .filter(|i| i.status == assure_schema::results::ItemStatus::Fail)
+                    .cloned()
+                    .collect(),
+                id: t.id.clone(),
+                title: t.title.clone(),
+                controls: t.controls.clone(),
+                population: t.population,
+                exceptions: t.exceptions,
+                not_applicable: t.not_applicable,
+                conclusion: t.conclusion,
+                note: t.note.clone(),
+                key: t.key.clone(),
+                files: t.files.clone(),
+            })
+            .collect();
+        let summary = RunRecord {
+            format: record.format,
+            engine: record.engine.clone(),
+            exam_type: record.exam_type,
+            period_start: record.period_start,
+            period_end: record.period_end,
+            as_of: record.as_of,
+            definitions: record.definitions.clone(),
+            inputs: record.inputs.clone(),
+            unresolved: record.unresolved.clone(),
+            tests,
+            controls: record.controls.clone(),
+            occurrences: record.occurrences.clone(),
+            reused: record.reused.clone(),
+            reused_from: record.reused_from,
+            carried: record.carried.clone(),
+            carried_from: record.carried_from,
+            head: record.head.clone(),
+            duplicates: record.duplicates.clone(),
+            merged: record.merged.clone(),
+        };
         let tmp = path.with_extension("json.tmp");
         let written = std::fs::create_dir_all(&self.dir)
             .and_then(|()| std::fs::write(&tmp, serde_json::to_vec(&summary).unwrap_or_default()))

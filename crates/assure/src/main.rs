@@ -257,6 +257,22 @@ pub fn print(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// Writes `value` to standard output as indented JSON and a newline, as it is serialised: a run of
+/// a large company has millions of items, and building the text (or a JSON tree) first would hold
+/// them twice.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::failure(format!("cannot write output: {e}"))),
+    }
+}
+
 /// Writes a file through a temporary file and a rename, so readers never see half of it.
 /// A list for a terminal line: every item when there are at most `keep`, else the first `keep`
 /// and how many more (`AC-01,AC-02,... and 40 more`); `--json` outputs carry the whole list.

@@ -142,7 +142,14 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let tty = std::io::stderr().is_terminal() && !args.json;
+    // `ASSURE_TIMINGS=1` prints how long each step took (reading, identities, each test, recording).
+    let timings = std::env::var_os("ASSURE_TIMINGS").is_some_and(|v| v != "0");
+    let mut last = (std::time::Instant::now(), String::from("preparing"));
     let mut progress = |done: usize, total: usize, id: &str| {
+        if timings {
+            eprintln!("{:>8.3} s  {}", last.0.elapsed().as_secs_f64(), last.1);
+            last = (std::time::Instant::now(), id.to_string());
+        }
         if tty {
             eprint!("\r\x1b[2K running tests [{done}/{total}] {id}");
         }
@@ -157,15 +164,22 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         keep_if_unchanged: false,
     };
     let (record, entry) = Workspace::new(&dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
+    if timings {
+        eprintln!("{:>8.3} s  {}", last.0.elapsed().as_secs_f64(), last.1);
+    }
     if tty {
         eprint!("\r\x1b[2K");
     }
     if args.json {
-        print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({"ledger_entry": entry.seq, "run": record}))
-                .unwrap_or_default()
-        ))?;
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            ledger_entry: u64,
+            run: &'a assure_run::RunRecord,
+        }
+        crate::print_json(&Out {
+            ledger_entry: entry.seq,
+            run: &record,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut s = format!(

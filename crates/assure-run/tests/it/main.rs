@@ -80,7 +80,16 @@ fn a_type_2_run_finds_each_exception_and_records_the_run() {
             },
         )
         .unwrap();
-    assert_eq!(seen, ["1/1 changes-peer-approved"]);
+    // Each step is announced as it starts.
+    assert_eq!(
+        seen,
+        [
+            "0/1 reading the evidence",
+            "0/1 resolving identities",
+            "0/1 changes-peer-approved",
+            "1/1 recording the run"
+        ]
+    );
     let t = &record.tests[0];
     // 101-104 are in the period and not emergencies; 105 is an emergency, 106 before the period.
     assert_eq!(
@@ -148,9 +157,12 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     assert!(a.reused.is_empty() && a.reused_from.is_none());
     assert_eq!(a.definitions.len(), 64);
     // Nothing changed: every outcome is reused, and each is what the first run concluded.
-    let mut ran = 0;
-    let (b, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| ran += 1).unwrap();
-    assert_eq!(ran, 0, "no test ran again");
+    let mut steps = Vec::new();
+    let (b, _) = ws
+        .run_tests(&Engine, &o, &mut |_, _, step| steps.push(step.to_string()))
+        .unwrap();
+    let ran: Vec<&String> = steps.iter().filter(|s| a.tests.iter().any(|t| &t.id == *s)).collect();
+    assert!(ran.is_empty(), "no test ran again: {ran:?}");
     // Every concluded outcome is reused; tests that could not run (no evidence) are simply tried again.
     let concluded: Vec<&str> = a
         .tests
