@@ -27,6 +27,15 @@ const IDENTITY_COLUMNS: &[&str] = &[
 /// when they do not.
 const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
 
+/// The identity column (firm or soft) called `name`, as a static name, if it is one.
+fn identity_column(name: &str) -> Option<&'static str> {
+    IDENTITY_COLUMNS
+        .iter()
+        .chain(SOFT_IDENTITY_COLUMNS)
+        .copied()
+        .find(|c| *c == name)
+}
+
 /// The known identities: every alias (lower-case) to the person's primary email.
 #[derive(Debug, Clone, Default)]
 pub struct Identities {
@@ -265,14 +274,7 @@ impl Identities {
                 let schema = batch.schema();
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    let Some(name) = IDENTITY_COLUMNS
-                        .iter()
-                        .chain(SOFT_IDENTITY_COLUMNS)
-                        .copied()
-                        .find(|c| *c == name)
-                    else {
-                        continue;
-                    };
+                    let Some(name) = identity_column(name) else { continue };
                     let Some(col) = batch.columns().get(i) else { continue };
                     let done = seen.entry(name).or_default();
                     let mut note = |v: &str| {
@@ -451,14 +453,7 @@ impl Identities {
                 }
                 for (i, field) in schema.fields().iter().enumerate() {
                     let name = field.name().as_str();
-                    let Some(column) = IDENTITY_COLUMNS
-                        .iter()
-                        .chain(SOFT_IDENTITY_COLUMNS)
-                        .copied()
-                        .find(|c| *c == name)
-                    else {
-                        continue;
-                    };
+                    let Some(column) = identity_column(name) else { continue };
                     let soft = SOFT_IDENTITY_COLUMNS.contains(&column);
                     let cache = caches.entry(column).or_default();
                     let missed = misses.entry(column).or_default();
