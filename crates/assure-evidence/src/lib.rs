@@ -14,6 +14,7 @@ pub mod load;
 pub mod package;
 pub mod read;
 pub mod remote;
+pub mod runfile;
 pub mod sniff;
 pub mod store;
 /// The canonical tables, defined in `assure-schema` (re-exported where they were).

@@ -300,6 +300,52 @@ pub struct RunRecord {
     pub merged: Vec<IdentityMerge>,
 }
 
+impl TestOutcome {
+    /// A copy with only the items `keep` takes (the passing ones are millions at a large company).
+    pub fn with_items(&self, keep: impl Fn(&ItemRecord) -> bool) -> TestOutcome {
+        TestOutcome {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            controls: self.controls.clone(),
+            population: self.population,
+            exceptions: self.exceptions,
+            not_applicable: self.not_applicable,
+            conclusion: self.conclusion,
+            note: self.note.clone(),
+            items: self.items.iter().filter(|i| keep(i)).cloned().collect(),
+            key: self.key.clone(),
+            files: self.files.clone(),
+        }
+    }
+}
+
+impl RunRecord {
+    /// A copy of everything but the tests (which hold the items, millions at a large company).
+    pub fn clone_without_tests(&self) -> RunRecord {
+        RunRecord {
+            format: self.format,
+            engine: self.engine.clone(),
+            exam_type: self.exam_type,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            as_of: self.as_of,
+            definitions: self.definitions.clone(),
+            inputs: self.inputs.clone(),
+            unresolved: self.unresolved.clone(),
+            tests: Vec::new(),
+            controls: self.controls.clone(),
+            occurrences: self.occurrences.clone(),
+            reused: self.reused.clone(),
+            reused_from: self.reused_from,
+            carried: self.carried.clone(),
+            carried_from: self.carried_from,
+            head: self.head.clone(),
+            duplicates: self.duplicates.clone(),
+            merged: self.merged.clone(),
+        }
+    }
+}
+
 /// A sample drawn for a control, as recorded in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SampleRecord {

@@ -34,6 +34,7 @@ use assure_evidence::store::Store;
 use assure_project::{Project, Severity};
 use ed25519_dalek::SigningKey;
 
+pub use assure_evidence::runfile;
 pub use error::WorkspaceError;
 pub use service::{Backend, Upload, UploadKind, Verified};
 pub use snapshot::{Acceptance, Snapshot};

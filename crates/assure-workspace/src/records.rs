@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use assure_assess::gap::{EvidenceSignal, Signals, TestSignal};
+use assure_evidence::runfile::RunFile;
 use assure_evidence::store::{EvidenceStore, StoreError};
 use assure_ledger::{Action, Entry};
 use assure_project::Project;
@@ -35,6 +36,9 @@ pub struct Unreadable {
 
 /// The latest run with its entry's sequence number, if any.
 pub type Latest = Option<(u64, RunRecord)>;
+
+/// The latest run as recorded (see [`latest_run_file_where`]) with its entry's sequence number, if any.
+pub type LatestFile = Option<(u64, RunFile)>;
 
 /// Reads the latest recorded test run among `entries`, if any.
 pub fn latest_run(store: &dyn EvidenceStore, entries: &[Entry]) -> Result<(Latest, Vec<Unreadable>), StoreError> {
@@ -89,12 +93,40 @@ pub fn latest_run_of(
     latest_run_where(store, entries, &|e| in_period(project, e))
 }
 
-/// Reads the latest test run among `entries` whose entry satisfies `keep`.
+/// Reads the latest test run among `entries` whose entry satisfies `keep`, every item of it.
 pub fn latest_run_where(
     store: &dyn EvidenceStore,
     entries: &[Entry],
     keep: &dyn Fn(&Entry) -> bool,
 ) -> Result<(Latest, Vec<Unreadable>), StoreError> {
+    let (file, mut unreadable) = latest_run_file_where(store, entries, keep)?;
+    let Some((seq, file)) = file else {
+        return Ok((None, unreadable));
+    };
+    match file.into_full() {
+        Ok(r) => Ok((Some((seq, r)), unreadable)),
+        Err(e) => {
+            unreadable.push(unreadable_run(seq, &e));
+            Ok((None, unreadable))
+        }
+    }
+}
+
+fn unreadable_run(seq: u64, e: &dyn std::fmt::Display) -> Unreadable {
+    Unreadable {
+        seq,
+        message: format!("the test run recorded as entry {seq} cannot be read ({e})"),
+    }
+}
+
+/// Reads the latest test run among `entries` whose entry satisfies `keep`, as recorded: a run in
+/// the columnar layout is read only as far as its record (figures, conclusions and the items that
+/// did not pass); its rows are read when asked for (see [`RunFile`]).
+pub fn latest_run_file_where(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    keep: &dyn Fn(&Entry) -> bool,
+) -> Result<(LatestFile, Vec<Unreadable>), StoreError> {
     let mut unreadable = Vec::new();
     let Some(entry) = entries
         .iter()
@@ -106,16 +138,31 @@ pub fn latest_run_where(
     let Some(blob) = &entry.draft.blob else {
         return Ok((None, unreadable));
     };
-    match serde_json::from_slice::<RunRecord>(&blob_bytes(store, blob)?) {
+    match RunFile::parse(blob_bytes(store, blob)?) {
         Ok(r) => Ok((Some((entry.seq, r)), unreadable)),
         Err(e) => {
-            unreadable.push(Unreadable {
-                seq: entry.seq,
-                message: format!("the test run recorded as entry {} cannot be read ({e})", entry.seq),
-            });
+            unreadable.push(unreadable_run(entry.seq, &e));
             Ok((None, unreadable))
         }
     }
+}
+
+/// Reads the run recorded as `entry`, every item of it.
+pub fn run_of(store: &dyn EvidenceStore, entry: &Entry) -> Result<Result<RunRecord, Unreadable>, StoreError> {
+    let Some(blob) = entry
+        .draft
+        .blob
+        .as_ref()
+        .filter(|_| entry.draft.action == Action::TestRun)
+    else {
+        return Ok(Err(Unreadable {
+            seq: entry.seq,
+            message: format!("ledger entry {} is not a test run", entry.seq),
+        }));
+    };
+    Ok(RunFile::parse(blob_bytes(store, blob)?)
+        .and_then(RunFile::into_full)
+        .map_err(|e| unreadable_run(entry.seq, &e)))
 }
 
 /// Reads the latest sample drawn for each control among `entries`, sorted by control.

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use assure_evidence::load::LoadedBatches;
+use assure_evidence::runfile;
 use assure_evidence::store::EvidenceStore;
 use assure_ledger::{Action, Draft, Entry};
 use assure_project::Project;
@@ -82,6 +83,10 @@ impl Workspace {
     /// Runs the project's tests with `runner` and records the run in the ledger. Refuses when the
     /// ledger has lines that are not entries (the run would silently leave their evidence out) or a
     /// recorded file does not read back.
+    ///
+    /// The record returned holds every item of the tests this run ran; an outcome reused or carried
+    /// from an earlier run holds only its items that did not pass (its passing items are rows of the
+    /// recorded file: read the whole run with [`Workspace::recorded_run`]).
     pub fn run_tests(
         &self,
         runner: &dyn Runner,
@@ -191,19 +196,21 @@ impl Workspace {
         // The latest run of the same window and type carries its other tests' outcomes into a run
         // of some tests (whatever its as-of date: they are those tests' latest results); only a
         // run as of the same date by the same engine has outcomes that can be reused as this run's.
-        let carrier = records::latest_run_where(&w.store, &entries, &same_window)?
+        let carrier = records::latest_run_file_where(&w.store, &entries, &same_window)?
             .0
-            .filter(|(_, r)| {
+            .filter(|(_, f)| {
+                let r = f.record();
                 r.period_start == opts.window.period_start
                     && r.period_end == opts.window.period_end
                     && r.exam_type == exam_number(opts.exam)
             });
         let prior = carrier
             .clone()
-            .filter(|(_, r)| r.as_of == opts.window.as_of && r.engine == runner.engine());
+            .filter(|(_, f)| f.record().as_of == opts.window.as_of && f.record().engine == runner.engine());
         let previous = if opts.full { None } else { prior.clone() };
         let carried: Vec<TestOutcome> = match &carrier {
             Some((_, p)) if !opts.only.is_empty() => p
+                .record()
                 .tests
                 .iter()
                 .filter(|t| !selected.iter().any(|s| s.id.as_str() == t.id))
@@ -213,7 +220,7 @@ impl Workspace {
         };
         let mut reused: Vec<TestOutcome> = Vec::new();
         if let Some((_, prev)) = &previous {
-            for t in &prev.tests {
+            for t in &prev.record().tests {
                 // Only a concluded outcome is reused: a test that did not run is tried again.
                 if t.conclusion != Conclusion::NotRun
                     && keys.get(&t.id).is_some_and(|k| t.key.as_deref() == Some(k.as_str()))
@@ -284,7 +291,7 @@ impl Workspace {
         let mut merged = eval.merged;
         if let Some((_, prev)) = carrier.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
             let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
-            for m in &prev.merged {
+            for m in &prev.record().merged {
                 let elsewhere = m
                     .seen_in
                     .iter()
@@ -294,7 +301,7 @@ impl Workspace {
                 }
             }
             merged.sort_by(|a, b| a.value.cmp(&b.value));
-            for u in &prev.unresolved {
+            for u in &prev.record().unresolved {
                 let elsewhere = u
                     .seen_in
                     .iter()
@@ -326,7 +333,7 @@ impl Workspace {
             .collect();
         // Carried outcomes stand on the files their run recorded.
         if let Some((_, p)) = carrier.as_ref().filter(|_| !carried_ids.is_empty()) {
-            for s in &p.inputs {
+            for s in &p.record().inputs {
                 if !inputs.iter().any(|i| i.seq == s.seq) {
                     inputs.push(s.clone());
                 }
@@ -340,7 +347,7 @@ impl Workspace {
             .collect();
         let occurrences = records::occurrences(project, &entries, &opts.window);
         let record = RunRecord {
-            format: 1,
+            format: runfile::FORMAT,
             engine: eval.engine,
             exam_type: exam_number(opts.exam),
             period_start: opts.window.period_start,
@@ -366,8 +373,14 @@ impl Workspace {
         };
         if opts.keep_if_unchanged
             && let Some((seq, last)) = &prior
+            && let last = last.record()
             && last.definitions == record.definitions
-            && last.tests == record.tests
+            && last.tests.len() == record.tests.len()
+            && last
+                .tests
+                .iter()
+                .zip(&record.tests)
+                .all(|(a, b)| runfile::same_outcome(a, b))
             && last.controls == record.controls
             && last.occurrences == record.occurrences
             && last.unresolved == record.unresolved
@@ -379,12 +392,31 @@ impl Workspace {
             return Ok((last.clone(), entry.clone()));
         }
         progress(record.tests.len(), record.tests.len(), "recording the run");
-        // Compact JSON: a run records every item of every test, and at a large company the
-        // indentation alone would be a third of it.
-        let json = serde_json::to_string(&record).unwrap_or_default();
-        let blob = w
-            .store
-            .put_blob(&mut json.as_bytes(), &format!("test-run-{}.json", opts.window.as_of))?;
+        // One Parquet file: every item as a row, the record in its metadata. Reused and carried
+        // outcomes hold only their items that did not pass; their rows are copied from the run
+        // they come from.
+        let mut copied: BTreeMap<String, &runfile::RunFile> = BTreeMap::new();
+        if let Some((_, f)) = &previous {
+            for id in &record.reused {
+                copied.insert(id.clone(), f);
+            }
+        }
+        if let Some((_, f)) = &carrier {
+            for id in &record.carried {
+                copied.insert(id.clone(), f);
+            }
+        }
+        let bytes = runfile::encode(&record, &copied).map_err(|e| {
+            WorkspaceError::invalid(
+                format!("the run could not be recorded: {e}"),
+                Some("the earlier run its unchanged outcomes come from does not read back; run `assure evidence verify`, then `assure test --full`"),
+            )
+        })?;
+        let blob = w.store.put_blob(
+            &mut bytes.as_slice(),
+            &format!("test-run-{}.parquet", opts.window.as_of),
+        )?;
+        drop(bytes);
         let population: usize = record.tests.iter().map(|t| t.population).sum();
         let exceptions: usize = record.tests.iter().map(|t| t.exceptions).sum();
         let mut draft = Draft::new(Action::TestRun, opts.at.clone(), opts.by.clone());
@@ -461,48 +493,13 @@ impl RunSummaries {
     pub fn put(&self, entry: &Entry, record: &RunRecord) {
         let Some(path) = self.path(entry) else { return };
         // Copied without its passing items (cloning them first would double a large run's memory).
-        let tests = record
-            .tests
-            .iter()
-            .map(|t| TestOutcome {
-                items: t
-                    .items
-                    .iter()
-                    .filter(|i| i.status == assure_schema::results::ItemStatus::Fail)
-                    .cloned()
-                    .collect(),
-                id: t.id.clone(),
-                title: t.title.clone(),
-                controls: t.controls.clone(),
-                population: t.population,
-                exceptions: t.exceptions,
-                not_applicable: t.not_applicable,
-                conclusion: t.conclusion,
-                note: t.note.clone(),
-                key: t.key.clone(),
-                files: t.files.clone(),
-            })
-            .collect();
         let summary = RunRecord {
-            format: record.format,
-            engine: record.engine.clone(),
-            exam_type: record.exam_type,
-            period_start: record.period_start,
-            period_end: record.period_end,
-            as_of: record.as_of,
-            definitions: record.definitions.clone(),
-            inputs: record.inputs.clone(),
-            unresolved: record.unresolved.clone(),
-            tests,
-            controls: record.controls.clone(),
-            occurrences: record.occurrences.clone(),
-            reused: record.reused.clone(),
-            reused_from: record.reused_from,
-            carried: record.carried.clone(),
-            carried_from: record.carried_from,
-            head: record.head.clone(),
-            duplicates: record.duplicates.clone(),
-            merged: record.merged.clone(),
+            tests: record
+                .tests
+                .iter()
+                .map(|t| t.with_items(|i| i.status == assure_schema::results::ItemStatus::Fail))
+                .collect(),
+            ..record.clone_without_tests()
         };
         let tmp = path.with_extension("json.tmp");
         let written = std::fs::create_dir_all(&self.dir)
@@ -515,6 +512,17 @@ impl RunSummaries {
 }
 
 impl Workspace {
+    /// The run recorded as `entry`, every item of every test (reused and carried outcomes too).
+    pub fn recorded_run(&self, entry: &Entry) -> Result<RunRecord, WorkspaceError> {
+        let store = self.store()?;
+        records::run_of(&store, entry)?.map_err(|u| {
+            WorkspaceError::invalid(
+                u.message,
+                Some("run `assure evidence verify`; the stored file may have been altered"),
+            )
+        })
+    }
+
     /// Where run summaries are kept for this project.
     pub fn run_summaries(&self) -> RunSummaries {
         RunSummaries {

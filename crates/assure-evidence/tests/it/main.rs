@@ -9,5 +9,6 @@
 mod connectors;
 mod periods;
 mod remote;
+mod runfile;
 mod store;
 mod vendors;

@@ -464,10 +464,12 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
     let backend = state.backend.clone();
     let hash = blob.blake3.clone();
     let mut bytes = blocking(move || backend.blob(&hash)).await??;
+    let mut name = blob.name.clone();
     // A test run's record holds every test's items: a control owner gets the part about the
     // controls they own, never the whole record.
     if role == Role::ControlOwner && e.draft.action == assure_ledger::Action::TestRun {
-        let mut run: assure_schema::results::RunRecord = serde_json::from_slice(&bytes)
+        let mut run = assure_workspace::runfile::RunFile::parse(bytes)
+            .and_then(assure_workspace::runfile::RunFile::into_full)
             .map_err(|e| AppError::Internal(format!("ledger entry {seq}: the run record does not read: {e}")))?;
         let mine = |c: &str| crate::authz::may_see_control(role, &s.user, &snap, c);
         run.tests.retain(|t| t.controls.iter().any(|c| mine(c)));
@@ -478,6 +480,10 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
         run.reused.retain(|id| kept.contains(id));
         run.carried.retain(|id| kept.contains(id));
         bytes = serde_json::to_vec_pretty(&run).map_err(|e| AppError::Internal(e.to_string()))?;
+        // The part is JSON whatever the recorded file's layout.
+        if let Some(stem) = name.strip_suffix(".parquet") {
+            name = format!("{stem}.json");
+        }
     }
     state
         .audit(
@@ -487,8 +493,7 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
             &blob.name,
         )
         .await?;
-    let safe: String = blob
-        .name
+    let safe: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         .collect();

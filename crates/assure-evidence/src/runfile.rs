@@ -1,0 +1,391 @@
+//! A recorded test run as one Parquet file: every item of every test as a row, and the run's record
+//! (its figures, conclusions, inputs, and each test's exceptions and not-applicable items with their
+//! attributes) as JSON in the file's metadata.
+//!
+//! A run of a large company records millions of items, nearly all of them passing. Kept as JSON,
+//! the record of 2.6 M items was 198 MB, and every later run parsed all of it to reuse or carry
+//! outcomes it never looked inside. In this layout a reader that needs the figures and the
+//! exceptions reads only the footer ([`RunFile::parse`]); one that needs the whole population reads
+//! the rows ([`RunFile::into_full`]); and a run that reuses an earlier outcome copies that test's
+//! rows without turning them into records ([`encode`]). The file is still one blob, named and
+//! hashed by one ledger entry, so verification and the auditor's package are unchanged; and the
+//! rows are an ordinary table an auditor can query (`SELECT status, count(*) FROM 'run.parquet'
+//! GROUP BY status`) to re-perform every figure.
+//!
+//! Rows: `test`, `item`, `status` (`pass`, `fail`, `not_applicable`), `reason`, `evidence` (the
+//! BLAKE3 of the file the item was read from) and `row` (its row in that file), in the order the
+//! record lists the tests, each test's rows in its own row groups. Metadata: `assure.run` (the
+//! record, each test's `items` holding only the items that did not pass) and `assure.groups`
+//! (each test's first row group and count).
+//!
+//! Records written before this layout are JSON with every item inline; [`RunFile::parse`] reads
+//! both.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringArray, StringBuilder, UInt64Array, UInt64Builder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use assure_schema::results::{ItemRecord, ItemStatus, RunRecord, TestOutcome};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+/// The metadata key of the record.
+pub const RECORD_KEY: &str = "assure.run";
+/// The metadata key of each test's row groups.
+pub const GROUPS_KEY: &str = "assure.groups";
+/// The record format of runs kept in this layout.
+pub const FORMAT: u32 = 2;
+/// Rows per row group.
+const GROUP_ROWS: usize = 65_536;
+
+/// Why a run file does not read or write.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFileError {
+    /// The record's JSON does not parse.
+    #[error("its record does not read ({0})")]
+    Json(#[from] serde_json::Error),
+    /// Parquet refused the file.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Arrow refused a batch.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A Parquet file without a record in its metadata.
+    #[error("it is a Parquet file without a run record (no `{RECORD_KEY}` in its metadata)")]
+    NoRecord,
+    /// The rows and the record disagree.
+    #[error("test `{test}`: {what}")]
+    Disagree {
+        /// The test.
+        test: String,
+        /// How.
+        what: String,
+    },
+}
+
+/// Each test's row groups: (first, count).
+type Groups = BTreeMap<String, (usize, usize)>;
+
+/// A recorded run as read from its blob.
+#[derive(Debug, Clone)]
+pub enum RunFile {
+    /// A record written before the columnar layout: every item inline.
+    Json(RunRecord),
+    /// The columnar layout.
+    Parquet {
+        /// The file.
+        bytes: bytes::Bytes,
+        /// The record, each test's `items` holding only the items that did not pass.
+        record: RunRecord,
+        /// Each test's row groups.
+        groups: Groups,
+    },
+}
+
+/// Whether `bytes` are a run in the columnar layout (otherwise they are JSON).
+pub fn is_columnar(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PAR1")
+}
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("test", DataType::Utf8, false),
+        Field::new("item", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("evidence", DataType::Utf8, true),
+        Field::new("row", DataType::UInt64, true),
+    ]))
+}
+
+fn status_of(text: &str) -> Option<ItemStatus> {
+    match text {
+        "pass" => Some(ItemStatus::Pass),
+        "fail" => Some(ItemStatus::Fail),
+        "not_applicable" => Some(ItemStatus::NotApplicable),
+        _ => None,
+    }
+}
+
+/// `t` with only the items that did not pass.
+fn light(t: &TestOutcome) -> TestOutcome {
+    t.with_items(|i| i.status != ItemStatus::Pass)
+}
+
+/// Whether two outcomes are the same apart from passing items left out of one of them: every field,
+/// the items that did not pass, and the counts.
+pub fn same_outcome(a: &TestOutcome, b: &TestOutcome) -> bool {
+    let not_passing = |t: &TestOutcome| {
+        t.items
+            .iter()
+            .filter(|i| i.status != ItemStatus::Pass)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    a.id == b.id
+        && a.title == b.title
+        && a.controls == b.controls
+        && a.population == b.population
+        && a.exceptions == b.exceptions
+        && a.not_applicable == b.not_applicable
+        && a.conclusion == b.conclusion
+        && a.note == b.note
+        && a.key == b.key
+        && a.files == b.files
+        && not_passing(a) == not_passing(b)
+}
+
+impl RunFile {
+    /// Reads a recorded run: for the columnar layout only its footer (the record and the groups);
+    /// the rows stay in `bytes` until asked for.
+    pub fn parse(bytes: Vec<u8>) -> Result<RunFile, RunFileError> {
+        if !is_columnar(&bytes) {
+            return Ok(RunFile::Json(serde_json::from_slice(&bytes)?));
+        }
+        let bytes = bytes::Bytes::from(bytes);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
+        let kv = builder.metadata().file_metadata().key_value_metadata();
+        let value = |key: &str| {
+            kv.and_then(|kv| kv.iter().find(|x| x.key == key))
+                .and_then(|x| x.value.clone())
+        };
+        let record: RunRecord = serde_json::from_str(&value(RECORD_KEY).ok_or(RunFileError::NoRecord)?)?;
+        let groups: Groups = serde_json::from_str(&value(GROUPS_KEY).unwrap_or_else(|| "{}".into()))?;
+        let count = builder.metadata().num_row_groups();
+        if let Some((test, _)) = groups.iter().find(|(_, (first, n))| first + n > count) {
+            return Err(RunFileError::Disagree {
+                test: test.clone(),
+                what: format!("its rows are said to be in row groups the file does not have ({count} in all)"),
+            });
+        }
+        Ok(RunFile::Parquet { bytes, record, groups })
+    }
+
+    /// The record: for the columnar layout, each test with only the items that did not pass.
+    pub fn record(&self) -> &RunRecord {
+        match self {
+            RunFile::Json(r) | RunFile::Parquet { record: r, .. } => r,
+        }
+    }
+
+    /// The record without the rows (see [`RunFile::record`]).
+    pub fn into_record(self) -> RunRecord {
+        match self {
+            RunFile::Json(r) | RunFile::Parquet { record: r, .. } => r,
+        }
+    }
+
+    /// Whether the record holds every item (a JSON record does; a columnar one keeps the passing
+    /// items in its rows).
+    pub fn is_whole(&self) -> bool {
+        matches!(self, RunFile::Json(_))
+    }
+
+    /// The rows of test `id`, in order.
+    fn rows(&self, id: &str) -> Result<Vec<RecordBatch>, RunFileError> {
+        match self {
+            RunFile::Json(r) => match r.tests.iter().find(|t| t.id == id) {
+                Some(t) => Ok(vec![batch_of(t)?]),
+                None => Ok(Vec::new()),
+            },
+            RunFile::Parquet { bytes, groups, .. } => {
+                let Some(&(first, n)) = groups.get(id) else {
+                    return Ok(Vec::new());
+                };
+                if n == 0 {
+                    return Ok(Vec::new());
+                }
+                let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?
+                    .with_row_groups((first..first + n).collect())
+                    .with_batch_size(GROUP_ROWS)
+                    .build()?;
+                Ok(reader.collect::<Result<Vec<_>, _>>()?)
+            }
+        }
+    }
+
+    /// The whole record, every item of every test in its place.
+    pub fn into_full(self) -> Result<RunRecord, RunFileError> {
+        let file = match self {
+            RunFile::Json(r) => return Ok(r),
+            f @ RunFile::Parquet { .. } => f,
+        };
+        let mut tests = Vec::with_capacity(file.record().tests.len());
+        for t in &file.record().tests {
+            tests.push(whole(t, &file.rows(&t.id)?)?);
+        }
+        let mut record = file.into_record();
+        record.tests = tests;
+        Ok(record)
+    }
+}
+
+/// The outcome `t` (its items the ones that did not pass) with every item, from its rows.
+fn whole(t: &TestOutcome, batches: &[RecordBatch]) -> Result<TestOutcome, RunFileError> {
+    let disagree = |what: String| RunFileError::Disagree {
+        test: t.id.clone(),
+        what,
+    };
+    let mut out = light(t);
+    let mut others = std::mem::take(&mut out.items).into_iter();
+    let mut items = Vec::with_capacity(t.population);
+    let index: BTreeMap<&str, u32> = t
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    for b in batches {
+        let text = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>();
+        let (Some(item), Some(status), Some(reason), Some(evidence), Some(row)) = (
+            text(1),
+            text(2),
+            text(3),
+            text(4),
+            b.column(5).as_any().downcast_ref::<UInt64Array>(),
+        ) else {
+            return Err(disagree("its rows do not have the columns of a run file".into()));
+        };
+        for r in 0..b.num_rows() {
+            let st = status_of(status.value(r)).ok_or_else(|| {
+                disagree(format!(
+                    "row status `{}` is not pass, fail or not_applicable",
+                    status.value(r)
+                ))
+            })?;
+            if st == ItemStatus::Pass {
+                let from = if evidence.is_null(r) || row.is_null(r) {
+                    None
+                } else {
+                    let f = index.get(evidence.value(r)).copied().ok_or_else(|| {
+                        disagree(format!(
+                            "item `{}` names the file {}, which the record does not list",
+                            item.value(r),
+                            evidence.value(r)
+                        ))
+                    })?;
+                    Some((f, row.value(r)))
+                };
+                items.push(ItemRecord {
+                    item: item.value(r).to_string(),
+                    status: st,
+                    reason: reason.value(r).to_string(),
+                    attributes: Vec::new(),
+                    from,
+                });
+            } else {
+                match others.next() {
+                    Some(o) if o.item == item.value(r) && o.status == st => items.push(o),
+                    _ => {
+                        return Err(disagree(format!(
+                            "its rows and its record disagree about item `{}`",
+                            item.value(r)
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    if others.next().is_some() || items.len() != t.population {
+        return Err(disagree(format!(
+            "the record counts {} items and its rows hold {}",
+            t.population,
+            items.len()
+        )));
+    }
+    out.items = items;
+    Ok(out)
+}
+
+/// The rows of one outcome held in memory.
+fn batch_of(t: &TestOutcome) -> Result<RecordBatch, RunFileError> {
+    let n = t.items.len();
+    let bytes: usize = t.items.iter().map(|i| i.item.len()).sum();
+    let mut test = StringBuilder::with_capacity(n, n * t.id.len());
+    let mut item = StringBuilder::with_capacity(n, bytes);
+    let mut status = StringBuilder::with_capacity(n, n * 4);
+    let mut reason = StringBuilder::new();
+    let mut evidence = StringBuilder::new();
+    let mut row = UInt64Builder::with_capacity(n);
+    for i in &t.items {
+        test.append_value(&t.id);
+        item.append_value(&i.item);
+        status.append_value(i.status.as_str());
+        reason.append_value(&i.reason);
+        match i.from.and_then(|(f, r)| Some((t.files.get(f as usize)?, r))) {
+            Some((f, r)) => {
+                evidence.append_value(f);
+                row.append_value(r);
+            }
+            None => {
+                evidence.append_null();
+                row.append_null();
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(test.finish()),
+            Arc::new(item.finish()),
+            Arc::new(status.finish()),
+            Arc::new(reason.finish()),
+            Arc::new(evidence.finish()),
+            Arc::new(row.finish()),
+        ],
+    )?)
+}
+
+/// Writes `record` in the columnar layout. Each test's rows come from its items, or, for a test
+/// named in `copied`, from the rows of the earlier run file given there (the record then holds
+/// only that outcome's items that did not pass, as [`RunFile::record`] gives them), copied without
+/// turning them into records. The same record and rows give the same bytes.
+pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result<Vec<u8>, RunFileError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(GROUP_ROWS))
+        .set_created_by("assure".into())
+        .build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema(), Some(props))?;
+    let mut groups = Groups::new();
+    let mut tests = Vec::with_capacity(record.tests.len());
+    for t in &record.tests {
+        let first = writer.flushed_row_groups().len();
+        let batches = match copied.get(&t.id) {
+            Some(file) => {
+                let batches = file.rows(&t.id)?;
+                let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                if n != t.population {
+                    return Err(RunFileError::Disagree {
+                        test: t.id.clone(),
+                        what: format!(
+                            "the earlier run it comes from holds {n} rows for a population of {}",
+                            t.population
+                        ),
+                    });
+                }
+                batches
+            }
+            None => vec![batch_of(t)?],
+        };
+        for b in &batches {
+            // Batches larger than a row group are split by the writer.
+            writer.write(b)?;
+        }
+        writer.flush()?;
+        groups.insert(t.id.clone(), (first, writer.flushed_row_groups().len() - first));
+        tests.push(light(t));
+    }
+    let light_record = RunRecord {
+        format: FORMAT,
+        tests,
+        ..record.clone_without_tests()
+    };
+    writer.append_key_value_metadata(KeyValue::new(RECORD_KEY.into(), serde_json::to_string(&light_record)?));
+    writer.append_key_value_metadata(KeyValue::new(GROUPS_KEY.into(), serde_json::to_string(&groups)?));
+    Ok(writer.into_inner()?)
+}

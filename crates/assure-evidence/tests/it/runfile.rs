@@ -1,0 +1,165 @@
+//! A recorded run in the columnar layout: the record in the footer, every item as a row.
+
+use std::collections::BTreeMap;
+
+use assure_evidence::runfile::{self, RunFile, RunFileError};
+use assure_schema::results::{ItemStatus, RunRecord};
+
+fn record() -> RunRecord {
+    let file_a = "a".repeat(64);
+    let file_b = "b".repeat(64);
+    let items = |n: usize, fails: &[usize], na: &[usize]| -> serde_json::Value {
+        (0..n)
+            .map(|i| {
+                let (status, reason, attributes) = if fails.contains(&i) {
+                    (
+                        "fail",
+                        "merged without an approval",
+                        serde_json::json!([["approver", ""]]),
+                    )
+                } else if na.contains(&i) {
+                    (
+                        "not_applicable",
+                        "a bot's change",
+                        serde_json::json!([["author", "dependabot"]]),
+                    )
+                } else {
+                    ("pass", "approved by a second person", serde_json::json!([]))
+                };
+                serde_json::json!({"item": format!("PR-{i}"), "status": status, "reason": reason,
+                    "attributes": attributes, "from": [i % 2, i as u64 + 2]})
+            })
+            .collect()
+    };
+    serde_json::from_value(serde_json::json!({
+        "format": 2, "engine": "datafusion 55", "exam_type": 2,
+        "period_start": "2026-01-01", "period_end": "2026-12-31", "as_of": "2026-12-31",
+        "definitions": "d".repeat(64), "inputs": [], "unresolved": [],
+        "tests": [
+            {"id": "change-approval", "title": "Changes are approved", "controls": ["CM-1"],
+             "population": 70_000, "exceptions": 2, "not_applicable": 1, "conclusion": "exceptions",
+             "note": null, "items": items(70_000, &[5, 69_999], &[7]), "key": "k1", "files": [file_a, file_b]},
+            {"id": "empty", "title": "Nothing to test", "controls": ["CM-2"], "population": 0,
+             "exceptions": 0, "not_applicable": 0, "conclusion": "no_population", "note": null, "items": []},
+            {"id": "no-lineage", "title": "Items without files", "controls": ["CM-2"], "population": 3,
+             "exceptions": 1, "not_applicable": 0, "conclusion": "exceptions", "note": null,
+             "items": [{"item": "x", "status": "pass", "reason": "", "attributes": []},
+                       {"item": "y", "status": "fail", "reason": "late", "attributes": [["days", "9"]]},
+                       {"item": "x", "status": "pass", "reason": "", "attributes": []}]}
+        ],
+        "controls": []
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_run_reads_back_whole_and_its_footer_holds_only_what_did_not_pass() {
+    let r = record();
+    let bytes = runfile::encode(&r, &BTreeMap::new()).unwrap();
+    assert!(runfile::is_columnar(&bytes));
+    // The same record gives the same bytes.
+    assert_eq!(bytes, runfile::encode(&r, &BTreeMap::new()).unwrap());
+    let file = RunFile::parse(bytes).unwrap();
+    assert!(!file.is_whole());
+    let light = file.record();
+    let kept: Vec<(&str, ItemStatus)> = light.tests[0]
+        .items
+        .iter()
+        .map(|i| (i.item.as_str(), i.status))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("PR-5", ItemStatus::Fail),
+            ("PR-7", ItemStatus::NotApplicable),
+            ("PR-69999", ItemStatus::Fail)
+        ]
+    );
+    assert_eq!(
+        light.tests[0].items[0].attributes,
+        [("approver".to_string(), String::new())]
+    );
+    assert_eq!(light.tests[0].population, 70_000);
+    assert_eq!(file.into_full().unwrap(), r);
+}
+
+#[test]
+fn an_outcome_reused_from_an_earlier_run_copies_its_rows() {
+    let first = record();
+    let earlier = RunFile::parse(runfile::encode(&first, &BTreeMap::new()).unwrap()).unwrap();
+    // The next run holds the reused outcome as the earlier file's record has it: exceptions only.
+    let mut next = earlier.record().clone();
+    next.reused = vec!["change-approval".into()];
+    next.tests[2] = first.tests[2].clone();
+    let copied = BTreeMap::from([("change-approval".to_string(), &earlier)]);
+    let file = RunFile::parse(runfile::encode(&next, &copied).unwrap()).unwrap();
+    let full = file.into_full().unwrap();
+    assert_eq!(full.tests, first.tests);
+    assert_eq!(full.reused, ["change-approval"]);
+}
+
+#[test]
+fn a_record_written_before_the_columnar_layout_still_reads() {
+    let r = RunRecord { format: 1, ..record() };
+    let file = RunFile::parse(serde_json::to_vec(&r).unwrap()).unwrap();
+    assert!(file.is_whole());
+    assert_eq!(file.record().tests[0].items.len(), 70_000);
+    // Its outcomes can be copied into a run in the new layout.
+    let mut next = r.clone();
+    next.tests[0].items.retain(|i| i.status != ItemStatus::Pass);
+    let copied = BTreeMap::from([("change-approval".to_string(), &file)]);
+    let again = RunFile::parse(runfile::encode(&next, &copied).unwrap()).unwrap();
+    assert_eq!(again.into_full().unwrap().tests, r.tests);
+}
+
+#[test]
+fn rows_that_disagree_with_the_record_are_refused() {
+    let first = record();
+    let earlier = RunFile::parse(runfile::encode(&first, &BTreeMap::new()).unwrap()).unwrap();
+    let mut next = earlier.record().clone();
+    next.tests[0].population = 69_000;
+    let copied = BTreeMap::from([("change-approval".to_string(), &earlier)]);
+    let e = runfile::encode(&next, &copied).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "test `change-approval`: the earlier run it comes from holds 70000 rows for a population of 69000"
+    );
+    // A record whose exceptions are not those of its rows.
+    let RunFile::Parquet {
+        bytes,
+        mut record,
+        groups,
+    } = earlier
+    else {
+        panic!("columnar")
+    };
+    record.tests[0].items[0].item = "PR-6".into();
+    let e = RunFile::Parquet { bytes, record, groups }.into_full().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "test `change-approval`: its rows and its record disagree about item `PR-5`"
+    );
+}
+
+#[test]
+fn a_parquet_file_that_is_not_a_run_says_so() {
+    let mut r = record();
+    r.tests.truncate(1);
+    let bytes = runfile::encode(&r, &BTreeMap::new()).unwrap();
+    // Garbage after the magic bytes: Parquet's own error, never a panic.
+    let e = RunFile::parse(bytes[..bytes.len() / 2].to_vec()).unwrap_err();
+    assert!(matches!(e, RunFileError::Parquet(_)), "{e}");
+    let e = RunFile::parse(b"PAR1 not a run".to_vec()).unwrap_err();
+    assert!(matches!(e, RunFileError::Parquet(_)), "{e}");
+    // A Parquet file of something else.
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
+    let mut w = parquet::arrow::ArrowWriter::try_new(Vec::new(), schema.clone(), None).unwrap();
+    w.write(&RecordBatch::try_new(schema, vec![std::sync::Arc::new(StringArray::from(vec!["a"]))]).unwrap())
+        .unwrap();
+    assert_eq!(
+        RunFile::parse(w.into_inner().unwrap()).unwrap_err().to_string(),
+        "it is a Parquet file without a run record (no `assure.run` in its metadata)"
+    );
+}
