@@ -94,7 +94,7 @@ pub fn page(title: &str, user: Option<(&User, &str)>, active: &str, body: &str) 
         );
     }
     // A table that scrolls sideways is reachable by keyboard (focus it, then the arrow keys).
-    let body = scope_headers(body).replace(
+    let body = caption_tables(&scope_headers(body), &esc(title)).replace(
         "<div class=\"scroll\">",
         "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways when wide)\">",
     );
@@ -123,6 +123,55 @@ pub fn scope_headers(body: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Gives every table without a caption one, for screen readers only (class `sr`): the text of the
+/// nearest heading above it, else the page's title (`title`, already escaped), so a reader moving
+/// from table to table hears what each one holds. Tables that have a caption keep theirs.
+pub fn caption_tables(body: &str, title: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 512);
+    let mut heading = title.to_string();
+    let mut rest = body;
+    while let Some(i) = rest.find("<table") {
+        let (before, at) = rest.split_at(i);
+        if let Some(h) = last_heading(before) {
+            heading = h;
+        }
+        out.push_str(before);
+        let Some(end) = at.find('>') else {
+            out.push_str(at);
+            return out;
+        };
+        let (tag, after) = at.split_at(end + 1);
+        out.push_str(tag);
+        let is_table = tag == "<table>" || tag.starts_with("<table ");
+        if is_table && !after.starts_with("<caption") {
+            out.push_str(&format!("<caption class=\"sr\">{heading}</caption>"));
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The text of the last `h1`-`h3` in `html` (its markup left out; the text stays escaped).
+fn last_heading(html: &str) -> Option<String> {
+    let start = ["<h1", "<h2", "<h3"].iter().filter_map(|t| html.rfind(t)).max()?;
+    let inner = &html[start..];
+    let open = inner.find('>')? + 1;
+    let close = inner[open..].find("</h").map_or(inner.len(), |c| open + c);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner[open..close].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
 }
 
 /// An attribute's value as written by [`esc`], read back (`&amp;` and the quotes).

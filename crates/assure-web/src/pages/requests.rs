@@ -27,7 +27,25 @@ pub struct ListQuery {
     /// `overdue` shows only overdue requests; `open` only those still waiting.
     #[serde(default)]
     view: String,
+    /// The column the list is sorted by (see [`SORTS`]); empty keeps the view's order.
+    #[serde(default)]
+    sort: String,
+    /// `desc` sorts the column from the largest, latest or last.
+    #[serde(default)]
+    dir: String,
 }
+
+/// The request list's columns: its sort key and heading.
+const SORTS: [(&str, &str); 8] = [
+    ("number", "Request"),
+    ("reference", "Auditor's id"),
+    ("what", "What"),
+    ("control", "Control or criterion"),
+    ("assignee", "Assignee"),
+    ("due", "Due"),
+    ("age", "Age (days)"),
+    ("status", "Status"),
+];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LinkForm {
@@ -66,9 +84,10 @@ pub(super) async fn requests_page(
     form: &RequestForm,
     errors: &BTreeMap<&str, String>,
     status: StatusCode,
-    view: &str,
+    query: &ListQuery,
     notice: Option<String>,
 ) -> Page {
+    let view = query.view.as_str();
     let (snap, role) = state.authorized(s, Action::ReadRequests, &[]).await?;
     let users = state.db.users().await?;
     let name_of = |id: &Option<String>| {
@@ -151,6 +170,38 @@ pub(super) async fn requests_page(
         // Oldest first: what has waited longest comes first.
         list.sort_by_key(|r| std::cmp::Reverse(age(r)));
     }
+    // A column the reader chose: text without regard to case, dates and ages as such, a request
+    // with no value last; ties keep the request number's order.
+    let sort = SORTS.iter().find(|(k, _)| *k == query.sort).map(|(k, _)| *k);
+    let descending = query.dir == "desc";
+    if let Some(key) = sort {
+        let text = |r: &PbcRequest| -> Option<String> {
+            let v = match key {
+                "reference" => r.reference.clone().unwrap_or_default(),
+                "what" => r.title.clone(),
+                "control" => r.control.clone().or_else(|| r.criterion.clone()).unwrap_or_default(),
+                "assignee" => name_of(&r.assignee),
+                "due" => r.due.clone().unwrap_or_default(),
+                "status" => r.status.label().to_string(),
+                _ => return None,
+            };
+            (!v.is_empty()).then(|| v.to_lowercase())
+        };
+        list.sort_by(|a, b| {
+            let by_key = match key {
+                "number" => a.number.cmp(&b.number),
+                "age" => age(a).cmp(&age(b)),
+                _ => match (text(a), text(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    // No value sorts last either way.
+                    (Some(_), None) => return std::cmp::Ordering::Less,
+                    (None, Some(_)) => return std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                },
+            };
+            (if descending { by_key.reverse() } else { by_key }).then(a.number.cmp(&b.number))
+        });
+    }
     b.push_str(&format!(
         "<h2>Requests from the auditor ({})</h2><p class=\"filters\"><a href=\"/requests\">All</a> · <a href=\"/requests?view=open\">Waiting, oldest first</a> · <a href=\"/requests?view=overdue\">Overdue</a></p>",
         list.len()
@@ -158,9 +209,33 @@ pub(super) async fn requests_page(
     if list.is_empty() {
         b.push_str("<div class=\"card muted\">No requests here.</div>");
     } else {
-        b.push_str(
-            "<table><tr><th>Request</th><th>Auditor's id</th><th>What</th><th>Control or criterion</th><th>Assignee</th><th>Due</th><th>Age (days)</th><th>Status</th></tr>",
-        );
+        b.push_str("<table><caption class=\"sr\">Requests from the auditor, sorted by a column when its heading is chosen</caption><tr>");
+        for (key, label) in SORTS {
+            let on = sort == Some(key);
+            let next = if on && !descending { "desc" } else { "asc" };
+            let href = format!(
+                "/requests?{}sort={key}&amp;dir={next}",
+                if view.is_empty() {
+                    String::new()
+                } else {
+                    format!("view={}&amp;", esc(view))
+                }
+            );
+            b.push_str(&format!(
+                "<th scope=\"col\" aria-sort=\"{}\"><a href=\"{href}\">{label}{}</a></th>",
+                match (on, descending) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+                match (on, descending) {
+                    (false, _) => "",
+                    (true, false) => " ▲",
+                    (true, true) => " ▼",
+                }
+            ));
+        }
+        b.push_str("</tr>");
         for r in &list {
             b.push_str(&format!(
                 "<tr><td><a href=\"/requests/{}\">PBC-{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
@@ -256,7 +331,7 @@ pub async fn requests(State(state): State<Shared>, s: Session, Query(q): Query<L
         &RequestForm::default(),
         &BTreeMap::new(),
         StatusCode::OK,
-        &q.view,
+        &q,
         None,
     )
     .await
@@ -268,7 +343,16 @@ pub async fn raise_request(State(state): State<Shared>, s: Session, Form(f): For
     let users = state.db.users().await?;
     let errors = crate::requests::validate(&snap, &users, &f.to_new());
     if !errors.is_empty() {
-        return requests_page(&state, &s, &f, &errors, StatusCode::BAD_REQUEST, "", None).await;
+        return requests_page(
+            &state,
+            &s,
+            &f,
+            &errors,
+            StatusCode::BAD_REQUEST,
+            &ListQuery::default(),
+            None,
+        )
+        .await;
     }
     let r = crate::requests::create(&state, &s, &f.to_new()).await?;
     see_done(&format!("/requests/{}", r.id), Done::RequestRaised)
@@ -589,7 +673,7 @@ pub async fn import_requests(State(state): State<Shared>, s: Session, mut mp: Mu
                 &RequestForm::default(),
                 &BTreeMap::new(),
                 StatusCode::OK,
-                "",
+                &ListQuery::default(),
                 Some(format!(
                     "{file_name}: {} requests created, {} updated.",
                     done.created, done.updated

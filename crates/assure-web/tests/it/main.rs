@@ -1674,6 +1674,36 @@ async fn the_auditors_request_list_imports_from_a_spreadsheet() {
     let page = send(&state, get("/requests?view=overdue", Some(&auditor))).await;
     assert!(page.body.contains("Risk assessment minutes"), "{}", page.body);
     assert!(!page.body.contains("Population of terminations</td>"), "{}", page.body);
+    // Any column sorts the list either way, and its heading says which; ties go by request
+    // number, and an unknown column keeps the list's own order.
+    let first = |query: &str| {
+        let state = &state;
+        let auditor = &auditor;
+        let query = query.to_string();
+        async move {
+            let body = send(state, get(&format!("/requests{query}"), Some(auditor))).await.body;
+            let (one, two) = (body.find("<td>R-1</td>").unwrap(), body.find("<td>R-2</td>").unwrap());
+            (if one < two { "R-1" } else { "R-2" }, body)
+        }
+    };
+    let (top, body) = first("?sort=due&dir=asc").await;
+    assert_eq!(top, "R-2");
+    assert!(
+        body.contains(
+            "<th scope=\"col\" aria-sort=\"ascending\"><a href=\"/requests?sort=due&amp;dir=desc\">Due ▲</a></th>"
+        ),
+        "{body}"
+    );
+    assert_eq!(first("?sort=due&dir=desc").await.0, "R-1");
+    assert_eq!(first("?sort=control").await.0, "R-1");
+    assert_eq!(first("?sort=control&dir=desc").await.0, "R-2");
+    assert_eq!(first("?sort=reference&dir=desc").await.0, "R-2");
+    assert_eq!(first("?sort=nonsense&dir=desc").await.0, first("").await.0);
+    let (_, body) = first("?view=open&sort=what").await;
+    assert!(
+        body.contains("href=\"/requests?view=open&amp;sort=what&amp;dir=desc\""),
+        "{body}"
+    );
     db.finish().await;
 }
 
@@ -2049,6 +2079,18 @@ async fn no_page_links_to_a_page_its_reader_cannot_open() {
             if r.status != StatusCode::OK || !r.body.starts_with("<!doctype html>") {
                 continue;
             }
+            // Every table is labelled for screen readers, and every header cell has a scope.
+            let tables = r.body.matches("<table").count();
+            let captions = r.body.matches("<caption").count();
+            if captions != tables {
+                report.push(format!(
+                    "{}: {path} has {tables} tables and {captions} captions",
+                    role.as_str()
+                ));
+            }
+            if r.body.contains("<th>") {
+                report.push(format!("{}: {path} has a header cell without a scope", role.as_str()));
+            }
             for link in href(&r.body) {
                 // Downloads and the API are files, not pages; signing out ends the walk.
                 if link.contains("/download")
@@ -2066,7 +2108,7 @@ async fn no_page_links_to_a_page_its_reader_cannot_open() {
     }
     assert!(
         report.is_empty(),
-        "links a reader cannot follow:\n{}",
+        "links a reader cannot follow, or tables without labels:\n{}",
         report.join("\n")
     );
     // What is not a link is still named: the owner reads GOV-01 on the framework page, unlinked.
