@@ -27,11 +27,14 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch, StringArray, StringBuilder, UInt64Array, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use assure_schema::results::{ItemRecord, ItemStatus, RunRecord, TestOutcome};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 
 /// The metadata key of the record.
 pub const RECORD_KEY: &str = "assure.run";
@@ -342,41 +345,83 @@ fn batch_of(t: &TestOutcome) -> Result<RecordBatch, RunFileError> {
 
 /// Writes `record` in the columnar layout. Each test's rows come from its items, or, for a test
 /// named in `copied`, from the rows of the earlier run file given there (the record then holds
-/// only that outcome's items that did not pass, as [`RunFile::record`] gives them), copied without
-/// turning them into records. The same record and rows give the same bytes.
+/// only that outcome's items that did not pass, as [`RunFile::record`] gives them): its row groups
+/// are copied as they are encoded, without decoding them. The same record and rows give the same
+/// bytes.
 pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result<Vec<u8>, RunFileError> {
-    let props = WriterProperties::builder()
+    let schema = schema();
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(GROUP_ROWS))
         .set_created_by("assure".into())
+        // No page indexes: copied row groups carry none, and readers read whole row groups.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true)
         .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema(), Some(props))?;
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)?;
+    let mut writer = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), Arc::new(props))?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let mut groups = Groups::new();
     let mut tests = Vec::with_capacity(record.tests.len());
     for t in &record.tests {
         let first = writer.flushed_row_groups().len();
-        let batches = match copied.get(&t.id) {
+        let disagree = |n: u64| RunFileError::Disagree {
+            test: t.id.clone(),
+            what: format!(
+                "the earlier run it comes from holds {n} rows for a population of {}",
+                t.population
+            ),
+        };
+        match copied.get(&t.id) {
+            Some(RunFile::Parquet {
+                bytes,
+                groups: from_groups,
+                ..
+            }) => {
+                let meta = Arc::clone(ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?.metadata());
+                let (from, n) = from_groups.get(&t.id).copied().unwrap_or((0, 0));
+                let chunks: Vec<_> = meta.row_groups().iter().skip(from).take(n).collect();
+                let rows: u64 = chunks.iter().map(|g| u64::try_from(g.num_rows()).unwrap_or(0)).sum();
+                if rows != t.population as u64 {
+                    return Err(disagree(rows));
+                }
+                if meta.file_metadata().schema_descr().root_schema() == parquet_schema.root_schema() {
+                    // The same layout: each row group is copied as encoded.
+                    for g in chunks {
+                        let mut out = writer.next_row_group()?;
+                        for c in g.columns() {
+                            out.append_column(
+                                bytes,
+                                ColumnCloseResult {
+                                    bytes_written: u64::try_from(c.compressed_size()).unwrap_or(0),
+                                    rows_written: u64::try_from(g.num_rows()).unwrap_or(0),
+                                    metadata: c.clone(),
+                                    bloom_filter: None,
+                                    column_index: None,
+                                    offset_index: None,
+                                },
+                            )?;
+                        }
+                        out.close()?;
+                    }
+                } else {
+                    let file = copied.get(&t.id).copied().ok_or_else(|| disagree(0))?;
+                    write_rows(&mut writer, &factory, &schema, &file.rows(&t.id)?)?;
+                }
+            }
             Some(file) => {
                 let batches = file.rows(&t.id)?;
                 let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
                 if n != t.population {
-                    return Err(RunFileError::Disagree {
-                        test: t.id.clone(),
-                        what: format!(
-                            "the earlier run it comes from holds {n} rows for a population of {}",
-                            t.population
-                        ),
-                    });
+                    return Err(disagree(n as u64));
                 }
-                batches
+                write_rows(&mut writer, &factory, &schema, &batches)?;
             }
-            None => vec![batch_of(t)?],
-        };
-        for b in &batches {
-            // Batches larger than a row group are split by the writer.
-            writer.write(b)?;
+            None => write_rows(&mut writer, &factory, &schema, &[batch_of(t)?])?,
         }
-        writer.flush()?;
         groups.insert(t.id.clone(), (first, writer.flushed_row_groups().len() - first));
         tests.push(light(t));
     }
@@ -388,4 +433,32 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
     writer.append_key_value_metadata(KeyValue::new(RECORD_KEY.into(), serde_json::to_string(&light_record)?));
     writer.append_key_value_metadata(KeyValue::new(GROUPS_KEY.into(), serde_json::to_string(&groups)?));
     Ok(writer.into_inner()?)
+}
+
+/// Encodes `batches` as row groups of at most [`GROUP_ROWS`] rows.
+fn write_rows(
+    writer: &mut SerializedFileWriter<Vec<u8>>,
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<(), RunFileError> {
+    for b in batches {
+        let mut offset = 0;
+        while offset < b.num_rows() {
+            let part = b.slice(offset, GROUP_ROWS.min(b.num_rows() - offset));
+            offset += part.num_rows();
+            let mut columns = factory.create_column_writers(writer.flushed_row_groups().len())?;
+            for ((w, field), array) in columns.iter_mut().zip(schema.fields()).zip(part.columns()) {
+                for leaf in compute_leaves(field, array)? {
+                    w.write(&leaf)?;
+                }
+            }
+            let mut group = writer.next_row_group()?;
+            for w in columns {
+                w.close()?.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+        }
+    }
+    Ok(())
 }
