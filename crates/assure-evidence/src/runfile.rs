@@ -376,11 +376,13 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
             ),
         };
         match copied.get(&t.id) {
-            Some(RunFile::Parquet {
-                bytes,
-                groups: from_groups,
-                ..
-            }) => {
+            Some(
+                file @ RunFile::Parquet {
+                    bytes,
+                    groups: from_groups,
+                    ..
+                },
+            ) => {
                 let meta = Arc::clone(ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?.metadata());
                 let (from, n) = from_groups.get(&t.id).copied().unwrap_or((0, 0));
                 let chunks: Vec<_> = meta.row_groups().iter().skip(from).take(n).collect();
@@ -408,7 +410,6 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
                         out.close()?;
                     }
                 } else {
-                    let file = copied.get(&t.id).copied().ok_or_else(|| disagree(0))?;
                     write_rows(&mut writer, &factory, &schema, &file.rows(&t.id)?)?;
                 }
             }

@@ -138,13 +138,32 @@ pub fn latest_run_file_where(
     let Some(blob) = &entry.draft.blob else {
         return Ok((None, unreadable));
     };
-    match RunFile::parse(blob_bytes(store, blob)?) {
+    match checked_run(store, entry.seq, blob)? {
         Ok(r) => Ok((Some((entry.seq, r)), unreadable)),
-        Err(e) => {
-            unreadable.push(unreadable_run(entry.seq, &e));
+        Err(u) => {
+            unreadable.push(u);
             Ok((None, unreadable))
         }
     }
+}
+
+/// The run file `blob` of entry `seq`, read only if its bytes still hash as the ledger says: a run
+/// reuses and copies what an earlier run recorded, so a file altered on disk must never carry on.
+fn checked_run(
+    store: &dyn EvidenceStore,
+    seq: u64,
+    blob: &assure_ledger::BlobRef,
+) -> Result<Result<RunFile, Unreadable>, StoreError> {
+    let bytes = blob_bytes(store, blob)?;
+    if blake3::hash(&bytes).to_hex().as_str() != blob.blake3 {
+        return Ok(Err(Unreadable {
+            seq,
+            message: format!(
+                "the test run recorded as entry {seq} does not match its recorded BLAKE3 (the stored file was altered); run `assure evidence verify`, then `assure test --full`"
+            ),
+        }));
+    }
+    Ok(RunFile::parse(bytes).map_err(|e| unreadable_run(seq, &e)))
 }
 
 /// Reads the run recorded as `entry`, every item of it.
@@ -160,9 +179,7 @@ pub fn run_of(store: &dyn EvidenceStore, entry: &Entry) -> Result<Result<RunReco
             message: format!("ledger entry {} is not a test run", entry.seq),
         }));
     };
-    Ok(RunFile::parse(blob_bytes(store, blob)?)
-        .and_then(RunFile::into_full)
-        .map_err(|e| unreadable_run(entry.seq, &e)))
+    Ok(checked_run(store, entry.seq, blob)?.and_then(|f| f.into_full().map_err(|e| unreadable_run(entry.seq, &e))))
 }
 
 /// Reads the latest sample drawn for each control among `entries`, sorted by control.

@@ -183,6 +183,34 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     );
     assert_eq!(ws.recorded_run(&second).unwrap().tests, a.tests);
     assert_eq!(ws.recorded_run(&first).unwrap().tests, a.tests);
+    // A recorded run altered on disk is never reused or copied: it is refused by name, and the
+    // next run tests everything again.
+    let hash = &second.draft.blob.as_ref().unwrap().blake3;
+    let path = tmp
+        .path()
+        .join("p/.assure/evidence/blobs")
+        .join(&hash[..2])
+        .join(&hash[2..]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = ws.recorded_run(&second).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "the test run recorded as entry {} does not match its recorded BLAKE3",
+            second.seq
+        )),
+        "{e}"
+    );
+    let (again, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(
+        again.reused.is_empty() && again.reused_from.is_none(),
+        "{:?}",
+        again.reused
+    );
+    assert_eq!(ws.recorded_run(&ws_last_run(&ws)).unwrap().tests, a.tests);
     assert_eq!(b.controls, a.controls);
     assert_eq!(b.inputs, a.inputs);
     // --full runs everything again and concludes the same.
@@ -464,4 +492,15 @@ fn every_item_of_a_population_carries_its_evidence_row() {
         e.contains("no longer matches its file") && e.contains("changes.csv"),
         "{e}"
     );
+}
+
+/// The latest test-run entry of the workspace's ledger.
+fn ws_last_run(ws: &Workspace) -> assure_ledger::Entry {
+    let store = ws.store().unwrap();
+    assure_ledger::parse(&assure_evidence::store::EvidenceStore::ledger(&store).unwrap())
+        .entries
+        .into_iter()
+        .rev()
+        .find(|e| e.draft.action == assure_ledger::Action::TestRun)
+        .unwrap()
 }
