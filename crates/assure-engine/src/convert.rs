@@ -163,16 +163,16 @@ pub fn to_batch(t: &TableData) -> Result<RecordBatch, String> {
         };
         arrays.push(array);
     }
-    let mut src = StringBuilder::new();
-    let mut ev = StringBuilder::new();
+    let mut src = arrow::array::StringDictionaryBuilder::<arrow::datatypes::Int32Type>::new();
+    let mut ev = arrow::array::StringDictionaryBuilder::<arrow::datatypes::Int32Type>::new();
     let mut row = Int64Builder::new();
     for r in &t.rows {
         src.append_value(&r.source);
         ev.append_value(&r.evidence);
         row.append_value(i64::try_from(r.row).unwrap_or(i64::MAX));
     }
-    fields.push(Field::new("_source", DataType::Utf8, false));
-    fields.push(Field::new("_evidence", DataType::Utf8, false));
+    fields.push(Field::new("_source", assure_schema::tables::lineage_type(), false));
+    fields.push(Field::new("_evidence", assure_schema::tables::lineage_type(), false));
     fields.push(Field::new("_row", DataType::Int64, false));
     arrays.push(Arc::new(src.finish()));
     arrays.push(Arc::new(ev.finish()));

@@ -27,6 +27,11 @@ const IDENTITY_COLUMNS: &[&str] = &[
 /// when they do not.
 const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
 
+/// Every identity column, firm and soft.
+pub(crate) fn identity_columns() -> impl Iterator<Item = &'static str> {
+    IDENTITY_COLUMNS.iter().chain(SOFT_IDENTITY_COLUMNS).copied()
+}
+
 /// The identity column (firm or soft) called `name`, as a static name, if it is one.
 fn identity_column(name: &str) -> Option<&'static str> {
     IDENTITY_COLUMNS
@@ -142,16 +147,23 @@ impl Identities {
         for t in tables {
             for batch in &t.batches {
                 let schema = batch.schema();
-                let evidence = batch.column_by_name("_evidence").and_then(|c| c.as_string_opt::<i32>());
+                // The file a row came from (lineage is a dictionary; text in tables built otherwise).
+                let lineage = batch.column_by_name("_evidence");
+                let dictionary = lineage.and_then(|c| c.as_dictionary_opt::<arrow::datatypes::Int32Type>());
+                let dictionary_values = dictionary.and_then(|d| d.values().as_string_opt::<i32>());
+                let text = lineage.and_then(|c| c.as_string_opt::<i32>());
                 for (i, field) in schema.fields().iter().enumerate() {
                     if !IDENTITY_COLUMNS.contains(&field.name().as_str()) {
                         continue;
                     }
                     let Some(col) = batch.columns().get(i) else { continue };
-                    let source = |r: usize| {
-                        evidence
-                            .filter(|e| e.is_valid(r))
-                            .map_or(String::new(), |e| e.value(r).to_string())
+                    let source = |r: usize| match (dictionary, dictionary_values, text) {
+                        (Some(d), Some(v), _) if d.is_valid(r) => usize::try_from(d.keys().value(r))
+                            .ok()
+                            .filter(|k| *k < v.len())
+                            .map_or(String::new(), |k| v.value(k).to_string()),
+                        (_, _, Some(e)) if e.is_valid(r) => e.value(r).to_string(),
+                        _ => String::new(),
                     };
                     let mut note = |r: usize, v: &str| {
                         if let (Some(name), addr) = split_named(v) {
@@ -224,6 +236,63 @@ impl Identities {
         self.derived = derived;
         self.name_ambiguous = ambiguous;
         self
+    }
+
+    /// The same-name rules an earlier run applied, taken back from what it recorded: every value
+    /// it merged by a same-name rule (`same-name`, `roster-name`), and every value a rule matched to
+    /// several people. Used when only a new file's rows are resolved, so that they resolve as they
+    /// would in a run over every file (see [`Identities::names_unknown`] for when that holds).
+    pub fn with_recorded(mut self, merged: &[IdentityMerge], unresolved: &[Unresolved]) -> Identities {
+        for m in merged {
+            let rule = match m.rule.as_str() {
+                "same-name" => "same-name",
+                "roster-name" => "roster-name",
+                _ => continue,
+            };
+            let addr = split_named(&m.value).1.to_lowercase();
+            if self.resolve_base(&addr).is_none() {
+                self.derived.entry(addr).or_insert((m.person.clone(), rule));
+            }
+        }
+        for u in unresolved.iter().filter(|u| u.candidates.len() > 1) {
+            let addr = split_named(&u.value).1.to_lowercase();
+            self.derived.remove(&addr);
+            self.name_ambiguous
+                .entry(addr)
+                .or_default()
+                .extend(u.candidates.iter().cloned());
+        }
+        self
+    }
+
+    /// The values in `tables` that could add a same-name rule: a value written with a name
+    /// (`Jane Doe <jane@corp.example>`) whose address the rules that need no names do not resolve.
+    /// When there are none, the rows of `tables` change no other row's resolution, and resolve as
+    /// they would among every file.
+    pub fn names_unknown(&self, tables: &[TableBatches]) -> Vec<String> {
+        let mut out = BTreeSet::new();
+        for t in tables {
+            for batch in &t.batches {
+                for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+                    if !IDENTITY_COLUMNS.contains(&field.name().as_str()) {
+                        continue;
+                    }
+                    let values = match field.data_type() {
+                        DataType::Utf8 => col.as_string::<i32>(),
+                        DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
+                        _ => continue,
+                    };
+                    for v in values.iter().flatten() {
+                        if let (Some(_), addr) = split_named(v)
+                            && self.resolve_base(addr).is_none()
+                        {
+                            out.insert(v.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// Aliases claimed by more than one person, with the people claiming them: never resolved.

@@ -317,3 +317,145 @@ pub fn completed_quarters(start: NaiveDate, end: NaiveDate, as_of: NaiveDate) ->
 pub fn table_of(data: &TableData) -> Option<&'static Table> {
     assure_schema::tables::table(&data.name)
 }
+
+/// The one table a test's query reads row by row, if it does: a selection and projection of a
+/// single table and nothing else (no join, grouping, aggregate, window, ordering, limit, distinct,
+/// subquery, unnesting or volatile function). Such a test's result over several files is the union
+/// of its results over each file, so rows added by a new file can be tested on their own and added
+/// to the recorded result. Decided from DataFusion's logical plan of the query as written (before
+/// optimisation), with `tables` giving the schemas; `None` when the query is anything else or does
+/// not plan.
+pub fn row_local_table(tables: &[TableBatches], t: &TestSpec, window: &Window) -> Option<String> {
+    row_local_tables(tables, std::slice::from_ref(t), window)
+        .pop()
+        .flatten()
+}
+
+/// [`row_local_table`] of each of `tests`, planned in one context.
+pub fn row_local_tables(tables: &[TableBatches], tests: &[TestSpec], window: &Window) -> Vec<Option<String>> {
+    let planner = Planner::new(tables);
+    tests
+        .iter()
+        .map(|t| {
+            let plan = planner.as_ref()?.plan(t, window)?;
+            row_local_scan(&plan)
+        })
+        .collect()
+}
+
+/// The table a plan reads row by row, if it does (see [`row_local_table`]).
+fn row_local_scan(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String> {
+    use datafusion::common::tree_node::TreeNode;
+    use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+    fn allowed(e: &Expr) -> bool {
+        match e {
+            Expr::Alias(_)
+            | Expr::Column(_)
+            | Expr::Literal(..)
+            | Expr::BinaryExpr(_)
+            | Expr::Like(_)
+            | Expr::SimilarTo(_)
+            | Expr::Not(_)
+            | Expr::IsNotNull(_)
+            | Expr::IsNull(_)
+            | Expr::IsTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsUnknown(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsNotUnknown(_)
+            | Expr::Negative(_)
+            | Expr::Between(_)
+            | Expr::Case(_)
+            | Expr::Cast(_)
+            | Expr::TryCast(_)
+            | Expr::InList(_) => true,
+            Expr::ScalarFunction(f) => f.func.signature().volatility != Volatility::Volatile,
+            _ => false,
+        }
+    }
+    fn row_wise(e: &Expr) -> bool {
+        !e.exists(|x| Ok(!allowed(x))).unwrap_or(true)
+    }
+    match plan {
+        LogicalPlan::Projection(p) if p.expr.iter().all(row_wise) => row_local_scan(&p.input),
+        LogicalPlan::Filter(f) if row_wise(&f.predicate) => row_local_scan(&f.input),
+        LogicalPlan::SubqueryAlias(a) => row_local_scan(&a.input),
+        LogicalPlan::TableScan(s) if s.filters.is_empty() && s.fetch.is_none() => {
+            Some(s.table_name.table().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Plans queries over empty tables with the given schemas: what a query reads, without data.
+struct Planner {
+    rt: tokio::runtime::Runtime,
+    ctx: SessionContext,
+}
+
+impl Planner {
+    fn new(tables: &[TableBatches]) -> Option<Planner> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().ok()?;
+        let ctx = SessionContext::new();
+        udf::register(&ctx);
+        for table in tables {
+            let empty = datafusion::datasource::MemTable::try_new(Arc::clone(&table.schema), vec![Vec::new()]).ok()?;
+            ctx.register_table(table.name.as_str(), Arc::new(empty)).ok()?;
+        }
+        Some(Planner { rt, ctx })
+    }
+
+    /// The logical plan of a test's query as written (before optimisation).
+    fn plan(&self, t: &TestSpec, window: &Window) -> Option<datafusion::logical_expr::LogicalPlan> {
+        let sql = expand(&t.sql, window, &t.params).ok()?;
+        self.rt.block_on(self.ctx.state().create_logical_plan(&sql)).ok()
+    }
+}
+
+/// The columns each table holds that a query reads.
+pub type ColumnsRead = BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// The columns of each table each of `tests` reads, from DataFusion's optimised logical plan of its
+/// query (the projection pushed into each table scan, and any filter pushed there; subqueries
+/// included), with `tables` giving the schemas, planned in one context. `None` for a query that
+/// does not plan: the caller then reads every column.
+pub fn columns_read(tables: &[TableBatches], tests: &[TestSpec], window: &Window) -> Vec<Option<ColumnsRead>> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::logical_expr::LogicalPlan;
+    let planner = Planner::new(tables);
+    tests
+        .iter()
+        .map(|t| {
+            let planner = planner.as_ref()?;
+            let plan = planner.plan(t, window)?;
+            let plan = planner.ctx.state().optimize(&plan).ok()?;
+            let mut out = ColumnsRead::new();
+            plan.apply_with_subqueries(|p| {
+                if let LogicalPlan::TableScan(s) = p {
+                    let schema = s.source.schema();
+                    let names: Vec<String> = match &s.projection {
+                        Some(idx) => idx.iter().map(|i| schema.field(*i).name().clone()).collect(),
+                        None => schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    };
+                    let filtered: Vec<String> = s
+                        .filters
+                        .iter()
+                        .flat_map(|f| f.column_refs().into_iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                        .collect();
+                    out.entry(s.table_name.table().to_string())
+                        .or_default()
+                        .extend(names.into_iter().chain(filtered));
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+            .ok()?;
+            Some(out)
+        })
+        .collect()
+}
+
+/// The columns identity resolution reads and rewrites, in any table that has them.
+pub fn identity_columns() -> impl Iterator<Item = &'static str> {
+    identity::identity_columns()
+}

@@ -269,19 +269,43 @@ impl Writer {
 /// Reads a columnar copy back into batches, adding the constant lineage columns `_source` (the
 /// connector) and `_evidence` (the original file's BLAKE3).
 pub fn read(bytes: Vec<u8>, source: &str, evidence: &str) -> Result<Vec<RecordBatch>, ColumnarError> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?
-        .with_batch_size(BATCH_ROWS)
-        .build()?;
+    read_columns(bytes, source, evidence, None)
+}
+
+/// [`read`] of only the named columns (`_row` among them when wanted), or of every column.
+pub fn read_columns(
+    bytes: Vec<u8>,
+    source: &str,
+    evidence: &str,
+    columns: Option<&std::collections::BTreeSet<String>>,
+) -> Result<Vec<RecordBatch>, ColumnarError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.with_batch_size(BATCH_ROWS);
+    let builder = match columns {
+        Some(names) => {
+            let mask =
+                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), names.iter().map(String::as_str));
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    let reader = builder.build()?;
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch?;
         let n = batch.num_rows();
         let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        fields.push(Field::new("_source", DataType::Utf8, false));
-        fields.push(Field::new("_evidence", DataType::Utf8, false));
-        columns.push(Arc::new(StringArray::from(vec![source; n])));
-        columns.push(Arc::new(StringArray::from(vec![evidence; n])));
+        // One value for the whole file: a dictionary of one entry, 4 bytes a row.
+        let constant = |v: &str| -> ArrayRef {
+            Arc::new(arrow::array::DictionaryArray::<arrow::datatypes::Int32Type>::new(
+                arrow::array::Int32Array::from(vec![0; n]),
+                Arc::new(StringArray::from(vec![v])),
+            ))
+        };
+        fields.push(Field::new("_source", assure_schema::tables::lineage_type(), false));
+        fields.push(Field::new("_evidence", assure_schema::tables::lineage_type(), false));
+        columns.push(constant(source));
+        columns.push(constant(evidence));
         out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
     }
     Ok(out)

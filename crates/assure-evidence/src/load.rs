@@ -410,10 +410,38 @@ pub fn load_batches(
     wanted: Option<&std::collections::BTreeSet<&str>>,
     window: Option<Window>,
 ) -> Result<LoadedBatches, StoreError> {
+    load_batches_where(store, entries, wanted, window, &|_| true)
+}
+
+/// [`load_batches`] of only the files `keep` accepts among those a run would read (the files of a
+/// table a new import added, say): what rule 3 leaves out is decided among those files only.
+pub fn load_batches_where(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
+    keep: &dyn Fn(&Source) -> bool,
+) -> Result<LoadedBatches, StoreError> {
+    load_batches_with(store, entries, wanted, window, keep, &BTreeMap::new())
+}
+
+/// [`load_batches_where`], decoding of each table named in `columns` only those columns (and the
+/// lineage); a table not named there is read whole. Every copy is still hashed whole.
+pub fn load_batches_with(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
+    keep: &dyn Fn(&Source) -> bool,
+    columns: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Result<LoadedBatches, StoreError> {
     let mut out = LoadedBatches::default();
     // Each file's batches with its entry's sequence number, for rule 3 (the later import's row wins).
     let mut per_file: Vec<(u64, String, Vec<RecordBatch>)> = Vec::new();
-    for c in choose(entries, wanted, window, &mut out.superseded, &mut out.problems) {
+    for c in choose(entries, wanted, window, &mut out.superseded, &mut out.problems)
+        .into_iter()
+        .filter(|c| keep(&c.source))
+    {
         let mut src = c.source;
         let table_name = src.table.clone();
         let before = out.problems.len();
@@ -472,7 +500,7 @@ pub fn load_batches(
                     }
                 }
             };
-            match crate::columnar::read(bytes, &src.connector, &src.blake3) {
+            match crate::columnar::read_columns(bytes, &src.connector, &src.blake3, columns.get(&src.table)) {
                 Ok(batches) => {
                     out.tables.entry(src.table.clone()).or_insert_with(|| TableBatches {
                         table: c.table,
@@ -547,6 +575,99 @@ pub fn load_batches(
     }
     out.sources.sort_by_key(|s| s.seq);
     Ok(out)
+}
+
+/// Whether a row of `added` (the batches of newer files of one table) has the key of a row in one of
+/// the older files `older` (rule 3 would then leave the older row out, so the older files' results
+/// no longer stand as they are): the older files' columnar copies are read, their key columns only,
+/// after each is hashed and compared with its recorded hash. Returns the first such key as text,
+/// or (as the error) why an older file could not be read.
+pub fn keys_shared(
+    store: &dyn EvidenceStore,
+    table_name: &str,
+    older: &[Source],
+    added: &[RecordBatch],
+) -> Result<Option<String>, String> {
+    use arrow::row::{RowConverter, SortField};
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let key = crate::tables::key_of(table_name);
+    let Some(first) = added.first() else { return Ok(None) };
+    let schema = first.schema();
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| {
+            if key.is_empty() {
+                !n.starts_with('_')
+            } else {
+                key.contains(&n.as_str())
+            }
+        })
+        .collect();
+    let fields: Vec<SortField> = names
+        .iter()
+        .filter_map(|n| schema.field_with_name(n).ok())
+        .map(|f| SortField::new(f.data_type().clone()))
+        .collect();
+    let converter = RowConverter::new(fields).map_err(|e| e.to_string())?;
+    let columns_of = |b: &RecordBatch| -> Result<Vec<arrow::array::ArrayRef>, String> {
+        names
+            .iter()
+            .map(|n| {
+                b.column_by_name(n)
+                    .cloned()
+                    .ok_or_else(|| format!("column `{n}` is missing from a file of `{table_name}`"))
+            })
+            .collect()
+    };
+    let mut new_keys = std::collections::HashSet::new();
+    for b in added {
+        let rows = converter.convert_columns(&columns_of(b)?).map_err(|e| e.to_string())?;
+        for r in rows.iter() {
+            new_keys.insert(r.as_ref().to_vec());
+        }
+    }
+    for s in older {
+        let Some(bytes) = store.read_columnar(&s.blake3).map_err(|e| e.to_string())? else {
+            return Err(format!(
+                "the columnar copy of `{}` (entry {}) is missing; run `assure evidence rebuild`",
+                s.name, s.seq
+            ));
+        };
+        if s.columnar.as_deref() != Some(blake3::hash(&bytes).to_hex().as_str()) {
+            return Err(format!(
+                "the columnar copy of `{}` (entry {}) does not match its recorded hash; run `assure evidence verify`",
+                s.name, s.seq
+            ));
+        }
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().map(String::as_str));
+        let reader = builder
+            .with_projection(mask)
+            .build()
+            .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+        for b in reader {
+            let b = b.map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+            let rows = converter.convert_columns(&columns_of(&b)?).map_err(|e| e.to_string())?;
+            if let Some(r) = rows.iter().find(|r| new_keys.contains(r.as_ref())) {
+                let shown = converter
+                    .convert_rows([r])
+                    .ok()
+                    .map(|cols| {
+                        cols.iter()
+                            .map(|c| arrow::util::display::array_value_to_string(c, 0).unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                return Ok(Some(format!("{shown} (also in `{}`, entry {})", s.name, s.seq)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// `batch` without the rows whose key is in `seen` (keys of later imports), adding the others' keys

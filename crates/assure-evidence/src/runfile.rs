@@ -40,6 +40,9 @@ use parquet::file::writer::SerializedFileWriter;
 pub const RECORD_KEY: &str = "assure.run";
 /// The metadata key of each test's row groups.
 pub const GROUPS_KEY: &str = "assure.groups";
+/// The metadata key of the tests whose rows are not in item order (an outcome extended by a new
+/// file's rows has them after the earlier rows): readers put their items in order.
+pub const UNORDERED_KEY: &str = "assure.unordered";
 /// The record format of runs kept in this layout.
 pub const FORMAT: u32 = 2;
 /// Rows per row group.
@@ -86,6 +89,8 @@ pub enum RunFile {
         record: RunRecord,
         /// Each test's row groups.
         groups: Groups,
+        /// The tests whose rows are not in item order.
+        unordered: std::collections::BTreeSet<String>,
     },
 }
 
@@ -158,6 +163,7 @@ impl RunFile {
         };
         let record: RunRecord = serde_json::from_str(&value(RECORD_KEY).ok_or(RunFileError::NoRecord)?)?;
         let groups: Groups = serde_json::from_str(&value(GROUPS_KEY).unwrap_or_else(|| "{}".into()))?;
+        let unordered = serde_json::from_str(&value(UNORDERED_KEY).unwrap_or_else(|| "[]".into()))?;
         let count = builder.metadata().num_row_groups();
         if let Some((test, _)) = groups.iter().find(|(_, (first, n))| first + n > count) {
             return Err(RunFileError::Disagree {
@@ -165,7 +171,12 @@ impl RunFile {
                 what: format!("its rows are said to be in row groups the file does not have ({count} in all)"),
             });
         }
-        Ok(RunFile::Parquet { bytes, record, groups })
+        Ok(RunFile::Parquet {
+            bytes,
+            record,
+            groups,
+            unordered,
+        })
     }
 
     /// The record: for the columnar layout, each test with only the items that did not pass.
@@ -218,8 +229,12 @@ impl RunFile {
             f @ RunFile::Parquet { .. } => f,
         };
         let mut tests = Vec::with_capacity(file.record().tests.len());
+        let unordered = match &file {
+            RunFile::Parquet { unordered, .. } => unordered.clone(),
+            RunFile::Json(_) => std::collections::BTreeSet::new(),
+        };
         for t in &file.record().tests {
-            tests.push(whole(t, &file.rows(&t.id)?)?);
+            tests.push(whole(t, &file.rows(&t.id)?, unordered.contains(&t.id))?);
         }
         let mut record = file.into_record();
         record.tests = tests;
@@ -228,13 +243,21 @@ impl RunFile {
 }
 
 /// The outcome `t` (its items the ones that did not pass) with every item, from its rows.
-fn whole(t: &TestOutcome, batches: &[RecordBatch]) -> Result<TestOutcome, RunFileError> {
+fn whole(t: &TestOutcome, batches: &[RecordBatch], unordered: bool) -> Result<TestOutcome, RunFileError> {
     let disagree = |what: String| RunFileError::Disagree {
         test: t.id.clone(),
         what,
     };
     let mut out = light(t);
-    let mut others = std::mem::take(&mut out.items).into_iter();
+    // The items that did not pass, found by item and status: a test extended by a new file's rows
+    // has them after the earlier rows, while its record lists every exception in item order.
+    let mut others: Vec<Option<ItemRecord>> = std::mem::take(&mut out.items).into_iter().map(Some).collect();
+    let mut pending: std::collections::HashMap<(&str, ItemStatus), std::collections::VecDeque<usize>> =
+        std::collections::HashMap::new();
+    let keys: Vec<(String, ItemStatus)> = others.iter().flatten().map(|o| (o.item.clone(), o.status)).collect();
+    for (k, (item, status)) in keys.iter().enumerate() {
+        pending.entry((item.as_str(), *status)).or_default().push_back(k);
+    }
     let mut items = Vec::with_capacity(t.population);
     let index: BTreeMap<&str, u32> = t
         .files
@@ -281,9 +304,13 @@ fn whole(t: &TestOutcome, batches: &[RecordBatch]) -> Result<TestOutcome, RunFil
                     from,
                 });
             } else {
-                match others.next() {
-                    Some(o) if o.item == item.value(r) && o.status == st => items.push(o),
-                    _ => {
+                let found = pending
+                    .get_mut(&(item.value(r), st))
+                    .and_then(std::collections::VecDeque::pop_front)
+                    .and_then(|k| others.get_mut(k).and_then(Option::take));
+                match found {
+                    Some(o) => items.push(o),
+                    None => {
                         return Err(disagree(format!(
                             "its rows and its record disagree about item `{}`",
                             item.value(r)
@@ -293,12 +320,17 @@ fn whole(t: &TestOutcome, batches: &[RecordBatch]) -> Result<TestOutcome, RunFil
             }
         }
     }
-    if others.next().is_some() || items.len() != t.population {
+    if others.iter().any(Option::is_some) || items.len() != t.population {
         return Err(disagree(format!(
             "the record counts {} items and its rows hold {}",
             t.population,
             items.len()
         )));
+    }
+    // An extended outcome's items in item order, as a run over every file gives them.
+    let order = |a: &ItemRecord, b: &ItemRecord| (&a.item, a.status, &a.reason).cmp(&(&b.item, b.status, &b.reason));
+    if unordered && !items.is_sorted_by(|a, b| order(a, b).is_le()) {
+        items.sort_by(order);
     }
     out.items = items;
     Ok(out)
@@ -349,6 +381,17 @@ fn batch_of(t: &TestOutcome) -> Result<RecordBatch, RunFileError> {
 /// are copied as they are encoded, without decoding them. The same record and rows give the same
 /// bytes.
 pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result<Vec<u8>, RunFileError> {
+    encode_extended(record, copied, &BTreeMap::new())
+}
+
+/// [`encode`], where a test named in `added` also has the rows of that outcome (every item of the
+/// rows a new file added) after the rows copied for it from `copied`. The record's outcome is the
+/// sum of the two, its items the ones that did not pass.
+pub fn encode_extended(
+    record: &RunRecord,
+    copied: &BTreeMap<String, &RunFile>,
+    added: &BTreeMap<String, TestOutcome>,
+) -> Result<Vec<u8>, RunFileError> {
     let schema = schema();
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -365,6 +408,7 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
     let mut writer = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), Arc::new(props))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let mut groups = Groups::new();
+    let mut unordered: std::collections::BTreeSet<&str> = added.keys().map(String::as_str).collect();
     let mut tests = Vec::with_capacity(record.tests.len());
     for t in &record.tests {
         let first = writer.flushed_row_groups().len();
@@ -375,6 +419,12 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
                 t.population
             ),
         };
+        let extra = added.get(&t.id).map_or(0, |a| a.population as u64);
+        if let Some(RunFile::Parquet { unordered: u, .. }) = copied.get(&t.id)
+            && u.contains(&t.id)
+        {
+            unordered.insert(t.id.as_str());
+        }
         match copied.get(&t.id) {
             Some(
                 file @ RunFile::Parquet {
@@ -387,7 +437,7 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
                 let (from, n) = from_groups.get(&t.id).copied().unwrap_or((0, 0));
                 let chunks: Vec<_> = meta.row_groups().iter().skip(from).take(n).collect();
                 let rows: u64 = chunks.iter().map(|g| u64::try_from(g.num_rows()).unwrap_or(0)).sum();
-                if rows != t.population as u64 {
+                if rows + extra != t.population as u64 {
                     return Err(disagree(rows));
                 }
                 if meta.file_metadata().schema_descr().root_schema() == parquet_schema.root_schema() {
@@ -416,12 +466,21 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
             Some(file) => {
                 let batches = file.rows(&t.id)?;
                 let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                if n != t.population {
+                if n as u64 + extra != t.population as u64 {
                     return Err(disagree(n as u64));
                 }
                 write_rows(&mut writer, &factory, &schema, &batches)?;
             }
+            None if added.contains_key(&t.id) => {
+                return Err(RunFileError::Disagree {
+                    test: t.id.clone(),
+                    what: "rows are added to an outcome with no earlier run to copy it from".into(),
+                });
+            }
             None => write_rows(&mut writer, &factory, &schema, &[batch_of(t)?])?,
+        }
+        if let Some(more) = added.get(&t.id) {
+            write_rows(&mut writer, &factory, &schema, &[batch_of(more)?])?;
         }
         groups.insert(t.id.clone(), (first, writer.flushed_row_groups().len() - first));
         tests.push(light(t));
@@ -433,6 +492,9 @@ pub fn encode(record: &RunRecord, copied: &BTreeMap<String, &RunFile>) -> Result
     };
     writer.append_key_value_metadata(KeyValue::new(RECORD_KEY.into(), serde_json::to_string(&light_record)?));
     writer.append_key_value_metadata(KeyValue::new(GROUPS_KEY.into(), serde_json::to_string(&groups)?));
+    if !unordered.is_empty() {
+        writer.append_key_value_metadata(KeyValue::new(UNORDERED_KEY.into(), serde_json::to_string(&unordered)?));
+    }
     Ok(writer.into_inner()?)
 }
 

@@ -55,8 +55,15 @@ pub fn identities(project: &Project, tables: &[TableData]) -> Identities {
     ids
 }
 
-/// [`identities`] over typed tables: people, and every email on the HR roster's columnar copy.
+/// [`identities`] over typed tables: people, and every email on the HR roster's columnar copy, with
+/// the same-name rules the evidence supports.
 pub fn identities_of_batches(project: &Project, tables: &[TableBatches]) -> Identities {
+    // The same-name rules read the names the evidence writes beside its addresses.
+    base_identities(project, tables).with_names_in(tables)
+}
+
+/// The identities that need no names from the evidence: `people.toml` and the HR roster.
+fn base_identities(project: &Project, tables: &[TableBatches]) -> Identities {
     use arrow::array::{Array, AsArray};
     let mut ids = Identities::default();
     for p in &project.people {
@@ -79,8 +86,7 @@ pub fn identities_of_batches(project: &Project, tables: &[TableBatches]) -> Iden
             }
         }
     }
-    // The same-name rules read the names the evidence writes beside its addresses.
-    ids.with_names_in(tables)
+    ids
 }
 
 /// The SQL engine (DataFusion) as the application layer's test runner.
@@ -103,17 +109,32 @@ impl Runner for Engine {
     ) -> Evaluation {
         evaluate(project, loaded, window, exam, only, progress)
     }
+
+    fn columns(&self, project: &Project, tests: &[String], window: Window) -> BTreeMap<String, BTreeSet<String>> {
+        columns(project, tests, window)
+    }
+
+    fn row_local(&self, project: &Project, tests: &[String], window: Window) -> BTreeMap<String, String> {
+        row_local(project, tests, window)
+    }
+
+    fn extend(
+        &self,
+        project: &Project,
+        loaded: LoadedBatches,
+        window: Window,
+        exam: ExamType,
+        tests: &[String],
+        prior: &RunRecord,
+    ) -> Result<Evaluation, String> {
+        extend(project, loaded, window, exam, tests, prior)
+    }
 }
 
-/// Evaluates the project's tests (or `only` those) over the loaded evidence for the window.
-pub fn evaluate(
-    project: &Project,
-    mut loaded: LoadedBatches,
-    window: Window,
-    exam: ExamType,
-    only: &[String],
-    progress: &mut dyn FnMut(usize, usize, &str),
-) -> Evaluation {
+/// The tables the engine is given: every canonical table (empty where nothing was loaded), the
+/// project's policies, and the optional tables the selected tests name; and what could not be
+/// prepared.
+fn engine_tables(project: &Project, loaded: &mut LoadedBatches, only: &[String]) -> (Vec<TableBatches>, Vec<String>) {
     let mut problems: Vec<String> = Vec::new();
     let mut tables: Vec<TableBatches> = Vec::new();
     for t in TABLES {
@@ -171,6 +192,207 @@ pub fn evaluate(
             }
         }
     }
+    (tables, problems)
+}
+
+/// The columns of each table that evaluating `tests` reads (tables not named: every column): what
+/// their queries read (from the optimised plan), the columns identity resolution reads and rewrites,
+/// and the key that decides which of two imports' rows is used (a table without a key compares
+/// whole rows, so every column is read). The roster is always read whole, for identities. Reading
+/// only these columns gives the same results as reading every column, with less to decode and hold.
+pub fn columns(project: &Project, tests: &[String], window: Window) -> BTreeMap<String, BTreeSet<String>> {
+    let (tables, selected, specs) = to_plan(project, tests);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut whole: BTreeSet<String> = ["people".to_string()].into_iter().collect();
+    for (t, read) in selected
+        .iter()
+        .zip(assure_engine::columns_read(&tables, &specs, &window))
+    {
+        match read {
+            Some(read) => {
+                for (table, cols) in read {
+                    out.entry(table).or_default().extend(cols);
+                }
+            }
+            None => whole.extend(t.reads().map(|r| r.as_str().to_string())),
+        }
+    }
+    for (table, cols) in out.iter_mut() {
+        let Some(def) = assure_evidence::tables::table(table) else {
+            continue;
+        };
+        let key = assure_schema::tables::key_of(table);
+        if key.is_empty() {
+            whole.insert(table.clone());
+            continue;
+        }
+        cols.extend(key.iter().map(|k| k.to_string()));
+        cols.extend(
+            assure_engine::identity_columns()
+                .filter(|c| def.columns.iter().any(|d| d.name == *c))
+                .map(str::to_string),
+        );
+        cols.insert("_row".into());
+    }
+    out.retain(|table, _| !whole.contains(table) && assure_evidence::tables::table(table).is_some());
+    out
+}
+
+/// The tests among `tests` whose query reads one table row by row, with that table (see
+/// [`assure_engine::row_local_table`]).
+pub fn row_local(project: &Project, tests: &[String], window: Window) -> BTreeMap<String, String> {
+    let (tables, selected, specs) = to_plan(project, tests);
+    selected
+        .iter()
+        .zip(assure_engine::row_local_tables(&tables, &specs, &window))
+        .filter_map(|(t, table)| {
+            table
+                .filter(|table| t.reads().any(|r| r.as_str() == table))
+                .map(|table| (t.id.to_string(), table))
+        })
+        .collect()
+}
+
+/// What planning `tests` without data needs: every table empty with its schema, the tests, and
+/// each as the engine runs it.
+fn to_plan<'p>(
+    project: &'p Project,
+    tests: &[String],
+) -> (
+    Vec<TableBatches>,
+    Vec<&'p assure_project::model::TestDef>,
+    Vec<TestSpec>,
+) {
+    let (tables, _) = engine_tables(project, &mut LoadedBatches::default(), tests);
+    let selected: Vec<&assure_project::model::TestDef> = project
+        .tests
+        .iter()
+        .filter(|t| tests.iter().any(|o| o == t.id.as_str()))
+        .collect();
+    let specs = selected.iter().map(|t| spec_of(project, t)).collect();
+    (tables, selected, specs)
+}
+
+/// A test as the engine runs it: its SQL and its effective parameters.
+fn spec_of(project: &Project, t: &assure_project::model::TestDef) -> TestSpec {
+    TestSpec {
+        id: t.id.to_string(),
+        sql: t.sql.clone(),
+        params: params_of(&project.test_params(t)),
+    }
+}
+
+/// Evaluates `tests` (each reading one table row by row, see [`row_local`]) over only the rows
+/// `loaded` holds: the new files of their tables, and the roster. Identities resolve as in the
+/// earlier run `prior`: its same-name rules are taken back from what it recorded. When a new row
+/// names someone with a name and an address nothing else resolves, a new same-name rule could
+/// change how earlier rows resolve, so this refuses and says why (the caller then runs the tests
+/// over every file). The outcomes hold the new rows' items only, every one of them.
+pub fn extend(
+    project: &Project,
+    mut loaded: LoadedBatches,
+    window: Window,
+    exam: ExamType,
+    tests: &[String],
+    prior: &RunRecord,
+) -> Result<Evaluation, String> {
+    if let Some(why) = loaded.unusable.values().flatten().next() {
+        return Err(why.clone());
+    }
+    let (mut tables, problems) = engine_tables(project, &mut loaded, tests);
+    if let Some(p) = problems.first() {
+        return Err(p.clone());
+    }
+    let base = base_identities(project, &tables);
+    let new_rows: Vec<TableBatches> = tables.iter().filter(|t| t.name != "people").cloned().collect();
+    if let Some(v) = base.names_unknown(&new_rows).first() {
+        return Err(format!(
+            "a new row names `{v}`, whose address only a same-name rule could resolve"
+        ));
+    }
+    drop(new_rows);
+    // The roster was read only to resolve: its rows are not new, and its values were counted by the
+    // earlier run.
+    for t in tables.iter_mut().filter(|t| t.name == "people") {
+        t.batches.clear();
+    }
+    let ids = base.with_recorded(&prior.merged, &prior.unresolved);
+    let merged = ids.merges(&tables);
+    let unresolved = ids.apply_batches(&mut tables)?;
+    let mut specs = Vec::new();
+    for t in project
+        .tests
+        .iter()
+        .filter(|t| tests.iter().any(|o| o == t.id.as_str()))
+    {
+        specs.push(TestSpec {
+            id: t.id.to_string(),
+            sql: t.sql.clone(),
+            params: params_of(&project.test_params(t)),
+        });
+    }
+    let run = assure_engine::run_batches(&tables, &specs, &window, &mut |_, _| {});
+    if let Some(d) = run.diagnostics.first() {
+        return Err(format!("test `{}`: {}", d.test, d.message));
+    }
+    let mut outcomes = Vec::new();
+    for r in run.results {
+        let Some(t) = project.tests.iter().find(|t| t.id.as_str() == r.id) else {
+            continue;
+        };
+        outcomes.push(outcome_of(t, r, exam));
+    }
+    outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Evaluation {
+        engine: assure_engine::VERSION.to_string(),
+        unresolved,
+        merged,
+        tests: outcomes,
+    })
+}
+
+/// A test's outcome from its result: figures, conclusion, and every item (lineage kept compactly:
+/// an index into the outcome's files and the row; a passing item keeps no other attributes).
+fn outcome_of(t: &assure_project::model::TestDef, r: assure_engine::TestResult, exam: ExamType) -> TestOutcome {
+    let items = r
+        .items
+        .into_iter()
+        .map(|i| {
+            let pass = i.status == ItemStatus::Pass;
+            ItemRecord {
+                item: i.item,
+                status: i.status,
+                reason: if pass { String::new() } else { i.reason },
+                attributes: i.attributes,
+                from: i.from,
+            }
+        })
+        .collect();
+    TestOutcome {
+        id: t.id.to_string(),
+        title: t.title.clone(),
+        controls: t.controls.iter().map(|c| c.to_string()).collect(),
+        population: r.population,
+        exceptions: r.failed,
+        not_applicable: r.not_applicable,
+        conclusion: assure_workspace::conclusion(exam, r.population, r.failed, r.not_applicable),
+        note: None,
+        items,
+        key: None,
+        files: r.files,
+    }
+}
+
+/// Evaluates the project's tests (or `only` those) over the loaded evidence for the window.
+pub fn evaluate(
+    project: &Project,
+    mut loaded: LoadedBatches,
+    window: Window,
+    exam: ExamType,
+    only: &[String],
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Evaluation {
+    let (mut tables, mut problems) = engine_tables(project, &mut loaded, only);
     progress(
         0,
         if only.is_empty() {
@@ -296,42 +518,7 @@ pub fn evaluate(
         else {
             continue;
         };
-        let passes = r.population - r.failed - r.not_applicable;
-        let conclusion = match exam {
-            _ if r.population == r.not_applicable => Conclusion::NoPopulation,
-            ExamType::Type2 if r.failed > 0 => Conclusion::Exceptions,
-            ExamType::Type2 => Conclusion::NoExceptions,
-            ExamType::Type1 if passes > 0 => Conclusion::Implemented,
-            ExamType::Type1 => Conclusion::NotShown,
-        };
-        // Lineage (`_evidence`, `_row`) is kept for every item, compactly: an index into the
-        // test's list of files and the row. Passing items are otherwise recorded by id only (the
-        // engine keeps no attributes for them); exceptions and exclusions keep their reason and
-        // other attributes. Re-running with the same inputs gives the rest.
-        let items = r
-            .items
-            .into_iter()
-            .map(|i| {
-                let pass = i.status == ItemStatus::Pass;
-                ItemRecord {
-                    item: i.item,
-                    status: i.status,
-                    reason: if pass { String::new() } else { i.reason },
-                    attributes: i.attributes,
-                    from: i.from,
-                }
-            })
-            .collect();
-        let files = r.files;
-        tests.push(TestOutcome {
-            population: r.population,
-            exceptions: r.failed,
-            not_applicable: r.not_applicable,
-            conclusion,
-            items,
-            files,
-            ..base
-        });
+        tests.push(outcome_of(t, r, exam));
     }
     Evaluation {
         engine: assure_engine::VERSION.to_string(),

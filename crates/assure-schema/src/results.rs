@@ -298,6 +298,12 @@ pub struct RunRecord {
     /// Values identity resolution merged into a person, each with its rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<IdentityMerge>,
+    /// Tests whose outcome is the earlier run's (`reused_from`) with the rows of new files added:
+    /// each test, with the ledger entries of the files whose rows were tested on their own. Only a
+    /// test that reads one table row by row is extended this way, and only when nothing else it
+    /// reads changed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extended: std::collections::BTreeMap<String, Vec<u64>>,
 }
 
 impl TestOutcome {
@@ -342,6 +348,7 @@ impl RunRecord {
             head: self.head.clone(),
             duplicates: self.duplicates.clone(),
             merged: self.merged.clone(),
+            extended: self.extended.clone(),
         }
     }
 }

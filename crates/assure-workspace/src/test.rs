@@ -10,7 +10,7 @@ use assure_ledger::{Action, Draft, Entry};
 use assure_project::Project;
 use assure_project::model::ExamType;
 use assure_schema::Window;
-use assure_schema::results::{Conclusion, ControlOutcome, RunRecord, Source, TestOutcome, Unresolved};
+use assure_schema::results::{Conclusion, ControlOutcome, ItemStatus, RunRecord, Source, TestOutcome, Unresolved};
 
 use crate::{Workspace, WorkspaceError, records};
 
@@ -43,6 +43,45 @@ pub trait Runner {
         only: &[String],
         progress: &mut dyn FnMut(usize, usize, &str),
     ) -> Evaluation;
+    /// The columns of each table that evaluating `tests` reads; a table not named is read whole
+    /// (the default: every column of every table).
+    fn columns(&self, _project: &Project, _tests: &[String], _window: Window) -> BTreeMap<String, BTreeSet<String>> {
+        BTreeMap::new()
+    }
+    /// The tests among `tests` whose query reads one table row by row (a selection and projection
+    /// of that table, nothing more), each with its table: their outcome over several files is the
+    /// union of their outcomes over each. None by default.
+    fn row_local(&self, _project: &Project, _tests: &[String], _window: Window) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+    /// Evaluates `tests` (row by row, see [`Runner::row_local`]) over only the rows in `loaded`
+    /// (new files), resolving identities as the earlier run `prior` did; every item of each outcome
+    /// is returned. `Err` says why the rows cannot be tested on their own (the tests then run over
+    /// every file).
+    fn extend(
+        &self,
+        _project: &Project,
+        _loaded: LoadedBatches,
+        _window: Window,
+        _exam: ExamType,
+        _tests: &[String],
+        _prior: &RunRecord,
+    ) -> Result<Evaluation, String> {
+        Err("this runner tests every file together".into())
+    }
+}
+
+/// What a test's figures conclude for the kind of examination: a Type 2 test with an exception has
+/// exceptions; a Type 1 test is shown implemented by one passing item.
+pub fn conclusion(exam: ExamType, population: usize, failed: usize, not_applicable: usize) -> Conclusion {
+    let passes = population.saturating_sub(failed + not_applicable);
+    match exam {
+        _ if population == not_applicable => Conclusion::NoPopulation,
+        ExamType::Type2 if failed > 0 => Conclusion::Exceptions,
+        ExamType::Type2 => Conclusion::NoExceptions,
+        ExamType::Type1 if passes > 0 => Conclusion::Implemented,
+        ExamType::Type1 => Conclusion::NotShown,
+    }
 }
 
 /// What a test run is asked to do.
@@ -252,10 +291,22 @@ impl Workspace {
                 });
             }
         }
+        // Tests whose only change since the previous run is new files of the one table they read
+        // row by row: the new files' rows are tested on their own and added to the recorded outcome.
+        let mut extension: Option<(Evaluation, BTreeMap<String, Vec<u64>>)> = None;
+        let mut extension_read: Vec<Source> = Vec::new();
+        if let Some((_, prev)) = &previous {
+            let outcome = self.extension(&w, &entries, runner, opts, &selected, &reused, &inputs, prev, progress)?;
+            if let Some((eval, plan, read)) = outcome {
+                extension = Some((eval, plan));
+                extension_read = read;
+            }
+        }
         let to_run: Vec<String> = selected
             .iter()
             .map(|t| t.id.to_string())
             .filter(|id| !reused.iter().any(|r| &r.id == id))
+            .filter(|id| !extension.as_ref().is_some_and(|(_, plan)| plan.contains_key(id)))
             .collect();
         let mut eval = Evaluation {
             engine: runner.engine(),
@@ -268,7 +319,10 @@ impl Workspace {
         if !to_run.is_empty() {
             let need = wanted_tables(project, &to_run);
             progress(0, to_run.len(), "reading the evidence");
-            let loaded = assure_evidence::load::load_batches(&w.store, &entries, Some(&need), window)?;
+            // Only the columns the tests, identity resolution and rule 3 read are decoded.
+            let columns = runner.columns(project, &to_run, opts.window);
+            let loaded =
+                assure_evidence::load::load_batches_with(&w.store, &entries, Some(&need), window, &|_| true, &columns)?;
             // Problems tied to a table stop the tests that read it (the runner says so per test);
             // anything else stops the run.
             let per_table: usize = loaded.unusable.values().map(Vec::len).sum();
@@ -289,7 +343,10 @@ impl Workspace {
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
         let mut unresolved = eval.unresolved;
         let mut merged = eval.merged;
-        if let Some((_, prev)) = carrier.as_ref().filter(|_| !reused.is_empty() || !carried.is_empty()) {
+        if let Some((_, prev)) = carrier
+            .as_ref()
+            .filter(|_| !reused.is_empty() || !carried.is_empty() || extension.is_some())
+        {
             let read_tables: std::collections::BTreeSet<&str> = read.iter().map(|s| s.table.as_str()).collect();
             for m in &prev.record().merged {
                 let elsewhere = m
@@ -311,7 +368,84 @@ impl Workspace {
                 }
             }
             unresolved.sort_by(|a, b| a.value.cmp(&b.value));
+            // Rows left out as duplicates, in the tables not read in full now, as that run counted them.
+            for (table, n) in &prev.record().duplicates {
+                if !read_tables.contains(table.as_str()) {
+                    duplicates.entry(table.clone()).or_insert(*n);
+                }
+            }
         }
+        // The new rows' identities, added to the earlier rows' (kept above: their tables were not
+        // read in full).
+        if let Some((e, _)) = &mut extension {
+            // Where each value was seen: the earlier places and the new ones, once each, in order.
+            let union = |into: &mut Vec<String>, more: Vec<String>| {
+                into.extend(more);
+                into.sort();
+                into.dedup();
+            };
+            for u in std::mem::take(&mut e.unresolved) {
+                match unresolved.iter_mut().find(|x| x.value == u.value) {
+                    Some(x) => {
+                        x.rows += u.rows;
+                        union(&mut x.seen_in, u.seen_in);
+                    }
+                    None => unresolved.push(u),
+                }
+            }
+            unresolved.sort_by(|a, b| a.value.cmp(&b.value));
+            for m in std::mem::take(&mut e.merged) {
+                match merged.iter_mut().find(|x| x.value == m.value) {
+                    Some(x) => union(&mut x.seen_in, m.seen_in),
+                    None => merged.push(m),
+                }
+            }
+            merged.sort_by(|a, b| a.value.cmp(&b.value));
+        }
+        // Each extended outcome: the earlier one with the new rows' figures and exceptions added;
+        // its rows are the earlier run's, copied, then the new rows.
+        let mut added: BTreeMap<String, TestOutcome> = BTreeMap::new();
+        let mut extended_outcomes: Vec<TestOutcome> = Vec::new();
+        let mut extended: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        if let (Some((e, plan)), Some((_, prev))) = (extension, &previous) {
+            for n in e.tests {
+                let Some(p) = prev.record().tests.iter().find(|t| t.id == n.id) else {
+                    continue;
+                };
+                let mut t = p.clone();
+                let mut index: Vec<u32> = Vec::with_capacity(n.files.len());
+                for f in &n.files {
+                    let k = match t.files.iter().position(|x| x == f) {
+                        Some(k) => k,
+                        None => {
+                            t.files.push(f.clone());
+                            t.files.len() - 1
+                        }
+                    };
+                    index.push(u32::try_from(k).unwrap_or(u32::MAX));
+                }
+                t.items
+                    .extend(n.items.iter().filter(|i| i.status != ItemStatus::Pass).map(|i| {
+                        let mut i = i.clone();
+                        i.from = i.from.and_then(|(f, r)| index.get(f as usize).map(|k| (*k, r)));
+                        i
+                    }));
+                t.items
+                    .sort_by(|a, b| (&a.item, a.status, &a.reason).cmp(&(&b.item, b.status, &b.reason)));
+                t.population += n.population;
+                t.exceptions += n.exceptions;
+                t.not_applicable += n.not_applicable;
+                t.conclusion = conclusion(opts.exam, t.population, t.exceptions, t.not_applicable);
+                t.key = keys.get(&t.id).cloned();
+                t.note = None;
+                if let Some(seqs) = plan.get(&t.id) {
+                    extended.insert(t.id.clone(), seqs.clone());
+                }
+                extended_outcomes.push(t);
+                added.insert(n.id.clone(), n);
+            }
+        }
+        read.extend(extension_read);
         let reused_ids: Vec<String> = reused.iter().map(|t| t.id.clone()).collect();
         let carried_ids: Vec<String> = carried.iter().map(|t| t.id.clone()).collect();
         let mut tests: Vec<TestOutcome> = eval
@@ -322,6 +456,7 @@ impl Workspace {
                 t
             })
             .chain(reused)
+            .chain(extended_outcomes)
             .chain(carried)
             .collect();
         tests.sort_by(|a, b| a.id.cmp(&b.id));
@@ -359,7 +494,7 @@ impl Workspace {
             controls: conclude_controls(&tests),
             tests,
             occurrences,
-            reused_from: (!reused_ids.is_empty())
+            reused_from: (!reused_ids.is_empty() || !extended.is_empty())
                 .then(|| previous.as_ref().map(|(s, _)| *s))
                 .flatten(),
             head: entries.last().map(|e| format!("{}:{}", e.seq, e.hash)),
@@ -370,6 +505,7 @@ impl Workspace {
             carried: carried_ids,
             duplicates,
             merged,
+            extended,
         };
         if opts.keep_if_unchanged
             && let Some((seq, last)) = &prior
@@ -397,7 +533,7 @@ impl Workspace {
         // they come from.
         let mut copied: BTreeMap<String, &runfile::RunFile> = BTreeMap::new();
         if let Some((_, f)) = &previous {
-            for id in &record.reused {
+            for id in record.reused.iter().chain(record.extended.keys()) {
                 copied.insert(id.clone(), f);
             }
         }
@@ -406,7 +542,7 @@ impl Workspace {
                 copied.insert(id.clone(), f);
             }
         }
-        let bytes = runfile::encode(&record, &copied).map_err(|e| {
+        let bytes = runfile::encode_extended(&record, &copied, &added).map_err(|e| {
             WorkspaceError::invalid(
                 format!("the run could not be recorded: {e}"),
                 Some("the earlier run its unchanged outcomes come from does not read back; run `assure evidence verify`, then `assure test --full`"),
@@ -438,6 +574,153 @@ impl Workspace {
         let entry = w.append_one(draft)?;
         self.run_summaries().put(&entry, &record);
         Ok((record, entry))
+    }
+}
+
+/// What testing only the new files' rows came to: the evaluation of those rows, each extended test
+/// with the ledger entries of its new files, and the files read.
+type Extension = (Evaluation, BTreeMap<String, Vec<u64>>, Vec<Source>);
+
+impl Workspace {
+    /// Plans and runs the tests that can be extended by new files instead of run over every file
+    /// (see [`RunRecord::extended`]): a test whose query reads one table row by row, whose previous
+    /// outcome (same window, as-of date and engine) was concluded, and whose inputs differ from that
+    /// run's only by files added to that table. The earlier files must read back as recorded, no
+    /// new row may carry an earlier row's key (the later row would replace it), no other test run
+    /// now may read the table in full, and no new row may need a same-name rule; otherwise the test
+    /// runs over every file as usual. `None` when no test qualifies.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one step of `run_tests`, given what it has read"
+    )]
+    fn extension(
+        &self,
+        w: &crate::Writable,
+        entries: &[Entry],
+        runner: &dyn Runner,
+        opts: &RunOptions,
+        selected: &[&assure_project::model::TestDef],
+        reused: &[TestOutcome],
+        inputs: &[Source],
+        prev: &runfile::RunFile,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<Option<Extension>, WorkspaceError> {
+        let project = &w.project;
+        let prev_seqs: BTreeSet<u64> = prev.record().inputs.iter().map(|s| s.seq).collect();
+        let concluded = |id: &str| {
+            prev.record()
+                .tests
+                .iter()
+                .find(|t| t.id == id)
+                .filter(|t| t.conclusion != Conclusion::NotRun && t.note.is_none())
+                .and_then(|t| t.key.clone())
+        };
+        let candidates: Vec<String> = selected
+            .iter()
+            .map(|t| t.id.to_string())
+            .filter(|id| !reused.iter().any(|r| &r.id == id) && concluded(id).is_some())
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut plan: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
+        for (id, table) in runner.row_local(project, &candidates, opts.window) {
+            // A new roster changes how every row resolves: never extended.
+            if table == "people" {
+                continue;
+            }
+            let Some(t) = selected.iter().find(|t| t.id.as_str() == id) else {
+                continue;
+            };
+            let reads: BTreeSet<&str> = t.reads().map(|r| r.as_str()).chain(["people"]).collect();
+            let (older, added): (Vec<Source>, Vec<Source>) = inputs
+                .iter()
+                .filter(|s| reads.contains(s.table.as_str()))
+                .cloned()
+                .partition(|s| prev_seqs.contains(&s.seq));
+            if added.is_empty() || added.iter().any(|s| s.table != table) {
+                continue;
+            }
+            // Everything else the test stands on (definition, parameters, window, people, the
+            // earlier files) is as in that run: its key over the earlier files is that run's key.
+            if concluded(&id).as_deref() != Some(test_key(project, t, &older, opts).as_str()) {
+                continue;
+            }
+            plan.insert(id, (table, added.iter().map(|s| s.seq).collect()));
+        }
+        // A table another test run now reads in full (one changed otherwise, or one that could not
+        // run before and is tried again) is read in full: its tests run as usual.
+        let others: Vec<String> = selected
+            .iter()
+            .map(|t| t.id.to_string())
+            .filter(|id| !plan.contains_key(id) && !reused.iter().any(|r| &r.id == id))
+            .collect();
+        let full: BTreeSet<&str> = if others.is_empty() {
+            BTreeSet::new()
+        } else {
+            wanted_tables(project, &others)
+        };
+        plan.retain(|_, (table, _)| !full.contains(table.as_str()));
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        // The earlier files' results are kept: those files must read back as recorded.
+        let tables: BTreeSet<String> = plan.values().map(|(t, _)| t.clone()).collect();
+        let older: Vec<Source> = inputs
+            .iter()
+            .filter(|s| (tables.contains(&s.table) || s.table == "people") && prev_seqs.contains(&s.seq))
+            .cloned()
+            .collect();
+        let altered = altered_tables(&w.store, entries, &older)?;
+        if altered.contains("people") {
+            return Ok(None);
+        }
+        plan.retain(|_, (table, _)| !altered.contains(table));
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        let new_seqs: BTreeSet<u64> = plan.values().flat_map(|(_, s)| s.iter().copied()).collect();
+        let wanted: BTreeSet<&str> = plan.values().map(|(t, _)| t.as_str()).chain(["people"]).collect();
+        progress(0, plan.len(), "reading the new evidence");
+        let window = Some((opts.window.period_start, opts.window.period_end));
+        let mut loaded = assure_evidence::load::load_batches_where(&w.store, entries, Some(&wanted), window, &|s| {
+            s.table == "people" || new_seqs.contains(&s.seq)
+        })?;
+        if !loaded.problems.is_empty() {
+            return Ok(None);
+        }
+        // A new row with an earlier row's key would replace it: those tables are read in full.
+        for table in &tables {
+            let older: Vec<Source> = inputs
+                .iter()
+                .filter(|s| &s.table == table && prev_seqs.contains(&s.seq))
+                .cloned()
+                .collect();
+            let batches = loaded
+                .tables
+                .get(table.as_str())
+                .map_or(&[][..], |t| t.batches.as_slice());
+            if !matches!(
+                assure_evidence::load::keys_shared(&w.store, table, &older, batches),
+                Ok(None)
+            ) {
+                plan.retain(|_, (t, _)| t != table);
+                loaded.tables.remove(table.as_str());
+            }
+        }
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<String> = plan.keys().cloned().collect();
+        let read = loaded.sources.clone();
+        match runner.extend(project, loaded, opts.window, opts.exam, &ids, prev.record()) {
+            Ok(eval) if eval.tests.len() == ids.len() => Ok(Some((
+                eval,
+                plan.into_iter().map(|(id, (_, seqs))| (id, seqs)).collect(),
+                read,
+            ))),
+            _ => Ok(None),
+        }
     }
 }
 

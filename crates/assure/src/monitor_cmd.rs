@@ -143,7 +143,8 @@ fn summary(c: &Cycle, delivered: &[bool]) -> String {
         c.at, c.run_seq, c.run.period_start, c.run.period_end, c.run.as_of, c.open
     );
     let reused = c.run.reused.len();
-    let ran = c.run.tests.len().saturating_sub(reused);
+    let extended = c.run.extended.len();
+    let ran = c.run.tests.len().saturating_sub(reused + extended);
     s.push_str(&match c.run.reused_from {
         _ if !c.new_run => format!(
             "  no new run: every outcome, input and definition is as in run {}\n",
@@ -151,6 +152,9 @@ fn summary(c: &Cycle, delivered: &[bool]) -> String {
         ),
         Some(from) if ran == 0 => format!(
             "  all {reused} tests reused from run {from}: their inputs, definitions and parameters are unchanged\n"
+        ),
+        Some(from) if extended > 0 => format!(
+            "  {ran} test(s) ran; {reused} reused from run {from} (inputs unchanged); {extended} extended by the rows of new files only\n"
         ),
         Some(from) => format!("  {ran} test(s) ran; {reused} reused from run {from} (inputs unchanged)\n"),
         None => format!("  {ran} test(s) ran\n"),

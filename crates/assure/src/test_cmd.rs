@@ -172,7 +172,7 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
     }
     if args.json {
         // Reused and carried outcomes hold only their exceptions in memory: print the whole run.
-        let record = if record.reused.is_empty() && record.carried.is_empty() {
+        let record = if record.reused.is_empty() && record.carried.is_empty() && record.extended.is_empty() {
             record
         } else {
             Workspace::new(&dir).recorded_run(&entry)?
@@ -208,12 +208,28 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         ));
     }
     match record.reused_from {
-        Some(seq) => s.push_str(&format!(
-            "Re-ran {} of {} tests; {} kept the outcome of the run recorded as ledger entry {seq} (same window, definitions, parameters and input files; --full re-runs them)\n\n",
-            record.tests.len() - record.reused.len() - record.carried.len(),
-            record.tests.len() - record.carried.len(),
-            record.reused.len()
-        )),
+        Some(seq) => {
+            s.push_str(&format!(
+                "Re-ran {} of {} tests; {} kept the outcome of the run recorded as ledger entry {seq} (same window, definitions, parameters and input files; --full re-runs them)\n",
+                record.tests.len() - record.reused.len() - record.carried.len() - record.extended.len(),
+                record.tests.len() - record.carried.len(),
+                record.reused.len()
+            ));
+            if !record.extended.is_empty() {
+                let mut files: Vec<u64> = record.extended.values().flatten().copied().collect();
+                files.sort_unstable();
+                files.dedup();
+                s.push_str(&format!(
+                    "{} test(s) read their table row by row and only new files were added to it: the rows of {} (ledger {} {}) were tested and added to the outcome of entry {seq} ({})\n",
+                    record.extended.len(),
+                    if files.len() == 1 { "one new file".to_string() } else { format!("{} new files", files.len()) },
+                    if files.len() == 1 { "entry" } else { "entries" },
+                    files.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                    record.extended.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            s.push('\n');
+        }
         None => s.push('\n'),
     }
     s.push_str(&format!(

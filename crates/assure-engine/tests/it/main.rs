@@ -8,4 +8,5 @@
 )]
 
 mod fixture;
+mod row_local;
 mod standard;

@@ -8,7 +8,7 @@ use assure_project::init::{Template, render};
 
 use crate::fixture::{tables, window};
 
-fn specs() -> Vec<TestSpec> {
+pub fn specs() -> Vec<TestSpec> {
     let files = render(Template::Fintech).unwrap();
     let mut out = Vec::new();
     for (path, text) in files.iter().filter(|(p, _)| p.starts_with("tests/")) {

@@ -129,12 +129,20 @@ fn rows_that_disagree_with_the_record_are_refused() {
         bytes,
         mut record,
         groups,
+        unordered,
     } = earlier
     else {
         panic!("columnar")
     };
     record.tests[0].items[0].item = "PR-6".into();
-    let e = RunFile::Parquet { bytes, record, groups }.into_full().unwrap_err();
+    let e = RunFile::Parquet {
+        bytes,
+        record,
+        groups,
+        unordered,
+    }
+    .into_full()
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "test `change-approval`: its rows and its record disagree about item `PR-5`"
@@ -161,5 +169,69 @@ fn a_parquet_file_that_is_not_a_run_says_so() {
     assert_eq!(
         RunFile::parse(w.into_inner().unwrap()).unwrap_err().to_string(),
         "it is a Parquet file without a run record (no `assure.run` in its metadata)"
+    );
+}
+
+#[test]
+fn an_outcome_extended_by_new_rows_reads_back_whole_in_item_order() {
+    let first = record();
+    let earlier = RunFile::parse(runfile::encode(&first, &BTreeMap::new()).unwrap()).unwrap();
+    // New rows: one passing item that sorts first, one exception that sorts in the middle.
+    let added: assure_schema::results::TestOutcome = serde_json::from_value(serde_json::json!({
+        "id": "change-approval", "title": "Changes are approved", "controls": ["CM-1"],
+        "population": 2, "exceptions": 1, "not_applicable": 0, "conclusion": "exceptions", "note": null,
+        "items": [
+            {"item": "A-1", "status": "pass", "reason": "", "attributes": [], "from": [0, 2]},
+            {"item": "PR-50000x", "status": "fail", "reason": "merged without an approval",
+             "attributes": [["approver", ""]], "from": [0, 3]}
+        ],
+        "files": ["c".repeat(64)]
+    }))
+    .unwrap();
+    // The record: the earlier outcome's figures plus the new rows', its exceptions in item order.
+    let mut next = earlier.record().clone();
+    let t = &mut next.tests[0];
+    t.population += 2;
+    t.exceptions += 1;
+    t.files.push("c".repeat(64));
+    let mut new_fail = added.items[1].clone();
+    new_fail.from = Some((2, 3));
+    t.items.push(new_fail);
+    t.items.sort_by(|a, b| a.item.cmp(&b.item));
+    // Every outcome's earlier rows are copied (the others are reused as they were).
+    let copied: BTreeMap<String, &RunFile> = next.tests.iter().map(|t| (t.id.clone(), &earlier)).collect();
+    let extra = BTreeMap::from([("change-approval".to_string(), added.clone())]);
+    let bytes = runfile::encode_extended(&next, &copied, &extra).unwrap();
+    let file = RunFile::parse(bytes.clone()).unwrap();
+    let whole = file.into_full().unwrap();
+    let mut expected = first.tests[0].clone();
+    expected.population += 2;
+    expected.exceptions += 1;
+    expected.files.push("c".repeat(64));
+    let mut a = added.items[0].clone();
+    a.from = Some((2, 2));
+    let mut b = added.items[1].clone();
+    b.from = Some((2, 3));
+    expected.items.extend([a, b]);
+    expected
+        .items
+        .sort_by(|x, y| (&x.item, x.status, &x.reason).cmp(&(&y.item, y.status, &y.reason)));
+    assert_eq!(whole.tests[0], expected);
+    assert_eq!(
+        whole.tests[1..],
+        first.tests[1..],
+        "the other outcomes are as they were"
+    );
+    // Copied on into a later run (reused), it still reads back in item order.
+    let later = RunFile::parse(bytes).unwrap();
+    let next2 = later.record().clone();
+    let copied: BTreeMap<String, &RunFile> = next2.tests.iter().map(|t| (t.id.clone(), &later)).collect();
+    let again = RunFile::parse(runfile::encode(&next2, &copied).unwrap()).unwrap();
+    assert_eq!(again.into_full().unwrap().tests[0], expected);
+    // Rows added to an outcome with nothing to copy it from are refused.
+    let e = runfile::encode_extended(&next, &BTreeMap::new(), &extra).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "test `change-approval`: rows are added to an outcome with no earlier run to copy it from"
     );
 }

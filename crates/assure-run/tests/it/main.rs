@@ -504,3 +504,201 @@ fn ws_last_run(ws: &Workspace) -> assure_ledger::Entry {
         .find(|e| e.draft.action == assure_ledger::Action::TestRun)
         .unwrap()
 }
+
+/// Imports `text` as `name` (no period stated), returning its ledger entry.
+fn import(ws: &Workspace, tmp: &tempfile::TempDir, name: &str, text: &str, batch: &str) -> u64 {
+    let file = tmp.path().join(name);
+    std::fs::write(&file, text).unwrap();
+    let planned = ws.plan_import(&[file], None, None).unwrap();
+    let meta = Meta {
+        at: "2026-07-02T10:00:00Z".into(),
+        by: "tester".into(),
+        batch: batch.into(),
+        ..Meta::default()
+    };
+    ws.commit_import(&planned, &meta).unwrap()[0].seq
+}
+
+/// A run's outcomes as a reader sees them, each item's lineage as the file's hash and row (the
+/// order of an outcome's file list is the order the engine met them in).
+fn seen(ws: &Workspace, entry: &assure_ledger::Entry) -> Vec<String> {
+    let run = ws.recorded_run(entry).unwrap();
+    run.tests
+        .iter()
+        .map(|t| {
+            let items: Vec<String> = t
+                .items
+                .iter()
+                .map(|i| {
+                    let from = i.from.map(|(f, r)| format!("{}:{r}", &t.files[f as usize][..8]));
+                    format!("{} {:?} {} {:?} {:?}", i.item, i.status, i.reason, i.attributes, from)
+                })
+                .collect();
+            format!(
+                "{} {} {} {} {:?} key {:?}\n{}",
+                t.id,
+                t.population,
+                t.exceptions,
+                t.not_applicable,
+                t.conclusion,
+                t.key,
+                items.join("\n")
+            )
+        })
+        .collect()
+}
+
+const CHANGE_TESTS: [&str; 4] = [
+    "changes-linked-to-ticket",
+    "changes-peer-approved",
+    "changes-tested-before-merge",
+    "emergency-changes-approved-afterwards",
+];
+
+#[test]
+fn a_new_export_s_rows_are_tested_on_their_own_and_added_to_the_recorded_outcome() {
+    let (tmp, ws) = setup();
+    let o = opts(ExamType::Type2, &[]);
+    let full = RunOptions {
+        full: true,
+        ..o.clone()
+    };
+    let (_, first) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    // New changes of another system: the change tests read `changes` row by row, so only the new
+    // file's rows are tested, and every other test is reused.
+    let seq = import(&ws, &tmp, "changes-2.csv", &CHANGES.replace(",api,", ",web,"), "c");
+    let mut steps = Vec::new();
+    let (d, second) = ws
+        .run_tests(&Engine, &o, &mut |_, _, s| steps.push(s.to_string()))
+        .unwrap();
+    assert_eq!(d.extended.keys().map(String::as_str).collect::<Vec<_>>(), CHANGE_TESTS);
+    assert!(d.extended.values().all(|v| v == &vec![seq]), "{:?}", d.extended);
+    assert_eq!(d.reused_from, Some(first.seq));
+    assert!(steps.iter().any(|s| s == "reading the new evidence"), "{steps:?}");
+    // (Tests that found no evidence before are tried again as usual; none of the change tests is.)
+    assert!(!steps.iter().any(|s| CHANGE_TESTS.contains(&s.as_str())), "{steps:?}");
+    let peer = d.tests.iter().find(|t| t.id == "changes-peer-approved").unwrap();
+    assert_eq!((peer.population, peer.exceptions), (8, 6));
+    // What it recorded is what a run over every file records, item for item.
+    let (f, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert!(f.extended.is_empty() && f.reused.is_empty(), "--full tests every file");
+    assert_eq!(seen(&ws, &second), seen(&ws, &whole));
+    assert_eq!(d.controls, f.controls);
+    assert_eq!(d.unresolved, f.unresolved);
+    assert_eq!(d.merged, f.merged);
+    assert_eq!(d.inputs, f.inputs);
+    // In memory an extended outcome holds its exceptions, in item order, as the full run's.
+    for (x, y) in d.tests.iter().zip(&f.tests) {
+        let not_passing = |t: &assure_run::TestOutcome| {
+            t.items
+                .iter()
+                .filter(|i| i.status != ItemStatus::Pass)
+                .map(|i| (i.item.clone(), i.status, i.reason.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(not_passing(x), not_passing(y), "{}", x.id);
+        assert_eq!(
+            (x.population, x.exceptions, x.conclusion),
+            (y.population, y.exceptions, y.conclusion)
+        );
+    }
+    // An export that writes one name beside a known and an unknown address teaches a same-name
+    // rule (tested with every file); a later export's rows that use the unknown address alone
+    // resolve by that rule when they are tested on their own, as they would among every file.
+    let named = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+401,ops,a,Priya Raman <priya.raman@northwind.example>,bo@northwind.example,2026-04-03T09:00:00Z,2026-04-03T10:00:00Z,2026-04-03T11:00:00Z,,true,false,T-1
+402,ops,b,Priya Raman <praman@mail.example>,bo@northwind.example,2026-04-04T09:00:00Z,2026-04-04T10:00:00Z,2026-04-04T11:00:00Z,,true,false,T-2
+";
+    import(&ws, &tmp, "changes-6.csv", named, "g");
+    let (g, _) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(g.extended.is_empty(), "{:?}", g.extended);
+    assert!(
+        g.merged
+            .iter()
+            .any(|m| m.value.contains("praman@mail.example") && m.rule == "same-name"),
+        "{:?}",
+        g.merged
+    );
+    let bare = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+501,ops,c,praman@mail.example,priya.raman@northwind.example,2026-04-05T09:00:00Z,2026-04-05T10:00:00Z,2026-04-05T11:00:00Z,,true,false,T-3
+";
+    import(&ws, &tmp, "changes-7.csv", bare, "h");
+    let (h, extended) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert_eq!(h.extended.keys().map(String::as_str).collect::<Vec<_>>(), CHANGE_TESTS);
+    let peer = h.tests.iter().find(|t| t.id == "changes-peer-approved").unwrap();
+    assert!(
+        peer.items
+            .iter()
+            .any(|i| i.item == "ops#501" && i.status == ItemStatus::Fail),
+        "approved by its author under another address: {:?}",
+        peer.items
+    );
+    let (f, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(seen(&ws, &extended), seen(&ws, &whole));
+    assert_eq!((h.merged.clone(), h.unresolved.clone()), (f.merged, f.unresolved));
+}
+
+#[test]
+fn a_new_export_is_tested_with_every_file_when_its_rows_could_change_earlier_results() {
+    let (tmp, ws) = setup();
+    let o = opts(ExamType::Type2, &[]);
+    let full = RunOptions {
+        full: true,
+        ..o.clone()
+    };
+    ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    // A re-export that corrects change 102 (now approved by someone else): the later row replaces
+    // the earlier one, so the earlier file's results do not stand.
+    let corrected = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+102,api,self-approved,ana@northwind.example,bo@northwind.example,2026-03-02T09:00:00Z,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,,true,false,
+201,api,new,ana@northwind.example,bo@northwind.example,2026-04-02T09:00:00Z,2026-04-02T10:00:00Z,2026-04-02T11:00:00Z,,true,false,
+";
+    import(&ws, &tmp, "changes-3.csv", corrected, "d");
+    let mut steps = Vec::new();
+    let (d, second) = ws
+        .run_tests(&Engine, &o, &mut |_, _, s| steps.push(s.to_string()))
+        .unwrap();
+    assert!(d.extended.is_empty(), "{:?}", d.extended);
+    assert!(steps.iter().any(|s| s == "reading the evidence"), "{steps:?}");
+    let peer = d.tests.iter().find(|t| t.id == "changes-peer-approved").unwrap();
+    assert_eq!(
+        (peer.population, peer.exceptions),
+        (5, 2),
+        "102 is approved now; 201 is new"
+    );
+    let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(seen(&ws, &second), seen(&ws, &whole));
+    // A new row naming someone by a name and an address nothing else resolves could teach a
+    // same-name rule that changes earlier rows: every file is tested together.
+    let named = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+301,ops,named,Zed Quinn <zed@elsewhere.example>,bo@northwind.example,2026-04-03T09:00:00Z,2026-04-03T10:00:00Z,2026-04-03T11:00:00Z,,true,false,
+";
+    import(&ws, &tmp, "changes-4.csv", named, "e");
+    let (e, third) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(e.extended.is_empty(), "{:?}", e.extended);
+    let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(seen(&ws, &third), seen(&ws, &whole));
+    // A test that combines rows (a count per author) is never extended.
+    let tests = ws.dir().join("tests");
+    std::fs::write(
+        tests.join("changes-per-author.toml"),
+        r#"id = "changes-per-author"
+title = "Changes per author"
+controls = ["CHG-01"]
+tables = ["changes"]
+sql = """
+SELECT author_email AS item, 'pass' AS status, CAST(count(*) AS VARCHAR) || ' changes' AS reason
+FROM changes GROUP BY author_email
+"""
+"#,
+    )
+    .unwrap();
+    ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    import(&ws, &tmp, "changes-5.csv", &CHANGES.replace(",api,", ",batch,"), "f");
+    let (g, last) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(!g.extended.contains_key("changes-per-author"), "{:?}", g.extended);
+    // The change tests are read in full because the counting test reads their table in full.
+    assert!(g.extended.is_empty(), "{:?}", g.extended);
+    let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(seen(&ws, &last), seen(&ws, &whole));
+}

@@ -479,6 +479,7 @@ pub async fn download(State(state): State<Shared>, s: Session, Path(seq): Path<u
         let kept: Vec<String> = run.tests.iter().map(|t| t.id.clone()).collect();
         run.reused.retain(|id| kept.contains(id));
         run.carried.retain(|id| kept.contains(id));
+        run.extended.retain(|id, _| kept.contains(id));
         bytes = serde_json::to_vec_pretty(&run).map_err(|e| AppError::Internal(e.to_string()))?;
         // The part is JSON whatever the recorded file's layout.
         if let Some(stem) = name.strip_suffix(".parquet") {
