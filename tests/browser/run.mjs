@@ -317,6 +317,18 @@ await check("an auditor's request for a control its assignee does not own is ans
   await shot(page, "14-request-answered", true);
   await page.goto(`${base}/requests?view=open`);
   await shot(page, "15-requests-ageing");
+  // Sorted by a column, latest due date first: the heading says so to a screen reader, and the
+  // dates read in that order.
+  await page.goto(`${base}/requests?sort=due&dir=desc`);
+  assert((await page.getAttribute("th[aria-sort=descending]", "aria-sort")) === "descending", "the sorted column is not marked");
+  const due = (await page.$$eval("main table tr", (rows) => {
+    const k = [...rows[0].querySelectorAll("th")].findIndex((h) => h.textContent.startsWith("Due"));
+    return rows.slice(1).map((r) => (r.querySelectorAll("td")[k] || {}).textContent || "");
+  }))
+    .map((t) => (t.match(/\d{4}-\d{2}-\d{2}/) || [""])[0])
+    .filter(Boolean);
+  assert(due.length > 1 && due.every((d, i) => i === 0 || due[i - 1] >= d), `due dates not latest first: ${due.join(", ")}`);
+  await shot(page, "15c-requests-sorted-by-due");
   await ctx.close();
 });
 

@@ -334,39 +334,25 @@ impl Identities {
     /// What resolution merges in `tables`: every distinct value of an identity column resolved by a
     /// rule other than being a primary email, with where it was seen. Call before applying.
     pub fn merges(&self, tables: &[TableBatches]) -> Vec<IdentityMerge> {
-        let mut out: BTreeMap<String, (String, &'static str, BTreeSet<String>)> = BTreeMap::new();
-        for t in tables {
-            // Each distinct value of a column is resolved once (a log has millions of rows and a
-            // few thousand people).
-            let mut seen: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
-            for batch in &t.batches {
-                let schema = batch.schema();
-                for (i, field) in schema.fields().iter().enumerate() {
-                    let name = field.name().as_str();
-                    let Some(name) = identity_column(name) else { continue };
-                    let Some(col) = batch.columns().get(i) else { continue };
-                    let done = seen.entry(name).or_default();
-                    let mut note = |v: &str| {
-                        if let Some((p, rule)) = self.resolve_with_rule(v)
-                            && rule != "primary"
-                        {
-                            out.entry(v.to_string())
-                                .or_insert_with(|| (p.to_string(), rule, BTreeSet::new()))
-                                .2
-                                .insert(format!("{}.{name}", t.name));
-                        }
-                    };
-                    let values = match field.data_type() {
-                        DataType::Utf8 => col.as_string::<i32>(),
-                        DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
-                        _ => continue,
-                    };
-                    for v in values.iter().flatten() {
-                        if done.insert(v) {
-                            note(v);
-                        }
-                    }
-                }
+        // Every batch of every table, in one contiguous part per core; each part resolves each
+        // distinct value of a column once (a log has millions of rows and a few thousand people).
+        let all: Vec<(&str, &RecordBatch)> = tables
+            .iter()
+            .flat_map(|t| t.batches.iter().map(move |b| (t.name.as_str(), b)))
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+        let per = all.len().div_ceil(threads).max(1);
+        let parts: Vec<Merges> = std::thread::scope(|s| {
+            let handles: Vec<_> = all.chunks(per).map(|part| s.spawn(|| self.merges_in(part))).collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut out = Merges::new();
+        for part in parts {
+            for (value, (person, rule, seen)) in part {
+                out.entry(value)
+                    .or_insert_with(|| (person, rule, BTreeSet::new()))
+                    .2
+                    .extend(seen);
             }
         }
         out.into_iter()
@@ -377,6 +363,39 @@ impl Identities {
                 seen_in: seen.into_iter().collect(),
             })
             .collect()
+    }
+
+    /// [`Identities::merges`] of some batches, each with its table's name.
+    fn merges_in(&self, batches: &[(&str, &RecordBatch)]) -> Merges {
+        let mut out = Merges::new();
+        let mut seen: HashMap<(&str, &str), std::collections::HashSet<&str>> = HashMap::new();
+        for &(table, batch) in batches {
+            let schema = batch.schema();
+            for (i, field) in schema.fields().iter().enumerate() {
+                let Some(name) = identity_column(field.name().as_str()) else {
+                    continue;
+                };
+                let Some(col) = batch.columns().get(i) else { continue };
+                let done = seen.entry((table, name)).or_default();
+                let values = match field.data_type() {
+                    DataType::Utf8 => col.as_string::<i32>(),
+                    DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
+                    _ => continue,
+                };
+                for v in values.iter().flatten() {
+                    if done.insert(v)
+                        && let Some((p, rule)) = self.resolve_with_rule(v)
+                        && rule != "primary"
+                    {
+                        out.entry(v.to_string())
+                            .or_insert_with(|| (p.to_string(), rule, BTreeSet::new()))
+                            .2
+                            .insert(format!("{table}.{name}"));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Resolves a value: exact alias; a GitHub no-reply address (`12345+login@users.noreply.github.com`
@@ -478,103 +497,40 @@ impl Identities {
     /// Returns the values that resolved to nobody, as [`Identities::apply`] does.
     pub fn apply_batches(&self, tables: &mut [TableBatches]) -> Result<Vec<Unresolved>, String> {
         let mut unresolved: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
         for t in tables.iter_mut() {
             let table_name = t.name.clone();
-            // Per column, each distinct value mapped once: what it is written as, and whether it
-            // resolved to nobody (counted per row below).
-            let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::new();
-            let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
-            let mut out = Vec::with_capacity(t.batches.len());
-            for batch in &t.batches {
-                let schema = batch.schema();
-                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-                // An account without an email: try `system:account_id`.
-                if table_name == "accounts"
-                    && let (Ok(e), Ok(s), Ok(a)) = (
-                        schema.index_of("email"),
-                        schema.index_of("system"),
-                        schema.index_of("account_id"),
-                    )
-                    && let (Some(email), Some(sys), Some(acct)) = (
-                        columns.get(e).and_then(|c| c.as_string_opt::<i32>()),
-                        columns.get(s).and_then(|c| c.as_string_opt::<i32>()),
-                        columns.get(a).and_then(|c| c.as_string_opt::<i32>()),
-                    )
-                    && email.null_count() > 0
-                {
-                    let filled: StringArray = (0..email.len())
-                        .map(|i| {
-                            if email.is_valid(i) {
-                                Some(email.value(i).to_string())
-                            } else {
-                                let key = format!(
-                                    "{}:{}",
-                                    if sys.is_valid(i) { sys.value(i) } else { "" },
-                                    if acct.is_valid(i) { acct.value(i) } else { "" }
-                                );
-                                self.resolve(&key).map(str::to_string)
-                            }
-                        })
-                        .collect();
-                    if let Some(slot) = columns.get_mut(e) {
-                        *slot = Arc::new(filled);
+            // The batches in one contiguous part per core, each part mapped on its own (with its
+            // own cache of distinct values), then put back in order.
+            let batches = std::mem::take(&mut t.batches);
+            let per = batches.len().div_ceil(threads).max(1);
+            let parts: Vec<Result<Mapped, String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = batches
+                    .chunks(per)
+                    .map(|part| s.spawn(|| self.apply_part(&table_name, part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(format!("identity resolution of `{table_name}` stopped")))
+                    })
+                    .collect()
+            });
+            drop(batches);
+            let mut out = Vec::new();
+            for part in parts {
+                let (mapped, misses) = part?;
+                out.extend(mapped);
+                for (column, values) in misses {
+                    for (value, rows) in values {
+                        let e = unresolved.entry(value).or_default();
+                        e.0.insert(format!("{table_name}.{column}"));
+                        e.1 += rows;
                     }
                 }
-                for (i, field) in schema.fields().iter().enumerate() {
-                    let name = field.name().as_str();
-                    let Some(column) = identity_column(name) else { continue };
-                    let soft = SOFT_IDENTITY_COLUMNS.contains(&column);
-                    let cache = caches.entry(column).or_default();
-                    let missed = misses.entry(column).or_default();
-                    let Some(col) = columns.get(i).cloned() else { continue };
-                    let mapped: ArrayRef = match field.data_type() {
-                        DataType::Utf8 => {
-                            let a = col.as_string::<i32>();
-                            let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
-                            for v in a.iter() {
-                                match v {
-                                    Some(v) => b.append_value(written_as(self, cache, missed, soft, v)),
-                                    None => b.append_null(),
-                                }
-                            }
-                            Arc::new(b.finish())
-                        }
-                        DataType::List(_) => {
-                            let l = col.as_list::<i32>();
-                            let mut b = ListBuilder::new(StringBuilder::new());
-                            for r in 0..l.len() {
-                                let items = l.value(r);
-                                let items = items.as_string::<i32>();
-                                let mut v: Vec<String> = items
-                                    .iter()
-                                    .flatten()
-                                    .map(|x| written_as(self, cache, missed, soft, x).to_string())
-                                    .collect();
-                                v.sort();
-                                v.dedup();
-                                for x in v {
-                                    b.values().append_value(x);
-                                }
-                                b.append(l.is_valid(r));
-                            }
-                            Arc::new(b.finish())
-                        }
-                        other => return Err(format!("identity column `{table_name}.{name}` has type {other}")),
-                    };
-                    if let Some(slot) = columns.get_mut(i) {
-                        *slot = mapped;
-                    }
-                }
-                out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
             }
             t.batches = out;
-            for (column, values) in misses {
-                for (value, rows) in values {
-                    let e = unresolved.entry(value).or_default();
-                    e.0.insert(format!("{table_name}.{column}"));
-                    e.1 += rows;
-                }
-            }
         }
         Ok(unresolved
             .into_iter()
@@ -586,7 +542,108 @@ impl Identities {
             })
             .collect())
     }
+
+    /// [`Identities::apply_batches`] of some consecutive batches of one table: the batches with
+    /// their identity columns rewritten, and per column the values that resolved to nobody with
+    /// their rows.
+    fn apply_part(&self, table_name: &str, batches: &[RecordBatch]) -> Result<Mapped, String> {
+        // Per column, each distinct value mapped once: what it is written as, and whether it
+        // resolved to nobody (counted per row below).
+        let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::new();
+        let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let schema = batch.schema();
+            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+            // An account without an email: try `system:account_id`.
+            if table_name == "accounts"
+                && let (Ok(e), Ok(s), Ok(a)) = (
+                    schema.index_of("email"),
+                    schema.index_of("system"),
+                    schema.index_of("account_id"),
+                )
+                && let (Some(email), Some(sys), Some(acct)) = (
+                    columns.get(e).and_then(|c| c.as_string_opt::<i32>()),
+                    columns.get(s).and_then(|c| c.as_string_opt::<i32>()),
+                    columns.get(a).and_then(|c| c.as_string_opt::<i32>()),
+                )
+                && email.null_count() > 0
+            {
+                let filled: StringArray = (0..email.len())
+                    .map(|i| {
+                        if email.is_valid(i) {
+                            Some(email.value(i).to_string())
+                        } else {
+                            let key = format!(
+                                "{}:{}",
+                                if sys.is_valid(i) { sys.value(i) } else { "" },
+                                if acct.is_valid(i) { acct.value(i) } else { "" }
+                            );
+                            self.resolve(&key).map(str::to_string)
+                        }
+                    })
+                    .collect();
+                if let Some(slot) = columns.get_mut(e) {
+                    *slot = Arc::new(filled);
+                }
+            }
+            for (i, field) in schema.fields().iter().enumerate() {
+                let name = field.name().as_str();
+                let Some(column) = identity_column(name) else { continue };
+                let soft = SOFT_IDENTITY_COLUMNS.contains(&column);
+                let cache = caches.entry(column).or_default();
+                let missed = misses.entry(column).or_default();
+                let Some(col) = columns.get(i).cloned() else { continue };
+                let mapped: ArrayRef = match field.data_type() {
+                    DataType::Utf8 => {
+                        let a = col.as_string::<i32>();
+                        let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+                        for v in a.iter() {
+                            match v {
+                                Some(v) => b.append_value(written_as(self, cache, missed, soft, v)),
+                                None => b.append_null(),
+                            }
+                        }
+                        Arc::new(b.finish())
+                    }
+                    DataType::List(_) => {
+                        let l = col.as_list::<i32>();
+                        let mut b = ListBuilder::new(StringBuilder::new());
+                        for r in 0..l.len() {
+                            let items = l.value(r);
+                            let items = items.as_string::<i32>();
+                            let mut v: Vec<String> = items
+                                .iter()
+                                .flatten()
+                                .map(|x| written_as(self, cache, missed, soft, x).to_string())
+                                .collect();
+                            v.sort();
+                            v.dedup();
+                            for x in v {
+                                b.values().append_value(x);
+                            }
+                            b.append(l.is_valid(r));
+                        }
+                        Arc::new(b.finish())
+                    }
+                    other => return Err(format!("identity column `{table_name}.{name}` has type {other}")),
+                };
+                if let Some(slot) = columns.get_mut(i) {
+                    *slot = mapped;
+                }
+            }
+            out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
+        }
+        Ok((out, misses))
+    }
 }
+
+/// Values merged into a person: the person, the rule, and where each was seen.
+type Merges = BTreeMap<String, (String, &'static str, BTreeSet<String>)>;
+
+/// Batches with their identity columns rewritten, and per column the values that resolved to nobody
+/// with their rows.
+type Mapped = (Vec<RecordBatch>, BTreeMap<&'static str, HashMap<String, usize>>);
 
 /// What an identity value is written as after resolution (cached per distinct value); a value that
 /// resolved to nobody is counted per row in `missed`.

@@ -338,15 +338,34 @@ fn whole(t: &TestOutcome, batches: &[RecordBatch], unordered: bool) -> Result<Te
 
 /// The rows of one outcome held in memory.
 fn batch_of(t: &TestOutcome) -> Result<RecordBatch, RunFileError> {
-    let n = t.items.len();
-    let bytes: usize = t.items.iter().map(|i| i.item.len()).sum();
+    batch_of_items(t, &t.items)
+}
+
+/// Writes the rows of one outcome held in memory, a row group at a time (so a test of millions of
+/// items never has all its rows built at once beside its items).
+fn write_items(
+    writer: &mut SerializedFileWriter<Vec<u8>>,
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    t: &TestOutcome,
+) -> Result<(), RunFileError> {
+    for part in t.items.chunks(GROUP_ROWS) {
+        write_rows(writer, factory, schema, &[batch_of_items(t, part)?])?;
+    }
+    Ok(())
+}
+
+/// The rows of `items`, items of the outcome `t`.
+fn batch_of_items(t: &TestOutcome, items: &[ItemRecord]) -> Result<RecordBatch, RunFileError> {
+    let n = items.len();
+    let bytes: usize = items.iter().map(|i| i.item.len()).sum();
     let mut test = StringBuilder::with_capacity(n, n * t.id.len());
     let mut item = StringBuilder::with_capacity(n, bytes);
     let mut status = StringBuilder::with_capacity(n, n * 4);
     let mut reason = StringBuilder::new();
     let mut evidence = StringBuilder::new();
     let mut row = UInt64Builder::with_capacity(n);
-    for i in &t.items {
+    for i in items {
         test.append_value(&t.id);
         item.append_value(&i.item);
         status.append_value(i.status.as_str());
@@ -477,10 +496,10 @@ pub fn encode_extended(
                     what: "rows are added to an outcome with no earlier run to copy it from".into(),
                 });
             }
-            None => write_rows(&mut writer, &factory, &schema, &[batch_of(t)?])?,
+            None => write_items(&mut writer, &factory, &schema, t)?,
         }
         if let Some(more) = added.get(&t.id) {
-            write_rows(&mut writer, &factory, &schema, &[batch_of(more)?])?;
+            write_items(&mut writer, &factory, &schema, more)?;
         }
         groups.insert(t.id.clone(), (first, writer.flushed_row_groups().len() - first));
         tests.push(light(t));
