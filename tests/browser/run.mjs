@@ -321,9 +321,9 @@ await check("an auditor's request for a control its assignee does not own is ans
   // dates read in that order.
   await page.goto(`${base}/requests?sort=due&dir=desc`);
   assert((await page.getAttribute("th[aria-sort=descending]", "aria-sort")) === "descending", "the sorted column is not marked");
-  const due = (await page.$$eval("main table tr", (rows) => {
-    const k = [...rows[0].querySelectorAll("th")].findIndex((h) => h.textContent.startsWith("Due"));
-    return rows.slice(1).map((r) => (r.querySelectorAll("td")[k] || {}).textContent || "");
+  const due = (await page.$eval("th[aria-sort=descending]", (th) => {
+    const k = [...th.parentElement.children].indexOf(th);
+    return [...th.closest("table").querySelectorAll("tr")].slice(1).map((r) => (r.children[k] || {}).textContent || "");
   }))
     .map((t) => (t.match(/\d{4}-\d{2}-\d{2}/) || [""])[0])
     .filter(Boolean);
