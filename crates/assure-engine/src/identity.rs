@@ -241,7 +241,7 @@ impl Identities {
     /// The same-name rules an earlier run applied, taken back from what it recorded: every value
     /// it merged by a same-name rule (`same-name`, `roster-name`), and every value a rule matched to
     /// several people. Used when only a new file's rows are resolved, so that they resolve as they
-    /// would in a run over every file (see [`Identities::names_unknown`] for when that holds).
+    /// would in a run over every file (see [`Identities::rules_taught_by`] for when that holds).
     pub fn with_recorded(mut self, merged: &[IdentityMerge], unresolved: &[Unresolved]) -> Identities {
         for m in merged {
             let rule = match m.rule.as_str() {
@@ -265,34 +265,25 @@ impl Identities {
         self
     }
 
-    /// The values in `tables` that could add a same-name rule: a value written with a name
-    /// (`Jane Doe <jane@corp.example>`) whose address the rules that need no names do not resolve.
-    /// When there are none, the rows of `tables` change no other row's resolution, and resolve as
-    /// they would among every file.
-    pub fn names_unknown(&self, tables: &[TableBatches]) -> Vec<String> {
-        let mut out = BTreeSet::new();
-        for t in tables {
-            for batch in &t.batches {
-                for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
-                    if !IDENTITY_COLUMNS.contains(&field.name().as_str()) {
-                        continue;
-                    }
-                    let values = match field.data_type() {
-                        DataType::Utf8 => col.as_string::<i32>(),
-                        DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
-                        _ => continue,
-                    };
-                    for v in values.iter().flatten() {
-                        if let (Some(_), addr) = split_named(v)
-                            && self.resolve_base(addr).is_none()
-                        {
-                            out.insert(v.to_string());
-                        }
-                    }
-                }
-            }
+    /// The addresses for which `tables` would add a same-name rule, matching them to one person or
+    /// reporting them as shared: a name written beside an address the rules that need no names do
+    /// not resolve, where the same file also writes that name beside an address they do resolve,
+    /// or the roster has that name. The rules are made per file, so what a file teaches does not
+    /// depend on any other file: when this is empty, the rows of `tables` change no other row's
+    /// resolution. (An unknown person's `Name <address>`, as git writes every author, teaches
+    /// nothing: the address stays unresolved and is reported.)
+    pub fn rules_taught_by(&self, tables: &[TableBatches]) -> Vec<String> {
+        let probe = Identities {
+            derived: BTreeMap::new(),
+            name_ambiguous: BTreeMap::new(),
+            ..self.clone()
         }
-        out.into_iter().collect()
+        .with_names_in(tables);
+        probe
+            .derived
+            .into_keys()
+            .chain(probe.name_ambiguous.into_keys())
+            .collect()
     }
 
     /// Aliases claimed by more than one person, with the people claiming them: never resolved.

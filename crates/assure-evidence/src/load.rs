@@ -410,23 +410,13 @@ pub fn load_batches(
     wanted: Option<&std::collections::BTreeSet<&str>>,
     window: Option<Window>,
 ) -> Result<LoadedBatches, StoreError> {
-    load_batches_where(store, entries, wanted, window, &|_| true)
+    load_batches_with(store, entries, wanted, window, &|_| true, &BTreeMap::new())
 }
 
 /// [`load_batches`] of only the files `keep` accepts among those a run would read (the files of a
-/// table a new import added, say): what rule 3 leaves out is decided among those files only.
-pub fn load_batches_where(
-    store: &dyn EvidenceStore,
-    entries: &[Entry],
-    wanted: Option<&std::collections::BTreeSet<&str>>,
-    window: Option<Window>,
-    keep: &dyn Fn(&Source) -> bool,
-) -> Result<LoadedBatches, StoreError> {
-    load_batches_with(store, entries, wanted, window, keep, &BTreeMap::new())
-}
-
-/// [`load_batches_where`], decoding of each table named in `columns` only those columns (and the
-/// lineage); a table not named there is read whole. Every copy is still hashed whole.
+/// table a new import added, say: what rule 3 leaves out is then decided among those files only),
+/// decoding of each table named in `columns` only those columns (and the lineage); a table not
+/// named there is read whole. Every copy is still hashed whole.
 pub fn load_batches_with(
     store: &dyn EvidenceStore,
     entries: &[Entry],

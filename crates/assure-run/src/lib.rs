@@ -284,10 +284,10 @@ fn spec_of(project: &Project, t: &assure_project::model::TestDef) -> TestSpec {
 
 /// Evaluates `tests` (each reading one table row by row, see [`row_local`]) over only the rows
 /// `loaded` holds: the new files of their tables, and the roster. Identities resolve as in the
-/// earlier run `prior`: its same-name rules are taken back from what it recorded. When a new row
-/// names someone with a name and an address nothing else resolves, a new same-name rule could
-/// change how earlier rows resolve, so this refuses and says why (the caller then runs the tests
-/// over every file). The outcomes hold the new rows' items only, every one of them.
+/// earlier run `prior`: its same-name rules are taken back from what it recorded. When the new rows
+/// would teach a same-name rule of their own (a name beside an unresolved address that the same
+/// file or the roster ties to someone), it could change how earlier rows resolve, so this refuses
+/// and says why (the caller then runs the tests over every file). The outcomes hold the new rows' items only, every one of them.
 pub fn extend(
     project: &Project,
     mut loaded: LoadedBatches,
@@ -305,9 +305,9 @@ pub fn extend(
     }
     let base = base_identities(project, &tables);
     let new_rows: Vec<TableBatches> = tables.iter().filter(|t| t.name != "people").cloned().collect();
-    if let Some(v) = base.names_unknown(&new_rows).first() {
+    if let Some(v) = base.rules_taught_by(&new_rows).first() {
         return Err(format!(
-            "a new row names `{v}`, whose address only a same-name rule could resolve"
+            "a new row names `{v}` beside a name, which teaches a same-name rule that could change how earlier rows resolve"
         ));
     }
     drop(new_rows);

@@ -587,7 +587,7 @@ impl Workspace {
     /// outcome (same window, as-of date and engine) was concluded, and whose inputs differ from that
     /// run's only by files added to that table. The earlier files must read back as recorded, no
     /// new row may carry an earlier row's key (the later row would replace it), no other test run
-    /// now may read the table in full, and no new row may need a same-name rule; otherwise the test
+    /// now may read the table in full, and the new files may teach no same-name rule; otherwise the test
     /// runs over every file as usual. `None` when no test qualifies.
     #[allow(
         clippy::too_many_arguments,
@@ -683,9 +683,14 @@ impl Workspace {
         let wanted: BTreeSet<&str> = plan.values().map(|(t, _)| t.as_str()).chain(["people"]).collect();
         progress(0, plan.len(), "reading the new evidence");
         let window = Some((opts.window.period_start, opts.window.period_end));
-        let mut loaded = assure_evidence::load::load_batches_where(&w.store, entries, Some(&wanted), window, &|s| {
-            s.table == "people" || new_seqs.contains(&s.seq)
-        })?;
+        let mut loaded = assure_evidence::load::load_batches_with(
+            &w.store,
+            entries,
+            Some(&wanted),
+            window,
+            &|s| s.table == "people" || new_seqs.contains(&s.seq),
+            &BTreeMap::new(),
+        )?;
         if !loaded.problems.is_empty() {
             return Ok(None);
         }

@@ -112,8 +112,9 @@ fn a_query_that_combines_rows_is_not_row_by_row() {
         "SELECT change_id AS item, 'pass' AS status, '' AS reason FROM changes UNION ALL SELECT person_id AS item, 'pass' AS status, '' AS reason FROM people",
         // a common table expression that aggregates
         "WITH n AS (SELECT count(*) AS k FROM changes) SELECT CAST(k AS VARCHAR) AS item, 'pass' AS status, '' AS reason FROM n",
-        // a volatile function
+        // a volatile function, and one whose value is the time the query runs
         "SELECT change_id AS item, CASE WHEN random() < 0.5 THEN 'pass' ELSE 'fail' END AS status, '' AS reason FROM changes",
+        "SELECT change_id AS item, CASE WHEN merged_at < now() THEN 'pass' ELSE 'fail' END AS status, '' AS reason FROM changes",
         // SQL that does not plan
         "SELECT nothing FROM nowhere",
     ] {

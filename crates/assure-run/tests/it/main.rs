@@ -668,16 +668,40 @@ fn a_new_export_is_tested_with_every_file_when_its_rows_could_change_earlier_res
     );
     let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
     assert_eq!(seen(&ws, &second), seen(&ws, &whole));
-    // A new row naming someone by a name and an address nothing else resolves could teach a
-    // same-name rule that changes earlier rows: every file is tested together.
-    let named = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+    // A stranger written as git writes every author (`Name <address>`, nobody on the roster by
+    // that name) teaches no same-name rule: the new rows are tested on their own, and the address
+    // is reported as unresolved as a run over every file reports it.
+    let stranger = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
 301,ops,named,Zed Quinn <zed@elsewhere.example>,bo@northwind.example,2026-04-03T09:00:00Z,2026-04-03T10:00:00Z,2026-04-03T11:00:00Z,,true,false,
 ";
-    import(&ws, &tmp, "changes-4.csv", named, "e");
+    import(&ws, &tmp, "changes-4.csv", stranger, "e");
     let (e, third) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
-    assert!(e.extended.is_empty(), "{:?}", e.extended);
-    let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(e.extended.keys().map(String::as_str).collect::<Vec<_>>(), CHANGE_TESTS);
+    assert!(
+        e.unresolved.iter().any(|u| u.value.contains("zed@elsewhere.example")),
+        "{:?}",
+        e.unresolved
+    );
+    let (f, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
     assert_eq!(seen(&ws, &third), seen(&ws, &whole));
+    assert_eq!((e.unresolved.clone(), e.merged.clone()), (f.unresolved, f.merged));
+    // A name on the roster beside an address nothing else resolves teaches a rule (that address is
+    // that person), which could change earlier rows: every file is tested together.
+    let roster_name = "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,tests_passed,emergency,ticket_id
+302,ops,named,Priya Raman <p.raman@elsewhere.example>,bo@northwind.example,2026-04-04T09:00:00Z,2026-04-04T10:00:00Z,2026-04-04T11:00:00Z,,true,false,
+";
+    import(&ws, &tmp, "changes-4b.csv", roster_name, "e2");
+    let (e, fourth) = ws.run_tests(&Engine, &o, &mut |_, _, _| {}).unwrap();
+    assert!(e.extended.is_empty(), "{:?}", e.extended);
+    assert!(
+        e.merged
+            .iter()
+            .any(|m| m.value.contains("p.raman@elsewhere.example") && m.rule == "roster-name"),
+        "{:?}",
+        e.merged
+    );
+    let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(seen(&ws, &fourth), seen(&ws, &whole));
     // A test that combines rows (a count per author) is never extended.
     let tests = ws.dir().join("tests");
     std::fs::write(
