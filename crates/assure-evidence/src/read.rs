@@ -1,6 +1,7 @@
 //! Reading canonical CSV, JSON and NDJSON into the canonical tables, with validation that names the
 //! file, row and column of every problem. Reading streams: CSV and NDJSON are read record by record.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
@@ -202,20 +203,19 @@ pub(crate) fn too_many_json_values() -> String {
 fn normalise(col: &Column, text: &str) -> String {
     let t = text.trim();
     match col.ty {
-        ColumnType::Bool => matches!(t.to_ascii_lowercase().as_str(), "true" | "yes" | "1").to_string(),
+        ColumnType::Bool => ["true", "yes", "1"]
+            .iter()
+            .any(|y| t.eq_ignore_ascii_case(y))
+            .to_string(),
         ColumnType::Timestamp => DateTime::parse_from_rfc3339(t)
-            .map(|d| {
-                d.with_timezone(&chrono::Utc)
-                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                    .to_string()
-            })
+            .map(|d| utc_micros(&d.with_timezone(&chrono::Utc)))
             .unwrap_or_else(|_| t.to_string()),
         // Lists of addresses compare lower-cased; other lists (profile names) keep their case.
         ColumnType::TextList => t
             .split(';')
             .map(|x| {
                 if col.name.ends_with("emails") {
-                    x.trim().to_lowercase()
+                    lower(x.trim())
                 } else {
                     x.trim().to_string()
                 }
@@ -223,9 +223,60 @@ fn normalise(col: &Column, text: &str) -> String {
             .filter(|x| !x.is_empty())
             .collect::<Vec<_>>()
             .join(";"),
-        _ if !col.allowed.is_empty() || col.name.ends_with("email") => t.to_lowercase(),
+        _ if !col.allowed.is_empty() || col.name.ends_with("email") => lower(t),
         _ => t.to_string(),
     }
+}
+
+/// Lower case; ASCII text (nearly every cell) without Unicode's tables.
+fn lower(t: &str) -> String {
+    if t.is_ascii() {
+        t.to_ascii_lowercase()
+    } else {
+        t.to_lowercase()
+    }
+}
+
+/// An instant as stored, `YYYY-MM-DDTHH:MM:SS.ffffffZ` (what `%Y-%m-%dT%H:%M:%S%.6fZ` writes),
+/// written digit by digit: a format string is parsed again for every cell, and timestamps are
+/// most of an event export's cells. Years outside 0-9999 and leap seconds take the format string.
+fn utc_micros(d: &DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (d.year(), d.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return d.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    }
+    let mut out = [0u8; 27];
+    let mut put = |at: usize, value: u32, width: usize| {
+        let mut v = value;
+        for i in (at..at + width).rev() {
+            if let Some(b) = out.get_mut(i) {
+                *b = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, year.unsigned_abs(), 4);
+    put(5, d.month(), 2);
+    put(8, d.day(), 2);
+    put(11, d.hour(), 2);
+    put(14, d.minute(), 2);
+    put(17, d.second(), 2);
+    put(20, nanos / 1000, 6);
+    for (i, b) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = b;
+        }
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
@@ -265,10 +316,16 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
             }
             Err(_) => bad("timestamp"),
         },
-        ColumnType::Bool => match t.to_ascii_lowercase().as_str() {
-            "true" | "false" | "yes" | "no" | "1" | "0" => None,
-            _ => bad("boolean"),
-        },
+        ColumnType::Bool => {
+            if ["true", "false", "yes", "no", "1", "0"]
+                .iter()
+                .any(|b| t.eq_ignore_ascii_case(b))
+            {
+                None
+            } else {
+                bad("boolean")
+            }
+        }
         ColumnType::Int => match t.parse::<i64>() {
             Ok(n) => match col.range {
                 Some((lo, hi)) if n < lo || n > hi => Some(format!("{n} is outside {lo} to {hi}")),
@@ -286,7 +343,8 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
         );
         return false;
     }
-    if !col.allowed.is_empty() && !col.allowed.contains(&t.to_ascii_lowercase().as_str()) {
+    // The allowed values are lower case, so this is `contains(lower-cased t)` without a copy.
+    if !col.allowed.is_empty() && !col.allowed.iter().any(|a| a.eq_ignore_ascii_case(t)) {
         sink.problem(
             Some(row),
             Some(col.name),
@@ -308,17 +366,19 @@ fn truncate(s: &str) -> String {
 
 /// Checks one record given as `(column name, value or None)` pairs against the table; columns in
 /// `absent` were already reported missing from the header and are not reported again per row.
-fn check_record(
+///
+/// `get(i, name)` gives the value of the table's `i`th column, named `name`.
+fn check_record<'v>(
     sink: &mut Sink<'_>,
     table: &Table,
     row: u64,
     absent: &BTreeSet<&str>,
-    get: &dyn Fn(&str) -> Option<String>,
+    get: impl Fn(usize, &str) -> Option<Cow<'v, str>>,
 ) {
     let mut values = Vec::with_capacity(table.columns.len());
     let mut valid = true;
-    for col in table.columns {
-        match get(col.name) {
+    for (i, col) in table.columns.iter().enumerate() {
+        match get(i, col.name) {
             None => {
                 if col.required {
                     valid = false;
@@ -436,10 +496,15 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
         .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
         .map(|c| c.name)
         .collect();
-    let index: Vec<(usize, &Column)> = headers
+    // Where each of the table's columns is in a record: the first header naming it.
+    let place: Vec<Option<usize>> = table
+        .columns
         .iter()
-        .enumerate()
-        .filter_map(|(i, h)| table.column(h).map(|c| (i, c)))
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| table.column(h).is_some_and(|hc| hc.name == c.name))
+        })
         .collect();
     let mut record = csv::StringRecord::new();
     loop {
@@ -448,15 +513,16 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
             Ok(true) => {
                 sink.out.rows += 1;
                 let line = record.position().map_or(sink.out.rows + 1, |p| p.line());
-                let get = |name: &str| {
-                    index
-                        .iter()
-                        .find(|(_, c)| c.name == name)
-                        .and_then(|(i, _)| record.get(*i))
-                        .map(str::to_string)
+                let get = |i: usize, _: &str| {
+                    place
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .and_then(|p| record.get(p))
                         .filter(|v| !v.trim().is_empty())
+                        .map(Cow::Borrowed)
                 };
-                check_record(sink, table, line, &absent, &get);
+                check_record(sink, table, line, &absent, get);
             }
             Err(e) => {
                 csv_error(sink, &e);
@@ -541,7 +607,7 @@ fn check_object(sink: &mut Sink<'_>, table: &Table, row: u64, v: &Value, first: 
             .find(|(k, _)| k == name)
             .and_then(|(_, v)| json_value_text(v, ty))
     };
-    check_record(sink, table, row, &BTreeSet::new(), &get);
+    check_record(sink, table, row, &BTreeSet::new(), |_, n| get(n).map(Cow::Owned));
 }
 
 /// A reader that fails once more than [`MAX_LINE_BYTES`] are read since the last mark: one row of
@@ -683,7 +749,7 @@ pub fn read_mapped<'a>(
     for (row, rec) in records {
         sink.out.rows += 1;
         let get = |name: &str| rec.get(name).cloned().flatten().filter(|v| !v.trim().is_empty());
-        check_record(&mut sink, table, row, &BTreeSet::new(), &get);
+        check_record(&mut sink, table, row, &BTreeSet::new(), |_, n| get(n).map(Cow::Owned));
     }
     sink.out
 }
@@ -833,7 +899,7 @@ fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
                     _ => text,
                 })
             };
-            check_record(sink, table, row, &absent, &get);
+            check_record(sink, table, row, &absent, |_, n| get(n).map(Cow::Owned));
         }
     }
 }
@@ -1102,7 +1168,7 @@ fn read_xlsx(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        check_record(sink, table, number, &absent, &get);
+        check_record(sink, table, number, &absent, |_, n| get(n).map(Cow::Owned));
     }
 }
 

@@ -298,3 +298,59 @@ fn every_connector_is_in_the_readme_s_connector_table() {
         );
     }
 }
+
+/// What a row is stored as: instants in UTC with six fraction digits (each compared with what
+/// chrono's `%Y-%m-%dT%H:%M:%S%.6fZ` writes for it), booleans, allowed values and addresses in
+/// any case read as the same value, other text as given.
+#[test]
+fn values_are_stored_in_one_form() {
+    use assure_evidence::read::{Format, read_rows};
+    let instants = [
+        "2026-03-01T10:00:00Z",
+        "2026-03-01T10:00:00.5+02:00",
+        "2026-12-31T23:30:00.123456789-05:30",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2016-12-31T23:59:60Z",
+        "2026-06-30T00:00:00.000001+14:00",
+    ];
+    let mut csv = String::from("system,account_id,email,kind,privileged,status,created_at\n");
+    for (i, at) in instants.iter().enumerate() {
+        csv.push_str(&format!("okta,A{i},Ann.Lee{i}@X.example,Human,YeS,ACTIVE,{at}\n"));
+    }
+    csv.push_str("okta,B1,Ünal@Ex.example,service,0,Suspended,2026-01-01T00:00:00Z\n");
+    let accounts = table("accounts").unwrap();
+    let mut rows = Vec::new();
+    let mut emit = |_: u64, values: Vec<Option<String>>| rows.push(values);
+    let out = read_rows(csv.as_bytes(), Format::Csv, accounts, "accounts.csv", Some(&mut emit));
+    assert!(out.problems.is_empty(), "{:?}", out.problems);
+    assert_eq!(rows.len(), instants.len() + 1);
+    let col = |name: &str| accounts.columns.iter().position(|c| c.name == name).unwrap();
+    for (row, at) in rows.iter().zip(instants) {
+        let expected = chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        assert_eq!(row[col("created_at")].as_deref(), Some(expected.as_str()), "{at}");
+        assert_eq!(row[col("kind")].as_deref(), Some("human"));
+        assert_eq!(row[col("privileged")].as_deref(), Some("true"));
+        assert_eq!(row[col("status")].as_deref(), Some("active"));
+        assert!(row[col("email")].as_deref().unwrap().starts_with("ann.lee"));
+        assert_eq!(row[col("role")], None);
+    }
+    let last = rows.last().unwrap();
+    assert_eq!(last[col("email")].as_deref(), Some("ünal@ex.example"));
+    assert_eq!(last[col("privileged")].as_deref(), Some("false"));
+    assert_eq!(last[col("status")].as_deref(), Some("suspended"));
+    assert_eq!(last[col("account_id")].as_deref(), Some("B1"));
+    // Allowed values are compared without regard to ASCII case, which is what lower-casing the
+    // cell did only because every allowed value is written in lower case.
+    for t in TABLES {
+        for c in t.columns {
+            for a in c.allowed {
+                assert_eq!(*a, a.to_lowercase(), "{}.{}", t.name, c.name);
+            }
+        }
+    }
+}
