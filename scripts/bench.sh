@@ -54,6 +54,7 @@ t0=$(now); "$bin" test "$work/p" --as-of 2026-12-31 > "$work/results-inc.txt"; t
 # The same files tested from scratch: the incremental run must conclude exactly the same.
 "$bin" test "$work/p" --as-of 2026-12-31 --full > "$work/results-inc-full.txt"
 "$bin" test "$work/p" --as-of 2026-12-31 --emit-sql "$work/sql" >/dev/null
+"$bin" policy list -p "$work/p" --json > "$work/policies.json"
 /usr/bin/time -f %M -o "$work/rss-duckdb" python3 scripts/bench_duckdb.py "$work" > "$work/duckdb.json"
 subset=$(python3 -c "import json;print(' '.join('--test '+t for t in json.load(open('$work/duckdb.json'))['ran']))")
 t0=$(now); "$bin" test "$work/p" --as-of 2026-12-31 $subset --full > "$work/results-subset.txt"; t1=$(now); sub_s=$(echo "$t1 - $t0" | bc)

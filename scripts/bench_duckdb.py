@@ -19,8 +19,12 @@ for path in sorted(glob.glob(f"{work}/exports/*.csv")):
     else:
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {src}")
 load_s = time.perf_counter() - t0
-# project_policies, as the engine builds it.
+# project_policies, as the engine builds it: each policy's id, version, recorded approval and
+# audience, from `assure policy list --json` (bench.sh writes it beside the exports).
 con.execute("CREATE TABLE project_policies(policy_id VARCHAR, version VARCHAR, approved_on DATE, applies_to VARCHAR)")
+for pol in json.load(open(f"{work}/policies.json")):
+    con.execute("INSERT INTO project_policies VALUES (?, ?, CAST(? AS DATE), ?)",
+                [pol["id"], pol.get("version") or "", pol.get("approved_on"), pol.get("applies_to") or "all"])
 ran, skipped, query_s, counts = [], [], 0.0, {}
 files = sorted(glob.glob(f"{work}/sql/*.sql"))
 for f in files:
