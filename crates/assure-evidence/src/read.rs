@@ -364,10 +364,10 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// Checks one record given as `(column name, value or None)` pairs against the table; columns in
-/// `absent` were already reported missing from the header and are not reported again per row.
-///
-/// `get(i, name)` gives the value of the table's `i`th column, named `name`.
+/// Checks one record against the table; columns in `absent` were already reported missing from
+/// the header and are not reported again per row. `get(i, name)` gives the value of the table's
+/// `i`th column, named `name`, or `None` when it is absent or blank; a CSV reader lends it from the
+/// record, the others hand over their own text.
 fn check_record<'v>(
     sink: &mut Sink<'_>,
     table: &Table,
