@@ -12,7 +12,7 @@ use crate::TableBatches;
 use crate::convert::TableData;
 
 /// Columns that name a person.
-const IDENTITY_COLUMNS: &[&str] = &[
+pub(crate) const IDENTITY_COLUMNS: &[&str] = &[
     "email",
     "manager_email",
     "approver_email",
@@ -25,7 +25,7 @@ const IDENTITY_COLUMNS: &[&str] = &[
 /// Columns that may name a person but often name something else (an event's target is a user, a
 /// bucket or a repository): resolved when they name someone, left as they are and never reported
 /// when they do not.
-const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
+pub(crate) const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
 
 /// Every identity column, firm and soft.
 pub(crate) fn identity_columns() -> impl Iterator<Item = &'static str> {

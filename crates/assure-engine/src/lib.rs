@@ -12,6 +12,7 @@
 mod convert;
 mod identity;
 mod params;
+mod rows;
 mod udf;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use convert::{Row, TableData, project_policies};
 pub use identity::{Identities, Unresolved};
 pub use params::{Param, Window, expand};
+pub use rows::RowFilter;
 
 /// The engine's version, recorded with every run so it can be re-performed.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+datafusion-55");
@@ -345,8 +347,23 @@ pub fn row_local_tables(tables: &[TableBatches], tests: &[TestSpec], window: &Wi
 
 /// The table a plan reads row by row, if it does (see [`row_local_table`]).
 fn row_local_scan(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String> {
+    use datafusion::logical_expr::LogicalPlan;
+    match plan {
+        LogicalPlan::Projection(p) if p.expr.iter().all(row_wise) => row_local_scan(&p.input),
+        LogicalPlan::Filter(f) if row_wise(&f.predicate) => row_local_scan(&f.input),
+        LogicalPlan::SubqueryAlias(a) => row_local_scan(&a.input),
+        LogicalPlan::TableScan(s) if s.filters.is_empty() && s.fetch.is_none() => {
+            Some(s.table_name.table().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Whether an expression is a fact of one row alone: columns, literals, operators and immutable
+/// functions; no subquery, aggregate, window, outer reference or function of when it runs.
+pub(crate) fn row_wise(e: &datafusion::logical_expr::Expr) -> bool {
     use datafusion::common::tree_node::TreeNode;
-    use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+    use datafusion::logical_expr::{Expr, Volatility};
     fn allowed(e: &Expr) -> bool {
         match e {
             Expr::Alias(_)
@@ -371,23 +388,13 @@ fn row_local_scan(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String
             | Expr::TryCast(_)
             | Expr::InList(_) => true,
             // `now()` and `current_date` are stable, not immutable: they would differ between the
-            // run that tested the earlier rows and the one testing the new rows.
+            // run that tested earlier rows and one testing new rows, or between a filter decided
+            // before loading and the query.
             Expr::ScalarFunction(f) => f.func.signature().volatility == Volatility::Immutable,
             _ => false,
         }
     }
-    fn row_wise(e: &Expr) -> bool {
-        !e.exists(|x| Ok(!allowed(x))).unwrap_or(true)
-    }
-    match plan {
-        LogicalPlan::Projection(p) if p.expr.iter().all(row_wise) => row_local_scan(&p.input),
-        LogicalPlan::Filter(f) if row_wise(&f.predicate) => row_local_scan(&f.input),
-        LogicalPlan::SubqueryAlias(a) => row_local_scan(&a.input),
-        LogicalPlan::TableScan(s) if s.filters.is_empty() && s.fetch.is_none() => {
-            Some(s.table_name.table().to_string())
-        }
-        _ => None,
-    }
+    !e.exists(|x| Ok(!allowed(x))).unwrap_or(true)
 }
 
 /// Plans queries over empty tables with the given schemas: what a query reads, without data.

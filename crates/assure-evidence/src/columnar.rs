@@ -279,6 +279,18 @@ pub fn read_columns(
     evidence: &str,
     columns: Option<&std::collections::BTreeSet<String>>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
+    read_columns_each(bytes, source, evidence, columns, &mut Some)
+}
+
+/// [`read_columns`] passing each batch, as it is decoded, through `each`, which returns what to
+/// keep of it (nothing: `None`): only what is kept is ever held beside the file's bytes.
+pub fn read_columns_each(
+    bytes: Vec<u8>,
+    source: &str,
+    evidence: &str,
+    columns: Option<&std::collections::BTreeSet<String>>,
+    each: &mut dyn FnMut(RecordBatch) -> Option<RecordBatch>,
+) -> Result<Vec<RecordBatch>, ColumnarError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.with_batch_size(BATCH_ROWS);
     let builder = match columns {
         Some(names) => {
@@ -306,7 +318,7 @@ pub fn read_columns(
         fields.push(Field::new("_evidence", assure_schema::tables::lineage_type(), false));
         columns.push(constant(source));
         columns.push(constant(evidence));
-        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
+        out.extend(each(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?));
     }
     Ok(out)
 }

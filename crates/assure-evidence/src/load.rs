@@ -398,6 +398,59 @@ pub struct LoadedBatches {
     pub from_originals: usize,
     /// Per table, rows left out because a later import among the files used holds the same key.
     pub duplicates: BTreeMap<String, u64>,
+    /// Per table whose rows a [`RowFilter`] chose: the rows read (after rule 3) and the rows kept.
+    pub filtered: BTreeMap<String, (u64, u64)>,
+    /// Per table whose rows a [`RowFilter`] chose, per column it remembers: the distinct values in
+    /// every row read, kept or not.
+    pub seen: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+/// Which rows of a table a run needs, decided from its tests before anything is loaded (see
+/// `assure_engine::RowFilter`): rows no test can read are left out as each file is decoded, so a
+/// large log is never held whole when its tests read a few of its rows. Duplicates (rule 3) are
+/// decided among every row first.
+pub trait RowFilter {
+    /// Whether rows of `table` are chosen.
+    fn filters(&self, table: &str) -> bool;
+    /// Which rows of `batch` (of `table`) to keep; `None` keeps every row.
+    fn keep(&self, table: &str, batch: &RecordBatch) -> Option<arrow::array::BooleanArray>;
+    /// Columns of `table` whose distinct values in every row are kept in [`LoadedBatches::seen`].
+    fn remembered(&self, table: &str) -> Vec<String>;
+}
+
+/// The rows of `batch` (of `table`) that `filter` keeps, its remembered columns' values noted in
+/// `out` first; an empty result is `None`.
+fn choose_rows(
+    filter: &dyn RowFilter,
+    table: &str,
+    batch: RecordBatch,
+    out: &mut LoadedBatches,
+) -> Option<RecordBatch> {
+    use arrow::array::AsArray;
+    let seen = out.seen.entry(table.to_string()).or_default();
+    for column in filter.remembered(table) {
+        let values = seen.entry(column.clone()).or_default();
+        if let Some(c) = batch.column_by_name(&column).and_then(|c| c.as_string_opt::<i32>()) {
+            for v in c.iter().flatten() {
+                if !values.contains(v) {
+                    values.insert(v.to_string());
+                }
+            }
+        }
+    }
+    let counts = out.filtered.entry(table.to_string()).or_default();
+    counts.0 += batch.num_rows() as u64;
+    let batch = match filter.keep(table, &batch) {
+        Some(mask) if mask.true_count() == mask.len() => batch,
+        Some(mask) => match arrow::compute::filter_record_batch(&batch, &mask) {
+            Ok(b) => b,
+            // Kept whole: more rows than the tests read is never wrong.
+            Err(_) => batch,
+        },
+        None => batch,
+    };
+    counts.1 += batch.num_rows() as u64;
+    (batch.num_rows() > 0).then_some(batch)
 }
 
 /// Loads the tables named in `wanted` from the columnar copies recorded with their imports, each
@@ -425,13 +478,35 @@ pub fn load_batches_with(
     keep: &dyn Fn(&Source) -> bool,
     columns: &BTreeMap<String, std::collections::BTreeSet<String>>,
 ) -> Result<LoadedBatches, StoreError> {
+    load_batches_filtered(store, entries, wanted, window, keep, columns, None)
+}
+
+/// [`load_batches_with`] keeping, of the tables `rows` chooses, only the rows it keeps: a table of
+/// one file is filtered batch by batch as it is decoded; a table of several files after rule 3 has
+/// compared every row.
+pub fn load_batches_filtered(
+    store: &dyn EvidenceStore,
+    entries: &[Entry],
+    wanted: Option<&std::collections::BTreeSet<&str>>,
+    window: Option<Window>,
+    keep: &dyn Fn(&Source) -> bool,
+    columns: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    rows: Option<&dyn RowFilter>,
+) -> Result<LoadedBatches, StoreError> {
     let mut out = LoadedBatches::default();
     // Each file's batches with its entry's sequence number, for rule 3 (the later import's row wins).
     let mut per_file: Vec<(u64, String, Vec<RecordBatch>)> = Vec::new();
-    for c in choose(entries, wanted, window, &mut out.superseded, &mut out.problems)
+    let chosen: Vec<Chosen<'_>> = choose(entries, wanted, window, &mut out.superseded, &mut out.problems)
         .into_iter()
         .filter(|c| keep(&c.source))
-    {
+        .collect();
+    let mut files_of: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &chosen {
+        *files_of.entry(c.source.table.clone()).or_default() += 1;
+    }
+    // Tables of one file are filtered as they are decoded; others after rule 3.
+    let early = |table: &str| rows.filter(|r| r.filters(table) && files_of.get(table) == Some(&1));
+    for c in chosen {
         let mut src = c.source;
         let table_name = src.table.clone();
         let before = out.problems.len();
@@ -490,7 +565,21 @@ pub fn load_batches_with(
                     }
                 }
             };
-            match crate::columnar::read_columns(bytes, &src.connector, &src.blake3, columns.get(&src.table)) {
+            let decoded = match early(&src.table) {
+                Some(filter) => {
+                    let table = src.table.clone();
+                    let mut each = |b: RecordBatch| choose_rows(filter, &table, b, &mut out);
+                    crate::columnar::read_columns_each(
+                        bytes,
+                        &src.connector,
+                        &src.blake3,
+                        columns.get(&src.table),
+                        &mut each,
+                    )
+                }
+                None => crate::columnar::read_columns(bytes, &src.connector, &src.blake3, columns.get(&src.table)),
+            };
+            match decoded {
                 Ok(batches) => {
                     out.tables.entry(src.table.clone()).or_insert_with(|| TableBatches {
                         table: c.table,
@@ -556,11 +645,19 @@ pub fn load_batches_with(
         };
         kept.entry(table_name).or_default().push((seq, batches));
     }
-    // Batches in import order, as before duplicates were looked for.
+    // Batches in import order, as before duplicates were looked for; a table of several files
+    // that `rows` chooses is filtered now.
     for (table_name, mut files) in kept {
         files.sort_by_key(|(seq, _)| *seq);
+        let mut batches: Vec<RecordBatch> = files.into_iter().flat_map(|(_, b)| b).collect();
+        if let Some(filter) = rows.filter(|r| r.filters(&table_name) && early(&table_name).is_none()) {
+            batches = batches
+                .into_iter()
+                .filter_map(|b| choose_rows(filter, &table_name, b, &mut out))
+                .collect();
+        }
         if let Some(t) = out.tables.get_mut(&table_name) {
-            t.batches = files.into_iter().flat_map(|(_, b)| b).collect();
+            t.batches = batches;
         }
     }
     out.sources.sort_by_key(|s| s.seq);

@@ -118,6 +118,17 @@ impl Runner for Engine {
         row_local(project, tests, window)
     }
 
+    fn row_filter(
+        &self,
+        project: &Project,
+        tests: &[String],
+        window: Window,
+    ) -> Option<Box<dyn assure_evidence::load::RowFilter>> {
+        let f = row_filter(project, tests, window);
+        let any = f.tables().next().is_some();
+        any.then(|| Box::new(Rows(f)) as Box<dyn assure_evidence::load::RowFilter>)
+    }
+
     fn extend(
         &self,
         project: &Project,
@@ -236,6 +247,34 @@ pub fn columns(project: &Project, tests: &[String], window: Window) -> BTreeMap<
     }
     out.retain(|table, _| !whole.contains(table) && assure_evidence::tables::table(table).is_some());
     out
+}
+
+/// The rows of each table evaluating `tests` needs (see [`assure_engine::RowFilter`]): a table whose
+/// every scan carries a predicate decidable before identity resolution is loaded with only the rows
+/// that satisfy one of them. The results are those of loading every row.
+pub fn row_filter(project: &Project, tests: &[String], window: Window) -> assure_engine::RowFilter {
+    let (tables, selected, specs) = to_plan(project, tests);
+    let with_reads: Vec<(TestSpec, Vec<String>)> = specs
+        .into_iter()
+        .zip(&selected)
+        .map(|(s, t)| (s, t.reads().map(|r| r.as_str().to_string()).collect()))
+        .collect();
+    assure_engine::RowFilter::for_tests(&tables, &with_reads, &window)
+}
+
+/// The engine's row filter as the loader's.
+struct Rows(assure_engine::RowFilter);
+
+impl assure_evidence::load::RowFilter for Rows {
+    fn filters(&self, table: &str) -> bool {
+        self.0.filters(table)
+    }
+    fn keep(&self, table: &str, batch: &arrow::array::RecordBatch) -> Option<arrow::array::BooleanArray> {
+        self.0.keep(table, batch)
+    }
+    fn remembered(&self, table: &str) -> Vec<String> {
+        self.0.remembered(table).to_vec()
+    }
 }
 
 /// The tests among `tests` whose query reads one table row by row, with that table (see
@@ -383,6 +422,33 @@ fn outcome_of(t: &assure_project::model::TestDef, r: assure_engine::TestResult, 
     }
 }
 
+/// The distinct values a row filter noted in every row of its tables, each column as a table of
+/// that name with one column: what [`Identities::merges`] reads of rows that were not kept.
+fn seen_tables(loaded: &LoadedBatches) -> Vec<TableBatches> {
+    use std::sync::Arc;
+    let mut out = Vec::new();
+    for (table, columns) in &loaded.seen {
+        for (column, values) in columns {
+            let schema = Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+                column.as_str(),
+                arrow::datatypes::DataType::Utf8,
+                true,
+            )]));
+            let array: arrow::array::ArrayRef = Arc::new(arrow::array::StringArray::from_iter_values(
+                values.iter().map(String::as_str),
+            ));
+            if let Ok(batch) = arrow::array::RecordBatch::try_new(Arc::clone(&schema), vec![array]) {
+                out.push(TableBatches {
+                    name: table.clone(),
+                    schema,
+                    batches: vec![batch],
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Evaluates the project's tests (or `only` those) over the loaded evidence for the window.
 pub fn evaluate(
     project: &Project,
@@ -403,7 +469,8 @@ pub fn evaluate(
         "resolving identities",
     );
     let ids = identities_of_batches(project, &tables);
-    let merged = ids.merges(&tables);
+    // Values of rows a row filter left out still count among what resolution merged.
+    let merged = ids.merges(&tables.iter().cloned().chain(seen_tables(&loaded)).collect::<Vec<_>>());
     let unresolved = match ids.apply_batches(&mut tables) {
         Ok(u) => u,
         Err(e) => {
@@ -411,10 +478,18 @@ pub fn evaluate(
             Vec::new()
         }
     };
+    // A table whose rows a filter left out had rows all the same: its tests run (on no rows).
     let with_rows: BTreeSet<&str> = tables
         .iter()
         .filter(|t| t.batches.iter().any(|b| b.num_rows() > 0))
         .map(|t| t.name.as_str())
+        .chain(
+            loaded
+                .filtered
+                .iter()
+                .filter(|(_, (read, _))| *read > 0)
+                .map(|(t, _)| t.as_str()),
+        )
         .collect();
 
     let mut selected: Vec<&assure_project::model::TestDef> = project

@@ -48,6 +48,16 @@ pub trait Runner {
     fn columns(&self, _project: &Project, _tests: &[String], _window: Window) -> BTreeMap<String, BTreeSet<String>> {
         BTreeMap::new()
     }
+    /// Which rows of each table evaluating `tests` needs (see `assure_evidence::load::RowFilter`);
+    /// `None` (the default) loads every row.
+    fn row_filter(
+        &self,
+        _project: &Project,
+        _tests: &[String],
+        _window: Window,
+    ) -> Option<Box<dyn assure_evidence::load::RowFilter>> {
+        None
+    }
     /// The tests among `tests` whose query reads one table row by row (a selection and projection
     /// of that table, nothing more), each with its table: their outcome over several files is the
     /// union of their outcomes over each. None by default.
@@ -321,8 +331,17 @@ impl Workspace {
             progress(0, to_run.len(), "reading the evidence");
             // Only the columns the tests, identity resolution and rule 3 read are decoded.
             let columns = runner.columns(project, &to_run, opts.window);
-            let loaded =
-                assure_evidence::load::load_batches_with(&w.store, &entries, Some(&need), window, &|_| true, &columns)?;
+            // Only the rows some test can read, of the tables whose every read is filtered.
+            let rows = runner.row_filter(project, &to_run, opts.window);
+            let loaded = assure_evidence::load::load_batches_filtered(
+                &w.store,
+                &entries,
+                Some(&need),
+                window,
+                &|_| true,
+                &columns,
+                rows.as_deref(),
+            )?;
             // Problems tied to a table stop the tests that read it (the runner says so per test);
             // anything else stops the run.
             let per_table: usize = loaded.unusable.values().map(Vec::len).sum();

@@ -9,4 +9,5 @@
 
 mod fixture;
 mod row_local;
+mod rows;
 mod standard;

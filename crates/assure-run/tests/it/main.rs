@@ -726,3 +726,152 @@ FROM changes GROUP BY author_email
     let (_, whole) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
     assert_eq!(seen(&ws, &last), seen(&ws, &whole));
 }
+
+/// The engine without its row filter: every row of every table loaded.
+struct EveryRow;
+
+impl assure_workspace::Runner for EveryRow {
+    fn engine(&self) -> String {
+        assure_workspace::Runner::engine(&Engine)
+    }
+    fn evaluate(
+        &self,
+        project: &assure_project::Project,
+        loaded: assure_evidence::load::LoadedBatches,
+        window: assure_schema::Window,
+        exam: ExamType,
+        only: &[String],
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> assure_workspace::Evaluation {
+        assure_run::evaluate(project, loaded, window, exam, only, progress)
+    }
+    fn columns(
+        &self,
+        project: &assure_project::Project,
+        tests: &[String],
+        window: assure_schema::Window,
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+        assure_run::columns(project, tests, window)
+    }
+}
+
+/// Log events, most of them actions no test reads: a sign-in by the root account, one without MFA,
+/// logging stopped, an access grant, and API calls and sign-outs, one of which names a person by
+/// another case of their address (resolution reports it as merged though its row is not loaded).
+const EVENTS: &str = "event_id,occurred_at,source,actor,action,raw_action,target,outcome,mfa,source_ip
+E1,2026-02-01T10:00:00Z,cloudtrail,root,console_login,ConsoleLogin,,success,false,198.51.100.7
+E2,2026-02-02T10:00:00Z,cloudtrail,dana@northwind.example,console_login,ConsoleLogin,,success,false,203.0.113.5
+E3,2026-02-03T10:00:00Z,cloudtrail,dana@northwind.example,console_login,ConsoleLogin,,success,true,203.0.113.5
+E4,2026-03-01T10:00:00Z,cloudtrail,deploy-bot,stop_logging,StopLogging,org-trail,success,,10.0.0.4
+E5,2026-03-02T10:00:00Z,okta,dana@northwind.example,grant_access,application.user_membership.add,priya@northwind.example,success,,203.0.113.5
+E6,2026-03-03T10:00:00Z,cloudtrail,deploy-bot,api_call,PutObject,Ravi.Subramanian@Northwind.example,success,,10.0.0.4
+E7,2026-03-04T10:00:00Z,cloudtrail,deploy-bot,api_call,GetObject,reports-bucket,success,,10.0.0.4
+E8,2026-03-05T10:00:00Z,okta,priya@northwind.example,sign_out,user.session.end,,success,,203.0.113.5
+E9,2025-12-30T10:00:00Z,cloudtrail,root,console_login,ConsoleLogin,,success,false,198.51.100.7
+";
+
+#[test]
+fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_every_row() {
+    let (tmp, ws) = setup();
+    let file = tmp.path().join("events.csv");
+    std::fs::write(&file, EVENTS).unwrap();
+    let planned = ws.plan_import(&[file], None, None).unwrap();
+    ws.commit_import(&planned, &meta("e")).unwrap();
+    let project = ws.open_read().unwrap().project;
+    let reading_events: Vec<String> = project
+        .tests
+        .iter()
+        .filter(|t| t.reads().any(|r| r.as_str() == "events"))
+        .map(|t| t.id.to_string())
+        .collect();
+    assert!(reading_events.len() >= 3, "{reading_events:?}");
+    let o = opts(ExamType::Type2, &[]);
+    // Every test reading the events filters them, so only the rows some test can read are loaded.
+    let filter = assure_run::row_filter(&project, &reading_events, o.window);
+    assert!(filter.filters("events"), "{:?}", filter.describe("events"));
+    // Over the stored columnar copy: of the 9 rows, the 5 some test reads (sign-ins, logging
+    // stopped and the grant, in the period) are kept, and every row's target (4 distinct) is remembered.
+    struct Adapter(assure_engine::RowFilter);
+    impl assure_evidence::load::RowFilter for Adapter {
+        fn filters(&self, table: &str) -> bool {
+            self.0.filters(table)
+        }
+        fn keep(&self, table: &str, batch: &arrow::array::RecordBatch) -> Option<arrow::array::BooleanArray> {
+            self.0.keep(table, batch)
+        }
+        fn remembered(&self, table: &str) -> Vec<String> {
+            self.0.remembered(table).to_vec()
+        }
+    }
+    let store = ws.store().unwrap();
+    let entries = assure_ledger::parse(&assure_evidence::store::EvidenceStore::ledger(&store).unwrap()).entries;
+    let loaded = assure_evidence::load::load_batches_filtered(
+        &store,
+        &entries,
+        None,
+        Some((day(2026, 1, 1), day(2026, 6, 30))),
+        &|_| true,
+        &std::collections::BTreeMap::new(),
+        Some(&Adapter(assure_run::row_filter(&project, &reading_events, o.window))),
+    )
+    .unwrap();
+    assert_eq!(loaded.filtered.get("events"), Some(&(9, 5)));
+    assert_eq!(
+        loaded.tables["events"]
+            .batches
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>(),
+        5
+    );
+    assert_eq!(loaded.seen["events"]["target"].len(), 4);
+    assert_eq!(loaded.filtered.get("changes"), None);
+    let full = RunOptions { full: true, ..o };
+    let (filtered, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    let (every, _) = ws.run_tests(&EveryRow, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(filtered.tests, every.tests);
+    assert_eq!(filtered.unresolved, every.unresolved);
+    assert_eq!(filtered.merged, every.merged);
+    assert_eq!(filtered.controls, every.controls);
+    // The tests found their exceptions, and the address written in another case in a row no
+    // test reads is still reported as merged into its person.
+    let found = |id: &str| {
+        let t = filtered.tests.iter().find(|t| t.id == id).unwrap();
+        (t.population, t.exceptions)
+    };
+    assert_eq!(found("root-account-used"), (1, 1));
+    assert_eq!(found("console-login-without-mfa"), (3, 2));
+    assert!(
+        filtered
+            .merged
+            .iter()
+            .any(|m| m.value == "Ravi.Subramanian@Northwind.example" && m.seen_in == ["events.target"]),
+        "{:?}",
+        filtered.merged
+    );
+    // A second export that repeats E6 as a sign-in without MFA: with two files, duplicates are
+    // decided among every row first (the later import's E6 wins), then the rows are filtered.
+    let second = tmp.path().join("events-later.csv");
+    std::fs::write(
+        &second,
+        "event_id,occurred_at,source,actor,action,raw_action,target,outcome,mfa,source_ip
+E6,2026-03-03T10:00:00Z,cloudtrail,priya@northwind.example,console_login,ConsoleLogin,,success,false,203.0.113.9
+E10,2026-04-01T10:00:00Z,cloudtrail,deploy-bot,api_call,ListBuckets,,success,,10.0.0.4
+",
+    )
+    .unwrap();
+    let planned = ws.plan_import(&[second], None, None).unwrap();
+    ws.commit_import(&planned, &meta("e2")).unwrap();
+    let (filtered, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
+    let (every, _) = ws.run_tests(&EveryRow, &full, &mut |_, _, _| {}).unwrap();
+    assert_eq!(filtered.tests, every.tests);
+    assert_eq!(filtered.merged, every.merged);
+    assert_eq!(filtered.duplicates, every.duplicates);
+    assert_eq!(filtered.duplicates.get("events"), Some(&1));
+    let t = filtered
+        .tests
+        .iter()
+        .find(|t| t.id == "console-login-without-mfa")
+        .unwrap();
+    assert_eq!((t.population, t.exceptions), (4, 3));
+}
