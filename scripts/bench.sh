@@ -40,6 +40,8 @@ echo "data: $(ls "$work"/exports/*.csv | wc -l) CSV files, $bytes bytes, $rows r
 t0=$(now); cat "$work"/exports/*.csv > /dev/null; t1=$(now); cat_s=$(echo "$t1 - $t0" | bc)
 t0=$(now); /usr/bin/time -f %M -o "$work/rss-import" "$bin" evidence import -p "$work/p" "$work"/exports/*.csv >/dev/null 2>&1; t1=$(now); imp_s=$(echo "$t1 - $t0" | bc)
 t0=$(now); /usr/bin/time -f %M -o "$work/rss-test" "$bin" test "$work/p" --as-of 2026-12-31 --full > "$work/results.txt"; t1=$(now); test_s=$(echo "$t1 - $t0" | bc)
+# The same run loading every row of every table (no row filter): the figures must be the same.
+t0=$(now); /usr/bin/time -f %M -o "$work/rss-every" "$bin" test "$work/p" --as-of 2026-12-31 --full --every-row > "$work/results-every.txt"; t1=$(now); every_s=$(echo "$t1 - $t0" | bc)
 # Steady state again (everything imported, nothing changed): outcomes are reused after their inputs are re-hashed.
 t0=$(now); "$bin" test "$work/p" --as-of 2026-12-31 > /dev/null; t1=$(now); same_s=$(echo "$t1 - $t0" | bc)
 # Incremental: one small new export (100 changes), then a run that re-runs only the tests it feeds.
@@ -58,10 +60,10 @@ t0=$(now); "$bin" test "$work/p" --as-of 2026-12-31 > "$work/results-inc.txt"; t
 /usr/bin/time -f %M -o "$work/rss-duckdb" python3 scripts/bench_duckdb.py "$work" > "$work/duckdb.json"
 subset=$(python3 -c "import json;print(' '.join('--test '+t for t in json.load(open('$work/duckdb.json'))['ran']))")
 t0=$(now); "$bin" test "$work/p" --as-of 2026-12-31 $subset --full > "$work/results-subset.txt"; t1=$(now); sub_s=$(echo "$t1 - $t0" | bc)
-python3 - "$work" "$bytes" "$rows" "$cat_s" "$imp_s" "$test_s" "$sub_s" "$same_s" "$inc_s" <<'PY'
+python3 - "$work" "$bytes" "$rows" "$cat_s" "$imp_s" "$test_s" "$sub_s" "$same_s" "$inc_s" "$every_s" <<'PY'
 import json, sys
-work, nbytes, nrows, cat_s, imp_s, test_s, sub_s, same_s, inc_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:])
-rss = {k: int(open(f"{work}/rss-{k}").read().split()[-1]) / 1024 for k in ("import", "test", "duckdb")}
+work, nbytes, nrows, cat_s, imp_s, test_s, sub_s, same_s, inc_s, every_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:])
+rss = {k: int(open(f"{work}/rss-{k}").read().split()[-1]) / 1024 for k in ("import", "test", "duckdb", "every")}
 import re
 def table(path):
     # The table `assure test` prints: test, population, exceptions, N/A, conclusion.
@@ -93,6 +95,8 @@ print(f"again   assure test with nothing changed (outcomes reused after re-hashi
 print(f"incr    assure test after importing 100 new changes: re-ran {reran} of {of} tests, {extended} extended by the new file's rows only  {inc_s:8.2f} s")
 print("incr    its figures equal a --full run's over the same files" if inc_same else "incr    DIFFERS from a --full run over the same files")
 print(f"memory  peak RSS: assure import {rss['import']:.0f} MB, assure test {rss['test']:.0f} MB, duckdb load + queries {rss['duckdb']:.0f} MB")
+every_same = table(f"{work}/results.txt") == table(f"{work}/results-every.txt")
+print(f"rows    assure test --every-row (no row filter): {every_s:.2f} s, {rss['every']:.0f} MB; with the filter {test_s/every_s:.2f}x the time, {rss['test']/rss['every']:.2f}x the memory; " + ("the same figures" if every_same else "DIFFERENT figures"))
 diff = [(t, c['fail'], ours[t]['exceptions']) for t, c in d['counts'].items() if t in ours and c['fail'] != ours[t]['exceptions']]
 print("oracle  exceptions per test agree with DuckDB" if not diff else "oracle  differences (DuckDB sees raw identities; Assure resolves aliases first): " + "; ".join(f"{t}: duckdb {a}, assure {b}" for t, a, b in diff))
 PY

@@ -121,6 +121,19 @@ impl RowFilter {
             .unwrap_or_default()
     }
 
+    /// The columns of `table` that [`RowFilter::keep`] reads, and those it remembers.
+    pub fn reads(&self, table: &str) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .tables
+            .get(table)
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.column_refs().into_iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+            .collect();
+        out.extend(self.remembered(table).iter().cloned());
+        out.into_iter().collect()
+    }
+
     /// The columns of `table` whose distinct values in every row are kept for identity reports.
     pub fn remembered(&self, table: &str) -> &[String] {
         self.remembered.get(table).map_or(&[], Vec::as_slice)

@@ -279,16 +279,35 @@ pub fn read_columns(
     evidence: &str,
     columns: Option<&std::collections::BTreeSet<String>>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
-    read_columns_each(bytes, source, evidence, columns, &mut Some)
+    read_columns_each(bytes, source, evidence, columns, None, &mut Some)
 }
 
-/// [`read_columns`] passing each batch, as it is decoded, through `each`, which returns what to
-/// keep of it (nothing: `None`): only what is kept is ever held beside the file's bytes.
+/// Which rows of a file to decode: the columns the predicate reads are decoded first, for every
+/// row; the other columns only for the rows it keeps.
+pub struct Predicate {
+    /// The columns `keep` is given.
+    pub columns: Vec<String>,
+    /// Which rows of a batch of those columns to keep.
+    pub keep: Box<dyn FnMut(RecordBatch) -> arrow::array::BooleanArray + Send>,
+}
+
+impl std::fmt::Debug for Predicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Predicate")
+            .field("columns", &self.columns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`read_columns`] of only the rows `predicate` keeps (all without one), passing each batch, as it
+/// is decoded, through `each`, which returns what to keep of it (nothing: `None`): only what is
+/// kept is ever held beside the file's bytes.
 pub fn read_columns_each(
     bytes: Vec<u8>,
     source: &str,
     evidence: &str,
     columns: Option<&std::collections::BTreeSet<String>>,
+    predicate: Option<Predicate>,
     each: &mut dyn FnMut(RecordBatch) -> Option<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.with_batch_size(BATCH_ROWS);
@@ -297,6 +316,15 @@ pub fn read_columns_each(
             let mask =
                 parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), names.iter().map(String::as_str));
             builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    let builder = match predicate {
+        Some(Predicate { columns, mut keep }) => {
+            let mask =
+                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), columns.iter().map(String::as_str));
+            let filter = parquet::arrow::arrow_reader::ArrowPredicateFn::new(mask, move |b| Ok(keep(b)));
+            builder.with_row_filter(parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(filter)]))
         }
         None => builder,
     };

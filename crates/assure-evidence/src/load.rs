@@ -409,25 +409,26 @@ pub struct LoadedBatches {
 /// `assure_engine::RowFilter`): rows no test can read are left out as each file is decoded, so a
 /// large log is never held whole when its tests read a few of its rows. Duplicates (rule 3) are
 /// decided among every row first.
-pub trait RowFilter {
+pub trait RowFilter: Send + Sync {
     /// Whether rows of `table` are chosen.
     fn filters(&self, table: &str) -> bool;
+    /// The columns of `table` that [`RowFilter::keep`] and [`RowFilter::remembered`] read: decoded
+    /// first, for every row, and the other columns only for the rows kept.
+    fn reads(&self, table: &str) -> Vec<String>;
     /// Which rows of `batch` (of `table`) to keep; `None` keeps every row.
     fn keep(&self, table: &str, batch: &RecordBatch) -> Option<arrow::array::BooleanArray>;
     /// Columns of `table` whose distinct values in every row are kept in [`LoadedBatches::seen`].
     fn remembered(&self, table: &str) -> Vec<String>;
 }
 
-/// The rows of `batch` (of `table`) that `filter` keeps, its remembered columns' values noted in
-/// `out` first; an empty result is `None`.
-fn choose_rows(
+/// Notes the values of `filter`'s remembered columns of `table` in `batch`.
+fn note_values(
     filter: &dyn RowFilter,
     table: &str,
-    batch: RecordBatch,
-    out: &mut LoadedBatches,
-) -> Option<RecordBatch> {
+    batch: &RecordBatch,
+    seen: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
+) {
     use arrow::array::AsArray;
-    let seen = out.seen.entry(table.to_string()).or_default();
     for column in filter.remembered(table) {
         let values = seen.entry(column.clone()).or_default();
         if let Some(c) = batch.column_by_name(&column).and_then(|c| c.as_string_opt::<i32>()) {
@@ -438,6 +439,44 @@ fn choose_rows(
             }
         }
     }
+}
+
+/// What a predicate pushed into a file's decoding saw: the remembered columns' values and the rows.
+type Noted = std::sync::Arc<std::sync::Mutex<(BTreeMap<String, std::collections::BTreeSet<String>>, u64)>>;
+
+/// `filter`'s choice of rows of `table` as a predicate the file's reader applies before decoding
+/// the other columns, noting what it saw in `noted`.
+fn pushed(filter: &std::sync::Arc<dyn RowFilter>, table: &str, noted: &Noted) -> crate::columnar::Predicate {
+    let (filter, table, noted) = (
+        std::sync::Arc::clone(filter),
+        table.to_string(),
+        std::sync::Arc::clone(noted),
+    );
+    crate::columnar::Predicate {
+        columns: filter.reads(&table),
+        keep: Box::new(move |batch: RecordBatch| {
+            if let Ok(mut n) = noted.lock() {
+                let (seen, read) = &mut *n;
+                note_values(filter.as_ref(), &table, &batch, seen);
+                *read += batch.num_rows() as u64;
+            }
+            // Kept whole when the predicate cannot be evaluated: more rows is never wrong.
+            filter
+                .keep(&table, &batch)
+                .unwrap_or_else(|| arrow::array::BooleanArray::from(vec![true; batch.num_rows()]))
+        }),
+    }
+}
+
+/// The rows of `batch` (of `table`) that `filter` keeps, its remembered columns' values noted in
+/// `out` first; an empty result is `None`.
+fn choose_rows(
+    filter: &dyn RowFilter,
+    table: &str,
+    batch: RecordBatch,
+    out: &mut LoadedBatches,
+) -> Option<RecordBatch> {
+    note_values(filter, table, &batch, out.seen.entry(table.to_string()).or_default());
     let counts = out.filtered.entry(table.to_string()).or_default();
     counts.0 += batch.num_rows() as u64;
     let batch = match filter.keep(table, &batch) {
@@ -491,7 +530,7 @@ pub fn load_batches_filtered(
     window: Option<Window>,
     keep: &dyn Fn(&Source) -> bool,
     columns: &BTreeMap<String, std::collections::BTreeSet<String>>,
-    rows: Option<&dyn RowFilter>,
+    rows: Option<&std::sync::Arc<dyn RowFilter>>,
 ) -> Result<LoadedBatches, StoreError> {
     let mut out = LoadedBatches::default();
     // Each file's batches with its entry's sequence number, for rule 3 (the later import's row wins).
@@ -567,15 +606,26 @@ pub fn load_batches_filtered(
             };
             let decoded = match early(&src.table) {
                 Some(filter) => {
-                    let table = src.table.clone();
-                    let mut each = |b: RecordBatch| choose_rows(filter, &table, b, &mut out);
-                    crate::columnar::read_columns_each(
+                    let noted = Noted::default();
+                    let decoded = crate::columnar::read_columns_each(
                         bytes,
                         &src.connector,
                         &src.blake3,
                         columns.get(&src.table),
-                        &mut each,
-                    )
+                        Some(pushed(filter, &src.table, &noted)),
+                        &mut Some,
+                    );
+                    if let (Ok(batches), Ok(mut n)) = (&decoded, noted.lock()) {
+                        let (seen, read) = std::mem::take(&mut *n);
+                        let into = out.seen.entry(src.table.clone()).or_default();
+                        for (column, values) in seen {
+                            into.entry(column).or_default().extend(values);
+                        }
+                        let counts = out.filtered.entry(src.table.clone()).or_default();
+                        counts.0 += read;
+                        counts.1 += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                    }
+                    decoded
                 }
                 None => crate::columnar::read_columns(bytes, &src.connector, &src.blake3, columns.get(&src.table)),
             };
@@ -653,7 +703,7 @@ pub fn load_batches_filtered(
         if let Some(filter) = rows.filter(|r| r.filters(&table_name) && early(&table_name).is_none()) {
             batches = batches
                 .into_iter()
-                .filter_map(|b| choose_rows(filter, &table_name, b, &mut out))
+                .filter_map(|b| choose_rows(filter.as_ref(), &table_name, b, &mut out))
                 .collect();
         }
         if let Some(t) = out.tables.get_mut(&table_name) {

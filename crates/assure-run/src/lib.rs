@@ -269,6 +269,9 @@ impl assure_evidence::load::RowFilter for Rows {
     fn filters(&self, table: &str) -> bool {
         self.0.filters(table)
     }
+    fn reads(&self, table: &str) -> Vec<String> {
+        self.0.reads(table)
+    }
     fn keep(&self, table: &str, batch: &arrow::array::RecordBatch) -> Option<arrow::array::BooleanArray> {
         self.0.keep(table, batch)
     }

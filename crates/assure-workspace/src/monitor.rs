@@ -784,6 +784,7 @@ impl Workspace {
             by: by.to_string(),
             full: false,
             keep_if_unchanged: true,
+            every_row: false,
         };
         let (run, entry) = self.run_tests(runner, &opts, progress)?;
         let mut now = conditions(&run);

@@ -114,6 +114,10 @@ pub struct RunOptions {
     /// definitions, same inputs, same results), return that run instead of recording an identical
     /// one: what a monitoring cycle does, so hourly cycles do not fill the ledger with copies.
     pub keep_if_unchanged: bool,
+    /// Load every row of every table, not only the rows the tests can read (see
+    /// [`Runner::row_filter`]): slower, with the same results; for re-performing a run without
+    /// the filter, and for measuring it.
+    pub every_row: bool,
 }
 
 /// The tables the selected tests read, and the roster for identities.
@@ -332,7 +336,10 @@ impl Workspace {
             // Only the columns the tests, identity resolution and rule 3 read are decoded.
             let columns = runner.columns(project, &to_run, opts.window);
             // Only the rows some test can read, of the tables whose every read is filtered.
-            let rows = runner.row_filter(project, &to_run, opts.window);
+            let rows: Option<std::sync::Arc<dyn assure_evidence::load::RowFilter>> = (!opts.every_row)
+                .then(|| runner.row_filter(project, &to_run, opts.window))
+                .flatten()
+                .map(std::sync::Arc::from);
             let loaded = assure_evidence::load::load_batches_filtered(
                 &w.store,
                 &entries,
@@ -340,7 +347,7 @@ impl Workspace {
                 window,
                 &|_| true,
                 &columns,
-                rows.as_deref(),
+                rows.as_ref(),
             )?;
             // Problems tied to a table stop the tests that read it (the runner says so per test);
             // anything else stops the run.

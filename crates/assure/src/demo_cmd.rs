@@ -435,6 +435,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, CliError> {
             by: "assure-demo".into(),
             full: true,
             keep_if_unchanged: false,
+            every_row: false,
         },
         &mut |_, _, _| {},
     )?;

@@ -42,6 +42,11 @@ pub struct TestArgs {
     /// since the last run of the same window keeps that run's outcome
     #[arg(long)]
     full: bool,
+    /// Load every row of every table; by default a large table whose every read is filtered (a log
+    /// read for a few kinds of event) is loaded with only the rows some test can read. The results
+    /// are the same; this re-performs a run without that shortcut
+    #[arg(long)]
+    every_row: bool,
     /// Write each test's SQL with the window and parameters filled in to this directory, and stop (for re-performing a test elsewhere)
     #[arg(long)]
     emit_sql: Option<PathBuf>,
@@ -162,6 +167,7 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         by: crate::evidence_cmd::who(args.by),
         full: args.full,
         keep_if_unchanged: false,
+        every_row: args.every_row,
     };
     let (record, entry) = Workspace::new(&dir).run_tests(&assure_run::Engine, &opts, &mut progress)?;
     if timings {

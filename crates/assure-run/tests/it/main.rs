@@ -64,6 +64,7 @@ fn opts(exam: ExamType, only: &[&str]) -> RunOptions {
         by: "tester".into(),
         full: false,
         keep_if_unchanged: false,
+        every_row: false,
     }
 }
 
@@ -217,6 +218,7 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
     let full = RunOptions {
         full: true,
         keep_if_unchanged: false,
+        every_row: false,
         ..o.clone()
     };
     let (c, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
@@ -727,34 +729,6 @@ FROM changes GROUP BY author_email
     assert_eq!(seen(&ws, &last), seen(&ws, &whole));
 }
 
-/// The engine without its row filter: every row of every table loaded.
-struct EveryRow;
-
-impl assure_workspace::Runner for EveryRow {
-    fn engine(&self) -> String {
-        assure_workspace::Runner::engine(&Engine)
-    }
-    fn evaluate(
-        &self,
-        project: &assure_project::Project,
-        loaded: assure_evidence::load::LoadedBatches,
-        window: assure_schema::Window,
-        exam: ExamType,
-        only: &[String],
-        progress: &mut dyn FnMut(usize, usize, &str),
-    ) -> assure_workspace::Evaluation {
-        assure_run::evaluate(project, loaded, window, exam, only, progress)
-    }
-    fn columns(
-        &self,
-        project: &assure_project::Project,
-        tests: &[String],
-        window: assure_schema::Window,
-    ) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-        assure_run::columns(project, tests, window)
-    }
-}
-
 /// Log events, most of them actions no test reads: a sign-in by the root account, one without MFA,
 /// logging stopped, an access grant, and API calls and sign-outs, one of which names a person by
 /// another case of their address (resolution reports it as merged though its row is not loaded).
@@ -796,6 +770,9 @@ fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_e
         fn filters(&self, table: &str) -> bool {
             self.0.filters(table)
         }
+        fn reads(&self, table: &str) -> Vec<String> {
+            self.0.reads(table)
+        }
         fn keep(&self, table: &str, batch: &arrow::array::RecordBatch) -> Option<arrow::array::BooleanArray> {
             self.0.keep(table, batch)
         }
@@ -812,7 +789,10 @@ fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_e
         Some((day(2026, 1, 1), day(2026, 6, 30))),
         &|_| true,
         &std::collections::BTreeMap::new(),
-        Some(&Adapter(assure_run::row_filter(&project, &reading_events, o.window))),
+        Some(
+            &(std::sync::Arc::new(Adapter(assure_run::row_filter(&project, &reading_events, o.window)))
+                as std::sync::Arc<dyn assure_evidence::load::RowFilter>),
+        ),
     )
     .unwrap();
     assert_eq!(loaded.filtered.get("events"), Some(&(9, 5)));
@@ -827,8 +807,12 @@ fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_e
     assert_eq!(loaded.seen["events"]["target"].len(), 4);
     assert_eq!(loaded.filtered.get("changes"), None);
     let full = RunOptions { full: true, ..o };
+    let every_row = RunOptions {
+        every_row: true,
+        ..full.clone()
+    };
     let (filtered, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
-    let (every, _) = ws.run_tests(&EveryRow, &full, &mut |_, _, _| {}).unwrap();
+    let (every, _) = ws.run_tests(&Engine, &every_row, &mut |_, _, _| {}).unwrap();
     assert_eq!(filtered.tests, every.tests);
     assert_eq!(filtered.unresolved, every.unresolved);
     assert_eq!(filtered.merged, every.merged);
@@ -863,7 +847,7 @@ E10,2026-04-01T10:00:00Z,cloudtrail,deploy-bot,api_call,ListBuckets,,success,,10
     let planned = ws.plan_import(&[second], None, None).unwrap();
     ws.commit_import(&planned, &meta("e2")).unwrap();
     let (filtered, _) = ws.run_tests(&Engine, &full, &mut |_, _, _| {}).unwrap();
-    let (every, _) = ws.run_tests(&EveryRow, &full, &mut |_, _, _| {}).unwrap();
+    let (every, _) = ws.run_tests(&Engine, &every_row, &mut |_, _, _| {}).unwrap();
     assert_eq!(filtered.tests, every.tests);
     assert_eq!(filtered.merged, every.merged);
     assert_eq!(filtered.duplicates, every.duplicates);
