@@ -2,7 +2,9 @@
 //! identity so that a second address cannot make a self-approval look independent. Values that
 //! match nobody are reported, never guessed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringArray, StringBuilder};
@@ -359,7 +361,7 @@ impl Identities {
     /// [`Identities::merges`] of some batches, each with its table's name.
     fn merges_in(&self, batches: &[(&str, &RecordBatch)]) -> Merges {
         let mut out = Merges::new();
-        let mut seen: HashMap<(&str, &str), std::collections::HashSet<&str>> = HashMap::new();
+        let mut seen: HashMap<(&str, &str), HashSet<&str>> = HashMap::default();
         for &(table, batch) in batches {
             let schema = batch.schema();
             for (i, field) in schema.fields().iter().enumerate() {
@@ -540,7 +542,7 @@ impl Identities {
     fn apply_part(&self, table_name: &str, batches: &[RecordBatch]) -> Result<Mapped, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
-        let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::new();
+        let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::default();
         let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {

@@ -201,7 +201,9 @@ async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window) -> Result<
     let sql = expand(&t.sql, window, &t.params)?;
     let df = ctx.sql(&sql).await.map_err(|e| clean(&e.to_string()))?;
     let batches: Vec<RecordBatch> = df.collect().await.map_err(|e| clean(&e.to_string()))?;
-    let mut items = Vec::new();
+    // Sized once: a population of millions grown by doubling would hold up to twice its items
+    // until the run is recorded.
+    let mut items = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     let mut files = Vec::new();
     for b in &batches {
         items.extend(items_of(b, &mut files)?);

@@ -652,7 +652,7 @@ pub fn load_batches_filtered(
     }
     // Rule 3: newest import first, a row whose key was already seen is a duplicate.
     per_file.sort_by_key(|(seq, _, _)| std::cmp::Reverse(*seq));
-    let mut seen: BTreeMap<String, std::collections::HashSet<Vec<u8>>> = BTreeMap::new();
+    let mut seen: BTreeMap<String, foldhash::HashSet<Vec<u8>>> = BTreeMap::new();
     let mut kept: BTreeMap<String, Vec<(u64, Vec<RecordBatch>)>> = BTreeMap::new();
     let several: BTreeMap<&str, usize> = per_file.iter().fold(BTreeMap::new(), |mut m, (_, t, _)| {
         *m.entry(t.as_str()).or_insert(0) += 1;
@@ -668,7 +668,7 @@ pub fn load_batches_filtered(
             let keys = seen.entry(table_name.clone()).or_default();
             // Keys of this file join `keys` after it: a key repeated within one file is not a
             // duplicate across imports and stays, as it would in a table of one file.
-            let mut this_file = std::collections::HashSet::new();
+            let mut this_file = foldhash::HashSet::default();
             let mut unique = Vec::with_capacity(batches.len());
             for b in batches {
                 match without_duplicates(&b, &table_name, keys, &mut this_file) {
@@ -759,7 +759,7 @@ pub fn keys_shared(
             })
             .collect()
     };
-    let mut new_keys = std::collections::HashSet::new();
+    let mut new_keys = foldhash::HashSet::default();
     for b in added {
         let rows = converter.convert_columns(&columns_of(b)?).map_err(|e| e.to_string())?;
         for r in rows.iter() {
@@ -812,8 +812,8 @@ pub fn keys_shared(
 fn without_duplicates(
     batch: &RecordBatch,
     table: &str,
-    seen: &std::collections::HashSet<Vec<u8>>,
-    this_file: &mut std::collections::HashSet<Vec<u8>>,
+    seen: &foldhash::HashSet<Vec<u8>>,
+    this_file: &mut foldhash::HashSet<Vec<u8>>,
 ) -> Result<(RecordBatch, u64), arrow::error::ArrowError> {
     use arrow::row::{RowConverter, SortField};
     let schema = batch.schema();
