@@ -502,28 +502,16 @@ pub fn load_batches(
     wanted: Option<&std::collections::BTreeSet<&str>>,
     window: Option<Window>,
 ) -> Result<LoadedBatches, StoreError> {
-    load_batches_with(store, entries, wanted, window, &|_| true, &BTreeMap::new())
+    load_batches_with(store, entries, wanted, window, &|_| true, &BTreeMap::new(), None)
 }
 
 /// [`load_batches`] of only the files `keep` accepts among those a run would read (the files of a
 /// table a new import added, say: what rule 3 leaves out is then decided among those files only),
 /// decoding of each table named in `columns` only those columns (and the lineage); a table not
-/// named there is read whole. Every copy is still hashed whole.
+/// named there is read whole. Every copy is still hashed whole. Of the tables `rows` chooses, only
+/// the rows it keeps are kept: a table of one file is filtered as it is decoded; a table of several
+/// files after rule 3 has compared every row.
 pub fn load_batches_with(
-    store: &dyn EvidenceStore,
-    entries: &[Entry],
-    wanted: Option<&std::collections::BTreeSet<&str>>,
-    window: Option<Window>,
-    keep: &dyn Fn(&Source) -> bool,
-    columns: &BTreeMap<String, std::collections::BTreeSet<String>>,
-) -> Result<LoadedBatches, StoreError> {
-    load_batches_filtered(store, entries, wanted, window, keep, columns, None)
-}
-
-/// [`load_batches_with`] keeping, of the tables `rows` chooses, only the rows it keeps: a table of
-/// one file is filtered batch by batch as it is decoded; a table of several files after rule 3 has
-/// compared every row.
-pub fn load_batches_filtered(
     store: &dyn EvidenceStore,
     entries: &[Entry],
     wanted: Option<&std::collections::BTreeSet<&str>>,

@@ -263,7 +263,8 @@ pub fn row_filter(project: &Project, tests: &[String], window: Window) -> assure
 }
 
 /// The engine's row filter as the loader's.
-struct Rows(assure_engine::RowFilter);
+#[derive(Debug)]
+pub struct Rows(pub assure_engine::RowFilter);
 
 impl assure_evidence::load::RowFilter for Rows {
     fn filters(&self, table: &str) -> bool {

@@ -340,7 +340,7 @@ impl Workspace {
                 .then(|| runner.row_filter(project, &to_run, opts.window))
                 .flatten()
                 .map(std::sync::Arc::from);
-            let loaded = assure_evidence::load::load_batches_filtered(
+            let loaded = assure_evidence::load::load_batches_with(
                 &w.store,
                 &entries,
                 Some(&need),
@@ -716,6 +716,7 @@ impl Workspace {
             window,
             &|s| s.table == "people" || new_seqs.contains(&s.seq),
             &BTreeMap::new(),
+            None,
         )?;
         if !loaded.problems.is_empty() {
             return Ok(None);

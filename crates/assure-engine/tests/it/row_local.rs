@@ -11,7 +11,8 @@ fn typed() -> Vec<TableBatches> {
     tables().iter().map(|t| TableBatches::from_rows(t).unwrap()).collect()
 }
 
-fn spec(sql: &str) -> TestSpec {
+/// A test of the query `sql`, with no parameters.
+pub fn spec(sql: &str) -> TestSpec {
     TestSpec {
         id: "t".into(),
         sql: sql.into(),

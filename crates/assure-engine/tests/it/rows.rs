@@ -8,6 +8,7 @@ use arrow::array::RecordBatch;
 use assure_engine::{RowFilter, TableBatches, TableData, TestSpec, run_batches};
 
 use crate::fixture::{tables, window};
+use crate::row_local::spec;
 
 /// The fixture with log events no standard test reads (an API call, a sign-out, a login outside the
 /// period) among those they do.
@@ -119,14 +120,6 @@ fn loading_only_the_rows_the_tests_read_gives_every_test_the_same_result() {
         );
     }
     assert!(fewer >= 4, "the filters left out rows in only {fewer} cases");
-}
-
-fn spec(sql: &str) -> TestSpec {
-    TestSpec {
-        id: "t".into(),
-        sql: sql.into(),
-        params: BTreeMap::new(),
-    }
 }
 
 #[test]

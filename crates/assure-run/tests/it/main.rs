@@ -765,24 +765,9 @@ fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_e
     assert!(filter.filters("events"), "{:?}", filter.describe("events"));
     // Over the stored columnar copy: of the 9 rows, the 5 some test reads (sign-ins, logging
     // stopped and the grant, in the period) are kept, and every row's target (4 distinct) is remembered.
-    struct Adapter(assure_engine::RowFilter);
-    impl assure_evidence::load::RowFilter for Adapter {
-        fn filters(&self, table: &str) -> bool {
-            self.0.filters(table)
-        }
-        fn reads(&self, table: &str) -> Vec<String> {
-            self.0.reads(table)
-        }
-        fn keep(&self, table: &str, batch: &arrow::array::RecordBatch) -> Option<arrow::array::BooleanArray> {
-            self.0.keep(table, batch)
-        }
-        fn remembered(&self, table: &str) -> Vec<String> {
-            self.0.remembered(table).to_vec()
-        }
-    }
     let store = ws.store().unwrap();
     let entries = assure_ledger::parse(&assure_evidence::store::EvidenceStore::ledger(&store).unwrap()).entries;
-    let loaded = assure_evidence::load::load_batches_filtered(
+    let loaded = assure_evidence::load::load_batches_with(
         &store,
         &entries,
         None,
@@ -790,8 +775,11 @@ fn a_run_loads_only_the_log_rows_its_tests_read_and_records_what_it_would_over_e
         &|_| true,
         &std::collections::BTreeMap::new(),
         Some(
-            &(std::sync::Arc::new(Adapter(assure_run::row_filter(&project, &reading_events, o.window)))
-                as std::sync::Arc<dyn assure_evidence::load::RowFilter>),
+            &(std::sync::Arc::new(assure_run::Rows(assure_run::row_filter(
+                &project,
+                &reading_events,
+                o.window,
+            ))) as std::sync::Arc<dyn assure_evidence::load::RowFilter>),
         ),
     )
     .unwrap();
