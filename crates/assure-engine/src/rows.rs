@@ -113,7 +113,7 @@ impl RowFilter {
         self.tables.contains_key(table)
     }
 
-    /// The predicates of `table`'s scans, as SQL-like text (for the record and for tests).
+    /// The predicates of `table`'s scans, as DataFusion writes them (for tests and diagnostics).
     pub fn describe(&self, table: &str) -> Vec<String> {
         self.tables
             .get(table)
