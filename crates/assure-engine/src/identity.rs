@@ -3,9 +3,9 @@
 //! match nobody are reported, never guessed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
-use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::DataType;

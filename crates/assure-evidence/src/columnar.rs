@@ -279,7 +279,7 @@ pub fn read_columns(
     evidence: &str,
     columns: Option<&std::collections::BTreeSet<String>>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
-    read_columns_each(bytes, source, evidence, columns, None, &mut Some)
+    read_columns_where(bytes, source, evidence, columns, None)
 }
 
 /// Which rows of a file to decode: the columns the predicate reads are decoded first, for every
@@ -299,16 +299,14 @@ impl std::fmt::Debug for Predicate {
     }
 }
 
-/// [`read_columns`] of only the rows `predicate` keeps (all without one), passing each batch, as it
-/// is decoded, through `each`, which returns what to keep of it (nothing: `None`): only what is
-/// kept is ever held beside the file's bytes.
-pub fn read_columns_each(
+/// [`read_columns`] of only the rows `predicate` keeps (every row without one): only the rows kept
+/// are ever held beside the file's bytes.
+pub fn read_columns_where(
     bytes: Vec<u8>,
     source: &str,
     evidence: &str,
     columns: Option<&std::collections::BTreeSet<String>>,
     predicate: Option<Predicate>,
-    each: &mut dyn FnMut(RecordBatch) -> Option<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.with_batch_size(BATCH_ROWS);
     let builder = match columns {
@@ -346,7 +344,7 @@ pub fn read_columns_each(
         fields.push(Field::new("_evidence", assure_schema::tables::lineage_type(), false));
         columns.push(constant(source));
         columns.push(constant(evidence));
-        out.extend(each(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?));
+        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
     }
     Ok(out)
 }

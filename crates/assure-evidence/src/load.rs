@@ -595,13 +595,12 @@ pub fn load_batches_with(
             let decoded = match early(&src.table) {
                 Some(filter) => {
                     let noted = Noted::default();
-                    let decoded = crate::columnar::read_columns_each(
+                    let decoded = crate::columnar::read_columns_where(
                         bytes,
                         &src.connector,
                         &src.blake3,
                         columns.get(&src.table),
                         Some(pushed(filter, &src.table, &noted)),
-                        &mut Some,
                     );
                     if let (Ok(batches), Ok(mut n)) = (&decoded, noted.lock()) {
                         let (seen, read) = std::mem::take(&mut *n);
