@@ -78,7 +78,7 @@ pub struct TestResult {
     pub failed: usize,
     /// Items the test does not apply to.
     pub not_applicable: usize,
-    /// The evidence files (BLAKE3 of each original) the items' lineage points into.
+    /// The evidence files (BLAKE3 of each original) the items' lineage points into, in hash order.
     pub files: Vec<String>,
 }
 
@@ -150,19 +150,44 @@ pub fn run_batches(
     window: &Window,
     progress: &mut dyn FnMut(usize, &str),
 ) -> Run {
+    let mut results = Vec::new();
+    let diagnostics = run_each(tables, tests, window, Detail::Everything, progress, &mut |r| {
+        results.push(r);
+    });
+    Run { results, diagnostics }
+}
+
+/// What an item keeps of the columns a test returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Every item its reason (what a test's author checks its SQL against).
+    Everything,
+    /// What a run records: a passing item keeps no reason. At a large company nearly every item
+    /// passes, and its reason ("approved by another engineer") would be most of a test's memory.
+    Recorded,
+}
+
+/// [`run_batches`], handing each test's result to `each` as soon as the test has run (so a caller
+/// that records it compactly never holds every test's items at once), with the items' `detail`.
+/// Returns the tests that could not run.
+pub fn run_each(
+    tables: &[TableBatches],
+    tests: &[TestSpec],
+    window: &Window,
+    detail: Detail,
+    progress: &mut dyn FnMut(usize, &str),
+    each: &mut dyn FnMut(TestResult),
+) -> Vec<Diagnostic> {
     let rt = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(rt) => rt,
         Err(e) => {
-            return Run {
-                results: Vec::new(),
-                diagnostics: tests
-                    .iter()
-                    .map(|t| Diagnostic {
-                        test: t.id.clone(),
-                        message: format!("cannot start the engine: {e}"),
-                    })
-                    .collect(),
-            };
+            return tests
+                .iter()
+                .map(|t| Diagnostic {
+                    test: t.id.clone(),
+                    message: format!("cannot start the engine: {e}"),
+                })
+                .collect();
         }
     };
     let ctx = SessionContext::new();
@@ -183,21 +208,20 @@ pub fn run_batches(
             });
         }
     }
-    let mut results = Vec::new();
     for (i, t) in tests.iter().enumerate() {
         progress(i, &t.id);
-        match rt.block_on(run_one(&ctx, t, window)) {
-            Ok(r) => results.push(r),
+        match rt.block_on(run_one(&ctx, t, window, detail)) {
+            Ok(r) => each(r),
             Err(message) => diagnostics.push(Diagnostic {
                 test: t.id.clone(),
                 message,
             }),
         }
     }
-    Run { results, diagnostics }
+    diagnostics
 }
 
-async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window) -> Result<TestResult, String> {
+async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window, detail: Detail) -> Result<TestResult, String> {
     let sql = expand(&t.sql, window, &t.params)?;
     let df = ctx.sql(&sql).await.map_err(|e| clean(&e.to_string()))?;
     let batches: Vec<RecordBatch> = df.collect().await.map_err(|e| clean(&e.to_string()))?;
@@ -206,10 +230,26 @@ async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window) -> Result<
     let mut items = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     let mut files = Vec::new();
     for b in &batches {
-        items.extend(items_of(b, &mut files)?);
+        items.extend(items_of(b, &mut files, detail)?);
     }
     drop(batches);
-    items.sort_by(|a, b| (&a.item, a.status, &a.reason).cmp(&(&b.item, b.status, &b.reason)));
+    // The files in hash order, whatever order the scan's partitions returned their rows in, so the
+    // same inputs give the same result.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|a, b| files[*a].cmp(&files[*b]));
+    let mut remap = vec![0u32; files.len()];
+    for (new, old) in order.iter().enumerate() {
+        remap[*old] = u32::try_from(new).unwrap_or(u32::MAX);
+    }
+    let files: Vec<String> = order.iter().map(|k| std::mem::take(&mut files[*k])).collect();
+    for i in &mut items {
+        if let Some((f, row)) = i.from {
+            i.from = Some((remap.get(f as usize).copied().unwrap_or(f), row));
+        }
+    }
+    // The lineage last: two items with the same id, status and reason (a passing item's reason is
+    // left out when recording) keep one order whatever order the scan's partitions returned them in.
+    items.sort_by(|a, b| (&a.item, a.status, &a.reason, a.from).cmp(&(&b.item, b.status, &b.reason, b.from)));
     let failed = items.iter().filter(|i| i.status == Status::Fail).count();
     let not_applicable = items.iter().filter(|i| i.status == Status::NotApplicable).count();
     Ok(TestResult {
@@ -226,7 +266,7 @@ fn clean(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 
-fn items_of(batch: &RecordBatch, files: &mut Vec<String>) -> Result<Vec<Item>, String> {
+fn items_of(batch: &RecordBatch, files: &mut Vec<String>, detail: Detail) -> Result<Vec<Item>, String> {
     use arrow::array::{Array, AsArray};
     let schema = batch.schema();
     let col = |name: &str| schema.index_of(name).ok().map(|i| Arc::clone(batch.column(i)));
@@ -235,6 +275,8 @@ fn items_of(batch: &RecordBatch, files: &mut Vec<String>) -> Result<Vec<Item>, S
     };
     let opts = FormatOptions::default().with_null("");
     let fi = ArrayFormatter::try_new(item.as_ref(), &opts).map_err(|e| e.to_string())?;
+    // Text ids are copied as they are (an exact allocation; formatting grows a string by doubling).
+    let item_text = item.as_string_opt::<i32>();
     let status = arrow::compute::cast(&status, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
     let fs = status.as_string_opt::<i32>().ok_or("the column `status` is not text")?;
     let fr = ArrayFormatter::try_new(reason.as_ref(), &opts).map_err(|e| e.to_string())?;
@@ -295,9 +337,16 @@ fn items_of(batch: &RecordBatch, files: &mut Vec<String>) -> Result<Vec<Item>, S
             .filter(|a| a.is_valid(r))
             .and_then(|a| u64::try_from(a.value(r)).ok());
         out.push(Item {
-            item: fi.value(r).to_string(),
+            item: match item_text {
+                Some(a) if a.is_valid(r) => a.value(r).to_owned(),
+                _ => fi.value(r).to_string(),
+            },
             status,
-            reason: fr.value(r).to_string(),
+            reason: if status == Status::Pass && detail == Detail::Recorded {
+                String::new()
+            } else {
+                fr.value(r).to_string()
+            },
             attributes: if status == Status::Pass {
                 Vec::new()
             } else {

@@ -411,6 +411,89 @@ pub fn encode_extended(
     copied: &BTreeMap<String, &RunFile>,
     added: &BTreeMap<String, TestOutcome>,
 ) -> Result<Vec<u8>, RunFileError> {
+    let mut rows: BTreeMap<String, Vec<Rows<'_>>> = BTreeMap::new();
+    for t in &record.tests {
+        if let Some(f) = copied.get(&t.id) {
+            rows.entry(t.id.clone()).or_default().push(Rows::Earlier(f));
+        } else if added.contains_key(&t.id) {
+            return Err(RunFileError::Disagree {
+                test: t.id.clone(),
+                what: "rows are added to an outcome with no earlier run to copy it from".into(),
+            });
+        }
+        if let Some(a) = added.get(&t.id) {
+            rows.entry(t.id.clone()).or_default().push(Rows::Items(a));
+        }
+    }
+    encode_rows(record, &rows)
+}
+
+/// Where some of a test's rows come from when a run is written (see [`encode_rows`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    /// The test's rows in an earlier run file: copied as encoded when the layout is the same.
+    Earlier(&'a RunFile),
+    /// Rows encoded when the test ran ([`encode_outcome`]): copied as encoded.
+    Encoded(&'a EncodedRows),
+    /// Every item of this outcome, encoded now.
+    Items(&'a TestOutcome),
+}
+
+/// One test's rows, encoded as row groups of the run file's layout as soon as the test ran, so a
+/// run of millions of passing items holds them compressed (a few bytes each) rather than as
+/// records until the run is written. The outcome then keeps only the items that did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedRows {
+    /// A Parquet file of the run file's layout holding only these rows.
+    bytes: bytes::Bytes,
+    /// The test.
+    test: String,
+    /// How many rows.
+    rows: u64,
+}
+
+impl EncodedRows {
+    /// How many rows.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The test whose rows these are.
+    pub fn test(&self) -> &str {
+        &self.test
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no bytes are held (never: an empty Parquet file still has its footer).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Encodes every item of `t` as the rows [`encode_rows`] copies for it (see [`EncodedRows`]).
+pub fn encode_outcome(t: &TestOutcome) -> Result<EncodedRows, RunFileError> {
+    let (mut writer, factory, schema, _) = new_writer()?;
+    write_items(&mut writer, &factory, &schema, t)?;
+    Ok(EncodedRows {
+        bytes: bytes::Bytes::from(writer.into_inner()?),
+        test: t.id.clone(),
+        rows: t.items.len() as u64,
+    })
+}
+
+/// The writer of a run file, the factory of its column writers, and its Arrow and Parquet schemas.
+type Writer = (
+    SerializedFileWriter<Vec<u8>>,
+    ArrowRowGroupWriterFactory,
+    SchemaRef,
+    parquet::schema::types::SchemaDescriptor,
+);
+
+fn new_writer() -> Result<Writer, RunFileError> {
     let schema = schema();
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -424,82 +507,139 @@ pub fn encode_extended(
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(props.coerce_types())
         .convert(&schema)?;
-    let mut writer = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), Arc::new(props))?;
+    let writer = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), Arc::new(props))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    Ok((writer, factory, schema, parquet_schema))
+}
+
+/// Copies row groups `first..first + n` of the Parquet file `bytes` as encoded, when its layout is
+/// `layout`; returns the rows copied, or `None` (nothing written) when the layout differs.
+fn copy_groups(
+    writer: &mut SerializedFileWriter<Vec<u8>>,
+    layout: &parquet::schema::types::SchemaDescriptor,
+    bytes: &bytes::Bytes,
+    first: usize,
+    n: usize,
+) -> Result<Option<u64>, RunFileError> {
+    let meta = Arc::clone(ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?.metadata());
+    if meta.file_metadata().schema_descr().root_schema() != layout.root_schema() {
+        return Ok(None);
+    }
+    let mut rows = 0;
+    for g in meta.row_groups().iter().skip(first).take(n) {
+        let mut out = writer.next_row_group()?;
+        for c in g.columns() {
+            out.append_column(
+                bytes,
+                ColumnCloseResult {
+                    bytes_written: u64::try_from(c.compressed_size()).unwrap_or(0),
+                    rows_written: u64::try_from(g.num_rows()).unwrap_or(0),
+                    metadata: c.clone(),
+                    bloom_filter: None,
+                    column_index: None,
+                    offset_index: None,
+                },
+            )?;
+        }
+        out.close()?;
+        rows += u64::try_from(g.num_rows()).unwrap_or(0);
+    }
+    Ok(Some(rows))
+}
+
+/// Writes `record` in the columnar layout, each test's rows from the sources `rows` lists for it,
+/// in that order, or, for a test it does not name, from the test's items. A test whose rows come
+/// from more than one source is marked as not in item order (its readers sort it). The rows must
+/// add up to each test's population. The same record and rows give the same bytes.
+pub fn encode_rows(record: &RunRecord, rows: &BTreeMap<String, Vec<Rows<'_>>>) -> Result<Vec<u8>, RunFileError> {
+    let (mut writer, factory, schema, parquet_schema) = new_writer()?;
     let mut groups = Groups::new();
-    let mut unordered: std::collections::BTreeSet<&str> = added.keys().map(String::as_str).collect();
+    let mut unordered: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut tests = Vec::with_capacity(record.tests.len());
     for t in &record.tests {
         let first = writer.flushed_row_groups().len();
-        let disagree = |n: u64| RunFileError::Disagree {
-            test: t.id.clone(),
-            what: format!(
-                "the earlier run it comes from holds {n} rows for a population of {}",
-                t.population
-            ),
-        };
-        let extra = added.get(&t.id).map_or(0, |a| a.population as u64);
-        if let Some(RunFile::Parquet { unordered: u, .. }) = copied.get(&t.id)
-            && u.contains(&t.id)
-        {
+        let sources = rows.get(&t.id).map_or(&[][..], Vec::as_slice);
+        if sources.len() > 1 {
             unordered.insert(t.id.as_str());
         }
-        match copied.get(&t.id) {
-            Some(
-                file @ RunFile::Parquet {
-                    bytes,
-                    groups: from_groups,
-                    ..
-                },
-            ) => {
-                let meta = Arc::clone(ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?.metadata());
-                let (from, n) = from_groups.get(&t.id).copied().unwrap_or((0, 0));
-                let chunks: Vec<_> = meta.row_groups().iter().skip(from).take(n).collect();
-                let rows: u64 = chunks.iter().map(|g| u64::try_from(g.num_rows()).unwrap_or(0)).sum();
-                if rows + extra != t.population as u64 {
-                    return Err(disagree(rows));
-                }
-                if meta.file_metadata().schema_descr().root_schema() == parquet_schema.root_schema() {
-                    // The same layout: each row group is copied as encoded.
-                    for g in chunks {
-                        let mut out = writer.next_row_group()?;
-                        for c in g.columns() {
-                            out.append_column(
-                                bytes,
-                                ColumnCloseResult {
-                                    bytes_written: u64::try_from(c.compressed_size()).unwrap_or(0),
-                                    rows_written: u64::try_from(g.num_rows()).unwrap_or(0),
-                                    metadata: c.clone(),
-                                    bloom_filter: None,
-                                    column_index: None,
-                                    offset_index: None,
-                                },
-                            )?;
-                        }
-                        out.close()?;
-                    }
-                } else {
-                    write_rows(&mut writer, &factory, &schema, &file.rows(&t.id)?)?;
-                }
-            }
-            Some(file) => {
-                let batches = file.rows(&t.id)?;
-                let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
-                if n as u64 + extra != t.population as u64 {
-                    return Err(disagree(n as u64));
-                }
-                write_rows(&mut writer, &factory, &schema, &batches)?;
-            }
-            None if added.contains_key(&t.id) => {
-                return Err(RunFileError::Disagree {
-                    test: t.id.clone(),
-                    what: "rows are added to an outcome with no earlier run to copy it from".into(),
-                });
-            }
-            None => write_items(&mut writer, &factory, &schema, t)?,
+        // Rows from sources other than an earlier run, to say how many the earlier run held.
+        let mut added: u64 = 0;
+        let mut written: u64 = 0;
+        if sources.is_empty() {
+            write_items(&mut writer, &factory, &schema, t)?;
+            written = t.items.len() as u64;
         }
-        if let Some(more) = added.get(&t.id) {
-            write_items(&mut writer, &factory, &schema, more)?;
+        for source in sources {
+            match *source {
+                Rows::Earlier(
+                    file @ RunFile::Parquet {
+                        bytes,
+                        groups: from_groups,
+                        unordered: u,
+                        ..
+                    },
+                ) => {
+                    if u.contains(&t.id) {
+                        unordered.insert(t.id.as_str());
+                    }
+                    let (from, n) = from_groups.get(&t.id).copied().unwrap_or((0, 0));
+                    match copy_groups(&mut writer, &parquet_schema, bytes, from, n)? {
+                        Some(k) => written += k,
+                        None => {
+                            let batches = file.rows(&t.id)?;
+                            written += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                            write_rows(&mut writer, &factory, &schema, &batches)?;
+                        }
+                    }
+                }
+                Rows::Earlier(file) => {
+                    let batches = file.rows(&t.id)?;
+                    written += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                    write_rows(&mut writer, &factory, &schema, &batches)?;
+                }
+                Rows::Encoded(e) => {
+                    if e.test != t.id {
+                        return Err(RunFileError::Disagree {
+                            test: t.id.clone(),
+                            what: format!("the rows given for it were encoded for test `{}`", e.test),
+                        });
+                    }
+                    let n = ParquetRecordBatchReaderBuilder::try_new(e.bytes.clone())?
+                        .metadata()
+                        .num_row_groups();
+                    match copy_groups(&mut writer, &parquet_schema, &e.bytes, 0, n)? {
+                        Some(k) => {
+                            written += k;
+                            added += k;
+                        }
+                        None => {
+                            return Err(RunFileError::Disagree {
+                                test: t.id.clone(),
+                                what: "the rows encoded for it are not in the run file's layout".into(),
+                            });
+                        }
+                    }
+                }
+                Rows::Items(a) => {
+                    write_items(&mut writer, &factory, &schema, a)?;
+                    written += a.items.len() as u64;
+                    added += a.items.len() as u64;
+                }
+            }
+        }
+        if written != t.population as u64 {
+            let earlier = written.saturating_sub(added);
+            return Err(RunFileError::Disagree {
+                test: t.id.clone(),
+                what: if sources.iter().any(|s| matches!(s, Rows::Earlier(_))) {
+                    format!(
+                        "the earlier run it comes from holds {earlier} rows for a population of {}",
+                        t.population
+                    )
+                } else {
+                    format!("its rows number {written} for a population of {}", t.population)
+                },
+            });
         }
         groups.insert(t.id.clone(), (first, writer.flushed_row_groups().len() - first));
         tests.push(light(t));

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use assure_engine::{Identities, Param, TableBatches, TableData, TestSpec, Window, project_policies};
 use assure_evidence::load::LoadedBatches;
+use assure_evidence::runfile::EncodedRows;
 use assure_project::Project;
 use assure_project::model::ExamType;
 use assure_schema::tables::TABLES;
@@ -391,6 +392,7 @@ pub fn extend(
         unresolved,
         merged,
         tests: outcomes,
+        rows: BTreeMap::new(),
     })
 }
 
@@ -546,25 +548,53 @@ pub fn evaluate(
         });
     }
     let total = specs.len();
-    let mut run = assure_engine::run_batches(&tables, &specs, &window, &mut |done, id| progress(done, total, id));
+    // Each outcome as its test ends: its rows encoded for the run file, its passing items dropped,
+    // so a run holds one test's items at a time rather than every test's until it is recorded.
+    let mut done: BTreeMap<String, (TestOutcome, Option<EncodedRows>)> = BTreeMap::new();
+    let mut failed_to_encode: Vec<assure_engine::Diagnostic> = Vec::new();
     // A table that could not be prepared stops every test (it would run on part of the evidence).
-    if !problems.is_empty() {
-        run.results.clear();
-        run.diagnostics = specs
+    let run_diagnostics = if problems.is_empty() {
+        assure_engine::run_each(
+            &tables,
+            &specs,
+            &window,
+            assure_engine::Detail::Recorded,
+            &mut |k, id| progress(k, total, id),
+            &mut |r| {
+                let Some(t) = selected.iter().find(|t| t.id.as_str() == r.id) else {
+                    return;
+                };
+                let mut outcome = outcome_of(t, r, exam);
+                match assure_evidence::runfile::encode_outcome(&outcome) {
+                    Ok(rows) => {
+                        outcome.items.retain(|i| i.status != ItemStatus::Pass);
+                        outcome.items.shrink_to_fit();
+                        done.insert(outcome.id.clone(), (outcome, Some(rows)));
+                    }
+                    Err(e) => failed_to_encode.push(assure_engine::Diagnostic {
+                        test: outcome.id.clone(),
+                        message: format!("its items could not be encoded for the run file: {e}"),
+                    }),
+                }
+            },
+        )
+    } else {
+        specs
             .iter()
             .map(|t| assure_engine::Diagnostic {
                 test: t.id.clone(),
                 message: problems.join("; "),
             })
-            .collect();
-    }
-    let diagnostics: BTreeMap<String, String> = run
-        .diagnostics
+            .collect()
+    };
+    let diagnostics: BTreeMap<String, String> = run_diagnostics
         .iter()
+        .chain(&failed_to_encode)
         .map(|d| (d.test.clone(), d.message.clone()))
         .collect();
 
     let mut tests = Vec::new();
+    let mut rows = BTreeMap::new();
     for t in &selected {
         let id = t.id.to_string();
         let controls: Vec<String> = t.controls.iter().map(|c| c.to_string()).collect();
@@ -589,20 +619,19 @@ pub fn evaluate(
             continue;
         }
         // Each result is taken, not copied: a large company's run holds millions of items.
-        let Some(r) = run
-            .results
-            .iter()
-            .position(|r| r.id == id)
-            .map(|k| run.results.swap_remove(k))
-        else {
+        let Some((outcome, encoded)) = done.remove(&id) else {
             continue;
         };
-        tests.push(outcome_of(t, r, exam));
+        if let Some(e) = encoded {
+            rows.insert(id, e);
+        }
+        tests.push(outcome);
     }
     Evaluation {
         engine: assure_engine::VERSION.to_string(),
         unresolved,
         merged,
         tests,
+        rows,
     }
 }

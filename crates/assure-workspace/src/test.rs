@@ -25,6 +25,10 @@ pub struct Evaluation {
     pub merged: Vec<assure_schema::results::IdentityMerge>,
     /// Every selected test.
     pub tests: Vec<TestOutcome>,
+    /// The rows of tests whose items the runner encoded as each test ended
+    /// ([`runfile::encode_outcome`]): such a test's outcome holds only its items that did not pass,
+    /// and the run file copies these rows. A test not named here has every item in its outcome.
+    pub rows: BTreeMap<String, runfile::EncodedRows>,
 }
 
 /// Runs a project's SQL tests over loaded tables. Implemented by `assure-run` over the engine.
@@ -137,9 +141,11 @@ impl Workspace {
     /// ledger has lines that are not entries (the run would silently leave their evidence out) or a
     /// recorded file does not read back.
     ///
-    /// The record returned holds every item of the tests this run ran; an outcome reused or carried
-    /// from an earlier run holds only its items that did not pass (its passing items are rows of the
-    /// recorded file: read the whole run with [`Workspace::recorded_run`]).
+    /// The record returned holds each outcome's items that did not pass, and every item only of the
+    /// tests whose runner did not encode their rows as they ended (see [`Evaluation::rows`]); an
+    /// outcome reused or carried from an earlier run holds only its items that did not pass. The
+    /// passing items are rows of the recorded file: read the whole run with
+    /// [`Workspace::recorded_run`].
     pub fn run_tests(
         &self,
         runner: &dyn Runner,
@@ -327,6 +333,7 @@ impl Workspace {
             unresolved: Vec::new(),
             merged: Vec::new(),
             tests: Vec::new(),
+            rows: BTreeMap::new(),
         };
         let mut read = Vec::new();
         let mut duplicates = BTreeMap::new();
@@ -474,6 +481,7 @@ impl Workspace {
         read.extend(extension_read);
         let reused_ids: Vec<String> = reused.iter().map(|t| t.id.clone()).collect();
         let carried_ids: Vec<String> = carried.iter().map(|t| t.id.clone()).collect();
+        let encoded = eval.rows;
         let mut tests: Vec<TestOutcome> = eval
             .tests
             .into_iter()
@@ -556,19 +564,26 @@ impl Workspace {
         progress(record.tests.len(), record.tests.len(), "recording the run");
         // One Parquet file: every item as a row, the record in its metadata. Reused and carried
         // outcomes hold only their items that did not pass; their rows are copied from the run
-        // they come from.
-        let mut copied: BTreeMap<String, &runfile::RunFile> = BTreeMap::new();
+        // they come from. So do the outcomes whose rows were encoded as their test ended; an
+        // extended outcome's new rows follow the earlier ones.
+        let mut rows: BTreeMap<String, Vec<runfile::Rows<'_>>> = BTreeMap::new();
         if let Some((_, f)) = &previous {
             for id in record.reused.iter().chain(record.extended.keys()) {
-                copied.insert(id.clone(), f);
+                rows.insert(id.clone(), vec![runfile::Rows::Earlier(f)]);
             }
         }
         if let Some((_, f)) = &carrier {
             for id in &record.carried {
-                copied.insert(id.clone(), f);
+                rows.insert(id.clone(), vec![runfile::Rows::Earlier(f)]);
             }
         }
-        let bytes = runfile::encode_extended(&record, &copied, &added).map_err(|e| {
+        for (id, more) in &added {
+            rows.entry(id.clone()).or_default().push(runfile::Rows::Items(more));
+        }
+        for (id, e) in &encoded {
+            rows.insert(id.clone(), vec![runfile::Rows::Encoded(e)]);
+        }
+        let bytes = runfile::encode_rows(&record, &rows).map_err(|e| {
             WorkspaceError::invalid(
                 format!("the run could not be recorded: {e}"),
                 Some("the earlier run its unchanged outcomes come from does not read back; run `assure evidence verify`, then `assure test --full`"),

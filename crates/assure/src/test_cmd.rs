@@ -177,8 +177,9 @@ pub fn run(args: TestArgs, dir: PathBuf) -> Result<ExitCode, CliError> {
         eprint!("\r\x1b[2K");
     }
     if args.json {
-        // Reused and carried outcomes hold only their exceptions in memory: print the whole run.
-        let record = if record.reused.is_empty() && record.carried.is_empty() && record.extended.is_empty() {
+        // Outcomes hold only the items that did not pass in memory (their rows were recorded as
+        // each test ended, or come from an earlier run): print the whole run as recorded.
+        let record = if record.tests.iter().all(|t| t.items.len() == t.population) {
             record
         } else {
             Workspace::new(&dir).recorded_run(&entry)?

@@ -99,6 +99,51 @@ fn an_outcome_reused_from_an_earlier_run_copies_its_rows() {
 }
 
 #[test]
+fn rows_encoded_as_each_test_ran_give_the_file_its_items_give() {
+    let r = record();
+    let whole = runfile::encode(&r, &BTreeMap::new()).unwrap();
+    // Each test's rows encoded on their own, its outcome then holding only what did not pass.
+    let encoded: Vec<_> = r.tests.iter().map(|t| runfile::encode_outcome(t).unwrap()).collect();
+    assert_eq!(encoded[0].rows(), 70_000);
+    assert_eq!(encoded[0].test(), "change-approval");
+    // Far smaller than the items they stand for (an item record is over 100 bytes before its text).
+    assert!(encoded[0].len() < 70_000 * 16, "{} bytes", encoded[0].len());
+    let mut light = r.clone();
+    for t in &mut light.tests {
+        t.items.retain(|i| i.status != ItemStatus::Pass);
+    }
+    let rows: BTreeMap<String, Vec<runfile::Rows<'_>>> = encoded
+        .iter()
+        .map(|e| (e.test().to_string(), vec![runfile::Rows::Encoded(e)]))
+        .collect();
+    let bytes = runfile::encode_rows(&light, &rows).unwrap();
+    // The same rows give the same bytes, and the file reads back as the one written from every item.
+    assert!(bytes == runfile::encode_rows(&light, &rows).unwrap());
+    let back = RunFile::parse(bytes).unwrap();
+    assert_eq!(back.record(), RunFile::parse(whole.clone()).unwrap().record());
+    assert_eq!(back.into_full().unwrap(), r);
+    assert_eq!(RunFile::parse(whole).unwrap().into_full().unwrap(), r);
+    // Rows encoded for one test are refused for another, and must add up to its population.
+    let wrong = BTreeMap::from([("change-approval".to_string(), vec![runfile::Rows::Encoded(&encoded[2])])]);
+    assert_eq!(
+        runfile::encode_rows(&light, &wrong).unwrap_err().to_string(),
+        "test `change-approval`: the rows given for it were encoded for test `no-lineage`"
+    );
+    let mut short = light.clone();
+    short.tests[2].population = 4;
+    assert_eq!(
+        runfile::encode_rows(&short, &rows).unwrap_err().to_string(),
+        "test `no-lineage`: its rows number 3 for a population of 4"
+    );
+    // An outcome holding only its exceptions, with no rows given for it, is refused too.
+    let rows = BTreeMap::from([("no-lineage".to_string(), vec![runfile::Rows::Encoded(&encoded[2])])]);
+    assert_eq!(
+        runfile::encode_rows(&light, &rows).unwrap_err().to_string(),
+        "test `change-approval`: its rows number 3 for a population of 70000"
+    );
+}
+
+#[test]
 fn a_record_written_before_the_columnar_layout_still_reads() {
     let r = RunRecord { format: 1, ..record() };
     let file = RunFile::parse(serde_json::to_vec(&r).unwrap()).unwrap();

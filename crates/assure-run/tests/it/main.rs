@@ -112,9 +112,17 @@ fn a_type_2_run_finds_each_exception_and_records_the_run() {
             ("api#104", "approved after it was merged"),
         ]
     );
+    // In memory the outcome keeps only what did not pass: its rows were recorded as the test ended.
+    assert!(t.items.iter().all(|i| i.status != ItemStatus::Pass), "{t:?}");
     // Passing items are recorded by id only.
-    let pass = t.items.iter().find(|i| i.status == ItemStatus::Pass).unwrap();
+    let whole = ws.recorded_run(&entry).unwrap();
+    let pass = whole.tests[0]
+        .items
+        .iter()
+        .find(|i| i.status == ItemStatus::Pass)
+        .unwrap();
     assert_eq!((pass.item.as_str(), pass.reason.as_str()), ("api#101", ""));
+    assert_eq!(whole.tests[0].items.len(), 4);
     assert_eq!(record.controls[0].id, "CHG-01");
     assert_eq!(record.controls[0].conclusion, Conclusion::Exceptions);
     assert_eq!(record.inputs.len(), 1);
@@ -125,7 +133,7 @@ fn a_type_2_run_finds_each_exception_and_records_the_run() {
     let store = ws.store().unwrap();
     let entries = assure_ledger::parse(&assure_evidence::store::EvidenceStore::ledger(&store).unwrap()).entries;
     let (back, _) = assure_workspace::records::latest_run(&store, &entries).unwrap();
-    assert_eq!(back.as_ref().map(|(s, r)| (*s, r)), Some((entry.seq, &record)));
+    assert_eq!(back.as_ref().map(|(s, r)| (*s, r)), Some((entry.seq, &whole)));
     let snap = ws.snapshot(day(2026, 6, 30)).unwrap();
     assert!(snap.run.is_none());
 }
@@ -182,8 +190,16 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
             .zip(&a.tests)
             .all(|(x, y)| assure_workspace::runfile::same_outcome(x, y))
     );
-    assert_eq!(ws.recorded_run(&second).unwrap().tests, a.tests);
-    assert_eq!(ws.recorded_run(&first).unwrap().tests, a.tests);
+    // The first run too held only what did not pass; its recorded file holds every item.
+    let whole = ws.recorded_run(&first).unwrap().tests;
+    assert!(whole.iter().all(|t| t.items.len() == t.population));
+    assert!(
+        whole
+            .iter()
+            .zip(&a.tests)
+            .all(|(x, y)| assure_workspace::runfile::same_outcome(x, y))
+    );
+    assert_eq!(ws.recorded_run(&second).unwrap().tests, whole);
     // A recorded run altered on disk is never reused or copied: it is refused by name, and the
     // next run tests everything again.
     let hash = &second.draft.blob.as_ref().unwrap().blake3;
@@ -211,7 +227,7 @@ fn the_same_inputs_give_the_same_run_and_a_second_run_reuses_what_did_not_change
         "{:?}",
         again.reused
     );
-    assert_eq!(ws.recorded_run(&ws_last_run(&ws)).unwrap().tests, a.tests);
+    assert_eq!(ws.recorded_run(&ws_last_run(&ws)).unwrap().tests, whole);
     assert_eq!(b.controls, a.controls);
     assert_eq!(b.inputs, a.inputs);
     // --full runs everything again and concludes the same.
@@ -358,9 +374,10 @@ fn a_format_1_ledger_is_migrated_on_first_use() {
 fn the_tests_read_the_project_s_registers_not_an_imported_copy() {
     let (tmp, ws) = setup();
     let only = ["risk-register-reviewed", "subservice-soc-report-current"];
-    let (record, _) = ws
+    let (_, entry) = ws
         .run_tests(&Engine, &opts(ExamType::Type2, &only), &mut |_, _, _| {})
         .unwrap();
+    let record = ws.recorded_run(&entry).unwrap();
     let names: Vec<&str> = record.inputs.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["register/risks.csv", "register/vendors.csv"]);
     let risks = record.tests.iter().find(|t| t.id == "risk-register-reviewed").unwrap();
@@ -451,13 +468,14 @@ fn the_tests_read_the_project_s_registers_not_an_imported_copy() {
 #[test]
 fn every_item_of_a_population_carries_its_evidence_row() {
     let (_tmp, ws) = setup();
-    let (record, _) = ws
+    let (_, entry) = ws
         .run_tests(
             &Engine,
             &opts(ExamType::Type2, &["changes-peer-approved"]),
             &mut |_, _, _| {},
         )
         .unwrap();
+    let record = ws.recorded_run(&entry).unwrap();
     let t = &record.tests[0];
     let pass = t.items.iter().find(|i| i.item.ends_with("101")).unwrap();
     assert_eq!(pass.status, ItemStatus::Pass);
