@@ -494,12 +494,18 @@ impl Identities {
         for t in tables.iter_mut() {
             let table_name = t.name.clone();
             // The batches in one contiguous part per core, each part mapped on its own (with its
-            // own cache of distinct values), then put back in order.
-            let batches = std::mem::take(&mut t.batches);
+            // own cache of distinct values) and each batch dropped once mapped, so a table's
+            // identity columns are never held twice; then put back in order.
+            let mut batches = std::mem::take(&mut t.batches);
             let per = batches.len().div_ceil(threads).max(1);
+            let mut owned: Vec<Vec<RecordBatch>> = Vec::new();
+            while !batches.is_empty() {
+                let rest = batches.split_off(per.min(batches.len()));
+                owned.push(std::mem::replace(&mut batches, rest));
+            }
             let parts: Vec<Result<Mapped, String>> = std::thread::scope(|s| {
-                let handles: Vec<_> = batches
-                    .chunks(per)
+                let handles: Vec<_> = owned
+                    .into_iter()
                     .map(|part| s.spawn(|| self.apply_part(&table_name, part)))
                     .collect();
                 handles
@@ -510,7 +516,6 @@ impl Identities {
                     })
                     .collect()
             });
-            drop(batches);
             let mut out = Vec::new();
             for part in parts {
                 let (mapped, misses) = part?;
@@ -539,7 +544,7 @@ impl Identities {
     /// [`Identities::apply_batches`] of some consecutive batches of one table: the batches with
     /// their identity columns rewritten, and per column the values that resolved to nobody with
     /// their rows.
-    fn apply_part(&self, table_name: &str, batches: &[RecordBatch]) -> Result<Mapped, String> {
+    fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Mapped, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
         let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::default();

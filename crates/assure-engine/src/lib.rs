@@ -224,15 +224,18 @@ pub fn run_each(
 async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window, detail: Detail) -> Result<TestResult, String> {
     let sql = expand(&t.sql, window, &t.params)?;
     let df = ctx.sql(&sql).await.map_err(|e| clean(&e.to_string()))?;
-    let batches: Vec<RecordBatch> = df.collect().await.map_err(|e| clean(&e.to_string()))?;
-    // Sized once: a population of millions grown by doubling would hold up to twice its items
-    // until the run is recorded.
-    let mut items = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    // The result read batch by batch, each turned into items and dropped: the query's own columns
+    // (a reason and the lineage for each of millions of changes) are never all held beside the
+    // items made of them.
+    let mut stream = df.execute_stream().await.map_err(|e| clean(&e.to_string()))?;
+    let mut items = Vec::new();
     let mut files = Vec::new();
-    for b in &batches {
-        items.extend(items_of(b, &mut files, detail)?);
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        let batch = batch.map_err(|e| clean(&e.to_string()))?;
+        items.extend(items_of(&batch, &mut files, detail)?);
     }
-    drop(batches);
+    drop(stream);
+    items.shrink_to_fit();
     // The files in hash order, whatever order the scan's partitions returned their rows in, so the
     // same inputs give the same result.
     let mut order: Vec<usize> = (0..files.len()).collect();

@@ -329,7 +329,14 @@ pub fn read_columns_where(
     let reader = builder.build()?;
     let mut out = Vec::new();
     for batch in reader {
-        let batch = batch?;
+        out.push(with_lineage(batch?, source, evidence)?);
+    }
+    Ok(out)
+}
+
+/// A batch as read from a columnar copy, with `_source` and `_evidence` added.
+fn with_lineage(batch: RecordBatch, source: &str, evidence: &str) -> Result<RecordBatch, ColumnarError> {
+    {
         let n = batch.num_rows();
         let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
@@ -344,7 +351,206 @@ pub fn read_columns_where(
         fields.push(Field::new("_evidence", assure_schema::tables::lineage_type(), false));
         columns.push(constant(source));
         columns.push(constant(evidence));
-        out.push(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?);
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
     }
-    Ok(out)
+}
+
+/// Something a columnar copy can be read from in order: a file, or bytes already in memory.
+pub trait ReadSeek: std::io::Read + std::io::Seek + Send {}
+
+impl<T: std::io::Read + std::io::Seek + Send> ReadSeek for T {}
+
+/// What [`read_verified`] read: the BLAKE3 of every byte of the file, and its rows (or why they
+/// could not be decoded). Use the rows only when the hash is the recorded one.
+#[derive(Debug)]
+pub struct Verified {
+    /// The BLAKE3 (hex) of the whole file as read.
+    pub blake3: String,
+    /// The rows decoded from exactly the bytes hashed.
+    pub rows: Result<Vec<RecordBatch>, ColumnarError>,
+}
+
+/// Bytes of one stretch of a file, served to the Parquet reader at their offsets in the file; a
+/// request outside the stretch is refused (the reader was asked for bytes that were not hashed).
+struct Stretch {
+    start: u64,
+    bytes: bytes::Bytes,
+    file_len: u64,
+}
+
+impl parquet::file::reader::Length for Stretch {
+    fn len(&self) -> u64 {
+        self.file_len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Stretch {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let from = self.offset(start, 0)?;
+        Ok(bytes::Buf::reader(self.bytes.slice(from..)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let from = self.offset(start, length)?;
+        Ok(self.bytes.slice(from..from + length))
+    }
+}
+
+impl Stretch {
+    fn offset(&self, start: u64, length: usize) -> parquet::errors::Result<usize> {
+        let end = self.start + self.bytes.len() as u64;
+        if start < self.start || start.saturating_add(length as u64) > end {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "bytes {start}..{} lie outside the row group's {}..{end}",
+                start.saturating_add(length as u64),
+                self.start
+            )));
+        }
+        usize::try_from(start - self.start).map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+    }
+}
+
+/// Reads a columnar copy front to back once, hashing every byte and decoding each row group from
+/// the very bytes just hashed, so only one row group's bytes are held at a time (a file of 20
+/// million events is never in memory whole) and the rows used are the rows the hash covers. The
+/// footer is read first to find the row groups, and compared at the end with the footer hashed.
+/// Decoding stops at the first error, but the file is still hashed to its end; a file that
+/// changes length while it is read is an I/O error.
+pub fn read_verified(
+    file: &mut dyn ReadSeek,
+    source: &str,
+    evidence: &str,
+    columns: Option<&std::collections::BTreeSet<String>>,
+    predicate: Option<Predicate>,
+) -> std::io::Result<Verified> {
+    use std::io::SeekFrom;
+    let file_len = file.seek(SeekFrom::End(0))?;
+    // The footer: the metadata's length and the magic, after the metadata.
+    let footer = (|| -> std::io::Result<Option<(u64, Vec<u8>)>> {
+        if file_len < 12 {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::End(-8))?;
+        let mut end = [0u8; 8];
+        file.read_exact(&mut end)?;
+        let [a, b, c, d, m0, m1, m2, m3] = end;
+        if [m0, m1, m2, m3] != *b"PAR1" {
+            return Ok(None);
+        }
+        let meta_len = u64::from(u32::from_le_bytes([a, b, c, d]));
+        let Some(start) = file_len.checked_sub(meta_len + 8).filter(|s| *s >= 4) else {
+            return Ok(None);
+        };
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = vec![0u8; usize::try_from(meta_len + 8).unwrap_or(0)];
+        file.read_exact(&mut tail)?;
+        Ok(Some((start, tail)))
+    })()?;
+    let plan = footer.as_ref().map_or_else(
+        || {
+            Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(
+                "not a Parquet file".into(),
+            )))
+        },
+        |(_, tail)| {
+            let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
+                tail.get(..tail.len().saturating_sub(8)).unwrap_or_default(),
+            )?;
+            Ok(parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
+                Arc::new(meta),
+                parquet::arrow::arrow_reader::ArrowReaderOptions::new(),
+            )?)
+        },
+    );
+    let keep = predicate.map(|p| (p.columns, Arc::new(std::sync::Mutex::new(p.keep))));
+    file.seek(SeekFrom::Start(0))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut pos = 0u64;
+    let take = |file: &mut dyn ReadSeek, upto: u64, hasher: &mut blake3::Hasher, pos: &mut u64| {
+        let mut buf = vec![0u8; usize::try_from(upto.saturating_sub(*pos)).unwrap_or(0)];
+        file.read_exact(&mut buf)?;
+        hasher.update(&buf);
+        *pos = upto;
+        std::io::Result::Ok(buf)
+    };
+    let mut rows: Result<Vec<RecordBatch>, ColumnarError> = plan
+        .as_ref()
+        .map(|_| Vec::new())
+        .map_err(|e| ColumnarError::Parquet(parquet::errors::ParquetError::General(e.to_string())));
+    if let Ok(meta) = &plan {
+        let footer_start = footer.as_ref().map_or(file_len, |(s, _)| *s);
+        for (i, group) in meta.metadata().row_groups().iter().enumerate() {
+            let ranges = group.columns().iter().map(|c| c.byte_range());
+            let start = ranges.clone().map(|(s, _)| s).min().unwrap_or(pos);
+            let end = ranges.map(|(s, l)| s + l).max().unwrap_or(pos);
+            if start < pos || end > footer_start || start > end {
+                if rows.is_ok() {
+                    rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
+                        "row group {i} lies at bytes {start}..{end}, not after byte {pos} and before the footer"
+                    ))));
+                }
+                break;
+            }
+            take(file, start, &mut hasher, &mut pos)?;
+            let bytes = bytes::Bytes::from(take(file, end, &mut hasher, &mut pos)?);
+            let Ok(out) = &mut rows else { continue };
+            let stretch = Stretch { start, bytes, file_len };
+            let decoded = (|| -> Result<(), ColumnarError> {
+                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(stretch, meta.clone())
+                    .with_row_groups(vec![i])
+                    .with_batch_size(BATCH_ROWS);
+                let builder = match columns {
+                    Some(names) => {
+                        let mask = parquet::arrow::ProjectionMask::columns(
+                            builder.parquet_schema(),
+                            names.iter().map(String::as_str),
+                        );
+                        builder.with_projection(mask)
+                    }
+                    None => builder,
+                };
+                let builder = match &keep {
+                    Some((names, keep)) => {
+                        let mask = parquet::arrow::ProjectionMask::columns(
+                            builder.parquet_schema(),
+                            names.iter().map(String::as_str),
+                        );
+                        let keep = Arc::clone(keep);
+                        let filter = parquet::arrow::arrow_reader::ArrowPredicateFn::new(mask, move |b| {
+                            let mut keep = keep
+                                .lock()
+                                .map_err(|_| arrow::error::ArrowError::ComputeError("a row filter stopped".into()))?;
+                            Ok((*keep)(b))
+                        });
+                        builder.with_row_filter(parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(filter)]))
+                    }
+                    None => builder,
+                };
+                for batch in builder.build()? {
+                    out.push(with_lineage(batch?, source, evidence)?);
+                }
+                Ok(())
+            })();
+            if let Err(e) = decoded {
+                rows = Err(e);
+            }
+        }
+    }
+    // The rest of the file (the footer), hashed, and the footer the row groups were found with
+    // compared with the footer hashed.
+    let rest = take(file, file_len, &mut hasher, &mut pos)?;
+    if let Some((_, tail)) = &footer
+        && !rest.ends_with(tail)
+        && rows.is_ok()
+    {
+        rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(
+            "the file's footer changed while it was read".into(),
+        )));
+    }
+    Ok(Verified {
+        blake3: hasher.finalize().to_hex().to_string(),
+        rows,
+    })
 }

@@ -538,9 +538,10 @@ pub fn load_batches_with(
         let table_name = src.table.clone();
         let before = out.problems.len();
         'one: {
-            let bytes = match c.columnar {
+            // The copy to read, and the hash it must have (none for a copy derived just now).
+            let (mut file, recorded): (Box<dyn crate::columnar::ReadSeek>, Option<&str>) = match c.columnar {
                 Some(recorded) => {
-                    let Some(bytes) = store.read_columnar(&src.blake3)? else {
+                    let Some(file) = store.open_columnar(&src.blake3)? else {
                         out.problems.push(problem(
                             &src.name,
                             format!("the columnar copy recorded with entry {} is missing", src.seq),
@@ -548,22 +549,7 @@ pub fn load_batches_with(
                         ));
                         break 'one;
                     };
-                    let read = blake3::hash(&bytes).to_hex().to_string();
-                    if read != recorded.blake3 {
-                        out.problems.push(problem(
-                            &src.name,
-                            format!(
-                                "the columnar copy of entry {} was altered after import (recorded BLAKE3 {}, read {}); nothing from it was used",
-                                src.seq,
-                                recorded.blake3.get(..16).unwrap_or_default(),
-                                read.get(..16).unwrap_or_default()
-                            ),
-                            Some("run `assure evidence verify`, then `assure evidence rebuild` to rebuild it from the original"),
-                        ));
-                        break 'one;
-                    }
-                    src.columnar = Some(read);
-                    bytes
+                    (file, Some(recorded.blake3.as_str()))
                 }
                 None => {
                     // Imported before columnar copies: prove the original, then derive the copy now.
@@ -583,7 +569,7 @@ pub fn load_batches_with(
                     match derive(c.connector, reader, c.table, &src.name, c.mapping.as_ref()) {
                         Ok(bytes) => {
                             out.from_originals += 1;
-                            bytes
+                            (Box::new(std::io::Cursor::new(bytes)), None)
                         }
                         Err(ps) => {
                             out.problems.extend(ps);
@@ -592,30 +578,52 @@ pub fn load_batches_with(
                     }
                 }
             };
-            let decoded = match early(&src.table) {
-                Some(filter) => {
-                    let noted = Noted::default();
-                    let decoded = crate::columnar::read_columns_where(
-                        bytes,
-                        &src.connector,
-                        &src.blake3,
-                        columns.get(&src.table),
-                        Some(pushed(filter, &src.table, &noted)),
-                    );
-                    if let (Ok(batches), Ok(mut n)) = (&decoded, noted.lock()) {
-                        let (seen, read) = std::mem::take(&mut *n);
-                        let into = out.seen.entry(src.table.clone()).or_default();
-                        for (column, values) in seen {
-                            into.entry(column).or_default().extend(values);
-                        }
-                        let counts = out.filtered.entry(src.table.clone()).or_default();
-                        counts.0 += read;
-                        counts.1 += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
-                    }
-                    decoded
+            // Hashed as it is decoded, one row group at a time: the rows kept are those of the
+            // bytes hashed, and a copy whose hash is not the recorded one gives nothing.
+            let noted = Noted::default();
+            let filter = early(&src.table);
+            let read = crate::columnar::read_verified(
+                file.as_mut(),
+                &src.connector,
+                &src.blake3,
+                columns.get(&src.table),
+                filter.map(|f| pushed(f, &src.table, &noted)),
+            )
+            .map_err(|source| StoreError::Io {
+                what: "read the columnar copy of",
+                path: std::path::PathBuf::from(&src.name),
+                source,
+            })?;
+            drop(file);
+            if let Some(recorded) = recorded {
+                if read.blake3 != recorded {
+                    out.problems.push(problem(
+                        &src.name,
+                        format!(
+                            "the columnar copy of entry {} was altered after import (recorded BLAKE3 {}, read {}); nothing from it was used",
+                            src.seq,
+                            recorded.get(..16).unwrap_or_default(),
+                            read.blake3.get(..16).unwrap_or_default()
+                        ),
+                        Some("run `assure evidence verify`, then `assure evidence rebuild` to rebuild it from the original"),
+                    ));
+                    break 'one;
                 }
-                None => crate::columnar::read_columns(bytes, &src.connector, &src.blake3, columns.get(&src.table)),
-            };
+                src.columnar = Some(read.blake3.clone());
+            }
+            let decoded = read.rows;
+            if filter.is_some()
+                && let (Ok(batches), Ok(mut n)) = (&decoded, noted.lock())
+            {
+                let (seen, read) = std::mem::take(&mut *n);
+                let into = out.seen.entry(src.table.clone()).or_default();
+                for (column, values) in seen {
+                    into.entry(column).or_default().extend(values);
+                }
+                let counts = out.filtered.entry(src.table.clone()).or_default();
+                counts.0 += read;
+                counts.1 += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+            }
             match decoded {
                 Ok(batches) => {
                     out.tables.entry(src.table.clone()).or_insert_with(|| TableBatches {

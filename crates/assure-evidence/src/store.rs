@@ -56,6 +56,14 @@ pub trait EvidenceStore {
     fn put_columnar(&self, evidence: &str, bytes: &[u8], rows: u64) -> Result<ColumnarRef, StoreError>;
     /// Reads the columnar copy of the original whose BLAKE3 is `evidence`, if there is one.
     fn read_columnar(&self, evidence: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Opens the columnar copy of the original whose BLAKE3 is `evidence` for reading in order, if
+    /// there is one: on the local disk the file itself, so a run never holds a large copy whole;
+    /// elsewhere its bytes.
+    fn open_columnar(&self, evidence: &str) -> Result<Option<Box<dyn crate::columnar::ReadSeek>>, StoreError> {
+        Ok(self
+            .read_columnar(evidence)?
+            .map(|b| Box::new(io::Cursor::new(b)) as Box<dyn crate::columnar::ReadSeek>))
+    }
 }
 
 /// The store under a project's `.assure/evidence` directory.
@@ -413,6 +421,19 @@ impl EvidenceStore for FsStore {
             }),
         }
     }
+
+    fn open_columnar(&self, evidence: &str) -> Result<Option<Box<dyn crate::columnar::ReadSeek>>, StoreError> {
+        let path = self.columnar_path(evidence);
+        match fs::File::open(&path) {
+            Ok(f) => Ok(Some(Box::new(io::BufReader::with_capacity(1 << 16, f)))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                what: "read",
+                path,
+                source,
+            }),
+        }
+    }
 }
 
 /// The environment variable that puts a project's evidence in object storage (`s3://bucket/prefix`);
@@ -495,5 +516,8 @@ impl EvidenceStore for Store {
     }
     fn read_columnar(&self, evidence: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner().read_columnar(evidence)
+    }
+    fn open_columnar(&self, evidence: &str) -> Result<Option<Box<dyn crate::columnar::ReadSeek>>, StoreError> {
+        self.inner().open_columnar(evidence)
     }
 }

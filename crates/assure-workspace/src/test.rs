@@ -781,9 +781,11 @@ fn altered_tables(
     let mut altered = BTreeSet::new();
     for s in inputs {
         let intact = match &s.columnar {
-            Some(recorded) => store
-                .read_columnar(&s.blake3)?
-                .is_some_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == recorded),
+            // Hashed as it is read, never held whole; a copy that cannot be read is not intact.
+            Some(recorded) => store.open_columnar(&s.blake3)?.is_some_and(|mut file| {
+                let mut hasher = blake3::Hasher::new();
+                std::io::copy(&mut file, &mut hasher).is_ok() && hasher.finalize().to_hex().as_str() == recorded
+            }),
             None => entries
                 .iter()
                 .find(|e| e.seq == s.seq)

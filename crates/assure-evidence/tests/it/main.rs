@@ -6,6 +6,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
+mod columnar;
 mod connectors;
 mod periods;
 mod remote;
