@@ -308,30 +308,9 @@ pub fn read_columns_where(
     columns: Option<&std::collections::BTreeSet<String>>,
     predicate: Option<Predicate>,
 ) -> Result<Vec<RecordBatch>, ColumnarError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.with_batch_size(BATCH_ROWS);
-    let builder = match columns {
-        Some(names) => {
-            let mask =
-                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), names.iter().map(String::as_str));
-            builder.with_projection(mask)
-        }
-        None => builder,
-    };
-    let builder = match predicate {
-        Some(Predicate { columns, mut keep }) => {
-            let mask =
-                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), columns.iter().map(String::as_str));
-            let filter = parquet::arrow::arrow_reader::ArrowPredicateFn::new(mask, move |b| Ok(keep(b)));
-            builder.with_row_filter(parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(filter)]))
-        }
-        None => builder,
-    };
-    let reader = builder.build()?;
-    let mut out = Vec::new();
-    for batch in reader {
-        out.push(with_lineage(batch?, source, evidence)?);
-    }
-    Ok(out)
+    read_verified(&mut std::io::Cursor::new(bytes), source, evidence, columns, predicate)
+        .map_err(|e| ColumnarError::Parquet(parquet::errors::ParquetError::External(Box::new(e))))?
+        .rows
 }
 
 /// A batch as read from a columnar copy, with `_source` and `_evidence` added.
@@ -353,6 +332,13 @@ fn with_lineage(batch: RecordBatch, source: &str, evidence: &str) -> Result<Reco
         columns.push(constant(evidence));
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
     }
+}
+
+/// The error for a part of a copy the Parquet reader failed on (it panicked).
+fn refused(part: &str) -> ColumnarError {
+    ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
+        "the Parquet reader failed on {part} (it is malformed in a way the reader does not handle)"
+    )))
 }
 
 /// Something a columnar copy can be read from in order: a file, or bytes already in memory.
@@ -455,13 +441,18 @@ pub fn read_verified(
             )))
         },
         |(_, tail)| {
-            let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
-                tail.get(..tail.len().saturating_sub(8)).unwrap_or_default(),
-            )?;
-            Ok(parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
-                Arc::new(meta),
-                parquet::arrow::arrow_reader::ArrowReaderOptions::new(),
-            )?)
+            // The reader library may panic on a malformed footer (a copy altered on disk is read
+            // before its hash is known): that is this file's error, never the process's end.
+            std::panic::catch_unwind(|| {
+                let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
+                    tail.get(..tail.len().saturating_sub(8)).unwrap_or_default(),
+                )?;
+                Ok(parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
+                    Arc::new(meta),
+                    parquet::arrow::arrow_reader::ArrowReaderOptions::new(),
+                )?)
+            })
+            .unwrap_or_else(|_| Err(refused("the footer")))
         },
     );
     let keep = predicate.map(|p| (p.columns, Arc::new(std::sync::Mutex::new(p.keep))));
@@ -497,7 +488,8 @@ pub fn read_verified(
             let bytes = bytes::Bytes::from(take(file, end, &mut hasher, &mut pos)?);
             let Ok(out) = &mut rows else { continue };
             let stretch = Stretch { start, bytes, file_len };
-            let decoded = (|| -> Result<(), ColumnarError> {
+            // As for the footer: a panic in the reader library stops decoding, not the hashing.
+            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), ColumnarError> {
                 let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(stretch, meta.clone())
                     .with_row_groups(vec![i])
                     .with_batch_size(BATCH_ROWS);
@@ -532,7 +524,8 @@ pub fn read_verified(
                     out.push(with_lineage(batch?, source, evidence)?);
                 }
                 Ok(())
-            })();
+            }))
+            .unwrap_or_else(|_| Err(refused(&format!("row group {i}"))));
             if let Err(e) = decoded {
                 rows = Err(e);
             }
