@@ -10,14 +10,22 @@ con.execute("SET TimeZone='UTC'")
 con.execute("""CREATE MACRO add_business_days(d, n) AS CAST(
     CAST(CASE WHEN isodow(d) > 5 THEN d - to_days(CAST(isodow(d) - 5 AS INTEGER)) ELSE d END AS DATE)
     + to_days(CAST(n + 2 * ((LEAST(isodow(d), 5) - 1 + n) // 5) AS INTEGER)) AS DATE)""")
+# DataFusion's name for "the text has a match of the pattern".
+con.execute("CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)")
 t0 = time.perf_counter()
 for path in sorted(glob.glob(f"{work}/exports/*.csv")):
     name = os.path.basename(path)[:-4]
     src = f"read_csv('{path}', header=true, all_varchar=false, timestampformat='%Y-%m-%dT%H:%M:%SZ')"
+    # Each row's lineage, as Assure's tables carry it (the tests that test row by row return it).
+    lineage = f"'{name}' AS _evidence, CAST(row_number() OVER () + 1 AS BIGINT) AS _row"
     if name == "changes":
-        con.execute(f"CREATE TABLE {name} AS SELECT * REPLACE (string_split(coalesce(approver_emails, ''), ';') AS approver_emails) FROM {src}")
+        # As the evidence tables define it: distinct approvers, an empty list when there are none
+        # (Assure's identity resolution also maps each to the person's primary email and sorts them).
+        con.execute(f"""CREATE TABLE {name} AS SELECT * REPLACE (
+            list_sort(list_distinct(list_filter(string_split(lower(coalesce(approver_emails, '')), ';'), lambda x: x <> ''))) AS approver_emails),
+            {lineage} FROM {src}""")
     else:
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {src}")
+        con.execute(f"CREATE TABLE {name} AS SELECT *, {lineage} FROM {src}")
 load_s = time.perf_counter() - t0
 # project_policies, as the engine builds it: each policy's id, version, recorded approval and
 # audience, from `assure policy list --json` (bench.sh writes it beside the exports).
@@ -25,7 +33,7 @@ con.execute("CREATE TABLE project_policies(policy_id VARCHAR, version VARCHAR, a
 for pol in json.load(open(f"{work}/policies.json")):
     con.execute("INSERT INTO project_policies VALUES (?, ?, CAST(? AS DATE), ?)",
                 [pol["id"], pol.get("version") or "", pol.get("approved_on"), pol.get("applies_to") or "all"])
-ran, skipped, query_s, counts = [], [], 0.0, {}
+ran, skipped, query_s, counts, errors = [], [], 0.0, {}, {}
 files = sorted(glob.glob(f"{work}/sql/*.sql"))
 for f in files:
     sql = open(f).read()
@@ -38,4 +46,5 @@ for f in files:
         counts[test] = {"fail": rows[0], "population": rows[1]}
     except Exception as e:  # a dialect difference: reported, left out of the comparison
         skipped.append(test)
-print(json.dumps({"load_s": load_s, "query_s": query_s, "ran": ran, "skipped": skipped, "assure_tests": len(files), "counts": counts}))
+        errors[test] = str(e).splitlines()[0]
+print(json.dumps({"load_s": load_s, "query_s": query_s, "ran": ran, "skipped": skipped, "assure_tests": len(files), "counts": counts, "errors": errors}))

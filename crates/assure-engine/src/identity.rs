@@ -605,17 +605,31 @@ impl Identities {
                         Arc::new(b.finish())
                     }
                     DataType::List(_) => {
+                        // Walked by offsets over the one array of items (not `l.value(r)`, which
+                        // makes a new array per row): each item resolved (and a miss counted), then
+                        // the row's items written sorted, without repeats.
                         let l = col.as_list::<i32>();
-                        let mut b = ListBuilder::new(StringBuilder::new());
-                        for r in 0..l.len() {
-                            let items = l.value(r);
-                            let items = items.as_string::<i32>();
-                            let mut v: Vec<String> = items
-                                .iter()
-                                .flatten()
-                                .map(|x| written_as(self, cache, missed, soft, x).to_string())
+                        let Some(items) = l.values().as_string_opt::<i32>() else {
+                            return Err(format!(
+                                "identity column `{table_name}.{name}` is a list of {}, not of text",
+                                l.values().data_type()
+                            ));
+                        };
+                        let mut b = ListBuilder::with_capacity(
+                            StringBuilder::with_capacity(items.len(), items.value_data().len()),
+                            l.len(),
+                        );
+                        for (r, w) in l.value_offsets().windows(2).enumerate() {
+                            let &[s, e] = w else { continue };
+                            let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
+                            let valid = || row.clone().filter(|&j| items.is_valid(j)).map(|j| items.value(j));
+                            for x in valid() {
+                                written_as(self, cache, missed, soft, x);
+                            }
+                            let mut v: Vec<&str> = valid()
+                                .map(|x| cache.get(x).map_or("", |(written, _)| written.as_str()))
                                 .collect();
-                            v.sort();
+                            v.sort_unstable();
                             v.dedup();
                             for x in v {
                                 b.values().append_value(x);

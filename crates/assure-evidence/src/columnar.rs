@@ -473,9 +473,28 @@ pub fn read_verified(
     if let Ok(meta) = &plan {
         let footer_start = footer.as_ref().map_or(file_len, |(s, _)| *s);
         for (i, group) in meta.metadata().row_groups().iter().enumerate() {
-            let ranges = group.columns().iter().map(|c| c.byte_range());
-            let start = ranges.clone().map(|(s, _)| s).min().unwrap_or(pos);
-            let end = ranges.map(|(s, l)| s + l).max().unwrap_or(pos);
+            // Each column chunk's stretch, from the footer as written. Not `byte_range()`: it
+            // asserts (panics) on a negative offset or length, and a footer altered on disk can
+            // hold either.
+            let ranges: Option<Vec<(u64, u64)>> = group
+                .columns()
+                .iter()
+                .map(|c| {
+                    let s = u64::try_from(c.dictionary_page_offset().unwrap_or(c.data_page_offset())).ok()?;
+                    let l = u64::try_from(c.compressed_size()).ok()?;
+                    Some((s, s.saturating_add(l)))
+                })
+                .collect();
+            let Some(ranges) = ranges else {
+                if rows.is_ok() {
+                    rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
+                        "row group {i} has a column with a negative byte offset or length"
+                    ))));
+                }
+                break;
+            };
+            let start = ranges.iter().map(|(s, _)| *s).min().unwrap_or(pos);
+            let end = ranges.iter().map(|(_, e)| *e).max().unwrap_or(pos);
             if start < pos || end > footer_start || start > end {
                 if rows.is_ok() {
                     rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(

@@ -712,7 +712,7 @@ pub fn load_batches_with(
 /// Whether a row of `added` (the batches of newer files of one table) has the key of a row in one of
 /// the older files `older` (rule 3 would then leave the older row out, so the older files' results
 /// no longer stand as they are): the older files' columnar copies are read, their key columns only,
-/// after each is hashed and compared with its recorded hash. Returns the first such key as text,
+/// each hashed as it is decoded and used only if it has its recorded hash. Returns the first such key as text,
 /// or (as the error) why an older file could not be read.
 pub fn keys_shared(
     store: &dyn EvidenceStore,
@@ -721,8 +721,6 @@ pub fn keys_shared(
     added: &[RecordBatch],
 ) -> Result<Option<String>, String> {
     use arrow::row::{RowConverter, SortField};
-    use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let key = crate::tables::key_of(table_name);
     let Some(first) = added.first() else { return Ok(None) };
     let schema = first.schema();
@@ -761,28 +759,27 @@ pub fn keys_shared(
             new_keys.insert(r.as_ref().to_vec());
         }
     }
+    let wanted: std::collections::BTreeSet<String> = names.iter().cloned().collect();
     for s in older {
-        let Some(bytes) = store.read_columnar(&s.blake3).map_err(|e| e.to_string())? else {
+        let Some(mut file) = store.open_columnar(&s.blake3).map_err(|e| e.to_string())? else {
             return Err(format!(
                 "the columnar copy of `{}` (entry {}) is missing; run `assure evidence rebuild`",
                 s.name, s.seq
             ));
         };
-        if s.columnar.as_deref() != Some(blake3::hash(&bytes).to_hex().as_str()) {
+        // Hashed as its key columns are decoded, a row group at a time (the copy is never held
+        // whole); its rows are used only if the whole file has its recorded hash.
+        let read = crate::columnar::read_verified(file.as_mut(), &s.connector, &s.blake3, Some(&wanted), None)
+            .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+        drop(file);
+        if s.columnar.as_deref() != Some(read.blake3.as_str()) {
             return Err(format!(
                 "the columnar copy of `{}` (entry {}) does not match its recorded hash; run `assure evidence verify`",
                 s.name, s.seq
             ));
         }
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-            .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().map(String::as_str));
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
-        for b in reader {
-            let b = b.map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+        let batches = read.rows.map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
+        for b in batches {
             let rows = converter.convert_columns(&columns_of(&b)?).map_err(|e| e.to_string())?;
             if let Some(r) = rows.iter().find(|r| new_keys.contains(r.as_ref())) {
                 let shown = converter

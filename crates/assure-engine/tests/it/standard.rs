@@ -237,3 +237,55 @@ C4,api,nobody known,Lee Nobody <lee@elsewhere.example>,,2026-03-04T10:00:00Z,202
     }
     insta::assert_snapshot!(out);
 }
+
+/// Whether a change had an approver other than its author, on lists as identity resolution leaves
+/// them (each person once): the author beside another approver is approved; the author under two
+/// addresses, or in another case, is the author alone; an empty list is no approval. The same rule
+/// in the emergency test.
+#[test]
+fn an_approver_list_holding_the_author_counts_only_the_other_people() {
+    let mut ids = assure_engine::Identities::default();
+    ids.add("ana@acme.example", &[]);
+    ids.add("bo@acme.example", &[]);
+    ids.add("cy@acme.example", &[]);
+    let changes = crate::fixture::csv(
+        "changes",
+        "change_id,system,title,author_email,approver_emails,created_at,approved_at,merged_at,deployed_at,emergency
+C1,api,author and another,ana@acme.example,ana@acme.example;bo@acme.example,2026-03-01T09:00:00Z,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,,false
+C2,api,author under two addresses,ana@acme.example,ana+gh@acme.example;ana@acme.example,2026-03-02T09:00:00Z,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,,false
+C3,api,author in capitals,ANA@acme.example,ana@acme.example,2026-03-03T09:00:00Z,2026-03-03T10:00:00Z,2026-03-03T11:00:00Z,,false
+C4,api,one other person twice,ana@acme.example,bo@acme.example;BO+gh@acme.example,2026-03-04T09:00:00Z,2026-03-04T10:00:00Z,2026-03-04T11:00:00Z,,false
+C5,api,no approval,ana@acme.example,,2026-03-05T09:00:00Z,,2026-03-05T11:00:00Z,,false
+C6,api,author between two others,bo@acme.example,cy@acme.example;bo@acme.example;ana@acme.example,2026-03-06T09:00:00Z,2026-03-06T10:00:00Z,2026-03-06T11:00:00Z,,false
+E1,api,emergency and the author alone,ana@acme.example,ana+gh@acme.example,2026-03-09T09:00:00Z,2026-03-10T10:00:00Z,2026-03-09T11:00:00Z,2026-03-09T12:00:00Z,true
+E2,api,emergency and another,ana@acme.example,ana@acme.example;cy@acme.example,2026-03-09T09:00:00Z,2026-03-10T10:00:00Z,2026-03-09T11:00:00Z,2026-03-09T12:00:00Z,true
+",
+    );
+    let mut tables = vec![assure_engine::TableBatches::from_rows(&changes).unwrap()];
+    assert!(ids.apply_batches(&mut tables).unwrap().is_empty());
+    let specs: Vec<TestSpec> = specs()
+        .into_iter()
+        .filter(|s| s.id == "changes-peer-approved" || s.id == "emergency-changes-approved-afterwards")
+        .collect();
+    let run = assure_engine::run_batches(&tables, &specs, &window(), &mut |_, _| {});
+    assert!(run.diagnostics.is_empty(), "{:#?}", run.diagnostics);
+    let out = format!(
+        "{}{}",
+        render_result(&run, "changes-peer-approved"),
+        render_result(&run, "emergency-changes-approved-afterwards")
+    );
+    assert_eq!(
+        out,
+        "population 6, exceptions 3, not applicable 0
+pass api#C1: approved by another engineer before merge
+FAIL api#C2: approved only by its author ana@acme.example
+FAIL api#C3: approved only by its author ana@acme.example
+pass api#C4: approved by another engineer before merge
+FAIL api#C5: merged without any approval
+pass api#C6: approved by another engineer before merge
+population 2, exceptions 1, not applicable 0
+FAIL api#E1: emergency change never approved by a second person
+pass api#E2: approved after the fact within the deadline
+"
+    );
+}

@@ -148,3 +148,57 @@ fn a_cut_or_foreign_file_is_hashed_whole_and_gives_no_rows() {
     let e = read.rows.unwrap_err().to_string();
     assert!(e.contains("not a Parquet file"), "{e}");
 }
+
+/// `bytes` with the second row group's first column chunk given `offset` and `size` in a footer
+/// written anew: a copy whose footer was altered on disk.
+fn with_chunk_at(bytes: &[u8], offset: i64, size: i64) -> Vec<u8> {
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+    let n = bytes.len();
+    let meta_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+    let body = &bytes[..n - 8 - meta_len];
+    let meta = ParquetMetaDataReader::decode_metadata(&bytes[n - 8 - meta_len..n - 8]).unwrap();
+    let mut builder = meta.into_builder();
+    let mut groups = builder.take_row_groups();
+    assert!(groups.len() > 1, "the copy has several row groups");
+    let group = groups.remove(1);
+    let mut columns = group.columns().to_vec();
+    columns[0] = columns[0]
+        .clone()
+        .into_builder()
+        .set_dictionary_page_offset(None)
+        .set_data_page_offset(offset)
+        .set_total_compressed_size(size)
+        .build()
+        .unwrap();
+    groups.insert(1, group.into_builder().set_column_metadata(columns).build().unwrap());
+    let meta = builder.set_row_groups(groups).build();
+    let mut out = body.to_vec();
+    ParquetMetaDataWriter::new(&mut out, &meta).finish().unwrap();
+    out
+}
+
+#[test]
+fn a_footer_with_an_impossible_stretch_is_an_error_naming_the_row_group_not_a_panic() {
+    let bytes = events(100_000);
+    for (offset, size, says) in [
+        (
+            -5,
+            100,
+            "row group 1 has a column with a negative byte offset or length",
+        ),
+        (4, -1, "row group 1 has a column with a negative byte offset or length"),
+        // Past the largest signed offset: the end is still computed (not wrapped) and refused.
+        (i64::MAX, 1_000_000, "..9223372036855775807, not after byte"),
+        (4, 8, "row group 1 lies at bytes 4.."),
+    ] {
+        let altered = with_chunk_at(&bytes, offset, size);
+        let read = columnar::read_verified(&mut Cursor::new(altered.clone()), "csv", "e1", None, None).unwrap();
+        assert_eq!(
+            read.blake3,
+            blake3::hash(&altered).to_hex().to_string(),
+            "every byte was hashed ({offset}, {size})"
+        );
+        let e = read.rows.unwrap_err().to_string();
+        assert!(e.contains(says), "({offset}, {size}): {e}");
+    }
+}
