@@ -711,8 +711,9 @@ pub fn load_batches_with(
 
 /// Whether a row of `added` (the batches of newer files of one table) has the key of a row in one of
 /// the older files `older` (rule 3 would then leave the older row out, so the older files' results
-/// no longer stand as they are): the older files' columnar copies are read, their key columns only,
-/// each hashed as it is decoded and used only if it has its recorded hash. Returns the first such key as text,
+/// no longer stand as they are): the older files' columnar copies are read, their key columns only
+/// and only the rows with a new row's key kept, each copy hashed as it is decoded and used only if
+/// it has its recorded hash. Returns the first such key as text,
 /// or (as the error) why an older file could not be read.
 pub fn keys_shared(
     store: &dyn EvidenceStore,
@@ -760,7 +761,28 @@ pub fn keys_shared(
         }
     }
     let wanted: std::collections::BTreeSet<String> = names.iter().cloned().collect();
+    let converter = std::sync::Arc::new(converter);
+    let new_keys = std::sync::Arc::new(new_keys);
     for s in older {
+        // Only the rows whose key is a new row's are kept as the copy is decoded, so an older
+        // copy's keys (20 million events) are never held; a batch whose key columns cannot be
+        // compared is kept whole, for the error below to name.
+        let (conv, keys, key_names) = (
+            std::sync::Arc::clone(&converter),
+            std::sync::Arc::clone(&new_keys),
+            names.clone(),
+        );
+        let shared = crate::columnar::Predicate {
+            columns: names.clone(),
+            keep: Box::new(move |b: RecordBatch| {
+                let columns: Option<Vec<arrow::array::ArrayRef>> =
+                    key_names.iter().map(|n| b.column_by_name(n).cloned()).collect();
+                match columns.and_then(|c| conv.convert_columns(&c).ok()) {
+                    Some(rows) => rows.iter().map(|r| Some(keys.contains(r.as_ref()))).collect(),
+                    None => arrow::array::BooleanArray::from(vec![true; b.num_rows()]),
+                }
+            }),
+        };
         let Some(mut file) = store.open_columnar(&s.blake3).map_err(|e| e.to_string())? else {
             return Err(format!(
                 "the columnar copy of `{}` (entry {}) is missing; run `assure evidence rebuild`",
@@ -769,7 +791,7 @@ pub fn keys_shared(
         };
         // Hashed as its key columns are decoded, a row group at a time (the copy is never held
         // whole); its rows are used only if the whole file has its recorded hash.
-        let read = crate::columnar::read_verified(file.as_mut(), &s.connector, &s.blake3, Some(&wanted), None)
+        let read = crate::columnar::read_verified(file.as_mut(), &s.connector, &s.blake3, Some(&wanted), Some(shared))
             .map_err(|e| format!("`{}` (entry {}): {e}", s.name, s.seq))?;
         drop(file);
         if s.columnar.as_deref() != Some(read.blake3.as_str()) {
