@@ -207,14 +207,26 @@ fn git_log(repo: &Path) -> Result<PathBuf, Problem> {
     ));
     fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create a temporary file: {e}")))?;
     let path = dir.join(format!("{name}.gitlog"));
-    let mut text = format!("{} {name}\n", crate::vendor::GIT_LOG_HEADER).into_bytes();
-    text.extend_from_slice(&out.stdout);
+    let mut text = format!("{} {name}\n", crate::vendor::GIT_LOG_HEADER);
+    push_utf8_or_latin1(&mut text, &out.stdout);
     if !authors.is_empty() {
-        text.extend_from_slice(b"\x1d\n");
-        text.extend_from_slice(&authors);
+        text.push('\x1d');
+        text.push('\n');
+        push_utf8_or_latin1(&mut text, &authors);
     }
     fs::write(&path, text).map_err(|e| fail(format!("cannot write a temporary file: {e}")))?;
     Ok(path)
+}
+
+/// Appends git's output as text. Git prints a commit's message as it was written when the commit
+/// declares no encoding, and older projects wrote Latin-1 that way (curl's history has 96 such lines:
+/// `Storsj\xf6`): a byte sequence that is not UTF-8 is read as Latin-1, one character per byte, so
+/// the history is recorded whole instead of refused, and its names read as they were meant.
+fn push_utf8_or_latin1(text: &mut String, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.extend(chunk.invalid().iter().map(|&b| char::from(b)));
+    }
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

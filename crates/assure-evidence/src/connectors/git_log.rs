@@ -370,7 +370,12 @@ fn mainline_records(text: &str, repo: &str) -> Result<Vec<(u64, Record)>, Refusa
         // Written `Name <address>`: the name feeds identity resolution's same-name rule.
         let author = match parents.get(1).and_then(|p| branch_author.get(p)) {
             Some((name, a)) if !a.is_empty() => Some(named(name, a)),
-            _ => field(3).map(|a| named(field(2).unwrap_or_default(), a)),
+            // An author recorded with a name and no address (curl credits some contributors so) is
+            // the name, as a trailer without an address is: identity resolution may know it, and
+            // reports it when it does not; the change stays in the population.
+            _ => field(3)
+                .map(|a| named(field(2).unwrap_or_default(), a))
+                .or_else(|| field(2).map(str::to_string)),
         };
         let mut approvers = Vec::new();
         let mut coauthors = Vec::new();

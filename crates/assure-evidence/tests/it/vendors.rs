@@ -167,22 +167,26 @@ fn sarif_results_with_security_severity_and_levels() {
     insta::assert_snapshot!(import_and_load(&[f], "vulnerabilities").join("\n"));
 }
 
+/// Runs git in `repo` at fixed dates, failing the test if git fails; returns what it printed.
+fn git_in(repo: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", "2026-03-02T10:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-03-02T11:00:00Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn a_git_repository_s_merges_and_review_trailers() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("api");
     std::fs::create_dir_all(&repo).unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", "2026-03-02T10:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2026-03-02T11:00:00Z")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
+    let git = |args: &[&str]| git_in(&repo, args);
     git(&["init", "-q", "-b", "main"]);
     git(&[
         "-c",
@@ -250,6 +254,47 @@ fn a_git_repository_s_merges_and_review_trailers() {
         })
         .collect();
     insta::assert_snapshot!(text.join("\n"));
+}
+
+/// Two things curl's real history holds: a message written in Latin-1 with no declared encoding
+/// (recorded whole, the bytes read as the characters they were meant to be), and an author credited
+/// by name with no address (the change is kept, its author the name).
+#[test]
+fn a_git_history_with_latin_1_and_an_author_without_address_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("old");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| git_in(&repo, args);
+    git(&["init", "-q", "-b", "main"]);
+    // Written as a raw commit object: today's `git commit` converts such a message to UTF-8, but
+    // commits made by older tools hold the bytes as they were typed.
+    git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let object = tmp.path().join("commit");
+    std::fs::write(
+        &object,
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
+author Ian Blanes <> 1772445600 +0000\n\
+committer Bo <bo@acme.example> 1772449200 +0000\n\n\
+fix the parser\n\nThanks to Martin Storsj\xf6 for the report.\n\nReviewed-by: Ana <ana@acme.example>\n",
+    )
+    .unwrap();
+    let id = git(&["hash-object", "-t", "commit", "-w", object.to_str().unwrap()]);
+    git(&["update-ref", "refs/heads/main", id.trim()]);
+    let files = assure_evidence::import::expand(std::slice::from_ref(&repo)).unwrap();
+    let recorded = std::fs::read_to_string(&files[0]).expect("the recorded history is UTF-8");
+    assert!(recorded.contains("Martin Storsjö"), "{recorded}");
+    let rows = import_and_load(&files, "changes");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("ana@acme.example"),
+        "the reviewer is read: {}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains("author_email=ian blanes"),
+        "the author is the name: {}",
+        rows[0]
+    );
 }
 
 #[test]
