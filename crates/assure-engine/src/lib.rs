@@ -167,9 +167,9 @@ pub enum Detail {
     Recorded,
 }
 
-/// [`run_batches`], handing each test's result to `each` as soon as the test has run (so a caller
-/// that records it compactly never holds every test's items at once), with the items' `detail`.
-/// Returns the tests that could not run.
+/// [`run_batches`], handing each test's result to `each` in the order the tests were given (so a
+/// caller that records it compactly never holds every test's items at once), with the items'
+/// `detail`. Returns the tests that could not run.
 pub fn run_each(
     tables: &[TableBatches],
     tests: &[TestSpec],
@@ -178,7 +178,28 @@ pub fn run_each(
     progress: &mut dyn FnMut(usize, &str),
     each: &mut dyn FnMut(TestResult),
 ) -> Vec<Diagnostic> {
-    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+    run_each_with(tables, tests, window, detail, progress, &|r| r, each)
+}
+
+/// [`run_each`], where `finish` turns each test's result into what the caller keeps (encoding its
+/// items, say) on the thread that ran the test, and `each` is handed that in the order the tests
+/// were given. Up to one test per core runs at a time, each on its own thread over one shared
+/// engine, so independent tests run side by side and so do the partitions of each scan; a test
+/// that finished ahead of an earlier one waits, finished, for its turn.
+pub fn run_each_with<R: Send>(
+    tables: &[TableBatches],
+    tests: &[TestSpec],
+    window: &Window,
+    detail: Detail,
+    progress: &mut dyn FnMut(usize, &str),
+    finish: &(dyn Fn(TestResult) -> R + Sync),
+    each: &mut dyn FnMut(R),
+) -> Vec<Diagnostic> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             return tests
@@ -195,9 +216,8 @@ pub fn run_each(
     let mut diagnostics = Vec::new();
     for t in tables {
         // One partition per core, batches dealt round-robin, so every scan uses every core.
-        let n = std::thread::available_parallelism().map_or(1, usize::from).max(1);
-        let partitions: Vec<Vec<RecordBatch>> = (0..n)
-            .map(|k| t.batches.iter().skip(k).step_by(n).cloned().collect())
+        let partitions: Vec<Vec<RecordBatch>> = (0..cores)
+            .map(|k| t.batches.iter().skip(k).step_by(cores).cloned().collect())
             .collect();
         let registered = datafusion::datasource::MemTable::try_new(Arc::clone(&t.schema), partitions)
             .and_then(|m| ctx.register_table(t.name.as_str(), Arc::new(m)));
@@ -208,16 +228,52 @@ pub fn run_each(
             });
         }
     }
-    for (i, t) in tests.iter().enumerate() {
-        progress(i, &t.id);
-        match rt.block_on(run_one(&ctx, t, window, detail)) {
-            Ok(r) => each(r),
-            Err(message) => diagnostics.push(Diagnostic {
-                test: t.id.clone(),
-                message,
-            }),
-        }
+    enum Said<R> {
+        Started(usize),
+        Done(usize, Result<R, String>),
     }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (said, heard) = std::sync::mpsc::channel::<Said<R>>();
+    std::thread::scope(|scope| {
+        for _ in 0..cores.min(tests.len()) {
+            let (said, next, rt, ctx) = (said.clone(), &next, &rt, &ctx);
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(t) = tests.get(k) else { return };
+                    if said.send(Said::Started(k)).is_err() {
+                        return;
+                    }
+                    let r = rt.block_on(run_one(ctx, t, window, detail)).map(finish);
+                    if said.send(Said::Done(k, r)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(said);
+        // Finished tests handed on in order; a test that started is reported as it starts.
+        let mut waiting: BTreeMap<usize, Result<R, String>> = BTreeMap::new();
+        let mut turn = 0;
+        for message in heard {
+            match message {
+                Said::Started(k) => progress(k, tests.get(k).map_or("", |t| t.id.as_str())),
+                Said::Done(k, r) => {
+                    waiting.insert(k, r);
+                }
+            }
+            while let Some(r) = waiting.remove(&turn) {
+                match r {
+                    Ok(r) => each(r),
+                    Err(message) => diagnostics.push(Diagnostic {
+                        test: tests.get(turn).map(|t| t.id.clone()).unwrap_or_default(),
+                        message,
+                    }),
+                }
+                turn += 1;
+            }
+        }
+    });
     diagnostics
 }
 

@@ -287,8 +287,9 @@ pub fn read_columns(
 pub struct Predicate {
     /// The columns `keep` is given.
     pub columns: Vec<String>,
-    /// Which rows of a batch of those columns to keep.
-    pub keep: Box<dyn FnMut(RecordBatch) -> arrow::array::BooleanArray + Send>,
+    /// Which rows of a batch of those columns to keep (called from several threads at once: row
+    /// groups are decoded side by side).
+    pub keep: Box<dyn Fn(RecordBatch) -> arrow::array::BooleanArray + Send + Sync>,
 }
 
 impl std::fmt::Debug for Predicate {
@@ -455,7 +456,7 @@ pub fn read_verified(
             .unwrap_or_else(|_| Err(refused("the footer")))
         },
     );
-    let keep = predicate.map(|p| (p.columns, Arc::new(std::sync::Mutex::new(p.keep))));
+    let keep = predicate.map(|p| (p.columns, Arc::new(p.keep)));
     file.seek(SeekFrom::Start(0))?;
     let mut hasher = blake3::Hasher::new();
     let mut pos = 0u64;
@@ -472,83 +473,160 @@ pub fn read_verified(
         .map_err(|e| ColumnarError::Parquet(parquet::errors::ParquetError::General(e.to_string())));
     if let Ok(meta) = &plan {
         let footer_start = footer.as_ref().map_or(file_len, |(s, _)| *s);
-        for (i, group) in meta.metadata().row_groups().iter().enumerate() {
-            // Each column chunk's stretch, from the footer as written. Not `byte_range()`: it
-            // asserts (panics) on a negative offset or length, and a footer altered on disk can
-            // hold either.
-            let ranges: Option<Vec<(u64, u64)>> = group
-                .columns()
-                .iter()
-                .map(|c| {
-                    let s = u64::try_from(c.dictionary_page_offset().unwrap_or(c.data_page_offset())).ok()?;
-                    let l = u64::try_from(c.compressed_size()).ok()?;
-                    Some((s, s.saturating_add(l)))
-                })
-                .collect();
-            let Some(ranges) = ranges else {
-                if rows.is_ok() {
-                    rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
-                        "row group {i} has a column with a negative byte offset or length"
-                    ))));
+        // Decoding one row group from the very bytes hashed. A panic in the reader library (as for
+        // the footer) stops decoding, not the hashing.
+        let decode = |i: usize, stretch: Stretch| -> Result<Vec<RecordBatch>, ColumnarError> {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                || -> Result<Vec<RecordBatch>, ColumnarError> {
+                    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(stretch, meta.clone())
+                        .with_row_groups(vec![i])
+                        .with_batch_size(BATCH_ROWS);
+                    let builder = match columns {
+                        Some(names) => {
+                            let mask = parquet::arrow::ProjectionMask::columns(
+                                builder.parquet_schema(),
+                                names.iter().map(String::as_str),
+                            );
+                            builder.with_projection(mask)
+                        }
+                        None => builder,
+                    };
+                    let builder = match &keep {
+                        Some((names, keep)) => {
+                            let mask = parquet::arrow::ProjectionMask::columns(
+                                builder.parquet_schema(),
+                                names.iter().map(String::as_str),
+                            );
+                            let keep = Arc::clone(keep);
+                            let filter =
+                                parquet::arrow::arrow_reader::ArrowPredicateFn::new(mask, move |b| Ok((*keep)(b)));
+                            builder
+                                .with_row_filter(parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(filter)]))
+                        }
+                        None => builder,
+                    };
+                    let mut out = Vec::new();
+                    for batch in builder.build()? {
+                        out.push(with_lineage(batch?, source, evidence)?);
+                    }
+                    Ok(out)
+                },
+            ))
+            .unwrap_or_else(|_| Err(refused(&format!("row group {i}"))))
+        };
+        let groups = meta.metadata().row_groups();
+        // This thread reads and hashes the file in order; up to one worker per core decodes the
+        // row groups already hashed, each at most one group behind, so at most two groups' bytes
+        // per core are held at once. A file of one row group is decoded here.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(groups.len())
+            .max(1);
+        std::thread::scope(|scope| -> std::io::Result<()> {
+            let (jobs, results) = if workers > 1 {
+                let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(usize, Stretch)>(workers);
+                let job_rx = std::sync::Mutex::new(job_rx);
+                let (res_tx, res_rx) = std::sync::mpsc::channel();
+                let (job_rx, decode) = (Arc::new(job_rx), &decode);
+                for _ in 0..workers {
+                    let (job_rx, res_tx) = (Arc::clone(&job_rx), res_tx.clone());
+                    scope.spawn(move || {
+                        loop {
+                            let job = match job_rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok((i, stretch)) = job else { return };
+                            if res_tx.send((i, decode(i, stretch))).is_err() {
+                                return;
+                            }
+                        }
+                    });
                 }
-                break;
+                (Some(job_tx), Some(res_rx))
+            } else {
+                (None, None)
             };
-            let start = ranges.iter().map(|(s, _)| *s).min().unwrap_or(pos);
-            let end = ranges.iter().map(|(_, e)| *e).max().unwrap_or(pos);
-            if start < pos || end > footer_start || start > end {
-                if rows.is_ok() {
-                    rows = Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
-                        "row group {i} lies at bytes {start}..{end}, not after byte {pos} and before the footer"
-                    ))));
-                }
-                break;
-            }
-            take(file, start, &mut hasher, &mut pos)?;
-            let bytes = bytes::Bytes::from(take(file, end, &mut hasher, &mut pos)?);
-            let Ok(out) = &mut rows else { continue };
-            let stretch = Stretch { start, bytes, file_len };
-            // As for the footer: a panic in the reader library stops decoding, not the hashing.
-            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), ColumnarError> {
-                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(stretch, meta.clone())
-                    .with_row_groups(vec![i])
-                    .with_batch_size(BATCH_ROWS);
-                let builder = match columns {
-                    Some(names) => {
-                        let mask = parquet::arrow::ProjectionMask::columns(
-                            builder.parquet_schema(),
-                            names.iter().map(String::as_str),
-                        );
-                        builder.with_projection(mask)
-                    }
-                    None => builder,
+            // Decoded groups by index, put in order at the end; the first error (by group) wins.
+            let mut decoded: std::collections::BTreeMap<usize, Result<Vec<RecordBatch>, ColumnarError>> =
+                std::collections::BTreeMap::new();
+            let mut failed = false;
+            for (i, group) in groups.iter().enumerate() {
+                // Each column chunk's stretch, from the footer as written. Not `byte_range()`: it
+                // asserts (panics) on a negative offset or length, and a footer altered on disk can
+                // hold either.
+                let ranges: Option<Vec<(u64, u64)>> = group
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        let s = u64::try_from(c.dictionary_page_offset().unwrap_or(c.data_page_offset())).ok()?;
+                        let l = u64::try_from(c.compressed_size()).ok()?;
+                        Some((s, s.saturating_add(l)))
+                    })
+                    .collect();
+                let Some(ranges) = ranges else {
+                    decoded.insert(
+                        i,
+                        Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
+                            "row group {i} has a column with a negative byte offset or length"
+                        )))),
+                    );
+                    break;
                 };
-                let builder = match &keep {
-                    Some((names, keep)) => {
-                        let mask = parquet::arrow::ProjectionMask::columns(
-                            builder.parquet_schema(),
-                            names.iter().map(String::as_str),
-                        );
-                        let keep = Arc::clone(keep);
-                        let filter = parquet::arrow::arrow_reader::ArrowPredicateFn::new(mask, move |b| {
-                            let mut keep = keep
-                                .lock()
-                                .map_err(|_| arrow::error::ArrowError::ComputeError("a row filter stopped".into()))?;
-                            Ok((*keep)(b))
-                        });
-                        builder.with_row_filter(parquet::arrow::arrow_reader::RowFilter::new(vec![Box::new(filter)]))
-                    }
-                    None => builder,
-                };
-                for batch in builder.build()? {
-                    out.push(with_lineage(batch?, source, evidence)?);
+                let start = ranges.iter().map(|(s, _)| *s).min().unwrap_or(pos);
+                let end = ranges.iter().map(|(_, e)| *e).max().unwrap_or(pos);
+                if start < pos || end > footer_start || start > end {
+                    decoded.insert(
+                        i,
+                        Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(format!(
+                            "row group {i} lies at bytes {start}..{end}, not after byte {pos} and before the footer"
+                        )))),
+                    );
+                    break;
                 }
-                Ok(())
-            }))
-            .unwrap_or_else(|_| Err(refused(&format!("row group {i}"))));
-            if let Err(e) = decoded {
-                rows = Err(e);
+                take(file, start, &mut hasher, &mut pos)?;
+                let bytes = bytes::Bytes::from(take(file, end, &mut hasher, &mut pos)?);
+                if let Some(results) = &results {
+                    for (k, r) in results.try_iter() {
+                        failed |= r.is_err();
+                        decoded.insert(k, r);
+                    }
+                }
+                // After an error the rest is hashed, not decoded.
+                if failed {
+                    continue;
+                }
+                let stretch = Stretch { start, bytes, file_len };
+                match &jobs {
+                    Some(jobs) => {
+                        if jobs.send((i, stretch)).is_err() {
+                            failed = true;
+                        }
+                    }
+                    None => {
+                        let r = decode(i, stretch);
+                        failed |= r.is_err();
+                        decoded.insert(i, r);
+                    }
+                }
             }
-        }
+            drop(jobs);
+            if let Some(results) = results {
+                decoded.extend(results);
+            }
+            if let Ok(out) = &mut rows {
+                for (_, r) in decoded {
+                    match r {
+                        Ok(batches) => out.extend(batches),
+                        Err(e) => {
+                            rows = Err(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
     }
     // The rest of the file (the footer), hashed, and the footer the row groups were found with
     // compared with the footer hashed.

@@ -455,9 +455,19 @@ fn pushed(filter: &std::sync::Arc<dyn RowFilter>, table: &str, noted: &Noted) ->
     crate::columnar::Predicate {
         columns: filter.reads(&table),
         keep: Box::new(move |batch: RecordBatch| {
+            // Noted apart, then added under the lock: row groups are decoded side by side.
+            let mut here = BTreeMap::new();
+            note_values(filter.as_ref(), &table, &batch, &mut here);
             if let Ok(mut n) = noted.lock() {
                 let (seen, read) = &mut *n;
-                note_values(filter.as_ref(), &table, &batch, seen);
+                for (column, values) in here {
+                    let into: &mut std::collections::BTreeSet<String> = seen.entry(column).or_default();
+                    if into.is_empty() {
+                        *into = values;
+                    } else {
+                        into.extend(values);
+                    }
+                }
                 *read += batch.num_rows() as u64;
             }
             // Kept whole when the predicate cannot be evaluated: more rows is never wrong.

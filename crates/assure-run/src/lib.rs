@@ -549,33 +549,39 @@ pub fn evaluate(
     }
     let total = specs.len();
     // Each outcome as its test ends: its rows encoded for the run file, its passing items dropped,
-    // so a run holds one test's items at a time rather than every test's until it is recorded.
+    // so a run holds one test's items per core at a time rather than every test's until it is recorded.
     let mut done: BTreeMap<String, (TestOutcome, Option<EncodedRows>)> = BTreeMap::new();
     let mut failed_to_encode: Vec<assure_engine::Diagnostic> = Vec::new();
     // A table that could not be prepared stops every test (it would run on part of the evidence).
     let run_diagnostics = if problems.is_empty() {
-        assure_engine::run_each(
+        assure_engine::run_each_with(
             &tables,
             &specs,
             &window,
             assure_engine::Detail::Recorded,
             &mut |k, id| progress(k, total, id),
-            &mut |r| {
-                let Some(t) = selected.iter().find(|t| t.id.as_str() == r.id) else {
-                    return;
-                };
+            // Each outcome made and its rows encoded on the thread that ran its test.
+            &|r| {
+                let t = selected.iter().find(|t| t.id.as_str() == r.id)?;
                 let mut outcome = outcome_of(t, r, exam);
-                match assure_evidence::runfile::encode_outcome(&outcome) {
+                Some(match assure_evidence::runfile::encode_outcome(&outcome) {
                     Ok(rows) => {
                         outcome.items.retain(|i| i.status != ItemStatus::Pass);
                         outcome.items.shrink_to_fit();
-                        done.insert(outcome.id.clone(), (outcome, Some(rows)));
+                        Ok((outcome, rows))
                     }
-                    Err(e) => failed_to_encode.push(assure_engine::Diagnostic {
+                    Err(e) => Err(assure_engine::Diagnostic {
                         test: outcome.id.clone(),
                         message: format!("its items could not be encoded for the run file: {e}"),
                     }),
+                })
+            },
+            &mut |r| match r {
+                Some(Ok((outcome, rows))) => {
+                    done.insert(outcome.id.clone(), (outcome, Some(rows)));
                 }
+                Some(Err(d)) => failed_to_encode.push(d),
+                None => {}
             },
         )
     } else {

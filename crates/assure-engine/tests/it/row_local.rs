@@ -169,3 +169,58 @@ fn the_columns_a_test_reads_are_enough_to_run_it() {
     }
     insta::assert_snapshot!(listed.join("\n"));
 }
+
+/// Tests run side by side: a slow first test (a cross join of a few million rows) and quick ones
+/// after it. Each result is handed on in the order the tests were given, made by `finish` on the
+/// thread that ran the test; a test that cannot run is a diagnostic for that test alone; and the
+/// progress callback hears of every test.
+#[test]
+fn tests_run_side_by_side_are_handed_on_in_the_order_given() {
+    let typed = typed();
+    let slow = "SELECT CAST(count(*) AS VARCHAR) AS item, 'pass' AS status, 'counted' AS reason \
+                FROM generate_series(1, 2000) AS a CROSS JOIN generate_series(1, 2000) AS b";
+    let quick = |k: usize| format!("SELECT 'q{k}' AS item, 'fail' AS status, 'quick' AS reason");
+    let mut tests = vec![TestSpec {
+        id: "a-slow".into(),
+        ..spec(slow)
+    }];
+    for k in 0..6 {
+        tests.push(TestSpec {
+            id: format!("b-quick-{k}"),
+            ..spec(&quick(k))
+        });
+    }
+    tests.push(TestSpec {
+        id: "c-broken".into(),
+        ..spec("SELECT nothing FROM nowhere")
+    });
+    tests.push(TestSpec {
+        id: "d-last".into(),
+        ..spec(&quick(9))
+    });
+    let mut started = Vec::new();
+    let mut handed = Vec::new();
+    let diagnostics = assure_engine::run_each_with(
+        &typed,
+        &tests,
+        &window(),
+        assure_engine::Detail::Everything,
+        &mut |k, id| started.push((k, id.to_string())),
+        &|r| (r.id.clone(), r.items.first().map(|i| i.item.clone()), r.failed),
+        &mut |r| handed.push(r),
+    );
+    let expected: Vec<(String, Option<String>, usize)> = std::iter::once(("a-slow".into(), Some("4000000".into()), 0))
+        .chain((0..6).map(|k| (format!("b-quick-{k}"), Some(format!("q{k}")), 1)))
+        .chain(std::iter::once(("d-last".into(), Some("q9".into()), 1)))
+        .collect();
+    assert_eq!(handed, expected);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].test, "c-broken");
+    started.sort();
+    let ids: Vec<&str> = tests.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(started.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        started.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        (0..tests.len()).collect::<Vec<_>>()
+    );
+}
