@@ -181,11 +181,18 @@ pub fn run_each(
     run_each_with(tables, tests, window, detail, progress, &|r| r, each)
 }
 
+/// How many population items the tests running side by side may hold at once, counted as the rows
+/// of the largest table each reads (an item takes about 190 bytes while it is sorted and encoded:
+/// some 570 MB). At 20,000 people two change tests (1.2 million changes each) run together; at
+/// 50,000 (2.9 million) one at a time, beside the small tests, so running side by side does not
+/// raise a large company's peak memory.
+pub const ITEMS_IN_FLIGHT: u64 = 3_000_000;
+
 /// [`run_each`], where `finish` turns each test's result into what the caller keeps (encoding its
 /// items, say) on the thread that ran the test, and `each` is handed that in the order the tests
 /// were given. Up to one test per core runs at a time, each on its own thread over one shared
-/// engine, so independent tests run side by side and so do the partitions of each scan; a test
-/// that finished ahead of an earlier one waits, finished, for its turn.
+/// engine, so independent tests run side by side and so do the partitions of each scan, within
+/// [`ITEMS_IN_FLIGHT`]; a test that finished ahead of an earlier one waits, finished, for its turn.
 pub fn run_each_with<R: Send>(
     tables: &[TableBatches],
     tests: &[TestSpec],
@@ -232,19 +239,63 @@ pub fn run_each_with<R: Send>(
         Started(usize),
         Done(usize, Result<R, String>),
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    // What a test may hold at once: one item for each row of the largest table it reads (from its
+    // optimised plan; a query that does not plan, the largest table of all).
+    let rows_of: BTreeMap<&str, u64> = tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.batches.iter().map(|b| b.num_rows() as u64).sum()))
+        .collect();
+    let largest = rows_of.values().copied().max().unwrap_or(0);
+    let costs: Vec<u64> = columns_read(tables, tests, window)
+        .into_iter()
+        .map(|read| match read {
+            Some(read) => read
+                .keys()
+                .map(|t| rows_of.get(t.as_str()).copied().unwrap_or(0))
+                .max()
+                .unwrap_or(0),
+            None => largest,
+        })
+        .collect();
+    // Tests start in the order given; one waits while the tests running would, with it, exceed
+    // the budget of items in flight (a test alone always runs).
+    struct Slots {
+        next: usize,
+        in_flight: u64,
+    }
+    let slots = std::sync::Mutex::new(Slots { next: 0, in_flight: 0 });
+    let freed = std::sync::Condvar::new();
     let (said, heard) = std::sync::mpsc::channel::<Said<R>>();
     std::thread::scope(|scope| {
         for _ in 0..cores.min(tests.len()) {
-            let (said, next, rt, ctx) = (said.clone(), &next, &rt, &ctx);
+            let (said, slots, freed, costs, rt, ctx) = (said.clone(), &slots, &freed, &costs, &rt, &ctx);
             scope.spawn(move || {
                 loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (k, cost) = {
+                        let mut s = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        loop {
+                            let k = s.next;
+                            if k >= tests.len() {
+                                return;
+                            }
+                            let cost = costs.get(k).copied().unwrap_or(0);
+                            if s.in_flight == 0 || s.in_flight.saturating_add(cost) <= ITEMS_IN_FLIGHT {
+                                s.next += 1;
+                                s.in_flight = s.in_flight.saturating_add(cost);
+                                break (k, cost);
+                            }
+                            s = freed.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
+                        }
+                    };
                     let Some(t) = tests.get(k) else { return };
-                    if said.send(Said::Started(k)).is_err() {
-                        return;
+                    let sent = said.send(Said::Started(k)).is_ok();
+                    let r = sent.then(|| rt.block_on(run_one(ctx, t, window, detail)).map(finish));
+                    {
+                        let mut s = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        s.in_flight = s.in_flight.saturating_sub(cost);
                     }
-                    let r = rt.block_on(run_one(ctx, t, window, detail)).map(finish);
+                    freed.notify_all();
+                    let Some(r) = r else { return };
                     if said.send(Said::Done(k, r)).is_err() {
                         return;
                     }
