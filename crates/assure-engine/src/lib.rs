@@ -289,7 +289,16 @@ pub fn run_each_with<R: Send>(
                     };
                     let Some(t) = tests.get(k) else { return };
                     let sent = said.send(Said::Started(k)).is_ok();
-                    let r = sent.then(|| rt.block_on(run_one(ctx, t, window, detail)).map(finish));
+                    // A panic while a test runs is that test's failure: its slot is freed (the
+                    // tests waiting for the budget would otherwise wait for ever) and the others run.
+                    let r = sent.then(|| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            rt.block_on(run_one(ctx, t, window, detail)).map(finish)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Err("the engine stopped on this test (an internal error); the other tests ran".into())
+                        })
+                    });
                     {
                         let mut s = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         s.in_flight = s.in_flight.saturating_sub(cost);
