@@ -21,8 +21,10 @@ use assure_schema::tables::{ColumnType, Table};
 use chrono::{DateTime, NaiveDate};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 
 /// Rows per Parquet row group and per Arrow batch.
 pub const BATCH_ROWS: usize = 65_536;
@@ -135,26 +137,160 @@ impl Builder {
     }
 }
 
-/// Writes a table's rows as they are validated into an in-memory Parquet file, a row group at a
-/// time, so memory holds one batch of rows, not the file.
-pub struct Writer {
-    table: &'static Table,
-    schema: SchemaRef,
+/// A row group's rows being built: the table's columns, `_row`, and the days the dated columns cover.
+struct Part {
     builders: Vec<Builder>,
     rows: Int64Builder,
-    pending: usize,
-    total: u64,
-    writer: ArrowWriter<Vec<u8>>,
+    len: usize,
+    covers: Option<[String; 2]>,
     error: Option<ColumnarError>,
-    /// The columns holding dates or times, and the earliest and latest day seen in them.
-    dated: Vec<usize>,
+}
+
+impl Part {
+    fn new(table: &Table) -> Part {
+        Part {
+            builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            rows: Int64Builder::new(),
+            len: 0,
+            covers: None,
+            error: None,
+        }
+    }
+
+    fn push(&mut self, table: &Table, dated: &[usize], row: u64, values: &[Option<String>]) {
+        if self.error.is_some() {
+            return;
+        }
+        for (i, b) in self.builders.iter_mut().enumerate() {
+            let v = values.get(i).and_then(|v| v.as_deref());
+            if let Err(expected) = b.append(v) {
+                self.error = Some(ColumnarError::Value {
+                    column: table.columns.get(i).map_or("?", |c| c.name).to_string(),
+                    row,
+                    value: v.unwrap_or_default().to_string(),
+                    expected,
+                });
+                return;
+            }
+        }
+        // Validated dates and times start with their day (`YYYY-MM-DD`), so days compare as text.
+        for &i in dated {
+            if let Some(day) = values.get(i).and_then(|v| v.as_deref()).and_then(|v| v.get(..10)) {
+                widen(&mut self.covers, day, day);
+            }
+        }
+        self.rows.append_value(i64::try_from(row).unwrap_or(i64::MAX));
+        self.len += 1;
+    }
+}
+
+/// Widens `covers` to take in the days `first` to `last`.
+fn widen(covers: &mut Option<[String; 2]>, first: &str, last: &str) {
+    match covers {
+        None => *covers = Some([first.to_string(), last.to_string()]),
+        Some([f, l]) => {
+            if first < f.as_str() {
+                *f = first.to_string();
+            }
+            if last > l.as_str() {
+                *l = last.to_string();
+            }
+        }
+    }
+}
+
+/// One row group of a columnar copy, encoded and compressed, ready to be appended to the file in
+/// its place: encoding is most of the work of writing a copy, so row groups can be encoded on
+/// several threads (with an [`Encoder`]) and appended in order (with [`Writer::append`]).
+pub struct Encoded {
+    chunks: Vec<ArrowColumnChunk>,
+    rows: u64,
+    covers: Option<[String; 2]>,
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoded")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encodes row groups of one table's columnar copy; shared by the threads that encode them.
+#[derive(Clone)]
+pub struct Encoder {
+    table: &'static Table,
+    schema: SchemaRef,
+    factory: Arc<ArrowRowGroupWriterFactory>,
+    dated: Arc<[usize]>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("table", &self.table.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encoder {
+    /// Encodes validated rows (values in the table's column order, each with its row number in the
+    /// original) as the row group at `index`.
+    pub fn encode(&self, index: usize, rows: &[crate::read::ValidRow]) -> Result<Encoded, ColumnarError> {
+        let mut part = Part::new(self.table);
+        for (row, values) in rows {
+            part.push(self.table, &self.dated, *row, values);
+        }
+        self.encode_part(index, &mut part)
+    }
+
+    fn encode_part(&self, index: usize, part: &mut Part) -> Result<Encoded, ColumnarError> {
+        if let Some(e) = part.error.take() {
+            return Err(e);
+        }
+        let mut arrays: Vec<ArrayRef> = part.builders.iter_mut().map(Builder::finish).collect();
+        arrays.push(Arc::new(part.rows.finish()));
+        let mut writers = self.factory.create_column_writers(index)?;
+        let mut next = writers.iter_mut();
+        for (field, array) in self.schema.fields().iter().zip(&arrays) {
+            for leaf in compute_leaves(field, array)? {
+                next.next()
+                    .ok_or_else(|| parquet::errors::ParquetError::General("more leaves than column writers".into()))?
+                    .write(&leaf)?;
+            }
+        }
+        let chunks = writers
+            .into_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = part.len as u64;
+        part.len = 0;
+        Ok(Encoded {
+            chunks,
+            rows,
+            covers: part.covers.take(),
+        })
+    }
+}
+
+/// Writes a table's rows as they are validated into an in-memory Parquet file, a row group at a
+/// time, so memory holds one row group's rows, not the file. Rows are either pushed one by one
+/// (encoded on this thread) or appended as row groups encoded elsewhere ([`Writer::encoder`]).
+pub struct Writer {
+    encoder: Encoder,
+    part: Part,
+    total: u64,
+    groups: usize,
+    file: SerializedFileWriter<Vec<u8>>,
+    error: Option<ColumnarError>,
+    /// The earliest and latest day seen in the columns holding dates or times.
     covers: Option<[String; 2]>,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
-            .field("table", &self.table.name)
+            .field("table", &self.encoder.table.name)
             .field("total", &self.total)
             .finish_non_exhaustive()
     }
@@ -170,25 +306,41 @@ impl Writer {
             .set_max_row_group_row_count(Some(BATCH_ROWS))
             .set_created_by("assure".into())
             .build();
-        let writer = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(props))?;
+        // The Arrow writer's own file writer (it records the Arrow schema in the file's metadata),
+        // driven a row group at a time.
+        let (file, factory) =
+            ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(props))?.into_serialized_writer()?;
         Ok(Writer {
-            table,
-            schema,
-            builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
-            rows: Int64Builder::new(),
-            pending: 0,
+            encoder: Encoder {
+                table,
+                schema,
+                factory: Arc::new(factory),
+                dated: table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(c.ty, ColumnType::Date | ColumnType::Timestamp))
+                    .map(|(i, _)| i)
+                    .collect(),
+            },
+            part: Part::new(table),
             total: 0,
-            writer,
+            groups: 0,
+            file,
             error: None,
-            dated: table
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| matches!(c.ty, ColumnType::Date | ColumnType::Timestamp))
-                .map(|(i, _)| i)
-                .collect(),
             covers: None,
         })
+    }
+
+    /// What encodes this copy's row groups on other threads; hand the results to [`Writer::append`]
+    /// in order, numbered from 0 after the row groups already written.
+    pub fn encoder(&self) -> Encoder {
+        self.encoder.clone()
+    }
+
+    /// Row groups written so far.
+    pub fn row_groups(&self) -> usize {
+        self.groups
     }
 
     /// Adds one validated row (values in the table's column order) with its row number.
@@ -196,73 +348,64 @@ impl Writer {
         if self.error.is_some() {
             return;
         }
-        for (i, b) in self.builders.iter_mut().enumerate() {
-            let v = values.get(i).and_then(|v| v.as_deref());
-            if let Err(expected) = b.append(v) {
-                self.error = Some(ColumnarError::Value {
-                    column: self.table.columns.get(i).map_or("?", |c| c.name).to_string(),
-                    row,
-                    value: v.unwrap_or_default().to_string(),
-                    expected,
-                });
-                return;
-            }
+        self.part.push(self.encoder.table, &self.encoder.dated, row, values);
+        if self.part.error.is_some() || self.part.len >= BATCH_ROWS {
+            self.flush();
         }
-        // Validated dates and times start with their day (`YYYY-MM-DD`), so days compare as text.
-        for &i in &self.dated {
-            if let Some(day) = values.get(i).and_then(|v| v.as_deref()).and_then(|v| v.get(..10)) {
-                match &mut self.covers {
-                    None => self.covers = Some([day.to_string(), day.to_string()]),
-                    Some([first, last]) => {
-                        if day < first.as_str() {
-                            *first = day.to_string();
-                        }
-                        if day > last.as_str() {
-                            *last = day.to_string();
-                        }
-                    }
-                }
-            }
+    }
+
+    fn flush(&mut self) {
+        if self.part.len == 0 && self.part.error.is_none() {
+            return;
         }
-        self.rows.append_value(i64::try_from(row).unwrap_or(i64::MAX));
-        self.pending += 1;
-        self.total += 1;
-        if self.pending >= BATCH_ROWS
-            && let Err(e) = self.flush()
-        {
+        let encoded = self.encoder.encode_part(self.groups, &mut self.part);
+        self.append(encoded);
+    }
+
+    /// Appends the next row group, encoded elsewhere; the first error is the writer's.
+    pub fn append(&mut self, encoded: Result<Encoded, ColumnarError>) {
+        if self.error.is_some() {
+            return;
+        }
+        let result = encoded.and_then(|e| {
+            let mut group = self.file.next_row_group()?;
+            for chunk in e.chunks {
+                chunk.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+            self.groups += 1;
+            self.total += e.rows;
+            if let Some([first, last]) = &e.covers {
+                widen(&mut self.covers, first, last);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
             self.error = Some(e);
         }
     }
 
-    fn flush(&mut self) -> Result<(), ColumnarError> {
-        if self.pending == 0 {
-            return Ok(());
-        }
-        let mut arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
-        arrays.push(Arc::new(self.rows.finish()));
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), arrays)?;
-        self.writer.write(&batch)?;
-        self.pending = 0;
-        Ok(())
-    }
-
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
-        self.total
+        self.total + self.part.len as u64
     }
 
-    /// The earliest and latest day in the dated columns of the rows pushed so far.
+    /// The earliest and latest day in the dated columns of the rows written so far.
     pub fn covers(&self) -> Option<[String; 2]> {
-        self.covers.clone()
+        let mut covers = self.covers.clone();
+        if let Some([first, last]) = &self.part.covers {
+            widen(&mut covers, first, last);
+        }
+        covers
     }
 
     /// Finishes the file; returns its bytes.
     pub fn finish(mut self) -> Result<Vec<u8>, ColumnarError> {
+        self.flush();
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        self.flush()?;
-        Ok(self.writer.into_inner()?)
+        Ok(self.file.into_inner()?)
     }
 }
 

@@ -407,10 +407,7 @@ fn read_validated(
     };
     let mut writer =
         crate::columnar::Writer::new(table).map_err(|e| one(format!("cannot start the columnar copy: {e}")))?;
-    let outcome = {
-        let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
-        crate::connectors::read(c, input, table, name, mapping, Some(&mut emit))
-    };
+    let outcome = crate::connectors::read_into(c, input, table, name, mapping, &mut writer);
     if !outcome.problems.is_empty() {
         return Ok((outcome, Vec::new(), None));
     }

@@ -892,10 +892,7 @@ pub fn derive(
 ) -> Result<Vec<u8>, Vec<Problem>> {
     let mut writer = crate::columnar::Writer::new(table)
         .map_err(|e| vec![problem(name, format!("cannot start the columnar copy: {e}"), None)])?;
-    let outcome = {
-        let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
-        crate::connectors::read(connector, reader, table, name, mapping, Some(&mut emit))
-    };
+    let outcome = crate::connectors::read_into(connector, reader, table, name, mapping, &mut writer);
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }

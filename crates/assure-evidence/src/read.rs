@@ -532,6 +532,233 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
     }
 }
 
+/// Records per chunk of a CSV read side by side: a columnar copy's row group, so a chunk's valid
+/// rows are one row group when every row is valid (and the copy is the same bytes as one written in
+/// a single pass).
+pub const CHUNK_RECORDS: usize = crate::columnar::BATCH_ROWS;
+
+/// A valid row: its line and its values in the table's column order, normalised (see [`RowFn`]).
+pub type ValidRow = (u64, Vec<Option<String>>);
+
+/// What checking one chunk of records came to, on the worker that checked it.
+struct Checked<T> {
+    index: usize,
+    problems: Vec<Problem>,
+    more: u64,
+    done: Option<T>,
+    records: Vec<csv::StringRecord>,
+}
+
+/// Reads a canonical CSV like [`read_rows`], checking its rows on one worker per core: this thread
+/// parses the text into chunks of [`CHUNK_RECORDS`] records, each worker checks a chunk and, while
+/// no problem has been found, hands its valid, normalised rows (each with its line) to
+/// `finish(chunk index, rows)` on the same thread; the results are handed to `each` on this thread
+/// in file order, and only while the file has no problem. The outcome (rows, problems in file order,
+/// the problems beyond [`MAX_PROBLEMS`] counted) is what [`read_rows`] gives for the same file.
+pub fn read_csv_chunked<T: Send>(
+    input: impl Read,
+    table: &Table,
+    file: &str,
+    finish: &(dyn Fn(usize, &[ValidRow]) -> T + Sync),
+    each: &mut dyn FnMut(T),
+) -> Outcome {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Mutex, PoisonError, mpsc};
+
+    let guarded = LineGuard {
+        inner: input,
+        run: 0,
+        line: 0,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(guarded);
+    let mut sink = Sink {
+        file,
+        out: Outcome::default(),
+        emit: None,
+    };
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(normalise_name).collect(),
+        Err(e) => {
+            csv_error(&mut sink, &e);
+            return sink.out;
+        }
+    };
+    header_problems(&mut sink, table, &headers, Some(1));
+    let absent: BTreeSet<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
+        .map(|c| c.name)
+        .collect();
+    let place: Vec<Option<usize>> = table
+        .columns
+        .iter()
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| table.column(h).is_some_and(|hc| hc.name == c.name))
+        })
+        .collect();
+    // Once any problem is known the file's rows are not kept, so workers stop handing them on.
+    let failed = AtomicBool::new(!sink.out.problems.is_empty());
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let check = |index: usize, first_row: u64, records: Vec<csv::StringRecord>, len: usize| -> Checked<T> {
+        let mut valid: Vec<ValidRow> = Vec::with_capacity(len);
+        let out = {
+            let mut keep = |row: u64, values: Vec<Option<String>>| valid.push((row, values));
+            let mut sink = Sink {
+                file,
+                out: Outcome::default(),
+                emit: Some(&mut keep),
+            };
+            for (k, record) in records.iter().take(len).enumerate() {
+                let line = record.position().map_or(first_row + k as u64 + 2, |p| p.line());
+                let get = |i: usize, _: &str| {
+                    place
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .and_then(|p| record.get(p))
+                        .filter(|v| !v.trim().is_empty())
+                        .map(Cow::Borrowed)
+                };
+                check_record(&mut sink, table, line, &absent, get);
+            }
+            sink.out
+        };
+        if !out.problems.is_empty() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        let done = (!failed.load(Ordering::Relaxed)).then(|| finish(index, &valid));
+        Checked {
+            index,
+            problems: out.problems,
+            more: out.more_problems,
+            done,
+            records,
+        }
+    };
+    let mut tail: Option<csv::Error> = None;
+    let (jobs, queue) = mpsc::sync_channel::<(usize, u64, Vec<csv::StringRecord>, usize)>(workers);
+    let queue = Mutex::new(queue);
+    let (checked, results) = mpsc::channel::<Checked<T>>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (queue, checked, check, failed) = (&queue, checked.clone(), &check, &failed);
+            scope.spawn(move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok((index, first_row, records, len)) = job else {
+                        break;
+                    };
+                    // A reader library that panics stops this file with a problem, never the process.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                        check(index, first_row, records, len)
+                    }));
+                    let result = match result {
+                        Ok(checked) => checked,
+                        Err(_) => {
+                            failed.store(true, Ordering::Relaxed);
+                            Checked {
+                                index,
+                                problems: vec![crate::connectors::refused_by_reader(file, "canonical-csv")],
+                                more: 0,
+                                done: None,
+                                records: Vec::new(),
+                            }
+                        }
+                    };
+                    if checked.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(checked);
+        // Chunks checked and not yet merged, by index; merged strictly in order.
+        let mut waiting: std::collections::BTreeMap<usize, Checked<T>> = std::collections::BTreeMap::new();
+        let mut pool: Vec<Vec<csv::StringRecord>> = Vec::new();
+        let (mut sent, mut merged) = (0usize, 0usize);
+        let mut merge =
+            |c: Checked<T>, sink: &mut Sink<'_>, pool: &mut Vec<Vec<csv::StringRecord>>, merged: &mut usize| {
+                waiting.insert(c.index, c);
+                while let Some(c) = waiting.remove(merged) {
+                    *merged += 1;
+                    for p in c.problems {
+                        if sink.out.problems.len() < MAX_PROBLEMS {
+                            sink.out.problems.push(p);
+                        } else {
+                            sink.out.more_problems += 1;
+                        }
+                    }
+                    sink.out.more_problems += c.more;
+                    if let Some(done) = c.done
+                        && sink.out.problems.is_empty()
+                    {
+                        each(done);
+                    }
+                    pool.push(c.records);
+                }
+            };
+        loop {
+            let mut records = pool.pop().unwrap_or_default();
+            let first_row = sink.out.rows;
+            let mut len = 0;
+            let mut end = false;
+            while len < CHUNK_RECORDS {
+                if records.len() == len {
+                    records.push(csv::StringRecord::new());
+                }
+                let Some(record) = records.get_mut(len) else { break };
+                match rdr.read_record(record) {
+                    Ok(true) => {
+                        len += 1;
+                        sink.out.rows += 1;
+                    }
+                    Ok(false) => {
+                        end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        tail = Some(e);
+                        end = true;
+                        break;
+                    }
+                }
+            }
+            if len > 0 {
+                if jobs.send((sent, first_row, records, len)).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            // Merge what is ready; wait when too many chunks are in flight, so memory stays bounded.
+            while let Ok(c) = results.try_recv() {
+                merge(c, &mut sink, &mut pool, &mut merged);
+            }
+            while sent - merged > 2 * workers {
+                let Ok(c) = results.recv() else { break };
+                merge(c, &mut sink, &mut pool, &mut merged);
+            }
+            if end {
+                break;
+            }
+        }
+        drop(jobs);
+        while merged < sent {
+            let Ok(c) = results.recv() else { break };
+            merge(c, &mut sink, &mut pool, &mut merged);
+        }
+    });
+    if let Some(e) = tail {
+        csv_error(&mut sink, &e);
+    }
+    sink.out
+}
+
 fn csv_error(sink: &mut Sink<'_>, e: &csv::Error) {
     let row = e.position().map(|p| p.line());
     let (message, hint) = match e.kind() {

@@ -205,6 +205,35 @@ pub fn read<'a>(
     })
 }
 
+/// Reads a file with its connector like [`read`], writing each valid row to `writer` (a columnar
+/// copy) in the same pass. A canonical CSV, the bulk of most imports, is checked and encoded on
+/// one worker per core ([`crate::read::read_csv_chunked`]); its row groups are appended in file
+/// order, so the copy is the same bytes either way.
+pub fn read_into(
+    c: &dyn Connector,
+    input: Box<dyn Read + '_>,
+    table: &'static Table,
+    file: &str,
+    mapping: Option<&Mapping>,
+    writer: &mut crate::columnar::Writer,
+) -> Outcome {
+    if c.kind() != Kind::Canonical(Format::Csv) {
+        let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
+        return read(c, input, table, file, mapping, Some(&mut emit));
+    }
+    let encoder = writer.encoder();
+    let start = writer.row_groups();
+    let finish = |index: usize, rows: &[crate::read::ValidRow]| encoder.encode(start + index, rows);
+    let mut each = |encoded| writer.append(encoded);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::read::read_csv_chunked(input, table, file, &finish, &mut each)
+    }))
+    .unwrap_or_else(|_| Outcome {
+        problems: vec![refused_by_reader(file, c.id())],
+        ..Outcome::default()
+    })
+}
+
 /// The problem a file is when its reader library fails on it.
 pub(crate) fn refused_by_reader(file: &str, connector: &str) -> Problem {
     Problem {

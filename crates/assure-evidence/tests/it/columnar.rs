@@ -202,3 +202,107 @@ fn a_footer_with_an_impossible_stretch_is_an_error_naming_the_row_group_not_a_pa
         assert!(e.contains(says), "({offset}, {size}): {e}");
     }
 }
+
+/// An events export of `n` rows as canonical CSV; `bad(i)` replaces row `i`'s line.
+fn events_csv(n: u64, bad: &dyn Fn(u64) -> Option<String>) -> Vec<u8> {
+    let table = assure_schema::tables::table("events").unwrap();
+    let mut out = table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for i in 0..n {
+        let line = bad(i).unwrap_or_else(|| {
+            let action = if i % 1000 == 0 { "login" } else { "object_read" };
+            format!(
+                "ev-{i},2026-03-{:02}T10:00:00+02:00,aws,User{}@Example.com,{action},raw:{action},,success,yes,",
+                i % 28 + 1,
+                i % 97
+            )
+        });
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The file read in one pass on this thread (each valid row pushed to a writer as it is read) and
+/// read in chunks checked and encoded side by side: the outcome and the copy's bytes.
+fn both_ways(csv: &[u8]) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 2] {
+    use assure_evidence::read::{Format, read_rows};
+    let table = assure_schema::tables::table("events").unwrap();
+    let mut one = columnar::Writer::new(table).unwrap();
+    let in_one = {
+        let mut emit = |row: u64, values: Vec<Option<String>>| one.push(row, &values);
+        read_rows(
+            Cursor::new(csv.to_vec()),
+            Format::Csv,
+            table,
+            "events.csv",
+            Some(&mut emit),
+        )
+    };
+    let mut chunked = columnar::Writer::new(table).unwrap();
+    let csv_connector = assure_evidence::connectors::canonical(Format::Csv);
+    let in_chunks = assure_evidence::connectors::read_into(
+        csv_connector,
+        Box::new(Cursor::new(csv.to_vec())),
+        table,
+        "events.csv",
+        None,
+        &mut chunked,
+    );
+    let copy =
+        |w: columnar::Writer, o: &assure_evidence::read::Outcome| o.problems.is_empty().then(|| w.finish().unwrap());
+    [
+        (in_one.clone(), copy(one, &in_one)),
+        (in_chunks.clone(), copy(chunked, &in_chunks)),
+    ]
+}
+
+#[test]
+fn a_csv_checked_in_chunks_side_by_side_gives_the_same_outcome_and_the_same_copy_as_one_pass() {
+    // 200,000 rows: three whole chunks and a part, more chunks than workers.
+    let csv = events_csv(200_000, &|_| None);
+    let [(one, one_copy), (chunks, chunks_copy)] = both_ways(&csv);
+    assert_eq!(chunks, one);
+    assert_eq!(chunks.rows, 200_000);
+    assert!(chunks.problems.is_empty(), "{:?}", chunks.problems);
+    let (one_copy, chunks_copy) = (one_copy.unwrap(), chunks_copy.unwrap());
+    assert_eq!(blake3::hash(&chunks_copy), blake3::hash(&one_copy), "the same bytes");
+    // And the rows are there, in file order, with their lines, as the Parquet library reads them.
+    let batches = plainly(&chunks_copy);
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 200_000);
+    assert_eq!(row_numbers(&batches), (2..200_002).collect::<Vec<i64>>());
+    assert_eq!(ids(&batches)[131_072], "ev-131072");
+    // Normalised as in one pass: the instant in UTC, `yes` a boolean.
+    let at = batches[0].column_by_name("occurred_at").unwrap();
+    let at = at.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    assert_eq!(at.value(0), 1_772_352_000_000_000, "2026-03-01T08:00:00Z");
+    assert!(batches[0].column_by_name("mfa").unwrap().as_boolean().value(0));
+}
+
+#[test]
+fn problems_in_several_chunks_are_listed_in_file_order_up_to_the_limit_as_in_one_pass() {
+    // A bad value in the first chunk, 150 in the third (past the 100 listed), a missing value in the
+    // fourth, then a row with a field too many, which stops the reading there.
+    let csv = events_csv(240_000, &|i| match i {
+        7 => Some("ev-7,not a time,aws,a@example.com,login,raw,,success,yes,".into()),
+        140_000..140_150 => Some(format!(
+            "ev-{i},2026-03-01T10:00:00Z,aws,a@example.com,login,raw,,maybe,yes,"
+        )),
+        200_001 => Some(",2026-03-01T10:00:00Z,aws,a@example.com,login,raw,,success,yes,".into()),
+        230_000 => Some("ev-x,2026-03-01T10:00:00Z,aws,a@example.com,login,raw,,success,yes,,extra".into()),
+        _ => None,
+    });
+    let [(one, one_copy), (chunks, chunks_copy)] = both_ways(&csv);
+    assert_eq!(chunks, one);
+    assert!(one_copy.is_none() && chunks_copy.is_none());
+    assert_eq!(chunks.problems.len(), 100);
+    assert_eq!(chunks.more_problems, 153 - 100);
+    assert_eq!(chunks.problems[0].row, Some(9), "{}", chunks.problems[0]);
+    assert_eq!(chunks.problems[1].row, Some(140_002));
+    assert_eq!(chunks.rows, 230_000, "rows before the broken one");
+    let shown: Vec<String> = chunks.problems.iter().take(2).map(ToString::to_string).collect();
+    assert_eq!(
+        shown.join("\n"),
+        "events.csv, row 9, column `occurred_at`: `not a time` is not a timestamp\n  = hint: write a timestamp (RFC 3339 with a time zone, such as 2026-03-01T09:30:00Z)\nevents.csv, row 140002, column `outcome`: `maybe` is not an allowed value\n  = hint: use one of: success, failure"
+    );
+}
