@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use crate::read::Chunks;
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Int64Builder, ListBuilder, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondBuilder,
@@ -234,16 +235,6 @@ impl std::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    /// Encodes validated rows (values in the table's column order, each with its row number in the
-    /// original) as the row group at `index`.
-    pub fn encode(&self, index: usize, rows: &[crate::read::ValidRow]) -> Result<Encoded, ColumnarError> {
-        let mut part = Part::new(self.table);
-        for (row, values) in rows {
-            part.push(self.table, &self.dated, *row, values);
-        }
-        self.encode_part(index, &mut part)
-    }
-
     fn encode_part(&self, index: usize, part: &mut Part) -> Result<Encoded, ColumnarError> {
         if let Some(e) = part.error.take() {
             return Err(e);
@@ -270,6 +261,42 @@ impl Encoder {
             rows,
             covers: part.covers.take(),
         })
+    }
+}
+
+/// A row group being gathered on the thread that checks its rows ([`Encoder`]'s [`Chunks`]).
+pub struct RowGroup {
+    index: usize,
+    part: Part,
+}
+
+impl std::fmt::Debug for RowGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowGroup")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A CSV's chunks become row groups: each chunk's valid rows are built into Arrow columns and
+/// encoded on the worker that checked them.
+impl Chunks for Encoder {
+    type Part = RowGroup;
+    type Done = Result<Encoded, ColumnarError>;
+
+    fn start(&self, index: usize) -> RowGroup {
+        RowGroup {
+            index,
+            part: Part::new(self.table),
+        }
+    }
+
+    fn push(&self, group: &mut RowGroup, row: u64, values: &[Option<String>]) {
+        group.part.push(self.table, &self.dated, row, values);
+    }
+
+    fn finish(&self, mut group: RowGroup) -> Self::Done {
+        self.encode_part(group.index, &mut group.part)
     }
 }
 
@@ -332,15 +359,10 @@ impl Writer {
         })
     }
 
-    /// What encodes this copy's row groups on other threads; hand the results to [`Writer::append`]
-    /// in order, numbered from 0 after the row groups already written.
+    /// What encodes this copy's row groups on other threads, for a writer that has written none
+    /// yet; hand the results to [`Writer::append`] in order.
     pub fn encoder(&self) -> Encoder {
         self.encoder.clone()
-    }
-
-    /// Row groups written so far.
-    pub fn row_groups(&self) -> usize {
-        self.groups
     }
 
     /// Adds one validated row (values in the table's column order) with its row number.

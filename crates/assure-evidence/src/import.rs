@@ -736,7 +736,9 @@ pub fn commit_with_records(
     controls_for: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<Vec<Entry>, StoreError> {
     let mut drafts = Vec::with_capacity(planned.len() + records.len());
-    for p in planned {
+    // Each file is copied into the store (and hashed) on one of the cores, side by side; the
+    // entries are drafted in the order given and appended in one write, the commit point.
+    let stored = side_by_side(planned, &|p: &Planned| {
         let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
             what: "open",
             path: p.path.clone(),
@@ -752,6 +754,10 @@ pub fn commit_with_records(
             }),
             None => None,
         };
+        Ok((blob, columnar))
+    });
+    for (p, stored) in planned.iter().zip(stored) {
+        let (blob, columnar) = stored?;
         drafts.push(Draft {
             action: Action::Import,
             at: meta.at.clone(),
@@ -795,6 +801,38 @@ pub fn commit_with_records(
         drafts.push(d);
     }
     store.append(drafts, key)
+}
+
+/// `f` of each item, on up to one thread per core, in the items' order.
+fn side_by_side<I: Sync, T: Send>(items: &[I], f: &(dyn Fn(&I) -> T + Sync)) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Adds one file as evidence without reading it as a table (a screenshot, a signed report).

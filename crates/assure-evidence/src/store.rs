@@ -39,8 +39,9 @@ pub enum StoreError {
 }
 
 /// Where evidence lives: the local disk ([`FsStore`]) or S3-compatible object storage
-/// ([`crate::remote::RemoteStore`]), chosen per project by [`Store::open`].
-pub trait EvidenceStore {
+/// ([`crate::remote::RemoteStore`]), chosen per project by [`Store::open`]. Shared by the threads
+/// that store an import's files side by side.
+pub trait EvidenceStore: Send + Sync {
     /// Stores the bytes of `src` under their content address; returns what was stored.
     fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError>;
     /// Chains, signs and appends the drafts as one write; either all are recorded or none.

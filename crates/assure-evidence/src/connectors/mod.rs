@@ -222,11 +222,9 @@ pub fn read_into(
         return read(c, input, table, file, mapping, Some(&mut emit));
     }
     let encoder = writer.encoder();
-    let start = writer.row_groups();
-    let finish = |index: usize, rows: &[crate::read::ValidRow]| encoder.encode(start + index, rows);
     let mut each = |encoded| writer.append(encoded);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::read::read_csv_chunked(input, table, file, &finish, &mut each)
+        crate::read::read_csv_chunked(input, table, file, &encoder, &mut each)
     }))
     .unwrap_or_else(|_| Outcome {
         problems: vec![refused_by_reader(file, c.id())],
