@@ -306,3 +306,49 @@ fn problems_in_several_chunks_are_listed_in_file_order_up_to_the_limit_as_in_one
         "events.csv, row 9, column `occurred_at`: `not a time` is not a timestamp\n  = hint: write a timestamp (RFC 3339 with a time zone, such as 2026-03-01T09:30:00Z)\nevents.csv, row 140002, column `outcome`: `maybe` is not an allowed value\n  = hint: use one of: success, failure"
     );
 }
+
+#[test]
+fn instants_in_the_stored_form_are_read_to_the_same_microsecond_as_by_rfc3339_parsing() {
+    // The stored form is read digit by digit; a leap second (not a valid time of day there) and a
+    // date that does not exist take the full parser, as every instant used to.
+    let table = assure_schema::tables::table("events").unwrap();
+    let instants = [
+        "2026-03-01T08:00:00.000000Z",
+        "1969-12-31T23:59:59.999999Z",
+        "0001-01-01T00:00:00.000001Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2024-02-29T12:34:56.123456Z",
+        "2016-12-31T23:59:60.500000Z",
+    ];
+    let mut w = columnar::Writer::new(table).unwrap();
+    for (i, at) in instants.iter().enumerate() {
+        let mut values: Vec<Option<String>> = vec![None; table.columns.len()];
+        values[0] = Some(format!("ev-{i}"));
+        values[1] = Some((*at).to_string());
+        values[2] = Some("aws".into());
+        values[4] = Some("login".into());
+        values[5] = Some("login".into());
+        w.push(i as u64 + 2, &values);
+    }
+    let batches = plainly(&w.finish().unwrap());
+    let read = batches[0].column_by_name("occurred_at").unwrap();
+    let read = read.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    for (i, at) in instants.iter().enumerate() {
+        let parsed = chrono::DateTime::parse_from_rfc3339(at).unwrap().timestamp_micros();
+        assert_eq!(read.value(i), parsed, "{at}");
+    }
+
+    let mut w = columnar::Writer::new(table).unwrap();
+    let mut values: Vec<Option<String>> = vec![None; table.columns.len()];
+    values[0] = Some("ev-x".into());
+    values[1] = Some("2026-02-30T08:00:00.000000Z".into());
+    values[2] = Some("aws".into());
+    values[4] = Some("login".into());
+    values[5] = Some("login".into());
+    w.push(2, &values);
+    let error = w.finish().unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "column `occurred_at`, row 2: `2026-02-30T08:00:00.000000Z` is not a timestamp"
+    );
+}
