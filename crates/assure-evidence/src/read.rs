@@ -519,35 +519,64 @@ pub fn read_rows<'a>(
     sink.out
 }
 
+/// How a CSV's header lays a table out: the required columns it lacks (reported once, from the
+/// header, and not again on every row) and where each of the table's columns is in a record.
+struct CsvLayout<'t> {
+    absent: BTreeSet<&'t str>,
+    /// The first header naming each of the table's columns.
+    place: Vec<Option<usize>>,
+}
+
+impl<'t> CsvLayout<'t> {
+    /// Reads the header and reports its problems; `None` when it cannot be read (also reported).
+    fn read<R: Read>(sink: &mut Sink<'_>, rdr: &mut csv::Reader<R>, table: &'t Table) -> Option<CsvLayout<'t>> {
+        let headers: Vec<String> = match rdr.headers() {
+            Ok(h) => h.iter().map(normalise_name).collect(),
+            Err(e) => {
+                csv_error(sink, &e);
+                return None;
+            }
+        };
+        header_problems(sink, table, &headers, Some(1));
+        Some(CsvLayout {
+            absent: table
+                .columns
+                .iter()
+                .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
+                .map(|c| c.name)
+                .collect(),
+            place: table
+                .columns
+                .iter()
+                .map(|c| {
+                    headers
+                        .iter()
+                        .position(|h| table.column(h).is_some_and(|hc| hc.name == c.name))
+                })
+                .collect(),
+        })
+    }
+
+    /// The value of the table's `i`th column in `record`, lent; `None` when absent or blank.
+    fn value<'r>(&self, record: &'r csv::StringRecord, i: usize) -> Option<Cow<'r, str>> {
+        self.place
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|p| record.get(p))
+            .filter(|v| !v.trim().is_empty())
+            .map(Cow::Borrowed)
+    }
+}
+
 fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .from_reader(input);
-    let headers: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(normalise_name).collect(),
-        Err(e) => {
-            csv_error(sink, &e);
-            return;
-        }
+    let Some(layout) = CsvLayout::read(sink, &mut rdr, table) else {
+        return;
     };
-    header_problems(sink, table, &headers, Some(1));
-    let absent: BTreeSet<&str> = table
-        .columns
-        .iter()
-        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
-        .map(|c| c.name)
-        .collect();
-    // Where each of the table's columns is in a record: the first header naming it.
-    let place: Vec<Option<usize>> = table
-        .columns
-        .iter()
-        .map(|c| {
-            headers
-                .iter()
-                .position(|h| table.column(h).is_some_and(|hc| hc.name == c.name))
-        })
-        .collect();
     let mut record = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut record) {
@@ -555,16 +584,7 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
             Ok(true) => {
                 sink.out.rows += 1;
                 let line = record.position().map_or(sink.out.rows + 1, |p| p.line());
-                let get = |i: usize, _: &str| {
-                    place
-                        .get(i)
-                        .copied()
-                        .flatten()
-                        .and_then(|p| record.get(p))
-                        .filter(|v| !v.trim().is_empty())
-                        .map(Cow::Borrowed)
-                };
-                check_record(sink, table, line, &absent, get);
+                check_record(sink, table, line, &layout.absent, |i, _| layout.value(&record, i));
             }
             Err(e) => {
                 csv_error(sink, &e);
@@ -637,29 +657,9 @@ pub fn read_csv_chunked<C: Chunks>(
         out: Outcome::default(),
         emit: None,
     };
-    let headers: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(normalise_name).collect(),
-        Err(e) => {
-            csv_error(&mut sink, &e);
-            return sink.out;
-        }
+    let Some(layout) = CsvLayout::read(&mut sink, &mut rdr, table) else {
+        return sink.out;
     };
-    header_problems(&mut sink, table, &headers, Some(1));
-    let absent: BTreeSet<&str> = table
-        .columns
-        .iter()
-        .filter(|c| c.required && !headers.iter().any(|h| h == c.name))
-        .map(|c| c.name)
-        .collect();
-    let place: Vec<Option<usize>> = table
-        .columns
-        .iter()
-        .map(|c| {
-            headers
-                .iter()
-                .position(|h| table.column(h).is_some_and(|hc| hc.name == c.name))
-        })
-        .collect();
     // Once any problem is known the file's rows are not kept, so workers stop handing them on.
     let failed = AtomicBool::new(!sink.out.problems.is_empty());
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -675,16 +675,10 @@ pub fn read_csv_chunked<C: Chunks>(
             let mut values = Vec::with_capacity(table.columns.len());
             for (k, record) in records.iter().take(len).enumerate() {
                 let line = record.position().map_or(first_row + k as u64 + 2, |p| p.line());
-                let get = |i: usize, _: &str| {
-                    place
-                        .get(i)
-                        .copied()
-                        .flatten()
-                        .and_then(|p| record.get(p))
-                        .filter(|v| !v.trim().is_empty())
-                        .map(Cow::Borrowed)
-                };
-                if check_values(&mut sink, table, line, &absent, get, &mut values) && !failed.load(Ordering::Relaxed) {
+                let get = |i: usize, _: &str| layout.value(record, i);
+                if check_values(&mut sink, table, line, &layout.absent, get, &mut values)
+                    && !failed.load(Ordering::Relaxed)
+                {
                     chunks.push(&mut part, line, &values);
                 }
             }
