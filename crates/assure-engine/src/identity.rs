@@ -547,7 +547,7 @@ impl Identities {
     fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Mapped, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
-        let mut caches: HashMap<&'static str, HashMap<String, (String, bool)>> = HashMap::default();
+        let mut caches: HashMap<&'static str, Written> = HashMap::default();
         let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
@@ -598,7 +598,10 @@ impl Identities {
                         let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
                         for v in a.iter() {
                             match v {
-                                Some(v) => b.append_value(written_as(self, cache, missed, soft, v)),
+                                Some(v) => {
+                                    let k = cache.index(self, missed, soft, v);
+                                    b.append_value(cache.text(k));
+                                }
                                 None => b.append_null(),
                             }
                         }
@@ -619,20 +622,20 @@ impl Identities {
                             StringBuilder::with_capacity(items.len(), items.value_data().len()),
                             l.len(),
                         );
+                        // The indices of one row's items, reused row after row.
+                        let mut found: Vec<u32> = Vec::new();
                         for (r, w) in l.value_offsets().windows(2).enumerate() {
                             let &[s, e] = w else { continue };
                             let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
-                            let valid = || row.clone().filter(|&j| items.is_valid(j)).map(|j| items.value(j));
-                            for x in valid() {
-                                written_as(self, cache, missed, soft, x);
+                            found.clear();
+                            for j in row.filter(|&j| items.is_valid(j)) {
+                                found.push(cache.index(self, missed, soft, items.value(j)));
                             }
-                            let mut v: Vec<&str> = valid()
-                                .map(|x| cache.get(x).map_or("", |(written, _)| written.as_str()))
-                                .collect();
-                            v.sort_unstable();
-                            v.dedup();
-                            for x in v {
-                                b.values().append_value(x);
+                            let cache = &*cache;
+                            found.sort_unstable_by(|a, b| cache.text(*a).cmp(cache.text(*b)));
+                            found.dedup_by(|a, b| cache.text(*a) == cache.text(*b));
+                            for &k in &found {
+                                b.values().append_value(cache.text(k));
                             }
                             b.append(l.is_valid(r));
                         }
@@ -657,31 +660,46 @@ type Merges = BTreeMap<String, (String, &'static str, BTreeSet<String>)>;
 /// with their rows.
 type Mapped = (Vec<RecordBatch>, BTreeMap<&'static str, HashMap<String, usize>>);
 
-/// What an identity value is written as after resolution (cached per distinct value); a value that
-/// resolved to nobody is counted per row in `missed`.
-fn written_as<'c>(
-    ids: &Identities,
-    cache: &'c mut HashMap<String, (String, bool)>,
-    missed: &mut HashMap<String, usize>,
-    soft: bool,
-    v: &str,
-) -> &'c str {
-    if !cache.contains_key(v) {
-        let found = match ids.resolve(v) {
-            Some(p) => (p.to_string(), false),
-            None if soft => (v.to_string(), false),
-            None => (Identities::bare(v), true),
-        };
-        cache.insert(v.to_string(), found);
-    }
-    let Some((written, miss)) = cache.get(v) else { return "" };
-    if *miss {
-        match missed.get_mut(v) {
-            Some(n) => *n += 1,
+/// What each distinct value of one identity column is written as after resolution, looked up once
+/// per row (one hash of the value) and kept by index.
+#[derive(Default)]
+struct Written {
+    index: HashMap<String, u32>,
+    /// What the value at each index is written as, and whether it resolved to nobody.
+    written: Vec<(String, bool)>,
+}
+
+impl Written {
+    /// The index of what `v` is written as, resolving it the first time it is seen; a value that
+    /// resolved to nobody is counted per row in `missed`.
+    fn index(&mut self, ids: &Identities, missed: &mut HashMap<String, usize>, soft: bool, v: &str) -> u32 {
+        let k = match self.index.get(v) {
+            Some(&k) => k,
             None => {
-                missed.insert(v.to_string(), 1);
+                let found = match ids.resolve(v) {
+                    Some(p) => (p.to_string(), false),
+                    None if soft => (v.to_string(), false),
+                    None => (Identities::bare(v), true),
+                };
+                let k = u32::try_from(self.written.len()).unwrap_or(u32::MAX);
+                self.written.push(found);
+                self.index.insert(v.to_string(), k);
+                k
+            }
+        };
+        if self.written.get(k as usize).is_some_and(|(_, miss)| *miss) {
+            match missed.get_mut(v) {
+                Some(n) => *n += 1,
+                None => {
+                    missed.insert(v.to_string(), 1);
+                }
             }
         }
+        k
     }
-    written.as_str()
+
+    /// What the value at index `k` is written as.
+    fn text(&self, k: u32) -> &str {
+        self.written.get(k as usize).map_or("", |(w, _)| w.as_str())
+    }
 }

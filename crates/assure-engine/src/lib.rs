@@ -70,7 +70,8 @@ pub struct Item {
 pub struct TestResult {
     /// The test id.
     pub id: String,
-    /// Every item, sorted by id.
+    /// Every item ([`Detail::Everything`]) or only the items that did not pass ([`Detail::Recorded`]),
+    /// sorted by id, status, reason and lineage.
     pub items: Vec<Item>,
     /// Items in the population.
     pub population: usize,
@@ -80,6 +81,9 @@ pub struct TestResult {
     pub not_applicable: usize,
     /// The evidence files (BLAKE3 of each original) the items' lineage points into, in hash order.
     pub files: Vec<String>,
+    /// Every item's id, status and lineage, in the order of `items`.
+    #[serde(skip)]
+    pub rows: Population,
 }
 
 /// A problem that stopped one test.
@@ -160,10 +164,12 @@ pub fn run_batches(
 /// What an item keeps of the columns a test returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Every item its reason (what a test's author checks its SQL against).
+    /// Every item whole, with its reason (what a test's author checks its SQL against).
     Everything,
-    /// What a run records: a passing item keeps no reason. At a large company nearly every item
-    /// passes, and its reason ("approved by another engineer") would be most of a test's memory.
+    /// What a run records: a passing item is only its id, status and lineage in
+    /// [`TestResult::rows`], with no reason and no [`Item`]; the items that did not pass are kept
+    /// whole. At a large company nearly every item passes, and an `Item` each would be most of a
+    /// test's time and memory.
     Recorded,
 }
 
@@ -340,44 +346,25 @@ pub fn run_each_with<R: Send>(
 async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window, detail: Detail) -> Result<TestResult, String> {
     let sql = expand(&t.sql, window, &t.params)?;
     let df = ctx.sql(&sql).await.map_err(|e| clean(&e.to_string()))?;
-    // The result read batch by batch, each turned into items and dropped: the query's own columns
-    // (a reason and the lineage for each of millions of changes) are never all held beside the
-    // items made of them.
+    // The result read batch by batch, each gathered into columns and dropped: the query's own
+    // columns (a reason and the lineage for each of millions of changes) are never all held beside
+    // the population made of them.
     let mut stream = df.execute_stream().await.map_err(|e| clean(&e.to_string()))?;
-    let mut items = Vec::new();
-    let mut files = Vec::new();
+    let mut gathered = Gathered::default();
     while let Some(batch) = futures::StreamExt::next(&mut stream).await {
         let batch = batch.map_err(|e| clean(&e.to_string()))?;
-        items.extend(items_of(&batch, &mut files, detail)?);
+        gathered.add(&batch, detail)?;
     }
     drop(stream);
-    items.shrink_to_fit();
-    // The files in hash order, whatever order the scan's partitions returned their rows in, so the
-    // same inputs give the same result.
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by(|a, b| files[*a].cmp(&files[*b]));
-    let mut remap = vec![0u32; files.len()];
-    for (new, old) in order.iter().enumerate() {
-        remap[*old] = u32::try_from(new).unwrap_or(u32::MAX);
-    }
-    let files: Vec<String> = order.iter().map(|k| std::mem::take(&mut files[*k])).collect();
-    for i in &mut items {
-        if let Some((f, row)) = i.from {
-            i.from = Some((remap.get(f as usize).copied().unwrap_or(f), row));
-        }
-    }
-    // The lineage last: two items with the same id, status and reason (a passing item's reason is
-    // left out when recording) keep one order whatever order the scan's partitions returned them in.
-    items.sort_by(|a, b| (&a.item, a.status, &a.reason, a.from).cmp(&(&b.item, b.status, &b.reason, b.from)));
-    let failed = items.iter().filter(|i| i.status == Status::Fail).count();
-    let not_applicable = items.iter().filter(|i| i.status == Status::NotApplicable).count();
-    Ok(TestResult {
-        id: t.id.clone(),
-        population: items.len(),
-        failed,
-        not_applicable,
-        items,
-        files,
+    gathered.finish(&t.id)
+}
+
+/// How many bytes every value of `ids` starts with in common.
+fn shared_start(ids: &arrow::array::StringArray) -> usize {
+    let mut values = ids.iter().flatten().map(str::as_bytes);
+    let Some(first) = values.next() else { return 0 };
+    values.fold(first.len(), |shared, v| {
+        first[..shared].iter().zip(v).take_while(|(a, b)| a == b).count()
     })
 }
 
@@ -385,99 +372,290 @@ fn clean(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 
-fn items_of(batch: &RecordBatch, files: &mut Vec<String>, detail: Detail) -> Result<Vec<Item>, String> {
-    use arrow::array::{Array, AsArray};
-    let schema = batch.schema();
-    let col = |name: &str| schema.index_of(name).ok().map(|i| Arc::clone(batch.column(i)));
-    let (Some(item), Some(status), Some(reason)) = (col("item"), col("status"), col("reason")) else {
-        return Err("the query must return the columns `item`, `status` and `reason`".into());
-    };
-    let opts = FormatOptions::default().with_null("");
-    let fi = ArrayFormatter::try_new(item.as_ref(), &opts).map_err(|e| e.to_string())?;
-    // Text ids are copied as they are (an exact allocation; formatting grows a string by doubling).
-    let item_text = item.as_string_opt::<i32>();
-    let status = arrow::compute::cast(&status, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
-    let fs = status.as_string_opt::<i32>().ok_or("the column `status` is not text")?;
-    let fr = ArrayFormatter::try_new(reason.as_ref(), &opts).map_err(|e| e.to_string())?;
-    // Lineage read as values, not formatted: the file as an index into `files`, the row as a number.
-    let evidence = col("_evidence")
-        .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Utf8))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let evidence = evidence.as_ref().and_then(|c| c.as_string_opt::<i32>());
-    let rows = col("_row")
-        .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Int64))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let rows = rows
-        .as_ref()
-        .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int64Type>());
-    let others: Vec<(String, ArrayFormatter<'_>)> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !matches!(f.name().as_str(), "item" | "status" | "reason" | "_evidence" | "_row"))
-        .filter_map(|(i, f)| {
-            ArrayFormatter::try_new(batch.column(i).as_ref(), &opts)
-                .ok()
-                .map(|a| (f.name().clone(), a))
-        })
-        .collect();
-    let mut last_file: Option<u32> = None;
-    let mut out = Vec::with_capacity(batch.num_rows());
-    for r in 0..batch.num_rows() {
-        let status = match if fs.is_valid(r) { fs.value(r) } else { "" } {
-            "pass" => Status::Pass,
-            "fail" => Status::Fail,
-            "not_applicable" => Status::NotApplicable,
-            other => {
-                return Err(format!(
-                    "row {} has status `{other}`; a test returns pass, fail or not_applicable",
-                    r + 1
-                ));
+/// Every item of a test's result as columns, in the order of [`TestResult::items`]: what a run
+/// records of each item. A passing item needs no [`Item`] of its own when only what is recorded is
+/// kept ([`Detail::Recorded`]): at a large company nearly every item passes, and an `Item` each (a
+/// `String` and a move of some 100 bytes every time the population is sorted) was most of the time
+/// and memory of a change test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    /// Each item's id.
+    pub ids: arrow::array::StringArray,
+    /// Each item's status.
+    pub status: Vec<Status>,
+    /// Each item's lineage file: 0 when it has none, `k + 1` for [`TestResult::files`]`[k]`.
+    pub file: Vec<u32>,
+    /// Each item's line or record number in that file (0 when it has no lineage).
+    pub row: Vec<u64>,
+}
+
+impl Eq for Population {}
+
+impl Default for Population {
+    fn default() -> Population {
+        Population {
+            ids: arrow::array::StringArray::from(Vec::<&str>::new()),
+            status: Vec::new(),
+            file: Vec::new(),
+            row: Vec::new(),
+        }
+    }
+}
+
+impl Population {
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.status.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+    }
+}
+
+/// A test's result as it is read, batch by batch: the population as columns, and an [`Item`] for
+/// each item kept whole (every item, or only those that did not pass).
+#[derive(Default)]
+struct Gathered {
+    ids: Vec<arrow::array::ArrayRef>,
+    status: Vec<Status>,
+    /// 0 for no lineage, `k + 1` for `files[k]` (in the order first seen).
+    file: Vec<u32>,
+    row: Vec<u64>,
+    /// Each row's index in `items`, or `u32::MAX` when it keeps no item (a passing item, recorded).
+    kept: Vec<u32>,
+    items: Vec<Item>,
+    files: Vec<String>,
+}
+
+impl Gathered {
+    fn add(&mut self, batch: &RecordBatch, detail: Detail) -> Result<(), String> {
+        use arrow::array::{Array, AsArray};
+        let schema = batch.schema();
+        let col = |name: &str| schema.index_of(name).ok().map(|i| Arc::clone(batch.column(i)));
+        let (Some(item), Some(status), Some(reason)) = (col("item"), col("status"), col("reason")) else {
+            return Err("the query must return the columns `item`, `status` and `reason`".into());
+        };
+        let opts = FormatOptions::default().with_null("");
+        // Text ids kept as the query returned them (no copy); anything else written as text, a
+        // missing id as empty text.
+        let ids: arrow::array::ArrayRef = match item.as_string_opt::<i32>() {
+            Some(a) if a.null_count() == 0 => Arc::clone(&item),
+            _ => {
+                let fi = ArrayFormatter::try_new(item.as_ref(), &opts).map_err(|e| e.to_string())?;
+                let text = item.as_string_opt::<i32>();
+                let mut b = arrow::array::StringBuilder::with_capacity(batch.num_rows(), batch.num_rows() * 16);
+                for r in 0..batch.num_rows() {
+                    match text {
+                        Some(a) if a.is_valid(r) => b.append_value(a.value(r)),
+                        _ => b.append_value(fi.value(r).to_string()),
+                    }
+                }
+                Arc::new(b.finish())
             }
         };
-        let file = evidence
-            .filter(|e| e.is_valid(r) && !e.value(r).is_empty())
-            .map(|e| e.value(r))
-            .map(|f| {
-                let hit = last_file.filter(|k| files.get(*k as usize).is_some_and(|x| x == f));
-                let k = hit.unwrap_or_else(|| match files.iter().position(|x| x == f) {
-                    Some(k) => u32::try_from(k).unwrap_or(u32::MAX),
-                    None => {
-                        files.push(f.to_string());
-                        u32::try_from(files.len() - 1).unwrap_or(u32::MAX)
-                    }
+        let ids_text = ids.as_string::<i32>();
+        let status = arrow::compute::cast(&status, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?;
+        let fs = status.as_string_opt::<i32>().ok_or("the column `status` is not text")?;
+        let fr = ArrayFormatter::try_new(reason.as_ref(), &opts).map_err(|e| e.to_string())?;
+        // Lineage read as values, not formatted: the file as an index into `files`, the row as a number.
+        let evidence = col("_evidence")
+            .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Utf8))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let evidence = evidence.as_ref().and_then(|c| c.as_string_opt::<i32>());
+        let rows = col("_row")
+            .map(|c| arrow::compute::cast(&c, &arrow::datatypes::DataType::Int64))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let rows = rows
+            .as_ref()
+            .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int64Type>());
+        let others: Vec<(String, ArrayFormatter<'_>)> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !matches!(f.name().as_str(), "item" | "status" | "reason" | "_evidence" | "_row"))
+            .filter_map(|(i, f)| {
+                ArrayFormatter::try_new(batch.column(i).as_ref(), &opts)
+                    .ok()
+                    .map(|a| (f.name().clone(), a))
+            })
+            .collect();
+        let mut last_file: Option<u32> = None;
+        let n = batch.num_rows();
+        self.status.reserve(n);
+        self.file.reserve(n);
+        self.row.reserve(n);
+        self.kept.reserve(n);
+        for r in 0..n {
+            let status = match if fs.is_valid(r) { fs.value(r) } else { "" } {
+                "pass" => Status::Pass,
+                "fail" => Status::Fail,
+                "not_applicable" => Status::NotApplicable,
+                other => {
+                    return Err(format!(
+                        "row {} has status `{other}`; a test returns pass, fail or not_applicable",
+                        self.status.len() + 1
+                    ));
+                }
+            };
+            let file = evidence
+                .filter(|e| e.is_valid(r) && !e.value(r).is_empty())
+                .map(|e| e.value(r))
+                .map(|f| {
+                    let files = &mut self.files;
+                    let hit = last_file.filter(|k| files.get(*k as usize).is_some_and(|x| x == f));
+                    let k = hit.unwrap_or_else(|| match files.iter().position(|x| x == f) {
+                        Some(k) => u32::try_from(k).unwrap_or(u32::MAX - 1),
+                        None => {
+                            files.push(f.to_string());
+                            u32::try_from(files.len() - 1).unwrap_or(u32::MAX - 1)
+                        }
+                    });
+                    last_file = Some(k);
+                    k
                 });
-                last_file = Some(k);
-                k
-            });
-        let row = rows
-            .filter(|a| a.is_valid(r))
-            .and_then(|a| u64::try_from(a.value(r)).ok());
-        out.push(Item {
-            item: match item_text {
-                Some(a) if a.is_valid(r) => a.value(r).to_owned(),
-                _ => fi.value(r).to_string(),
-            },
-            status,
-            reason: if status == Status::Pass && detail == Detail::Recorded {
-                String::new()
+            let row = rows
+                .filter(|a| a.is_valid(r))
+                .and_then(|a| u64::try_from(a.value(r)).ok());
+            let (file, row) = match file.zip(row) {
+                Some((f, row)) => (f + 1, row),
+                None => (0, 0),
+            };
+            self.status.push(status);
+            self.file.push(file);
+            self.row.push(row);
+            if detail == Detail::Everything || status != Status::Pass {
+                self.kept.push(u32::try_from(self.items.len()).unwrap_or(u32::MAX));
+                self.items.push(Item {
+                    item: ids_text.value(r).to_owned(),
+                    status,
+                    reason: fr.value(r).to_string(),
+                    attributes: if status == Status::Pass {
+                        Vec::new()
+                    } else {
+                        others
+                            .iter()
+                            .map(|(n, f)| (n.clone(), f.value(r).to_string()))
+                            .collect()
+                    },
+                    from: None,
+                });
             } else {
-                fr.value(r).to_string()
-            },
-            attributes: if status == Status::Pass {
-                Vec::new()
-            } else {
-                others
-                    .iter()
-                    .map(|(n, f)| (n.clone(), f.value(r).to_string()))
-                    .collect()
-            },
-            from: file.zip(row),
-        });
+                self.kept.push(u32::MAX);
+            }
+        }
+        self.ids.push(ids);
+        Ok(())
     }
-    Ok(out)
+
+    /// The result: the files in hash order, whatever order the scan's partitions returned their
+    /// rows in, and the items sorted by id, status, reason and lineage, so the same inputs give the
+    /// same result.
+    fn finish(self, id: &str) -> Result<TestResult, String> {
+        let Gathered {
+            ids,
+            status,
+            file,
+            row,
+            kept,
+            items,
+            mut files,
+        } = self;
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by(|a, b| files[*a].cmp(&files[*b]));
+        let mut remap = vec![0u32; files.len()];
+        for (new, old) in order.iter().enumerate() {
+            remap[*old] = u32::try_from(new + 1).unwrap_or(u32::MAX);
+        }
+        let files: Vec<String> = order.iter().map(|k| std::mem::take(&mut files[*k])).collect();
+        let file: Vec<u32> = file
+            .into_iter()
+            .map(|f| {
+                if f == 0 {
+                    0
+                } else {
+                    remap.get(f as usize - 1).copied().unwrap_or(f)
+                }
+            })
+            .collect();
+        let refs: Vec<&dyn arrow::array::Array> = ids.iter().map(AsRef::as_ref).collect();
+        let all = if refs.is_empty() {
+            Population::default().ids
+        } else {
+            let joined = arrow::compute::concat(&refs).map_err(|e| e.to_string())?;
+            drop(ids);
+            arrow::array::AsArray::as_string::<i32>(&joined).clone()
+        };
+        // Sorted as indices (not items), ties broken by arrival so the order is total. A passing
+        // item recorded without its reason sorts as one with an empty reason. Ids at a company
+        // share a long start (`platform#PR-`): each is first compared by the 8 bytes after the start
+        // all share, as a number, and only where those are equal as text.
+        let n = status.len();
+        let reason = |k: usize| match kept[k] {
+            u32::MAX => "",
+            i => items.get(i as usize).map_or("", |x| x.reason.as_str()),
+        };
+        let shared = shared_start(&all);
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .map(|k| {
+                let id = all.value(k).as_bytes();
+                let mut key = [0u8; 8];
+                let rest = id.get(shared..).unwrap_or_default();
+                let take = rest.len().min(8);
+                key[..take].copy_from_slice(&rest[..take]);
+                Ok((
+                    u64::from_be_bytes(key),
+                    u32::try_from(k).map_err(|_| "the result has too many rows")?,
+                ))
+            })
+            .collect::<Result<_, String>>()?;
+        keyed.sort_unstable_by(|&(ka, a), &(kb, b)| {
+            let (a, b) = (a as usize, b as usize);
+            ka.cmp(&kb)
+                .then_with(|| all.value(a).cmp(all.value(b)))
+                .then(status[a].cmp(&status[b]))
+                .then_with(|| reason(a).cmp(reason(b)))
+                .then((file[a], row[a]).cmp(&(file[b], row[b])))
+                .then(a.cmp(&b))
+        });
+        let idx: Vec<u32> = keyed.into_iter().map(|(_, k)| k).collect();
+        let taken = arrow::compute::take(&all, &arrow::array::UInt32Array::from(idx.clone()), None)
+            .map_err(|e| e.to_string())?;
+        drop(all);
+        let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+        let mut sorted_items = Vec::with_capacity(items.len());
+        for &k in &idx {
+            let k = k as usize;
+            if let Some(mut item) = items.get_mut(kept[k] as usize).and_then(Option::take) {
+                item.from = (file[k] != 0).then(|| (file[k] - 1, row[k]));
+                sorted_items.push(item);
+            }
+        }
+        let population = Population {
+            ids: arrow::array::AsArray::as_string::<i32>(&taken).clone(),
+            status: idx.iter().map(|&k| status[k as usize]).collect(),
+            file: idx.iter().map(|&k| file[k as usize]).collect(),
+            row: idx.iter().map(|&k| row[k as usize]).collect(),
+        };
+        let failed = population.status.iter().filter(|s| **s == Status::Fail).count();
+        let not_applicable = population
+            .status
+            .iter()
+            .filter(|s| **s == Status::NotApplicable)
+            .count();
+        Ok(TestResult {
+            id: id.to_string(),
+            population: n,
+            failed,
+            not_applicable,
+            items: sorted_items,
+            files,
+            rows: population,
+        })
+    }
 }
 
 /// Returns the first and last day of the quarters that end inside the window, up to the as-of date.

@@ -35,6 +35,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 
 /// The metadata key of the record.
 pub const RECORD_KEY: &str = "assure.run";
@@ -485,6 +486,108 @@ pub fn encode_outcome(t: &TestOutcome) -> Result<EncodedRows, RunFileError> {
     })
 }
 
+/// Every item of a test's result as columns, in item order (see [`encode_population`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Population<'a> {
+    /// Each item's id.
+    pub ids: &'a StringArray,
+    /// Each item's status.
+    pub status: &'a [ItemStatus],
+    /// Each item's lineage file: 0 when it has none, `k + 1` for the outcome's `files[k]`.
+    pub file: &'a [u32],
+    /// Each item's row in that file.
+    pub row: &'a [u64],
+}
+
+/// [`encode_outcome`] of an outcome whose `items` are only the items that did not pass, with every
+/// item in `population`: the passing items are written from those columns (with no reason, as a
+/// run records them), the others with their reasons, in the population's order. The same rows
+/// give the same bytes as [`encode_outcome`] of the outcome holding every item.
+pub fn encode_population(t: &TestOutcome, population: Population<'_>) -> Result<EncodedRows, RunFileError> {
+    let n = population.status.len();
+    let disagree = |what: String| RunFileError::Disagree {
+        test: t.id.clone(),
+        what,
+    };
+    if population.ids.len() != n || population.file.len() != n || population.row.len() != n {
+        return Err(disagree(format!(
+            "its population's columns have different lengths ({} ids, {n} statuses, {} files, {} rows)",
+            population.ids.len(),
+            population.file.len(),
+            population.row.len()
+        )));
+    }
+    let (mut writer, factory, schema, _) = new_writer()?;
+    let mut others = t.items.iter();
+    let mut offset = 0;
+    while offset < n {
+        let len = GROUP_ROWS.min(n - offset);
+        let range = offset..offset + len;
+        let mut reason = StringBuilder::new();
+        let mut evidence = StringBuilder::with_capacity(len, len * 64);
+        let mut row = UInt64Builder::with_capacity(len);
+        for k in range.clone() {
+            let status = population.status[k];
+            if status == ItemStatus::Pass {
+                reason.append_value("");
+            } else {
+                let Some(i) = others.next() else {
+                    return Err(disagree(format!(
+                        "its item `{}` did not pass in the population, but the outcome does not list it",
+                        population.ids.value(k)
+                    )));
+                };
+                if i.item != population.ids.value(k) || i.status != status {
+                    return Err(disagree(format!(
+                        "the outcome lists `{}` ({}) where the population has `{}` ({})",
+                        i.item,
+                        i.status.as_str(),
+                        population.ids.value(k),
+                        status.as_str()
+                    )));
+                }
+                reason.append_value(&i.reason);
+            }
+            match population.file[k].checked_sub(1).and_then(|f| t.files.get(f as usize)) {
+                Some(f) => {
+                    evidence.append_value(f);
+                    row.append_value(population.row[k]);
+                }
+                None => {
+                    evidence.append_null();
+                    row.append_null();
+                }
+            }
+        }
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(t.id.as_str(), len))),
+                Arc::new(population.ids.slice(offset, len)),
+                Arc::new(StringArray::from_iter_values(
+                    population.status[range].iter().map(|s| s.as_str()),
+                )),
+                Arc::new(reason.finish()),
+                Arc::new(evidence.finish()),
+                Arc::new(row.finish()),
+            ],
+        )?;
+        write_rows(&mut writer, &factory, &schema, &[batch])?;
+        offset += len;
+    }
+    if let Some(i) = others.next() {
+        return Err(disagree(format!(
+            "its item `{}` did not pass in the outcome, but is not in the population as such",
+            i.item
+        )));
+    }
+    Ok(EncodedRows {
+        bytes: bytes::Bytes::from(writer.into_inner()?),
+        test: t.id.clone(),
+        rows: n as u64,
+    })
+}
+
 /// The writer of a run file, the factory of its column writers, and its Arrow and Parquet schemas.
 type Writer = (
     SerializedFileWriter<Vec<u8>>,
@@ -502,6 +605,10 @@ fn new_writer() -> Result<Writer, RunFileError> {
         // No page indexes: copied row groups carry none, and readers read whole row groups.
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_offset_index_disabled(true)
+        // An item's id and its row are (nearly) unique: a dictionary of them is all cost (every
+        // value hashed and compared to be interned) and no saving. Readers read either encoding.
+        .set_column_dictionary_enabled(ColumnPath::from("item"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("row"), false)
         .build();
     add_encoded_arrow_schema_to_metadata(&schema, &mut props);
     let parquet_schema = ArrowSchemaConverter::new()

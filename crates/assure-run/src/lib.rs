@@ -560,16 +560,20 @@ pub fn evaluate(
             &window,
             assure_engine::Detail::Recorded,
             &mut |k, id| progress(k, total, id),
-            // Each outcome made and its rows encoded on the thread that ran its test.
-            &|r| {
+            // Each outcome made and its rows encoded on the thread that ran its test: its items
+            // are only those that did not pass, every item is in the result's columns.
+            &|mut r| {
                 let t = selected.iter().find(|t| t.id.as_str() == r.id)?;
-                let mut outcome = outcome_of(t, r, exam);
-                Some(match assure_evidence::runfile::encode_outcome(&outcome) {
-                    Ok(rows) => {
-                        outcome.items.retain(|i| i.status != ItemStatus::Pass);
-                        outcome.items.shrink_to_fit();
-                        Ok((outcome, rows))
-                    }
+                let population = std::mem::take(&mut r.rows);
+                let outcome = outcome_of(t, r, exam);
+                let columns = assure_evidence::runfile::Population {
+                    ids: &population.ids,
+                    status: &population.status,
+                    file: &population.file,
+                    row: &population.row,
+                };
+                Some(match assure_evidence::runfile::encode_population(&outcome, columns) {
+                    Ok(rows) => Ok((outcome, rows)),
                     Err(e) => Err(assure_engine::Diagnostic {
                         test: outcome.id.clone(),
                         message: format!("its items could not be encoded for the run file: {e}"),

@@ -289,3 +289,127 @@ pass api#E2: approved after the fact within the deadline
 "
     );
 }
+
+#[test]
+fn a_run_keeping_what_is_recorded_has_the_same_population_in_columns_and_only_its_exceptions_as_items() {
+    // Every standard test over the fixture, each table's rows in two files so items point into
+    // several, run keeping every item and keeping only what a run records.
+    let mut tables = crate::fixture::tables();
+    for t in &mut tables {
+        for (k, row) in t.rows.iter_mut().enumerate() {
+            // Alternate rows in two files, the first seen last in hash order.
+            row.evidence = format!("{}-{}", if k % 2 == 0 { "z" } else { "a" }, t.name);
+        }
+    }
+    let typed: Vec<assure_engine::TableBatches> = tables
+        .iter()
+        .map(|t| assure_engine::TableBatches::from_rows(t).unwrap())
+        .collect();
+    let specs = specs();
+    let mut every = Vec::new();
+    let mut recorded = Vec::new();
+    for (detail, into) in [
+        (assure_engine::Detail::Everything, &mut every),
+        (assure_engine::Detail::Recorded, &mut recorded),
+    ] {
+        let diagnostics =
+            assure_engine::run_each(&typed, &specs, &window(), detail, &mut |_, _| {}, &mut |r| into.push(r));
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    }
+    assert_eq!(every.len(), specs.len());
+    let mut with_passes = 0;
+    let mut two_files = 0;
+    for (e, r) in every.iter().zip(&recorded) {
+        // The same population, item for item, in the same order.
+        assert_eq!(e.rows, r.rows, "{}", e.id);
+        assert_eq!(
+            (e.population, e.failed, e.not_applicable, &e.files),
+            (r.population, r.failed, r.not_applicable, &r.files)
+        );
+        let ids: Vec<&str> = e.rows.ids.iter().map(|i| i.unwrap_or_default()).collect();
+        assert_eq!(
+            ids,
+            e.items.iter().map(|i| i.item.as_str()).collect::<Vec<_>>(),
+            "{}",
+            e.id
+        );
+        assert_eq!(e.rows.status, e.items.iter().map(|i| i.status).collect::<Vec<_>>());
+        let lineage: Vec<Option<(u32, u64)>> = e
+            .rows
+            .file
+            .iter()
+            .zip(&e.rows.row)
+            .map(|(f, r)| f.checked_sub(1).map(|f| (f, *r)))
+            .collect();
+        assert_eq!(lineage, e.items.iter().map(|i| i.from).collect::<Vec<_>>());
+        // Sorted by id, then status and reason.
+        assert!(
+            e.items
+                .is_sorted_by(|a, b| (&a.item, a.status, &a.reason) <= (&b.item, b.status, &b.reason)),
+            "{}",
+            e.id
+        );
+        // Recorded: only the items that did not pass, whole, in the same order.
+        let not_passing: Vec<&assure_engine::Item> = e.items.iter().filter(|i| i.status != Status::Pass).collect();
+        assert_eq!(r.items.iter().collect::<Vec<_>>(), not_passing, "{}", e.id);
+        with_passes += usize::from(r.items.len() < r.population);
+        two_files += usize::from(r.files.len() == 2);
+    }
+    assert!(with_passes > 10, "only {with_passes} tests had passing items");
+    assert!(two_files > 5, "only {two_files} tests read items from two files");
+}
+
+#[test]
+fn items_are_sorted_by_id_as_text_whatever_start_they_share() {
+    // Ids sharing a long start, differing within and after the 8 bytes that follow it, one the
+    // start itself, one a prefix of others, one missing (written as empty text), and one id twice.
+    let sql = "SELECT column1 AS item, column2 AS status, 'r' AS reason FROM (VALUES \
+        ('sys#PR-123456789b', 'pass'), ('sys#PR-123456789a', 'fail'), ('sys#PR-1', 'fail'), \
+        ('sys#PR-12345678', 'pass'), ('sys#PR-2', 'pass'), ('sys#PR-1', 'pass'), ('sys#PR-10', 'pass'), \
+        ('sys#PR-', 'pass'), (NULL, 'not_applicable'), ('sys#PR-12345677zz', 'pass'))";
+    let spec = TestSpec {
+        id: "t".into(),
+        sql: sql.into(),
+        params: BTreeMap::new(),
+    };
+    for detail in [assure_engine::Detail::Everything, assure_engine::Detail::Recorded] {
+        let mut results = Vec::new();
+        let diagnostics = assure_engine::run_each(
+            &[],
+            std::slice::from_ref(&spec),
+            &window(),
+            detail,
+            &mut |_, _| {},
+            &mut |r| results.push(r),
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let r = &results[0];
+        let sorted: Vec<String> = r
+            .rows
+            .ids
+            .iter()
+            .zip(&r.rows.status)
+            .map(|(i, s)| format!("{} {}", i.unwrap_or("?"), s.as_str()))
+            .collect();
+        assert_eq!(
+            sorted,
+            [
+                " not_applicable",
+                "sys#PR- pass",
+                "sys#PR-1 pass",
+                "sys#PR-1 fail",
+                "sys#PR-10 pass",
+                "sys#PR-12345677zz pass",
+                "sys#PR-12345678 pass",
+                "sys#PR-123456789a fail",
+                "sys#PR-123456789b pass",
+                "sys#PR-2 pass"
+            ]
+        );
+        let kept: Vec<&str> = r.items.iter().map(|i| i.item.as_str()).collect();
+        match detail {
+            assure_engine::Detail::Everything => assert_eq!(kept.len(), 10),
+            assure_engine::Detail::Recorded => assert_eq!(kept, ["", "sys#PR-1", "sys#PR-123456789a"]),
+        }
+    }
+}

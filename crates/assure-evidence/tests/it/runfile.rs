@@ -144,6 +144,85 @@ fn rows_encoded_as_each_test_ran_give_the_file_its_items_give() {
 }
 
 #[test]
+fn rows_encoded_from_the_population_columns_are_those_of_every_item() {
+    // A run records a passing item without its reason; the engine hands over every item's id,
+    // status and lineage as columns, and as records only the items that did not pass.
+    let mut r = record();
+    for t in &mut r.tests {
+        for i in &mut t.items {
+            if i.status == ItemStatus::Pass {
+                i.reason.clear();
+            }
+        }
+    }
+    let columns = |t: &assure_schema::results::TestOutcome| {
+        let ids = arrow::array::StringArray::from_iter_values(t.items.iter().map(|i| i.item.as_str()));
+        let status: Vec<ItemStatus> = t.items.iter().map(|i| i.status).collect();
+        let file: Vec<u32> = t.items.iter().map(|i| i.from.map_or(0, |(f, _)| f + 1)).collect();
+        let row: Vec<u64> = t.items.iter().map(|i| i.from.map_or(0, |(_, r)| r)).collect();
+        (ids, status, file, row)
+    };
+    for t in &r.tests {
+        let (ids, status, file, row) = columns(t);
+        let population = runfile::Population {
+            ids: &ids,
+            status: &status,
+            file: &file,
+            row: &row,
+        };
+        let light = t.with_items(|i| i.status != ItemStatus::Pass);
+        let from_columns = runfile::encode_population(&light, population).unwrap();
+        // The same bytes as the rows encoded from every item.
+        assert_eq!(from_columns, runfile::encode_outcome(t).unwrap(), "{}", t.id);
+        assert_eq!(from_columns.rows(), t.population as u64);
+    }
+    // Records that are not the population's items that did not pass are refused, naming the item:
+    // one in another item's place, one missing, one too many.
+    let t = &r.tests[0];
+    let (ids, status, file, row) = columns(t);
+    let light = t.with_items(|i| i.status != ItemStatus::Pass);
+    let mut fewer = light.clone();
+    fewer.items.pop();
+    let refused = |outcome: &assure_schema::results::TestOutcome, k: usize| {
+        let mut status = status.clone();
+        status[k] = if status[k] == ItemStatus::Pass {
+            ItemStatus::Fail
+        } else {
+            ItemStatus::Pass
+        };
+        let population = runfile::Population {
+            ids: &ids,
+            status: &status,
+            file: &file,
+            row: &row,
+        };
+        runfile::encode_population(outcome, population).unwrap_err().to_string()
+    };
+    assert_eq!(
+        refused(&light, 5),
+        "test `change-approval`: the outcome lists `PR-5` (fail) where the population has `PR-7` (not_applicable)"
+    );
+    assert_eq!(
+        refused(&light, 8),
+        "test `change-approval`: the outcome lists `PR-69999` (fail) where the population has `PR-8` (fail)"
+    );
+    let population = runfile::Population {
+        ids: &ids,
+        status: &status,
+        file: &file,
+        row: &row,
+    };
+    assert_eq!(
+        runfile::encode_population(&fewer, population).unwrap_err().to_string(),
+        "test `change-approval`: its item `PR-69999` did not pass in the population, but the outcome does not list it"
+    );
+    assert_eq!(
+        refused(&light, 69_999),
+        "test `change-approval`: its item `PR-69999` did not pass in the outcome, but is not in the population as such"
+    );
+}
+
+#[test]
 fn a_record_written_before_the_columnar_layout_still_reads() {
     let r = RunRecord { format: 1, ..record() };
     let file = RunFile::parse(serde_json::to_vec(&r).unwrap()).unwrap();
