@@ -359,13 +359,46 @@ async fn run_one(ctx: &SessionContext, t: &TestSpec, window: &Window, detail: De
     gathered.finish(&t.id)
 }
 
-/// How many bytes every value of `ids` starts with in common.
-fn shared_start(ids: &arrow::array::StringArray) -> usize {
-    let mut values = ids.iter().flatten().map(str::as_bytes);
-    let Some(first) = values.next() else { return 0 };
-    values.fold(first.len(), |shared, v| {
-        first[..shared].iter().zip(v).take_while(|(a, b)| a == b).count()
-    })
+/// Sorts `idx`, indices of `ids` whose first `depth` bytes are the same, by id as text and then by
+/// `tie`: by the next 8 bytes of each id as a big-endian number (an id that ends sooner padded
+/// with zeros, so it sorts first, as text does), then each run of equal numbers by the 8 bytes
+/// after those, down to groups small enough to compare as text. Equal numbers never order two ids
+/// differently from text, so the result is the order of comparing ids as text.
+fn sort_ids(
+    ids: &arrow::array::StringArray,
+    idx: &mut [u32],
+    depth: usize,
+    tie: &dyn Fn(usize, usize) -> std::cmp::Ordering,
+) {
+    let text = |k: u32| ids.value(k as usize).as_bytes();
+    let by_text = |a: &u32, b: &u32| text(*a).cmp(text(*b)).then_with(|| tie(*a as usize, *b as usize));
+    // Below this many, comparing ids as text is cheaper than another pass.
+    const SMALL: usize = 32;
+    if idx.len() <= SMALL || idx.iter().all(|&k| text(k).len() <= depth) {
+        idx.sort_unstable_by(by_text);
+        return;
+    }
+    let key = |k: u32| {
+        let rest = text(k).get(depth..).unwrap_or_default();
+        let mut key = [0u8; 8];
+        let take = rest.len().min(8);
+        key[..take].copy_from_slice(&rest[..take]);
+        u64::from_be_bytes(key)
+    };
+    let mut keyed: Vec<(u64, u32)> = idx.iter().map(|&k| (key(k), k)).collect();
+    keyed.sort_unstable_by_key(|&(key, _)| key);
+    for (slot, (_, k)) in idx.iter_mut().zip(&keyed) {
+        *slot = *k;
+    }
+    let mut start = 0;
+    while start < keyed.len() {
+        let first = keyed[start].0;
+        let end = start + keyed[start..].iter().take_while(|(key, _)| *key == first).count();
+        if end - start > 1 {
+            sort_ids(ids, &mut idx[start..end], depth + 8, tie);
+        }
+        start = end;
+    }
 }
 
 fn clean(message: &str) -> String {
@@ -591,37 +624,21 @@ impl Gathered {
         };
         // Sorted as indices (not items), ties broken by arrival so the order is total. A passing
         // item recorded without its reason sorts as one with an empty reason. Ids at a company
-        // share a long start (`platform#PR-`): each is first compared by the 8 bytes after the start
-        // all share, as a number, and only where those are equal as text.
+        // share long starts (`platform#PR-`): they are sorted 8 bytes at a time, as numbers
+        // (`sort_ids`), and compared as text only within small groups.
         let n = status.len();
         let reason = |k: usize| match kept[k] {
             u32::MAX => "",
             i => items.get(i as usize).map_or("", |x| x.reason.as_str()),
         };
-        let shared = shared_start(&all);
-        let mut keyed: Vec<(u64, u32)> = (0..n)
-            .map(|k| {
-                let id = all.value(k).as_bytes();
-                let mut key = [0u8; 8];
-                let rest = id.get(shared..).unwrap_or_default();
-                let take = rest.len().min(8);
-                key[..take].copy_from_slice(&rest[..take]);
-                Ok((
-                    u64::from_be_bytes(key),
-                    u32::try_from(k).map_err(|_| "the result has too many rows")?,
-                ))
-            })
-            .collect::<Result<_, String>>()?;
-        keyed.sort_unstable_by(|&(ka, a), &(kb, b)| {
-            let (a, b) = (a as usize, b as usize);
-            ka.cmp(&kb)
-                .then_with(|| all.value(a).cmp(all.value(b)))
-                .then(status[a].cmp(&status[b]))
+        let mut idx: Vec<u32> = (0..u32::try_from(n).map_err(|_| "the result has too many rows")?).collect();
+        sort_ids(&all, &mut idx, 0, &|a, b| {
+            status[a]
+                .cmp(&status[b])
                 .then_with(|| reason(a).cmp(reason(b)))
                 .then((file[a], row[a]).cmp(&(file[b], row[b])))
                 .then(a.cmp(&b))
         });
-        let idx: Vec<u32> = keyed.into_iter().map(|(_, k)| k).collect();
         let taken = arrow::compute::take(&all, &arrow::array::UInt32Array::from(idx.clone()), None)
             .map_err(|e| e.to_string())?;
         drop(all);

@@ -413,3 +413,42 @@ fn items_are_sorted_by_id_as_text_whatever_start_they_share() {
         }
     }
 }
+
+#[test]
+fn thousands_of_ids_in_several_systems_sort_as_their_text_does() {
+    // Ids of three systems (one system's name the start of another's), numbers of every length,
+    // some with a letter after, and groups of one id many times with different statuses.
+    let sql = "SELECT CASE WHEN k % 11 = 0 THEN 'dup#' || CAST(k % 3 AS VARCHAR) \
+                 ELSE CASE k % 3 WHEN 0 THEN 'platform' WHEN 1 THEN 'web' ELSE 'platform-data' END \
+                   || '#PR-' || CAST((k * 7919) % 100003 AS VARCHAR) || CASE WHEN k % 5 = 0 THEN 'x' ELSE '' END END AS item, \
+               CASE WHEN k % 7 = 0 THEN 'fail' WHEN k % 13 = 0 THEN 'not_applicable' ELSE 'pass' END AS status, \
+               'r' AS reason \
+               FROM (SELECT value AS k FROM generate_series(1, 20000))";
+    let spec = TestSpec {
+        id: "t".into(),
+        sql: sql.into(),
+        params: BTreeMap::new(),
+    };
+    let mut results = Vec::new();
+    let diagnostics = assure_engine::run_each(
+        &[],
+        std::slice::from_ref(&spec),
+        &window(),
+        assure_engine::Detail::Recorded,
+        &mut |_, _| {},
+        &mut |r| results.push(r),
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let got: Vec<(String, Status)> = results[0]
+        .rows
+        .ids
+        .iter()
+        .zip(&results[0].rows.status)
+        .map(|(i, s)| (i.unwrap_or_default().to_string(), *s))
+        .collect();
+    let mut expected = got.clone();
+    expected.sort();
+    assert_eq!(got.len(), 20_000);
+    assert!(got == expected, "not in the order of the ids' text");
+    assert!(got.iter().filter(|(i, _)| i.starts_with("dup#")).count() > 1_000);
+}
