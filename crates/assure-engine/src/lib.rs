@@ -188,8 +188,9 @@ pub fn run_each(
 }
 
 /// How many population items the tests running side by side may hold at once, counted as the rows
-/// of the largest table each reads (an item takes about 190 bytes while it is sorted and encoded:
-/// some 570 MB). At 20,000 people two change tests (1.2 million changes each) run together; at
+/// of the largest table each reads. Sized when an item took about 190 bytes while it was sorted and
+/// encoded (some 570 MB); since a result is gathered as columns ([`Population`]) an item takes
+/// less, so the budget is conservative until it is measured again. At 20,000 people two change tests (1.2 million changes each) run together; at
 /// 50,000 (2.9 million) one at a time, beside the small tests, so running side by side does not
 /// raise a large company's peak memory.
 pub const ITEMS_IN_FLIGHT: u64 = 3_000_000;
@@ -639,9 +640,6 @@ impl Gathered {
                 .then((file[a], row[a]).cmp(&(file[b], row[b])))
                 .then(a.cmp(&b))
         });
-        let taken = arrow::compute::take(&all, &arrow::array::UInt32Array::from(idx.clone()), None)
-            .map_err(|e| e.to_string())?;
-        drop(all);
         let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
         let mut sorted_items = Vec::with_capacity(items.len());
         for &k in &idx {
@@ -651,11 +649,18 @@ impl Gathered {
                 sorted_items.push(item);
             }
         }
+        let status: Vec<Status> = idx.iter().map(|&k| status[k as usize]).collect();
+        let file: Vec<u32> = idx.iter().map(|&k| file[k as usize]).collect();
+        let row: Vec<u64> = idx.iter().map(|&k| row[k as usize]).collect();
+        // The indices handed over to the take, not copied.
+        let taken =
+            arrow::compute::take(&all, &arrow::array::UInt32Array::from(idx), None).map_err(|e| e.to_string())?;
+        drop(all);
         let population = Population {
             ids: arrow::array::AsArray::as_string::<i32>(&taken).clone(),
-            status: idx.iter().map(|&k| status[k as usize]).collect(),
-            file: idx.iter().map(|&k| file[k as usize]).collect(),
-            row: idx.iter().map(|&k| row[k as usize]).collect(),
+            status,
+            file,
+            row,
         };
         let failed = population.status.iter().filter(|s| **s == Status::Fail).count();
         let not_applicable = population
