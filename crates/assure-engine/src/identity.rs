@@ -172,9 +172,14 @@ impl Identities {
                             groups.entry((source(r), name)).or_default().insert(addr.to_lowercase());
                         }
                     };
+                    // Only a value written `Name <address>` teaches a rule: a column whose text
+                    // holds no `<` anywhere is passed over without reading it value by value.
                     match field.data_type() {
                         DataType::Utf8 => {
                             let a = col.as_string::<i32>();
+                            if !a.value_data().contains(&b'<') {
+                                continue;
+                            }
                             for r in 0..a.len() {
                                 if a.is_valid(r) {
                                     note(r, a.value(r));
@@ -183,13 +188,19 @@ impl Identities {
                         }
                         DataType::List(_) => {
                             let l = col.as_list::<i32>();
-                            for r in 0..l.len() {
-                                let items = l.value(r);
-                                let items = items.as_string::<i32>();
-                                for k in 0..items.len() {
-                                    if items.is_valid(k) {
-                                        note(r, items.value(k));
-                                    }
+                            let Some(items) = l.values().as_string_opt::<i32>() else {
+                                continue;
+                            };
+                            if !items.value_data().contains(&b'<') {
+                                continue;
+                            }
+                            // Walked by offsets over the one array of items (not `l.value(r)`,
+                            // which makes a new array per row).
+                            for (r, w) in l.value_offsets().windows(2).enumerate() {
+                                let &[s, e] = w else { continue };
+                                let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
+                                for k in row.filter(|&k| items.is_valid(k)) {
+                                    note(r, items.value(k));
                                 }
                             }
                         }
@@ -327,6 +338,11 @@ impl Identities {
     /// What resolution merges in `tables`: every distinct value of an identity column resolved by a
     /// rule other than being a primary email, with where it was seen. Call before applying.
     pub fn merges(&self, tables: &[TableBatches]) -> Vec<IdentityMerge> {
+        merge_list(self.merges_of(tables))
+    }
+
+    /// [`Identities::merges`] before it is listed.
+    fn merges_of(&self, tables: &[TableBatches]) -> Merges {
         // Every batch of every table, in one contiguous part per core; each part resolves each
         // distinct value of a column once (a log has millions of rows and a few thousand people).
         let all: Vec<(&str, &RecordBatch)> = tables
@@ -341,21 +357,9 @@ impl Identities {
         });
         let mut out = Merges::new();
         for part in parts {
-            for (value, (person, rule, seen)) in part {
-                out.entry(value)
-                    .or_insert_with(|| (person, rule, BTreeSet::new()))
-                    .2
-                    .extend(seen);
-            }
+            add_merges(&mut out, part);
         }
-        out.into_iter()
-            .map(|(value, (person, rule, seen))| IdentityMerge {
-                value,
-                person,
-                rule: rule.to_string(),
-                seen_in: seen.into_iter().collect(),
-            })
-            .collect()
+        out
     }
 
     /// [`Identities::merges`] of some batches, each with its table's name.
@@ -473,6 +477,11 @@ impl Identities {
                 }
             }
         }
+        self.unresolved_list(unresolved)
+    }
+
+    /// Values that resolved to nobody, each with where it was seen and in how many rows, as listed.
+    fn unresolved_list(&self, unresolved: BTreeMap<String, (BTreeSet<String>, usize)>) -> Vec<Unresolved> {
         unresolved
             .into_iter()
             .map(|(value, (seen, rows))| Unresolved {
@@ -487,9 +496,13 @@ impl Identities {
     /// Identity resolution over typed tables: each identity column is mapped value by value (each
     /// distinct value resolved once) to primary emails, list columns item by item (sorted, without
     /// repeats), and an account without an email gets the one its `system:account_id` alias names.
-    /// Returns the values that resolved to nobody, as [`Identities::apply`] does.
-    pub fn apply_batches(&self, tables: &mut [TableBatches]) -> Result<Vec<Unresolved>, String> {
+    /// Returns what [`Identities::merges`] would have said of `tables` before they were mapped and
+    /// of `also_seen` (values of rows left out, which are not mapped), and the values that resolved
+    /// to nobody, as [`Identities::apply`] does. Each row's values are looked up once, for both.
+    pub fn resolve_batches(&self, tables: &mut [TableBatches], also_seen: &[TableBatches]) -> Result<Resolved, String> {
         let mut unresolved: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+        let mut merged = Merges::new();
+        add_merges(&mut merged, self.merges_of(also_seen));
         let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
         for t in tables.iter_mut() {
             let table_name = t.name.clone();
@@ -518,8 +531,9 @@ impl Identities {
             });
             let mut out = Vec::new();
             for part in parts {
-                let (mapped, misses) = part?;
+                let (mapped, misses, merges) = part?;
                 out.extend(mapped);
+                add_merges(&mut merged, merges);
                 for (column, values) in misses {
                     for (value, rows) in values {
                         let e = unresolved.entry(value).or_default();
@@ -530,20 +544,15 @@ impl Identities {
             }
             t.batches = out;
         }
-        Ok(unresolved
-            .into_iter()
-            .map(|(value, (seen, rows))| Unresolved {
-                candidates: self.candidates(&value),
-                value,
-                seen_in: seen.into_iter().collect(),
-                rows,
-            })
-            .collect())
+        Ok(Resolved {
+            merged: merge_list(merged),
+            unresolved: self.unresolved_list(unresolved),
+        })
     }
 
-    /// [`Identities::apply_batches`] of some consecutive batches of one table: the batches with
-    /// their identity columns rewritten, and per column the values that resolved to nobody with
-    /// their rows.
+    /// [`Identities::resolve_batches`] of some consecutive batches of one table: the batches with
+    /// their identity columns rewritten, per column the values that resolved to nobody with their
+    /// rows, and the values merged into someone by a rule other than being their primary email.
     fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Mapped, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
@@ -649,24 +658,88 @@ impl Identities {
             }
             out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
         }
-        Ok((out, misses))
+        // Every value a column held was resolved once, by its cache: those a rule other than being
+        // a primary email resolved are what was merged. (A filled-in account email is someone's
+        // primary email, never a merge, as it is not in the table before it is mapped.)
+        let mut merged = Merges::new();
+        for (column, cache) in &caches {
+            for (value, &k) in &cache.index {
+                if let Some(Entry {
+                    text, rule: Some(rule), ..
+                }) = cache.written.get(k as usize)
+                    && *rule != "primary"
+                {
+                    merged
+                        .entry(value.clone())
+                        .or_insert_with(|| (text.clone(), rule, BTreeSet::new()))
+                        .2
+                        .insert(format!("{table_name}.{column}"));
+                }
+            }
+        }
+        Ok((out, misses, merged))
     }
+}
+
+/// What [`Identities::resolve_batches`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Values merged into a person by a rule other than being their primary email, as
+    /// [`Identities::merges`] lists them.
+    pub merged: Vec<IdentityMerge>,
+    /// Values that resolved to nobody.
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// Adds `more` merges to `into`, joining where each value was seen.
+fn add_merges(into: &mut Merges, more: Merges) {
+    for (value, (person, rule, seen)) in more {
+        match into.get_mut(&value) {
+            Some(e) => e.2.extend(seen),
+            None => {
+                into.insert(value, (person, rule, seen));
+            }
+        }
+    }
+}
+
+/// Merges as listed, by value.
+fn merge_list(merges: Merges) -> Vec<IdentityMerge> {
+    merges
+        .into_iter()
+        .map(|(value, (person, rule, seen))| IdentityMerge {
+            value,
+            person,
+            rule: rule.to_string(),
+            seen_in: seen.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// Values merged into a person: the person, the rule, and where each was seen.
 type Merges = BTreeMap<String, (String, &'static str, BTreeSet<String>)>;
 
-/// Batches with their identity columns rewritten, and per column the values that resolved to nobody
-/// with their rows.
-type Mapped = (Vec<RecordBatch>, BTreeMap<&'static str, HashMap<String, usize>>);
+/// Batches with their identity columns rewritten, per column the values that resolved to nobody
+/// with their rows, and the values merged.
+type Mapped = (Vec<RecordBatch>, BTreeMap<&'static str, HashMap<String, usize>>, Merges);
 
 /// What each distinct value of one identity column is written as after resolution, looked up once
 /// per row (one hash of the value) and kept by index.
 #[derive(Default)]
 struct Written {
     index: HashMap<String, u32>,
-    /// What the value at each index is written as, and whether it resolved to nobody.
-    written: Vec<(String, bool)>,
+    /// What the value at each index is written as, and how it resolved.
+    written: Vec<Entry>,
+}
+
+/// What one distinct value of an identity column is written as, and how it resolved.
+struct Entry {
+    /// The person's primary email, or the value itself (bare) when it resolved to nobody.
+    text: String,
+    /// The rule that resolved it (`primary`, `alias`, ...), if one did.
+    rule: Option<&'static str>,
+    /// Whether it is reported as resolving to nobody (a firm identity column's value).
+    miss: bool,
 }
 
 impl Written {
@@ -676,10 +749,22 @@ impl Written {
         let k = match self.index.get(v) {
             Some(&k) => k,
             None => {
-                let found = match ids.resolve(v) {
-                    Some(p) => (p.to_string(), false),
-                    None if soft => (v.to_string(), false),
-                    None => (Identities::bare(v), true),
+                let found = match ids.resolve_with_rule(v) {
+                    Some((p, rule)) => Entry {
+                        text: p.to_string(),
+                        rule: Some(rule),
+                        miss: false,
+                    },
+                    None if soft => Entry {
+                        text: v.to_string(),
+                        rule: None,
+                        miss: false,
+                    },
+                    None => Entry {
+                        text: Identities::bare(v),
+                        rule: None,
+                        miss: true,
+                    },
                 };
                 let k = u32::try_from(self.written.len()).unwrap_or(u32::MAX);
                 self.written.push(found);
@@ -687,7 +772,7 @@ impl Written {
                 k
             }
         };
-        if self.written.get(k as usize).is_some_and(|(_, miss)| *miss) {
+        if self.written.get(k as usize).is_some_and(|e| e.miss) {
             match missed.get_mut(v) {
                 Some(n) => *n += 1,
                 None => {
@@ -700,6 +785,6 @@ impl Written {
 
     /// What the value at index `k` is written as.
     fn text(&self, k: u32) -> &str {
-        self.written.get(k as usize).map_or("", |(w, _)| w.as_str())
+        self.written.get(k as usize).map_or("", |e| e.text.as_str())
     }
 }

@@ -26,7 +26,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 pub use convert::{Row, TableData, project_policies};
-pub use identity::{Identities, Unresolved};
+pub use identity::{Identities, Resolved, Unresolved};
 pub use params::{Param, Window, expand};
 pub use rows::RowFilter;
 

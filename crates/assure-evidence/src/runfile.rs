@@ -602,8 +602,10 @@ fn new_writer() -> Result<Writer, RunFileError> {
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(GROUP_ROWS))
         .set_created_by("assure".into())
-        // No page indexes: copied row groups carry none, and readers read whole row groups.
-        .set_statistics_enabled(EnabledStatistics::Chunk)
+        // No page indexes: copied row groups carry none, and readers read whole row groups. No
+        // statistics either: nothing reads a run file by ranges of values, and a minimum and a
+        // maximum of every column cost two comparisons of every value written (ids are long).
+        .set_statistics_enabled(EnabledStatistics::None)
         .set_offset_index_disabled(true)
         // An item's id and its row are (nearly) unique: a dictionary of them is all cost (every
         // value hashed and compared to be interned) and no saving. Readers read either encoding.

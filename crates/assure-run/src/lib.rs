@@ -361,8 +361,7 @@ pub fn extend(
         t.batches.clear();
     }
     let ids = base.with_recorded(&prior.merged, &prior.unresolved);
-    let merged = ids.merges(&tables);
-    let unresolved = ids.apply_batches(&mut tables)?;
+    let assure_engine::Resolved { merged, unresolved } = ids.resolve_batches(&mut tables, &[])?;
     let mut specs = Vec::new();
     for t in project
         .tests
@@ -476,12 +475,11 @@ pub fn evaluate(
     );
     let ids = identities_of_batches(project, &tables);
     // Values of rows a row filter left out still count among what resolution merged.
-    let merged = ids.merges(&tables.iter().cloned().chain(seen_tables(&loaded)).collect::<Vec<_>>());
-    let unresolved = match ids.apply_batches(&mut tables) {
-        Ok(u) => u,
+    let assure_engine::Resolved { merged, unresolved } = match ids.resolve_batches(&mut tables, &seen_tables(&loaded)) {
+        Ok(r) => r,
         Err(e) => {
             problems.push(e);
-            Vec::new()
+            assure_engine::Resolved::default()
         }
     };
     // A table whose rows a filter left out had rows all the same: its tests run (on no rows).
