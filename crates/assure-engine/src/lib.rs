@@ -190,9 +190,9 @@ pub fn run_each(
 /// How many population items the tests running side by side may hold at once, counted as the rows
 /// of the largest table each reads. Sized when an item took about 190 bytes while it was sorted and
 /// encoded (some 570 MB); since a result is gathered as columns ([`Population`]) an item takes
-/// less, so the budget is conservative until it is measured again. At 20,000 people two change tests (1.2 million changes each) run together; at
-/// 50,000 (2.9 million) one at a time, beside the small tests, so running side by side does not
-/// raise a large company's peak memory.
+/// less, so the budget is conservative until it is measured again. At 20,000 people two change
+/// tests (1.2 million changes each) run together; at 50,000 (2.9 million) one at a time, beside the
+/// small tests, so running side by side does not raise a large company's peak memory.
 pub const ITEMS_IN_FLIGHT: u64 = 3_000_000;
 
 /// [`run_each`], where `finish` turns each test's result into what the caller keeps (encoding its
