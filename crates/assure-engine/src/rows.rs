@@ -15,7 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema};
 use datafusion::execution::context::ExecutionProps;
@@ -141,34 +142,128 @@ impl RowFilter {
 
     /// Which rows of `batch` (of `table`) some test can read; `None` keeps every row (a table not
     /// filtered, or a predicate that cannot be evaluated over this batch: more rows are never wrong).
+    ///
+    /// Text columns may come as dictionaries of their values (as a Parquet file stores them): a
+    /// part of a predicate that reads one such column is evaluated once per distinct value and
+    /// each row takes its value's answer.
     pub fn keep(&self, table: &str, batch: &RecordBatch) -> Option<BooleanArray> {
         let predicates = self.tables.get(table)?;
-        let schema = DFSchema::try_from(batch.schema().as_ref().clone()).ok()?;
-        let props = ExecutionProps::new();
+        // A row is kept when every part of one predicate holds for it (as in a WHERE clause, a
+        // part that is null does not hold). Parts shared by several predicates (the window, say)
+        // are evaluated once.
+        let mut answered: Vec<(&Expr, BooleanArray)> = Vec::new();
         let mut mask: Option<BooleanArray> = None;
         for p in predicates {
-            let physical = datafusion::physical_expr::create_physical_expr(
-                p,
-                &schema,
-                &props,
-                &datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext::default(),
-            )
-            .ok()?;
-            let value = physical.evaluate(batch).ok()?.into_array(batch.num_rows()).ok()?;
-            let value = value.as_boolean_opt()?;
-            // A predicate that is null for a row does not keep it (as in a WHERE clause).
-            let value = if value.null_count() > 0 {
-                arrow::compute::prep_null_mask_filter(value)
-            } else {
-                value.clone()
-            };
+            let mut all: Option<BooleanArray> = None;
+            for part in split_conjunction(p) {
+                let value = match answered.iter().find(|(e, _)| *e == part) {
+                    Some((_, v)) => v.clone(),
+                    None => {
+                        let v = by_value(part, batch).or_else(|| evaluate(part, &decoded(part, batch)?))?;
+                        answered.push((part, v.clone()));
+                        v
+                    }
+                };
+                all = Some(match all {
+                    Some(a) => arrow::compute::and(&a, &value).ok()?,
+                    None => value,
+                });
+            }
+            let all = all?;
             mask = Some(match mask {
-                Some(m) => arrow::compute::or(&m, &value).ok()?,
-                None => value,
+                Some(m) => arrow::compute::or(&m, &all).ok()?,
+                None => all,
             });
         }
         mask
     }
+}
+
+/// Where `e` holds over `batch` (a row where it is null does not hold); `None` when it cannot be
+/// evaluated.
+fn evaluate(e: &Expr, batch: &RecordBatch) -> Option<BooleanArray> {
+    let schema = DFSchema::try_from(batch.schema().as_ref().clone()).ok()?;
+    let physical = datafusion::physical_expr::create_physical_expr(
+        e,
+        &schema,
+        &ExecutionProps::new(),
+        &datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext::default(),
+    )
+    .ok()?;
+    let value = physical.evaluate(batch).ok()?.into_array(batch.num_rows()).ok()?;
+    let value = value.as_boolean_opt()?;
+    Some(if value.null_count() > 0 {
+        arrow::compute::prep_null_mask_filter(value)
+    } else {
+        value.clone()
+    })
+}
+
+/// The columns of `batch` that `e` reads, a dictionary among them as its values' type.
+fn decoded(e: &Expr, batch: &RecordBatch) -> Option<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for c in e.column_refs() {
+        let (i, field) = batch.schema().column_with_name(&c.name).map(|(i, f)| (i, f.clone()))?;
+        let column = batch.column(i);
+        match field.data_type().clone() {
+            DataType::Dictionary(_, values) => {
+                columns.push(arrow::compute::cast(column, &values).ok()?);
+                fields.push(field.with_data_type(*values));
+            }
+            _ => {
+                columns.push(Arc::clone(column));
+                fields.push(field);
+            }
+        }
+    }
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .ok()
+}
+
+/// Where `e`, reading one column of `batch` held as a dictionary, holds: evaluated once over the
+/// dictionary's values and once for a row without a value, each row taking its value's answer.
+/// `None` when `e` reads anything else (or the dictionary is no shorter than the batch).
+fn by_value(e: &Expr, batch: &RecordBatch) -> Option<BooleanArray> {
+    let refs = e.column_refs();
+    let mut refs = refs.iter();
+    let (Some(name), None) = (refs.next(), refs.next()) else {
+        return None;
+    };
+    let column = batch.column_by_name(&name.name)?;
+    let dictionary = column.as_any_dictionary_opt()?;
+    let values = dictionary.values();
+    if values.len() >= column.len() {
+        return None;
+    }
+    let null = arrow::array::new_null_array(values.data_type(), 1);
+    let values = arrow::compute::concat(&[values.as_ref(), null.as_ref()]).ok()?;
+    let without = values.len() - 1;
+    let one = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            &name.name,
+            values.data_type().clone(),
+            true,
+        )])),
+        vec![values],
+    )
+    .ok()?;
+    let answers = evaluate(e, &one)?;
+    let keys = dictionary.normalized_keys();
+    let nulls = column.nulls();
+    let answer = |row: usize| {
+        let k = keys.get(row).copied().unwrap_or(without);
+        let valid = nulls.is_none_or(|n| n.is_valid(row));
+        answers.value(if valid && k < without { k } else { without })
+    };
+    Some(BooleanArray::new(
+        arrow::buffer::BooleanBuffer::collect_bool(keys.len(), answer),
+        None,
+    ))
 }
 
 /// Every table scan in a plan (subqueries included), each with the predicate its rows must satisfy

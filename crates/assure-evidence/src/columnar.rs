@@ -480,6 +480,10 @@ pub fn read_columns(
 pub struct Predicate {
     /// The columns `keep` is given.
     pub columns: Vec<String>,
+    /// Text columns among `columns` that `keep` is given as dictionaries (`Dictionary(Int32, Utf8)`)
+    /// of the values the file stores for them, so a predicate can be evaluated once per distinct
+    /// value instead of once per row; the rows kept still come back as text.
+    pub dictionary: Vec<String>,
     /// Which rows of a batch of those columns to keep (called from several threads at once: row
     /// groups are decoded side by side).
     pub keep: Box<dyn Fn(RecordBatch) -> arrow::array::BooleanArray + Send + Sync>,
@@ -489,6 +493,7 @@ impl std::fmt::Debug for Predicate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Predicate")
             .field("columns", &self.columns)
+            .field("dictionary", &self.dictionary)
             .finish_non_exhaustive()
     }
 }
@@ -526,6 +531,62 @@ fn with_lineage(batch: RecordBatch, source: &str, evidence: &str) -> Result<Reco
         columns.push(constant(evidence));
         Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
     }
+}
+
+/// `plain` (the file's own Arrow schema) with the text columns named in `names` read as
+/// dictionaries of the values stored for them; `plain` itself when there are none, or when the
+/// reader does not accept the hint.
+fn with_dictionaries(
+    plain: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    names: &[String],
+) -> parquet::arrow::arrow_reader::ArrowReaderMetadata {
+    let schema = plain.schema();
+    let hinted = |f: &Field| names.iter().any(|n| n == f.name()) && f.data_type() == &DataType::Utf8;
+    if !schema.fields().iter().any(|f| hinted(f)) {
+        return plain;
+    }
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let fields: Vec<Arc<Field>> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if hinted(f) {
+                Arc::new(f.as_ref().clone().with_data_type(dictionary.clone()))
+            } else {
+                Arc::clone(f)
+            }
+        })
+        .collect();
+    let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
+        Arc::clone(plain.metadata()),
+        parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(hint),
+    )
+    .unwrap_or(plain)
+}
+
+/// `batch` with every column read as a dictionary of text (see [`Predicate::dictionary`]) as text
+/// again: the type every reader of the copy expects.
+fn as_text(batch: RecordBatch) -> Result<RecordBatch, ColumnarError> {
+    let is_dictionary = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if v.as_ref() == &DataType::Utf8);
+    if !batch.schema().fields().iter().any(|f| is_dictionary(f.data_type())) {
+        return Ok(batch);
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if is_dictionary(f.data_type()) {
+            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+            columns.push(arrow::compute::cast(c, &DataType::Utf8)?);
+        } else {
+            fields.push(f.as_ref().clone());
+            columns.push(Arc::clone(c));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())),
+        columns,
+    )?)
 }
 
 /// The error for a part of a copy the Parquet reader failed on (it panicked).
@@ -628,6 +689,10 @@ pub fn read_verified(
         file.read_exact(&mut tail)?;
         Ok(Some((start, tail)))
     })()?;
+    let dictionary: Vec<String> = match &predicate {
+        Some(p) => p.dictionary.clone(),
+        None => Vec::new(),
+    };
     let plan = footer.as_ref().map_or_else(
         || {
             Err(ColumnarError::Parquet(parquet::errors::ParquetError::General(
@@ -641,10 +706,11 @@ pub fn read_verified(
                 let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
                     tail.get(..tail.len().saturating_sub(8)).unwrap_or_default(),
                 )?;
-                Ok(parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
+                let plain = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
                     Arc::new(meta),
                     parquet::arrow::arrow_reader::ArrowReaderOptions::new(),
-                )?)
+                )?;
+                Ok(with_dictionaries(plain, &dictionary))
             })
             .unwrap_or_else(|_| Err(refused("the footer")))
         },
@@ -700,7 +766,7 @@ pub fn read_verified(
                     };
                     let mut out = Vec::new();
                     for batch in builder.build()? {
-                        out.push(with_lineage(batch?, source, evidence)?);
+                        out.push(with_lineage(as_text(batch?)?, source, evidence)?);
                     }
                     Ok(out)
                 },

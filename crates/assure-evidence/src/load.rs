@@ -428,13 +428,33 @@ fn note_values(
     batch: &RecordBatch,
     seen: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
 ) {
-    use arrow::array::AsArray;
+    use arrow::array::{Array, AsArray};
     for column in filter.remembered(table) {
         let values = seen.entry(column.clone()).or_default();
-        if let Some(c) = batch.column_by_name(&column).and_then(|c| c.as_string_opt::<i32>()) {
+        let Some(c) = batch.column_by_name(&column) else {
+            continue;
+        };
+        if let Some(c) = c.as_string_opt::<i32>() {
             for v in c.iter().flatten() {
                 if !values.contains(v) {
                     values.insert(v.to_string());
+                }
+            }
+        } else if let Some(d) = c.as_any_dictionary_opt()
+            && let Some(texts) = d.values().as_string_opt::<i32>()
+        {
+            // The values some row refers to, each looked at once.
+            let mut used = vec![false; texts.len()];
+            for (i, k) in d.normalized_keys().into_iter().enumerate() {
+                if c.is_valid(i)
+                    && let Some(u) = used.get_mut(k)
+                {
+                    *u = true;
+                }
+            }
+            for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+                if texts.is_valid(i) && !values.contains(texts.value(i)) {
+                    values.insert(texts.value(i).to_string());
                 }
             }
         }
@@ -452,8 +472,14 @@ fn pushed(filter: &std::sync::Arc<dyn RowFilter>, table: &str, noted: &Noted) ->
         table.to_string(),
         std::sync::Arc::clone(noted),
     );
+    let columns = filter.reads(&table);
+    // The predicates' own columns are read as dictionaries (a predicate is then evaluated once per
+    // distinct value); the remembered columns as text, noted value by value.
+    let remembered = filter.remembered(&table);
+    let dictionary = columns.iter().filter(|c| !remembered.contains(c)).cloned().collect();
     crate::columnar::Predicate {
-        columns: filter.reads(&table),
+        columns,
+        dictionary,
         keep: Box::new(move |batch: RecordBatch| {
             // Noted apart, then added under the lock: row groups are decoded side by side.
             let mut here = BTreeMap::new();
@@ -784,6 +810,7 @@ pub fn keys_shared(
         );
         let shared = crate::columnar::Predicate {
             columns: names.clone(),
+            dictionary: Vec::new(),
             keep: Box::new(move |b: RecordBatch| {
                 let columns: Option<Vec<arrow::array::ArrayRef>> =
                     key_names.iter().map(|n| b.column_by_name(n).cloned()).collect();

@@ -188,3 +188,62 @@ fn what_cannot_be_decided_before_loading_reads_every_row() {
     let f = RowFilter::for_tests(&typed, &[(spec(login), Vec::new())], &w);
     assert_eq!(f.remembered("events"), ["target"]);
 }
+
+/// `batch` three times over, each text column a dictionary of its values: the first value of
+/// each dictionary one no row refers to, as in a row group the file's dictionary covers whole.
+fn as_dictionaries(batch: &RecordBatch) -> RecordBatch {
+    use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, Int32Array};
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema};
+    use std::sync::Arc;
+    let thrice = arrow::compute::concat_batches(&batch.schema(), [batch, batch, batch]).unwrap();
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, c) in thrice.schema().fields().iter().zip(thrice.columns()) {
+        if f.data_type() != &DataType::Utf8 {
+            fields.push(f.as_ref().clone());
+            columns.push(Arc::clone(c));
+            continue;
+        }
+        let d = arrow::compute::cast(c, &dictionary).unwrap();
+        let d = d.as_dictionary::<Int32Type>();
+        let values = arrow::compute::concat(&[
+            &arrow::array::StringArray::from(vec!["zz-no-row-has-this"]) as &dyn Array,
+            d.values().as_ref(),
+        ])
+        .unwrap();
+        let keys: Int32Array = d.keys().iter().map(|k| k.map(|k| k + 1)).collect();
+        fields.push(Field::new(f.name(), dictionary.clone(), f.is_nullable()));
+        columns.push(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).unwrap()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}
+
+#[test]
+fn text_given_as_dictionaries_keeps_the_rows_it_keeps_as_text() {
+    let typed = typed(&with_noise());
+    let specs = crate::standard::specs();
+    let filter = RowFilter::for_tests(&typed, &with_reads(&specs), &window());
+    let mut compared = 0;
+    for t in &typed {
+        if !filter.filters(&t.name) {
+            continue;
+        }
+        for b in &t.batches {
+            let thrice = arrow::compute::concat_batches(&b.schema(), [b, b, b]).unwrap();
+            let plain = filter.keep(&t.name, &thrice).expect("the filter evaluates over text");
+            let dictionaries = as_dictionaries(b);
+            let by_value = filter
+                .keep(&t.name, &dictionaries)
+                .expect("the filter evaluates over dictionaries");
+            assert_eq!(by_value, plain, "{}", t.name);
+            if plain.true_count() > 0 && plain.true_count() < plain.len() {
+                compared += 1;
+            }
+        }
+    }
+    assert!(
+        compared >= 3,
+        "only {compared} tables where the filter keeps some rows and not others"
+    );
+}

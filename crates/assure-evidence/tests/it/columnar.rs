@@ -41,6 +41,7 @@ fn ids(batches: &[RecordBatch]) -> Vec<String> {
 fn sign_ins() -> Predicate {
     Predicate {
         columns: vec!["action".into()],
+        dictionary: Vec::new(),
         keep: Box::new(|b: RecordBatch| {
             let a = b.column(0).as_string::<i32>();
             (0..a.len())
@@ -351,4 +352,69 @@ fn instants_in_the_stored_form_are_read_to_the_same_microsecond_as_by_rfc3339_pa
         error,
         "column `occurred_at`, row 2: `2026-02-30T08:00:00.000000Z` is not a timestamp"
     );
+}
+
+#[test]
+fn a_predicate_can_read_text_as_the_dictionary_the_file_stores() {
+    let bytes = events(200_000);
+    let whole = plainly(&bytes);
+    let signed_in: Vec<String> = ids(&whole).into_iter().step_by(1000).collect();
+    // The predicate sees `action` (and `actor`, 97 distinct) as dictionaries: the distinct values
+    // of the row group, with keys. It answers per distinct value and maps the keys.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = std::sync::Arc::clone(&seen);
+    let predicate = Predicate {
+        columns: vec!["action".into(), "actor".into()],
+        dictionary: vec!["action".into(), "actor".into(), "occurred_at".into()],
+        keep: Box::new(move |b: RecordBatch| {
+            let action = b.column_by_name("action").unwrap();
+            let actor = b.column_by_name("actor").unwrap();
+            noted.lock().unwrap().push((
+                action.data_type().clone(),
+                action.as_any_dictionary().values().len(),
+                actor.as_any_dictionary().values().len(),
+            ));
+            let d = action.as_dictionary::<arrow::datatypes::Int32Type>();
+            let values = d.values().as_string::<i32>();
+            let login: Vec<bool> = values.iter().map(|v| v == Some("login")).collect();
+            d.keys().iter().map(|k| Some(login[k.unwrap() as usize])).collect()
+        }),
+    };
+    let wanted: std::collections::BTreeSet<String> = ["event_id", "action", "actor", "_row"].map(String::from).into();
+    let read = columnar::read_verified(
+        &mut Cursor::new(bytes.clone()),
+        "csv",
+        "e1",
+        Some(&wanted),
+        Some(predicate),
+    )
+    .unwrap();
+    assert_eq!(read.blake3, blake3::hash(&bytes).to_hex().to_string());
+    let rows = read.rows.unwrap();
+    assert_eq!(ids(&rows), signed_in);
+    // What the rest of a run reads is text, as without the dictionaries.
+    for b in &rows {
+        assert_eq!(
+            b.column_by_name("action").unwrap().data_type(),
+            &arrow::datatypes::DataType::Utf8
+        );
+        assert_eq!(
+            b.column_by_name("actor").unwrap().data_type(),
+            &arrow::datatypes::DataType::Utf8
+        );
+        let actions = b.column_by_name("action").unwrap().as_string::<i32>();
+        assert!(actions.iter().all(|a| a == Some("login")));
+    }
+    let plain = columnar::read_columns_where(bytes, "csv", "e1", Some(&wanted), Some(sign_ins())).unwrap();
+    assert_eq!(rows.len(), plain.len());
+    for (a, b) in rows.iter().zip(&plain) {
+        assert_eq!(a.schema(), b.schema());
+        assert_eq!(a, b);
+    }
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 3, "one call per row group: {seen:?}");
+    for (ty, actions, actors) in seen.iter() {
+        assert!(matches!(ty, arrow::datatypes::DataType::Dictionary(_, _)), "{ty:?}");
+        assert_eq!((*actions, *actors), (2, 97), "the row group's distinct values");
+    }
 }
