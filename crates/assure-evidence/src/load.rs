@@ -428,33 +428,13 @@ fn note_values(
     batch: &RecordBatch,
     seen: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
 ) {
-    use arrow::array::{Array, AsArray};
+    use arrow::array::AsArray;
     for column in filter.remembered(table) {
         let values = seen.entry(column.clone()).or_default();
-        let Some(c) = batch.column_by_name(&column) else {
-            continue;
-        };
-        if let Some(c) = c.as_string_opt::<i32>() {
+        if let Some(c) = batch.column_by_name(&column).and_then(|c| c.as_string_opt::<i32>()) {
             for v in c.iter().flatten() {
                 if !values.contains(v) {
                     values.insert(v.to_string());
-                }
-            }
-        } else if let Some(d) = c.as_any_dictionary_opt()
-            && let Some(texts) = d.values().as_string_opt::<i32>()
-        {
-            // The values some row refers to, each looked at once.
-            let mut used = vec![false; texts.len()];
-            for (i, k) in d.normalized_keys().into_iter().enumerate() {
-                if c.is_valid(i)
-                    && let Some(u) = used.get_mut(k)
-                {
-                    *u = true;
-                }
-            }
-            for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
-                if texts.is_valid(i) && !values.contains(texts.value(i)) {
-                    values.insert(texts.value(i).to_string());
                 }
             }
         }
