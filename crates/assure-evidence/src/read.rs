@@ -216,10 +216,20 @@ fn normalise<'v>(col: &Column, text: &'v str) -> Cow<'v, str> {
         } else {
             "false"
         }),
+        // An instant already in the stored form is kept as it is; the common forms are read
+        // digit by digit (`rfc3339_micros`), anything else through RFC 3339 parsing.
+        ColumnType::Timestamp if is_stored_instant(t) => Cow::Borrowed(t),
         ColumnType::Timestamp => Cow::Owned(
-            DateTime::parse_from_rfc3339(t)
-                .map(|d| utc_micros(&d.with_timezone(&chrono::Utc)))
-                .unwrap_or_else(|_| t.to_string()),
+            rfc3339_micros(t)
+                .and_then(|micros| {
+                    in_utc(t, micros).or_else(|| DateTime::from_timestamp_micros(micros).map(|d| utc_micros(&d)))
+                })
+                .or_else(|| {
+                    DateTime::parse_from_rfc3339(t)
+                        .ok()
+                        .map(|d| utc_micros(&d.with_timezone(&chrono::Utc)))
+                })
+                .unwrap_or_else(|| t.to_string()),
         ),
         // Lists of addresses compare lower-cased; other lists (profile names) keep their case.
         ColumnType::TextList => Cow::Owned(
@@ -302,7 +312,82 @@ fn utc_micros(d: &DateTime<chrono::Utc>) -> String {
             *slot = b;
         }
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8(out.to_vec()).unwrap_or_default()
+}
+
+/// The stored form of an instant `t` that [`rfc3339_micros`] read as `micros` and that is written
+/// in UTC (`…Z`): its date and time as written, then the microseconds; `None` for an offset.
+fn in_utc(t: &str, micros: i64) -> Option<String> {
+    if !t.ends_with('Z') {
+        return None;
+    }
+    let mut out = String::with_capacity(27);
+    out.push_str(t.get(..19)?);
+    out.push('.');
+    let fraction = micros.rem_euclid(1_000_000);
+    for place in [100_000, 10_000, 1_000, 100, 10, 1] {
+        out.push(char::from(b'0' + u8::try_from(fraction / place % 10).ok()?));
+    }
+    out.push('Z');
+    Some(out)
+}
+
+/// Whether `t` is an instant written as it is stored, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, and valid.
+fn is_stored_instant(t: &str) -> bool {
+    t.len() == 27 && t.ends_with('Z') && t.as_bytes().get(19) == Some(&b'.') && rfc3339_micros(t).is_some()
+}
+
+/// The instant an RFC 3339 timestamp in its common forms names, in microseconds since 1970 UTC,
+/// read digit by digit: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9 digits (truncated to
+/// microseconds), then `Z` or an offset `±HH:MM`. `None` for any other text, valid or not
+/// (lower-case `t` or `z`, a space for `T`, a leap second, a longer fraction, the years 0000 and
+/// 9999), which callers then give to `DateTime::parse_from_rfc3339`: for every text this reads,
+/// that parser gives the same instant, and for an invalid date or time this gives `None` too.
+/// Timestamps are most of an event export's cells, and validation parsed each one twice.
+pub fn rfc3339_micros(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?
+            .iter()
+            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+        if b.get(at) != Some(&sep) {
+            return None;
+        }
+    }
+    // Years 0001-9998 only, so that no offset moves the instant out of the years RFC 3339 writes.
+    let year = num(0, 4).filter(|y| (1..=9998).contains(y))?;
+    let day = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, num(5, 7)?, num(8, 10)?)?;
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut at = 19;
+    let mut micros = 0i64;
+    if b.get(at) == Some(&b'.') {
+        let digits = b.get(at + 1..)?.iter().take_while(|d| d.is_ascii_digit()).count();
+        if !(1..=9).contains(&digits) {
+            return None;
+        }
+        let fraction = num(at + 1, at + 1 + digits)?;
+        micros = i64::from(fraction) * 10i64.pow(9 - digits as u32) / 1000;
+        at += 1 + digits;
+    }
+    let offset_seconds = match b.get(at..)? {
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (num(at + 1, at + 3)?, num(at + 4, at + 6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let seconds = i64::from(h * 3600 + m * 60);
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+    let local = day.and_hms_opt(hour, minute, second)?.and_utc().timestamp();
+    (local - offset_seconds).checked_mul(1_000_000)?.checked_add(micros)
 }
 
 fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
@@ -332,6 +417,7 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
     let err = match col.ty {
         ColumnType::Text | ColumnType::TextList => None,
         ColumnType::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d").err().and_then(|_| bad("date")),
+        ColumnType::Timestamp if rfc3339_micros(t).is_some() => None,
         ColumnType::Timestamp => match DateTime::parse_from_rfc3339(t) {
             Ok(_) => None,
             Err(_)

@@ -354,3 +354,114 @@ fn values_are_stored_in_one_form() {
         }
     }
 }
+
+/// The digit-by-digit reading of an instant gives, for every text it reads, the instant RFC 3339
+/// parsing gives; it reads every common form; and whatever it does not read is left to that parser,
+/// so validation accepts and refuses exactly what it did.
+#[test]
+fn instants_read_digit_by_digit_agree_with_rfc3339_parsing() {
+    use assure_evidence::read::rfc3339_micros;
+    let days = [
+        "0000-01-01",
+        "0001-01-01",
+        "1969-12-31",
+        "1970-01-01",
+        "2024-02-29",
+        "2026-02-29",
+        "2026-02-30",
+        "2026-13-01",
+        "2026-00-10",
+        "9998-12-31",
+        "9999-12-31",
+        "26-01-01",
+        "2026-1-01",
+    ];
+    let times = [
+        "00:00:00", "23:59:59", "12:34:56", "24:00:00", "12:60:00", "23:59:60", "1:00:00",
+    ];
+    let fractions = [
+        "",
+        ".",
+        ".1",
+        ".12",
+        ".123456",
+        ".1234567",
+        ".123456789",
+        ".1234567891",
+        ".x",
+    ];
+    let zones = [
+        "Z", "z", "+00:00", "-00:00", "+05:30", "-03:45", "-23:59", "+24:00", "+05:60", "+0530", "", "Zx",
+    ];
+    let (mut read, mut agreed_valid, mut left) = (0, 0, 0);
+    for day in days {
+        for sep in ["T", "t", " "] {
+            for time in times {
+                for fraction in fractions {
+                    for zone in zones {
+                        let text = format!("{day}{sep}{time}{fraction}{zone}");
+                        let full = chrono::DateTime::parse_from_rfc3339(&text)
+                            .ok()
+                            .map(|d| d.timestamp_micros());
+                        match rfc3339_micros(&text) {
+                            Some(micros) => {
+                                assert_eq!(Some(micros), full, "{text}");
+                                read += 1;
+                            }
+                            None if full.is_some() => {
+                                // Only the rarer forms are left to the full parser.
+                                let rare = sep != "T"
+                                    || zone == "z"
+                                    || time == "23:59:60"
+                                    || fraction == ".1234567891"
+                                    || day.starts_with("0000")
+                                    || day.starts_with("9999");
+                                assert!(rare, "{text} is valid and common, yet not read digit by digit");
+                                left += 1;
+                            }
+                            None => agreed_valid += 1,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        read >= 500 && left > 0 && agreed_valid > 1000,
+        "{read} {left} {agreed_valid}"
+    );
+}
+
+/// Instants in every form a file may write them are stored as the same instants, whichever way
+/// validation read them.
+#[test]
+fn an_import_stores_each_instant_whatever_form_it_was_written_in() {
+    let forms = [
+        ("2026-03-01T10:00:00Z", "2026-03-01T10:00:00"),
+        ("2026-03-01T10:00:00.5Z", "2026-03-01T10:00:00.500"),
+        ("2026-03-01T12:30:00.123456789+02:30", "2026-03-01T10:00:00.123456"),
+        ("2026-03-01T05:00:00-05:00", "2026-03-01T10:00:00"),
+        ("2026-03-01t10:00:00z", "2026-03-01T10:00:00"),
+        ("2026-03-01 10:00:00.000001Z", "2026-03-01T10:00:00.000001"),
+        // A leap second, left to the full parser as before, is the next instant.
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00"),
+        ("2026-03-01T10:00:00.000000Z", "2026-03-01T10:00:00"),
+    ];
+    let mut csv = String::from("email,course,completed_at\n");
+    for (text, _) in forms {
+        csv.push_str(&format!("a@x,security-awareness,{text}\n"));
+    }
+    let planned = ok("trainings.csv", csv.as_bytes(), Options::default());
+    let batches = assure_evidence::columnar::read(planned.columnar.clone().unwrap(), "trainings.csv", "e").unwrap();
+    let shown: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let column = b.column_by_name("completed_at").unwrap();
+            (0..b.num_rows())
+                .map(|i| arrow::util::display::array_value_to_string(column, i).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expected: Vec<&str> = forms.iter().map(|(_, stored)| *stored).collect();
+    assert_eq!(shown, expected);
+}
