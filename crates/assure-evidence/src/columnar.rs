@@ -70,29 +70,6 @@ pub enum ColumnarError {
     Parquet(#[from] parquet::errors::ParquetError),
 }
 
-/// The instant of a timestamp in the form validation normalises every instant to,
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, read digit by digit (the same instant RFC 3339 parsing gives, at
-/// a fraction of the cost); `None` for any other form, which is then parsed in full.
-fn stored_micros(v: &str) -> Option<i64> {
-    let b = v.as_bytes();
-    if b.len() != 27 || b.get(26) != Some(&b'Z') {
-        return None;
-    }
-    for (at, sep) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')] {
-        if b.get(at) != Some(&sep) {
-            return None;
-        }
-    }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b.get(from..to)?
-            .iter()
-            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let day = NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)?;
-    let at = day.and_hms_micro_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?)?;
-    Some(at.and_utc().timestamp_micros())
-}
-
 enum Builder {
     Text(StringBuilder),
     Date(Date32Builder),
@@ -128,7 +105,7 @@ impl Builder {
             },
             Builder::Timestamp(b) => match value {
                 None => b.append_null(),
-                Some(v) => b.append_value(match stored_micros(v) {
+                Some(v) => b.append_value(match crate::read::rfc3339_micros(v) {
                     Some(micros) => micros,
                     None => DateTime::parse_from_rfc3339(v)
                         .map_err(|_| "timestamp")?

@@ -43,6 +43,10 @@ pub struct Planned {
     pub columnar: Option<Vec<u8>>,
     /// The earliest and latest day in the rows' dated columns, recorded with the columnar copy.
     pub covers: Option<[String; 2]>,
+    /// The original's bytes as validation read them: their hashes, and the copy made while reading
+    /// when the import spools. What is stored is what was checked.
+    #[serde(skip)]
+    pub original: Option<std::sync::Arc<Original>>,
 }
 
 /// What the caller says about an import.
@@ -56,6 +60,10 @@ pub struct Options {
     pub hr_roster: Option<crate::vendor::Mapping>,
     /// The project's Jira export mapping, when it has one.
     pub jira: Option<crate::vendor::Mapping>,
+    /// A directory (the store's own `tmp` for a local store) where each original is copied as
+    /// validation reads it, so that storing moves the copy into place instead of reading the file
+    /// again; without one, storing reads the file again and refuses it if it changed.
+    pub spool: Option<PathBuf>,
 }
 
 static BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -74,6 +82,163 @@ impl<R: Read> Read for Counting<R> {
         let n = self.0.read(buf)?;
         BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+/// An original as validation read it: the BLAKE3, SHA-256 and size of every byte read, and where
+/// those bytes were copied as they were read, when the import spools. Dropping it removes a copy
+/// that was never stored.
+#[derive(Debug)]
+pub struct Original {
+    /// BLAKE3, hex.
+    pub blake3: String,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Bytes.
+    pub size: u64,
+    spooled: Option<PathBuf>,
+}
+
+impl Original {
+    /// The copy made while validating, if the import spooled.
+    pub fn spooled(&self) -> Option<&Path> {
+        self.spooled.as_deref()
+    }
+}
+
+impl Drop for Original {
+    fn drop(&mut self) {
+        // Stored copies were moved away already; only one never stored is still here.
+        if let Some(p) = &self.spooled {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Bytes handed to the copier at a time.
+const TEE_CHUNK: usize = 1 << 20;
+
+static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// What the copier thread ends with: the hashes, and the spool's failure if writing it failed.
+type Copied = (assure_ledger::Hasher, Option<std::io::Error>);
+
+/// A reader that hands every byte it reads, in order, to a thread that hashes it and (when
+/// spooling) writes it to a file: validation's one read of a file is also the read that stores it,
+/// on the core the parser leaves free.
+struct Tee<R> {
+    inner: R,
+    pending: Vec<u8>,
+    chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    copier: Option<std::thread::JoinHandle<Copied>>,
+    spool: Option<PathBuf>,
+}
+
+impl<R: Read> Tee<R> {
+    fn new(inner: R, spool_dir: Option<&Path>) -> std::io::Result<Tee<R>> {
+        let (spool, mut out) = match spool_dir {
+            Some(dir) => {
+                fs::create_dir_all(dir)?;
+                let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The store's sweep removes a copy left by a process that is no longer running.
+                let path = dir.join(format!("{}-import-{n}.part", std::process::id()));
+                let file = File::create(&path)?;
+                (Some(path), Some(file))
+            }
+            None => (None, None),
+        };
+        let (chunks, arrive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+        let copier = std::thread::Builder::new()
+            .name("assure-import-copy".into())
+            .spawn(move || {
+                use std::io::Write as _;
+                let mut hasher = assure_ledger::Hasher::default();
+                let mut failed = None;
+                for mut chunk in arrive {
+                    hasher.update(&chunk);
+                    if let Some(f) = out.as_mut()
+                        && let Err(e) = f.write_all(&chunk)
+                    {
+                        failed = Some(e);
+                        out = None;
+                    }
+                    chunk.clear();
+                    let _ = give_back.send(chunk);
+                }
+                (hasher, failed)
+            })?;
+        Ok(Tee {
+            inner,
+            pending: Vec::with_capacity(TEE_CHUNK),
+            chunks: Some(chunks),
+            spare,
+            copier: Some(copier),
+            spool,
+        })
+    }
+
+    fn hand_on(&mut self) {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(TEE_CHUNK));
+        let full = std::mem::replace(&mut self.pending, next);
+        if let Some(tx) = &self.chunks {
+            // The copier only stops when dropped; a send that fails shows up in `finish`.
+            let _ = tx.send(full);
+        }
+    }
+
+    /// Reads what the connector left unread (a reader may stop at its last record), waits for the
+    /// copier and returns what was read, whole.
+    fn finish(mut self) -> std::io::Result<Original> {
+        let mut rest = vec![0u8; 64 * 1024];
+        while self.read(&mut rest)? > 0 {}
+        if !self.pending.is_empty() {
+            self.hand_on();
+        }
+        drop(self.chunks.take());
+        let copied = self
+            .copier
+            .take()
+            .ok_or_else(|| std::io::Error::other("the copier is gone"))?
+            .join()
+            .map_err(|_| std::io::Error::other("the copier stopped"))?;
+        let (hasher, failed) = copied;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let (blake3, sha256, size) = hasher.finish();
+        Ok(Original {
+            blake3,
+            sha256,
+            size,
+            spooled: self.spool.take(),
+        })
+    }
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(read) = buf.get(..n) {
+            self.pending.extend_from_slice(read);
+        }
+        if self.pending.len() >= TEE_CHUNK {
+            self.hand_on();
+        }
+        Ok(n)
+    }
+}
+
+impl<R> Drop for Tee<R> {
+    fn drop(&mut self) {
+        drop(self.chunks.take());
+        if let Some(c) = self.copier.take() {
+            let _ = c.join();
+        }
+        if let Some(p) = self.spool.take() {
+            let _ = fs::remove_file(p);
+        }
     }
 }
 
@@ -334,8 +499,9 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
                 } else {
                     "by its columns (the project's mapping)"
                 },
+                opts.spool.as_deref(),
             ),
-            (None, Some(v)) => plan_vendor(path, &name, v, "named"),
+            (None, Some(v)) => plan_vendor(path, &name, v, "named", opts.spool.as_deref()),
             (None, None)
                 if matches!(
                     opts.connector
@@ -355,7 +521,7 @@ pub fn plan(files: &[PathBuf], opts: &Options) -> Result<Vec<Planned>, Vec<Probl
                     ),
                 }])
             }
-            (None, None) => plan_one(path, &name, forced_table, forced_format),
+            (None, None) => plan_one(path, &name, forced_table, forced_format, opts.spool.as_deref()),
         };
         match result {
             Ok(p) => planned.push(p),
@@ -385,37 +551,55 @@ fn first_line(path: &Path) -> Option<String> {
 }
 
 /// Reads a file with its connector, validating every row and writing the valid rows to a columnar
-/// copy in the same pass; returns the outcome and the copy's bytes.
-/// What validation read: the outcome, the columnar copy's bytes, and the days the rows cover.
-type Validated = (crate::read::Outcome, Vec<u8>, Option<[String; 2]>);
+/// copy in the same pass, while the original's bytes are hashed (and copied to `spool`) as they
+/// are read.
+/// What validation read: the outcome, the columnar copy's bytes, the days the rows cover, and the
+/// original as read.
+type Validated = (crate::read::Outcome, Vec<u8>, Option<[String; 2]>, Option<Original>);
 
 fn read_validated(
     c: &dyn Connector,
-    input: Box<dyn Read + '_>,
+    path: &Path,
     table: &'static Table,
     name: &str,
     mapping: Option<&crate::vendor::Mapping>,
+    spool: Option<&Path>,
 ) -> Result<Validated, Vec<Problem>> {
-    let one = |message: String| {
+    let problem = |message: String, hint: &str| {
         vec![Problem {
             file: name.to_string(),
             row: None,
             column: None,
             message,
-            hint: Some("this is a fault in Assure, not in the file; please report it".into()),
+            hint: Some(hint.into()),
         }]
     };
-    let mut writer =
-        crate::columnar::Writer::new(table).map_err(|e| one(format!("cannot start the columnar copy: {e}")))?;
-    let outcome = crate::connectors::read_into(c, input, table, name, mapping, &mut writer);
+    let fault = "this is a fault in Assure, not in the file; please report it";
+    let file =
+        File::open(path).map_err(|e| problem(format!("cannot open: {e}"), "check the path and its permissions"))?;
+    let mut tee = Tee::new(Counting(file), spool).map_err(|e| {
+        problem(
+            format!("cannot copy it aside for storing: {e}"),
+            "check that the project's `.assure/evidence/tmp` is writable and the disk has room",
+        )
+    })?;
+    let mut writer = crate::columnar::Writer::new(table)
+        .map_err(|e| problem(format!("cannot start the columnar copy: {e}"), fault))?;
+    let outcome = crate::connectors::read_into(c, Box::new(&mut tee), table, name, mapping, &mut writer);
     if !outcome.problems.is_empty() {
-        return Ok((outcome, Vec::new(), None));
+        return Ok((outcome, Vec::new(), None, None));
     }
+    let original = tee.finish().map_err(|e| {
+        problem(
+            format!("cannot read it to its end or copy it aside: {e}"),
+            "check the file and that the disk has room, then import it again",
+        )
+    })?;
     let covers = writer.covers();
     let bytes = writer
         .finish()
-        .map_err(|e| one(format!("cannot write the columnar copy: {e}")))?;
-    Ok((outcome, bytes, covers))
+        .map_err(|e| problem(format!("cannot write the columnar copy: {e}"), fault))?;
+    Ok((outcome, bytes, covers, Some(original)))
 }
 
 fn plan_mapped(
@@ -424,6 +608,7 @@ fn plan_mapped(
     m: &crate::vendor::Mapping,
     connector: &'static str,
     chosen: &'static str,
+    spool: Option<&Path>,
 ) -> Result<Planned, Vec<Problem>> {
     let one = |message: String, hint: Option<String>| {
         vec![Problem {
@@ -447,8 +632,7 @@ fn plan_mapped(
             Some("use one of the tables `assure evidence tables` lists".into()),
         ));
     };
-    let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let (outcome, columnar, covers) = read_validated(c, Box::new(Counting(f)), table, name, Some(m))?;
+    let (outcome, columnar, covers, original) = read_validated(c, path, table, name, Some(m), spool)?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -463,6 +647,7 @@ fn plan_mapped(
         mapping: Some(m.clone()),
         columnar: Some(columnar),
         covers,
+        original: original.map(std::sync::Arc::new),
     })
 }
 
@@ -471,6 +656,7 @@ fn plan_vendor(
     name: &str,
     v: &'static dyn Connector,
     chosen: &'static str,
+    spool: Option<&Path>,
 ) -> Result<Planned, Vec<Problem>> {
     let one = |message: String, hint: Option<String>| {
         vec![Problem {
@@ -487,8 +673,7 @@ fn plan_vendor(
     let Some(def) = crate::tables::table(table) else {
         return Err(one(format!("`{}` names unknown table `{table}`", v.id()), None));
     };
-    let f = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
-    let (outcome, columnar, covers) = read_validated(v, Box::new(Counting(f)), def, name, None)?;
+    let (outcome, columnar, covers, original) = read_validated(v, path, def, name, None, spool)?;
     if !outcome.problems.is_empty() {
         return Err(outcome.problems);
     }
@@ -509,6 +694,7 @@ fn plan_vendor(
         mapping: None,
         columnar: Some(columnar),
         covers,
+        original: original.map(std::sync::Arc::new),
     })
 }
 
@@ -517,6 +703,7 @@ fn plan_one(
     name: &str,
     forced_table: Option<&'static Table>,
     forced_format: Option<Format>,
+    spool: Option<&Path>,
 ) -> Result<Planned, Vec<Problem>> {
     let one = |message: String, hint: Option<String>| {
         vec![Problem {
@@ -543,7 +730,7 @@ fn plan_one(
             head.clone()
         };
         if let Some(v) = crate::connectors::detect(&decoded) {
-            return plan_vendor(path, name, v, "by content");
+            return plan_vendor(path, name, v, "by content", spool);
         }
     }
     let format = match forced_format {
@@ -587,9 +774,8 @@ fn plan_one(
             })?
         }
     };
-    let file = File::open(path).map_err(|e| one(format!("cannot open: {e}"), None))?;
     let connector = crate::connectors::canonical(format);
-    let (outcome, columnar, covers) = read_validated(connector, Box::new(Counting(file)), table, name, None)?;
+    let (outcome, columnar, covers, original) = read_validated(connector, path, table, name, None, spool)?;
     if !outcome.problems.is_empty() {
         let mut ps = outcome.problems;
         if outcome.more_problems > 0 {
@@ -620,6 +806,7 @@ fn plan_one(
         mapping: None,
         columnar: Some(columnar),
         covers,
+        original: original.map(std::sync::Arc::new),
     })
 }
 
@@ -736,15 +923,11 @@ pub fn commit_with_records(
     controls_for: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<Vec<Entry>, StoreError> {
     let mut drafts = Vec::with_capacity(planned.len() + records.len());
-    // Each file is copied into the store (and hashed) on one of the cores, side by side; the
-    // entries are drafted in the order given and appended in one write, the commit point.
+    // Each file is stored on one of the cores, side by side (a copy made while validating is moved
+    // into place); the entries are drafted in the order given and appended in one write, the
+    // commit point.
     let stored = side_by_side(planned, &|p: &Planned| {
-        let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
-            what: "open",
-            path: p.path.clone(),
-            source,
-        })?;
-        let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
+        let blob = store_original(store, p)?;
         // The columnar copy is stored before the entry that records its hash: an entry never names
         // a copy that is not there; a copy without an entry is garbage, never evidence.
         let columnar = match &p.columnar {
@@ -782,7 +965,7 @@ pub fn commit_with_records(
             path: r.path.clone(),
             source,
         })?;
-        let blob = store.put_blob(&mut f, &r.name)?;
+        let blob = store.put_blob(&mut Counting(&mut f), &r.name)?;
         let mut d = Draft::new(Action::Add, meta.at.clone(), meta.by.clone());
         d.blob = Some(blob);
         d.period_start = r
@@ -801,6 +984,34 @@ pub fn commit_with_records(
         drafts.push(d);
     }
     store.append(drafts, key)
+}
+
+/// Stores a planned file's original: the copy validation made of it when there is one, otherwise
+/// the file read again; either way refused unless its bytes are the ones validation read.
+fn store_original(store: &dyn EvidenceStore, p: &Planned) -> Result<assure_ledger::BlobRef, StoreError> {
+    let read = p.original.as_ref().map(|o| assure_ledger::BlobRef {
+        blake3: o.blake3.clone(),
+        sha256: o.sha256.clone(),
+        size: o.size,
+        name: p.name.clone(),
+    });
+    if let (Some(o), Some(read)) = (&p.original, &read)
+        && let Some(spooled) = o.spooled()
+    {
+        return store.adopt_blob(spooled, read.clone());
+    }
+    let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
+        what: "open",
+        path: p.path.clone(),
+        source,
+    })?;
+    let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
+    match read {
+        Some(read) if read.blake3 != blob.blake3 || read.size != blob.size => {
+            Err(StoreError::Changed { path: p.path.clone() })
+        }
+        _ => Ok(blob),
+    }
 }
 
 /// `f` of each item, on up to one thread per core, in the items' order.

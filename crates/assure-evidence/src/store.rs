@@ -33,6 +33,12 @@ pub enum StoreError {
         /// The cause, as the object store reported it.
         message: String,
     },
+    /// A file's bytes are not those validation read: it changed on disk during the import.
+    #[error("`{path}` changed after it was validated; nothing was imported")]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
     /// The ledger's last entry cannot be read, so nothing can be chained to it.
     #[error("the ledger's last entry is unreadable; run `assure evidence verify` to see what is wrong")]
     BrokenTip,
@@ -44,6 +50,12 @@ pub enum StoreError {
 pub trait EvidenceStore: Send + Sync {
     /// Stores the bytes of `src` under their content address; returns what was stored.
     fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError>;
+    /// Stores an original that an import copied to `spooled` while validating it, whose hashes
+    /// and size validation computed as `read`: by default the copy is stored like any input, and
+    /// refused if its bytes are not those; the local store moves the copy into place instead.
+    fn adopt_blob(&self, spooled: &Path, read: BlobRef) -> Result<BlobRef, StoreError> {
+        store_checked(self, spooled, read)
+    }
     /// Chains, signs and appends the drafts as one write; either all are recorded or none.
     fn append(&self, drafts: Vec<Draft>, key: &SigningKey) -> Result<Vec<Entry>, StoreError>;
     /// Returns the ledger's text.
@@ -83,6 +95,50 @@ fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> S
     }
 }
 
+/// Stores `path` through `store.put_blob`, refusing it if its bytes are not those `read` describes.
+fn store_checked<S: EvidenceStore + ?Sized>(store: &S, path: &Path, read: BlobRef) -> Result<BlobRef, StoreError> {
+    let mut f = File::open(path).map_err(io_err("open", path))?;
+    let blob = store.put_blob(&mut f, &read.name)?;
+    if blob.blake3 == read.blake3 && blob.size == read.size {
+        Ok(blob)
+    } else {
+        Err(StoreError::Changed {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// The local directory for work in progress of the project at `project_root`: files being stored,
+/// and the copies an import makes of its originals while validating them (see
+/// [`crate::import::Options::spool`]). On the same file system as the local store's blobs, so a
+/// copy is stored by renaming it.
+pub fn spool_dir(project_root: &Path) -> PathBuf {
+    project_root.join(".assure").join("evidence").join("tmp")
+}
+
+/// Moves a complete, synced file into its content address `dest` (or drops it when that content is
+/// stored already), read-only, with the directory entry synced.
+fn install(file: &Path, dest: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    if dest.exists() {
+        fs::remove_file(file).map_err(io_err("remove", file))?;
+    } else {
+        fs::rename(file, dest).map_err(io_err("store", dest))?;
+        // Stored evidence is never modified in place; make that the file system's default too.
+        if let Ok(meta) = fs::metadata(dest) {
+            let mut perms = meta.permissions();
+            perms.set_readonly(true);
+            let _ = fs::set_permissions(dest, perms);
+        }
+        if let Some(parent) = dest.parent() {
+            sync_dir(parent);
+        }
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) {
     // Persist the directory entry of a rename; not supported on every platform, so best effort.
     if let Ok(d) = File::open(dir) {
@@ -94,7 +150,7 @@ impl FsStore {
     /// Opens (creating if needed) the store of the project at `project_root`.
     pub fn open(project_root: &Path) -> Result<FsStore, StoreError> {
         let root = project_root.join(".assure").join("evidence");
-        for dir in [root.join("blobs"), root.join("tmp")] {
+        for dir in [root.join("blobs"), spool_dir(project_root)] {
             fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         }
         let store = FsStore { root };
@@ -277,24 +333,7 @@ impl EvidenceStore for FsStore {
             }
             out.sync_all().map_err(io_err("sync", &tmp))?;
             let (blake3, sha256, size) = hasher.finish();
-            let dest = self.blob_path(&blake3);
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-            }
-            if dest.exists() {
-                fs::remove_file(&tmp).map_err(io_err("remove", &tmp))?;
-            } else {
-                fs::rename(&tmp, &dest).map_err(io_err("store", &dest))?;
-                // Stored evidence is never modified in place; make that the file system's default too.
-                if let Ok(meta) = fs::metadata(&dest) {
-                    let mut perms = meta.permissions();
-                    perms.set_readonly(true);
-                    let _ = fs::set_permissions(&dest, perms);
-                }
-                if let Some(parent) = dest.parent() {
-                    sync_dir(parent);
-                }
-            }
+            install(&tmp, &self.blob_path(&blake3))?;
             Ok(BlobRef {
                 blake3,
                 sha256,
@@ -306,6 +345,20 @@ impl EvidenceStore for FsStore {
             let _ = fs::remove_file(&tmp);
         }
         result
+    }
+
+    fn adopt_blob(&self, spooled: &Path, read: BlobRef) -> Result<BlobRef, StoreError> {
+        // Only a copy in this store's own directory for work in progress is moved; the import's
+        // copier wrote it and hashed the same bytes, so it is not read again.
+        let hex = read.blake3.len() == 64 && read.blake3.bytes().all(|b| b.is_ascii_hexdigit());
+        if spooled.parent() != Some(self.root.join("tmp").as_path()) || !hex {
+            return store_checked(self, spooled, read);
+        }
+        let file = File::open(spooled).map_err(io_err("open", spooled))?;
+        file.sync_all().map_err(io_err("sync", spooled))?;
+        drop(file);
+        install(spooled, &self.blob_path(&read.blake3))?;
+        Ok(read)
     }
 
     fn append(&self, drafts: Vec<Draft>, key: &SigningKey) -> Result<Vec<Entry>, StoreError> {
@@ -497,6 +550,9 @@ impl Store {
 }
 
 impl EvidenceStore for Store {
+    fn adopt_blob(&self, spooled: &Path, read: BlobRef) -> Result<BlobRef, StoreError> {
+        self.inner().adopt_blob(spooled, read)
+    }
     fn put_blob(&self, src: &mut dyn Read, name: &str) -> Result<BlobRef, StoreError> {
         self.inner().put_blob(src, name)
     }

@@ -87,6 +87,7 @@ impl Workspace {
             &Options {
                 table,
                 connector,
+                spool: Some(assure_evidence::store::spool_dir(self.dir())),
                 ..mapped
             },
         )

@@ -296,13 +296,13 @@ pub fn run(cmd: EvidenceCommand, project: PathBuf) -> Result<ExitCode, CliError>
             json,
         } => {
             let files = import::expand(&files).map_err(|p| CliError::problems(p.to_string()))?;
-            // Validation reads every byte once and storing reads it again: progress counts both.
+            // Validation reads every byte of an export once, and the copy it makes while reading is
+            // what is stored; a record is read once, when stored: progress counts each byte once.
             let total: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
                 .map(|m| m.len())
-                .sum::<u64>()
-                * 2;
+                .sum::<u64>();
             let progress =
                 (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| Progress::start(total));
             // A folder as users have it: exports through their connectors, records as they are.

@@ -436,3 +436,109 @@ fn leftovers_of_dead_writers_are_swept_at_open() {
     assert!(!dir.join("4194305-7.part").exists());
     assert!(dir.join(&live).exists());
 }
+
+/// A canonical CSV of `n` accounts.
+fn accounts_csv(n: usize) -> String {
+    let mut csv = String::from("system,account_id,email,kind,privileged,status,created_at\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "okta,a{i},u{i}@example.test,human,false,active,2026-01-0{}T08:00:00Z\n",
+            1 + i % 9
+        ));
+    }
+    csv
+}
+
+fn import_meta() -> assure_evidence::import::Meta {
+    assure_evidence::import::Meta {
+        at: "2026-12-01T00:00:00Z".into(),
+        by: "tester".into(),
+        batch: "b1".into(),
+        ..Default::default()
+    }
+}
+
+fn read_blob(store: &FsStore, blake3: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut store.open_blob(blake3).unwrap(), &mut out).unwrap();
+    out
+}
+
+/// The application's import copies each original aside while validating it, and stores that copy:
+/// a file rewritten on disk between validation and storing cannot put unchecked bytes in the store.
+#[test]
+fn an_import_stores_the_bytes_it_validated_even_if_the_file_changes_meanwhile() {
+    use assure_evidence::import::{Options, commit, plan};
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("accounts.csv");
+    let validated = accounts_csv(3000);
+    std::fs::write(&file, &validated).unwrap();
+    let opts = Options {
+        spool: Some(assure_evidence::store::spool_dir(tmp.path())),
+        ..Options::default()
+    };
+    let planned = plan(std::slice::from_ref(&file), &opts).unwrap();
+    assert_eq!(planned[0].rows, 3000);
+    // Rewritten before it is stored: a row dropped, another made invalid.
+    std::fs::write(&file, accounts_csv(2999) + "broken\n").unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let entries = commit(&store, &key(), &planned, &import_meta(), &|_| Vec::new()).unwrap();
+    let blob = entries[0].draft.blob.as_ref().unwrap();
+    assert_eq!(read_blob(&store, &blob.blake3), validated.as_bytes());
+    assert_eq!(blob.size, validated.len() as u64);
+    let report = verify_store(&store);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(
+        walk(&tmp.path().join(".assure/evidence/tmp")).is_empty(),
+        "the copy was moved, not left"
+    );
+}
+
+/// Without a copy (a caller that does not spool), storing reads the file again and refuses it when
+/// its bytes are not those validated; nothing is recorded.
+#[test]
+fn a_file_changed_after_validation_is_refused_when_it_is_not_copied() {
+    use assure_evidence::import::{Options, commit, plan};
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("accounts.csv");
+    std::fs::write(&file, accounts_csv(50)).unwrap();
+    let planned = plan(std::slice::from_ref(&file), &Options::default()).unwrap();
+    std::fs::write(&file, accounts_csv(49)).unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let err = commit(&store, &key(), &planned, &import_meta(), &|_| Vec::new()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` changed after it was validated; nothing was imported",
+            file.display()
+        )
+    );
+    assert_eq!(store.ledger().unwrap(), "");
+}
+
+/// An import that is only validated (a dry run, or one with problems) leaves no copy behind.
+#[test]
+fn copies_of_imports_never_stored_are_removed() {
+    use assure_evidence::import::{Options, plan};
+    let tmp = tempfile::tempdir().unwrap();
+    let spool = assure_evidence::store::spool_dir(tmp.path());
+    let good = tmp.path().join("accounts.csv");
+    std::fs::write(&good, accounts_csv(20)).unwrap();
+    let bad = tmp.path().join("bad-accounts.csv");
+    std::fs::write(
+        &bad,
+        accounts_csv(20) + "okta,a99,u99@example.test,human,false,active,yesterday\n",
+    )
+    .unwrap();
+    let opts = Options {
+        spool: Some(spool.clone()),
+        ..Options::default()
+    };
+    let planned = plan(std::slice::from_ref(&good), &opts).unwrap();
+    assert_eq!(walk(&spool).len(), 1, "validated and waiting to be stored");
+    drop(planned);
+    assert!(walk(&spool).is_empty(), "a plan dropped unstored leaves nothing");
+    let problems = plan(&[good, bad], &opts).unwrap_err();
+    assert!(problems.iter().any(|p| p.row == Some(22)), "{problems:?}");
+    assert!(walk(&spool).is_empty(), "an import refused leaves nothing");
+}

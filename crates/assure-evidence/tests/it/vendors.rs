@@ -127,6 +127,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
             connector: Some("cloudtrail".into()),
             hr_roster: None,
             jira: None,
+            spool: None,
         },
     )
     .unwrap_err();
@@ -143,6 +144,7 @@ fn truncated_gzip_and_a_named_connector_that_does_not_fit() {
             connector: Some("cloudtrail".into()),
             hr_roster: None,
             jira: None,
+            spool: None,
         },
     )
     .unwrap_err();
