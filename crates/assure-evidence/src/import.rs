@@ -131,7 +131,8 @@ struct Tee<R> {
     pending: Vec<u8>,
     chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
-    copier: Option<std::thread::JoinHandle<Copied>>,
+    /// The copier's answer, until `finish` takes it.
+    copied: Option<std::sync::mpsc::Receiver<Copied>>,
     spool: Option<PathBuf>,
 }
 
@@ -150,7 +151,10 @@ impl<R: Read> Tee<R> {
         };
         let (chunks, arrive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
-        let copier = std::thread::Builder::new()
+        let (done, copied) = std::sync::mpsc::channel::<Copied>();
+        // Detached: it answers once the last byte is written, then flushes the copy to disk while
+        // the next file is validated (storing syncs it again, by then with little left to write).
+        std::thread::Builder::new()
             .name("assure-import-copy".into())
             .spawn(move || {
                 use std::io::Write as _;
@@ -167,14 +171,17 @@ impl<R: Read> Tee<R> {
                     chunk.clear();
                     let _ = give_back.send(chunk);
                 }
-                (hasher, failed)
+                let _ = done.send((hasher, failed));
+                if let Some(f) = out {
+                    let _ = f.sync_data();
+                }
             })?;
         Ok(Tee {
             inner,
             pending: Vec::with_capacity(TEE_CHUNK),
             chunks: Some(chunks),
             spare,
-            copier: Some(copier),
+            copied: Some(copied),
             spool,
         })
     }
@@ -197,13 +204,11 @@ impl<R: Read> Tee<R> {
             self.hand_on();
         }
         drop(self.chunks.take());
-        let copied = self
-            .copier
+        let (hasher, failed) = self
+            .copied
             .take()
-            .ok_or_else(|| std::io::Error::other("the copier is gone"))?
-            .join()
-            .map_err(|_| std::io::Error::other("the copier stopped"))?;
-        let (hasher, failed) = copied;
+            .and_then(|c| c.recv().ok())
+            .ok_or_else(|| std::io::Error::other("the copier stopped"))?;
         if let Some(e) = failed {
             return Err(e);
         }
@@ -232,9 +237,10 @@ impl<R: Read> Read for Tee<R> {
 
 impl<R> Drop for Tee<R> {
     fn drop(&mut self) {
+        // The copier ends once it has what was sent; its copy is removed, open or not.
         drop(self.chunks.take());
-        if let Some(c) = self.copier.take() {
-            let _ = c.join();
+        if let Some(c) = self.copied.take() {
+            let _ = c.recv();
         }
         if let Some(p) = self.spool.take() {
             let _ = fs::remove_file(p);

@@ -209,7 +209,7 @@ pub(crate) fn too_many_json_values() -> String {
 /// Returns the normalised form of a value that passed validation, borrowed from the text when it
 /// is normal already (most text is: a copy per cell was a fifth of an import's time).
 fn normalise<'v>(col: &Column, text: &'v str) -> Cow<'v, str> {
-    let t = text.trim();
+    let t = trimmed(text);
     match col.ty {
         ColumnType::Bool => Cow::Borrowed(if ["true", "yes", "1"].iter().any(|y| t.eq_ignore_ascii_case(y)) {
             "true"
@@ -358,7 +358,7 @@ pub fn rfc3339_micros(t: &str) -> Option<i64> {
     }
     // Years 0001-9998 only, so that no offset moves the instant out of the years RFC 3339 writes.
     let year = num(0, 4).filter(|y| (1..=9998).contains(y))?;
-    let day = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, num(5, 7)?, num(8, 10)?)?;
+    let days = days_since_1970(year, num(5, 7)?, num(8, 10)?)?;
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     if hour > 23 || minute > 59 || second > 59 {
         return None;
@@ -386,12 +386,49 @@ pub fn rfc3339_micros(t: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let local = day.and_hms_opt(hour, minute, second)?.and_utc().timestamp();
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     (local - offset_seconds).checked_mul(1_000_000)?.checked_add(micros)
 }
 
+/// The days from 1970-01-01 to a date of the proleptic Gregorian calendar (years 1 to 9999), or
+/// `None` when the month or the day does not exist: the count `NaiveDate` gives, by arithmetic
+/// (Howard Hinnant's `days_from_civil`) instead of through `chrono`'s tables.
+fn days_since_1970(year: u32, month: u32, day: u32) -> Option<i64> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let length = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > length {
+        return None;
+    }
+    // Years counted from March, so that a leap day ends its year.
+    let y = i64::from(if month <= 2 { year - 1 } else { year });
+    let era = y.div_euclid(400);
+    let of_era = y - era * 400;
+    let from_march = i64::from((month + 9) % 12);
+    let of_year = (153 * from_march + 2) / 5 + i64::from(day) - 1;
+    let of_cycle = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
+    Some(era * 146_097 + of_cycle - 719_468)
+}
+
+/// `t.trim()`, without decoding characters when neither end can be whitespace (nearly every cell:
+/// trimming was 5% of an import).
+#[inline]
+fn trimmed(t: &str) -> &str {
+    let plain = |b: u8| b > b' ' && b < 0x80;
+    match t.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => t,
+        [only] if plain(*only) => t,
+        _ => t.trim(),
+    }
+}
+
 fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
-    let t = text.trim();
+    let t = trimmed(text);
     let limit = if t.len() > MAX_CELL_BYTES {
         Some((
             format!(
@@ -650,7 +687,7 @@ impl<'t> CsvLayout<'t> {
             .copied()
             .flatten()
             .and_then(|p| record.get(p))
-            .filter(|v| !v.trim().is_empty())
+            .filter(|v| !trimmed(v).is_empty())
             .map(Cow::Borrowed)
     }
 }

@@ -377,6 +377,29 @@ fn values_are_stored_in_one_form() {
 /// The digit-by-digit reading of an instant gives, for every text it reads, the instant RFC 3339
 /// parsing gives; it reads every common form; and whatever it does not read is left to that parser,
 /// so validation accepts and refuses exactly what it did.
+/// The fast reading counts days by arithmetic: for the first, the last and the 28th to 32nd day of
+/// every month number 0 to 13 of every year it reads, it names the day `chrono` names, and no day
+/// `chrono` does not know.
+#[test]
+fn instants_read_digit_by_digit_count_every_year_s_days_as_chrono_does() {
+    let mut checked = 0;
+    for year in 1..=9998 {
+        for month in 0..=13 {
+            for day in [0, 1, 28, 29, 30, 31, 32] {
+                let text = format!("{year:04}-{month:02}-{day:02}T00:00:00Z");
+                let expected = chrono::NaiveDate::from_ymd_opt(year, month, day)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc().timestamp_micros());
+                assert_eq!(assure_evidence::read::rfc3339_micros(&text), expected, "{text}");
+                checked += usize::from(expected.is_some());
+            }
+        }
+    }
+    // A year holds 53 of these days (5 in each of seven 31-day months, 4 in each of four 30-day
+    // months, 2 in February), and one more in each of the 2,424 leap years from 1 to 9998.
+    assert_eq!(checked, 9998 * 53 + 2424);
+}
+
 #[test]
 fn instants_read_digit_by_digit_agree_with_rfc3339_parsing() {
     use assure_evidence::read::rfc3339_micros;
