@@ -118,8 +118,6 @@ impl Drop for Original {
 /// Bytes handed to the copier at a time.
 const TEE_CHUNK: usize = 1 << 20;
 
-static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// What the copier thread ends with: the hashes, and the spool's failure if writing it failed.
 type Copied = (assure_ledger::Hasher, Option<std::io::Error>);
 
@@ -140,11 +138,7 @@ impl<R: Read> Tee<R> {
     fn new(inner: R, spool_dir: Option<&Path>) -> std::io::Result<Tee<R>> {
         let (spool, mut out) = match spool_dir {
             Some(dir) => {
-                fs::create_dir_all(dir)?;
-                let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                // The store's sweep removes a copy left by a process that is no longer running.
-                let path = dir.join(format!("{}-import-{n}.part", std::process::id()));
-                let file = File::create(&path)?;
+                let (path, file) = crate::store::spool_file(dir)?;
                 (Some(path), Some(file))
             }
             None => (None, None),

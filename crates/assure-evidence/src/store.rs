@@ -139,6 +139,16 @@ fn install(file: &Path, dest: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Creates a file in `dir` (a [`spool_dir`]) for an import's copy of an original, named for this
+/// process so that the store's sweep removes it if the process dies before storing it.
+pub fn spool_file(dir: &Path) -> io::Result<(PathBuf, File)> {
+    fs::create_dir_all(dir)?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{}-import-{n}.part", std::process::id()));
+    let file = File::create(&path)?;
+    Ok((path, file))
+}
+
 fn sync_dir(dir: &Path) {
     // Persist the directory entry of a rename; not supported on every platform, so best effort.
     if let Ok(d) = File::open(dir) {
