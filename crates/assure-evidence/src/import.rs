@@ -148,7 +148,7 @@ impl<R: Read> Tee<R> {
         let (done, copied) = std::sync::mpsc::channel::<Copied>();
         // Detached: it answers once the last byte is written, then flushes the copy to disk while
         // the next file is validated (storing syncs it again, by then with little left to write).
-        std::thread::Builder::new()
+        let copier = std::thread::Builder::new()
             .name("assure-import-copy".into())
             .spawn(move || {
                 use std::io::Write as _;
@@ -169,7 +169,14 @@ impl<R: Read> Tee<R> {
                 if let Some(f) = out {
                     let _ = f.sync_data();
                 }
-            })?;
+            });
+        if let Err(e) = copier {
+            // No thread, no copy: the file just created is removed, not left for the sweep.
+            if let Some(p) = &spool {
+                let _ = fs::remove_file(p);
+            }
+            return Err(e);
+        }
         Ok(Tee {
             inner,
             pending: Vec::with_capacity(TEE_CHUNK),
@@ -960,12 +967,7 @@ pub fn commit_with_records(
         });
     }
     for r in records {
-        let mut f = File::open(&r.path).map_err(|source| StoreError::Io {
-            what: "open",
-            path: r.path.clone(),
-            source,
-        })?;
-        let blob = store.put_blob(&mut Counting(&mut f), &r.name)?;
+        let blob = store.put_blob(&mut Counting(&mut open_input(&r.path)?), &r.name)?;
         let mut d = Draft::new(Action::Add, meta.at.clone(), meta.by.clone());
         d.blob = Some(blob);
         d.period_start = r
@@ -989,29 +991,28 @@ pub fn commit_with_records(
 /// Stores a planned file's original: the copy validation made of it when there is one, otherwise
 /// the file read again; either way refused unless its bytes are the ones validation read.
 fn store_original(store: &dyn EvidenceStore, p: &Planned) -> Result<assure_ledger::BlobRef, StoreError> {
-    let read = p.original.as_ref().map(|o| assure_ledger::BlobRef {
+    let Some(o) = &p.original else {
+        return store.put_blob(&mut Counting(&mut open_input(&p.path)?), &p.name);
+    };
+    let read = assure_ledger::BlobRef {
         blake3: o.blake3.clone(),
         sha256: o.sha256.clone(),
         size: o.size,
         name: p.name.clone(),
-    });
-    if let (Some(o), Some(read)) = (&p.original, &read)
-        && let Some(spooled) = o.spooled()
-    {
-        return store.adopt_blob(spooled, read.clone());
+    };
+    match o.spooled() {
+        Some(spooled) => store.adopt_blob(spooled, read),
+        None => crate::store::store_checked(store, &p.path, read),
     }
-    let mut f = File::open(&p.path).map_err(|source| StoreError::Io {
+}
+
+/// Opens a file to store.
+fn open_input(path: &Path) -> Result<File, StoreError> {
+    File::open(path).map_err(|source| StoreError::Io {
         what: "open",
-        path: p.path.clone(),
+        path: path.to_path_buf(),
         source,
-    })?;
-    let blob = store.put_blob(&mut Counting(&mut f), &p.name)?;
-    match read {
-        Some(read) if read.blake3 != blob.blake3 || read.size != blob.size => {
-            Err(StoreError::Changed { path: p.path.clone() })
-        }
-        _ => Ok(blob),
-    }
+    })
 }
 
 /// `f` of each item, on up to one thread per core, in the items' order.

@@ -96,7 +96,11 @@ fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> S
 }
 
 /// Stores `path` through `store.put_blob`, refusing it if its bytes are not those `read` describes.
-fn store_checked<S: EvidenceStore + ?Sized>(store: &S, path: &Path, read: BlobRef) -> Result<BlobRef, StoreError> {
+pub(crate) fn store_checked<S: EvidenceStore + ?Sized>(
+    store: &S,
+    path: &Path,
+    read: BlobRef,
+) -> Result<BlobRef, StoreError> {
     let mut f = File::open(path).map_err(io_err("open", path))?;
     let blob = store.put_blob(&mut f, &read.name)?;
     if blob.blake3 == read.blake3 && blob.size == read.size {
