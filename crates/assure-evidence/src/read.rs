@@ -1207,34 +1207,19 @@ fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
         );
         return;
     }
-    let buf = bytes::Bytes::from(buf);
-    // A dictionary-encoded column repeats one stored value on every row that names it: a file of a
-    // few kilobytes can decode to terabytes. Every dictionary is read first, and a value longer
-    // than a cell may be refuses the file before any row is decoded.
-    if let Err((message, hint)) = parquet_dictionaries_fit(buf.clone()) {
-        sink.problem(None, None, message, Some(hint));
-        return;
-    }
-    let reader = match parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(buf)
-        .and_then(|b| b.with_batch_size(8192).build())
-    {
-        Ok(r) => r,
-        Err(e) => {
-            sink.problem(
-                None,
-                None,
-                format!("not a readable Parquet file ({e})"),
-                Some("write it again; it may be truncated".into()),
-            );
+    let (reader, roots) = match open_parquet(bytes::Bytes::from(buf), table) {
+        Ok(opened) => opened,
+        Err((message, hint)) => {
+            sink.problem(None, None, message, Some(hint));
             return;
         }
     };
+    header_problems(sink, table, &roots, None);
     let headers: Vec<String> = arrow::record_batch::RecordBatchReader::schema(&reader)
         .fields()
         .iter()
         .map(|f| normalise_name(f.name()))
         .collect();
-    header_problems(sink, table, &headers, None);
     let absent: BTreeSet<&str> = table
         .columns
         .iter()
@@ -1309,49 +1294,132 @@ fn read_parquet(sink: &mut Sink<'_>, mut input: impl Read, table: &Table) {
     }
 }
 
-/// Reads the dictionary page of every byte-array column chunk and refuses values longer than
-/// [`MAX_CELL_BYTES`]: the check that bounds what dictionary decoding can expand to.
-fn parquet_dictionaries_fit(bytes: bytes::Bytes) -> Result<(), (String, String)> {
+/// Opens a Parquet file to read the top-level columns `table` names, after [`parquet_fits`] has
+/// bounded what they decode to; returns the reader and every top-level column's name.
+fn open_parquet(
+    buf: bytes::Bytes,
+    table: &Table,
+) -> Result<(parquet::arrow::arrow_reader::ParquetRecordBatchReader, Vec<String>), (String, String)> {
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(buf.clone())
+        .map_err(unreadable_parquet)?;
+    // Only the top-level columns the table names are decoded: the others are never read, so what
+    // they hold (nested values, lists of any length) costs nothing.
+    let roots: Vec<String> = builder
+        .parquet_schema()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| normalise_name(f.name()))
+        .collect();
+    let keep: Vec<usize> = (0..roots.len())
+        .filter(|&i| roots.get(i).is_some_and(|h| table.columns.iter().any(|c| c.name == h)))
+        .collect();
+    // What a file decodes to is bounded before any row is decoded: its pages may declare only so
+    // many values for their size, and a dictionary no value longer than a cell.
+    parquet_fits(buf, &keep)?;
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(8192)
+        .build()
+        .map_err(unreadable_parquet)?;
+    Ok((reader, roots))
+}
+
+fn unreadable_parquet(e: parquet::errors::ParquetError) -> (String, String) {
+    (
+        format!("not a readable Parquet file ({e})"),
+        "write the file again; it may be truncated".to_string(),
+    )
+}
+
+/// The most values a Parquet file's pages may declare for each byte the file holds. Real exports
+/// hold well under one value per byte (an id or an instant on every row does not compress away);
+/// run-length encoding lets a few hundred bytes declare fifty million rows, each of which would
+/// then be checked.
+pub const MAX_PARQUET_VALUES_PER_BYTE: u64 = 16;
+/// What any Parquet file may declare, however small.
+pub const MIN_PARQUET_VALUES: u64 = 1_000_000;
+
+/// Bounds what a Parquet file decodes to before a row is decoded: the rows its footer declares and
+/// the values the pages of the columns read (`keep`, top-level column indexes) declare, against
+/// [`MAX_PARQUET_VALUES_PER_BYTE`], and every byte-array dictionary value against
+/// [`MAX_CELL_BYTES`]. Page headers are read and page bodies skipped, except dictionaries.
+fn parquet_fits(bytes: bytes::Bytes, keep: &[usize]) -> Result<(), (String, String)> {
     use parquet::basic::Type;
     use parquet::column::page::Page;
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    let unreadable = |e: parquet::errors::ParquetError| {
+    let size = bytes.len() as u64;
+    let limit = size.saturating_mul(MAX_PARQUET_VALUES_PER_BYTE).max(MIN_PARQUET_VALUES);
+    let bomb = |what: &str, n: u64| {
         (
-            format!("not a readable Parquet file ({e})"),
-            "write the file again; it may be truncated".to_string(),
+            format!(
+                "the file declares {n} {what} in {size} bytes, more than {MAX_PARQUET_VALUES_PER_BYTE} per byte \
+                 (at least {MIN_PARQUET_VALUES} are always allowed): it is probably a decompression bomb"
+            ),
+            "write it again with the exporter's usual settings, or export the table as CSV".to_string(),
         )
     };
-    let file = SerializedFileReader::new(bytes).map_err(unreadable)?;
+    let file = SerializedFileReader::new(bytes).map_err(unreadable_parquet)?;
+    let rows = file.metadata().file_metadata().num_rows();
+    let group_rows = file.metadata().row_groups().iter().fold(0u64, |n, g| {
+        n.saturating_add(u64::try_from(g.num_rows()).unwrap_or(u64::MAX))
+    });
+    for declared in [u64::try_from(rows).unwrap_or(u64::MAX), group_rows] {
+        if declared > limit {
+            return Err(bomb("rows", declared));
+        }
+    }
+    let mut values = 0u64;
     for g in 0..file.num_row_groups() {
-        let group = file.get_row_group(g).map_err(unreadable)?;
-        for c in 0..group.num_columns() {
-            let column = group.metadata().column(c);
-            if column.column_type() != Type::BYTE_ARRAY || column.dictionary_page_offset().is_none() {
+        let group = file.get_row_group(g).map_err(unreadable_parquet)?;
+        let schema = group.metadata().schema_descr_ptr();
+        for c in 0..group.num_columns().min(schema.num_columns()) {
+            if !keep.contains(&schema.get_column_root_idx(c)) {
                 continue;
             }
+            let column = group.metadata().column(c);
             let name = column.column_descr().name().to_string();
-            let mut pages = group.get_column_page_reader(c).map_err(unreadable)?;
-            let Some(Page::DictionaryPage { buf, .. }) = pages.get_next_page().map_err(unreadable)? else {
-                continue;
-            };
-            // A plain-encoded dictionary: each value is a 4-byte little-endian length and its bytes.
-            let mut at = 0usize;
-            while let Some(len) = buf.get(at..at + 4) {
-                let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-                if len > MAX_CELL_BYTES {
-                    return Err((
-                        format!(
-                            "column `{name}` holds a value of {} KiB, longer than {} KiB (row group {})",
-                            len / 1024,
-                            MAX_CELL_BYTES / 1024,
-                            g + 1
-                        ),
-                        "keep evidence cells short: a reference or an id, not a document".to_string(),
-                    ));
+            let byte_array = column.column_type() == Type::BYTE_ARRAY;
+            let mut pages = group.get_column_page_reader(c).map_err(unreadable_parquet)?;
+            while let Some(page) = pages.peek_next_page().map_err(unreadable_parquet)? {
+                if page.is_dict && byte_array {
+                    if let Some(Page::DictionaryPage { buf, .. }) = pages.get_next_page().map_err(unreadable_parquet)? {
+                        dictionary_fits(&buf, &name, g)?;
+                    }
+                    continue;
                 }
-                at = at.saturating_add(4 + len);
+                let declared = page.num_levels.max(page.num_rows).unwrap_or(0);
+                values = values.saturating_add(u64::try_from(declared).unwrap_or(u64::MAX));
+                if values > limit {
+                    return Err(bomb("values", values));
+                }
+                pages.skip_next_page().map_err(unreadable_parquet)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuses a plain-encoded dictionary (each value a 4-byte little-endian length and its bytes) that
+/// holds a value longer than [`MAX_CELL_BYTES`]: one stored value repeats on every row that names
+/// it, so a file of a few kilobytes could decode to terabytes.
+fn dictionary_fits(buf: &[u8], name: &str, group: usize) -> Result<(), (String, String)> {
+    let mut at = 0usize;
+    while let Some(len) = buf.get(at..at.saturating_add(4)) {
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if len > MAX_CELL_BYTES {
+            return Err((
+                format!(
+                    "column `{name}` holds a value of {} KiB, longer than {} KiB (row group {})",
+                    len / 1024,
+                    MAX_CELL_BYTES / 1024,
+                    group + 1
+                ),
+                "keep evidence cells short: a reference or an id, not a document".to_string(),
+            ));
+        }
+        at = at.saturating_add(4 + len);
     }
     Ok(())
 }

@@ -503,7 +503,7 @@ fn refused_for(dir: &Path, name: &str, bytes: &[u8], table: Option<&str>) -> Str
 #[test]
 fn files_made_to_exhaust_memory_are_refused_with_one_clear_problem() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[u8], Option<&str>); 6] = [
+    let cases: [(&str, &[u8], Option<&str>); 11] = [
         // Cells at A1 and XFD1048576: the sheet declares 17 billion cells and holds two.
         (
             "far-cell.xlsx",
@@ -537,6 +537,39 @@ fn files_made_to_exhaust_memory_are_refused_with_one_clear_problem() {
         (
             "dictionary-named.parquet",
             include_bytes!("../../fixtures/crashes/parquet-dictionary.parquet"),
+            Some("accounts"),
+        ),
+        // 359 bytes of Parquet declaring 50 million rows whose every cell is empty (one run of
+        // definition levels per column).
+        (
+            "null-rows.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-null-rows.parquet"),
+            Some("accounts"),
+        ),
+        // 212 bytes: one run-length-encoded `true` on 50 million rows.
+        (
+            "boolean-rows.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-boolean-rows.parquet"),
+            Some("accounts"),
+        ),
+        // The same page under a footer that declares one row: the pages' own counts are what the
+        // reader decodes, so they are what is bounded.
+        (
+            "footer-rows.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-footer-rows.parquet"),
+            Some("accounts"),
+        ),
+        // 292 bytes: one row whose `role` is a list of 50 million empty values.
+        (
+            "list-values.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-list-values.parquet"),
+            Some("accounts"),
+        ),
+        // 219 bytes: 50 million rows of a nested column no table names (what fuzzing found: a
+        // boolean inside a struct, decoded whole before this check).
+        (
+            "struct-unknown.parquet",
+            include_bytes!("../../fixtures/crashes/parquet-struct-unknown.parquet"),
             Some("accounts"),
         ),
     ];
