@@ -615,14 +615,26 @@ impl Gathered {
                 }
             })
             .collect();
-        let refs: Vec<&dyn arrow::array::Array> = ids.iter().map(AsRef::as_ref).collect();
-        let all = if refs.is_empty() {
-            Population::default().ids
-        } else {
-            let joined = arrow::compute::concat(&refs).map_err(|e| e.to_string())?;
-            drop(ids);
-            arrow::array::AsArray::as_string::<i32>(&joined).clone()
-        };
+        // The ids joined into one array piece by piece, each piece let go of once it is copied:
+        // the pieces and the joined array are never all held at once (at 50,000 people a change
+        // test's ids are some 70 MB, and two tests finish side by side).
+        let mut pieces = Vec::with_capacity(ids.len());
+        for a in ids {
+            let text = arrow::array::AsArray::as_string_opt::<i32>(a.as_ref())
+                .ok_or("a test's ids are not text")?
+                .clone();
+            pieces.push(text);
+        }
+        let (len, bytes) = pieces.iter().fold((0usize, 0usize), |(n, b), a| {
+            let o = a.value_offsets();
+            let span = o.last().zip(o.first()).map_or(0, |(l, f)| l - f);
+            (n + arrow::array::Array::len(a), b + usize::try_from(span).unwrap_or(0))
+        });
+        let mut joined = arrow::array::StringBuilder::with_capacity(len, bytes);
+        for piece in pieces {
+            joined.append_array(&piece).map_err(|e| e.to_string())?;
+        }
+        let all = joined.finish();
         // Sorted as indices (not items), ties broken by arrival so the order is total. A passing
         // item recorded without its reason sorts as one with an empty reason. Ids at a company
         // share long starts (`platform#PR-`): they are sorted 8 bytes at a time, as numbers

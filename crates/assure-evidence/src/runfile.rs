@@ -61,6 +61,9 @@ pub enum RunFileError {
     /// Arrow refused a batch.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The rows were let go of ([`RunFile::release_rows`]) and then asked for.
+    #[error("its rows were let go of before they were copied; run `assure test --full`")]
+    Released,
     /// A Parquet file without a record in its metadata.
     #[error("it is a Parquet file without a run record (no `{RECORD_KEY}` in its metadata)")]
     NoRecord,
@@ -194,6 +197,15 @@ impl RunFile {
         }
     }
 
+    /// Lets go of the file's rows and keeps its record, for a caller that will copy none of them (a
+    /// run file at 50,000 people is some 80 MB, otherwise held while the next run loads its
+    /// evidence). Rows asked for afterwards are [`RunFileError::Released`], never an empty test.
+    pub fn release_rows(&mut self) {
+        if let RunFile::Parquet { bytes, .. } = self {
+            *bytes = bytes::Bytes::new();
+        }
+    }
+
     /// Whether the record holds every item (a JSON record does; a columnar one keeps the passing
     /// items in its rows).
     pub fn is_whole(&self) -> bool {
@@ -207,6 +219,7 @@ impl RunFile {
                 Some(t) => Ok(vec![batch_of(t)?]),
                 None => Ok(Vec::new()),
             },
+            RunFile::Parquet { bytes, .. } if bytes.is_empty() => Err(RunFileError::Released),
             RunFile::Parquet { bytes, groups, .. } => {
                 let Some(&(first, n)) = groups.get(id) else {
                     return Ok(Vec::new());
@@ -688,6 +701,9 @@ pub fn encode_rows(record: &RunRecord, rows: &BTreeMap<String, Vec<Rows<'_>>>) -
                         ..
                     },
                 ) => {
+                    if bytes.is_empty() {
+                        return Err(RunFileError::Released);
+                    }
                     if u.contains(&t.id) {
                         unordered.insert(t.id.as_str());
                     }

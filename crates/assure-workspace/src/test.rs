@@ -255,7 +255,7 @@ impl Workspace {
         // The latest run of the same window and type carries its other tests' outcomes into a run
         // of some tests (whatever its as-of date: they are those tests' latest results); only a
         // run as of the same date by the same engine has outcomes that can be reused as this run's.
-        let carrier = records::latest_run_file_where(&w.store, &entries, &same_window)?
+        let mut carrier = records::latest_run_file_where(&w.store, &entries, &same_window)?
             .0
             .filter(|(_, f)| {
                 let r = f.record();
@@ -263,10 +263,10 @@ impl Workspace {
                     && r.period_end == opts.window.period_end
                     && r.exam_type == exam_number(opts.exam)
             });
-        let prior = carrier
+        let mut prior = carrier
             .clone()
             .filter(|(_, f)| f.record().as_of == opts.window.as_of && f.record().engine == runner.engine());
-        let previous = if opts.full { None } else { prior.clone() };
+        let mut previous = if opts.full { None } else { prior.clone() };
         let carried: Vec<TestOutcome> = match &carrier {
             Some((_, p)) if !opts.only.is_empty() => p
                 .record()
@@ -328,6 +328,14 @@ impl Workspace {
             .filter(|id| !reused.iter().any(|r| &r.id == id))
             .filter(|id| !extension.as_ref().is_some_and(|(_, plan)| plan.contains_key(id)))
             .collect();
+        // Rows of the earlier run are copied only into outcomes reused, extended or carried from
+        // it; when there are none, its file (some 80 MB at 50,000 people) is let go of before the
+        // tests load their evidence, and only its record is kept.
+        if reused.is_empty() && extension.is_none() && carried.is_empty() {
+            for (_, f) in [&mut carrier, &mut prior, &mut previous].into_iter().flatten() {
+                f.release_rows();
+            }
+        }
         let mut eval = Evaluation {
             engine: runner.engine(),
             unresolved: Vec::new(),

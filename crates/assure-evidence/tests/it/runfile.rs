@@ -98,6 +98,28 @@ fn an_outcome_reused_from_an_earlier_run_copies_its_rows() {
     assert_eq!(full.reused, ["change-approval"]);
 }
 
+/// A run that copies nothing from the earlier run lets go of its rows and keeps its record; rows
+/// asked for afterwards are refused, never copied as an empty test.
+#[test]
+fn an_earlier_run_whose_rows_were_let_go_of_keeps_its_record_and_copies_no_rows() {
+    let first = record();
+    let mut earlier = RunFile::parse(runfile::encode(&first, &BTreeMap::new()).unwrap()).unwrap();
+    let kept = earlier.record().clone();
+    earlier.release_rows();
+    assert_eq!(earlier.record(), &kept);
+    let mut next = kept.clone();
+    next.reused = vec!["change-approval".into()];
+    let copied = BTreeMap::from([("change-approval".to_string(), &earlier)]);
+    assert_eq!(
+        runfile::encode(&next, &copied).unwrap_err().to_string(),
+        "its rows were let go of before they were copied; run `assure test --full`"
+    );
+    assert_eq!(
+        earlier.into_full().unwrap_err().to_string(),
+        "its rows were let go of before they were copied; run `assure test --full`"
+    );
+}
+
 #[test]
 fn rows_encoded_as_each_test_ran_give_the_file_its_items_give() {
     let r = record();
