@@ -8,7 +8,7 @@
 # (about 3.6 million events and 1.3 million changes). The full target scale of the issue (50,000 people, 20 million events)
 # is `scripts/bench.sh 50000 1.1`.
 # RUNS=N (default 3): the import, DuckDB's load and queries and the tests DuckDB also runs are each
-# timed N times, alternated, and the medians make the ratios.
+# timed N times (each import alternated with a DuckDB run), and the medians make the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEOPLE="${1:-20000}"
@@ -40,8 +40,8 @@ rows=$(( $(cat "$work"/exports/*.csv | wc -l) - $(ls "$work"/exports/*.csv | wc 
 echo "data: $(ls "$work"/exports/*.csv | wc -l) CSV files, $bytes bytes, $rows rows (generated in $(echo "$t1 - $t0" | bc) s)"
 
 # The timings that make the ratios (import, DuckDB's load and queries, the tests DuckDB also runs)
-# are each the median of RUNS runs, the two sides alternated, so one slow run on a busy machine
-# does not decide a ratio; the peak memory is the highest of the runs.
+# are each the median of RUNS runs (each import alternated with a DuckDB load and its queries), so
+# one slow run on a busy machine does not decide a ratio; the peak memory is the highest of the runs.
 RUNS="${RUNS:-3}"
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 t0=$(now); cat "$work"/exports/*.csv > /dev/null; t1=$(now); cat_s=$(echo "$t1 - $t0" | bc)

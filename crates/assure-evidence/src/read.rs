@@ -1311,8 +1311,11 @@ fn open_parquet(
         .iter()
         .map(|f| normalise_name(f.name()))
         .collect();
-    let keep: Vec<usize> = (0..roots.len())
-        .filter(|&i| roots.get(i).is_some_and(|h| table.columns.iter().any(|c| c.name == h)))
+    let keep: Vec<usize> = roots
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| table.column(h).is_some())
+        .map(|(i, _)| i)
         .collect();
     // What a file decodes to is bounded before any row is decoded: its pages may declare only so
     // many values for their size, and a dictionary no value longer than a cell.
