@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 
-use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringArray, StringBuilder};
-use arrow::datatypes::DataType;
+use arrow::array::{
+    Array, ArrayRef, AsArray, DictionaryArray, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 
 use crate::TableBatches;
 use crate::convert::TableData;
@@ -496,6 +498,8 @@ impl Identities {
     /// Identity resolution over typed tables: each identity column is mapped value by value (each
     /// distinct value resolved once) to primary emails, list columns item by item (sorted, without
     /// repeats), and an account without an email gets the one its `system:account_id` alias names.
+    /// A text column comes out as a dictionary of text (one per table and column: each person's
+    /// email once, a key a row), which SQL reads as text.
     /// Returns what [`Identities::merges`] would have said of `tables` before they were mapped and
     /// of `also_seen` (values of rows left out, which are not mapped), and the values that resolved
     /// to nobody, as [`Identities::apply`] does. Each row's values are looked up once, for both.
@@ -516,7 +520,7 @@ impl Identities {
                 let rest = batches.split_off(per.min(batches.len()));
                 owned.push(std::mem::replace(&mut batches, rest));
             }
-            let parts: Vec<Result<Mapped, String>> = std::thread::scope(|s| {
+            let parts: Vec<Result<Part, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = owned
                     .into_iter()
                     .map(|part| s.spawn(|| self.apply_part(&table_name, part)))
@@ -529,10 +533,19 @@ impl Identities {
                     })
                     .collect()
             });
+            // Each text person column becomes one dictionary for the whole table: the parts'
+            // distinct written values, each once, in the order the parts first wrote them, and
+            // every row a key into it (4 bytes a row rather than its text).
+            let schema = dictionary_schema(&t.schema);
+            let mut values: HashMap<&'static str, (HashMap<String, i32>, Vec<String>)> = HashMap::default();
             let mut out = Vec::new();
             for part in parts {
-                let (mapped, misses, merges) = part?;
-                out.extend(mapped);
+                let Part {
+                    batches,
+                    texts,
+                    misses,
+                    merges,
+                } = part?;
                 add_merges(&mut merged, merges);
                 for (column, values) in misses {
                     for (value, rows) in values {
@@ -541,8 +554,63 @@ impl Identities {
                         e.1 += rows;
                     }
                 }
+                // Each of this part's keys to the table's.
+                let mut remaps: HashMap<&'static str, Vec<i32>> = HashMap::default();
+                for (column, texts) in texts {
+                    let (index, list) = values.entry(column).or_default();
+                    let mut remap = Vec::with_capacity(texts.len());
+                    for text in texts {
+                        let k = match index.get(&text) {
+                            Some(&k) => k,
+                            None => {
+                                let k = i32::try_from(list.len()).map_err(|_| {
+                                    format!(
+                                        "identity column `{table_name}.{column}` has more than 2^31 distinct values"
+                                    )
+                                })?;
+                                index.insert(text.clone(), k);
+                                list.push(text);
+                                k
+                            }
+                        };
+                        remap.push(k);
+                    }
+                    remaps.insert(column, remap);
+                }
+                out.push((batches, remaps));
             }
-            t.batches = out;
+            let dictionaries: HashMap<&'static str, ArrayRef> = values
+                .into_iter()
+                .map(|(column, (_, list))| (column, Arc::new(StringArray::from(list)) as ArrayRef))
+                .collect();
+            let mut mapped = Vec::new();
+            for (batches, remaps) in out {
+                for (batch_schema, mut columns, keyed) in batches {
+                    let schema = if batch_schema.fields() == t.schema.fields() {
+                        Arc::clone(&schema)
+                    } else {
+                        dictionary_schema(&batch_schema)
+                    };
+                    for (i, column) in keyed {
+                        let (Some(slot), Some(remap), Some(values)) =
+                            (columns.get_mut(i), remaps.get(column), dictionaries.get(column))
+                        else {
+                            continue;
+                        };
+                        let Some(keys) = slot.as_primitive_opt::<Int32Type>() else {
+                            continue;
+                        };
+                        let keys: Int32Array =
+                            keys.unary(|k| usize::try_from(k).ok().and_then(|k| remap.get(k)).copied().unwrap_or(0));
+                        let dictionary = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values))
+                            .map_err(|e| format!("identity column `{table_name}.{column}`: {e}"))?;
+                        *slot = Arc::new(dictionary);
+                    }
+                    mapped.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
+                }
+            }
+            t.batches = mapped;
+            t.schema = schema;
         }
         Ok(Resolved {
             merged: merge_list(merged),
@@ -551,9 +619,10 @@ impl Identities {
     }
 
     /// [`Identities::resolve_batches`] of some consecutive batches of one table: the batches with
-    /// their identity columns rewritten, per column the values that resolved to nobody with their
-    /// rows, and the values merged into someone by a rule other than being their primary email.
-    fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Mapped, String> {
+    /// their identity columns rewritten (a text column as keys into what the part writes, a list
+    /// as its items' text), per column the values that resolved to nobody with their rows, and the
+    /// values merged into someone by a rule other than being their primary email.
+    fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Part, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
         let mut caches: HashMap<&'static str, Written> = HashMap::default();
@@ -562,6 +631,8 @@ impl Identities {
         for batch in batches {
             let schema = batch.schema();
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+            drop(batch);
+            let mut keyed = Vec::new();
             // An account without an email: try `system:account_id`.
             if table_name == "accounts"
                 && let (Ok(e), Ok(s), Ok(a)) = (
@@ -603,18 +674,22 @@ impl Identities {
                 let Some(col) = columns.get(i).cloned() else { continue };
                 let mapped: ArrayRef = match field.data_type() {
                     DataType::Utf8 => {
+                        // Keys into what this part writes; the table's dictionary is built once
+                        // every part is mapped.
                         let a = col.as_string::<i32>();
-                        let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
-                        for v in a.iter() {
-                            match v {
-                                Some(v) => {
-                                    let k = cache.index(self, missed, soft, v);
-                                    b.append_value(cache.text(k));
-                                }
-                                None => b.append_null(),
-                            }
+                        let mut keys = Vec::with_capacity(a.len());
+                        for r in 0..a.len() {
+                            keys.push(if a.is_valid(r) {
+                                let k = cache.index(self, missed, soft, a.value(r));
+                                i32::try_from(k).map_err(|_| {
+                                    format!("identity column `{table_name}.{name}` has more than 2^31 distinct values")
+                                })?
+                            } else {
+                                0
+                            });
                         }
-                        Arc::new(b.finish())
+                        keyed.push((i, column));
+                        Arc::new(Int32Array::new(keys.into(), a.nulls().cloned()))
                     }
                     DataType::List(_) => {
                         // Walked by offsets over the one array of items (not `l.value(r)`, which
@@ -656,7 +731,7 @@ impl Identities {
                     *slot = mapped;
                 }
             }
-            out.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
+            out.push((schema, columns, keyed));
         }
         // Every value a column held was resolved once, by its cache: those a rule other than being
         // a primary email resolved are what was merged. (A filled-in account email is someone's
@@ -677,7 +752,17 @@ impl Identities {
                 }
             }
         }
-        Ok((out, misses, merged))
+        let texts = caches
+            .into_iter()
+            .filter(|(column, _)| out.iter().any(|(_, _, keyed)| keyed.iter().any(|(_, c)| c == column)))
+            .map(|(column, cache)| (column, cache.written.into_iter().map(|e| e.text).collect()))
+            .collect();
+        Ok(Part {
+            batches: out,
+            texts,
+            misses,
+            merges: merged,
+        })
     }
 }
 
@@ -719,9 +804,42 @@ fn merge_list(merges: Merges) -> Vec<IdentityMerge> {
 /// Values merged into a person: the person, the rule, and where each was seen.
 type Merges = BTreeMap<String, (String, &'static str, BTreeSet<String>)>;
 
-/// Batches with their identity columns rewritten, per column the values that resolved to nobody
-/// with their rows, and the values merged.
-type Mapped = (Vec<RecordBatch>, BTreeMap<&'static str, HashMap<String, usize>>, Merges);
+/// One part of a table as [`Identities::apply_part`] maps it.
+struct Part {
+    /// Each batch's schema as loaded and its columns, each text person column as keys into what
+    /// the part writes for the column (`texts`), with those columns' indices and names.
+    batches: Vec<KeyedBatch>,
+    /// Per text person column, what each key stands for (a person's primary email, or an
+    /// unresolved value as written in the tables).
+    texts: HashMap<&'static str, Vec<String>>,
+    /// Per column, the values that resolved to nobody, with their rows.
+    misses: BTreeMap<&'static str, HashMap<String, usize>>,
+    /// The values merged into someone.
+    merges: Merges,
+}
+
+/// A batch's schema as loaded, its columns (each text person column as keys), and the indices and
+/// names of those columns.
+type KeyedBatch = (SchemaRef, Vec<ArrayRef>, Vec<(usize, &'static str)>);
+
+/// `schema` with each text person column as a dictionary of text (how resolution writes them).
+fn dictionary_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.data_type() == &DataType::Utf8 && identity_column(f.name()).is_some() {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                ))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
 
 /// What each distinct value of one identity column is written as after resolution, looked up once
 /// per row (one hash of the value) and kept by index.

@@ -471,6 +471,13 @@ impl Gathered {
         let (Some(item), Some(status), Some(reason)) = (col("item"), col("status"), col("reason")) else {
             return Err("the query must return the columns `item`, `status` and `reason`".into());
         };
+        // An id read from a person column is a dictionary (as resolution writes them): as text.
+        let item = match item.data_type() {
+            arrow::datatypes::DataType::Dictionary(_, _) => {
+                arrow::compute::cast(&item, &arrow::datatypes::DataType::Utf8).map_err(|e| e.to_string())?
+            }
+            _ => item,
+        };
         let opts = FormatOptions::default().with_null("");
         // Text ids kept as the query returned them (no copy); anything else written as text, a
         // missing id as empty text.

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
 use assure_engine::{Param, Run, Status, TestSpec, run};
 use assure_project::init::{Template, render};
 
@@ -213,7 +216,9 @@ C4,api,nobody known,Lee Nobody <lee@elsewhere.example>,,2026-03-04T10:00:00Z,202
     let mut out = String::new();
     for b in &tables[0].batches {
         let id = b.column_by_name("change_id").unwrap().as_string::<i32>();
-        let author = b.column_by_name("author_email").unwrap().as_string::<i32>();
+        // Resolution writes a text person column as a dictionary, read here as text.
+        let author = arrow::compute::cast(b.column_by_name("author_email").unwrap(), &DataType::Utf8).unwrap();
+        let author = author.as_string::<i32>();
         let approvers = b.column_by_name("approver_emails").unwrap().as_list::<i32>();
         for r in 0..b.num_rows() {
             let a = approvers.value(r);
@@ -329,10 +334,14 @@ EV9,2026-05-03T10:00:00Z,okta,x,y,z,bo+left@acme.example,success,,
         ]
     );
     // The account without an email got the one its `system:account_id` alias names.
-    let emails: Vec<Option<&str>> = tables[0]
+    let emails: Vec<ArrayRef> = tables[0]
         .batches
         .iter()
-        .map(|b| b.column_by_name("email").unwrap().as_string::<i32>())
+        .map(|b| arrow::compute::cast(b.column_by_name("email").unwrap(), &DataType::Utf8).unwrap())
+        .collect();
+    let emails: Vec<Option<&str>> = emails
+        .iter()
+        .map(|e| e.as_string::<i32>())
         .map(|e| (e.len() == 1 && e.is_valid(0)).then(|| e.value(0)))
         .collect();
     assert_eq!(
@@ -348,6 +357,112 @@ EV9,2026-05-03T10:00:00Z,okta,x,y,z,bo+left@acme.example,success,,
     assert_eq!(resolved.unresolved, ids.apply(&mut by_rows));
     let misses: Vec<(&str, usize)> = resolved.unresolved.iter().map(|u| (u.value.as_str(), u.rows)).collect();
     assert_eq!(misses, [("nobody@elsewhere.example", 2), ("zed@acme.example", 1)]);
+}
+
+/// Resolution writes a text person column as one dictionary per table (each person's address
+/// once, every row a key into it), also when several threads map parts of the table; lists stay
+/// lists of text; SQL reads the column as text, in comparisons, joins and as an item's id.
+#[test]
+fn a_resolved_person_column_is_one_dictionary_per_table_and_reads_as_text() {
+    use arrow::array::{Array, AsArray};
+    let mut ids = assure_engine::Identities::default();
+    ids.add("ana@acme.example", &["ana@old.example".to_string()]);
+    ids.add("bo@acme.example", &[]);
+    let changes = crate::fixture::csv(
+        "changes",
+        "change_id,system,title,author_email,approver_emails,created_at,merged_at,emergency
+C1,api,a,ana@acme.example,bo@acme.example,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,false
+C2,api,b,ANA@old.example,ana@old.example,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,false
+C3,api,c,bo@acme.example,,2026-03-03T10:00:00Z,2026-03-03T11:00:00Z,false
+C4,api,d,Bo@acme.example,bo@acme.example,2026-03-04T10:00:00Z,2026-03-04T11:00:00Z,false
+C5,api,e,ana@acme.example,ana@acme.example,2026-03-05T10:00:00Z,2026-03-05T11:00:00Z,false
+",
+    );
+    let mut typed = assure_engine::TableBatches::from_rows(&changes).unwrap();
+    // One batch a row, so each core maps a part of the table.
+    typed.batches = typed
+        .batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(|r| b.slice(r, 1)))
+        .collect();
+    // An account whose email is missing and whose alias names nobody keeps no value.
+    let accounts = crate::fixture::csv(
+        "accounts",
+        "system,account_id,email,kind,role,privileged,mfa_enabled,status,created_at,deprovisioned_at
+okta,00u1,ana@old.example,human,engineer,false,true,active,2024-01-10T09:00:00Z,
+github,ghost,,human,write,false,true,active,2026-02-03T09:00:00Z,
+",
+    );
+    let mut tables = vec![typed, assure_engine::TableBatches::from_rows(&accounts).unwrap()];
+    ids.resolve_batches(&mut tables, &[]).unwrap();
+    let emails = tables[1].batches[0]
+        .column_by_name("email")
+        .unwrap()
+        .as_dictionary::<arrow::datatypes::Int32Type>();
+    let emails: Vec<Option<&str>> = emails
+        .downcast_dict::<arrow::array::StringArray>()
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(emails, [Some("ana@acme.example"), None]);
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let field = |name: &str| tables[0].schema.field_with_name(name).unwrap().data_type().clone();
+    assert_eq!(field("author_email"), dictionary);
+    assert!(matches!(field("approver_emails"), DataType::List(_)));
+    assert_eq!(field("title"), DataType::Utf8);
+    // Every batch keys into the same values, each address once.
+    let authors: Vec<_> = tables[0]
+        .batches
+        .iter()
+        .map(|b| {
+            b.column_by_name("author_email")
+                .unwrap()
+                .as_dictionary::<arrow::datatypes::Int32Type>()
+                .clone()
+        })
+        .collect();
+    let values = authors[0].values();
+    assert!(authors.iter().all(|a| a.values().to_data().ptr_eq(&values.to_data())));
+    let written: Vec<&str> = values.as_string::<i32>().iter().flatten().collect();
+    assert_eq!(written, ["ana@acme.example", "bo@acme.example"]);
+    let rows: Vec<Option<&str>> = authors
+        .iter()
+        .map(|a| a.is_valid(0).then(|| written[a.keys().value(0) as usize]))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            Some("ana@acme.example"),
+            Some("ana@acme.example"),
+            Some("bo@acme.example"),
+            Some("bo@acme.example"),
+            Some("ana@acme.example")
+        ]
+    );
+    // SQL: compared with text, with a list's items and with itself; returned as an item's id.
+    let spec = TestSpec {
+        id: "by-author".into(),
+        sql: "SELECT author_email AS item,
+                CASE WHEN array_has(approver_emails, author_email) THEN 'fail' ELSE 'pass' END AS status,
+                'author ' || author_email || ' of ' || string_agg(change_id, ',' ORDER BY change_id) AS reason
+              FROM changes c
+              WHERE author_email <> 'nobody@acme.example'
+                AND author_email IN (SELECT d.author_email FROM changes d JOIN changes e ON d.author_email = e.author_email)
+              GROUP BY author_email, approver_emails"
+            .into(),
+        params: BTreeMap::new(),
+    };
+    let run = assure_engine::run_batches(&tables, &[spec], &window(), &mut |_, _| {});
+    assert!(run.diagnostics.is_empty(), "{:#?}", run.diagnostics);
+    assert_eq!(
+        render_result(&run, "by-author"),
+        "population 4, exceptions 2, not applicable 0
+pass ana@acme.example: author ana@acme.example of C1
+FAIL ana@acme.example: author ana@acme.example of C2,C5
+pass bo@acme.example: author bo@acme.example of C3
+FAIL bo@acme.example: author bo@acme.example of C4
+"
+    );
 }
 
 /// Whether a change had an approver other than its author, on lists as identity resolution leaves
