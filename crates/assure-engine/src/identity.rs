@@ -15,21 +15,12 @@ use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use crate::TableBatches;
 use crate::convert::TableData;
 
-/// Columns that name a person.
-pub(crate) const IDENTITY_COLUMNS: &[&str] = &[
-    "email",
-    "manager_email",
-    "approver_email",
-    "reviewer_email",
-    "owner_email",
-    "author_email",
-    "approver_emails",
-];
-
-/// Columns that may name a person but often name something else (an event's target is a user, a
-/// bucket or a repository): resolved when they name someone, left as they are and never reported
-/// when they do not.
-pub(crate) const SOFT_IDENTITY_COLUMNS: &[&str] = &["target"];
+/// Columns that name a person, and those that may (an event's target is a user, a bucket or a
+/// repository): resolved when they name someone, left as they are and never reported when they do
+/// not.
+pub(crate) use assure_schema::tables::{
+    PERSON_COLUMNS as IDENTITY_COLUMNS, SOFT_PERSON_COLUMNS as SOFT_IDENTITY_COLUMNS,
+};
 
 /// Every identity column, firm and soft.
 pub(crate) fn identity_columns() -> impl Iterator<Item = &'static str> {

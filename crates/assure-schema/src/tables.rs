@@ -441,6 +441,21 @@ pub fn lineage_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
+/// Columns that name a person, resolved to one identity by the engine before any test reads them.
+pub const PERSON_COLUMNS: &[&str] = &[
+    "email",
+    "manager_email",
+    "approver_email",
+    "reviewer_email",
+    "owner_email",
+    "author_email",
+    "approver_emails",
+];
+
+/// Columns that may name a person but often name something else (an event's target is a user, a
+/// bucket or a repository): resolved when they name someone, left as they are otherwise.
+pub const SOFT_PERSON_COLUMNS: &[&str] = &["target"];
+
 /// The columns that identify one row of a table across files: a row whose key appears in a later
 /// import of the same window (two exports that overlap) is the same fact, and only the later one
 /// is used. Empty: the whole row is the key (tables with no identifier of their own).

@@ -82,6 +82,60 @@ fn every_standard_test_runs_without_diagnostics() {
     assert_eq!(r.results.len(), 32);
 }
 
+/// Every standard test gives the same result over the types identity resolution leaves a run's
+/// tables in (text person columns as dictionaries of text) as over plain text.
+#[test]
+fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let mut typed = Vec::new();
+    let mut cast = 0;
+    for t in tables() {
+        let mut b = assure_engine::TableBatches::from_rows(&t).unwrap();
+        let as_dictionary = |name: &str, ty: &DataType| {
+            ty == &DataType::Utf8
+                && (assure_schema::tables::PERSON_COLUMNS.contains(&name)
+                    || assure_schema::tables::SOFT_PERSON_COLUMNS.contains(&name))
+        };
+        let fields: Vec<arrow::datatypes::Field> = b
+            .schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if as_dictionary(f.name(), f.data_type()) {
+                    cast += 1;
+                    f.as_ref().clone().with_data_type(dictionary.clone())
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+        b.batches = b
+            .batches
+            .iter()
+            .map(|batch| {
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()).unwrap())
+                    .collect();
+                arrow::array::RecordBatch::try_new(std::sync::Arc::clone(&schema), columns).unwrap()
+            })
+            .collect();
+        b.schema = schema;
+        typed.push(b);
+    }
+    assert!(cast >= 10, "only {cast} columns were held as dictionaries");
+    let held = assure_engine::run_batches(&typed, &specs(), &window(), &mut |_, _| {});
+    assert!(held.diagnostics.is_empty(), "{:#?}", held.diagnostics);
+    let text = run_all();
+    for r in &text.results {
+        assert_eq!(render_result(&held, &r.id), render_result(&text, &r.id), "{}", r.id);
+    }
+    assert_eq!(held.results.len(), text.results.len());
+}
+
 macro_rules! standard {
     ($($name:ident => $id:literal),* $(,)?) => {
         $(
