@@ -583,16 +583,31 @@ impl Identities {
                         dictionary_schema(&batch_schema)
                     };
                     for (i, column) in keyed {
+                        let lost =
+                            || format!("identity column `{table_name}.{column}` lost its keys while it was mapped");
                         let (Some(slot), Some(remap), Some(values)) =
                             (columns.get_mut(i), remaps.get(column), dictionaries.get(column))
                         else {
-                            continue;
+                            return Err(lost());
                         };
                         let Some(keys) = slot.as_primitive_opt::<Int32Type>() else {
-                            continue;
+                            return Err(lost());
                         };
-                        let keys: Int32Array =
-                            keys.unary(|k| usize::try_from(k).ok().and_then(|k| remap.get(k)).copied().unwrap_or(0));
+                        // A row without a value keeps key 0 (never read); every other key is the
+                        // part's and must be in its renumbering.
+                        let mut renumbered = Vec::with_capacity(keys.len());
+                        for (r, &k) in keys.values().iter().enumerate() {
+                            renumbered.push(if keys.is_null(r) {
+                                0
+                            } else {
+                                usize::try_from(k)
+                                    .ok()
+                                    .and_then(|k| remap.get(k))
+                                    .copied()
+                                    .ok_or_else(lost)?
+                            });
+                        }
+                        let keys = Int32Array::new(renumbered.into(), keys.nulls().cloned());
                         let dictionary = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values))
                             .map_err(|e| format!("identity column `{table_name}.{column}`: {e}"))?;
                         *slot = Arc::new(dictionary);
