@@ -22,6 +22,8 @@
 //! both.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, StringArray, StringBuilder, UInt64Array, UInt64Builder};
@@ -32,8 +34,9 @@ use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::Compression;
 use parquet::column::writer::ColumnCloseResult;
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::ChunkReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
@@ -67,6 +70,16 @@ pub enum RunFileError {
     /// A Parquet file without a record in its metadata.
     #[error("it is a Parquet file without a run record (no `{RECORD_KEY}` in its metadata)")]
     NoRecord,
+    /// A test's encoded rows could not be kept on disk until the run is recorded.
+    #[error("the rows of test `{test}` could not be kept in {} until the run is recorded ({source}); check that the directory is writable and its disk has room", dir.display())]
+    Spool {
+        /// The test.
+        test: String,
+        /// The spool directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The rows and the record disagree.
     #[error("test `{test}`: {what}")]
     Disagree {
@@ -357,8 +370,8 @@ fn batch_of(t: &TestOutcome) -> Result<RecordBatch, RunFileError> {
 
 /// Writes the rows of one outcome held in memory, a row group at a time (so a test of millions of
 /// items never has all its rows built at once beside its items).
-fn write_items(
-    writer: &mut SerializedFileWriter<Vec<u8>>,
+fn write_items<W: Write + Send>(
+    writer: &mut SerializedFileWriter<W>,
     factory: &ArrowRowGroupWriterFactory,
     schema: &SchemaRef,
     t: &TestOutcome,
@@ -456,14 +469,26 @@ pub enum Rows<'a> {
 /// One test's rows, encoded as row groups of the run file's layout as soon as the test ran, so a
 /// run of millions of passing items holds them compressed (a few bytes each) rather than as
 /// records until the run is written. The outcome then keeps only the items that did not pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EncodedRows {
     /// A Parquet file of the run file's layout holding only these rows.
-    bytes: bytes::Bytes,
+    held: Held,
+    /// Its size in bytes.
+    size: u64,
     /// The test.
     test: String,
     /// How many rows.
     rows: u64,
+}
+
+/// Where a test's encoded rows are kept until the run is written.
+#[derive(Debug, Clone)]
+enum Held {
+    /// In memory.
+    Memory(bytes::Bytes),
+    /// In an unnamed file of a spool directory ([`crate::store::spool_unnamed`]), gone when the
+    /// last handle is dropped.
+    Spooled(Arc<std::fs::File>),
 }
 
 impl EncodedRows {
@@ -477,23 +502,51 @@ impl EncodedRows {
         &self.test
     }
 
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
+    /// Bytes held, in memory or on disk.
+    pub fn len(&self) -> u64 {
+        self.size
     }
 
     /// Whether no bytes are held (never: an empty Parquet file still has its footer).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.size == 0
+    }
+
+    /// Whether the rows are kept on disk rather than in memory.
+    pub fn is_spooled(&self) -> bool {
+        matches!(self.held, Held::Spooled(_))
+    }
+
+    /// The encoded bytes (a Parquet file of the run file's layout), read back when kept on disk.
+    pub fn to_bytes(&self) -> Result<bytes::Bytes, RunFileError> {
+        match &self.held {
+            Held::Memory(b) => Ok(b.clone()),
+            Held::Spooled(f) => Ok(f.get_bytes(0, usize::try_from(self.size).unwrap_or(usize::MAX))?),
+        }
+    }
+
+    /// Copies these rows' row groups into `writer` as encoded; the rows copied, or `None` when
+    /// their layout is not `layout`.
+    fn copy_into<W: Write + Send>(
+        &self,
+        writer: &mut SerializedFileWriter<W>,
+        layout: &parquet::schema::types::SchemaDescriptor,
+    ) -> Result<Option<u64>, RunFileError> {
+        match &self.held {
+            Held::Memory(b) => copy_groups(writer, layout, b, 0, usize::MAX),
+            Held::Spooled(f) => copy_groups(writer, layout, &**f, 0, usize::MAX),
+        }
     }
 }
 
 /// Encodes every item of `t` as the rows [`encode_rows`] copies for it (see [`EncodedRows`]).
 pub fn encode_outcome(t: &TestOutcome) -> Result<EncodedRows, RunFileError> {
-    let (mut writer, factory, schema, _) = new_writer()?;
+    let (mut writer, factory, schema, _) = new_writer(Vec::new())?;
     write_items(&mut writer, &factory, &schema, t)?;
+    let bytes = writer.into_inner()?;
     Ok(EncodedRows {
-        bytes: bytes::Bytes::from(writer.into_inner()?),
+        size: bytes.len() as u64,
+        held: Held::Memory(bytes::Bytes::from(bytes)),
         test: t.id.clone(),
         rows: t.items.len() as u64,
     })
@@ -516,7 +569,49 @@ pub struct Population<'a> {
 /// item in `population`: the passing items are written from those columns (with no reason, as a
 /// run records them), the others with their reasons, in the population's order. The same rows
 /// give the same bytes as [`encode_outcome`] of the outcome holding every item.
-pub fn encode_population(t: &TestOutcome, population: Population<'_>) -> Result<EncodedRows, RunFileError> {
+///
+/// With a `spool` directory the rows are written straight into an unnamed file there
+/// ([`crate::store::spool_unnamed`]) and kept on disk until the run is written, so a run does not
+/// hold every finished test's rows in memory while the other tests run; without one they are kept
+/// in memory.
+pub fn encode_population(
+    t: &TestOutcome,
+    population: Population<'_>,
+    spool: Option<&Path>,
+) -> Result<EncodedRows, RunFileError> {
+    let rows = population.status.len() as u64;
+    let (held, size) = match spool {
+        None => {
+            let bytes = write_population(new_writer(Vec::new())?, t, population)?.into_inner()?;
+            let size = bytes.len() as u64;
+            (Held::Memory(bytes::Bytes::from(bytes)), size)
+        }
+        Some(dir) => {
+            let spool_error = |source| RunFileError::Spool {
+                test: t.id.clone(),
+                dir: dir.to_path_buf(),
+                source,
+            };
+            let file = crate::store::spool_unnamed(dir).map_err(spool_error)?;
+            let mut file = write_population(new_writer(file)?, t, population)?.into_inner()?;
+            let size = std::io::Seek::stream_position(&mut file).map_err(spool_error)?;
+            (Held::Spooled(Arc::new(file)), size)
+        }
+    };
+    Ok(EncodedRows {
+        held,
+        size,
+        test: t.id.clone(),
+        rows,
+    })
+}
+
+/// Writes the rows of [`encode_population`] with `writer`; the writer, its footer not written.
+fn write_population<W: Write + Send>(
+    (mut writer, factory, schema, _): Writer<W>,
+    t: &TestOutcome,
+    population: Population<'_>,
+) -> Result<SerializedFileWriter<W>, RunFileError> {
     let n = population.status.len();
     let disagree = |what: String| RunFileError::Disagree {
         test: t.id.clone(),
@@ -530,7 +625,6 @@ pub fn encode_population(t: &TestOutcome, population: Population<'_>) -> Result<
             population.row.len()
         )));
     }
-    let (mut writer, factory, schema, _) = new_writer()?;
     let mut others = t.items.iter();
     let mut offset = 0;
     while offset < n {
@@ -594,22 +688,18 @@ pub fn encode_population(t: &TestOutcome, population: Population<'_>) -> Result<
             i.item
         )));
     }
-    Ok(EncodedRows {
-        bytes: bytes::Bytes::from(writer.into_inner()?),
-        test: t.id.clone(),
-        rows: n as u64,
-    })
+    Ok(writer)
 }
 
 /// The writer of a run file, the factory of its column writers, and its Arrow and Parquet schemas.
-type Writer = (
-    SerializedFileWriter<Vec<u8>>,
+type Writer<W> = (
+    SerializedFileWriter<W>,
     ArrowRowGroupWriterFactory,
     SchemaRef,
     parquet::schema::types::SchemaDescriptor,
 );
 
-fn new_writer() -> Result<Writer, RunFileError> {
+fn new_writer<W: Write + Send>(out: W) -> Result<Writer<W>, RunFileError> {
     let schema = schema();
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -629,21 +719,21 @@ fn new_writer() -> Result<Writer, RunFileError> {
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(props.coerce_types())
         .convert(&schema)?;
-    let writer = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), Arc::new(props))?;
+    let writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     Ok((writer, factory, schema, parquet_schema))
 }
 
 /// Copies row groups `first..first + n` of the Parquet file `bytes` as encoded, when its layout is
 /// `layout`; returns the rows copied, or `None` (nothing written) when the layout differs.
-fn copy_groups(
-    writer: &mut SerializedFileWriter<Vec<u8>>,
+fn copy_groups<W: Write + Send, R: ChunkReader>(
+    writer: &mut SerializedFileWriter<W>,
     layout: &parquet::schema::types::SchemaDescriptor,
-    bytes: &bytes::Bytes,
+    bytes: &R,
     first: usize,
     n: usize,
 ) -> Result<Option<u64>, RunFileError> {
-    let meta = Arc::clone(ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?.metadata());
+    let meta = ParquetMetaDataReader::new().parse_and_finish(bytes)?;
     if meta.file_metadata().schema_descr().root_schema() != layout.root_schema() {
         return Ok(None);
     }
@@ -674,7 +764,7 @@ fn copy_groups(
 /// from more than one source is marked as not in item order (its readers sort it). The rows must
 /// add up to each test's population. The same record and rows give the same bytes.
 pub fn encode_rows(record: &RunRecord, rows: &BTreeMap<String, Vec<Rows<'_>>>) -> Result<Vec<u8>, RunFileError> {
-    let (mut writer, factory, schema, parquet_schema) = new_writer()?;
+    let (mut writer, factory, schema, parquet_schema) = new_writer(Vec::new())?;
     let mut groups = Groups::new();
     let mut unordered: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut tests = Vec::with_capacity(record.tests.len());
@@ -729,10 +819,7 @@ pub fn encode_rows(record: &RunRecord, rows: &BTreeMap<String, Vec<Rows<'_>>>) -
                             what: format!("the rows given for it were encoded for test `{}`", e.test),
                         });
                     }
-                    let n = ParquetRecordBatchReaderBuilder::try_new(e.bytes.clone())?
-                        .metadata()
-                        .num_row_groups();
-                    match copy_groups(&mut writer, &parquet_schema, &e.bytes, 0, n)? {
+                    match e.copy_into(&mut writer, &parquet_schema)? {
                         Some(k) => {
                             written += k;
                             added += k;
@@ -783,8 +870,8 @@ pub fn encode_rows(record: &RunRecord, rows: &BTreeMap<String, Vec<Rows<'_>>>) -
 }
 
 /// Encodes `batches` as row groups of at most [`GROUP_ROWS`] rows.
-fn write_rows(
-    writer: &mut SerializedFileWriter<Vec<u8>>,
+fn write_rows<W: Write + Send>(
+    writer: &mut SerializedFileWriter<W>,
     factory: &ArrowRowGroupWriterFactory,
     schema: &SchemaRef,
     batches: &[RecordBatch],

@@ -153,6 +153,15 @@ pub fn spool_file(dir: &Path) -> io::Result<(PathBuf, File)> {
     Ok((path, file))
 }
 
+/// Creates an unnamed file in `dir` (a [`spool_dir`]) for derived bytes a process keeps on disk
+/// rather than in memory until it is done with them, such as a test run's encoded rows until the
+/// run is recorded (`runfile::encode_population`). It has no name, so it is gone when its last
+/// handle closes, even if the process dies: nothing is left to sweep.
+pub fn spool_unnamed(dir: &Path) -> io::Result<File> {
+    fs::create_dir_all(dir)?;
+    tempfile::tempfile_in(dir)
+}
+
 fn sync_dir(dir: &Path) {
     // Persist the directory entry of a rename; not supported on every platform, so best effort.
     if let Ok(d) = File::open(dir) {

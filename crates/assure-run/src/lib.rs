@@ -106,9 +106,10 @@ impl Runner for Engine {
         window: Window,
         exam: ExamType,
         only: &[String],
+        spool: Option<&std::path::Path>,
         progress: &mut dyn FnMut(usize, usize, &str),
     ) -> Evaluation {
-        evaluate(project, loaded, window, exam, only, progress)
+        evaluate(project, loaded, window, exam, only, spool, progress)
     }
 
     fn columns(&self, project: &Project, tests: &[String], window: Window) -> BTreeMap<String, BTreeSet<String>> {
@@ -454,13 +455,16 @@ fn seen_tables(loaded: &LoadedBatches) -> Vec<TableBatches> {
     out
 }
 
-/// Evaluates the project's tests (or `only` those) over the loaded evidence for the window.
+/// Evaluates the project's tests (or `only` those) over the loaded evidence for the window. Each
+/// test's rows are encoded for the run file as it ends, into an unnamed file in `spool` when one is
+/// given (see [`assure_evidence::runfile::encode_population`]), in memory otherwise.
 pub fn evaluate(
     project: &Project,
     mut loaded: LoadedBatches,
     window: Window,
     exam: ExamType,
     only: &[String],
+    spool: Option<&std::path::Path>,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Evaluation {
     let (mut tables, mut problems) = engine_tables(project, &mut loaded, only);
@@ -570,13 +574,15 @@ pub fn evaluate(
                     file: &population.file,
                     row: &population.row,
                 };
-                Some(match assure_evidence::runfile::encode_population(&outcome, columns) {
-                    Ok(rows) => Ok((outcome, rows)),
-                    Err(e) => Err(assure_engine::Diagnostic {
-                        test: outcome.id.clone(),
-                        message: format!("its items could not be encoded for the run file: {e}"),
-                    }),
-                })
+                Some(
+                    match assure_evidence::runfile::encode_population(&outcome, columns, spool) {
+                        Ok(rows) => Ok((outcome, rows)),
+                        Err(e) => Err(assure_engine::Diagnostic {
+                            test: outcome.id.clone(),
+                            message: format!("its items could not be encoded for the run file: {e}"),
+                        }),
+                    },
+                )
             },
             &mut |r| match r {
                 Some(Ok((outcome, rows))) => {

@@ -15,7 +15,7 @@ use assure_schema::results::{Conclusion, ControlOutcome, ItemStatus, RunRecord, 
 use crate::{Workspace, WorkspaceError, records};
 
 /// What the engine concluded, before the run is recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Evaluation {
     /// The engine's version.
     pub engine: String,
@@ -37,7 +37,13 @@ pub trait Runner {
     fn engine(&self) -> String;
     /// Evaluates the tests selected by `only` (all when empty) over `loaded` for the window;
     /// `progress(done, total, step)` is called as each step starts: reading the evidence, resolving
-    /// identities, each test, recording the run.
+    /// identities, each test, recording the run. A runner that encodes each test's rows as it ends
+    /// ([`Evaluation::rows`]) keeps them in `spool` (a local directory for work in progress, where
+    /// they are unnamed files gone when dropped) until the run is recorded, when one is given.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the window, exam, selection, spool and progress are each the caller's to give"
+    )]
     fn evaluate(
         &self,
         project: &Project,
@@ -45,6 +51,7 @@ pub trait Runner {
         window: Window,
         exam: ExamType,
         only: &[String],
+        spool: Option<&std::path::Path>,
         progress: &mut dyn FnMut(usize, usize, &str),
     ) -> Evaluation;
     /// The columns of each table that evaluating `tests` reads; a table not named is read whole
@@ -379,7 +386,9 @@ impl Workspace {
             }
             read = loaded.sources.clone();
             duplicates.clone_from(&loaded.duplicates);
-            eval = runner.evaluate(project, loaded, opts.window, opts.exam, &to_run, progress);
+            // Finished tests' encoded rows wait on local disk, not in memory, while the others run.
+            let spool = assure_evidence::store::spool_dir(self.dir());
+            eval = runner.evaluate(project, loaded, opts.window, opts.exam, &to_run, Some(&spool), progress);
         }
         // Identities that matched nobody: this run's, and the earlier run's for tables not read now.
         let mut unresolved = eval.unresolved;

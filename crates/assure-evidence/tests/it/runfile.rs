@@ -184,6 +184,10 @@ fn rows_encoded_from_the_population_columns_are_those_of_every_item() {
         let row: Vec<u64> = t.items.iter().map(|i| i.from.map_or(0, |(_, r)| r)).collect();
         (ids, status, file, row)
     };
+    let spool = tempfile::tempdir().unwrap();
+    let mut light_record = r.clone();
+    let mut in_memory = Vec::new();
+    let mut on_disk = Vec::new();
     for t in &r.tests {
         let (ids, status, file, row) = columns(t);
         let population = runfile::Population {
@@ -193,11 +197,72 @@ fn rows_encoded_from_the_population_columns_are_those_of_every_item() {
             row: &row,
         };
         let light = t.with_items(|i| i.status != ItemStatus::Pass);
-        let from_columns = runfile::encode_population(&light, population).unwrap();
+        let from_columns = runfile::encode_population(&light, population, None).unwrap();
         // The same bytes as the rows encoded from every item.
-        assert_eq!(from_columns, runfile::encode_outcome(t).unwrap(), "{}", t.id);
+        let every_item = runfile::encode_outcome(t).unwrap();
+        assert_eq!(
+            from_columns.to_bytes().unwrap(),
+            every_item.to_bytes().unwrap(),
+            "{}",
+            t.id
+        );
         assert_eq!(from_columns.rows(), t.population as u64);
+        assert!(!from_columns.is_spooled());
+        // Kept on disk, they are the same bytes too, in a file with no name in the spool directory.
+        let spooled = runfile::encode_population(&light, population, Some(spool.path())).unwrap();
+        assert!(spooled.is_spooled());
+        assert_eq!(spooled.to_bytes().unwrap(), every_item.to_bytes().unwrap(), "{}", t.id);
+        assert_eq!(spooled.len(), every_item.len());
+        assert_eq!(spooled.rows(), t.population as u64);
+        in_memory.push(from_columns);
+        on_disk.push(spooled);
     }
+    assert_eq!(
+        std::fs::read_dir(spool.path()).unwrap().count(),
+        0,
+        "the spool directory lists no file"
+    );
+    // A run file written from rows kept on disk is the one written from rows kept in memory.
+    for t in &mut light_record.tests {
+        t.items.retain(|i| i.status != ItemStatus::Pass);
+    }
+    let rows_of = |held: &[runfile::EncodedRows]| -> Vec<u8> {
+        let rows: BTreeMap<String, Vec<runfile::Rows<'_>>> = held
+            .iter()
+            .map(|e| (e.test().to_string(), vec![runfile::Rows::Encoded(e)]))
+            .collect();
+        runfile::encode_rows(&light_record, &rows).unwrap()
+    };
+    let from_disk = rows_of(&on_disk);
+    assert!(from_disk == rows_of(&in_memory));
+    assert_eq!(RunFile::parse(from_disk).unwrap().into_full().unwrap(), r);
+    drop(on_disk);
+    // A spool directory that cannot be made says which test, where, and what to do.
+    let blocked = spool.path().join("a-file");
+    std::fs::write(&blocked, b"").unwrap();
+    let t = &r.tests[0];
+    let (ids, status, file, row) = columns(t);
+    let population = runfile::Population {
+        ids: &ids,
+        status: &status,
+        file: &file,
+        row: &row,
+    };
+    let light = t.with_items(|i| i.status != ItemStatus::Pass);
+    let refused = runfile::encode_population(&light, population, Some(&blocked.join("spool")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.starts_with(&format!(
+            "the rows of test `change-approval` could not be kept in {} until the run is recorded (",
+            blocked.join("spool").display()
+        )),
+        "{refused}"
+    );
+    assert!(
+        refused.ends_with("); check that the directory is writable and its disk has room"),
+        "{refused}"
+    );
     // Records that are not the population's items that did not pass are refused, naming the item:
     // one in another item's place, one missing, one too many.
     let t = &r.tests[0];
@@ -218,7 +283,9 @@ fn rows_encoded_from_the_population_columns_are_those_of_every_item() {
             file: &file,
             row: &row,
         };
-        runfile::encode_population(outcome, population).unwrap_err().to_string()
+        runfile::encode_population(outcome, population, None)
+            .unwrap_err()
+            .to_string()
     };
     assert_eq!(
         refused(&light, 5),
@@ -235,7 +302,9 @@ fn rows_encoded_from_the_population_columns_are_those_of_every_item() {
         row: &row,
     };
     assert_eq!(
-        runfile::encode_population(&fewer, population).unwrap_err().to_string(),
+        runfile::encode_population(&fewer, population, None)
+            .unwrap_err()
+            .to_string(),
         "test `change-approval`: its item `PR-69999` did not pass in the population, but the outcome does not list it"
     );
     assert_eq!(
