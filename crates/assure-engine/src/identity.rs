@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, DictionaryArray, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
-};
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, Int32Array, ListArray, RecordBatch, StringArray};
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 
 use crate::TableBatches;
@@ -590,27 +589,45 @@ impl Identities {
                         else {
                             return Err(lost());
                         };
-                        let Some(keys) = slot.as_primitive_opt::<Int32Type>() else {
-                            return Err(lost());
-                        };
                         // A row without a value keeps key 0 (never read); every other key is the
                         // part's and must be in its renumbering.
-                        let mut renumbered = Vec::with_capacity(keys.len());
-                        for (r, &k) in keys.values().iter().enumerate() {
-                            renumbered.push(if keys.is_null(r) {
-                                0
-                            } else {
-                                usize::try_from(k)
-                                    .ok()
-                                    .and_then(|k| remap.get(k))
-                                    .copied()
-                                    .ok_or_else(lost)?
-                            });
-                        }
-                        let keys = Int32Array::new(renumbered.into(), keys.nulls().cloned());
-                        let dictionary = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values))
+                        let renumber = |keys: &Int32Array| -> Result<DictionaryArray<Int32Type>, String> {
+                            let mut renumbered = Vec::with_capacity(keys.len());
+                            for (r, &k) in keys.values().iter().enumerate() {
+                                renumbered.push(if keys.is_null(r) {
+                                    0
+                                } else {
+                                    usize::try_from(k)
+                                        .ok()
+                                        .and_then(|k| remap.get(k))
+                                        .copied()
+                                        .ok_or_else(lost)?
+                                });
+                            }
+                            let keys = Int32Array::new(renumbered.into(), keys.nulls().cloned());
+                            DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values))
+                                .map_err(|e| format!("identity column `{table_name}.{column}`: {e}"))
+                        };
+                        if let Some(keys) = slot.as_primitive_opt::<Int32Type>() {
+                            *slot = Arc::new(renumber(keys)?);
+                        } else if let Some(list) = slot.as_list_opt::<i32>()
+                            && let Some(keys) = list.values().as_primitive_opt::<Int32Type>()
+                        {
+                            // A list's items the same way: the list of keys becomes a list of
+                            // the table's dictionary, its offsets and nulls as they are.
+                            let items = renumber(keys)?;
+                            let field = Arc::new(Field::new("item", items.data_type().clone(), true));
+                            let list = ListArray::try_new(
+                                field,
+                                list.offsets().clone(),
+                                Arc::new(items),
+                                list.nulls().cloned(),
+                            )
                             .map_err(|e| format!("identity column `{table_name}.{column}`: {e}"))?;
-                        *slot = Arc::new(dictionary);
+                            *slot = Arc::new(list);
+                        } else {
+                            return Err(lost());
+                        }
                     }
                     mapped.push(RecordBatch::try_new(schema, columns).map_err(|e| e.to_string())?);
                 }
@@ -626,7 +643,7 @@ impl Identities {
 
     /// [`Identities::resolve_batches`] of some consecutive batches of one table: the batches with
     /// their identity columns rewritten (a text column as keys into what the part writes, a list
-    /// as its items' text), per column the values that resolved to nobody with their rows, and the
+    /// as lists of such keys), per column the values that resolved to nobody with their rows, and the
     /// values merged into someone by a rule other than being their primary email.
     fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Part, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
@@ -708,13 +725,16 @@ impl Identities {
                                 l.values().data_type()
                             ));
                         };
-                        let mut b = ListBuilder::with_capacity(
-                            StringBuilder::with_capacity(items.len(), items.value_data().len()),
-                            l.len(),
-                        );
+                        // Each row's items as keys into what this part writes, like a text
+                        // column's; the table's dictionary is built once every part is mapped.
+                        let mut keys: Vec<i32> = Vec::with_capacity(items.len());
+                        let mut offsets: Vec<i32> = Vec::with_capacity(l.len() + 1);
+                        offsets.push(0);
                         // The indices of one row's items, reused row after row.
                         let mut found: Vec<u32> = Vec::new();
-                        for (r, w) in l.value_offsets().windows(2).enumerate() {
+                        let too_many =
+                            || format!("identity column `{table_name}.{name}` has more than 2^31 distinct values");
+                        for w in l.value_offsets().windows(2) {
                             let &[s, e] = w else { continue };
                             let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
                             found.clear();
@@ -725,11 +745,20 @@ impl Identities {
                             found.sort_unstable_by(|a, b| cache.text(*a).cmp(cache.text(*b)));
                             found.dedup_by(|a, b| cache.text(*a) == cache.text(*b));
                             for &k in &found {
-                                b.values().append_value(cache.text(k));
+                                keys.push(i32::try_from(k).map_err(|_| too_many())?);
                             }
-                            b.append(l.is_valid(r));
+                            offsets.push(i32::try_from(keys.len()).map_err(|_| too_many())?);
                         }
-                        Arc::new(b.finish())
+                        keyed.push((i, column));
+                        Arc::new(
+                            ListArray::try_new(
+                                Arc::new(Field::new("item", DataType::Int32, true)),
+                                OffsetBuffer::new(offsets.into()),
+                                Arc::new(Int32Array::from(keys)),
+                                l.nulls().cloned(),
+                            )
+                            .map_err(|e| format!("identity column `{table_name}.{name}`: {e}"))?,
+                        )
                     }
                     other => return Err(format!("identity column `{table_name}.{name}` has type {other}")),
                 };
@@ -834,13 +863,14 @@ fn dictionary_schema(schema: &SchemaRef) -> SchemaRef {
         .fields()
         .iter()
         .map(|f| {
-            if f.data_type() == &DataType::Utf8 && identity_column(f.name()).is_some() {
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(DataType::Utf8),
-                ))
-            } else {
-                f.as_ref().clone()
+            let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+            match f.data_type() {
+                DataType::Utf8 if identity_column(f.name()).is_some() => f.as_ref().clone().with_data_type(dictionary),
+                DataType::List(item) if item.data_type() == &DataType::Utf8 && identity_column(f.name()).is_some() => f
+                    .as_ref()
+                    .clone()
+                    .with_data_type(DataType::List(Arc::new(Field::new("item", dictionary, true)))),
+                _ => f.as_ref().clone(),
             }
         })
         .collect();

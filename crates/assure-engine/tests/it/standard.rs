@@ -91,22 +91,28 @@ fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
     let mut cast = 0;
     for t in tables() {
         let mut b = assure_engine::TableBatches::from_rows(&t).unwrap();
-        let as_dictionary = |name: &str, ty: &DataType| {
-            ty == &DataType::Utf8
-                && (assure_schema::tables::PERSON_COLUMNS.contains(&name)
-                    || assure_schema::tables::SOFT_PERSON_COLUMNS.contains(&name))
+        let person = |name: &str| {
+            assure_schema::tables::PERSON_COLUMNS.contains(&name)
+                || assure_schema::tables::SOFT_PERSON_COLUMNS.contains(&name)
         };
+        // A text person column as a dictionary, a list of them as a list of dictionary items, as
+        // identity resolution leaves them.
         let fields: Vec<arrow::datatypes::Field> = b
             .schema
             .fields()
             .iter()
-            .map(|f| {
-                if as_dictionary(f.name(), f.data_type()) {
+            .map(|f| match f.data_type() {
+                DataType::Utf8 if person(f.name()) => {
                     cast += 1;
                     f.as_ref().clone().with_data_type(dictionary.clone())
-                } else {
-                    f.as_ref().clone()
                 }
+                DataType::List(_) if person(f.name()) => {
+                    cast += 1;
+                    f.as_ref().clone().with_data_type(DataType::List(std::sync::Arc::new(
+                        arrow::datatypes::Field::new("item", dictionary.clone(), true),
+                    )))
+                }
+                _ => f.as_ref().clone(),
             })
             .collect();
         let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
@@ -273,9 +279,10 @@ C4,api,nobody known,Lee Nobody <lee@elsewhere.example>,,2026-03-04T10:00:00Z,202
         // Resolution writes a text person column as a dictionary, read here as text.
         let author = arrow::compute::cast(b.column_by_name("author_email").unwrap(), &DataType::Utf8).unwrap();
         let author = author.as_string::<i32>();
+        // A list's items are keys into the same kind of dictionary.
         let approvers = b.column_by_name("approver_emails").unwrap().as_list::<i32>();
         for r in 0..b.num_rows() {
-            let a = approvers.value(r);
+            let a = arrow::compute::cast(&approvers.value(r), &DataType::Utf8).unwrap();
             let a = a.as_string::<i32>();
             let list: Vec<&str> = (0..a.len()).map(|k| a.value(k)).collect();
             out.push_str(&format!(
@@ -462,8 +469,46 @@ github,ghost,,human,write,false,true,active,2026-02-03T09:00:00Z,
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let field = |name: &str| tables[0].schema.field_with_name(name).unwrap().data_type().clone();
     assert_eq!(field("author_email"), dictionary);
-    assert!(matches!(field("approver_emails"), DataType::List(_)));
+    assert_eq!(
+        field("approver_emails"),
+        DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item",
+            dictionary.clone(),
+            true
+        )))
+    );
     assert_eq!(field("title"), DataType::Utf8);
+    // A list's items key into the table's one dictionary of that column, each row's items once,
+    // in order; a row without approvers is an empty list.
+    let approvers: Vec<_> = tables[0]
+        .batches
+        .iter()
+        .map(|b| b.column_by_name("approver_emails").unwrap().as_list::<i32>().clone())
+        .collect();
+    let first = approvers[0]
+        .values()
+        .as_dictionary::<arrow::datatypes::Int32Type>()
+        .values()
+        .clone();
+    let lists: Vec<Vec<&str>> = approvers
+        .iter()
+        .map(|l| {
+            let items = l.values().as_dictionary::<arrow::datatypes::Int32Type>();
+            assert!(items.values().to_data().ptr_eq(&first.to_data()));
+            let text = items.values().as_string::<i32>();
+            items.keys().iter().map(|k| text.value(k.unwrap() as usize)).collect()
+        })
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            vec!["bo@acme.example"],
+            vec!["ana@acme.example"],
+            vec![],
+            vec!["bo@acme.example"],
+            vec!["ana@acme.example"]
+        ]
+    );
     // Every batch keys into the same values, each address once.
     let authors: Vec<_> = tables[0]
         .batches
