@@ -368,7 +368,12 @@ impl Identities {
                 let done = seen.entry((table, name)).or_default();
                 let values = match field.data_type() {
                     DataType::Utf8 => col.as_string::<i32>(),
-                    DataType::List(_) => col.as_list::<i32>().values().as_string::<i32>(),
+                    // A resolved list (items as dictionary keys) holds primary emails and values
+                    // that matched nobody, so nothing merged: passed over, like a resolved column.
+                    DataType::List(_) => match col.as_list::<i32>().values().as_string_opt::<i32>() {
+                        Some(values) => values,
+                        None => continue,
+                    },
                     _ => continue,
                 };
                 for v in values.iter().flatten() {

@@ -456,6 +456,9 @@ github,ghost,,human,write,false,true,active,2026-02-03T09:00:00Z,
     );
     let mut tables = vec![typed, assure_engine::TableBatches::from_rows(&accounts).unwrap()];
     ids.resolve_batches(&mut tables, &[]).unwrap();
+    // Resolved columns and lists hold only what values were written as: nothing is merged in them,
+    // and reading them for merges does not stop on their dictionary types.
+    assert_eq!(ids.merges(&tables), []);
     let emails = tables[1].batches[0]
         .column_by_name("email")
         .unwrap()
