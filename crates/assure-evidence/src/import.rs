@@ -940,6 +940,7 @@ pub fn commit_with_records(
         let columnar = match &p.columnar {
             Some(bytes) => Some(assure_ledger::ColumnarRef {
                 covers: p.covers.clone(),
+                layout: crate::columnar::recorded_layout(crate::columnar::LAYOUT),
                 ..store.put_columnar(&blob.blake3, bytes, p.rows)?
             }),
             None => None,

@@ -582,7 +582,14 @@ pub fn load_batches_with(
                         break 'one;
                     }
                     let reader = store.open_blob(&src.blake3)?;
-                    match derive(c.connector, reader, c.table, &src.name, c.mapping.as_ref()) {
+                    match derive(
+                        c.connector,
+                        reader,
+                        c.table,
+                        &src.name,
+                        c.mapping.as_ref(),
+                        crate::columnar::LAYOUT,
+                    ) {
                         Ok(bytes) => {
                             out.from_originals += 1;
                             (Box::new(std::io::Cursor::new(bytes)), None)
@@ -890,14 +897,17 @@ fn without_duplicates(
 
 /// Reads an original with its connector into a columnar copy's bytes: what import writes, and
 /// what `assure evidence rebuild` writes again.
+/// The copy is written in `layout` ([`crate::columnar::LAYOUT`] for a new copy; a rebuild writes
+/// the layout the ledger records).
 pub fn derive(
     connector: &dyn crate::connectors::Connector,
     reader: Box<dyn std::io::Read>,
     table: &'static Table,
     name: &str,
     mapping: Option<&crate::vendor::Mapping>,
+    layout: u32,
 ) -> Result<Vec<u8>, Vec<Problem>> {
-    let mut writer = crate::columnar::Writer::new(table)
+    let mut writer = crate::columnar::Writer::with_layout(table, layout)
         .map_err(|e| vec![problem(name, format!("cannot start the columnar copy: {e}"), None)])?;
     let outcome = crate::connectors::read_into(connector, reader, table, name, mapping, &mut writer);
     if !outcome.problems.is_empty() {
@@ -944,7 +954,8 @@ pub fn rebuild(
                 return Err("the original is missing or was altered; it cannot be rebuilt from".into());
             }
             let reader = store.open_blob(&blob.blake3).map_err(|e| e.to_string())?;
-            let bytes = derive(c.connector, reader, c.table, &name, c.mapping.as_ref())
+            let layout = recorded.layout.unwrap_or(1);
+            let bytes = derive(c.connector, reader, c.table, &name, c.mapping.as_ref(), layout)
                 .map_err(|ps| ps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
             let rebuilt = blake3::hash(&bytes).to_hex().to_string();
             if rebuilt != recorded.blake3 {
@@ -1009,10 +1020,20 @@ pub fn migrate(
             continue;
         }
         let reader = store.open_blob(&blob.blake3)?;
-        match derive(c.connector, reader, c.table, &c.source.name, c.mapping.as_ref()) {
+        match derive(
+            c.connector,
+            reader,
+            c.table,
+            &c.source.name,
+            c.mapping.as_ref(),
+            crate::columnar::LAYOUT,
+        ) {
             Ok(bytes) => {
                 let rows = c.entry.draft.rows.unwrap_or(0);
-                let columnar = store.put_columnar(&blob.blake3, &bytes, rows)?;
+                let columnar = assure_ledger::ColumnarRef {
+                    layout: crate::columnar::recorded_layout(crate::columnar::LAYOUT),
+                    ..store.put_columnar(&blob.blake3, &bytes, rows)?
+                };
                 let mut d = assure_ledger::Draft::new(assure_ledger::Action::Derive, at, by);
                 d.blob = Some(blob.clone());
                 d.connector = c.entry.draft.connector.clone();

@@ -427,7 +427,65 @@ fn trimmed(t: &str) -> &str {
     }
 }
 
-fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
+/// A valid cell's value, read in its column's type by [`check_cell`]: text stays text (normalised
+/// later, borrowed where it can be), the others are read once, here, and handed on as read (see
+/// [`Cell`]), so no value is parsed twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Typed {
+    Text,
+    Date(i32),
+    Instant(i64),
+    Bool(bool),
+    Int(i64),
+}
+
+/// A valid value in its column's type, as [`read_csv_chunked`] hands it on to a [`Chunks`]: text
+/// normalised (lent by the record where it is normal already); dates, instants, booleans and whole
+/// numbers as read while they were checked, so a columnar copy never parses a value again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell<'v> {
+    /// Text, or a list as its normalised `;`-separated text.
+    Text(Cow<'v, str>),
+    /// A date: days since 1970-01-01.
+    Date(i32),
+    /// An instant: microseconds since 1970-01-01 UTC.
+    Instant(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+}
+
+/// The days since 1970 of a date written `YYYY-MM-DD` (years 1 to 9999), digit by digit; `None`
+/// for any other text (which then goes to `chrono`, whose answer for the text read here is the same).
+fn plain_date(t: &str) -> Option<i32> {
+    let b = t.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?
+            .iter()
+            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let year = num(0, 4).filter(|y| (1..=9999).contains(y))?;
+    i32::try_from(days_since_1970(year, num(5, 7)?, num(8, 10)?)?).ok()
+}
+
+/// The days since 1970 of a valid date, as the columnar copy stores it; `None` for text that is no
+/// date (or one outside `Date32`). The common form is read digit by digit, anything else by
+/// `chrono`'s `%Y-%m-%d`, which gives the same day for every text the fast reading reads.
+pub fn date_days(t: &str) -> Option<i32> {
+    plain_date(t).or_else(|| {
+        let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        i32::try_from((d - epoch).num_days()).ok()
+    })
+}
+
+/// Checks one cell; reports what is wrong with it and returns `None`, or returns it read in its
+/// column's type.
+fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> Option<Typed> {
     let t = trimmed(text);
     let limit = if t.len() > MAX_CELL_BYTES {
         Some((
@@ -448,50 +506,54 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
     };
     if let Some((message, hint)) = limit {
         sink.problem(Some(row), Some(col.name), message, Some(hint));
-        return false;
+        return None;
     }
-    let bad = |what: &str| Some(format!("`{}` is not a {what}", truncate(t)));
-    let err = match col.ty {
-        ColumnType::Text | ColumnType::TextList => None,
-        ColumnType::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d").err().and_then(|_| bad("date")),
-        ColumnType::Timestamp if rfc3339_micros(t).is_some() => None,
-        ColumnType::Timestamp => match DateTime::parse_from_rfc3339(t) {
-            Ok(_) => None,
-            Err(_)
-                if chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").is_ok()
-                    || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok() =>
-            {
-                Some(format!("`{t}` has no time zone, so the instant is ambiguous"))
-            }
-            Err(_) => bad("timestamp"),
+    let bad = |what: &str| Err(format!("`{}` is not a {what}", truncate(t)));
+    let read: Result<Typed, String> = match col.ty {
+        ColumnType::Text | ColumnType::TextList => Ok(Typed::Text),
+        ColumnType::Date => date_days(t).map(Typed::Date).map_or_else(|| bad("date"), Ok),
+        ColumnType::Timestamp => match rfc3339_micros(t) {
+            Some(micros) => Ok(Typed::Instant(micros)),
+            None => match DateTime::parse_from_rfc3339(t) {
+                Ok(d) => Ok(Typed::Instant(d.timestamp_micros())),
+                Err(_)
+                    if chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").is_ok()
+                        || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok() =>
+                {
+                    Err(format!("`{t}` has no time zone, so the instant is ambiguous"))
+                }
+                Err(_) => bad("timestamp"),
+            },
         },
         ColumnType::Bool => {
-            if ["true", "false", "yes", "no", "1", "0"]
-                .iter()
-                .any(|b| t.eq_ignore_ascii_case(b))
-            {
-                None
+            if ["true", "yes", "1"].iter().any(|b| t.eq_ignore_ascii_case(b)) {
+                Ok(Typed::Bool(true))
+            } else if ["false", "no", "0"].iter().any(|b| t.eq_ignore_ascii_case(b)) {
+                Ok(Typed::Bool(false))
             } else {
                 bad("boolean")
             }
         }
         ColumnType::Int => match t.parse::<i64>() {
             Ok(n) => match col.range {
-                Some((lo, hi)) if n < lo || n > hi => Some(format!("{n} is outside {lo} to {hi}")),
-                _ => None,
+                Some((lo, hi)) if n < lo || n > hi => Err(format!("{n} is outside {lo} to {hi}")),
+                _ => Ok(Typed::Int(n)),
             },
             Err(_) => bad("whole number"),
         },
     };
-    if let Some(message) = err {
-        sink.problem(
-            Some(row),
-            Some(col.name),
-            message,
-            Some(format!("write a {}", col.ty.label())),
-        );
-        return false;
-    }
+    let read = match read {
+        Ok(read) => read,
+        Err(message) => {
+            sink.problem(
+                Some(row),
+                Some(col.name),
+                message,
+                Some(format!("write a {}", col.ty.label())),
+            );
+            return None;
+        }
+    };
     // The allowed values are lower case, so this is `contains(lower-cased t)` without a copy.
     if !col.allowed.is_empty() && !col.allowed.iter().any(|a| a.eq_ignore_ascii_case(t)) {
         sink.problem(
@@ -500,9 +562,9 @@ fn check_cell(sink: &mut Sink<'_>, row: u64, col: &Column, text: &str) -> bool {
             format!("`{}` is not an allowed value", truncate(t)),
             Some(format!("use one of: {}", col.allowed.join(", "))),
         );
-        return false;
+        return None;
     }
-    true
+    Some(read)
 }
 
 fn truncate(s: &str) -> String {
@@ -543,6 +605,45 @@ fn check_values<'v>(
     values: &mut Vec<Option<Cow<'v, str>>>,
 ) -> bool {
     values.clear();
+    each_value(sink, table, row, absent, get, |col, v, _| {
+        values.push(v.map(|v| normalise_value(col, v)));
+    })
+}
+
+/// Checks one record like [`check_values`], putting its values in `cells` read in their columns'
+/// types ([`Cell`]): what a columnar copy is built from.
+fn check_cells<'v>(
+    sink: &mut Sink<'_>,
+    table: &Table,
+    row: u64,
+    absent: &BTreeSet<&str>,
+    get: impl Fn(usize, &str) -> Option<Cow<'v, str>>,
+    cells: &mut Vec<Option<Cell<'v>>>,
+) -> bool {
+    cells.clear();
+    each_value(sink, table, row, absent, get, |col, v, typed| {
+        cells.push(v.map(|v| match typed {
+            Some(Typed::Date(days)) => Cell::Date(days),
+            Some(Typed::Instant(micros)) => Cell::Instant(micros),
+            Some(Typed::Bool(b)) => Cell::Bool(b),
+            Some(Typed::Int(n)) => Cell::Int(n),
+            // Text, or a value already reported invalid (the row is not kept).
+            Some(Typed::Text) | None => Cell::Text(normalise_value(col, v)),
+        }));
+    })
+}
+
+/// Checks each of a record's values in the table's column order and hands it to `put` with what
+/// [`check_cell`] read (`None` for a missing value, or an invalid one, which is reported); returns
+/// whether every value is valid and every required one present.
+fn each_value<'v>(
+    sink: &mut Sink<'_>,
+    table: &Table,
+    row: u64,
+    absent: &BTreeSet<&str>,
+    get: impl Fn(usize, &str) -> Option<Cow<'v, str>>,
+    mut put: impl FnMut(&Column, Option<Cow<'v, str>>, Option<Typed>),
+) -> bool {
     let mut valid = true;
     for (i, col) in table.columns.iter().enumerate() {
         match get(i, col.name) {
@@ -558,11 +659,12 @@ fn check_values<'v>(
                         );
                     }
                 }
-                values.push(None);
+                put(col, None, None);
             }
             Some(v) => {
-                valid &= check_cell(sink, row, col, &v);
-                values.push(Some(normalise_value(col, v)));
+                let typed = check_cell(sink, row, col, &v);
+                valid &= typed.is_some();
+                put(col, Some(v), typed);
             }
         }
     }
@@ -732,8 +834,9 @@ pub trait Chunks: Sync {
     type Done: Send;
     /// Starts the part for the chunk at `index` (0 for the file's first).
     fn start(&self, index: usize) -> Self::Part;
-    /// Adds a valid row: its line and its values in the table's column order, normalised (see [`RowFn`]).
-    fn push(&self, part: &mut Self::Part, row: u64, values: &[Option<Cow<'_, str>>]);
+    /// Adds a valid row: its line and its values in the table's column order, read in their types
+    /// (text normalised as for [`RowFn`]).
+    fn push(&self, part: &mut Self::Part, row: u64, values: &[Option<Cell<'_>>]);
     /// Finishes a chunk whose rows were all valid.
     fn finish(&self, part: Self::Part) -> Self::Done;
 }
@@ -799,7 +902,7 @@ pub fn read_csv_chunked<C: Chunks>(
             for (k, record) in records.iter().take(len).enumerate() {
                 let line = record.position().map_or(first_row + k as u64 + 2, |p| p.line());
                 let get = |i: usize, _: &str| layout.value(record, i);
-                if check_values(&mut sink, table, line, &layout.absent, get, &mut values)
+                if check_cells(&mut sink, table, line, &layout.absent, get, &mut values)
                     && !failed.load(Ordering::Relaxed)
                 {
                     chunks.push(&mut part, line, &values);

@@ -371,6 +371,7 @@ impl EvidenceStore for RemoteStore {
             size: bytes.len() as u64,
             rows,
             covers: None,
+            layout: None,
         })
     }
 

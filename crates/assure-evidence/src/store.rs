@@ -478,6 +478,7 @@ impl EvidenceStore for FsStore {
                 size: bytes.len() as u64,
                 rows,
                 covers: None,
+                layout: None,
             })
         })();
         if result.is_err() {

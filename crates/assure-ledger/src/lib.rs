@@ -144,6 +144,11 @@ pub struct ColumnarRef {
     /// copy written before coverage was recorded, or a file with no dated value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covers: Option<[String; 2]>,
+    /// How the copy's columns are encoded (`assure_evidence::columnar::LAYOUT`), so that a rebuild
+    /// writes the same bytes again. Absent for layout 1 (every column with a dictionary), the only
+    /// layout before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<u32>,
 }
 
 /// What an entry records, before it is chained and signed.

@@ -227,8 +227,14 @@ fn events_csv(n: u64, bad: &dyn Fn(u64) -> Option<String>) -> Vec<u8> {
 /// The file read in one pass on this thread (each valid row pushed to a writer as it is read) and
 /// read in chunks checked and encoded side by side: the outcome and the copy's bytes.
 fn both_ways(csv: &[u8]) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 2] {
+    both_ways_of("events", csv).map(|(outcome, copy, _)| (outcome, copy))
+}
+
+/// [`both_ways`] for any table, with the days each copy covers.
+type Read = (assure_evidence::read::Outcome, Option<Vec<u8>>, Option<[String; 2]>);
+fn both_ways_of(table: &str, csv: &[u8]) -> [Read; 2] {
     use assure_evidence::read::{Format, read_rows};
-    let table = assure_schema::tables::table("events").unwrap();
+    let table = assure_schema::tables::table(table).unwrap();
     let mut one = columnar::Writer::new(table).unwrap();
     let in_one = {
         let mut emit = |row: u64, values: Vec<Option<String>>| one.push(row, &values);
@@ -250,12 +256,88 @@ fn both_ways(csv: &[u8]) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 
         None,
         &mut chunked,
     );
-    let copy =
-        |w: columnar::Writer, o: &assure_evidence::read::Outcome| o.problems.is_empty().then(|| w.finish().unwrap());
-    [
-        (in_one.clone(), copy(one, &in_one)),
-        (in_chunks.clone(), copy(chunked, &in_chunks)),
-    ]
+    let copy = |w: columnar::Writer, o: &assure_evidence::read::Outcome| {
+        let covers = w.covers();
+        (o.clone(), o.problems.is_empty().then(|| w.finish().unwrap()), covers)
+    };
+    [copy(one, &in_one), copy(chunked, &in_chunks)]
+}
+
+/// Dates, numbers and booleans are read once, while they are checked, when a CSV is read in chunks:
+/// the copy holds the same values, byte for byte, as one written from their checked text, and
+/// covers the same days. Dates in a form other than `YYYY-MM-DD` that `chrono` reads are read as it
+/// reads them.
+#[test]
+fn typed_values_read_while_checked_give_the_copy_and_days_of_their_text() {
+    let mut csv = String::from("person_id,email,name,worker_type,hire_date,termination_date\n");
+    let hired = ["2019-03-04", "2024-02-29", "1999-12-31", "2019-3-4", "0099-01-01"];
+    for i in 0..150_000 {
+        let left = if i % 7 == 0 { "2026-11-30" } else { "" };
+        csv.push_str(&format!(
+            "E{i},p{i}@example.com,P {i},Employee,{},{left}\n",
+            hired[i % hired.len()]
+        ));
+    }
+    let [(one, one_copy, one_days), (chunks, chunks_copy, chunks_days)] = both_ways_of("people", csv.as_bytes());
+    assert!(one.problems.is_empty(), "{:?}", one.problems);
+    assert_eq!(chunks, one);
+    assert_eq!(blake3::hash(&chunks_copy.unwrap()), blake3::hash(&one_copy.unwrap()));
+    assert_eq!(chunks_days, one_days);
+    assert_eq!(chunks_days, Some(["0099-01-01".to_string(), "2026-11-30".to_string()]));
+
+    // Access reviews hold whole numbers.
+    let mut csv = String::from(
+        "review_id,system,period_start,period_end,reviewer_email,completed_at,accounts_reviewed,accounts_removed\n",
+    );
+    for i in 0..70_000 {
+        csv.push_str(&format!(
+            "R{i},aws,2026-01-01,2026-03-31,r@example.com,2026-04-0{}T09:00:00-05:00,{},{}\n",
+            i % 9 + 1,
+            i * 3,
+            i % 5
+        ));
+    }
+    let [(one, one_copy, one_days), (chunks, chunks_copy, chunks_days)] =
+        both_ways_of("access_reviews", csv.as_bytes());
+    assert!(one.problems.is_empty(), "{:?}", one.problems);
+    assert_eq!(chunks, one);
+    assert_eq!(blake3::hash(&chunks_copy.unwrap()), blake3::hash(&one_copy.unwrap()));
+    assert_eq!(chunks_days, one_days);
+    assert_eq!(chunks_days, Some(["2026-01-01".to_string(), "2026-04-09".to_string()]));
+}
+
+/// The digit-by-digit reading of a date names, for every day it reads, the day `chrono` names, and
+/// leaves every other text to `chrono`.
+#[test]
+fn dates_read_digit_by_digit_are_the_days_chrono_reads() {
+    let chrono_days = |t: &str| {
+        let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+        i32::try_from((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days()).ok()
+    };
+    let mut read = 0;
+    for year in (0..=10_000).step_by(7).chain([1, 1600, 1900, 2000, 2024, 2100, 9999]) {
+        for month in 0..=13 {
+            for day in [0, 1, 28, 29, 30, 31, 32] {
+                let text = format!("{year:04}-{month:02}-{day:02}");
+                let days = assure_evidence::read::date_days(&text);
+                assert_eq!(days, chrono_days(&text), "{text}");
+                read += usize::from(days.is_some());
+            }
+        }
+    }
+    assert!(read > 70_000, "{read}");
+    for odd in [
+        "2026-1-5",
+        "+2026-01-05",
+        "2026-01-5",
+        " 2026-01-05",
+        "2026-01-05 ",
+        "20260105",
+        "2026/01/05",
+        "",
+    ] {
+        assert_eq!(assure_evidence::read::date_days(odd), chrono_days(odd), "{odd:?}");
+    }
 }
 
 #[test]

@@ -542,3 +542,103 @@ fn copies_of_imports_never_stored_are_removed() {
     assert!(problems.iter().any(|p| p.row == Some(22)), "{problems:?}");
     assert!(walk(&spool).is_empty(), "an import refused leaves nothing");
 }
+
+/// Which of a copy's columns have a dictionary, in its first row group.
+fn dictionary_columns(copy: &[u8]) -> Vec<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(copy)).unwrap();
+    let group = reader.metadata().row_group(0);
+    group
+        .columns()
+        .iter()
+        .filter(|c| c.dictionary_page_offset().is_some())
+        .map(|c| c.column_path().string())
+        .collect()
+}
+
+/// A new copy records its layout; the row number and the column that identifies a row are written
+/// without a dictionary. A copy recorded in the earlier layout (no layout recorded) is rebuilt in
+/// that layout, to the same bytes, and a layout this build does not know is refused by name.
+#[test]
+fn a_copy_is_rebuilt_in_the_layout_its_entry_records() {
+    use assure_evidence::import::{Options, commit, plan};
+    use assure_evidence::load::{derive, rebuild};
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("accounts.csv");
+    std::fs::write(&file, accounts_csv(3000)).unwrap();
+    let planned = plan(std::slice::from_ref(&file), &Options::default()).unwrap();
+    let store = FsStore::open(tmp.path()).unwrap();
+    let entries = commit(&store, &key(), &planned, &import_meta(), &|_| Vec::new()).unwrap();
+    let blob = entries[0].draft.blob.clone().unwrap();
+    let recorded = entries[0].draft.columnar.clone().unwrap();
+    assert_eq!(recorded.layout, Some(assure_evidence::columnar::LAYOUT));
+    assert_eq!(assure_evidence::columnar::LAYOUT, 2);
+    let now = store.read_columnar(&blob.blake3).unwrap().unwrap();
+    let mut with_dictionary = dictionary_columns(&now);
+    with_dictionary.sort();
+    // Every column but the two unique ones (and the boolean, which Parquet never gives one).
+    assert_eq!(
+        with_dictionary,
+        [
+            "created_at",
+            "deprovisioned_at",
+            "email",
+            "kind",
+            "last_login_at",
+            "role",
+            "status",
+            "system"
+        ]
+    );
+    let rebuilt = rebuild(&store, &entries, &mut |_, _| {}).unwrap();
+    assert_eq!(rebuilt[0].result, Ok(()));
+    assert_eq!(store.read_columnar(&blob.blake3).unwrap().unwrap(), now);
+
+    // The same original as a copy of layout 1, recorded as copies were before layouts were.
+    let table = assure_schema::tables::table("accounts").unwrap();
+    let csv = assure_evidence::connectors::canonical(assure_evidence::read::Format::Csv);
+    let old = derive(
+        csv,
+        store.open_blob(&blob.blake3).unwrap(),
+        table,
+        "accounts.csv",
+        None,
+        1,
+    )
+    .unwrap();
+    assert_ne!(old, now);
+    let mut old_dictionary = dictionary_columns(&old);
+    old_dictionary.sort();
+    let mut expected = with_dictionary.clone();
+    expected.extend(["_row".to_string(), "account_id".to_string()]);
+    expected.sort();
+    assert_eq!(old_dictionary, expected, "`_row` and the identifier too");
+    let mut legacy = entries.clone();
+    legacy[0].draft.columnar = Some(assure_ledger::ColumnarRef {
+        layout: None,
+        ..store.put_columnar(&blob.blake3, &old, 3000).unwrap()
+    });
+    let rebuilt = rebuild(&store, &legacy, &mut |_, _| {}).unwrap();
+    assert_eq!(rebuilt[0].result, Ok(()));
+    assert_eq!(
+        store.read_columnar(&blob.blake3).unwrap().unwrap(),
+        old,
+        "layout 1, byte for byte"
+    );
+
+    let mut unknown = legacy.clone();
+    if let Some(c) = unknown[0].draft.columnar.as_mut() {
+        c.layout = Some(9);
+    }
+    let rebuilt = rebuild(&store, &unknown, &mut |_, _| {}).unwrap();
+    let error = rebuilt[0].result.clone().unwrap_err();
+    assert!(
+        error.contains("layout 9 is not one this build of Assure writes"),
+        "{error}"
+    );
+    assert_eq!(
+        store.read_columnar(&blob.blake3).unwrap().unwrap(),
+        old,
+        "left as it was"
+    );
+}
