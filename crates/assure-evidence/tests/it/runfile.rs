@@ -450,3 +450,85 @@ fn an_outcome_extended_by_new_rows_reads_back_whole_in_item_order() {
         "test `change-approval`: rows are added to an outcome with no earlier run to copy it from"
     );
 }
+
+/// The encodings of `column` in every row group of the Parquet file `bytes`.
+fn encodings(bytes: &[u8], column: &str) -> std::collections::BTreeSet<parquet::basic::Encoding> {
+    let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::copy_from_slice(bytes))
+        .unwrap();
+    meta.row_groups()
+        .iter()
+        .flat_map(|g| g.columns().iter().filter(|c| c.column_path().string() == column))
+        .flat_map(|c| c.encodings().collect::<Vec<_>>())
+        .collect()
+}
+
+/// The run file as an earlier Assure wrote it: the same rows, row groups and record, with every
+/// id and row written plain.
+fn written_plain(bytes: &[u8]) -> Vec<u8> {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::basic::Encoding;
+    use parquet::file::properties::WriterProperties;
+    use parquet::schema::types::ColumnPath;
+    let bytes = bytes::Bytes::copy_from_slice(bytes);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
+    let (schema, meta) = (builder.schema().clone(), builder.metadata().clone());
+    let props = WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_column_dictionary_enabled(ColumnPath::from("item"), false)
+        .set_column_encoding(ColumnPath::from("item"), Encoding::PLAIN)
+        .set_column_dictionary_enabled(ColumnPath::from("row"), false)
+        .set_column_encoding(ColumnPath::from("row"), Encoding::PLAIN)
+        .set_key_value_metadata(meta.file_metadata().key_value_metadata().cloned())
+        .build();
+    let mut out = ArrowWriter::try_new(Vec::new(), schema, Some(props)).unwrap();
+    for g in 0..meta.num_row_groups() {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+            .unwrap()
+            .with_row_groups(vec![g])
+            .with_batch_size(1 << 20)
+            .build()
+            .unwrap();
+        for batch in reader {
+            out.write(&batch.unwrap()).unwrap();
+        }
+        out.flush().unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+/// A test's items are sorted by id, and ids share most of their text: each is stored as what it
+/// shares with the one before and the rest, and rows as bit-packed differences. A run file an
+/// earlier Assure wrote plain still reads, and its rows are copied into a new run as they are.
+#[test]
+fn ids_are_stored_by_what_they_share_with_the_one_before_and_plain_run_files_still_read() {
+    use parquet::basic::Encoding;
+    let first = record();
+    let bytes = runfile::encode(&first, &BTreeMap::new()).unwrap();
+    assert!(encodings(&bytes, "item").contains(&Encoding::DELTA_BYTE_ARRAY));
+    assert!(!encodings(&bytes, "item").contains(&Encoding::PLAIN));
+    assert!(encodings(&bytes, "row").contains(&Encoding::DELTA_BINARY_PACKED));
+    let plain = written_plain(&bytes);
+    assert!(encodings(&plain, "item").contains(&Encoding::PLAIN));
+    assert!(
+        bytes.len() * 2 < plain.len(),
+        "{} bytes against {} written plain",
+        bytes.len(),
+        plain.len()
+    );
+    // The plain file reads back to the same run, whole and as its footer.
+    let earlier = RunFile::parse(plain.clone()).unwrap();
+    assert_eq!(earlier.record(), RunFile::parse(bytes).unwrap().record());
+    assert_eq!(RunFile::parse(plain).unwrap().into_full().unwrap(), first);
+    // A new run reusing an outcome copies its plain row groups beside rows written now.
+    let mut next = earlier.record().clone();
+    next.reused = vec!["change-approval".into()];
+    next.tests[2] = first.tests[2].clone();
+    let copied = BTreeMap::from([("change-approval".to_string(), &earlier)]);
+    let mixed = runfile::encode(&next, &copied).unwrap();
+    assert!(encodings(&mixed, "item").contains(&Encoding::PLAIN));
+    assert!(encodings(&mixed, "item").contains(&Encoding::DELTA_BYTE_ARRAY));
+    let full = RunFile::parse(mixed).unwrap().into_full().unwrap();
+    assert_eq!(full.tests, first.tests);
+}
