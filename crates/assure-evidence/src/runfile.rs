@@ -714,9 +714,10 @@ fn new_writer<W: Write + Send>(out: W) -> Result<Writer<W>, RunFileError> {
         // value hashed and compared to be interned) and no saving. A test's items are sorted by
         // id, so each id is stored as what it shares with the one before and the rest (ids such
         // as `platform#PR-1041` share most of their text), and rows as differences, bit-packed:
-        // at 20,000 people the two columns were 32 MB of a 33 MB run file written plain, most of
-        // the time spent compressing it and, later, hashing it. Readers read every encoding, and
-        // row groups copied from a run file written plain keep theirs.
+        // at 20,000 people the two columns were 32 MB of a 33 MB run file written plain, and so
+        // most of what was compressed, copied into the store and hashed again by the next run.
+        // Readers read every encoding, and row groups copied from a run file written plain keep
+        // theirs.
         .set_column_dictionary_enabled(ColumnPath::from("item"), false)
         .set_column_encoding(ColumnPath::from("item"), Encoding::DELTA_BYTE_ARRAY)
         .set_column_dictionary_enabled(ColumnPath::from("row"), false)

@@ -464,7 +464,7 @@ fn encodings(bytes: &[u8], column: &str) -> std::collections::BTreeSet<parquet::
 }
 
 /// The run file as an earlier Assure wrote it: the same rows, row groups and record, with every
-/// id and row written plain.
+/// id and row written plain, and, as then, no statistics and no offset index.
 fn written_plain(bytes: &[u8]) -> Vec<u8> {
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -476,6 +476,8 @@ fn written_plain(bytes: &[u8]) -> Vec<u8> {
     let (schema, meta) = (builder.schema().clone(), builder.metadata().clone());
     let props = WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .set_offset_index_disabled(true)
         .set_column_dictionary_enabled(ColumnPath::from("item"), false)
         .set_column_encoding(ColumnPath::from("item"), Encoding::PLAIN)
         .set_column_dictionary_enabled(ColumnPath::from("row"), false)
