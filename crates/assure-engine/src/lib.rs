@@ -246,18 +246,19 @@ pub fn run_each_with<R: Send>(
         Started(usize),
         Done(usize, Result<R, String>),
     }
-    // What a test may hold at once: one item for each row of the largest table it reads (from its
-    // optimised plan; a query that does not plan, the largest table of all).
+    // What a test may hold at once: one item for each row of the largest table it scans (from its
+    // plan as written, which scans every table the optimised one does; a query that does not
+    // plan, the largest table of all).
     let rows_of: BTreeMap<&str, u64> = tables
         .iter()
         .map(|t| (t.name.as_str(), t.batches.iter().map(|b| b.num_rows() as u64).sum()))
         .collect();
     let largest = rows_of.values().copied().max().unwrap_or(0);
-    let costs: Vec<u64> = columns_read(tables, tests, window)
+    let costs: Vec<u64> = tables_scanned(tables, tests, window)
         .into_iter()
         .map(|read| match read {
             Some(read) => read
-                .keys()
+                .iter()
                 .map(|t| rows_of.get(t.as_str()).copied().unwrap_or(0))
                 .max()
                 .unwrap_or(0),
@@ -814,39 +815,114 @@ impl Planner {
 /// The columns each table holds that a query reads.
 pub type ColumnsRead = BTreeMap<String, std::collections::BTreeSet<String>>;
 
+/// Each of a run's tests planned once over the tables' schemas, without data: what the columns
+/// to read ([`Plans::columns_read`]) and the rows to read ([`RowFilter::of_plans`]) are both
+/// decided from. Planning and optimising a query costs milliseconds, and before the evidence is
+/// read nothing else runs: deciding both from one plan per test halves that wait.
+#[derive(Debug)]
+pub struct Plans {
+    planned: Vec<Option<Planned>>,
+}
+
+/// One test's query as planned over empty tables.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    /// The optimised logical plan.
+    pub(crate) optimized: datafusion::logical_expr::LogicalPlan,
+    /// Whether the query as written (before the optimiser folds `now()` into the time it plans)
+    /// gives the same answer whenever it runs: no function of the time or of chance.
+    pub(crate) timeless: bool,
+}
+
+impl Plans {
+    /// Plans each of `tests` over `tables`' schemas for the window, in one context. A test whose
+    /// query does not plan has no plan: the callers then read what its definition says.
+    pub fn new(tables: &[TableBatches], tests: &[TestSpec], window: &Window) -> Plans {
+        use datafusion::common::tree_node::TreeNodeRecursion;
+        let planner = Planner::new(tables);
+        let planned = tests
+            .iter()
+            .map(|t| {
+                let planner = planner.as_ref()?;
+                let plan = planner.plan(t, window)?;
+                let mut timed = false;
+                let walked = plan.apply_with_subqueries(|n| {
+                    timed |= n.expressions().iter().any(|e| !rows::timeless(e));
+                    Ok(TreeNodeRecursion::Continue)
+                });
+                let timeless = walked.is_ok() && !timed;
+                let optimized = planner.ctx.state().optimize(&plan).ok()?;
+                Some(Planned { optimized, timeless })
+            })
+            .collect();
+        Plans { planned }
+    }
+
+    /// Each test's plan, in the order the tests were given.
+    pub(crate) fn planned(&self) -> impl Iterator<Item = Option<&Planned>> {
+        self.planned.iter().map(Option::as_ref)
+    }
+
+    /// The columns of each table each test reads (see [`columns_read`]).
+    pub fn columns_read(&self) -> Vec<Option<ColumnsRead>> {
+        use datafusion::common::tree_node::TreeNodeRecursion;
+        use datafusion::logical_expr::LogicalPlan;
+        self.planned
+            .iter()
+            .map(|planned| {
+                let plan = &planned.as_ref()?.optimized;
+                let mut out = ColumnsRead::new();
+                plan.apply_with_subqueries(|p| {
+                    if let LogicalPlan::TableScan(s) = p {
+                        let schema = s.source.schema();
+                        let names: Vec<String> = match &s.projection {
+                            Some(idx) => idx
+                                .iter()
+                                .filter_map(|i| schema.fields().get(*i).map(|f| f.name().clone()))
+                                .collect(),
+                            None => schema.fields().iter().map(|f| f.name().clone()).collect(),
+                        };
+                        let filtered: Vec<String> = s
+                            .filters
+                            .iter()
+                            .flat_map(|f| f.column_refs().into_iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                            .collect();
+                        out.entry(s.table_name.table().to_string())
+                            .or_default()
+                            .extend(names.into_iter().chain(filtered));
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+                .ok()?;
+                Some(out)
+            })
+            .collect()
+    }
+}
+
 /// The columns of each table each of `tests` reads, from DataFusion's optimised logical plan of its
 /// query (the projection pushed into each table scan, and any filter pushed there; subqueries
 /// included), with `tables` giving the schemas, planned in one context. `None` for a query that
 /// does not plan: the caller then reads every column.
 pub fn columns_read(tables: &[TableBatches], tests: &[TestSpec], window: &Window) -> Vec<Option<ColumnsRead>> {
+    Plans::new(tables, tests, window).columns_read()
+}
+
+/// The tables each of `tests` scans (subqueries included), from its logical plan as written: what
+/// a test's share of the items in flight is counted from. Not optimised, as only which tables are
+/// scanned matters here. `None` for a query that does not plan.
+fn tables_scanned(tables: &[TableBatches], tests: &[TestSpec], window: &Window) -> Vec<Option<Vec<String>>> {
     use datafusion::common::tree_node::TreeNodeRecursion;
     use datafusion::logical_expr::LogicalPlan;
     let planner = Planner::new(tables);
     tests
         .iter()
         .map(|t| {
-            let planner = planner.as_ref()?;
-            let plan = planner.plan(t, window)?;
-            let plan = planner.ctx.state().optimize(&plan).ok()?;
-            let mut out = ColumnsRead::new();
+            let plan = planner.as_ref()?.plan(t, window)?;
+            let mut out = Vec::new();
             plan.apply_with_subqueries(|p| {
                 if let LogicalPlan::TableScan(s) = p {
-                    let schema = s.source.schema();
-                    let names: Vec<String> = match &s.projection {
-                        Some(idx) => idx
-                            .iter()
-                            .filter_map(|i| schema.fields().get(*i).map(|f| f.name().clone()))
-                            .collect(),
-                        None => schema.fields().iter().map(|f| f.name().clone()).collect(),
-                    };
-                    let filtered: Vec<String> = s
-                        .filters
-                        .iter()
-                        .flat_map(|f| f.column_refs().into_iter().map(|c| c.name.clone()).collect::<Vec<_>>())
-                        .collect();
-                    out.entry(s.table_name.table().to_string())
-                        .or_default()
-                        .extend(names.into_iter().chain(filtered));
+                    out.push(s.table_name.table().to_string());
                 }
                 Ok(TreeNodeRecursion::Continue)
             })

@@ -24,7 +24,7 @@ use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 
 use crate::identity::{IDENTITY_COLUMNS, SOFT_IDENTITY_COLUMNS};
-use crate::{Planner, TableBatches, TestSpec, Window, row_wise};
+use crate::{Plans, TableBatches, TestSpec, Window, row_wise};
 
 /// The rows a run's tests can read: per table whose rows are filtered, one predicate per scan of it
 /// in any test (a row is needed when it satisfies one of them). Tables not named are read whole.
@@ -40,23 +40,22 @@ impl RowFilter {
     /// The filter for running `tests` (each with the tables its definition says it reads, used when
     /// its query does not plan), with `tables` giving the schemas.
     pub fn for_tests(tables: &[TableBatches], tests: &[(TestSpec, Vec<String>)], window: &Window) -> RowFilter {
+        let specs: Vec<TestSpec> = tests.iter().map(|(t, _)| t.clone()).collect();
+        let reads: Vec<Vec<String>> = tests.iter().map(|(_, r)| r.clone()).collect();
+        RowFilter::of_plans(tables, &Plans::new(tables, &specs, window), &reads)
+    }
+
+    /// [`RowFilter::for_tests`] from the tests' plans over `tables`, with the tables each test's
+    /// definition says it reads (in the order of the plans).
+    pub fn of_plans(tables: &[TableBatches], plans: &Plans, reads: &[Vec<String>]) -> RowFilter {
         // Per table: the predicates of its scans so far, or `None` once one scan reads it whole.
         let mut per_table: BTreeMap<String, Option<Vec<Expr>>> = BTreeMap::new();
-        let planner = Planner::new(tables);
-        for (t, reads) in tests {
-            let scans = planner.as_ref().and_then(|p| {
-                let plan = p.plan(t, window)?;
-                // The optimiser folds `now()` into the time it plans: a query that depends on when
-                // it runs (or on chance) reads every row it scans.
-                let mut timed = false;
-                let walked = plan.apply_with_subqueries(|n| {
-                    timed |= n.expressions().iter().any(|e| !timeless(e));
-                    Ok(TreeNodeRecursion::Continue)
-                });
-                let timeless = walked.is_ok() && !timed;
-                let plan = p.ctx.state().optimize(&plan).ok()?;
-                let scans = scans_of(&plan)?;
-                Some(if timeless {
+        for (k, planned) in plans.planned().enumerate() {
+            // The optimiser folds `now()` into the time it plans: a query that depends on when it
+            // runs (or on chance) reads every row it scans.
+            let scans = planned.and_then(|p| {
+                let scans = scans_of(&p.optimized)?;
+                Some(if p.timeless {
                     scans
                 } else {
                     scans.into_iter().map(|(t, _)| (t, None)).collect()
@@ -75,7 +74,7 @@ impl RowFilter {
                     }
                 }
                 None => {
-                    for table in reads {
+                    for table in reads.get(k).into_iter().flatten() {
                         per_table.insert(table.clone(), None);
                     }
                 }
@@ -320,7 +319,7 @@ fn scans_of(plan: &LogicalPlan) -> Option<Vec<(String, Option<Expr>)>> {
 }
 
 /// Whether an expression calls only immutable functions (not `now()`, `current_date` or `random()`).
-fn timeless(e: &Expr) -> bool {
+pub(crate) fn timeless(e: &Expr) -> bool {
     use datafusion::logical_expr::Volatility;
     !e.exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if f.func.signature().volatility != Volatility::Immutable)))
         .unwrap_or(true)

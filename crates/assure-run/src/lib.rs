@@ -126,9 +126,15 @@ impl Runner for Engine {
         tests: &[String],
         window: Window,
     ) -> Option<Box<dyn assure_evidence::load::RowFilter>> {
-        let f = row_filter(project, tests, window);
-        let any = f.tables().next().is_some();
-        any.then(|| Box::new(Rows(f)) as Box<dyn assure_evidence::load::RowFilter>)
+        self.reads(project, tests, window, true).1
+    }
+
+    fn reads(&self, project: &Project, tests: &[String], window: Window, rows: bool) -> assure_workspace::Reads {
+        let (columns, filter) = reads(project, tests, window, rows);
+        let filter = filter
+            .filter(|f| f.tables().next().is_some())
+            .map(|f| Box::new(Rows(f)) as Box<dyn assure_evidence::load::RowFilter>);
+        (columns, filter)
     }
 
     fn extend(
@@ -214,13 +220,21 @@ fn engine_tables(project: &Project, loaded: &mut LoadedBatches, only: &[String])
 /// whole rows, so every column is read). The roster is always read whole, for identities. Reading
 /// only these columns gives the same results as reading every column, with less to decode and hold.
 pub fn columns(project: &Project, tests: &[String], window: Window) -> BTreeMap<String, BTreeSet<String>> {
+    reads(project, tests, window, false).0
+}
+
+/// [`columns`] and, when `rows`, [`row_filter`], both decided from one plan of each test.
+pub fn reads(
+    project: &Project,
+    tests: &[String],
+    window: Window,
+    rows: bool,
+) -> (BTreeMap<String, BTreeSet<String>>, Option<assure_engine::RowFilter>) {
     let (tables, selected, specs) = to_plan(project, tests);
+    let plans = assure_engine::Plans::new(&tables, &specs, &window);
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut whole: BTreeSet<String> = ["people".to_string()].into_iter().collect();
-    for (t, read) in selected
-        .iter()
-        .zip(assure_engine::columns_read(&tables, &specs, &window))
-    {
+    for (t, read) in selected.iter().zip(plans.columns_read()) {
         match read {
             Some(read) => {
                 for (table, cols) in read {
@@ -248,20 +262,21 @@ pub fn columns(project: &Project, tests: &[String], window: Window) -> BTreeMap<
         cols.insert("_row".into());
     }
     out.retain(|table, _| !whole.contains(table) && assure_evidence::tables::table(table).is_some());
-    out
+    let filter = rows.then(|| {
+        let declared: Vec<Vec<String>> = selected
+            .iter()
+            .map(|t| t.reads().map(|r| r.as_str().to_string()).collect())
+            .collect();
+        assure_engine::RowFilter::of_plans(&tables, &plans, &declared)
+    });
+    (out, filter)
 }
 
 /// The rows of each table evaluating `tests` needs (see [`assure_engine::RowFilter`]): a table whose
 /// every scan carries a predicate decidable before identity resolution is loaded with only the rows
 /// that satisfy one of them. The results are those of loading every row.
 pub fn row_filter(project: &Project, tests: &[String], window: Window) -> assure_engine::RowFilter {
-    let (tables, selected, specs) = to_plan(project, tests);
-    let with_reads: Vec<(TestSpec, Vec<String>)> = specs
-        .into_iter()
-        .zip(&selected)
-        .map(|(s, t)| (s, t.reads().map(|r| r.as_str().to_string()).collect()))
-        .collect();
-    assure_engine::RowFilter::for_tests(&tables, &with_reads, &window)
+    reads(project, tests, window, true).1.unwrap_or_default()
 }
 
 /// The engine's row filter as the loader's.

@@ -38,7 +38,7 @@ pub use assure_evidence::runfile;
 pub use error::WorkspaceError;
 pub use service::{Backend, Upload, UploadKind, Verified};
 pub use snapshot::{Acceptance, Snapshot};
-pub use test::{Evaluation, RunOptions, Runner, conclusion};
+pub use test::{Evaluation, Reads, RunOptions, Runner, conclusion};
 
 /// A project directory, and the operations on it.
 #[derive(Debug, Clone)]

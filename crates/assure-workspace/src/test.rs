@@ -31,6 +31,13 @@ pub struct Evaluation {
     pub rows: BTreeMap<String, runfile::EncodedRows>,
 }
 
+/// What a run reads ([`Runner::reads`]): the columns of each table (a table not named is read
+/// whole), and which rows of each, when the runner filters them.
+pub type Reads = (
+    BTreeMap<String, BTreeSet<String>>,
+    Option<Box<dyn assure_evidence::load::RowFilter>>,
+);
+
 /// Runs a project's SQL tests over loaded tables. Implemented by `assure-run` over the engine.
 pub trait Runner {
     /// The engine's version, recorded with every run; a change of engine re-runs every test.
@@ -68,6 +75,16 @@ pub trait Runner {
         _window: Window,
     ) -> Option<Box<dyn assure_evidence::load::RowFilter>> {
         None
+    }
+    /// [`Runner::columns`] and, when `rows`, [`Runner::row_filter`]: what a run reads, asked once.
+    /// A runner that plans its tests to answer both can plan them once (the default asks each).
+    fn reads(&self, project: &Project, tests: &[String], window: Window, rows: bool) -> Reads {
+        let filter = if rows {
+            self.row_filter(project, tests, window)
+        } else {
+            None
+        };
+        (self.columns(project, tests, window), filter)
     }
     /// The tests among `tests` whose query reads one table row by row (a selection and projection
     /// of that table, nothing more), each with its table: their outcome over several files is the
@@ -356,12 +373,9 @@ impl Workspace {
             let need = wanted_tables(project, &to_run);
             progress(0, to_run.len(), "reading the evidence");
             // Only the columns the tests, identity resolution and rule 3 read are decoded.
-            let columns = runner.columns(project, &to_run, opts.window);
             // Only the rows some test can read, of the tables whose every read is filtered.
-            let rows: Option<std::sync::Arc<dyn assure_evidence::load::RowFilter>> = (!opts.every_row)
-                .then(|| runner.row_filter(project, &to_run, opts.window))
-                .flatten()
-                .map(std::sync::Arc::from);
+            let (columns, rows) = runner.reads(project, &to_run, opts.window, !opts.every_row);
+            let rows: Option<std::sync::Arc<dyn assure_evidence::load::RowFilter>> = rows.map(std::sync::Arc::from);
             let loaded = assure_evidence::load::load_batches_with(
                 &w.store,
                 &entries,
