@@ -818,7 +818,7 @@ pub type ColumnsRead = BTreeMap<String, std::collections::BTreeSet<String>>;
 /// Each of a run's tests planned once over the tables' schemas, without data: what the columns
 /// to read ([`Plans::columns_read`]) and the rows to read ([`RowFilter::of_plans`]) are both
 /// decided from. Planning and optimising a query costs milliseconds, and before the evidence is
-/// read nothing else runs: deciding both from one plan per test halves that wait.
+/// read nothing else runs: each test is planned there once, where it was planned twice.
 #[derive(Debug)]
 pub struct Plans {
     planned: Vec<Option<Planned>>,
