@@ -166,38 +166,7 @@ impl Identities {
                     };
                     // Only a value written `Name <address>` teaches a rule: a column whose text
                     // holds no `<` anywhere is passed over without reading it value by value.
-                    match field.data_type() {
-                        DataType::Utf8 => {
-                            let a = col.as_string::<i32>();
-                            if !a.value_data().contains(&b'<') {
-                                continue;
-                            }
-                            for r in 0..a.len() {
-                                if a.is_valid(r) {
-                                    note(r, a.value(r));
-                                }
-                            }
-                        }
-                        DataType::List(_) => {
-                            let l = col.as_list::<i32>();
-                            let Some(items) = l.values().as_string_opt::<i32>() else {
-                                continue;
-                            };
-                            if !items.value_data().contains(&b'<') {
-                                continue;
-                            }
-                            // Walked by offsets over the one array of items (not `l.value(r)`,
-                            // which makes a new array per row).
-                            for (r, w) in l.value_offsets().windows(2).enumerate() {
-                                let &[s, e] = w else { continue };
-                                let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
-                                for k in row.filter(|&k| items.is_valid(k)) {
-                                    note(r, items.value(k));
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
+                    each_text(col, Some(b'<'), &mut note);
                 }
             }
         }
@@ -366,17 +335,9 @@ impl Identities {
                 };
                 let Some(col) = batch.columns().get(i) else { continue };
                 let done = seen.entry((table, name)).or_default();
-                let values = match field.data_type() {
-                    DataType::Utf8 => col.as_string::<i32>(),
-                    // A resolved list (items as dictionary keys) holds primary emails and values
-                    // that matched nobody, so nothing merged: passed over, like a resolved column.
-                    DataType::List(_) => match col.as_list::<i32>().values().as_string_opt::<i32>() {
-                        Some(values) => values,
-                        None => continue,
-                    },
-                    _ => continue,
-                };
-                for v in values.iter().flatten() {
+                // Text, text as read into a dictionary, or a list of either. (A resolved column
+                // holds primary emails and values that matched nobody, so nothing merged.)
+                each_text(col, None, &mut |_, v| {
                     if done.insert(v)
                         && let Some((p, rule)) = self.resolve_with_rule(v)
                         && rule != "primary"
@@ -386,7 +347,7 @@ impl Identities {
                             .2
                             .insert(format!("{table}.{name}"));
                     }
-                }
+                });
             }
         }
         out
@@ -654,7 +615,8 @@ impl Identities {
         // Per column, each distinct value mapped once: what it is written as, and whether it
         // resolved to nobody (counted per row below).
         let mut caches: HashMap<&'static str, Written> = HashMap::default();
-        let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
+        // Per column, what each key of the dictionary last read stands for.
+        let mut memos: HashMap<&'static str, Memo> = HashMap::default();
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
             let schema = batch.schema();
@@ -662,6 +624,23 @@ impl Identities {
             drop(batch);
             let mut keyed = Vec::new();
             // An account without an email: try `system:account_id`.
+            if table_name == "accounts"
+                && let (Ok(e), Ok(_), Ok(_)) = (
+                    schema.index_of("email"),
+                    schema.index_of("system"),
+                    schema.index_of("account_id"),
+                )
+            {
+                // A person column read as a dictionary of its values: as text first (it is mapped
+                // to keys again below), so that the missing emails can be filled in.
+                if let Some(slot) = columns.get_mut(e)
+                    && matches!(slot.data_type(), DataType::Dictionary(_, _))
+                    && slot.null_count() > 0
+                {
+                    *slot = arrow::compute::cast(slot, &DataType::Utf8)
+                        .map_err(|err| format!("identity column `{table_name}.email`: {err}"))?;
+                }
+            }
             if table_name == "accounts"
                 && let (Ok(e), Ok(s), Ok(a)) = (
                     schema.index_of("email"),
@@ -698,74 +677,74 @@ impl Identities {
                 let Some(column) = identity_column(name) else { continue };
                 let soft = SOFT_IDENTITY_COLUMNS.contains(&column);
                 let cache = caches.entry(column).or_default();
-                let missed = misses.entry(column).or_default();
+                let memo = memos.entry(column).or_default();
                 let Some(col) = columns.get(i).cloned() else { continue };
-                let mapped: ArrayRef = match field.data_type() {
-                    DataType::Utf8 => {
-                        // Keys into what this part writes; the table's dictionary is built once
-                        // every part is mapped.
-                        let a = col.as_string::<i32>();
-                        let mut keys = Vec::with_capacity(a.len());
-                        for r in 0..a.len() {
-                            keys.push(if a.is_valid(r) {
-                                let k = cache.index(self, missed, soft, a.value(r));
-                                i32::try_from(k).map_err(|_| {
-                                    format!("identity column `{table_name}.{name}` has more than 2^31 distinct values")
-                                })?
-                            } else {
-                                0
-                            });
-                        }
-                        keyed.push((i, column));
-                        Arc::new(Int32Array::new(keys.into(), a.nulls().cloned()))
+                let too_many = || format!("identity column `{table_name}.{name}` has more than 2^31 distinct values");
+                let mapped: ArrayRef = if let Some(texts) = Texts::of(col.as_ref()) {
+                    // Keys into what this part writes; the table's dictionary is built once every
+                    // part is mapped. A value read as a dictionary is resolved once per key.
+                    let mut keys = Vec::with_capacity(texts.len());
+                    let mut valid = Vec::with_capacity(texts.len());
+                    for r in 0..texts.len() {
+                        let k = cache.index_at(memo, self, soft, texts, r);
+                        keys.push(match k {
+                            Some(k) => i32::try_from(k).map_err(|_| too_many())?,
+                            None => 0,
+                        });
+                        valid.push(k.is_some());
                     }
-                    DataType::List(_) => {
-                        // Walked by offsets over the one array of items (not `l.value(r)`, which
-                        // makes a new array per row): each item resolved (and a miss counted), then
-                        // the row's items written sorted, without repeats.
-                        let l = col.as_list::<i32>();
-                        let Some(items) = l.values().as_string_opt::<i32>() else {
-                            return Err(format!(
-                                "identity column `{table_name}.{name}` is a list of {}, not of text",
-                                l.values().data_type()
-                            ));
-                        };
-                        // Each row's items as keys into what this part writes, like a text
-                        // column's; the table's dictionary is built once every part is mapped.
-                        let mut keys: Vec<i32> = Vec::with_capacity(items.len());
-                        let mut offsets: Vec<i32> = Vec::with_capacity(l.len() + 1);
-                        offsets.push(0);
-                        // The indices of one row's items, reused row after row.
-                        let mut found: Vec<u32> = Vec::new();
-                        let too_many =
-                            || format!("identity column `{table_name}.{name}` has more than 2^31 distinct values");
-                        for w in l.value_offsets().windows(2) {
-                            let &[s, e] = w else { continue };
-                            let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
-                            found.clear();
-                            for j in row.filter(|&j| items.is_valid(j)) {
-                                found.push(cache.index(self, missed, soft, items.value(j)));
+                    keyed.push((i, column));
+                    let nulls = valid.contains(&false).then(|| arrow::buffer::NullBuffer::from(valid));
+                    Arc::new(Int32Array::new(keys.into(), nulls))
+                } else if let Some(l) = col.as_list_opt::<i32>() {
+                    // Walked by offsets over the one array of items (not `l.value(r)`, which
+                    // makes a new array per row): each item resolved (and a miss counted), then
+                    // the row's items written sorted, without repeats.
+                    let Some(items) = Texts::of(l.values().as_ref()) else {
+                        return Err(format!(
+                            "identity column `{table_name}.{name}` is a list of {}, not of text",
+                            l.values().data_type()
+                        ));
+                    };
+                    // Each row's items as keys into what this part writes, like a text
+                    // column's; the table's dictionary is built once every part is mapped.
+                    let mut keys: Vec<i32> = Vec::with_capacity(items.len());
+                    let mut offsets: Vec<i32> = Vec::with_capacity(l.len() + 1);
+                    offsets.push(0);
+                    // The indices of one row's items, reused row after row.
+                    let mut found: Vec<u32> = Vec::new();
+                    for w in l.value_offsets().windows(2) {
+                        let &[s, e] = w else { continue };
+                        let row = usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0);
+                        found.clear();
+                        for j in row {
+                            if let Some(k) = cache.index_at(memo, self, soft, items, j) {
+                                found.push(k);
                             }
-                            let cache = &*cache;
-                            found.sort_unstable_by(|a, b| cache.text(*a).cmp(cache.text(*b)));
-                            found.dedup_by(|a, b| cache.text(*a) == cache.text(*b));
-                            for &k in &found {
-                                keys.push(i32::try_from(k).map_err(|_| too_many())?);
-                            }
-                            offsets.push(i32::try_from(keys.len()).map_err(|_| too_many())?);
                         }
-                        keyed.push((i, column));
-                        Arc::new(
-                            ListArray::try_new(
-                                Arc::new(Field::new("item", DataType::Int32, true)),
-                                OffsetBuffer::new(offsets.into()),
-                                Arc::new(Int32Array::from(keys)),
-                                l.nulls().cloned(),
-                            )
-                            .map_err(|e| format!("identity column `{table_name}.{name}`: {e}"))?,
+                        let cache = &*cache;
+                        found.sort_unstable_by(|a, b| cache.text(*a).cmp(cache.text(*b)));
+                        found.dedup_by(|a, b| cache.text(*a) == cache.text(*b));
+                        for &k in &found {
+                            keys.push(i32::try_from(k).map_err(|_| too_many())?);
+                        }
+                        offsets.push(i32::try_from(keys.len()).map_err(|_| too_many())?);
+                    }
+                    keyed.push((i, column));
+                    Arc::new(
+                        ListArray::try_new(
+                            Arc::new(Field::new("item", DataType::Int32, true)),
+                            OffsetBuffer::new(offsets.into()),
+                            Arc::new(Int32Array::from(keys)),
+                            l.nulls().cloned(),
                         )
-                    }
-                    other => return Err(format!("identity column `{table_name}.{name}` has type {other}")),
+                        .map_err(|e| format!("identity column `{table_name}.{name}`: {e}"))?,
+                    )
+                } else {
+                    return Err(format!(
+                        "identity column `{table_name}.{name}` has type {}",
+                        field.data_type()
+                    ));
                 };
                 if let Some(slot) = columns.get_mut(i) {
                     *slot = mapped;
@@ -777,8 +756,16 @@ impl Identities {
         // a primary email resolved are what was merged. (A filled-in account email is someone's
         // primary email, never a merge, as it is not in the table before it is mapped.)
         let mut merged = Merges::new();
+        let mut misses: BTreeMap<&'static str, HashMap<String, usize>> = BTreeMap::new();
         for (column, cache) in &caches {
+            let missed = misses.entry(column).or_default();
             for (value, &k) in &cache.index {
+                if let Some(e) = cache.written.get(k as usize)
+                    && e.miss
+                    && e.rows > 0
+                {
+                    missed.insert(value.clone(), e.rows);
+                }
                 if let Some(Entry {
                     text, rule: Some(rule), ..
                 }) = cache.written.get(k as usize)
@@ -803,6 +790,83 @@ impl Identities {
             misses,
             merges: merged,
         })
+    }
+}
+
+/// The text of a column that holds text: as text, or as keys into a dictionary of text (how a
+/// person column is read from a columnar copy, and how resolution writes one).
+#[derive(Clone, Copy)]
+enum Texts<'a> {
+    Plain(&'a StringArray),
+    Keyed(&'a DictionaryArray<Int32Type>, &'a StringArray),
+}
+
+impl<'a> Texts<'a> {
+    /// `array` as text, if it is text or a dictionary of text.
+    fn of(array: &'a dyn Array) -> Option<Texts<'a>> {
+        if let Some(a) = array.as_string_opt::<i32>() {
+            return Some(Texts::Plain(a));
+        }
+        let d = array.as_dictionary_opt::<Int32Type>()?;
+        Some(Texts::Keyed(d, d.values().as_string_opt::<i32>()?))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Texts::Plain(a) => a.len(),
+            Texts::Keyed(d, _) => d.len(),
+        }
+    }
+
+    /// The value at `i`, if it has one.
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Texts::Plain(a) => a.is_valid(i).then(|| a.value(i)),
+            Texts::Keyed(d, v) => {
+                let k = usize::try_from(*d.keys().values().get(i)?).ok()?;
+                (d.is_valid(i) && k < v.len() && v.is_valid(k)).then(|| v.value(k))
+            }
+        }
+    }
+
+    /// Whether some value (of the dictionary, used or not) holds the byte `b`.
+    fn may_hold(&self, b: u8) -> bool {
+        match self {
+            Texts::Plain(a) => a.value_data().contains(&b),
+            Texts::Keyed(_, v) => v.value_data().contains(&b),
+        }
+    }
+}
+
+/// Calls `each(row, value)` for every value of `col`: text, text read as a dictionary, or a list of
+/// either (each item with its row). With `needle`, a column none of whose text holds that byte is
+/// passed over without reading it value by value. A column of another type is passed over.
+fn each_text<'a>(col: &'a ArrayRef, needle: Option<u8>, each: &mut dyn FnMut(usize, &'a str)) {
+    if let Some(t) = Texts::of(col.as_ref()) {
+        if needle.is_some_and(|b| !t.may_hold(b)) {
+            return;
+        }
+        for r in 0..t.len() {
+            if let Some(v) = t.get(r) {
+                each(r, v);
+            }
+        }
+    } else if let Some(l) = col.as_list_opt::<i32>()
+        && let Some(items) = Texts::of(l.values().as_ref())
+    {
+        if needle.is_some_and(|b| !items.may_hold(b)) {
+            return;
+        }
+        // Walked by offsets over the one array of items (not `l.value(r)`, which makes a new
+        // array per row).
+        for (r, w) in l.value_offsets().windows(2).enumerate() {
+            let &[s, e] = w else { continue };
+            for k in usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0) {
+                if let Some(v) = items.get(k) {
+                    each(r, v);
+                }
+            }
+        }
     }
 }
 
@@ -870,11 +934,17 @@ fn dictionary_schema(schema: &SchemaRef) -> SchemaRef {
         .map(|f| {
             let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
             match f.data_type() {
-                DataType::Utf8 if identity_column(f.name()).is_some() => f.as_ref().clone().with_data_type(dictionary),
-                DataType::List(item) if item.data_type() == &DataType::Utf8 && identity_column(f.name()).is_some() => f
-                    .as_ref()
-                    .clone()
-                    .with_data_type(DataType::List(Arc::new(Field::new("item", dictionary, true)))),
+                DataType::Utf8 | DataType::Dictionary(_, _) if identity_column(f.name()).is_some() => {
+                    f.as_ref().clone().with_data_type(dictionary)
+                }
+                DataType::List(item)
+                    if matches!(item.data_type(), DataType::Utf8 | DataType::Dictionary(_, _))
+                        && identity_column(f.name()).is_some() =>
+                {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(DataType::List(Arc::new(Field::new("item", dictionary, true))))
+                }
                 _ => f.as_ref().clone(),
             }
         })
@@ -899,47 +969,105 @@ struct Entry {
     rule: Option<&'static str>,
     /// Whether it is reported as resolving to nobody (a firm identity column's value).
     miss: bool,
+    /// The rows that held it, counted when it is reported (`miss`).
+    rows: usize,
+}
+
+/// What each key of the dictionary a column was last read with stands for ([`Written`]'s index,
+/// `u32::MAX` before it is first met): a column read from a columnar copy holds each distinct value
+/// once per row group, so each is resolved (and hashed) once there, not once a row.
+#[derive(Default)]
+struct Memo {
+    values: Option<ArrayRef>,
+    slots: Vec<u32>,
+}
+
+impl Memo {
+    /// The slot of `key` in the dictionary `values`, starting afresh when it is another dictionary.
+    fn slot(&mut self, values: &ArrayRef, key: usize) -> Option<&mut u32> {
+        if !self.values.as_ref().is_some_and(|v| Arc::ptr_eq(v, values)) {
+            self.values = Some(Arc::clone(values));
+            self.slots.clear();
+            self.slots.resize(values.len(), u32::MAX);
+        }
+        self.slots.get_mut(key)
+    }
 }
 
 impl Written {
-    /// The index of what `v` is written as, resolving it the first time it is seen; a value that
-    /// resolved to nobody is counted per row in `missed`.
-    fn index(&mut self, ids: &Identities, missed: &mut HashMap<String, usize>, soft: bool, v: &str) -> u32 {
-        let k = match self.index.get(v) {
-            Some(&k) => k,
-            None => {
-                let found = match ids.resolve_with_rule(v) {
-                    Some((p, rule)) => Entry {
-                        text: p.to_string(),
-                        rule: Some(rule),
-                        miss: false,
-                    },
-                    None if soft => Entry {
-                        text: v.to_string(),
-                        rule: None,
-                        miss: false,
-                    },
-                    None => Entry {
-                        text: Identities::bare(v),
-                        rule: None,
-                        miss: true,
-                    },
-                };
-                let k = u32::try_from(self.written.len()).unwrap_or(u32::MAX);
-                self.written.push(found);
-                self.index.insert(v.to_string(), k);
-                k
-            }
-        };
-        if self.written.get(k as usize).is_some_and(|e| e.miss) {
-            match missed.get_mut(v) {
-                Some(n) => *n += 1,
-                None => {
-                    missed.insert(v.to_string(), 1);
+    /// The index of what `v` is written as, resolving it the first time it is seen, for one row
+    /// that holds it.
+    fn index(&mut self, ids: &Identities, soft: bool, v: &str) -> u32 {
+        let k = self.find(ids, soft, v);
+        self.hit(k);
+        k
+    }
+
+    /// The index of what the value at row `i` of `t` is written as (`None` when the row has no
+    /// value), for that row: a value read as a dictionary is resolved once per key of `memo`.
+    fn index_at(&mut self, memo: &mut Memo, ids: &Identities, soft: bool, t: Texts<'_>, i: usize) -> Option<u32> {
+        match t {
+            Texts::Plain(a) => a.is_valid(i).then(|| self.index(ids, soft, a.value(i))),
+            Texts::Keyed(d, values) => {
+                if !d.is_valid(i) {
+                    return None;
                 }
+                let key = usize::try_from(*d.keys().values().get(i)?)
+                    .ok()
+                    .filter(|k| *k < values.len() && values.is_valid(*k))?;
+                let slot = memo.slot(d.values(), key)?;
+                let k = match *slot {
+                    u32::MAX => {
+                        let k = self.find(ids, soft, values.value(key));
+                        *slot = k;
+                        k
+                    }
+                    k => k,
+                };
+                self.hit(k);
+                Some(k)
             }
         }
+    }
+
+    /// The index of what `v` is written as, resolving it the first time it is seen.
+    fn find(&mut self, ids: &Identities, soft: bool, v: &str) -> u32 {
+        if let Some(&k) = self.index.get(v) {
+            return k;
+        }
+        let found = match ids.resolve_with_rule(v) {
+            Some((p, rule)) => Entry {
+                text: p.to_string(),
+                rule: Some(rule),
+                miss: false,
+                rows: 0,
+            },
+            None if soft => Entry {
+                text: v.to_string(),
+                rule: None,
+                miss: false,
+                rows: 0,
+            },
+            None => Entry {
+                text: Identities::bare(v),
+                rule: None,
+                miss: true,
+                rows: 0,
+            },
+        };
+        let k = u32::try_from(self.written.len()).unwrap_or(u32::MAX);
+        self.written.push(found);
+        self.index.insert(v.to_string(), k);
         k
+    }
+
+    /// Counts one row holding the value at index `k`, if it resolved to nobody.
+    fn hit(&mut self, k: u32) {
+        if let Some(e) = self.written.get_mut(k as usize)
+            && e.miss
+        {
+            e.rows += 1;
+        }
     }
 
     /// What the value at index `k` is written as.

@@ -669,9 +669,22 @@ impl Gathered {
                 sorted_items.push(item);
             }
         }
-        let status: Vec<Status> = idx.iter().map(|&k| status[k as usize]).collect();
-        let file: Vec<u32> = idx.iter().map(|&k| file[k as usize]).collect();
-        let row: Vec<u64> = idx.iter().map(|&k| row[k as usize]).collect();
+        // Each column put in order and the column as gathered let go of at once, so that at most
+        // one column is held twice beside the ids (at 50,000 people a change test has 2.9 million
+        // items: the columns as gathered, 17 bytes an item, were held until the result was made).
+        drop((items, kept));
+        let status: Vec<Status> = {
+            let gathered = status;
+            idx.iter().map(|&k| gathered[k as usize]).collect()
+        };
+        let file: Vec<u32> = {
+            let gathered = file;
+            idx.iter().map(|&k| gathered[k as usize]).collect()
+        };
+        let row: Vec<u64> = {
+            let gathered = row;
+            idx.iter().map(|&k| gathered[k as usize]).collect()
+        };
         // The indices handed over to the take, not copied.
         let taken =
             arrow::compute::take(&all, &arrow::array::UInt32Array::from(idx), None).map_err(|e| e.to_string())?;

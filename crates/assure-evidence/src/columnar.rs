@@ -548,7 +548,8 @@ pub struct Predicate {
     pub columns: Vec<String>,
     /// Text columns among `columns` that `keep` is given as dictionaries (`Dictionary(Int32, Utf8)`)
     /// of the values the file stores for them, so a predicate can be evaluated once per distinct
-    /// value instead of once per row; the rows kept still come back as text.
+    /// value instead of once per row; the rows kept still come back as text. (Person columns are
+    /// always given, and come back, as dictionaries: see [`kept_as_dictionary`].)
     pub dictionary: Vec<String>,
     /// Which rows of a batch of those columns to keep (called from several threads at once: row
     /// groups are decoded side by side).
@@ -599,28 +600,51 @@ fn with_lineage(batch: RecordBatch, source: &str, evidence: &str) -> Result<Reco
     }
 }
 
-/// `plain` (the file's own Arrow schema) with the text columns named in `names` read as
-/// dictionaries of the values stored for them; `plain` itself when there are none, or when the
-/// reader does not accept the hint.
+/// Whether a column is a person column (see [`assure_schema::tables::PERSON_COLUMNS`]) of text or
+/// a list of text: such a column is read as a dictionary of the values the file stores for it, and
+/// stays one (one key a row, each distinct address once per row group), so that identity
+/// resolution maps each distinct value once rather than hashing every row's text, and a person
+/// column is never materialised as text only to be replaced by keys.
+pub fn kept_as_dictionary(f: &Field) -> bool {
+    let person = assure_schema::tables::PERSON_COLUMNS
+        .iter()
+        .chain(assure_schema::tables::SOFT_PERSON_COLUMNS)
+        .any(|c| *c == f.name());
+    person
+        && match f.data_type() {
+            DataType::Utf8 => true,
+            DataType::List(item) => item.data_type() == &DataType::Utf8,
+            _ => false,
+        }
+}
+
+/// The type of text read as a dictionary of its values.
+fn text_dictionary() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `plain` (the file's own Arrow schema) with the text columns named in `names`, and every person
+/// column ([`kept_as_dictionary`]), read as dictionaries of the values stored for them; `plain`
+/// itself when there are none, or when the reader does not accept the hint.
 fn with_dictionaries(
     plain: parquet::arrow::arrow_reader::ArrowReaderMetadata,
     names: &[String],
 ) -> parquet::arrow::arrow_reader::ArrowReaderMetadata {
     let schema = plain.schema();
-    let hinted = |f: &Field| names.iter().any(|n| n == f.name()) && f.data_type() == &DataType::Utf8;
+    let hinted =
+        |f: &Field| kept_as_dictionary(f) || (names.iter().any(|n| n == f.name()) && f.data_type() == &DataType::Utf8);
     if !schema.fields().iter().any(|f| hinted(f)) {
         return plain;
     }
-    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let fields: Vec<Arc<Field>> = schema
         .fields()
         .iter()
-        .map(|f| {
-            if hinted(f) {
-                Arc::new(f.as_ref().clone().with_data_type(dictionary.clone()))
-            } else {
-                Arc::clone(f)
-            }
+        .map(|f| match f.data_type() {
+            DataType::List(item) if hinted(f) => Arc::new(f.as_ref().clone().with_data_type(DataType::List(Arc::new(
+                item.as_ref().clone().with_data_type(text_dictionary()),
+            )))),
+            _ if hinted(f) => Arc::new(f.as_ref().clone().with_data_type(text_dictionary())),
+            _ => Arc::clone(f),
         })
         .collect();
     let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
@@ -631,17 +655,20 @@ fn with_dictionaries(
     .unwrap_or(plain)
 }
 
-/// `batch` with every column read as a dictionary of text (see [`Predicate::dictionary`]) as text
-/// again: the type every reader of the copy expects.
+/// `batch` with every column read as a dictionary of text only for a predicate (see
+/// [`Predicate::dictionary`]) as text again: the type every reader of the copy expects. Person
+/// columns stay dictionaries ([`kept_as_dictionary`]).
 fn as_text(batch: RecordBatch) -> Result<RecordBatch, ColumnarError> {
     let is_dictionary = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if v.as_ref() == &DataType::Utf8);
-    if !batch.schema().fields().iter().any(|f| is_dictionary(f.data_type())) {
+    let person = |f: &Field| kept_as_dictionary(&f.clone().with_data_type(DataType::Utf8));
+    let cast_back = |f: &Field| is_dictionary(f.data_type()) && !person(f);
+    if !batch.schema().fields().iter().any(|f| cast_back(f)) {
         return Ok(batch);
     }
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        if is_dictionary(f.data_type()) {
+        if cast_back(f) {
             fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
             columns.push(arrow::compute::cast(c, &DataType::Utf8)?);
         } else {

@@ -428,13 +428,32 @@ fn note_values(
     batch: &RecordBatch,
     seen: &mut BTreeMap<String, std::collections::BTreeSet<String>>,
 ) {
-    use arrow::array::AsArray;
+    use arrow::array::{Array, AsArray};
     for column in filter.remembered(table) {
         let values = seen.entry(column.clone()).or_default();
-        if let Some(c) = batch.column_by_name(&column).and_then(|c| c.as_string_opt::<i32>()) {
-            for v in c.iter().flatten() {
-                if !values.contains(v) {
-                    values.insert(v.to_string());
+        let mut note = |v: &str| {
+            if !values.contains(v) {
+                values.insert(v.to_string());
+            }
+        };
+        let Some(c) = batch.column_by_name(&column) else {
+            continue;
+        };
+        if let Some(c) = c.as_string_opt::<i32>() {
+            c.iter().flatten().for_each(&mut note);
+        } else if let Some(d) = c.as_dictionary_opt::<arrow::datatypes::Int32Type>()
+            && let Some(v) = d.values().as_string_opt::<i32>()
+        {
+            // A person column comes as a dictionary: each value a row uses, once.
+            let mut used = vec![false; v.len()];
+            for k in d.keys().iter().flatten() {
+                if let Some(u) = usize::try_from(k).ok().and_then(|k| used.get_mut(k)) {
+                    *u = true;
+                }
+            }
+            for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+                if v.is_valid(k) {
+                    note(v.value(k));
                 }
             }
         }

@@ -70,11 +70,21 @@ fn base_identities(project: &Project, tables: &[TableBatches]) -> Identities {
     for p in &project.people {
         ids.add_named(&p.email, &p.name, &p.aliases);
     }
+    // The roster's text, whether read as text or (a person column) as a dictionary of its values.
+    let text = |c: &arrow::array::ArrayRef| -> Option<arrow::array::StringArray> {
+        match c.data_type() {
+            arrow::datatypes::DataType::Dictionary(_, _) => arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+                .ok()
+                .and_then(|a| a.as_string_opt::<i32>().cloned()),
+            _ => c.as_string_opt::<i32>().cloned(),
+        }
+    };
     if let Some(people) = tables.iter().find(|t| t.name == "people") {
         for b in &people.batches {
-            let names = b.column_by_name("name").and_then(|c| c.as_string_opt::<i32>());
+            let names = b.column_by_name("name").and_then(text);
+            let names = names.as_ref();
             if let Some(col) = b.column_by_name("email")
-                && let Some(emails) = col.as_string_opt::<i32>()
+                && let Some(emails) = text(col)
             {
                 for i in 0..emails.len() {
                     if emails.is_valid(i) {

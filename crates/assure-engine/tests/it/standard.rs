@@ -306,6 +306,147 @@ C4,api,nobody known,Lee Nobody <lee@elsewhere.example>,,2026-03-04T10:00:00Z,202
     insta::assert_snapshot!(out);
 }
 
+/// A person column read from a columnar copy comes as the copy's own dictionary of its values (a
+/// list as a list of such): the same-name rules, what resolution merged, what resolved to nobody
+/// (row by row) and every value written are the same as from the column as text, whether batches
+/// share one dictionary or each has its own, and an account's missing email is still filled in.
+#[test]
+fn a_person_column_read_as_a_dictionary_resolves_as_its_text_does() {
+    use arrow::array::{Array, AsArray, RecordBatch};
+    let mut ids = assure_engine::Identities::default();
+    ids.add_named("jane@acme.example", "Jane Doe", &["github:jane-gh".to_string()]);
+    ids.add_named("kim@acme.example", "Kim Lee", &[]);
+    let changes = crate::fixture::csv(
+        "changes",
+        "change_id,system,title,author_email,approver_emails,created_at,merged_at,emergency
+C1,api,a,Jane Doe <jane@acme.example>,Jane Doe <jane@home.example>,2026-03-01T10:00:00Z,2026-03-01T11:00:00Z,false
+C2,api,b,Kim Lee <kim@home.example>,jane+ops@acme.example;KIM@acme.example,2026-03-02T10:00:00Z,2026-03-02T11:00:00Z,false
+C3,api,c,lee@elsewhere.example,lee@elsewhere.example,2026-03-03T10:00:00Z,2026-03-03T11:00:00Z,false
+C4,api,d,lee@elsewhere.example,,2026-03-04T10:00:00Z,2026-03-04T11:00:00Z,false
+C5,api,e,9+jane-gh@users.noreply.github.com,kim@acme.example,2026-03-05T10:00:00Z,2026-03-05T11:00:00Z,false
+",
+    );
+    let accounts = crate::fixture::csv(
+        "accounts",
+        "system,account_id,email,kind,role,privileged,mfa_enabled,status,created_at,deprovisioned_at
+okta,00u1,Jane@Acme.example,human,engineer,false,true,active,2024-01-10T09:00:00Z,
+github,jane-gh,,human,write,false,true,active,2026-02-03T09:00:00Z,
+okta,00u3,lee@elsewhere.example,human,analyst,false,true,active,2026-02-02T09:00:00Z,
+",
+    );
+    let text = vec![
+        assure_engine::TableBatches::from_rows(&changes).unwrap(),
+        assure_engine::TableBatches::from_rows(&accounts).unwrap(),
+    ];
+    // The same tables with every person column as a dictionary: the changes one batch a row, the
+    // first three sharing one dictionary (as the batches of one row group do), the others each
+    // with their own; the accounts as one batch.
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let as_dictionaries = |t: &assure_engine::TableBatches| -> assure_engine::TableBatches {
+        let person = |name: &str| ["author_email", "approver_emails", "email"].contains(&name);
+        let fields: Vec<arrow::datatypes::Field> = t
+            .schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 if person(f.name()) => f.as_ref().clone().with_data_type(dictionary.clone()),
+                DataType::List(item) if person(f.name()) => f.as_ref().clone().with_data_type(DataType::List(
+                    std::sync::Arc::new(item.as_ref().clone().with_data_type(dictionary.clone())),
+                )),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+        let batches = t
+            .batches
+            .iter()
+            .map(|b| {
+                let columns: Vec<ArrayRef> = b
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()).unwrap())
+                    .collect();
+                RecordBatch::try_new(std::sync::Arc::clone(&schema), columns).unwrap()
+            })
+            .collect();
+        assure_engine::TableBatches {
+            name: t.name.clone(),
+            schema,
+            batches,
+        }
+    };
+    let mut keyed = vec![as_dictionaries(&text[0]), as_dictionaries(&text[1])];
+    let whole = keyed[0].batches[0].clone();
+    keyed[0].batches = vec![whole.slice(0, 1), whole.slice(1, 1), whole.slice(2, 1)];
+    for r in 3..whole.num_rows() {
+        let own = as_dictionaries(&assure_engine::TableBatches {
+            batches: vec![text[0].batches[0].slice(r, 1)],
+            ..text[0].clone()
+        });
+        keyed[0].batches.extend(own.batches);
+    }
+    assert!(matches!(
+        keyed[0].batches[0].column_by_name("author_email").unwrap().data_type(),
+        DataType::Dictionary(_, _)
+    ));
+    // Every value written, as text.
+    let written = |tables: &[assure_engine::TableBatches]| -> Vec<String> {
+        let mut out = Vec::new();
+        for t in tables {
+            for column in ["author_email", "approver_emails", "email"] {
+                for b in &t.batches {
+                    let Some(c) = b.column_by_name(column) else { continue };
+                    for r in 0..b.num_rows() {
+                        let value = match c.data_type() {
+                            DataType::List(_) => {
+                                let items = c.as_list::<i32>().value(r);
+                                let items = arrow::compute::cast(&items, &DataType::Utf8).unwrap();
+                                let items = items.as_string::<i32>();
+                                (0..items.len()).map(|k| items.value(k)).collect::<Vec<_>>().join(";")
+                            }
+                            _ => {
+                                let one = arrow::compute::cast(&c.slice(r, 1), &DataType::Utf8).unwrap();
+                                let one = one.as_string::<i32>();
+                                if one.is_valid(0) {
+                                    one.value(0).to_string()
+                                } else {
+                                    "-".into()
+                                }
+                            }
+                        };
+                        out.push(format!("{}.{column}: {value}", t.name));
+                    }
+                }
+            }
+        }
+        out
+    };
+    let resolve = |mut tables: Vec<assure_engine::TableBatches>| {
+        let ids = ids.clone().with_names_in(&tables);
+        let taught = ids.rules_taught_by(&tables);
+        let merges = ids.merges(&tables);
+        let resolved = ids.resolve_batches(&mut tables, &[]).unwrap();
+        (taught, merges, resolved, written(&tables))
+    };
+    let from_text = resolve(text.clone());
+    let from_keys = resolve(keyed);
+    assert_eq!(from_keys, from_text);
+    // And what that is: merges by every rule, a same-name rule, a value that matched nobody counted
+    // in each row that held it, the account's email filled in from its alias.
+    let (taught, merges, resolved, values) = from_text;
+    assert_eq!(taught, ["jane@home.example", "kim@home.example"]);
+    assert_eq!(merges, resolved.merged);
+    let rules: Vec<(String, String)> = merges.iter().map(|m| (m.value.clone(), m.rule.clone())).collect();
+    assert!(rules.contains(&("jane doe <jane@home.example>".into(), "same-name".into())));
+    assert!(rules.contains(&("9+jane-gh@users.noreply.github.com".into(), "github-noreply".into())));
+    assert_eq!(resolved.unresolved.len(), 1);
+    assert_eq!(resolved.unresolved[0].value, "lee@elsewhere.example");
+    assert_eq!(resolved.unresolved[0].rows, 4);
+    assert!(values.contains(&"accounts.email: jane@acme.example".to_string()));
+    assert!(values.contains(&"changes.approver_emails: jane@acme.example;kim@acme.example".to_string()));
+}
+
 /// Resolving typed tables reports, as it maps them, what the tables held before they were mapped:
 /// every value a rule other than being a primary email resolved (in firm and soft columns, in lists,
 /// in batches mapped on several threads, and among the values of rows a filter left out), with where

@@ -119,6 +119,101 @@ fn a_copy_read_in_order_gives_the_rows_and_hash_of_the_whole_file() {
     assert_eq!(ids(&filtered), signed_in);
 }
 
+/// A person column (text, or a list of text) is read as the copy's own dictionary of its values and
+/// stays one, in every row group and for a predicate too: the values are those stored, and every
+/// other text column is text.
+#[test]
+fn person_columns_are_read_as_the_copys_dictionaries() {
+    let table = assure_schema::tables::table("changes").unwrap();
+    let mut w = columnar::Writer::new(table).unwrap();
+    for i in 0..70_000u64 {
+        let values: Vec<Option<String>> = table
+            .columns
+            .iter()
+            .map(|c| match c.name {
+                "change_id" => Some(format!("PR-{i}")),
+                "system" => Some("platform".into()),
+                "title" => Some(format!("change {i}")),
+                "author_email" => Some(format!("dev{}@example.com", i % 50)),
+                "approver_emails" => {
+                    (i % 10 != 0).then(|| format!("rev{}@example.com;lead{}@example.com", i % 7, i % 3))
+                }
+                "created_at" | "merged_at" => Some("2026-03-01T10:00:00Z".into()),
+                "emergency" | "tests_passed" => Some("false".into()),
+                _ => None,
+            })
+            .collect();
+        w.push(i + 2, &values);
+    }
+    let bytes = w.finish().unwrap();
+    let whole = plainly(&bytes);
+    assert!(whole.len() > 1);
+    let dictionary = arrow::datatypes::DataType::Dictionary(
+        Box::new(arrow::datatypes::DataType::Int32),
+        Box::new(arrow::datatypes::DataType::Utf8),
+    );
+    // Each column's values as text, row by row (a list's items joined with `;`).
+    let texts = |batches: &[RecordBatch], column: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for b in batches {
+            let c = b.column_by_name(column).unwrap();
+            for r in 0..b.num_rows() {
+                let one = match c.as_list_opt::<i32>() {
+                    Some(l) if l.is_null(r) => "-".to_string(),
+                    Some(l) => {
+                        let items = arrow::compute::cast(&l.value(r), &arrow::datatypes::DataType::Utf8).unwrap();
+                        let items = items.as_string::<i32>();
+                        (0..items.len()).map(|k| items.value(k)).collect::<Vec<_>>().join(";")
+                    }
+                    None => {
+                        let v = arrow::compute::cast(&c.slice(r, 1), &arrow::datatypes::DataType::Utf8).unwrap();
+                        v.as_string::<i32>().value(0).to_string()
+                    }
+                };
+                out.push(one);
+            }
+        }
+        out
+    };
+    let read = columnar::read_verified(&mut Cursor::new(bytes.clone()), "csv", "e1", None, None).unwrap();
+    let rows = read.rows.unwrap();
+    for b in &rows {
+        let schema = b.schema();
+        assert_eq!(schema.field_with_name("author_email").unwrap().data_type(), &dictionary);
+        match schema.field_with_name("approver_emails").unwrap().data_type() {
+            arrow::datatypes::DataType::List(item) => assert_eq!(item.data_type(), &dictionary),
+            other => panic!("approver_emails read as {other}"),
+        }
+        assert_eq!(
+            schema.field_with_name("title").unwrap().data_type(),
+            &arrow::datatypes::DataType::Utf8
+        );
+    }
+    for column in ["author_email", "approver_emails", "title"] {
+        assert_eq!(texts(&rows, column), texts(&whole, column), "{column}");
+    }
+    // A predicate on a person column is given it as a dictionary, and the rows it keeps keep it so.
+    let one_author = Predicate {
+        columns: vec!["author_email".into()],
+        dictionary: Vec::new(),
+        keep: Box::new(|b: RecordBatch| {
+            let d = b.column(0).as_dictionary::<arrow::datatypes::Int32Type>();
+            let v = d.values().as_string::<i32>();
+            (0..d.len())
+                .map(|i| Some(v.value(usize::try_from(d.keys().value(i)).unwrap()) == "dev7@example.com"))
+                .collect::<BooleanArray>()
+        }),
+    };
+    let kept = columnar::read_columns_where(bytes, "csv", "e1", None, Some(one_author)).unwrap();
+    let authors = texts(&kept, "author_email");
+    assert_eq!(authors.len(), 1400);
+    assert!(authors.iter().all(|a| a == "dev7@example.com"));
+    assert_eq!(
+        kept[0].schema().field_with_name("author_email").unwrap().data_type(),
+        &dictionary
+    );
+}
+
 #[test]
 fn a_changed_byte_in_a_row_group_changes_the_hash_read() {
     let mut bytes = events(100_000);
