@@ -613,7 +613,7 @@ impl Identities {
     /// values merged into someone by a rule other than being their primary email.
     fn apply_part(&self, table_name: &str, batches: Vec<RecordBatch>) -> Result<Part, String> {
         // Per column, each distinct value mapped once: what it is written as, and whether it
-        // resolved to nobody (counted per row below).
+        // resolved to nobody (then counted in each row that holds it, `Entry::rows`).
         let mut caches: HashMap<&'static str, Written> = HashMap::default();
         // Per column, what each key of the dictionary last read stands for.
         let mut memos: HashMap<&'static str, Memo> = HashMap::default();
@@ -623,53 +623,44 @@ impl Identities {
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
             drop(batch);
             let mut keyed = Vec::new();
-            // An account without an email: try `system:account_id`.
-            if table_name == "accounts"
-                && let (Ok(e), Ok(_), Ok(_)) = (
-                    schema.index_of("email"),
-                    schema.index_of("system"),
-                    schema.index_of("account_id"),
-                )
-            {
-                // A person column read as a dictionary of its values: as text first (it is mapped
-                // to keys again below), so that the missing emails can be filled in.
-                if let Some(slot) = columns.get_mut(e)
-                    && matches!(slot.data_type(), DataType::Dictionary(_, _))
-                    && slot.null_count() > 0
-                {
-                    *slot = arrow::compute::cast(slot, &DataType::Utf8)
-                        .map_err(|err| format!("identity column `{table_name}.email`: {err}"))?;
-                }
-            }
+            // An account without an email: try `system:account_id`. An email column read as a
+            // dictionary of its values is made text first (it is mapped to keys again below).
             if table_name == "accounts"
                 && let (Ok(e), Ok(s), Ok(a)) = (
                     schema.index_of("email"),
                     schema.index_of("system"),
                     schema.index_of("account_id"),
                 )
-                && let (Some(email), Some(sys), Some(acct)) = (
+                && columns.get(e).is_some_and(|c| c.null_count() > 0)
+            {
+                if let Some(slot) = columns.get_mut(e)
+                    && matches!(slot.data_type(), DataType::Dictionary(_, _))
+                {
+                    *slot = arrow::compute::cast(slot, &DataType::Utf8)
+                        .map_err(|err| format!("identity column `{table_name}.email`: {err}"))?;
+                }
+                if let (Some(email), Some(sys), Some(acct)) = (
                     columns.get(e).and_then(|c| c.as_string_opt::<i32>()),
                     columns.get(s).and_then(|c| c.as_string_opt::<i32>()),
                     columns.get(a).and_then(|c| c.as_string_opt::<i32>()),
-                )
-                && email.null_count() > 0
-            {
-                let filled: StringArray = (0..email.len())
-                    .map(|i| {
-                        if email.is_valid(i) {
-                            Some(email.value(i).to_string())
-                        } else {
-                            let key = format!(
-                                "{}:{}",
-                                if sys.is_valid(i) { sys.value(i) } else { "" },
-                                if acct.is_valid(i) { acct.value(i) } else { "" }
-                            );
-                            self.resolve(&key).map(str::to_string)
-                        }
-                    })
-                    .collect();
-                if let Some(slot) = columns.get_mut(e) {
-                    *slot = Arc::new(filled);
+                ) {
+                    let filled: StringArray = (0..email.len())
+                        .map(|i| {
+                            if email.is_valid(i) {
+                                Some(email.value(i).to_string())
+                            } else {
+                                let key = format!(
+                                    "{}:{}",
+                                    if sys.is_valid(i) { sys.value(i) } else { "" },
+                                    if acct.is_valid(i) { acct.value(i) } else { "" }
+                                );
+                                self.resolve(&key).map(str::to_string)
+                            }
+                        })
+                        .collect();
+                    if let Some(slot) = columns.get_mut(e) {
+                        *slot = Arc::new(filled);
+                    }
                 }
             }
             for (i, field) in schema.fields().iter().enumerate() {
@@ -952,8 +943,9 @@ fn dictionary_schema(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// What each distinct value of one identity column is written as after resolution, looked up once
-/// per row (one hash of the value) and kept by index.
+/// What each distinct value of one identity column is written as after resolution, kept by index:
+/// a text value is looked up once a row (one hash of it), a value read as a dictionary once per key
+/// of its dictionary ([`Memo`]).
 #[derive(Default)]
 struct Written {
     index: HashMap<String, u32>,

@@ -606,16 +606,20 @@ fn with_lineage(batch: RecordBatch, source: &str, evidence: &str) -> Result<Reco
 /// resolution maps each distinct value once rather than hashing every row's text, and a person
 /// column is never materialised as text only to be replaced by keys.
 pub fn kept_as_dictionary(f: &Field) -> bool {
-    let person = assure_schema::tables::PERSON_COLUMNS
-        .iter()
-        .chain(assure_schema::tables::SOFT_PERSON_COLUMNS)
-        .any(|c| *c == f.name());
-    person
+    is_person_column(f.name())
         && match f.data_type() {
             DataType::Utf8 => true,
             DataType::List(item) => item.data_type() == &DataType::Utf8,
             _ => false,
         }
+}
+
+/// Whether `name` is a person column, firm or soft.
+fn is_person_column(name: &str) -> bool {
+    assure_schema::tables::PERSON_COLUMNS
+        .iter()
+        .chain(assure_schema::tables::SOFT_PERSON_COLUMNS)
+        .any(|c| *c == name)
 }
 
 /// The type of text read as a dictionary of its values.
@@ -660,8 +664,7 @@ fn with_dictionaries(
 /// columns stay dictionaries ([`kept_as_dictionary`]).
 fn as_text(batch: RecordBatch) -> Result<RecordBatch, ColumnarError> {
     let is_dictionary = |t: &DataType| matches!(t, DataType::Dictionary(_, v) if v.as_ref() == &DataType::Utf8);
-    let person = |f: &Field| kept_as_dictionary(&f.clone().with_data_type(DataType::Utf8));
-    let cast_back = |f: &Field| is_dictionary(f.data_type()) && !person(f);
+    let cast_back = |f: &Field| is_dictionary(f.data_type()) && !is_person_column(f.name());
     if !batch.schema().fields().iter().any(|f| cast_back(f)) {
         return Ok(batch);
     }
