@@ -31,6 +31,9 @@ use parquet::schema::types::ColumnPath;
 /// Rows per Parquet row group and per Arrow batch.
 pub const BATCH_ROWS: usize = 65_536;
 
+/// Bytes a text value is given room for when a row group's builders are made for its rows.
+const TEXT_BYTES: usize = 16;
+
 /// How new copies' columns are encoded, recorded with each copy (`ColumnarRef::layout`) so that
 /// `rebuild` writes the same bytes: 1, every column with a dictionary (copies recorded without a
 /// layout); 2, the same but for `_row` and the column that identifies a row
@@ -123,14 +126,17 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(ty: ColumnType) -> Builder {
+    /// A builder with room for `rows` values (text: `TEXT_BYTES` bytes a value), so a row group
+    /// of known size is built without growing and copying its buffers on the way.
+    fn new(ty: ColumnType, rows: usize) -> Builder {
+        let text = || StringBuilder::with_capacity(rows, rows * TEXT_BYTES);
         match ty {
-            ColumnType::Text => Builder::Text(StringBuilder::new()),
-            ColumnType::Date => Builder::Date(Date32Builder::new()),
-            ColumnType::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
-            ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
-            ColumnType::Int => Builder::Int(Int64Builder::new()),
-            ColumnType::TextList => Builder::List(ListBuilder::new(StringBuilder::new())),
+            ColumnType::Text => Builder::Text(text()),
+            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+            ColumnType::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows)),
+            ColumnType::Bool => Builder::Bool(BooleanBuilder::with_capacity(rows)),
+            ColumnType::Int => Builder::Int(Int64Builder::with_capacity(rows)),
+            ColumnType::TextList => Builder::List(ListBuilder::with_capacity(text(), rows)),
         }
     }
 
@@ -229,10 +235,11 @@ fn day_text(days: i32) -> String {
 }
 
 impl Part {
-    fn new(table: &Table) -> Part {
+    /// A part with room for `rows` rows.
+    fn new(table: &Table, rows: usize) -> Part {
         Part {
-            builders: table.columns.iter().map(|c| Builder::new(c.ty)).collect(),
-            rows: Int64Builder::new(),
+            builders: table.columns.iter().map(|c| Builder::new(c.ty, rows)).collect(),
+            rows: Int64Builder::with_capacity(rows),
             len: 0,
             covers: None,
             error: None,
@@ -377,10 +384,10 @@ impl Chunks for Encoder {
     type Part = RowGroup;
     type Done = Result<Encoded, ColumnarError>;
 
-    fn start(&self, index: usize) -> RowGroup {
+    fn start(&self, index: usize, rows: usize) -> RowGroup {
         RowGroup {
             index,
-            part: Part::new(self.table),
+            part: Part::new(self.table, rows.min(BATCH_ROWS)),
         }
     }
 
@@ -443,7 +450,7 @@ impl Writer {
                     .map(|(i, _)| i)
                     .collect(),
             },
-            part: Part::new(table),
+            part: Part::new(table, 1024),
             total: 0,
             groups: 0,
             file,

@@ -832,8 +832,8 @@ pub trait Chunks: Sync {
     type Part;
     /// A finished chunk.
     type Done: Send;
-    /// Starts the part for the chunk at `index` (0 for the file's first).
-    fn start(&self, index: usize) -> Self::Part;
+    /// Starts the part for the chunk at `index` (0 for the file's first), of `rows` records.
+    fn start(&self, index: usize, rows: usize) -> Self::Part;
     /// Adds a valid row: its line and its values in the table's column order, read in their types
     /// (text normalised as for [`RowFn`]).
     fn push(&self, part: &mut Self::Part, row: u64, values: &[Option<Cell<'_>>]);
@@ -850,13 +850,240 @@ struct Checked<T> {
     records: Vec<csv::StringRecord>,
 }
 
-/// Reads a canonical CSV like [`read_rows`], checking its rows on one worker per core: this thread
-/// parses the text into chunks of [`CHUNK_RECORDS`] records, each worker checks a chunk and, while
-/// no problem has been found, pushes its valid, normalised rows into a part of `chunks` (on the
-/// same thread, as they are checked, so no chunk's rows are held twice) and finishes it; the
-/// finished parts are handed to `each` on this thread in file order, and only while the file has no
-/// problem. The outcome (rows, problems in file order, the problems beyond [`MAX_PROBLEMS`]
-/// counted) is what [`read_rows`] gives for the same file.
+/// Bytes of CSV text a worker parses at a time.
+pub const BLOCK_BYTES: usize = 4 << 20;
+
+/// Bytes asked of the input at a time.
+const READ_BYTES: usize = 1 << 20;
+
+/// Why reading a CSV stopped before its end, and at which line.
+struct Stop {
+    row: Option<u64>,
+    error: StopError,
+}
+
+enum StopError {
+    /// The CSV reader's error (text that is not UTF-8, a line too long, the input failing).
+    Csv(csv::Error),
+    /// A record with another number of fields than the header.
+    Fields { len: usize, expected: usize },
+    /// The CSV reader failed (panicked) on the text.
+    Refused,
+}
+
+/// A block of whole records, cut from the text on the reading thread and parsed on a worker.
+struct Block {
+    index: usize,
+    bytes: Vec<u8>,
+    /// Where the block's records start in `bytes` (past the header, in the first block).
+    start: usize,
+    /// Line ends before the block in the file.
+    offset: u64,
+    /// The line the block's first record is numbered with when it is not `offset + 1`: after a
+    /// block of nothing but line ends, the line just after the record before them.
+    first_line: Option<u64>,
+    /// Records to parse into (reused: their buffers are already grown).
+    records: Vec<csv::StringRecord>,
+}
+
+/// A block parsed: its records (the first `len` read), and why it stopped early, if it did.
+struct Parsed {
+    index: usize,
+    records: Vec<csv::StringRecord>,
+    len: usize,
+    stop: Option<Stop>,
+    bytes: Vec<u8>,
+}
+
+enum Job {
+    Parse(Block),
+    Check(usize, u64, Vec<csv::StringRecord>),
+}
+
+enum Done<T> {
+    Parsed(Parsed),
+    Checked(Checked<T>),
+}
+
+/// Where the last whole record of `text` ends, for text that starts where a record may start: the
+/// index just past the line end that ends it (a `\r\n` ends a record at its `\r`, as the CSV reader
+/// reads it, so the `\n` starts the next block), and whether anything before that point is a record
+/// (not only line ends). `None` when no line end in `text` is outside quotes.
+///
+/// A quote opens a quoted field only at a field's start (after `,`, a line end, or at the start), a
+/// quoted field ends at a quote not followed by another, and a line end inside one is part of the
+/// field, exactly as the `csv` reader's defaults read them, so the blocks parse to the records the
+/// whole text parses to.
+fn last_record_end(text: &[u8]) -> Option<(usize, bool)> {
+    let mut last_newline = None;
+    let mut pos = 0;
+    'scan: while let Some(rest) = text.get(pos..) {
+        let Some(i) = memchr::memchr(b'"', rest) else {
+            if let Some(j) = memchr::memrchr(b'\n', rest) {
+                last_newline = Some(pos + j);
+            }
+            break;
+        };
+        let quote = pos + i;
+        if let Some(j) = memchr::memrchr(b'\n', rest.get(..i).unwrap_or_default()) {
+            last_newline = Some(pos + j);
+        }
+        let opens = quote == 0 || matches!(text.get(quote - 1), Some(b',' | b'\n' | b'\r'));
+        pos = quote + 1;
+        if !opens {
+            continue;
+        }
+        // Inside quotes: find the quote that closes the field (`""` is a quote in the field).
+        loop {
+            let Some(k) = text.get(pos..).and_then(|r| memchr::memchr(b'"', r)) else {
+                break 'scan;
+            };
+            let at = pos + k;
+            match text.get(at + 1) {
+                Some(b'"') => pos = at + 2,
+                Some(_) => {
+                    pos = at + 1;
+                    continue 'scan;
+                }
+                // The next byte, not read yet, says whether this quote closes the field.
+                None => break 'scan,
+            }
+        }
+    }
+    let end = last_newline?;
+    // Back over the line ends before it, to the one that ends the record.
+    let mut first = end;
+    while first > 0 && matches!(text.get(first - 1), Some(b'\n' | b'\r')) {
+        first -= 1;
+    }
+    if first == 0 {
+        Some((end + 1, false))
+    } else {
+        Some((first + 1, true))
+    }
+}
+
+/// Reads `input` into `buf` until it holds at least `want` bytes and a whole record, or the input
+/// ends or fails; returns where the block ends (all of `buf` at the end of the input) and whether
+/// it holds any record, or `None` when it holds no whole record.
+fn fill_block<R: Read>(
+    input: &mut LineGuard<R>,
+    buf: &mut Vec<u8>,
+    want: usize,
+    ended: &mut bool,
+    failed: &mut Option<std::io::Error>,
+) -> Option<(usize, bool)> {
+    loop {
+        if *ended {
+            return (!buf.is_empty()).then_some((buf.len(), true));
+        }
+        if failed.is_some() {
+            return last_record_end(buf);
+        }
+        if buf.len() >= want
+            && let Some(end) = last_record_end(buf)
+        {
+            return Some(end);
+        }
+        let len = buf.len();
+        buf.resize(len + READ_BYTES.min(want), 0);
+        match input.read(buf.get_mut(len..).unwrap_or_default()) {
+            Ok(0) => {
+                buf.truncate(len);
+                *ended = true;
+            }
+            Ok(n) => buf.truncate(len + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) => {
+                buf.truncate(len);
+                *failed = Some(e);
+            }
+        }
+    }
+}
+
+/// Parses a block's records, numbering each with its line in the file, and checks that each has as
+/// many fields as the header.
+fn parse_block(block: Block, fields: usize) -> Parsed {
+    let Block {
+        index,
+        bytes,
+        start,
+        offset,
+        first_line,
+        mut records,
+    } = block;
+    let mut len = 0;
+    let mut stop = None;
+    {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(64 * 1024)
+            .from_reader(bytes.get(start..).unwrap_or_default());
+        loop {
+            if records.len() == len {
+                // Room for a record as long as the last, so most are read without growing.
+                let (bytes, fields) = len
+                    .checked_sub(1)
+                    .and_then(|last| records.get(last))
+                    .map_or((256, fields), |r| {
+                        (r.as_byte_record().as_slice().len() * 2, r.len().max(fields))
+                    });
+                records.push(csv::StringRecord::with_capacity(bytes, fields));
+            }
+            let Some(record) = records.get_mut(len) else { break };
+            let line = |local: u64| match first_line {
+                Some(first) if len == 0 => first,
+                _ => local + offset,
+            };
+            match rdr.read_record(record) {
+                Ok(true) => {
+                    let mut at = record.position().cloned().unwrap_or_else(csv::Position::new);
+                    let row = line(at.line());
+                    at.set_line(row);
+                    record.set_position(Some(at));
+                    if record.len() != fields {
+                        stop = Some(Stop {
+                            row: Some(row),
+                            error: StopError::Fields {
+                                len: record.len(),
+                                expected: fields,
+                            },
+                        });
+                        break;
+                    }
+                    len += 1;
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    stop = Some(Stop {
+                        row: e.position().map(|p| line(p.line())),
+                        error: StopError::Csv(e),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    Parsed {
+        index,
+        records,
+        len,
+        stop,
+        bytes,
+    }
+}
+
+/// Reads a canonical CSV like [`read_rows`], parsing and checking it on one worker per core: this
+/// thread reads the text and cuts it into blocks of whole records ([`BLOCK_BYTES`] or so, cut where
+/// a record ends, never inside a quoted field), each worker parses a block, and the records, in file
+/// order, are cut again into chunks of [`CHUNK_RECORDS`]; each worker checks a chunk and, while no
+/// problem has been found, pushes its valid, normalised rows into a part of `chunks` (on the same
+/// thread, as they are checked, so no chunk's rows are held twice) and finishes it; the finished
+/// parts are handed to `each` on this thread in file order, and only while the file has no problem.
+/// The outcome (rows and their lines, problems in file order, the problems beyond [`MAX_PROBLEMS`]
+/// counted) is what [`read_rows`] gives for the same file, and the chunks are the same records.
 pub fn read_csv_chunked<C: Chunks>(
     input: impl Read,
     table: &Table,
@@ -864,33 +1091,65 @@ pub fn read_csv_chunked<C: Chunks>(
     chunks: &C,
     each: &mut dyn FnMut(C::Done),
 ) -> Outcome {
+    read_csv_in_blocks(input, table, file, chunks, each, BLOCK_BYTES)
+}
+
+/// [`read_csv_chunked`] with blocks of about `block_bytes` (at least a record each): a test cuts
+/// small ones to have many blocks in a small file.
+#[doc(hidden)]
+pub fn read_csv_in_blocks<C: Chunks>(
+    input: impl Read,
+    table: &Table,
+    file: &str,
+    chunks: &C,
+    each: &mut dyn FnMut(C::Done),
+    block_bytes: usize,
+) -> Outcome {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, PoisonError, mpsc};
 
-    let guarded = LineGuard {
+    let block_bytes = block_bytes.max(1);
+    let mut guarded = LineGuard {
         inner: input,
         run: 0,
         line: 0,
     };
-    // Reads of 1 MiB rather than the reader's 8 KiB: a hundredth of the system calls.
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .buffer_capacity(1 << 20)
-        .from_reader(guarded);
     let mut sink = Sink {
         file,
         out: Outcome::default(),
         emit: None,
     };
-    let Some(layout) = CsvLayout::read(&mut sink, &mut rdr, table) else {
+    // The first block holds the header, read here.
+    let (mut ended, mut read_failed) = (false, None);
+    let mut buf = Vec::new();
+    let first = fill_block(&mut guarded, &mut buf, block_bytes, &mut ended, &mut read_failed);
+    let Some((first_end, _)) = first else {
+        // Not even a whole header: the reader's own error, as reading it in one pass gives.
+        match read_failed {
+            Some(e) => csv_error(&mut sink, &csv::Error::from(e)),
+            None => header_problems(&mut sink, table, &[], Some(1)),
+        }
         return sink.out;
     };
+    let mut header = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(buf.get(..first_end).unwrap_or_default());
+    let Some(layout) = CsvLayout::read(&mut sink, &mut header, table) else {
+        return sink.out;
+    };
+    let fields = header.headers().map_or(0, csv::StringRecord::len);
+    let after_header = usize::try_from(header.position().byte())
+        .unwrap_or(first_end)
+        .min(first_end);
+    let header_lines = header.position().line().saturating_sub(1);
+    drop(header);
+
     // Once any problem is known the file's rows are not kept, so workers stop handing them on.
     let failed = AtomicBool::new(!sink.out.problems.is_empty());
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let check = |index: usize, first_row: u64, records: Vec<csv::StringRecord>, len: usize| -> Checked<C::Done> {
-        let mut part = chunks.start(index);
+    let check = |index: usize, first_row: u64, records: Vec<csv::StringRecord>| -> Checked<C::Done> {
+        let mut part = chunks.start(index, records.len());
         let out = {
             let mut sink = Sink {
                 file,
@@ -899,7 +1158,7 @@ pub fn read_csv_chunked<C: Chunks>(
             };
             // One row's values at a time, borrowed from its record where they are normal already.
             let mut values = Vec::with_capacity(table.columns.len());
-            for (k, record) in records.iter().take(len).enumerate() {
+            for (k, record) in records.iter().enumerate() {
                 let line = record.position().map_or(first_row + k as u64 + 2, |p| p.line());
                 let get = |i: usize, _: &str| layout.value(record, i);
                 if check_cells(&mut sink, table, line, &layout.absent, get, &mut values)
@@ -922,126 +1181,228 @@ pub fn read_csv_chunked<C: Chunks>(
             records,
         }
     };
-    let mut tail: Option<csv::Error> = None;
-    let (jobs, queue) = mpsc::sync_channel::<(usize, u64, Vec<csv::StringRecord>, usize)>(workers);
+    let (jobs, queue) = mpsc::sync_channel::<Job>(workers);
     let queue = Mutex::new(queue);
-    let (checked, results) = mpsc::channel::<Checked<C::Done>>();
+    let (results, arrived) = mpsc::channel::<Done<C::Done>>();
+    let (mut stop, mut read_stop): (Option<Stop>, Option<Stop>) = (None, None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (queue, checked, check, failed) = (&queue, checked.clone(), &check, &failed);
+            let (queue, results, check, failed) = (&queue, results.clone(), &check, &failed);
             scope.spawn(move || {
                 loop {
                     let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                    let Ok((index, first_row, records, len)) = job else {
-                        break;
-                    };
+                    let Ok(job) = job else { break };
                     // A reader library that panics stops this file with a problem, never the process.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        check(index, first_row, records, len)
-                    }));
-                    let result = match result {
-                        Ok(checked) => checked,
-                        Err(_) => {
-                            failed.store(true, Ordering::Relaxed);
-                            Checked {
+                    let done = match job {
+                        Job::Parse(block) => {
+                            let index = block.index;
+                            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                                parse_block(block, fields)
+                            }));
+                            Done::Parsed(parsed.unwrap_or_else(|_| Parsed {
                                 index,
-                                problems: vec![crate::connectors::refused_by_reader(file, "canonical-csv")],
-                                more: 0,
-                                done: None,
                                 records: Vec::new(),
-                            }
+                                len: 0,
+                                stop: Some(Stop {
+                                    row: None,
+                                    error: StopError::Refused,
+                                }),
+                                bytes: Vec::new(),
+                            }))
+                        }
+                        Job::Check(index, first_row, records) => {
+                            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                                check(index, first_row, records)
+                            }));
+                            Done::Checked(checked.unwrap_or_else(|_| {
+                                failed.store(true, Ordering::Relaxed);
+                                Checked {
+                                    index,
+                                    problems: vec![crate::connectors::refused_by_reader(file, "canonical-csv")],
+                                    more: 0,
+                                    done: None,
+                                    records: Vec::new(),
+                                }
+                            }))
                         }
                     };
-                    if checked.send(result).is_err() {
+                    if results.send(done).is_err() {
                         break;
                     }
                 }
             });
         }
-        drop(checked);
-        // Chunks checked and not yet merged, by index; merged strictly in order.
-        let mut waiting: std::collections::BTreeMap<usize, Checked<C::Done>> = std::collections::BTreeMap::new();
-        let mut pool: Vec<Vec<csv::StringRecord>> = Vec::new();
-        let (mut sent, mut merged) = (0usize, 0usize);
-        let mut merge =
-            |c: Checked<C::Done>, sink: &mut Sink<'_>, pool: &mut Vec<Vec<csv::StringRecord>>, merged: &mut usize| {
-                waiting.insert(c.index, c);
-                while let Some(c) = waiting.remove(merged) {
-                    *merged += 1;
-                    for p in c.problems {
-                        if sink.out.problems.len() < MAX_PROBLEMS {
-                            sink.out.problems.push(p);
-                        } else {
-                            sink.out.more_problems += 1;
+        drop(results);
+        // Blocks parsed and chunks checked but not yet taken, by index; each taken strictly in order.
+        let mut parsed: std::collections::BTreeMap<usize, Parsed> = std::collections::BTreeMap::new();
+        let mut checked: std::collections::BTreeMap<usize, Checked<C::Done>> = std::collections::BTreeMap::new();
+        // Records to reuse, and the chunk being filled.
+        let mut spare: Vec<csv::StringRecord> = Vec::new();
+        let mut spare_bytes: Vec<Vec<u8>> = Vec::new();
+        let mut filling: Vec<csv::StringRecord> = Vec::with_capacity(CHUNK_RECORDS);
+        let mut empty_chunks: Vec<Vec<csv::StringRecord>> = Vec::new();
+        let (mut blocks_sent, mut blocks_taken, mut chunks_sent, mut chunks_merged) = (0usize, 0usize, 0usize, 0usize);
+        let mut chunked_rows = 0u64;
+        let mut per_block = 0usize;
+        // The next block: its bytes so far, where it ends, whether it holds a record (not only line
+        // ends), where its records start, the line ends before it, and the line its first record
+        // takes when that is not the next.
+        let mut next = Some((buf, first_end, true, after_header, header_lines, None::<u64>));
+        let mut reading = true;
+        loop {
+            // Cut and send the next block while few are being parsed and few chunks wait.
+            if reading && blocks_sent - blocks_taken < workers && chunks_sent - chunks_merged <= 2 * workers {
+                let Some((mut bytes, end, holds_records, start, offset, first_line)) = next.take() else {
+                    reading = false;
+                    continue;
+                };
+                let mut rest = spare_bytes.pop().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(bytes.get(end..).unwrap_or_default());
+                bytes.truncate(end);
+                let records = spare.split_off(spare.len().saturating_sub(per_block + per_block / 8 + 16));
+                // The block after this one: the rest of this read, and more.
+                let cut = fill_block(&mut guarded, &mut rest, block_bytes, &mut ended, &mut read_failed);
+                let lines_before_next = guarded.line - memchr::memchr_iter(b'\n', &rest).count() as u64;
+                match cut {
+                    Some((end, holds)) => {
+                        // A block of only line ends leaves its first line to the block after it.
+                        let carried = (!holds_records).then(|| first_line.unwrap_or(offset + 1));
+                        next = Some((rest, end, holds, 0, lines_before_next, carried));
+                    }
+                    None => {
+                        reading = false;
+                        if let Some(e) = read_failed.take() {
+                            read_stop = Some(Stop {
+                                row: None,
+                                error: StopError::Csv(csv::Error::from(e)),
+                            });
                         }
                     }
-                    sink.out.more_problems += c.more;
-                    if let Some(done) = c.done
-                        && sink.out.problems.is_empty()
-                    {
-                        each(done);
-                    }
-                    pool.push(c.records);
                 }
-            };
-        loop {
-            let mut records = pool.pop().unwrap_or_default();
-            let first_row = sink.out.rows;
-            let mut len = 0;
-            let mut end = false;
-            while len < CHUNK_RECORDS {
-                if records.len() == len {
-                    records.push(csv::StringRecord::new());
-                }
-                let Some(record) = records.get_mut(len) else { break };
-                match rdr.read_record(record) {
-                    Ok(true) => {
-                        len += 1;
-                        sink.out.rows += 1;
-                    }
-                    Ok(false) => {
-                        end = true;
-                        break;
-                    }
-                    Err(e) => {
-                        tail = Some(e);
-                        end = true;
-                        break;
-                    }
-                }
-            }
-            if len > 0 {
-                if jobs.send((sent, first_row, records, len)).is_err() {
+                let block = Block {
+                    index: blocks_sent,
+                    bytes,
+                    start,
+                    offset,
+                    first_line,
+                    records,
+                };
+                if jobs.send(Job::Parse(block)).is_err() {
                     break;
                 }
-                sent += 1;
+                blocks_sent += 1;
+                continue;
             }
-            // Merge what is ready; wait when too many chunks are in flight, so memory stays bounded.
-            while let Ok(c) = results.try_recv() {
-                merge(c, &mut sink, &mut pool, &mut merged);
+            if !reading && blocks_taken == blocks_sent {
+                if !filling.is_empty() {
+                    let chunk = std::mem::take(&mut filling);
+                    let first_row = chunked_rows;
+                    chunked_rows += chunk.len() as u64;
+                    if jobs.send(Job::Check(chunks_sent, first_row, chunk)).is_err() {
+                        break;
+                    }
+                    chunks_sent += 1;
+                }
+                if chunks_merged == chunks_sent {
+                    break;
+                }
             }
-            while sent - merged > 2 * workers {
-                let Ok(c) = results.recv() else { break };
-                merge(c, &mut sink, &mut pool, &mut merged);
+            let Ok(done) = arrived.recv() else { break };
+            match done {
+                Done::Parsed(p) => {
+                    parsed.insert(p.index, p);
+                }
+                Done::Checked(c) => {
+                    checked.insert(c.index, c);
+                }
             }
-            if end {
-                break;
+            // Take the parsed blocks in order: their records fill chunks.
+            while let Some(mut p) = parsed.remove(&blocks_taken) {
+                blocks_taken += 1;
+                if stop.is_some() {
+                    // Past where the file stopped being read: not read at all.
+                    spare.append(&mut p.records);
+                    continue;
+                }
+                per_block = p.len;
+                sink.out.rows += p.len as u64;
+                let mut taken = p.records.drain(..p.len.min(p.records.len()));
+                loop {
+                    let room = CHUNK_RECORDS - filling.len();
+                    filling.extend(taken.by_ref().take(room));
+                    if filling.len() < CHUNK_RECORDS {
+                        break;
+                    }
+                    let chunk = std::mem::replace(
+                        &mut filling,
+                        empty_chunks.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_RECORDS)),
+                    );
+                    let first_row = chunked_rows;
+                    chunked_rows += chunk.len() as u64;
+                    if jobs.send(Job::Check(chunks_sent, first_row, chunk)).is_err() {
+                        break;
+                    }
+                    chunks_sent += 1;
+                }
+                drop(taken);
+                spare.append(&mut p.records);
+                spare_bytes.push(p.bytes);
+                if let Some(s) = p.stop {
+                    stop = Some(s);
+                    reading = false;
+                    next = None;
+                }
+            }
+            // Merge the checked chunks in order.
+            while let Some(mut c) = checked.remove(&chunks_merged) {
+                chunks_merged += 1;
+                for p in c.problems {
+                    if sink.out.problems.len() < MAX_PROBLEMS {
+                        sink.out.problems.push(p);
+                    } else {
+                        sink.out.more_problems += 1;
+                    }
+                }
+                sink.out.more_problems += c.more;
+                if let Some(done) = c.done
+                    && sink.out.problems.is_empty()
+                {
+                    each(done);
+                }
+                spare.append(&mut c.records);
+                empty_chunks.push(c.records);
             }
         }
         drop(jobs);
-        while merged < sent {
-            let Ok(c) = results.recv() else { break };
-            merge(c, &mut sink, &mut pool, &mut merged);
-        }
     });
-    if let Some(e) = tail {
-        csv_error(&mut sink, &e);
+    if let Some(s) = stop.or(read_stop) {
+        stop_problem(&mut sink, s);
     }
     sink.out
 }
 
+fn stop_problem(sink: &mut Sink<'_>, stop: Stop) {
+    match stop.error {
+        StopError::Csv(e) => csv_error_at(sink, stop.row, &e),
+        StopError::Fields { len, expected } => sink.problem(
+            stop.row,
+            None,
+            format!("row has {len} fields but the header has {expected}"),
+            Some("check for unquoted commas or a missing field".to_string()),
+        ),
+        StopError::Refused => {
+            let problem = crate::connectors::refused_by_reader(sink.file, "canonical-csv");
+            sink.problem(None, None, problem.message, problem.hint);
+        }
+    }
+}
+
 fn csv_error(sink: &mut Sink<'_>, e: &csv::Error) {
-    let row = e.position().map(|p| p.line());
+    csv_error_at(sink, e.position().map(csv::Position::line), e);
+}
+
+fn csv_error_at(sink: &mut Sink<'_>, row: Option<u64>, e: &csv::Error) {
     let (message, hint) = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => (
             "text is not valid UTF-8".to_string(),

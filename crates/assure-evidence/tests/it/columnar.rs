@@ -595,3 +595,128 @@ fn a_predicate_can_read_text_as_the_dictionary_the_file_stores() {
         assert_eq!((*actions, *actors), (2, 97), "the row group's distinct values");
     }
 }
+
+/// The file read in one pass on this thread, and parsed in blocks of about `block` bytes on the
+/// workers: the outcomes and the copies' bytes.
+fn in_blocks(csv: &[u8], block: usize) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 2] {
+    let table = assure_schema::tables::table("events").unwrap();
+    let [(one, one_copy, _), _] = both_ways_of("events", csv);
+    let mut w = columnar::Writer::new(table).unwrap();
+    let encoder = w.encoder();
+    let mut each = |done| w.append(done);
+    let out = assure_evidence::read::read_csv_in_blocks(
+        Cursor::new(csv.to_vec()),
+        table,
+        "events.csv",
+        &encoder,
+        &mut each,
+        block,
+    );
+    let copy = out.problems.is_empty().then(|| w.finish().unwrap());
+    [(one, one_copy), (out, copy)]
+}
+
+/// A small random number source, the same sequence every run.
+struct Dice(u64);
+impl Dice {
+    fn roll(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Texts whose blocks could be cut in the wrong place: quoted fields holding commas, quotes and line
+/// ends of every kind, quotes inside a field that do not quote it, `\r\n`, `\r` and `\n` line ends,
+/// blank lines, a byte-order mark, no line end at the end. Cut into blocks of many sizes, each reads
+/// to the outcome, the lines and the copy of reading it in one pass; so do texts with a row of the
+/// wrong width, text that is not UTF-8, or a bad value.
+#[test]
+fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
+    let table = assure_schema::tables::table("events").unwrap();
+    let header = table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",");
+    let targets = [
+        "plain",
+        "\"a,b\"",
+        "\"line one\nline two\"",
+        "\"cr\r\nlf\"",
+        "\"say \"\"hi\"\"\"",
+        "ab\"c",
+        "\"x\"y",
+        "\"\"",
+        "\"\"\"\"",
+        "\"ends with a line end\n\"",
+        "\"\r\"",
+        "",
+    ];
+    let ends = ["\n", "\r\n", "\r"];
+    let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+    let mut compared = 0;
+    for case in 0..60 {
+        let mut csv: Vec<u8> = Vec::new();
+        if case % 7 == 0 {
+            csv.extend_from_slice(b"\xef\xbb\xbf");
+        }
+        csv.extend_from_slice(header.as_bytes());
+        let end = ends[case % 3];
+        csv.extend_from_slice(end.as_bytes());
+        let rows = 50 + dice.roll(400);
+        for i in 0..rows {
+            let target = targets[dice.roll(targets.len())];
+            let quoted_id = if dice.roll(5) == 0 {
+                format!("\"ev-{i}\"")
+            } else {
+                format!("ev-{i}")
+            };
+            let mut line = format!(
+                "{quoted_id},2026-03-01T10:00:00Z,aws,u{}@example.com,login,\"raw, {i}\",{target},success,yes,",
+                i % 13
+            );
+            // The cases with problems: one bad row somewhere.
+            if case % 5 == 4 && i == rows / 2 {
+                match case % 3 {
+                    0 => line.push_str(",extra"),
+                    1 => line = line.replace("success", "maybe"),
+                    _ => {}
+                }
+            }
+            let mut bytes = line.into_bytes();
+            if case % 5 == 4 && case % 3 == 2 && i == rows / 2 {
+                bytes.extend_from_slice(b"\xff");
+            }
+            csv.extend_from_slice(&bytes);
+            if i + 1 < rows || case % 4 != 0 {
+                csv.extend_from_slice(ends[if dice.roll(10) == 0 { dice.roll(3) } else { case % 3 }].as_bytes());
+            }
+            if dice.roll(25) == 0 {
+                for _ in 0..=dice.roll(3) {
+                    csv.extend_from_slice(ends[dice.roll(3)].as_bytes());
+                }
+            }
+        }
+        for block in [1, 2, 3, 17, 64, 300, 4096, 1 << 20] {
+            let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block);
+            assert_eq!(blocks, one, "case {case}, blocks of {block}");
+            assert_eq!(
+                blocks_copy.map(|c| blake3::hash(&c)),
+                one_copy.map(|c| blake3::hash(&c)),
+                "case {case}, blocks of {block}"
+            );
+            if case % 5 == 4 {
+                assert!(!one.problems.is_empty(), "case {case}");
+            } else {
+                assert!(one.problems.is_empty(), "case {case}: {:?}", one.problems);
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 480);
+
+    // Many blocks and several chunks: the copy is the same bytes.
+    let csv = events_csv(140_000, &|_| None);
+    let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, 1000);
+    assert_eq!(blocks, one);
+    assert_eq!(blocks.rows, 140_000);
+    assert_eq!(blake3::hash(&blocks_copy.unwrap()), blake3::hash(&one_copy.unwrap()));
+}
