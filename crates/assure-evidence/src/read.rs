@@ -973,6 +973,9 @@ fn fill_block<R: Read>(
     ended: &mut bool,
     failed: &mut Option<std::io::Error>,
 ) -> Option<(usize, bool)> {
+    // A record longer than a block (a quoted field over many lines) is looked for again only once
+    // the text has doubled, so finding its end reads the text a bounded number of times.
+    let mut look_at = want;
     loop {
         if *ended {
             return (!buf.is_empty()).then_some((buf.len(), true));
@@ -980,10 +983,11 @@ fn fill_block<R: Read>(
         if failed.is_some() {
             return last_record_end(buf);
         }
-        if buf.len() >= want
-            && let Some(end) = last_record_end(buf)
-        {
-            return Some(end);
+        if buf.len() >= look_at {
+            if let Some(end) = last_record_end(buf) {
+                return Some(end);
+            }
+            look_at = buf.len().saturating_mul(2);
         }
         let len = buf.len();
         buf.resize(len + READ_BYTES.min(want), 0);

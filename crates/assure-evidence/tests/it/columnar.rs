@@ -713,6 +713,22 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
     }
     assert_eq!(compared, 480);
 
+    // A quoted field of many lines, far longer than a block: its record is one block's.
+    let long = format!("\"{}\"", "a line\n".repeat(5_000));
+    let mut csv = format!("{header}\n").into_bytes();
+    for i in 0..20 {
+        csv.extend_from_slice(
+            format!("ev-{i},2026-03-01T10:00:00Z,aws,u@example.com,login,raw,{long},success,yes,\n").as_bytes(),
+        );
+    }
+    for block in [64, 4096] {
+        let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block);
+        assert_eq!(blocks, one);
+        assert_eq!(blocks.rows, 20);
+        assert!(blocks.problems.is_empty(), "{:?}", blocks.problems);
+        assert_eq!(blake3::hash(&blocks_copy.unwrap()), blake3::hash(&one_copy.unwrap()));
+    }
+
     // Many blocks and several chunks: the copy is the same bytes.
     let csv = events_csv(140_000, &|_| None);
     let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, 1000);
