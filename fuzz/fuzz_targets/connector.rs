@@ -42,4 +42,19 @@ fuzz_target!(|data: &[u8]| {
     let mut emit = |_: u64, _: Vec<Option<String>>| rows += 1;
     let out = connectors::read(c, Box::new(file), t, "fuzz", mapping.as_ref(), Some(&mut emit));
     assert!(out.problems.len() <= assure_evidence::read::MAX_PROBLEMS);
+    // A canonical CSV is imported in blocks parsed side by side: cut anywhere, it must read to
+    // what the one-pass reader reads (rows, problems and their lines).
+    if c.kind() == Kind::Canonical(assure_evidence::read::Format::Csv) {
+        let Ok(mut w) = assure_evidence::columnar::Writer::new(t) else {
+            return;
+        };
+        let encoder = w.encoder();
+        let mut each = |done| w.append(done);
+        let block = usize::from(*which) % 97 + 1;
+        let blocks = assure_evidence::read::read_csv_in_blocks(file, t, "fuzz", &encoder, &mut each, block);
+        let refused = |o: &assure_evidence::read::Outcome| o.problems.iter().any(|p| p.message.contains("reader failed"));
+        if !refused(&out) && !refused(&blocks) {
+            assert_eq!(blocks, out, "blocks of {block}");
+        }
+    }
 });

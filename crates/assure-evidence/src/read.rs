@@ -963,13 +963,31 @@ fn last_record_end(text: &[u8]) -> Option<(usize, bool)> {
     }
 }
 
-/// Reads `input` into `buf` until it holds at least `want` bytes and a whole record, or the input
-/// ends or fails; returns where the block ends (all of `buf` at the end of the input) and whether
+/// A UTF-8 byte-order mark: the `csv` reader drops one at the very start of its input.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// [`last_record_end`] of a block; for the file's first block (`with_record`), past a byte-order
+/// mark at its start (which the reader drops, so a quote after it opens a field) and only once the
+/// block holds a record, the header, not only blank lines.
+fn first_record_end(buf: &[u8], with_record: bool) -> Option<(usize, bool)> {
+    let skip = if with_record && buf.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
+    last_record_end(buf.get(skip..).unwrap_or_default())
+        .map(|(end, holds)| (end + skip, holds))
+        .filter(|&(_, holds)| holds || !with_record)
+}
+
+/// Reads `input` into `buf` until it holds at least `want` bytes and a whole record (with
+/// `with_record`, one that is not only blank lines), or the input ends or fails; returns where the block ends (all of `buf` at the end of the input) and whether
 /// it holds any record, or `None` when it holds no whole record.
 fn fill_block<R: Read>(
     input: &mut LineGuard<R>,
     buf: &mut Vec<u8>,
     want: usize,
+    with_record: bool,
     ended: &mut bool,
     failed: &mut Option<std::io::Error>,
 ) -> Option<(usize, bool)> {
@@ -981,10 +999,11 @@ fn fill_block<R: Read>(
             return (!buf.is_empty()).then_some((buf.len(), true));
         }
         if failed.is_some() {
-            return last_record_end(buf);
+            return first_record_end(buf, with_record);
         }
         if buf.len() >= look_at {
-            if let Some(end) = last_record_end(buf) {
+            // The first block must hold the header, not only the blank lines before it.
+            if let Some(end) = first_record_end(buf, with_record) {
                 return Some(end);
             }
             look_at = buf.len().saturating_mul(2);
@@ -1020,11 +1039,22 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
     let mut len = 0;
     let mut stop = None;
     {
+        // The reader drops a byte-order mark at the start of its input, which the one-pass reader
+        // reads as text in the middle of a file: a block starting with one is read after a line
+        // end (a blank line, skipped), and its lines counted one less.
+        let padded: Vec<u8>;
+        let mut text = bytes.get(start..).unwrap_or_default();
+        let mut shift = 0;
+        if text.starts_with(BOM) {
+            padded = [b"\n", text].concat();
+            text = &padded;
+            shift = 1;
+        }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(64 * 1024)
-            .from_reader(bytes.get(start..).unwrap_or_default());
+            .from_reader(text);
         loop {
             if records.len() == len {
                 // Room for a record as long as the last, so most are read without growing.
@@ -1039,7 +1069,8 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
             let Some(record) = records.get_mut(len) else { break };
             let line = |local: u64| match first_line {
                 Some(first) if len == 0 => first,
-                _ => local + offset,
+                _ if len == 0 => offset + 1,
+                _ => local + offset - shift,
             };
             match rdr.read_record(record) {
                 Ok(true) => {
@@ -1061,9 +1092,32 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
                 }
                 Ok(false) => break,
                 Err(e) => {
+                    let at = e.position().cloned();
+                    let row = at.as_ref().map(|p| line(p.line()));
+                    // The one-pass reader reports a row of the wrong width before text that is not
+                    // UTF-8: the record is read again as bytes to know which it is.
+                    let width = match (e.kind(), &at) {
+                        (csv::ErrorKind::Utf8 { .. }, Some(at)) => usize::try_from(at.byte())
+                            .ok()
+                            .and_then(|b| text.get(b..))
+                            .and_then(|rest| {
+                                let mut raw = csv::ByteRecord::new();
+                                csv::ReaderBuilder::new()
+                                    .has_headers(false)
+                                    .flexible(true)
+                                    .from_reader(rest)
+                                    .read_byte_record(&mut raw)
+                                    .ok()
+                                    .map(|_| raw.len())
+                            }),
+                        _ => None,
+                    };
                     stop = Some(Stop {
-                        row: e.position().map(|p| line(p.line())),
-                        error: StopError::Csv(e),
+                        row,
+                        error: match width {
+                            Some(len) if len != fields => StopError::Fields { len, expected: fields },
+                            _ => StopError::Csv(e),
+                        },
                     });
                     break;
                 }
@@ -1126,7 +1180,7 @@ pub fn read_csv_in_blocks<C: Chunks>(
     // The first block holds the header, read here.
     let (mut ended, mut read_failed) = (false, None);
     let mut buf = Vec::new();
-    let first = fill_block(&mut guarded, &mut buf, block_bytes, &mut ended, &mut read_failed);
+    let first = fill_block(&mut guarded, &mut buf, block_bytes, true, &mut ended, &mut read_failed);
     let Some((first_end, _)) = first else {
         // Not even a whole header: the reader's own error, as reading it in one pass gives.
         match read_failed {
@@ -1266,7 +1320,14 @@ pub fn read_csv_in_blocks<C: Chunks>(
                 bytes.truncate(end);
                 let records = spare.split_off(spare.len().saturating_sub(per_block + per_block / 8 + 16));
                 // The block after this one: the rest of this read, and more.
-                let cut = fill_block(&mut guarded, &mut rest, block_bytes, &mut ended, &mut read_failed);
+                let cut = fill_block(
+                    &mut guarded,
+                    &mut rest,
+                    block_bytes,
+                    false,
+                    &mut ended,
+                    &mut read_failed,
+                );
                 let lines_before_next = guarded.line - memchr::memchr_iter(b'\n', &rest).count() as u64;
                 match cut {
                     Some((end, holds)) => {

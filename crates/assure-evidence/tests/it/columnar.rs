@@ -629,7 +629,8 @@ impl Dice {
 
 /// Texts whose blocks could be cut in the wrong place: quoted fields holding commas, quotes and line
 /// ends of every kind, quotes inside a field that do not quote it, `\r\n`, `\r` and `\n` line ends,
-/// blank lines, a byte-order mark, no line end at the end. Cut into blocks of many sizes, each reads
+/// blank lines (before the header too), a byte-order mark (at the start, and starting a record),
+/// no line end at the end. Cut into blocks of many sizes, each reads
 /// to the outcome, the lines and the copy of reading it in one pass; so do texts with a row of the
 /// wrong width, text that is not UTF-8, or a bad value.
 #[test]
@@ -658,6 +659,10 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
         if case % 7 == 0 {
             csv.extend_from_slice(b"\xef\xbb\xbf");
         }
+        // Blank lines before the header (the fuzzer's first find: the first block must hold it).
+        if case % 11 == 1 {
+            csv.extend_from_slice(if case % 2 == 0 { b"\n\n" } else { b"\r\n" });
+        }
         csv.extend_from_slice(header.as_bytes());
         let end = ends[case % 3];
         csv.extend_from_slice(end.as_bytes());
@@ -682,8 +687,16 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
                 }
             }
             let mut bytes = line.into_bytes();
+            // A record that starts with a byte-order mark's bytes, read as text mid-file.
+            if case % 13 == 3 && i % 50 == 7 {
+                bytes.splice(0..0, b"\xef\xbb\xbf".iter().copied());
+            }
             if case % 5 == 4 && case % 3 == 2 && i == rows / 2 {
                 bytes.extend_from_slice(b"\xff");
+                // Too wide as well: the width is reported, as in one pass (the fuzzer's second find).
+                if case % 2 == 0 {
+                    bytes.extend_from_slice(b",extra");
+                }
             }
             csv.extend_from_slice(&bytes);
             if i + 1 < rows || case % 4 != 0 {
