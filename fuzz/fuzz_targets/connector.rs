@@ -43,18 +43,27 @@ fuzz_target!(|data: &[u8]| {
     let out = connectors::read(c, Box::new(file), t, "fuzz", mapping.as_ref(), Some(&mut emit));
     assert!(out.problems.len() <= assure_evidence::read::MAX_PROBLEMS);
     // A canonical CSV is imported in blocks parsed side by side: cut anywhere, it must read to
-    // what the one-pass reader reads (rows, problems and their lines).
+    // what the one-pass reader reads (rows, problems and their lines), with records numbered by
+    // the line they start on (new copies) and as the `csv` reader counts (older copies' rebuilds).
     if c.kind() == Kind::Canonical(assure_evidence::read::Format::Csv) {
-        let Ok(mut w) = assure_evidence::columnar::Writer::new(t) else {
-            return;
-        };
-        let encoder = w.encoder();
-        let mut each = |done| w.append(done);
+        use assure_evidence::read::Lines;
         let block = usize::from(*which) % 97 + 1;
-        let blocks = assure_evidence::read::read_csv_in_blocks(file, t, "fuzz", &encoder, &mut each, block);
         let refused = |o: &assure_evidence::read::Outcome| o.problems.iter().any(|p| p.message.contains("reader failed"));
-        if !refused(&out) && !refused(&blocks) {
-            assert_eq!(blocks, out, "blocks of {block}");
+        for (layout, lines) in [(3, Lines::Start), (2, Lines::AsRead)] {
+            let Ok(mut w) = assure_evidence::columnar::Writer::with_layout(t, layout) else {
+                return;
+            };
+            let encoder = w.encoder();
+            let mut each = |done| w.append(done);
+            let blocks =
+                assure_evidence::read::read_csv_in_blocks(file, t, "fuzz", &encoder, &mut each, block, lines);
+            let one_pass = match lines {
+                Lines::Start => out.clone(),
+                Lines::AsRead => assure_evidence::read::read_csv_numbered(file, t, "fuzz", lines, None),
+            };
+            if !refused(&one_pass) && !refused(&blocks) {
+                assert_eq!(blocks, one_pass, "blocks of {block}, {lines:?}");
+            }
         }
     }
 });

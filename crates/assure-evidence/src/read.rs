@@ -120,22 +120,40 @@ pub fn normalise_name(name: &str) -> String {
         .replace([' ', '-'], "_")
 }
 
-/// A reader that fails on lines longer than [`MAX_LINE_BYTES`], so one huge line cannot exhaust memory.
+/// A reader that fails on lines longer than [`MAX_LINE_BYTES`], so one huge line cannot exhaust
+/// memory. A line ends at `\n`, `\r\n` or a lone `\r`.
 struct LineGuard<R> {
     inner: R,
     run: usize,
+    /// The `\n`s read (the `csv` reader's own count of lines, [`Lines::AsRead`]).
     line: u64,
+    /// The line ends read, a `\r\n` counted once ([`line_ends`]).
+    ends: u64,
+    /// Whether the last byte read was a `\r`.
+    after_cr: bool,
+}
+
+impl<R> LineGuard<R> {
+    fn new(inner: R) -> LineGuard<R> {
+        LineGuard {
+            inner,
+            run: 0,
+            line: 0,
+            ends: 0,
+            after_cr: false,
+        }
+    }
 }
 
 impl<R: Read> Read for LineGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let too_long = |line: u64| {
+        let too_long = |ends: u64| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
                     "line {} is longer than {} MiB",
-                    line + 1,
+                    ends + 1,
                     MAX_LINE_BYTES / (1024 * 1024)
                 ),
             )
@@ -143,19 +161,158 @@ impl<R: Read> Read for LineGuard<R> {
         // Line ends found a word at a time, not a byte at a time: this runs over every byte read.
         let data = buf.get(..n).unwrap_or_default();
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', data) {
+        for end in memchr::memchr2_iter(b'\n', b'\r', data) {
             if self.run + (end - start) > MAX_LINE_BYTES {
-                return Err(too_long(self.line));
+                return Err(too_long(self.ends));
             }
             self.run = 0;
-            self.line += 1;
+            let lf = data.get(end) == Some(&b'\n');
+            let joined = lf
+                && end
+                    .checked_sub(1)
+                    .map_or(self.after_cr, |b| data.get(b) == Some(&b'\r'));
+            self.line += u64::from(lf);
+            self.ends += u64::from(!joined);
             start = end + 1;
+        }
+        if n > 0 {
+            self.after_cr = data.get(n - 1) == Some(&b'\r');
         }
         self.run += n - start;
         if self.run > MAX_LINE_BYTES {
-            return Err(too_long(self.line));
+            return Err(too_long(self.ends));
         }
         Ok(n)
+    }
+}
+
+/// How a CSV's records are numbered (a copy's `_row`, the row a problem names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// The line the record starts on, as an editor shows it: one more than the line ends before
+    /// its first byte, where `\n`, `\r\n` and a lone `\r` each end a line (blank lines before a
+    /// record are counted; a line end inside a quoted field is one too). Every problem, and copies
+    /// from layout 3 on.
+    Start,
+    /// As the `csv` reader numbers them: one more than the `\n`s read before the record, taken
+    /// before the line ends that precede it, so a record after a `\r\n` is a line early and one
+    /// after blank lines takes the first of them. Copies in layouts 1 and 2, so that they rebuild
+    /// to the same bytes.
+    AsRead,
+}
+
+/// The line ends in `bytes`: each `\n`, `\r\n` or lone `\r`, where `after_cr` says whether the
+/// byte before `bytes` is a `\r` (so a `\n` first is the end of that `\r\n`).
+fn line_ends(bytes: &[u8], after_cr: bool) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| {
+            let lf = bytes.get(i) == Some(&b'\n');
+            !(lf && i.checked_sub(1).map_or(after_cr, |b| bytes.get(b) == Some(&b'\r')))
+        })
+        .count() as u64
+}
+
+/// The bytes at the start of `bytes` that are line ends (the blank lines the CSV reader skips
+/// before a record).
+fn leading_line_ends(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| matches!(b, b'\n' | b'\r')).count()
+}
+
+/// [`Lines::Start`] for records parsed from text held whole: each record's line from where its
+/// reading started, for records in order.
+struct TextStarts<'t> {
+    text: &'t [u8],
+    /// How far line ends have been counted, and how many there were.
+    scanned: usize,
+    ends: u64,
+    /// Whether the byte before the text is a `\r`.
+    after_cr: bool,
+}
+
+impl TextStarts<'_> {
+    /// The line ends before the record whose reading started at byte `from` (past the blank lines
+    /// before it).
+    fn ends_before(&mut self, from: u64) -> u64 {
+        let from = usize::try_from(from).unwrap_or(usize::MAX).min(self.text.len());
+        let first = from + leading_line_ends(self.text.get(from..).unwrap_or_default());
+        if first > self.scanned {
+            let after_cr = self
+                .scanned
+                .checked_sub(1)
+                .map_or(self.after_cr, |b| self.text.get(b) == Some(&b'\r'));
+            self.ends += line_ends(self.text.get(self.scanned..first).unwrap_or_default(), after_cr);
+            self.scanned = first;
+        }
+        self.ends
+    }
+}
+
+/// Numbers the records the `csv` reader reads from `text` (held whole) as `lines` says, from
+/// their positions, for records in order.
+pub(crate) fn line_numbers(text: &[u8], lines: Lines) -> impl FnMut(&csv::Position) -> u64 + '_ {
+    let mut starts = TextStarts {
+        text,
+        scanned: 0,
+        ends: 0,
+        after_cr: false,
+    };
+    move |p: &csv::Position| match lines {
+        Lines::Start => starts.ends_before(p.byte()) + 1,
+        Lines::AsRead => p.line(),
+    }
+}
+
+/// A reader that notes where each `\r` and `\n` it reads is, for [`StreamStarts`].
+struct Marked<R> {
+    inner: R,
+    at: u64,
+    marks: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, bool)>>>,
+}
+
+impl<R: Read> Read for Marked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let data = buf.get(..n).unwrap_or_default();
+        let mut marks = self.marks.borrow_mut();
+        for i in memchr::memchr2_iter(b'\n', b'\r', data) {
+            marks.push_back((self.at + i as u64, data.get(i) == Some(&b'\r')));
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// [`Lines::Start`] for records read from a stream by the `csv` reader: the line ends its input
+/// has passed ([`Marked`]) are counted up to each record's first byte and let go of, so only those
+/// of the text the reader holds are kept.
+struct StreamStarts {
+    marks: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, bool)>>>,
+    ends: u64,
+    /// Where the last `\r` counted is.
+    last_cr: Option<u64>,
+}
+
+impl StreamStarts {
+    /// The line the record whose reading started at byte `from` starts on.
+    fn line(&mut self, from: u64) -> u64 {
+        let mut marks = self.marks.borrow_mut();
+        let mut first = from;
+        while let Some(&(at, cr)) = marks.front() {
+            if at > first {
+                break;
+            }
+            // A line end at the record's first byte is a blank line before it.
+            if at == first {
+                first += 1;
+            }
+            let joined = !cr && at.checked_sub(1).is_some_and(|b| self.last_cr == Some(b));
+            self.ends += u64::from(!joined);
+            if cr {
+                self.last_cr = Some(at);
+            }
+            marks.pop_front();
+        }
+        self.ends + 1
     }
 }
 
@@ -729,13 +886,9 @@ pub fn read_rows<'a>(
         out: Outcome::default(),
         emit,
     };
-    let guarded = LineGuard {
-        inner: input,
-        run: 0,
-        line: 0,
-    };
+    let guarded = LineGuard::new(input);
     match format {
-        Format::Csv => read_csv(&mut sink, guarded, table),
+        Format::Csv => read_csv(&mut sink, guarded, table, Lines::Start),
         Format::Json => read_json(&mut sink, guarded, table),
         Format::Ndjson => read_ndjson(&mut sink, guarded, table),
         Format::Xlsx => read_xlsx(&mut sink, guarded, table),
@@ -794,7 +947,33 @@ impl<'t> CsvLayout<'t> {
     }
 }
 
-fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
+fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table, lines: Lines) {
+    match lines {
+        Lines::AsRead => read_csv_lines(sink, input, table, |p| p.line()),
+        Lines::Start => {
+            let marks = std::rc::Rc::default();
+            let input = Marked {
+                inner: input,
+                at: 0,
+                marks: std::rc::Rc::clone(&marks),
+            };
+            let mut starts = StreamStarts {
+                marks,
+                ends: 0,
+                last_cr: None,
+            };
+            read_csv_lines(sink, input, table, |p| starts.line(p.byte()));
+        }
+    }
+}
+
+/// Reads a CSV in one pass, numbering each record with `line_of` its position.
+fn read_csv_lines(
+    sink: &mut Sink<'_>,
+    input: impl Read,
+    table: &Table,
+    mut line_of: impl FnMut(&csv::Position) -> u64,
+) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -808,15 +987,35 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table) {
             Ok(false) => break,
             Ok(true) => {
                 sink.out.rows += 1;
-                let line = record.position().map_or(sink.out.rows + 1, |p| p.line());
+                let line = record.position().map_or(sink.out.rows + 1, &mut line_of);
                 check_record(sink, table, line, &layout.absent, |i, _| layout.value(&record, i));
             }
             Err(e) => {
-                csv_error(sink, &e);
+                let row = e.position().map(&mut line_of);
+                csv_error_at(sink, row, &e);
                 break;
             }
         }
     }
+}
+
+/// A canonical CSV read in one pass with its records numbered as `lines` says (what [`read`] gives
+/// is [`Lines::Start`]): the reference the block reader is compared with.
+#[doc(hidden)]
+pub fn read_csv_numbered<'a>(
+    input: impl Read,
+    table: &Table,
+    file: &'a str,
+    lines: Lines,
+    emit: Option<&'a mut RowFn<'a>>,
+) -> Outcome {
+    let mut sink = Sink {
+        file,
+        out: Outcome::default(),
+        emit,
+    };
+    read_csv(&mut sink, LineGuard::new(input), table, lines);
+    sink.out
 }
 
 /// Records per chunk of a CSV read side by side: a columnar copy's row group, so a chunk's valid
@@ -882,6 +1081,11 @@ struct Block {
     /// The line the block's first record is numbered with when it is not `offset + 1`: after a
     /// block of nothing but line ends, the line just after the record before them.
     first_line: Option<u64>,
+    /// How records are numbered; for [`Lines::Start`], the line ends before the block
+    /// ([`line_ends`]) and whether the byte before it is a `\r`.
+    lines: Lines,
+    ends_before: u64,
+    after_cr: bool,
     /// Records to parse into (reused: their buffers are already grown).
     records: Vec<csv::StringRecord>,
 }
@@ -893,6 +1097,20 @@ struct Parsed {
     len: usize,
     stop: Option<Stop>,
     bytes: Vec<u8>,
+}
+
+/// The block to cut next on the reading thread: its text so far and where it ends, whether it
+/// holds a record (not only line ends), where its records start, and what [`Block`] numbers its
+/// records from.
+struct NextBlock {
+    bytes: Vec<u8>,
+    end: usize,
+    holds_records: bool,
+    start: usize,
+    offset: u64,
+    first_line: Option<u64>,
+    ends_before: u64,
+    after_cr: bool,
 }
 
 enum Job {
@@ -1034,6 +1252,9 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
         start,
         offset,
         first_line,
+        lines,
+        ends_before,
+        after_cr,
         mut records,
     } = block;
     let mut len = 0;
@@ -1055,6 +1276,12 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
             .flexible(true)
             .buffer_capacity(64 * 1024)
             .from_reader(text);
+        let mut starts = TextStarts {
+            text,
+            scanned: 0,
+            ends: 0,
+            after_cr: after_cr && shift == 0,
+        };
         loop {
             if records.len() == len {
                 // Room for a record as long as the last, so most are read without growing.
@@ -1067,15 +1294,17 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
                 records.push(csv::StringRecord::with_capacity(bytes, fields));
             }
             let Some(record) = records.get_mut(len) else { break };
-            let line = |local: u64| match first_line {
-                Some(first) if len == 0 => first,
-                _ if len == 0 => offset + 1,
-                _ => local + offset - shift,
+            let mut line = |at: &csv::Position| match (lines, first_line) {
+                // The padding's line end is among those counted.
+                (Lines::Start, _) => (ends_before + starts.ends_before(at.byte()) + 1).saturating_sub(shift),
+                (Lines::AsRead, Some(first)) if len == 0 => first,
+                (Lines::AsRead, _) if len == 0 => offset + 1,
+                (Lines::AsRead, _) => at.line() + offset - shift,
             };
             match rdr.read_record(record) {
                 Ok(true) => {
                     let mut at = record.position().cloned().unwrap_or_else(csv::Position::new);
-                    let row = line(at.line());
+                    let row = line(&at);
                     at.set_line(row);
                     record.set_position(Some(at));
                     if record.len() != fields {
@@ -1093,7 +1322,7 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
                 Ok(false) => break,
                 Err(e) => {
                     let at = e.position().cloned();
-                    let row = at.as_ref().map(|p| line(p.line()));
+                    let row = at.as_ref().map(&mut line);
                     // The one-pass reader reports a row of the wrong width before text that is not
                     // UTF-8: the record is read again as bytes to know which it is.
                     let width = match (e.kind(), &at) {
@@ -1148,8 +1377,9 @@ pub fn read_csv_chunked<C: Chunks>(
     file: &str,
     chunks: &C,
     each: &mut dyn FnMut(C::Done),
+    lines: Lines,
 ) -> Outcome {
-    read_csv_in_blocks(input, table, file, chunks, each, BLOCK_BYTES)
+    read_csv_in_blocks(input, table, file, chunks, each, BLOCK_BYTES, lines)
 }
 
 /// [`read_csv_chunked`] with blocks of about `block_bytes` (at least a record each): a test cuts
@@ -1162,16 +1392,13 @@ pub fn read_csv_in_blocks<C: Chunks>(
     chunks: &C,
     each: &mut dyn FnMut(C::Done),
     block_bytes: usize,
+    lines: Lines,
 ) -> Outcome {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, PoisonError, mpsc};
 
     let block_bytes = block_bytes.max(1);
-    let mut guarded = LineGuard {
-        inner: input,
-        run: 0,
-        line: 0,
-    };
+    let mut guarded = LineGuard::new(input);
     let mut sink = Sink {
         file,
         out: Outcome::default(),
@@ -1202,6 +1429,8 @@ pub fn read_csv_in_blocks<C: Chunks>(
         .min(first_end);
     let header_lines = header.position().line().saturating_sub(1);
     drop(header);
+    let head = buf.get(..after_header).unwrap_or_default();
+    let (header_ends, after_cr) = (line_ends(head, false), head.last() == Some(&b'\r'));
 
     // Once any problem is known the file's rows are not kept, so workers stop handing them on.
     let failed = AtomicBool::new(!sink.out.problems.is_empty());
@@ -1305,18 +1534,38 @@ pub fn read_csv_in_blocks<C: Chunks>(
         // The next block: its bytes so far, where it ends, whether it holds a record (not only line
         // ends), where its records start, the line ends before it, and the line its first record
         // takes when that is not the next.
-        let mut next = Some((buf, first_end, true, after_header, header_lines, None::<u64>));
+        let mut next = Some(NextBlock {
+            bytes: buf,
+            end: first_end,
+            holds_records: true,
+            start: after_header,
+            offset: header_lines,
+            first_line: None,
+            ends_before: header_ends,
+            after_cr,
+        });
         let mut reading = true;
         loop {
             // Cut and send the next block while few are being parsed and few chunks wait.
             if reading && blocks_sent - blocks_taken < workers && chunks_sent - chunks_merged <= 2 * workers {
-                let Some((mut bytes, end, holds_records, start, offset, first_line)) = next.take() else {
+                let Some(NextBlock {
+                    mut bytes,
+                    end,
+                    holds_records,
+                    start,
+                    offset,
+                    first_line,
+                    ends_before,
+                    after_cr,
+                }) = next.take()
+                else {
                     reading = false;
                     continue;
                 };
                 let mut rest = spare_bytes.pop().unwrap_or_default();
                 rest.clear();
                 rest.extend_from_slice(bytes.get(end..).unwrap_or_default());
+                let rest_after_cr = end.checked_sub(1).and_then(|b| bytes.get(b)) == Some(&b'\r');
                 bytes.truncate(end);
                 let records = spare.split_off(spare.len().saturating_sub(per_block + per_block / 8 + 16));
                 // The block after this one: the rest of this read, and more.
@@ -1328,12 +1577,25 @@ pub fn read_csv_in_blocks<C: Chunks>(
                     &mut ended,
                     &mut read_failed,
                 );
-                let lines_before_next = guarded.line - memchr::memchr_iter(b'\n', &rest).count() as u64;
+                // The line ends before the next block: all those read, less those in it.
+                let (lines_before_next, ends_before_next) = match lines {
+                    Lines::AsRead => (guarded.line - memchr::memchr_iter(b'\n', &rest).count() as u64, 0),
+                    Lines::Start => (0, guarded.ends - line_ends(&rest, rest_after_cr)),
+                };
                 match cut {
                     Some((end, holds)) => {
                         // A block of only line ends leaves its first line to the block after it.
                         let carried = (!holds_records).then(|| first_line.unwrap_or(offset + 1));
-                        next = Some((rest, end, holds, 0, lines_before_next, carried));
+                        next = Some(NextBlock {
+                            bytes: rest,
+                            end,
+                            holds_records: holds,
+                            start: 0,
+                            offset: lines_before_next,
+                            first_line: carried,
+                            ends_before: ends_before_next,
+                            after_cr: rest_after_cr,
+                        });
                     }
                     None => {
                         reading = false;
@@ -1351,6 +1613,9 @@ pub fn read_csv_in_blocks<C: Chunks>(
                     start,
                     offset,
                     first_line,
+                    lines,
+                    ends_before,
+                    after_cr,
                     records,
                 };
                 if jobs.send(Job::Parse(block)).is_err() {

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use crate::connectors::Connector;
 use crate::connectors::Record;
-use crate::read::{Outcome, Problem, RowFn, read_mapped};
+use crate::read::{Lines, Outcome, Problem, RowFn, read_mapped};
 use crate::tables::{Table, table};
 
 pub use crate::connectors::{GIT_BRANCH_AUTHOR_ARGS, GIT_LOG_ARGS, GIT_LOG_HEADER, merged_branches};
@@ -28,6 +28,7 @@ pub fn read_vendor<'a>(
     table: &Table,
     file: &'a str,
     emit: Option<&'a mut RowFn<'a>>,
+    lines: Lines,
 ) -> Outcome {
     let problem = |message: String, hint: &str| Outcome {
         problems: vec![Problem {
@@ -56,7 +57,7 @@ pub fn read_vendor<'a>(
             "vendor log files are split into smaller files; a file this large is probably not one (or is a compression bomb)",
         );
     }
-    match c.records(&text) {
+    match c.records_numbered(&text, lines) {
         Ok(records) => read_mapped(table, file, emit, records),
         Err(r) => problem(r.message, r.hint),
     }
@@ -108,8 +109,8 @@ type ExportRow = (u64, Vec<Option<String>>);
 
 /// The header and rows of an export: a CSV file, or Jira's JSON issues flattened to dotted paths
 /// (`key`, `fields.status.name`, `fields.customfield_10050.emailAddress`; lists of values joined
-/// with `, `). The flag says JSON.
-fn export_rows(mut input: impl Read, file: &str) -> Result<(Vec<String>, Vec<ExportRow>, bool), Outcome> {
+/// with `, `). The flag says JSON. A CSV's rows are numbered as `lines` says.
+fn export_rows(mut input: impl Read, file: &str, lines: Lines) -> Result<(Vec<String>, Vec<ExportRow>, bool), Outcome> {
     let problem = |message: String, row: Option<u64>, hint: &str| Outcome {
         problems: vec![Problem {
             file: file.to_string(),
@@ -188,15 +189,16 @@ fn export_rows(mut input: impl Read, file: &str) -> Result<(Vec<String>, Vec<Exp
         }
     };
     let mut rows = Vec::new();
+    let mut line_of = crate::read::line_numbers(text.as_bytes(), lines);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             problem(
                 format!("not valid CSV: {e}"),
-                e.position().map(|p| p.line()),
+                e.position().map(&mut line_of),
                 "check for unquoted commas",
             )
         })?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, &mut line_of);
         rows.push((line, rec.iter().map(|v| Some(v.to_string())).collect()));
     }
     Ok((headers, rows, false))
@@ -255,6 +257,7 @@ pub fn read_with_mapping<'a>(
     input: impl Read,
     file: &'a str,
     emit: Option<&'a mut RowFn<'a>>,
+    lines: Lines,
 ) -> Outcome {
     let name = mapping.table.clone().unwrap_or_else(|| default_table.to_string());
     let problem = |message: String, row: Option<u64>, column: Option<String>, hint: &str| Outcome {
@@ -275,7 +278,7 @@ pub fn read_with_mapping<'a>(
             "use one of the tables `assure evidence tables` lists",
         );
     };
-    let (headers, rows, json) = match export_rows(input, file) {
+    let (headers, rows, json) = match export_rows(input, file, lines) {
         Ok(x) => x,
         Err(o) => return o,
     };

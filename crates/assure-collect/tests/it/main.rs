@@ -534,7 +534,14 @@ fn jira_searches_across_a_rate_limited_page_and_next_time_from_the_cursors_day()
     let mapping: assure_evidence::vendor::Mapping = serde_json::from_str(JIRA_MAPPING).unwrap();
     let mut values: Vec<Vec<Option<String>>> = Vec::new();
     let mut emit = |_: u64, v: Vec<Option<String>>| values.push(v);
-    let out = assure_evidence::vendor::read_with_mapping(&mapping, "access_requests", b, name, Some(&mut emit));
+    let out = assure_evidence::vendor::read_with_mapping(
+        &mapping,
+        "access_requests",
+        b,
+        name,
+        Some(&mut emit),
+        assure_evidence::read::Lines::Start,
+    );
     assert!(out.problems.is_empty(), "{:?}", out.problems);
     assert_eq!(out.rows, 2);
     let columns = assure_evidence::tables::table("access_requests").unwrap().columns;

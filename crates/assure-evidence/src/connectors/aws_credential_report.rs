@@ -34,7 +34,10 @@ impl Connector for AwsCredentialReport {
             .starts_with("user,arn,user_creation_time,password_enabled")
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
-        credential_records(text).map_err(|e| Refusal::new(e, "download the credential report again as CSV"))
+        self.records_numbered(text, crate::read::Lines::Start)
+    }
+    fn records_numbered(&self, text: &str, lines: crate::read::Lines) -> Result<Vec<(u64, Record)>, Refusal> {
+        credential_records(text, lines).map_err(|e| Refusal::new(e, "download the credential report again as CSV"))
     }
     fn fixture(&self) -> Fixture {
         Fixture::new(
@@ -52,7 +55,7 @@ fn instant(v: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn credential_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
+fn credential_records(text: &str, lines: crate::read::Lines) -> Result<Vec<(u64, Record)>, String> {
     let mut rdr = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let headers: Vec<String> = rdr
         .headers()
@@ -77,9 +80,10 @@ fn credential_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
         col("access_key_2_last_used_date"),
     );
     let mut out = Vec::new();
+    let mut line_of = crate::read::line_numbers(text.as_bytes(), lines);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| format!("not valid CSV: {e}"))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, &mut line_of);
         let cell = |i: Option<usize>| i.and_then(|i| rec.get(i)).map(str::trim);
         let yes = |i: Option<usize>| cell(i).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let name = cell(Some(user)).unwrap_or_default();

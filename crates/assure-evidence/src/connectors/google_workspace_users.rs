@@ -27,7 +27,10 @@ impl Connector for GoogleWorkspaceUsers {
             || has(text, "admin#directory#user")
     }
     fn records(&self, text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
-        google_user_records(text).map_err(|e| Refusal::new(e, "export the users again as CSV"))
+        self.records_numbered(text, crate::read::Lines::Start)
+    }
+    fn records_numbered(&self, text: &str, lines: crate::read::Lines) -> Result<Vec<(u64, Record)>, Refusal> {
+        google_user_records(text, lines).map_err(|e| Refusal::new(e, "export the users again as CSV"))
     }
     fn fixture(&self) -> Fixture {
         Fixture::new(
@@ -37,7 +40,7 @@ impl Connector for GoogleWorkspaceUsers {
     }
 }
 
-fn google_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
+fn google_user_records(text: &str, lines: crate::read::Lines) -> Result<Vec<(u64, Record)>, String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         return google_json_records(text);
@@ -50,9 +53,10 @@ fn google_user_records(text: &str) -> Result<Vec<(u64, Record)>, String> {
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
     let mut out = Vec::new();
+    let mut line_of = crate::read::line_numbers(text.as_bytes(), lines);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| format!("not valid CSV: {e}"))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, &mut line_of);
         let get = |name: &str| {
             headers
                 .iter()

@@ -119,6 +119,11 @@ pub trait Connector: Sync + std::fmt::Debug {
     fn records(&self, _text: &str) -> Result<Vec<(u64, Record)>, Refusal> {
         Ok(Vec::new())
     }
+    /// [`Connector::records`] with a CSV's records numbered as `lines` says (a copy's layout says
+    /// how); the same as `records` for other formats.
+    fn records_numbered(&self, text: &str, _lines: crate::read::Lines) -> Result<Vec<(u64, Record)>, Refusal> {
+        self.records(text)
+    }
     /// The example its registry test imports and reads back.
     fn fixture(&self) -> Fixture;
 }
@@ -184,7 +189,8 @@ pub fn detect(head: &[u8]) -> Option<&'static dyn Connector> {
 
 /// Reads a file with a connector, validating every row against `table` and handing each to `emit`:
 /// the one dispatch used at import (validation) and at read-back (a test run). Vendor files may be
-/// gzipped; a mapped connector needs the mapping it was imported with.
+/// gzipped; a mapped connector needs the mapping it was imported with. A CSV's rows are numbered
+/// with the line each record starts on ([`crate::read::Lines::Start`]).
 pub fn read<'a>(
     c: &dyn Connector,
     input: Box<dyn Read + 'a>,
@@ -193,11 +199,24 @@ pub fn read<'a>(
     mapping: Option<&Mapping>,
     emit: Option<&'a mut RowFn<'a>>,
 ) -> Outcome {
+    read_numbered(c, input, table, file, mapping, emit, crate::read::Lines::Start)
+}
+
+/// [`read`] with a mapped CSV's rows numbered as `lines` says (a copy's layout says how).
+fn read_numbered<'a>(
+    c: &dyn Connector,
+    input: Box<dyn Read + 'a>,
+    table: &Table,
+    file: &'a str,
+    mapping: Option<&Mapping>,
+    emit: Option<&'a mut RowFn<'a>>,
+    lines: crate::read::Lines,
+) -> Outcome {
     // A reader library that panics on a malformed file stops this file, with an error, never the
     // process: one bad file is one clear problem.
     let id = c.id();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_unguarded(c, input, table, file, mapping, emit)
+        read_unguarded(c, input, table, file, mapping, emit, lines)
     }))
     .unwrap_or_else(|_| Outcome {
         problems: vec![refused_by_reader(file, id)],
@@ -217,14 +236,15 @@ pub fn read_into(
     mapping: Option<&Mapping>,
     writer: &mut crate::columnar::Writer,
 ) -> Outcome {
+    let lines = crate::columnar::lines_of(writer.layout());
     if c.kind() != Kind::Canonical(Format::Csv) {
         let mut emit = |row: u64, values: Vec<Option<String>>| writer.push(row, &values);
-        return read(c, input, table, file, mapping, Some(&mut emit));
+        return read_numbered(c, input, table, file, mapping, Some(&mut emit), lines);
     }
     let encoder = writer.encoder();
     let mut each = |encoded| writer.append(encoded);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::read::read_csv_chunked(input, table, file, &encoder, &mut each)
+        crate::read::read_csv_chunked(input, table, file, &encoder, &mut each, lines)
     }))
     .unwrap_or_else(|_| Outcome {
         problems: vec![refused_by_reader(file, c.id())],
@@ -252,6 +272,7 @@ fn read_unguarded<'a>(
     file: &'a str,
     mapping: Option<&Mapping>,
     emit: Option<&'a mut RowFn<'a>>,
+    lines: crate::read::Lines,
 ) -> Outcome {
     match c.kind() {
         Kind::Canonical(format) => crate::read::read_rows(input, format, table, file, emit),
@@ -259,13 +280,13 @@ fn read_unguarded<'a>(
             let mut buffered = BufReader::new(input);
             let gz = buffered.fill_buf().is_ok_and(crate::vendor::is_gzip);
             if gz {
-                crate::vendor::read_vendor(c, flate2::read::MultiGzDecoder::new(buffered), table, file, emit)
+                crate::vendor::read_vendor(c, flate2::read::MultiGzDecoder::new(buffered), table, file, emit, lines)
             } else {
-                crate::vendor::read_vendor(c, buffered, table, file, emit)
+                crate::vendor::read_vendor(c, buffered, table, file, emit, lines)
             }
         }
         Kind::Mapped { default_table } => match mapping {
-            Some(m) => crate::vendor::read_with_mapping(m, default_table, input, file, emit),
+            Some(m) => crate::vendor::read_with_mapping(m, default_table, input, file, emit, lines),
             None => Outcome {
                 problems: vec![Problem {
                     file: file.to_string(),

@@ -597,11 +597,18 @@ fn a_predicate_can_read_text_as_the_dictionary_the_file_stores() {
 }
 
 /// The file read in one pass on this thread, and parsed in blocks of about `block` bytes on the
-/// workers: the outcomes and the copies' bytes.
-fn in_blocks(csv: &[u8], block: usize) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 2] {
+/// workers, each into a copy of `layout` (its records numbered as that layout numbers them): the
+/// outcomes and the copies' bytes.
+fn in_blocks(csv: &[u8], block: usize, layout: u32) -> [(assure_evidence::read::Outcome, Option<Vec<u8>>); 2] {
     let table = assure_schema::tables::table("events").unwrap();
-    let [(one, one_copy, _), _] = both_ways_of("events", csv);
-    let mut w = columnar::Writer::new(table).unwrap();
+    let lines = columnar::lines_of(layout);
+    let mut one = columnar::Writer::with_layout(table, layout).unwrap();
+    let in_one = {
+        let mut emit = |row: u64, values: Vec<Option<String>>| one.push(row, &values);
+        assure_evidence::read::read_csv_numbered(Cursor::new(csv.to_vec()), table, "events.csv", lines, Some(&mut emit))
+    };
+    let one_copy = in_one.problems.is_empty().then(|| one.finish().unwrap());
+    let mut w = columnar::Writer::with_layout(table, layout).unwrap();
     let encoder = w.encoder();
     let mut each = |done| w.append(done);
     let out = assure_evidence::read::read_csv_in_blocks(
@@ -611,9 +618,10 @@ fn in_blocks(csv: &[u8], block: usize) -> [(assure_evidence::read::Outcome, Opti
         &encoder,
         &mut each,
         block,
+        lines,
     );
     let copy = out.problems.is_empty().then(|| w.finish().unwrap());
-    [(one, one_copy), (out, copy)]
+    [(in_one, one_copy), (out, copy)]
 }
 
 /// A small random number source, the same sequence every run.
@@ -708,23 +716,26 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
                 }
             }
         }
-        for block in [1, 2, 3, 17, 64, 300, 4096, 1 << 20] {
-            let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block);
-            assert_eq!(blocks, one, "case {case}, blocks of {block}");
-            assert_eq!(
-                blocks_copy.map(|c| blake3::hash(&c)),
-                one_copy.map(|c| blake3::hash(&c)),
-                "case {case}, blocks of {block}"
-            );
-            if case % 5 == 4 {
-                assert!(!one.problems.is_empty(), "case {case}");
-            } else {
-                assert!(one.problems.is_empty(), "case {case}: {:?}", one.problems);
+        // Numbered as new copies are and as layouts 1 and 2 were.
+        for layout in [3, 2] {
+            for block in [1, 2, 3, 17, 64, 300, 4096, 1 << 20] {
+                let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block, layout);
+                assert_eq!(blocks, one, "case {case}, blocks of {block}, layout {layout}");
+                assert_eq!(
+                    blocks_copy.map(|c| blake3::hash(&c)),
+                    one_copy.map(|c| blake3::hash(&c)),
+                    "case {case}, blocks of {block}, layout {layout}"
+                );
+                if case % 5 == 4 {
+                    assert!(!one.problems.is_empty(), "case {case}");
+                } else {
+                    assert!(one.problems.is_empty(), "case {case}: {:?}", one.problems);
+                }
+                compared += 1;
             }
-            compared += 1;
         }
     }
-    assert_eq!(compared, 480);
+    assert_eq!(compared, 960);
 
     // A quoted field of many lines, far longer than a block: its record is one block's.
     let long = format!("\"{}\"", "a line\n".repeat(5_000));
@@ -735,7 +746,7 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
         );
     }
     for block in [64, 4096] {
-        let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block);
+        let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, block, columnar::LAYOUT);
         assert_eq!(blocks, one);
         assert_eq!(blocks.rows, 20);
         assert!(blocks.problems.is_empty(), "{:?}", blocks.problems);
@@ -744,8 +755,112 @@ fn a_csv_cut_into_blocks_anywhere_reads_as_in_one_pass() {
 
     // Many blocks and several chunks: the copy is the same bytes.
     let csv = events_csv(140_000, &|_| None);
-    let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, 1000);
+    let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&csv, 1000, columnar::LAYOUT);
     assert_eq!(blocks, one);
     assert_eq!(blocks.rows, 140_000);
     assert_eq!(blake3::hash(&blocks_copy.unwrap()), blake3::hash(&one_copy.unwrap()));
+}
+
+/// The line ends before each of `starts` in `text`, counted a byte at a time: `\n`, `\r\n` and a
+/// lone `\r` each end a line.
+fn naive_lines(text: &[u8], starts: &[usize]) -> Vec<i64> {
+    starts
+        .iter()
+        .map(|&start| {
+            let before = &text[..start];
+            let ends = before
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\r' || (b == b'\n' && (i == 0 || before[i - 1] != b'\r')))
+                .count();
+            ends as i64 + 1
+        })
+        .collect()
+}
+
+/// Every row of a new copy, and every problem, is numbered with the line its record starts on, as
+/// an editor shows it: after `\r\n`, `\n` and lone `\r` line ends, blank lines, quoted fields over
+/// several lines and a byte-order mark, read in one pass or in blocks of any size. Copies in
+/// layouts 1 and 2 keep the `csv` reader's own numbering, so they rebuild to the same bytes.
+#[test]
+fn rows_are_numbered_with_the_line_their_record_starts_on() {
+    let table = assure_schema::tables::table("events").unwrap();
+    let header = table.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(",");
+    let row = |i: usize, target: &str, outcome: &str| {
+        format!("ev-{i},2026-03-01T10:00:00Z,aws,u@example.com,login,raw,{target},{outcome},yes,")
+    };
+    let ends = ["\n", "\r\n", "\r"];
+    let targets = [
+        "plain",
+        "\"two\nlines\"",
+        "\"three\r\nlines\r\nhere\"",
+        "\"cr\rinside\"",
+    ];
+    let mut dice = Dice(0x2545_f491_4f6c_dd1d);
+    for case in 0..24 {
+        let mut text: Vec<u8> = Vec::new();
+        if case % 4 == 1 {
+            text.extend_from_slice(b"\xef\xbb\xbf");
+        }
+        if case % 6 == 2 {
+            text.extend_from_slice(b"\r\n\n");
+        }
+        let end = ends[case % 3];
+        text.extend_from_slice(header.as_bytes());
+        text.extend_from_slice(end.as_bytes());
+        let rows = 40 + dice.roll(60);
+        let bad = (case % 4 == 3).then_some(rows - 7);
+        let mut starts = Vec::new();
+        for i in 0..rows {
+            // Blank lines of every kind before some records.
+            if dice.roll(6) == 0 {
+                for _ in 0..=dice.roll(3) {
+                    text.extend_from_slice(ends[dice.roll(3)].as_bytes());
+                }
+            }
+            starts.push(text.len());
+            let outcome = if bad == Some(i) { "maybe" } else { "success" };
+            text.extend_from_slice(row(i, targets[dice.roll(targets.len())], outcome).as_bytes());
+            text.extend_from_slice(if dice.roll(8) == 0 { ends[dice.roll(3)] } else { end }.as_bytes());
+        }
+        let expected = naive_lines(&text, &starts);
+        let in_one = assure_evidence::read::read(
+            Cursor::new(text.clone()),
+            assure_evidence::read::Format::Csv,
+            table,
+            "events.csv",
+        );
+        for block in [1, 5, 64, 1 << 20] {
+            let [(one, one_copy), (blocks, blocks_copy)] = in_blocks(&text, block, columnar::LAYOUT);
+            assert_eq!(one, in_one, "case {case}");
+            assert_eq!(blocks, one, "case {case}, blocks of {block}");
+            match bad {
+                Some(i) => {
+                    let rows: Vec<_> = one.problems.iter().map(|p| p.row).collect();
+                    assert_eq!(rows, [Some(expected[i] as u64)], "case {case}: {:?}", one.problems);
+                }
+                None => {
+                    assert!(one.problems.is_empty(), "case {case}: {:?}", one.problems);
+                    assert_eq!(row_numbers(&plainly(&one_copy.unwrap())), expected, "case {case}");
+                    assert_eq!(row_numbers(&plainly(&blocks_copy.unwrap())), expected, "case {case}");
+                }
+            }
+        }
+    }
+
+    // The `csv` reader's own count, kept for older copies: a line early after each `\r\n`, and
+    // the first of the blank lines before a record.
+    let text = format!(
+        "{header}\r\n{}\r\n{}\r\n\n\n{}\n",
+        row(0, "", "success"),
+        row(1, "", "success"),
+        row(2, "", "success")
+    );
+    let [(_, new), _] = in_blocks(text.as_bytes(), 1 << 20, 3);
+    assert_eq!(row_numbers(&plainly(&new.unwrap())), [2, 3, 6]);
+    for old in [1, 2] {
+        let [(_, one), (_, blocks)] = in_blocks(text.as_bytes(), 7, old);
+        assert_eq!(row_numbers(&plainly(&one.unwrap())), [1, 2, 3], "layout {old}");
+        assert_eq!(row_numbers(&plainly(&blocks.unwrap())), [1, 2, 3], "layout {old}");
+    }
 }

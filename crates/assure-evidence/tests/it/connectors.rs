@@ -507,3 +507,71 @@ fn an_import_stores_each_instant_whatever_form_it_was_written_in() {
     let expected: Vec<&str> = forms.iter().map(|(_, stored)| *stored).collect();
     assert_eq!(shown, expected);
 }
+
+/// The `_row`s of the copy of `layout` that `connector` makes of `text`.
+fn copy_rows(
+    connector: &str,
+    text: &str,
+    mapping: Option<&assure_evidence::vendor::Mapping>,
+    table: &str,
+    layout: u32,
+) -> Vec<i64> {
+    let c = assure_evidence::connectors::get(connector).unwrap();
+    let table = assure_schema::tables::table(table).unwrap();
+    let mut w = assure_evidence::columnar::Writer::with_layout(table, layout).unwrap();
+    let out =
+        assure_evidence::connectors::read_into(c, Box::new(text.as_bytes()), table, "export.csv", mapping, &mut w);
+    assert!(out.problems.is_empty(), "{:?}", out.problems);
+    let copy = w.finish().unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(copy))
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .flat_map(|b| {
+            let a =
+                arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column_by_name("_row").unwrap())
+                    .clone();
+            (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A mapped export (an HR roster saved from a spreadsheet: `\r\n` line ends, a blank line, a
+/// quoted name over two lines) and a vendor's CSV (Okta's users, with `\r\n` line ends) are
+/// numbered with the line each record starts on in a new copy and in their problems; a copy of
+/// layout 2 keeps the `csv` reader's own numbering, so it rebuilds to the same bytes.
+#[test]
+fn exports_number_rows_with_the_line_they_start_on() {
+    use assure_evidence::connectors::{get, read};
+    let c = get("hr-roster").unwrap();
+    let mapping: assure_evidence::vendor::Mapping = serde_json::from_str(c.fixture().mapping.unwrap()).unwrap();
+    let text = "Employee ID,Full Name,Work Email,Employment Type,Start Date,Last Day,Cost Center\r\n\
+        1001,Ana Ruiz,ana@acme.example,Full-Time,01/10/2024,,CC1\r\n\
+        \r\n\
+        1002,\"Bo\r\nChen\",bo@acme.example,Contractor,02/02/2026,08/31/2026,CC2\r\n\
+        1003,Cy Diaz,cy@acme.example,Full-Time,03/03/2025,,CC1\r\n";
+    let rows = |layout| copy_rows("hr-roster", text, Some(&mapping), "people", layout);
+    assert_eq!(rows(3), [2, 4, 6], "the lines an editor shows");
+    assert_eq!(rows(2), [1, 2, 5], "the csv reader's count, kept for layout 2");
+    // A problem names the line its record starts on.
+    let bad = text.replace("03/03/2025", "the third");
+    let out = read(
+        c,
+        Box::new(bad.as_bytes()),
+        assure_schema::tables::table("people").unwrap(),
+        "roster.csv",
+        Some(&mapping),
+        None,
+    );
+    let problem_rows: Vec<_> = out.problems.iter().map(|p| p.row).collect();
+    assert_eq!(problem_rows, [Some(6)], "{:?}", out.problems);
+
+    let okta = get("okta-users").unwrap();
+    let fixture = String::from_utf8(okta.fixture().bytes.to_vec()).unwrap();
+    let crlf = fixture.replace("\r\n", "\n").replace('\n', "\r\n");
+    let records = crlf.matches("\r\n").count() as i64 - 1;
+    let rows = |layout| copy_rows("okta-users", &crlf, None, "accounts", layout);
+    assert_eq!(rows(3), (2..records + 2).collect::<Vec<_>>());
+    assert_eq!(rows(2), (1..records + 1).collect::<Vec<_>>());
+}

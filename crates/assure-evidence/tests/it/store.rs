@@ -557,22 +557,25 @@ fn dictionary_columns(copy: &[u8]) -> Vec<String> {
 }
 
 /// A new copy records its layout; the row number and the column that identifies a row are written
-/// without a dictionary. A copy recorded in the earlier layout (no layout recorded) is rebuilt in
-/// that layout, to the same bytes, and a layout this build does not know is refused by name.
+/// without a dictionary, and rows are numbered with the line they start on. A copy recorded in an
+/// earlier layout (layout 2, which numbered rows as the `csv` reader counts them; layout 1, recorded
+/// as no layout, which also gave every column a dictionary) is rebuilt in that layout, to the same
+/// bytes, and a layout this build does not know is refused by name.
 #[test]
 fn a_copy_is_rebuilt_in_the_layout_its_entry_records() {
     use assure_evidence::import::{Options, commit, plan};
     use assure_evidence::load::{derive, rebuild};
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("accounts.csv");
-    std::fs::write(&file, accounts_csv(3000)).unwrap();
+    // Saved with `\r\n` line ends, as spreadsheets save CSV: the layouts number its rows differently.
+    std::fs::write(&file, accounts_csv(3000).replace('\n', "\r\n")).unwrap();
     let planned = plan(std::slice::from_ref(&file), &Options::default()).unwrap();
     let store = FsStore::open(tmp.path()).unwrap();
     let entries = commit(&store, &key(), &planned, &import_meta(), &|_| Vec::new()).unwrap();
     let blob = entries[0].draft.blob.clone().unwrap();
     let recorded = entries[0].draft.columnar.clone().unwrap();
     assert_eq!(recorded.layout, Some(assure_evidence::columnar::LAYOUT));
-    assert_eq!(assure_evidence::columnar::LAYOUT, 2);
+    assert_eq!(assure_evidence::columnar::LAYOUT, 3);
     let now = store.read_columnar(&blob.blake3).unwrap().unwrap();
     let mut with_dictionary = dictionary_columns(&now);
     with_dictionary.sort();
@@ -594,37 +597,42 @@ fn a_copy_is_rebuilt_in_the_layout_its_entry_records() {
     assert_eq!(rebuilt[0].result, Ok(()));
     assert_eq!(store.read_columnar(&blob.blake3).unwrap().unwrap(), now);
 
-    // The same original as a copy of layout 1, recorded as copies were before layouts were.
     let table = assure_schema::tables::table("accounts").unwrap();
     let csv = assure_evidence::connectors::canonical(assure_evidence::read::Format::Csv);
-    let old = derive(
-        csv,
-        store.open_blob(&blob.blake3).unwrap(),
-        table,
-        "accounts.csv",
-        None,
-        1,
-    )
-    .unwrap();
-    assert_ne!(old, now);
-    let mut old_dictionary = dictionary_columns(&old);
-    old_dictionary.sort();
-    let mut expected = with_dictionary.clone();
-    expected.extend(["_row".to_string(), "account_id".to_string()]);
-    expected.sort();
-    assert_eq!(old_dictionary, expected, "`_row` and the identifier too");
+    // The same original as a copy of layout 2 (the same columns, rows numbered a line early) and of
+    // layout 1 (`_row` and the identifier with a dictionary too), recorded as no layout.
     let mut legacy = entries.clone();
-    legacy[0].draft.columnar = Some(assure_ledger::ColumnarRef {
-        layout: None,
-        ..store.put_columnar(&blob.blake3, &old, 3000).unwrap()
-    });
-    let rebuilt = rebuild(&store, &legacy, &mut |_, _| {}).unwrap();
-    assert_eq!(rebuilt[0].result, Ok(()));
-    assert_eq!(
-        store.read_columnar(&blob.blake3).unwrap().unwrap(),
-        old,
-        "layout 1, byte for byte"
-    );
+    let mut old = Vec::new();
+    for (layout, recorded, extra) in [(2, Some(2), &[][..]), (1, None, &["_row", "account_id"][..])] {
+        old = derive(
+            csv,
+            store.open_blob(&blob.blake3).unwrap(),
+            table,
+            "accounts.csv",
+            None,
+            layout,
+        )
+        .unwrap();
+        assert_ne!(old, now, "layout {layout}");
+        let mut old_dictionary = dictionary_columns(&old);
+        old_dictionary.sort();
+        let mut expected = with_dictionary.clone();
+        expected.extend(extra.iter().map(|c| c.to_string()));
+        expected.sort();
+        assert_eq!(old_dictionary, expected, "layout {layout}");
+        legacy = entries.clone();
+        legacy[0].draft.columnar = Some(assure_ledger::ColumnarRef {
+            layout: recorded,
+            ..store.put_columnar(&blob.blake3, &old, 3000).unwrap()
+        });
+        let rebuilt = rebuild(&store, &legacy, &mut |_, _| {}).unwrap();
+        assert_eq!(rebuilt[0].result, Ok(()));
+        assert_eq!(
+            store.read_columnar(&blob.blake3).unwrap().unwrap(),
+            old,
+            "layout {layout}, byte for byte"
+        );
+    }
 
     let mut unknown = legacy.clone();
     if let Some(c) = unknown[0].draft.columnar.as_mut() {
