@@ -262,55 +262,76 @@ pub(crate) fn line_numbers(text: &[u8], lines: Lines) -> impl FnMut(&csv::Positi
     }
 }
 
-/// A reader that notes where each `\r` and `\n` it reads is, for [`StreamStarts`].
+/// The text a [`Marked`] reader has passed and a [`StreamStarts`] has not yet counted past: the
+/// chunks read, each with its offset in the input.
+type Passed = std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, Vec<u8>)>>>;
+
+/// A reader that keeps the chunks it reads until [`StreamStarts`] has counted their line ends, so
+/// at most the text from the last record's start to what the `csv` reader has buffered is held
+/// twice.
 struct Marked<R> {
     inner: R,
     at: u64,
-    marks: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, bool)>>>,
+    passed: Passed,
 }
 
 impl<R: Read> Read for Marked<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let data = buf.get(..n).unwrap_or_default();
-        let mut marks = self.marks.borrow_mut();
-        for i in memchr::memchr2_iter(b'\n', b'\r', data) {
-            marks.push_back((self.at + i as u64, data.get(i) == Some(&b'\r')));
+        if n > 0 {
+            let data = buf.get(..n).unwrap_or_default();
+            self.passed.borrow_mut().push_back((self.at, data.to_vec()));
+            self.at += n as u64;
         }
-        self.at += n as u64;
         Ok(n)
     }
 }
 
-/// [`Lines::Start`] for records read from a stream by the `csv` reader: the line ends its input
-/// has passed ([`Marked`]) are counted up to each record's first byte and let go of, so only those
-/// of the text the reader holds are kept.
+/// [`Lines::Start`] for records read from a stream by the `csv` reader: the line ends of the text
+/// its input has passed ([`Marked`]) are counted up to each record's first byte, and the chunks
+/// counted past are let go of.
 struct StreamStarts {
-    marks: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, bool)>>>,
+    passed: Passed,
+    /// How far line ends have been counted, and how many there were.
+    scanned: u64,
     ends: u64,
-    /// Where the last `\r` counted is.
-    last_cr: Option<u64>,
+    /// Whether the last byte of the chunks let go of is a `\r`.
+    after_cr: bool,
 }
 
 impl StreamStarts {
     /// The line the record whose reading started at byte `from` starts on.
     fn line(&mut self, from: u64) -> u64 {
-        let mut marks = self.marks.borrow_mut();
+        let mut passed = self.passed.borrow_mut();
         let mut first = from;
-        while let Some(&(at, cr)) = marks.front() {
-            if at > first {
-                break;
-            }
+        while let Some((start, bytes)) = passed.front() {
+            let (start, len) = (*start, bytes.len() as u64);
+            let end = start + len;
             // A line end at the record's first byte is a blank line before it.
-            if at == first {
+            let at = |i: u64| bytes.get(usize::try_from(i - start).unwrap_or(usize::MAX)).copied();
+            while first >= start && first < end && matches!(at(first), Some(b'\n' | b'\r')) {
                 first += 1;
             }
-            let joined = !cr && at.checked_sub(1).is_some_and(|b| self.last_cr == Some(b));
-            self.ends += u64::from(!joined);
-            if cr {
-                self.last_cr = Some(at);
+            let (lo, hi) = (self.scanned.max(start), first.min(end));
+            if hi > lo {
+                let after_cr = if lo == start {
+                    self.after_cr
+                } else {
+                    at(lo - 1) == Some(b'\r')
+                };
+                let text = usize::try_from(lo - start)
+                    .ok()
+                    .zip(usize::try_from(hi - start).ok())
+                    .and_then(|(a, b)| bytes.get(a..b))
+                    .unwrap_or_default();
+                self.ends += line_ends(text, after_cr);
+                self.scanned = hi;
             }
-            marks.pop_front();
+            if first < end {
+                break;
+            }
+            self.after_cr = bytes.last() == Some(&b'\r');
+            passed.pop_front();
         }
         self.ends + 1
     }
@@ -951,16 +972,17 @@ fn read_csv(sink: &mut Sink<'_>, input: impl Read, table: &Table, lines: Lines) 
     match lines {
         Lines::AsRead => read_csv_lines(sink, input, table, |p| p.line()),
         Lines::Start => {
-            let marks = std::rc::Rc::default();
+            let passed = Passed::default();
             let input = Marked {
                 inner: input,
                 at: 0,
-                marks: std::rc::Rc::clone(&marks),
+                passed: std::rc::Rc::clone(&passed),
             };
             let mut starts = StreamStarts {
-                marks,
+                passed,
+                scanned: 0,
                 ends: 0,
-                last_cr: None,
+                after_cr: false,
             };
             read_csv_lines(sink, input, table, |p| starts.line(p.byte()));
         }
