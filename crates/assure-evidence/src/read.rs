@@ -227,13 +227,18 @@ struct TextStarts<'t> {
     ends: u64,
     /// Whether the byte before the text is a `\r`.
     after_cr: bool,
+    /// Whether the text is a file's start, where the reader drops a byte-order mark.
+    file_start: bool,
 }
 
 impl TextStarts<'_> {
     /// The line ends before the record whose reading started at byte `from` (past the blank lines
-    /// before it).
+    /// before it, and past a byte-order mark the reader dropped).
     fn ends_before(&mut self, from: u64) -> u64 {
-        let from = usize::try_from(from).unwrap_or(usize::MAX).min(self.text.len());
+        let mut from = usize::try_from(from).unwrap_or(usize::MAX).min(self.text.len());
+        if from == 0 && self.file_start && self.text.starts_with(BOM) {
+            from = BOM.len();
+        }
         let first = from + leading_line_ends(self.text.get(from..).unwrap_or_default());
         if first > self.scanned {
             let after_cr = self
@@ -255,6 +260,7 @@ pub(crate) fn line_numbers(text: &[u8], lines: Lines) -> impl FnMut(&csv::Positi
         scanned: 0,
         ends: 0,
         after_cr: false,
+        file_start: true,
     };
     move |p: &csv::Position| match lines {
         Lines::Start => starts.ends_before(p.byte()) + 1,
@@ -304,6 +310,15 @@ impl StreamStarts {
     fn line(&mut self, from: u64) -> u64 {
         let mut passed = self.passed.borrow_mut();
         let mut first = from;
+        // The reader drops a byte-order mark that starts the first text it is given (read here
+        // as the first chunk), so the header then starts after it.
+        if from == 0
+            && passed
+                .front()
+                .is_some_and(|(at, bytes)| *at == 0 && bytes.starts_with(BOM))
+        {
+            first = BOM.len() as u64;
+        }
         while let Some((start, bytes)) = passed.front() {
             let (start, len) = (*start, bytes.len() as u64);
             let end = start + len;
@@ -927,16 +942,22 @@ struct CsvLayout<'t> {
 }
 
 impl<'t> CsvLayout<'t> {
-    /// Reads the header and reports its problems; `None` when it cannot be read (also reported).
-    fn read<R: Read>(sink: &mut Sink<'_>, rdr: &mut csv::Reader<R>, table: &'t Table) -> Option<CsvLayout<'t>> {
-        let headers: Vec<String> = match rdr.headers() {
-            Ok(h) => h.iter().map(normalise_name).collect(),
+    /// Reads the header and reports its problems, at the line `line_of` gives its position (past
+    /// any blank lines before it); `None` when it cannot be read (also reported).
+    fn read<R: Read>(
+        sink: &mut Sink<'_>,
+        rdr: &mut csv::Reader<R>,
+        table: &'t Table,
+        line_of: &mut dyn FnMut(&csv::Position) -> u64,
+    ) -> Option<CsvLayout<'t>> {
+        let (headers, row): (Vec<String>, u64) = match rdr.headers() {
+            Ok(h) => (h.iter().map(normalise_name).collect(), h.position().map_or(1, line_of)),
             Err(e) => {
                 csv_error(sink, &e);
                 return None;
             }
         };
-        header_problems(sink, table, &headers, Some(1));
+        header_problems(sink, table, &headers, Some(row));
         Some(CsvLayout {
             absent: table
                 .columns
@@ -1000,7 +1021,7 @@ fn read_csv_lines(
         .has_headers(true)
         .flexible(false)
         .from_reader(input);
-    let Some(layout) = CsvLayout::read(sink, &mut rdr, table) else {
+    let Some(layout) = CsvLayout::read(sink, &mut rdr, table, &mut line_of) else {
         return;
     };
     let mut record = csv::StringRecord::new();
@@ -1303,6 +1324,7 @@ fn parse_block(block: Block, fields: usize) -> Parsed {
             scanned: 0,
             ends: 0,
             after_cr: after_cr && shift == 0,
+            file_start: false,
         };
         loop {
             if records.len() == len {
@@ -1442,7 +1464,12 @@ pub fn read_csv_in_blocks<C: Chunks>(
         .has_headers(true)
         .flexible(true)
         .from_reader(buf.get(..first_end).unwrap_or_default());
-    let Some(layout) = CsvLayout::read(&mut sink, &mut header, table) else {
+    let Some(layout) = CsvLayout::read(
+        &mut sink,
+        &mut header,
+        table,
+        &mut line_numbers(buf.get(..first_end).unwrap_or_default(), lines),
+    ) else {
         return sink.out;
     };
     let fields = header.headers().map_or(0, csv::StringRecord::len);

@@ -863,4 +863,22 @@ fn rows_are_numbered_with_the_line_their_record_starts_on() {
         assert_eq!(row_numbers(&plainly(&one.unwrap())), [1, 2, 3], "layout {old}");
         assert_eq!(row_numbers(&plainly(&blocks.unwrap())), [1, 2, 3], "layout {old}");
     }
+
+    // A header after blank lines: what is wrong with it is reported on the line it is on, in one
+    // pass and in blocks (the older numbering, for rebuilding old copies, says line 1).
+    for (end, bom) in ends.iter().flat_map(|e| [(e, ""), (e, "\u{feff}")]) {
+        let renamed = header.replacen("event_id", "event_ref", 1);
+        let text = format!("{bom}{end}{end}{renamed}{end}{}{end}", row(0, "plain", "success"));
+        let expected = naive_lines(text.as_bytes(), &[bom.len() + 2 * end.len()]);
+        assert_eq!(expected, [3], "{end:?}");
+        for block in [1, 5, 1 << 20] {
+            let [(one, _), (blocks, _)] = in_blocks(text.as_bytes(), block, columnar::LAYOUT);
+            assert_eq!(blocks, one, "{end:?}, blocks of {block}");
+            let found: Vec<_> = one.problems.iter().map(|p| (p.row, p.column.as_deref())).collect();
+            assert_eq!(found, [(Some(3), Some("event_id"))], "{end:?}: {:?}", one.problems);
+            let [(old, _), (old_blocks, _)] = in_blocks(text.as_bytes(), block, 2);
+            assert_eq!(old_blocks, old, "{end:?}, blocks of {block}, layout 2");
+            assert_eq!(old.problems.first().and_then(|p| p.row), Some(1), "{end:?}");
+        }
+    }
 }
