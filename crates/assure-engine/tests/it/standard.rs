@@ -84,8 +84,10 @@ fn every_standard_test_runs_without_diagnostics() {
 
 /// Every standard test gives the same result over the types identity resolution leaves a run's
 /// tables in (text person columns as dictionaries of text) as over plain text.
-#[test]
-fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
+/// The fixture's tables with every text person column as a dictionary, a list of them as a list of
+/// dictionary items, as identity resolution leaves them: with `shared`, one dictionary per table
+/// and column, its batches a few rows each, all keyed into it; otherwise each batch its own.
+fn held_as_dictionaries(shared: bool) -> Vec<assure_engine::TableBatches> {
     let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let mut typed = Vec::new();
     let mut cast = 0;
@@ -95,8 +97,6 @@ fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
             assure_schema::tables::PERSON_COLUMNS.contains(&name)
                 || assure_schema::tables::SOFT_PERSON_COLUMNS.contains(&name)
         };
-        // A text person column as a dictionary, a list of them as a list of dictionary items, as
-        // identity resolution leaves them.
         let fields: Vec<arrow::datatypes::Field> = b
             .schema
             .fields()
@@ -116,30 +116,109 @@ fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
             })
             .collect();
         let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
-        b.batches = b
-            .batches
-            .iter()
-            .map(|batch| {
-                let columns = batch
-                    .columns()
-                    .iter()
-                    .zip(schema.fields())
-                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()).unwrap())
-                    .collect();
-                arrow::array::RecordBatch::try_new(std::sync::Arc::clone(&schema), columns).unwrap()
-            })
-            .collect();
+        let as_held = |batch: &arrow::array::RecordBatch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()).unwrap())
+                .collect();
+            arrow::array::RecordBatch::try_new(std::sync::Arc::clone(&schema), columns).unwrap()
+        };
+        b.batches = if shared {
+            let whole = as_held(&arrow::compute::concat_batches(&b.schema, &b.batches).unwrap());
+            (0..whole.num_rows())
+                .step_by(3)
+                .map(|at| whole.slice(at, 3.min(whole.num_rows() - at)))
+                .collect()
+        } else {
+            b.batches.iter().map(as_held).collect()
+        };
         b.schema = schema;
         typed.push(b);
     }
     assert!(cast >= 10, "only {cast} columns were held as dictionaries");
-    let held = assure_engine::run_batches(&typed, &specs(), &window(), &mut |_, _| {});
-    assert!(held.diagnostics.is_empty(), "{:#?}", held.diagnostics);
+    typed
+}
+
+#[test]
+fn every_standard_test_reads_person_columns_held_as_dictionaries_as_text() {
     let text = run_all();
-    for r in &text.results {
-        assert_eq!(render_result(&held, &r.id), render_result(&text, &r.id), "{}", r.id);
+    for shared in [false, true] {
+        let typed = held_as_dictionaries(shared);
+        if shared {
+            // Batches that share one dictionary, as `lower` and `upper` convert its values once.
+            let sharing = typed.iter().filter(|t| t.batches.len() > 1).count();
+            assert!(sharing >= 10, "only {sharing} tables have several batches");
+        }
+        let held = assure_engine::run_batches(&typed, &specs(), &window(), &mut |_, _| {});
+        assert!(held.diagnostics.is_empty(), "{:#?}", held.diagnostics);
+        for r in &text.results {
+            assert_eq!(
+                render_result(&held, &r.id),
+                render_result(&text, &r.id),
+                "{}, shared {shared}",
+                r.id
+            );
+        }
+        assert_eq!(held.results.len(), text.results.len());
     }
-    assert_eq!(held.results.len(), text.results.len());
+}
+
+#[test]
+fn lower_and_upper_over_a_dictionary_shared_by_batches_are_those_over_its_text() {
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    // Two tables, each of one-row batches keyed into one dictionary of its own, with addresses in
+    // mixed case and beyond ASCII (a title-case digraph, a dotted capital I).
+    let table = |name: &str, emails: &[&str], held: bool| {
+        let ids: Vec<String> = (0..emails.len()).map(|i| format!("{name}-{i}")).collect();
+        let text = Arc::new(StringArray::from(emails.to_vec())) as ArrayRef;
+        let kind = if held { dictionary.clone() } else { DataType::Utf8 };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("email", kind.clone(), true),
+        ]));
+        let whole = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                arrow::compute::cast(&text, &kind).unwrap(),
+            ],
+        )
+        .unwrap();
+        assure_engine::TableBatches {
+            name: name.into(),
+            schema,
+            batches: (0..whole.num_rows()).map(|at| whole.slice(at, 1)).collect(),
+        }
+    };
+    let a = [
+        "Ann@X.example",
+        "ǅemal@x.example",
+        "İlker@x.example",
+        "bob@x.example",
+        "ÅSA@x.example",
+    ];
+    let p = ["ann@x.example", "ǆEMAL@X.EXAMPLE", "åsa@x.example", "carl@x.example"];
+    let spec = TestSpec {
+        id: "case".into(),
+        sql: "SELECT a.id AS item, CASE WHEN p.id IS NULL THEN 'fail' ELSE 'pass' END AS status, \
+              lower(a.email) || ' / ' || upper(a.email) || ' / ' || coalesce(p.id, 'nobody') AS reason \
+              FROM a LEFT JOIN p ON lower(a.email) = lower(p.email)"
+            .into(),
+        params: BTreeMap::new(),
+    };
+    let run = |held: bool| {
+        let tables = [table("a", &a, held), table("p", &p, held)];
+        let out = assure_engine::run_batches(&tables, std::slice::from_ref(&spec), &window(), &mut |_, _| {});
+        render_result(&out, "case")
+    };
+    let text = run(false);
+    assert_eq!(run(true), text);
+    insta::assert_snapshot!(text);
 }
 
 macro_rules! standard {
